@@ -1,0 +1,1 @@
+"""Qt-free rules: phone numbers, replies, consent, the outbound gateway, automations, inbox."""

@@ -1,0 +1,1 @@
+"""SMS providers behind one small interface: twilio and sandbox."""

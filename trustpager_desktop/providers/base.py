@@ -1,0 +1,97 @@
+"""The one small interface every SMS provider implements.
+
+The gateway (core) and the inbox poller only ever talk to an ``SmsProvider``;
+they never import the ``twilio`` library themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class FailureKind(enum.Enum):
+    """How the caller should react to a failed provider call."""
+
+    UNSUBSCRIBED = "unsubscribed"  # 21610: Twilio holds the number as opted out
+    INVALID_RECIPIENT = "invalid_recipient"  # 21211, 21614, 21408: permanent for this number
+    AUTHENTICATION = "authentication"  # 20003: credentials wrong
+    TEMPORARY = "temporary"  # 429, 5xx, timeouts, refused connections: retry later
+    PERMANENT = "permanent"  # anything else the provider refused
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said when it accepted a message."""
+
+    sid: str
+    status: str  # Twilio status: queued, accepted, sending, sent, ...
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """One message from the provider's message list, already type-checked."""
+
+    sid: str
+    from_number: str
+    to_number: str
+    body: str
+    date_sent: datetime  # timezone-aware UTC
+    direction: str  # "inbound", "outbound-api", ...
+
+
+class ProviderError(Exception):
+    """A provider call failed; ``reason`` is plain language for an office user."""
+
+    def __init__(
+        self,
+        kind: FailureKind,
+        reason: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.code = code
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind is FailureKind.TEMPORARY
+
+
+class SmsProvider(Protocol):
+    """Sends texts and lists received ones. Implementations: Twilio, sandbox."""
+
+    name: str  # "twilio" or "sandbox"
+
+    @property
+    def description(self) -> str:
+        """One line for the status bar, e.g. 'Twilio +1 415 555 0100'."""
+        ...
+
+    def send(self, to_e164: str, body: str) -> SendResult:
+        """Hand one message to the provider. Raises ProviderError."""
+        ...
+
+    def list_inbound(self, since: datetime) -> Iterator[InboundRecord]:
+        """Yield received messages sent on or after ``since`` (day granularity),
+        newest first, following every page. Raises ProviderError. Records that
+        cannot be understood are skipped and logged, never raised."""
+        ...
+
+    def fetch_status(self, sid: str) -> str | None:
+        """Current status of a message we sent, or None if the provider does not know it."""
+        ...
+
+    def test_connection(self) -> str:
+        """Check the credentials with a harmless request; return a success sentence.
+        Raises ProviderError with a plain-language reason."""
+        ...

@@ -1,0 +1,1 @@
+"""APScheduler wiring: automation runner, inbox poller, headless agent."""

@@ -1,0 +1,1 @@
+"""PySide6 windows, cards, dialogs and item models."""
