@@ -1,0 +1,57 @@
+"""Shared fixtures: one builds a database (SQLite and PostgreSQL), one a Twilio test server."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.databases import PostgresScratch, SqliteTemplate, require_postgres
+from trustpager_desktop.core.clock import FixedClock
+
+# GUI tests run without a screen; nothing may reach the internet.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+for _var in (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TRUSTPAGER_TWILIO_FROM",
+    "TRUSTPAGER_DB_URL",
+):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_scratch():
+    require_postgres()
+    scratch = PostgresScratch()
+    yield scratch
+    scratch.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path):
+    """A fresh, migrated database: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        database = request.getfixturevalue("_sqlite_template").fresh(tmp_path)
+        yield database
+        database.close()
+    else:
+        yield request.getfixturevalue("_postgres_scratch").fresh()
+
+
+@pytest.fixture
+def sqlite_db(_sqlite_template, tmp_path):
+    """A fresh SQLite database, for tests about SQLite itself or the GUI."""
+    database = _sqlite_template.fresh(tmp_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()

@@ -1,0 +1,103 @@
+import pytest
+
+from trustpager_desktop.core import contacts
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.store.models import Contact
+
+PEOPLE = [
+    ContactInput("Ann", "Lee", "Lee Plumbing", "ann@leeplumbing.com", "(415) 555-0101", "vip"),
+    ContactInput("Bob", "Marsh", "Marsh & Co", "bob@marsh.example", "415 555 0102"),
+    ContactInput("Carla", "Diaz", "", "carla@example.org", "+44 20 7946 0018"),
+    ContactInput("50%", "Off_Sale", "", "", ""),
+]
+
+
+@pytest.fixture
+def people(db, clock):
+    with db.write() as s:
+        for p in PEOPLE:
+            contacts.create_contact(s, p, actor="t", clock=clock)
+    return db
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("", ["Carla Diaz", "Ann Lee", "Bob Marsh", "50% Off_Sale"]),
+        ("ann", ["Ann Lee"]),
+        ("LEE plumb", ["Ann Lee"]),
+        ("marsh.example", ["Bob Marsh"]),
+        ("(415) 555-0101", ["Ann Lee"]),
+        ("4155550101", ["Ann Lee"]),
+        ("+1 415 555 0101", ["Ann Lee"]),
+        ("555-01", ["Ann Lee", "Bob Marsh"]),
+        ("7946 0018", ["Carla Diaz"]),
+        ("%", ["50% Off_Sale"]),
+        ("_", ["50% Off_Sale"]),
+        ("'; DROP TABLE contacts; --", []),
+        ("nobody", []),
+    ],
+)
+def test_search_matches_name_email_company_and_any_phone_format(people, query, names):
+    with people.read() as s:
+        rows = contacts.search_contacts(s, query)
+        assert [r.name for r in rows] == names
+        assert contacts.count_contacts(s, query) == len(names)
+
+
+def test_search_pages_and_sorts_in_the_database(people):
+    with people.read() as s:
+        first = contacts.search_contacts(s, "", offset=0, limit=2, sort="email")
+        second = contacts.search_contacts(s, "", offset=2, limit=2, sort="email")
+        desc = contacts.search_contacts(s, "", sort="name", descending=True)
+    assert [r.email for r in first + second] == sorted(p.email for p in PEOPLE)
+    assert [r.name for r in desc] == ["50% Off_Sale", "Bob Marsh", "Ann Lee", "Carla Diaz"]
+    assert first[0].phone_display == ""  # the contact without a phone sorts first by email ""
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (ContactInput(""), "first_name", "First name is required"),
+        (ContactInput("   "), "first_name", "First name is required"),
+        (ContactInput("A" * 101), "first_name", "too long"),
+        (ContactInput("Ann", company="C" * 201), "company", "too long"),
+        (ContactInput("Ann", email="not-an-email"), "email", "not an email"),
+        (ContactInput("Ann", phone="12"), "phone", "not a valid phone number"),
+        (ContactInput("Ann\x00"), "first_name", "control characters"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_and_nothing_is_saved(db, clock, data, field, message):
+    with pytest.raises(UserInputError, match=message) as info, db.write() as s:
+        contacts.create_contact(s, data, actor="t", clock=clock)
+    assert info.value.field == field
+    with db.read() as s:
+        assert contacts.count_contacts(s) == 0
+
+
+def test_edit_keeps_typed_phone_and_updates_search(db, clock):
+    with db.write() as s:
+        cid = contacts.create_contact(s, PEOPLE[0], actor="t", clock=clock).id
+    with db.write() as s:
+        contacts.update_contact(
+            s, cid, ContactInput("Ann", "Lee-Wong", phone="415.555.0199"), actor="t", clock=clock
+        )
+    with db.read() as s:
+        view = contacts.get_contact(s, cid)
+        assert (view.phone_raw, view.phone_e164, view.phone_display) == (
+            "415.555.0199",
+            "+14155550199",
+            "(415) 555-0199",
+        )
+        assert [r.id for r in contacts.search_contacts(s, "wong")] == [cid]
+        assert [r.id for r in contacts.search_contacts(s, "plumb")] == []
+
+
+def test_names_are_stored_exactly_as_typed(db, clock):
+    with db.write() as s:
+        cid = contacts.create_contact(
+            s, ContactInput("<b>Ann</b>", "😀 עברית"), actor="t", clock=clock
+        ).id
+    with db.read() as s:
+        assert s.get(Contact, cid).display_name == "<b>Ann</b> 😀 עברית"

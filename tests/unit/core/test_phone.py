@@ -1,0 +1,72 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustpager_desktop.core.phone import (
+    InvalidPhoneNumber,
+    format_for_reading,
+    parse_phone,
+    search_digits,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "e164"),
+    [
+        ("(415) 555-0101", "US", "+14155550101"),
+        ("415.555.0101", "US", "+14155550101"),
+        ("+1 415 555 0101", "GB", "+14155550101"),
+        ("020 7946 0018", "GB", "+442079460018"),
+        ("07911 123456", "gb", "+447911123456"),
+        ("  4155550101  ", "US", "+14155550101"),
+    ],
+)
+def test_numbers_are_normalised_to_e164_and_keep_what_was_typed(typed, region, e164):
+    number = parse_phone(typed, region)
+    assert number.e164 == e164
+    assert number.raw == typed.strip()
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "Enter a phone number"),
+        ("hello", "does not look like a phone number"),
+        ("555", "not a valid phone number"),
+        ("+1 415 555 01019999", "not a valid phone number"),
+        ("1" * 41, "too long"),
+    ],
+)
+def test_invalid_numbers_are_refused_with_a_reason(typed, reason):
+    with pytest.raises(InvalidPhoneNumber, match=reason) as info:
+        parse_phone(typed, "US")
+    assert info.value.field == "phone"
+
+
+def test_formatting_for_reading_is_national_at_home_and_international_abroad():
+    assert format_for_reading("+14155550101", "US") == "(415) 555-0101"
+    assert format_for_reading("+442079460018", "US") == "+44 20 7946 0018"
+    assert format_for_reading(None) == ""
+
+
+@pytest.mark.parametrize(
+    "typed", ["(415) 555-0101", "4155550101", "+1 415 555 0101", "415-555-0101"]
+)
+def test_phone_search_matches_whatever_format_is_typed(typed):
+    assert search_digits(typed, "US") == "14155550101"
+
+
+def test_partial_numbers_and_words_in_search():
+    assert search_digits("555-01", "US") == "55501"
+    assert search_digits("ann", "US") is None
+    assert search_digits("ann@x.com", "US") is None
+
+
+@given(st.text(max_size=50))
+def test_parsing_never_fails_with_anything_but_a_clear_error(text):
+    try:
+        number = parse_phone(text, "US")
+    except InvalidPhoneNumber as exc:
+        assert exc.message
+    else:
+        assert number.e164.startswith("+")

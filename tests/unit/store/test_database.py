@@ -1,0 +1,103 @@
+import os
+import stat
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from trustpager_desktop.core import activity
+from trustpager_desktop.store.database import Database, DatabaseError, resolve_database_url
+from trustpager_desktop.store.migrate import current_revision, head_revision
+from trustpager_desktop.store.models import Base
+
+
+def test_models_and_migrations_agree(db):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == []
+    assert current_revision(db.engine) == head_revision()
+
+
+def test_new_sqlite_file_is_owner_only_with_wal_and_foreign_keys(tmp_path):
+    path = tmp_path / "sub" / "new.db"
+    database = Database.open(f"sqlite:///{path}")
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        with database.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    finally:
+        database.close()
+
+
+def test_loose_permissions_are_tightened_on_open(tmp_path):
+    path = tmp_path / "loose.db"
+    path.touch(mode=0o644)
+    os.chmod(path, 0o644)
+    Database.open(f"sqlite:///{path}").close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_read_only_file_gets_a_clear_error(tmp_path):
+    path = tmp_path / "ro.db"
+    Database.open(f"sqlite:///{path}").close()
+    path.chmod(0o400)
+    with pytest.raises(DatabaseError, match="read-only"):
+        Database.open(f"sqlite:///{path}")
+
+
+def test_read_only_folder_gets_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    path = tmp_path / "ro.db"
+    path.touch()
+    with pytest.raises(DatabaseError, match="read-only"):
+        Database.open(f"sqlite:///{path}")
+
+
+def test_not_a_database_file_is_refused(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is a spreadsheet, not a database" * 100)
+    with pytest.raises(DatabaseError, match="not .*database"):
+        Database.open(f"sqlite:///{path}")
+
+
+def test_unreachable_postgres_gets_a_clear_error():
+    with pytest.raises(DatabaseError, match="Cannot reach the database server"):
+        Database.open("postgresql://postgres@127.0.0.1:1/nothing")
+
+
+def test_garbage_url_is_refused():
+    with pytest.raises(DatabaseError, match="not a database address"):
+        Database.open("this is not a url")
+
+
+def test_url_resolution_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRUSTPAGER_DB_URL", "sqlite:///env.db")
+    assert resolve_database_url("sqlite:///cli.db", "sqlite:///s.db") == "sqlite:///cli.db"
+    assert resolve_database_url(None, "sqlite:///s.db") == "sqlite:///env.db"
+    monkeypatch.delenv("TRUSTPAGER_DB_URL")
+    assert resolve_database_url(None, None).endswith("trustpager.db")
+
+
+def test_history_tables_refuse_update_and_delete(db, clock):
+    with db.write() as s:
+        activity.append(s, kind="opt_out", summary="x", actor="t", clock=clock)
+    for statement in ("UPDATE activity_log SET summary = 'y'", "DELETE FROM activity_log"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text(statement))
+    with db.read() as s:
+        assert s.execute(text("SELECT summary FROM activity_log")).scalar_one() == "x"
+
+
+def test_failed_write_changes_nothing(db, clock):
+    with pytest.raises(RuntimeError), db.write() as s:
+        activity.append(s, kind="opt_out", summary="half", actor="t", clock=clock)
+        raise RuntimeError("boom")
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0

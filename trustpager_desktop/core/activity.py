@@ -1,0 +1,238 @@
+"""The activity log: append-only and hash-chained (DESIGN promise 9).
+
+Every entry stores a SHA-256 over its own content and the previous entry's
+hash. Editing or deleting any entry breaks the chain at that point, which
+``verify_chain`` reports. The database refuses UPDATE and DELETE on the table
+too (triggers from the migrations), so no code path can change history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.store.models import ActivityEntry, Contact
+
+GENESIS_HASH = "0" * 64
+# Serialises appenders on PostgreSQL so two desktops never fork the chain.
+_PG_CHAIN_LOCK = 727_002
+
+
+class Kind:
+    """Kinds of activity entry; the viewer filters on these."""
+
+    OPT_OUT = "opt_out"
+    RE_CONSENT = "re_consent"
+    STOP_REPLY = "stop_reply"
+    MANUAL_SEND = "manual_send"
+    MANUAL_SEND_OPTED_OUT = "manual_send_opted_out"
+    AUTOMATION_SENT = "automation_sent"
+    AUTOMATION_SKIPPED = "automation_skipped"
+    AUTOMATION_FAILED = "automation_failed"
+    SEND_FAILED = "send_failed"
+    INBOUND_MESSAGE = "inbound_message"
+    HELP_REQUEST = "help_request"
+    REVIEW_DECISION = "review_decision"
+    SETTINGS_CHANGE = "settings_change"
+    CONTACT_CREATED = "contact_created"
+    CONTACT_UPDATED = "contact_updated"
+    CONTACT_DELETED = "contact_deleted"
+    TASK_CREATED = "task_created"
+    ENROLLED = "enrolled"
+    IMPORT = "import"
+
+
+KIND_LABELS = {
+    Kind.OPT_OUT: "Opt-out",
+    Kind.RE_CONSENT: "Re-consent",
+    Kind.STOP_REPLY: "STOP reply",
+    Kind.MANUAL_SEND: "Manual send",
+    Kind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
+    Kind.AUTOMATION_SENT: "Automation step sent",
+    Kind.AUTOMATION_SKIPPED: "Automation step skipped",
+    Kind.AUTOMATION_FAILED: "Automation step failed",
+    Kind.SEND_FAILED: "Send failed",
+    Kind.INBOUND_MESSAGE: "Inbound message",
+    Kind.HELP_REQUEST: "HELP reply",
+    Kind.REVIEW_DECISION: "Review decision",
+    Kind.SETTINGS_CHANGE: "Settings change",
+    Kind.CONTACT_CREATED: "Contact created",
+    Kind.CONTACT_UPDATED: "Contact updated",
+    Kind.CONTACT_DELETED: "Contact deleted",
+    Kind.TASK_CREATED: "Task created",
+    Kind.ENROLLED: "Enrolled in automation",
+    Kind.IMPORT: "Import",
+}
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    """One entry as plain data, for widgets and exports."""
+
+    id: int
+    occurred_at: datetime
+    recorded_at: datetime
+    kind: str
+    contact_id: int | None
+    contact_name: str
+    automation_id: int | None
+    actor: str
+    summary: str
+    details: dict[str, Any]
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+
+def _canonical(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _entry_content(entry: ActivityEntry) -> dict[str, Any]:
+    return {
+        "occurred_at": entry.occurred_at.isoformat(),
+        "recorded_at": entry.recorded_at.isoformat(),
+        "kind": entry.kind,
+        "contact_id": entry.contact_id,
+        "contact_name": entry.contact_name,
+        "automation_id": entry.automation_id,
+        "actor": entry.actor,
+        "summary": entry.summary,
+        "details": entry.details,
+    }
+
+
+def compute_hash(entry: ActivityEntry, prev_hash: str) -> str:
+    payload = prev_hash + _canonical(_entry_content(entry))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _last_hash(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
+    last = session.scalar(
+        select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
+    )
+    return last or GENESIS_HASH
+
+
+def append(
+    session: Session,
+    *,
+    kind: str,
+    summary: str,
+    actor: str,
+    contact: Contact | None = None,
+    contact_id: int | None = None,
+    contact_name: str = "",
+    automation_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> ActivityEntry:
+    """Add one entry in the caller's transaction; it commits or rolls back with the change it records."""
+    if contact is not None:
+        session.flush()  # a new contact needs its id before we can name it
+        contact_id, contact_name = contact.id, contact.display_name
+    now = clock.now()
+    entry = ActivityEntry(
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        kind=kind,
+        contact_id=contact_id,
+        contact_name=contact_name[:210],
+        automation_id=automation_id,
+        actor=actor[:100],
+        summary=summary,
+        details=_canonical(details or {}),
+    )
+    entry.prev_hash = _last_hash(session)
+    entry.entry_hash = compute_hash(entry, entry.prev_hash)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def to_view(entry: ActivityEntry) -> ActivityView:
+    return ActivityView(
+        id=entry.id,
+        occurred_at=entry.occurred_at,
+        recorded_at=entry.recorded_at,
+        kind=entry.kind,
+        contact_id=entry.contact_id,
+        contact_name=entry.contact_name,
+        automation_id=entry.automation_id,
+        actor=entry.actor,
+        summary=entry.summary,
+        details=json.loads(entry.details or "{}"),
+    )
+
+
+def for_contact(session: Session, contact_id: int, limit: int = 200) -> list[ActivityView]:
+    """The contact's timeline, newest first."""
+    rows = session.scalars(
+        select(ActivityEntry)
+        .where(ActivityEntry.contact_id == contact_id)
+        .order_by(ActivityEntry.id.desc())
+        .limit(limit)
+    )
+    return [to_view(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"The activity log is intact: {self.checked} entries verified."
+        return f"The activity log has been altered at entry {self.first_broken_id}: {self.problem}"
+
+
+def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
+    """Walk the whole log in order and report the first entry where the chain breaks."""
+    prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(ActivityEntry)
+                .where(ActivityEntry.id > last_id)
+                .order_by(ActivityEntry.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return ChainReport(ok=True, checked=checked)
+        report = _verify_batch(batch, prev, checked)
+        if isinstance(report, ChainReport):
+            return report
+        prev, checked = report
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+def _verify_batch(
+    batch: Iterable[ActivityEntry], prev: str, checked: int
+) -> ChainReport | tuple[str, int]:
+    for entry in batch:
+        if entry.prev_hash != prev:
+            return ChainReport(False, checked, entry.id, "an entry before it is missing or changed")
+        if compute_hash(entry, prev) != entry.entry_hash:
+            return ChainReport(False, checked, entry.id, "its content does not match its hash")
+        prev = entry.entry_hash
+        checked += 1
+    return prev, checked

@@ -1,0 +1,449 @@
+"""Consent: opting out, re-consent, and the one rule for automation sends.
+
+Every change here writes the flag, a consent event and an activity-log entry
+in the caller's transaction, so they land together or not at all.
+
+``may_automation_text`` is the only place that decides whether an automation
+may text a contact or number. The outbound gateway calls it in the same
+transaction that records the send (DESIGN promise 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core import activity
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
+
+
+class Source:
+    """How an opt-out or re-consent reached us."""
+
+    MANUAL_TOGGLE = "manual_toggle"
+    STOP_REPLY = "stop_reply"
+    TWILIO_21610 = "twilio_21610"
+    IMPORT = "import"
+    REVIEW = "review_decision"
+    NUMBER_SUPPRESSION = "number_suppression"  # a contact created with a suppressed number
+    START_REPLY = "start_reply"
+
+
+SOURCE_LABELS = {
+    Source.MANUAL_TOGGLE: "manual toggle",
+    Source.STOP_REPLY: "STOP reply",
+    Source.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
+    Source.IMPORT: "import",
+    Source.REVIEW: "review of a reply",
+    Source.NUMBER_SUPPRESSION: "earlier opt-out of this number",
+    Source.START_REPLY: "START reply",
+}
+
+# Sources that speak for the phone number, not just one contact record.
+NUMBER_LEVEL_SOURCES = {Source.STOP_REPLY, Source.TWILIO_21610, Source.REVIEW}
+
+RECONSENT_METHODS = {
+    "verbal": "Verbal",
+    "written": "Written",
+    "web_form": "Web form",
+    "start_reply": "START reply",
+    "other": "Other",
+}
+NOTE_MAX = 2000
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class NumberOptOutResult:
+    contact_ids: list[int]
+    number_suppressed: bool
+
+
+def may_automation_text(session: Session, contact_id: int | None, e164: str | None) -> SendDecision:
+    """May an automation text this contact at this number right now?
+
+    No when: the number is missing; the contact is opted out; any contact with
+    the same E.164 number is opted out (opt-out follows the number); or the
+    number carries an active suppression. Call it inside the transaction that
+    records the send so a just-saved opt-out is seen.
+    """
+    if not e164:
+        return SendDecision(False, "contact has no valid phone number")
+    opted_out_contact = exists().where(
+        Contact.sms_opted_out.is_(True),
+        or_(Contact.id == contact_id, Contact.phone_e164 == e164)
+        if contact_id is not None
+        else Contact.phone_e164 == e164,
+    )
+    if session.scalar(select(opted_out_contact)):
+        return SendDecision(False, "contact opted out of SMS")
+    suppressed = exists().where(
+        NumberSuppression.phone_e164 == e164, NumberSuppression.lifted_at.is_(None)
+    )
+    if session.scalar(select(suppressed)):
+        return SendDecision(False, "number opted out of SMS")
+    return SendDecision(True, "contact subscribed")
+
+
+def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:
+    if not e164:
+        return None
+    return session.scalar(
+        select(NumberSuppression).where(
+            NumberSuppression.phone_e164 == e164, NumberSuppression.lifted_at.is_(None)
+        )
+    )
+
+
+def _event(
+    session: Session,
+    *,
+    kind: str,
+    contact: Contact | None,
+    phone: str | None,
+    source: str,
+    actor: str,
+    evidence: str,
+    message_sid: str | None,
+    received_at: datetime,
+    now: datetime,
+    method: str | None = None,
+) -> None:
+    session.add(
+        ConsentEvent(
+            contact_id=contact.id if contact else None,
+            phone_e164=phone,
+            kind=kind,
+            source=source,
+            method=method,
+            evidence=evidence,
+            message_sid=message_sid,
+            actor=actor,
+            received_at=received_at,
+            recorded_at=now,
+        )
+    )
+
+
+def opt_out_contact(
+    session: Session,
+    contact: Contact,
+    *,
+    source: str,
+    actor: str,
+    evidence: str = "",
+    message_sid: str | None = None,
+    received_at: datetime | None = None,
+    summary: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Opt one contact out. Returns False (and records nothing) if already opted out."""
+    if contact.sms_opted_out:
+        return False
+    session.flush()
+    now = clock.now()
+    received = received_at or now
+    contact.sms_opted_out = True
+    contact.sms_opted_out_at = received
+    contact.sms_opt_out_source = source
+    contact.updated_at = now
+    _event(
+        session,
+        kind="opt_out",
+        contact=contact,
+        phone=contact.phone_e164,
+        source=source,
+        actor=actor,
+        evidence=evidence,
+        message_sid=message_sid,
+        received_at=received,
+        now=now,
+    )
+    activity.append(
+        session,
+        kind=Kind.OPT_OUT,
+        summary=summary or f"Opted out of SMS by {SOURCE_LABELS.get(source, source)}",
+        actor=actor,
+        contact=contact,
+        details={"source": source, "evidence": evidence, "message_sid": message_sid},
+        occurred_at=received,
+        clock=clock,
+    )
+    return True
+
+
+def opt_out_number(
+    session: Session,
+    e164: str,
+    *,
+    source: str,
+    actor: str,
+    evidence: str = "",
+    message_sid: str | None = None,
+    received_at: datetime | None = None,
+    summary: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> NumberOptOutResult:
+    """Opt out every contact with this number and hold the number itself as suppressed,
+    so a contact created later with it starts opted out (DESIGN promise 6)."""
+    contacts = list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+    changed = [
+        c.id
+        for c in contacts
+        if opt_out_contact(
+            session,
+            c,
+            source=source,
+            actor=actor,
+            evidence=evidence,
+            message_sid=message_sid,
+            received_at=received_at,
+            summary=summary,
+            clock=clock,
+        )
+    ]
+    suppressed = _suppress_number(
+        session,
+        e164,
+        source=source,
+        actor=actor,
+        evidence=evidence,
+        message_sid=message_sid,
+        received_at=received_at,
+        log_it=not contacts,
+        summary=summary,
+        clock=clock,
+    )
+    return NumberOptOutResult(contact_ids=changed, number_suppressed=suppressed)
+
+
+def _suppress_number(
+    session: Session,
+    e164: str,
+    *,
+    source: str,
+    actor: str,
+    evidence: str,
+    message_sid: str | None,
+    received_at: datetime | None,
+    log_it: bool,
+    summary: str | None,
+    clock: Clock,
+) -> bool:
+    """Record a number-level suppression; the event and log entry only when no contact has it."""
+    now = clock.now()
+    row = session.scalar(select(NumberSuppression).where(NumberSuppression.phone_e164 == e164))
+    if row is not None and row.lifted_at is None:
+        return False
+    if row is None:
+        row = NumberSuppression(phone_e164=e164, created_at=now)
+        session.add(row)
+    row.source, row.evidence, row.message_sid, row.lifted_at = source, evidence, message_sid, None
+    row.created_at = now
+    if log_it:
+        received = received_at or now
+        _event(
+            session,
+            kind="opt_out",
+            contact=None,
+            phone=e164,
+            source=source,
+            actor=actor,
+            evidence=evidence,
+            message_sid=message_sid,
+            received_at=received,
+            now=now,
+        )
+        activity.append(
+            session,
+            kind=Kind.OPT_OUT,
+            summary=(summary or f"Number {e164} opted out by {SOURCE_LABELS.get(source, source)}")
+            + " (no contact has this number yet)",
+            actor=actor,
+            details={
+                "source": source,
+                "phone": e164,
+                "evidence": evidence,
+                "message_sid": message_sid,
+            },
+            occurred_at=received,
+            clock=clock,
+        )
+    session.flush()
+    return True
+
+
+def validate_reconsent(method: str, note: str, message_sid: str | None = None) -> str:
+    """Check a re-consent request; returns the cleaned note or raises UserInputError."""
+    if method not in RECONSENT_METHODS:
+        raise UserInputError(
+            "Choose how consent was obtained: verbal, written, web form, START reply or other.",
+            field="method",
+        )
+    note = (note or "").strip()
+    if method == "start_reply" and not (message_sid or note):
+        raise UserInputError(
+            "A START reply re-consent needs the reply's message SID.", field="note"
+        )
+    if method != "start_reply" and not note:
+        raise UserInputError(
+            "Add a note saying how and when the contact agreed to receive texts again.",
+            field="note",
+        )
+    if len(note) > NOTE_MAX:
+        raise UserInputError(f"The note is too long ({NOTE_MAX} characters at most).", field="note")
+    return note
+
+
+def re_consent_contact(
+    session: Session,
+    contact: Contact,
+    *,
+    method: str,
+    note: str,
+    actor: str,
+    message_sid: str | None = None,
+    received_at: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Remove an opt-out, recording how consent was obtained (DESIGN promise 5).
+
+    Raises UserInputError without changing anything when method or note is
+    missing. Returns False if the contact was not opted out. Also lifts a
+    suppression held on the contact's number: the person behind it agreed again.
+    """
+    note = validate_reconsent(method, note, message_sid)
+    if not contact.sms_opted_out:
+        return False
+    now = clock.now()
+    received = received_at or now
+    contact.sms_opted_out = False
+    contact.sms_opted_out_at = None
+    contact.sms_opt_out_source = None
+    contact.updated_at = now
+    _event(
+        session,
+        kind="re_consent",
+        contact=contact,
+        phone=contact.phone_e164,
+        source=Source.START_REPLY if method == "start_reply" else Source.MANUAL_TOGGLE,
+        method=method,
+        actor=actor,
+        evidence=note,
+        message_sid=message_sid,
+        received_at=received,
+        now=now,
+    )
+    _lift_suppression(session, contact.phone_e164, now)
+    label = RECONSENT_METHODS[method]
+    sid_text = f" ({message_sid})" if message_sid else ""
+    activity.append(
+        session,
+        kind=Kind.RE_CONSENT,
+        summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
+        actor=actor,
+        contact=contact,
+        details={"method": method, "note": note, "message_sid": message_sid},
+        occurred_at=received,
+        clock=clock,
+    )
+    return True
+
+
+def _lift_suppression(session: Session, e164: str | None, now: datetime) -> None:
+    row = is_number_suppressed(session, e164)
+    if row is not None:
+        row.lifted_at = now
+
+
+def re_consent_number(
+    session: Session,
+    e164: str,
+    *,
+    message_sid: str,
+    received_at: datetime,
+    body: str,
+    actor: str = "Inbox",
+    clock: Clock = SYSTEM_CLOCK,
+) -> list[int]:
+    """A START reply: re-consent every opted-out contact with this number and lift its suppression."""
+    contacts = session.scalars(
+        select(Contact).where(Contact.phone_e164 == e164, Contact.sms_opted_out.is_(True))
+    )
+    changed = [
+        c.id
+        for c in contacts
+        if re_consent_contact(
+            session,
+            c,
+            method="start_reply",
+            note=f"Reply: {body.strip()[:200]}",
+            actor=actor,
+            message_sid=message_sid,
+            received_at=received_at,
+            clock=clock,
+        )
+    ]
+    if not changed and is_number_suppressed(session, e164) is not None:
+        now = clock.now()
+        _lift_suppression(session, e164, now)
+        _event(
+            session,
+            kind="re_consent",
+            contact=None,
+            phone=e164,
+            source=Source.START_REPLY,
+            method="start_reply",
+            actor=actor,
+            evidence=f"Reply: {body.strip()[:200]}",
+            message_sid=message_sid,
+            received_at=received_at,
+            now=now,
+        )
+        activity.append(
+            session,
+            kind=Kind.RE_CONSENT,
+            summary=f"Number {e164} opted back in by START reply ({message_sid})",
+            actor=actor,
+            details={"phone": e164, "message_sid": message_sid},
+            occurred_at=received_at,
+            clock=clock,
+        )
+    return changed
+
+
+def number_is_opted_out(session: Session, e164: str | None) -> bool:
+    """True when anyone holds an opt-out on this number (a contact or a suppression)."""
+    return not may_automation_text(session, None, e164).allowed if e164 else False
+
+
+def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
+    """Every consent event for the contact, oldest first (for reports)."""
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.contact_id == contact_id)
+            .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
+        )
+    )
+
+
+def status_line(contact: Contact) -> str:
+    """'Opted out since 26 Nov 2026, 10:04 by STOP reply' or 'Subscribed'."""
+    if not contact.sms_opted_out:
+        return "Subscribed"
+    when = contact.sms_opted_out_at
+    when_text = when.astimezone().strftime("%d %b %Y, %H:%M") if when else "an unknown time"
+    source = SOURCE_LABELS.get(contact.sms_opt_out_source or "", contact.sms_opt_out_source or "")
+    return f"Opted out since {when_text} by {source}"

@@ -1,0 +1,325 @@
+"""Contacts: validation, create/edit/delete, and the paged search the browser uses.
+
+Widgets get plain ``ContactView`` / ``ContactRow`` data, never live ORM objects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.phone import format_for_reading, parse_phone, search_digits
+from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    first_name: str
+    last_name: str = ""
+    company: str = ""
+    email: str = ""
+    phone: str = ""
+    tags: str = ""
+
+
+@dataclass(frozen=True)
+class ContactView:
+    id: int
+    first_name: str
+    last_name: str
+    company: str
+    email: str
+    phone_raw: str
+    phone_e164: str | None
+    phone_display: str
+    tags: str
+    sms_opted_out: bool
+    sms_opted_out_at: datetime | None
+    sms_opt_out_source: str | None
+    status_line: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def _clean_text(value: str, label: str, limit: int, field: str, *, required: bool = False) -> str:
+    text = (value or "").strip()
+    if _CONTROL.search(text):
+        raise UserInputError(f"{label} contains control characters; remove them.", field=field)
+    if required and not text:
+        raise UserInputError(f"{label} is required.", field=field)
+    if len(text) > limit:
+        raise UserInputError(f"{label} is too long ({limit} characters at most).", field=field)
+    return text
+
+
+def _normalise_tags(raw: str) -> str:
+    tags = [t.strip().lower() for t in (raw or "").split(",") if t.strip()]
+    result = ",".join(dict.fromkeys(tags))
+    if len(result) > 500:
+        raise UserInputError("Too many tags (500 characters at most).", field="tags")
+    return result
+
+
+def validate(data: ContactInput, default_region: str) -> dict[str, str | None]:
+    """Check every field; return clean column values or raise UserInputError naming the field."""
+    values: dict[str, str | None] = {
+        "first_name": _clean_text(
+            data.first_name, "First name", NAME_MAX, "first_name", required=True
+        ),
+        "last_name": _clean_text(data.last_name, "Last name", NAME_MAX, "last_name"),
+        "company": _clean_text(data.company, "Company", COMPANY_MAX, "company"),
+        "email": _clean_text(data.email, "Email", EMAIL_MAX, "email"),
+        "tags": _normalise_tags(data.tags),
+    }
+    if values["email"] and not _EMAIL.match(values["email"] or ""):
+        raise UserInputError(f"'{values['email']}' is not an email address.", field="email")
+    if (data.phone or "").strip():
+        number = parse_phone(data.phone, default_region)
+        values["phone_raw"], values["phone_e164"] = number.raw, number.e164
+    else:
+        values["phone_raw"], values["phone_e164"] = "", None
+    return values
+
+
+def _search_text(values: dict[str, str | None]) -> str:
+    parts = [values.get(k) or "" for k in ("first_name", "last_name", "company", "email")]
+    digits = (values.get("phone_e164") or "").lstrip("+")
+    return " ".join([*parts, digits]).lower()
+
+
+def _carry_number_opt_out(session: Session, contact: Contact, actor: str, clock: Clock) -> None:
+    """A contact given a number that someone opted out starts opted out (promise 6)."""
+    if contact.sms_opted_out or not contact.phone_e164:
+        return
+    suppression = consent.is_number_suppressed(session, contact.phone_e164)
+    if suppression is None:
+        return
+    consent.opt_out_contact(
+        session,
+        contact,
+        source=consent.Source.NUMBER_SUPPRESSION,
+        actor=actor,
+        evidence=f"{contact.phone_e164} was opted out earlier ({suppression.source})",
+        message_sid=suppression.message_sid,
+        received_at=suppression.created_at,
+        summary=f"Starts opted out: {contact.phone_e164} was opted out earlier by "
+        f"{consent.SOURCE_LABELS.get(suppression.source, suppression.source)}",
+        clock=clock,
+    )
+
+
+def create_contact(
+    session: Session,
+    data: ContactInput,
+    *,
+    actor: str,
+    default_region: str = "US",
+    clock: Clock = SYSTEM_CLOCK,
+) -> Contact:
+    """Validate and add a contact. Raises UserInputError (nothing added) on bad input."""
+    values = validate(data, default_region)
+    now = clock.now()
+    contact = Contact(**values, search_text=_search_text(values), created_at=now, updated_at=now)
+    session.add(contact)
+    session.flush()
+    activity.append(
+        session,
+        kind=Kind.CONTACT_CREATED,
+        summary="Contact created",
+        actor=actor,
+        contact=contact,
+        clock=clock,
+    )
+    _carry_number_opt_out(session, contact, actor, clock)
+    return contact
+
+
+def update_contact(
+    session: Session,
+    contact_id: int,
+    data: ContactInput,
+    *,
+    actor: str,
+    default_region: str = "US",
+    clock: Clock = SYSTEM_CLOCK,
+) -> Contact:
+    """Validate and save edits. The opt-out flag is not touched here: that is consent's job."""
+    contact = get_contact_row(session, contact_id)
+    values = validate(data, default_region)
+    changed = [k for k, v in values.items() if getattr(contact, k) != v]
+    if not changed:
+        return contact
+    for key in changed:
+        setattr(contact, key, values[key])
+    contact.search_text = _search_text(values)
+    contact.updated_at = clock.now()
+    activity.append(
+        session,
+        kind=Kind.CONTACT_UPDATED,
+        summary="Contact details changed: " + ", ".join(k.replace("_", " ") for k in changed),
+        actor=actor,
+        contact=contact,
+        clock=clock,
+    )
+    _carry_number_opt_out(session, contact, actor, clock)
+    return contact
+
+
+def delete_contact(
+    session: Session, contact_id: int, *, actor: str, clock: Clock = SYSTEM_CLOCK
+) -> None:
+    """Delete a contact. Its consent history and log entries stay, and an opt-out
+    stays held on its number so re-adding the person does not lose it."""
+    contact = get_contact_row(session, contact_id)
+    if contact.sms_opted_out and contact.phone_e164:
+        consent._suppress_number(
+            session,
+            contact.phone_e164,
+            source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
+            actor=actor,
+            evidence=f"kept from deleted contact {contact.display_name}",
+            message_sid=None,
+            received_at=contact.sms_opted_out_at,
+            log_it=False,
+            summary=None,
+            clock=clock,
+        )
+    activity.append(
+        session,
+        kind=Kind.CONTACT_DELETED,
+        summary="Contact deleted",
+        actor=actor,
+        contact=contact,
+        clock=clock,
+    )
+    session.delete(contact)
+
+
+def get_contact_row(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"Contact {contact_id} no longer exists.")
+    return contact
+
+
+def to_view(contact: Contact, default_region: str = "US") -> ContactView:
+    return ContactView(
+        id=contact.id,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        company=contact.company,
+        email=contact.email,
+        phone_raw=contact.phone_raw,
+        phone_e164=contact.phone_e164,
+        phone_display=format_for_reading(contact.phone_e164, default_region),
+        tags=contact.tags,
+        sms_opted_out=contact.sms_opted_out,
+        sms_opted_out_at=contact.sms_opted_out_at,
+        sms_opt_out_source=contact.sms_opt_out_source,
+        status_line=consent.status_line(contact),
+    )
+
+
+def get_contact(session: Session, contact_id: int, default_region: str = "US") -> ContactView:
+    return to_view(get_contact_row(session, contact_id), default_region)
+
+
+def contacts_with_number(session: Session, e164: str) -> list[Contact]:
+    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+
+
+# --- Search for the contact browser -------------------------------------------------
+
+SORT_COLUMNS = {
+    "name": (Contact.last_name, Contact.first_name),
+    "phone": (Contact.phone_e164,),
+    "email": (Contact.email,),
+    "company": (Contact.company,),
+    "sms": (Contact.sms_opted_out,),
+}
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    name: str
+    phone_display: str
+    email: str
+    company: str
+    sms_opted_out: bool
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_query(query: str, default_region: str = "US") -> Select:
+    """The filter for a search box: every word must match name, email, company or phone."""
+    stmt = select(Contact.id)
+    query = (query or "").strip()
+    if not query:
+        return stmt
+    digits = search_digits(query, default_region)
+    if digits:
+        return stmt.where(Contact.search_text.like(f"%{digits}%"))
+    for word in query.lower().split():
+        stmt = stmt.where(Contact.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+    return stmt
+
+
+def count_contacts(session: Session, query: str = "", default_region: str = "US") -> int:
+    sub = search_query(query, default_region).subquery()
+    return session.scalar(select(func.count()).select_from(sub)) or 0
+
+
+def search_contacts(
+    session: Session,
+    query: str = "",
+    *,
+    offset: int = 0,
+    limit: int = 200,
+    sort: str = "name",
+    descending: bool = False,
+    default_region: str = "US",
+) -> list[ContactRow]:
+    """One page of the browser's rows, filtered and sorted in the database."""
+    ids = search_query(query, default_region).whereclause
+    columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["name"])
+    order = [c.desc() if descending else c.asc() for c in columns]
+    order.append(Contact.id.desc() if descending else Contact.id.asc())
+    stmt = select(
+        Contact.id,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.phone_e164,
+        Contact.email,
+        Contact.company,
+        Contact.sms_opted_out,
+    )
+    if ids is not None:
+        stmt = stmt.where(ids)
+    rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit))
+    return [
+        ContactRow(
+            id=r.id,
+            name=f"{r.first_name} {r.last_name}".strip(),
+            phone_display=format_for_reading(r.phone_e164, default_region),
+            email=r.email,
+            company=r.company,
+            sms_opted_out=r.sms_opted_out,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,231 @@
+"""Opening the database: engine, SQLite pragmas, migrations, short sessions.
+
+``Database.open(url)`` is the only way the application gets a database. It
+upgrades the schema with Alembic, and hands out short-lived sessions:
+``read()`` for queries and ``write()`` for changes. On SQLite a write
+transaction starts with ``BEGIN IMMEDIATE`` so two writers queue on the busy
+timeout instead of failing half-way; on PostgreSQL, row locks and advisory
+locks do that job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("trustpager.store")
+
+APP_DIR_NAME = "TrustPager"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+DB_URL_ENV = "TRUSTPAGER_DB_URL"
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used; the message is for a person."""
+
+
+def default_database_url() -> str:
+    """SQLite file in the platform user data folder (created on demand)."""
+    folder = Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
+    return f"sqlite:///{folder / 'trustpager.db'}"
+
+
+def resolve_database_url(cli_url: str | None = None, settings_url: str | None = None) -> str:
+    """``--db`` wins over ``TRUSTPAGER_DB_URL``, which wins over settings, then the default."""
+    return cli_url or os.environ.get(DB_URL_ENV) or settings_url or default_database_url()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the folder and file, owner-only, and fail early with a clear reason."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"Cannot create the folder {path.parent}: {exc.strerror}.") from exc
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise DatabaseError(f"Cannot create the database file {path}: {exc.strerror}.") from exc
+    elif not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseError(
+            f"The database file {path} is read-only for this user. "
+            "Ask whoever manages this computer to give you write access, or choose another file."
+        )
+    if os.name == "posix":
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(0o600)
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("write_lock"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and the About box."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable database address)"
+
+
+def create_app_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"'{url}' is not a database address SQLAlchemy understands.") from exc
+    path = _sqlite_path(url)
+    if path is not None:
+        _prepare_sqlite_file(path)
+    if parsed.drivername.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_pragmas(engine)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    connect_args = {"connect_timeout": 5} if parsed.drivername.startswith("postgresql") else {}
+    try:
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"The database driver for {parsed.drivername} is not installed ({exc.name})."
+        ) from exc
+
+
+class Database:
+    """An open, migrated database and its session factories."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self._reads = sessionmaker(engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            engine.execution_options(write_lock=True), expire_on_commit=False
+        )
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Database:
+        """Open (and by default upgrade) the database at ``url``.
+
+        Raises DatabaseError with a plain-language reason when the database is
+        unreachable, read-only, locked or not a database.
+        """
+        url = url or resolve_database_url()
+        engine = create_app_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise DatabaseError(_explain(exc, url)) from exc
+        db = cls(engine, url)
+        if migrate:
+            from trustpager_desktop.store.migrate import upgrade_to_head
+
+            try:
+                upgrade_to_head(engine)
+            except SQLAlchemyError as exc:
+                engine.dispose()
+                raise DatabaseError(_explain(exc, url)) from exc
+        return db
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return _sqlite_path(self.url)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A short session for queries; closed (not committed) at the end.
+
+        Objects read here stay usable afterwards as plain detached data."""
+        with self._reads() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A short transaction: committed on success, rolled back on any error."""
+        with self._writes() as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise DatabaseError(_explain(exc, self.url)) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _explain(exc: SQLAlchemyError, url: str) -> str:
+    """Turn a driver error into a sentence an office user can act on."""
+    raw = str(getattr(exc, "orig", exc)).lower()
+    where = describe_url(url)
+    if "readonly" in raw or "read-only" in raw:
+        return f"The database {where} is read-only; changes cannot be saved."
+    if "locked" in raw or "busy" in raw:
+        return (
+            f"The database {where} is locked by another program. "
+            "Close other copies of TrustPager (or the program holding the file) and try again."
+        )
+    if "disk" in raw and ("full" in raw or "i/o" in raw):
+        return f"The disk holding {where} is full or failing; nothing was saved."
+    if "not a database" in raw or "file is encrypted" in raw:
+        return f"{where} is not a TrustPager database (the file is not an SQLite database)."
+    if "connection refused" in raw or "could not connect" in raw or "timeout" in raw:
+        return (
+            f"Cannot reach the database server at {where}. Is it running, and is the address right?"
+        )
+    if "does not exist" in raw and "database" in raw:
+        return f"The database at {where} does not exist on that server."
+    if "authentication" in raw or "password" in raw:
+        return f"The database server at {where} refused the user name or password."
+    first_line = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"Database problem with {where}: {first_line}"

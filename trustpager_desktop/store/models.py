@@ -1,0 +1,340 @@
+"""SQLAlchemy 2 typed models: the whole schema, one declarative base.
+
+The schema is created and changed only by the Alembic migrations in
+``store/migrations``; a test checks that these models and the migrations agree.
+Times are stored as naive UTC and handed back timezone-aware (``UtcDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+# Field limits, shared with the validation rules in core.
+NAME_MAX = 100
+COMPANY_MAX = 200
+EMAIL_MAX = 254
+PHONE_RAW_MAX = 40
+TITLE_MAX = 200
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, refuses naive input (a likely bug)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    company: Mapped[str] = mapped_column(String(COMPANY_MAX), default="")
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), default="")
+    phone_raw: Mapped[str] = mapped_column(String(PHONE_RAW_MAX), default="")
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    tags: Mapped[str] = mapped_column(String(500), default="")  # comma separated, lowercase
+    # Lower-cased "first last company email digits" so search is one indexed-free LIKE.
+    search_text: Mapped[str] = mapped_column(String(800), default="")
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sms_opt_out_source: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    opportunities: Mapped[list[Opportunity]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (Index("ix_contacts_name", "last_name", "first_name"),)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    stage: Mapped[str] = mapped_column(String(40), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    contact: Mapped[Contact] = relationship(back_populates="opportunities")
+
+
+class ConsentEvent(Base):
+    """Append-only record of every opt-out and re-consent, per contact or per number."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the evidence must outlive a deleted contact.
+    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # opt_out | re_consent
+    source: Mapped[str] = mapped_column(String(40))  # manual_toggle, stop_reply, twilio_21610, ...
+    method: Mapped[str | None] = mapped_column(String(40))  # re-consent method
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NumberSuppression(Base):
+    """An opt-out held against a number that no contact had when it arrived."""
+
+    __tablename__ = "number_suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ActivityEntry(Base):
+    """Append-only, hash-chained log: each entry hashes its content and the previous hash."""
+
+    __tablename__ = "activity_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    contact_name: Mapped[str] = mapped_column(String(210), default="")
+    automation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(40), index=True)
+    from_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    to_number: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    date_sent: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    classification: Mapped[str | None] = mapped_column(String(30))
+    # Review of a possible opt-out: pending -> opted_out | not_opt_out
+    review_status: Mapped[str | None] = mapped_column(String(20), index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboundMessage(Base):
+    """Every text the gateway handled, including the ones it refused to send."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    to_e164: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(20))  # manual | automation
+    action_type: Mapped[str] = mapped_column(String(30))  # manual_sms | send_sms
+    actor: Mapped[str | None] = mapped_column(String(100))
+    screen: Mapped[str | None] = mapped_column(String(60))
+    automation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    automation_name: Mapped[str | None] = mapped_column(String(200))
+    step_id: Mapped[int | None] = mapped_column(Integer)
+    step_position: Mapped[int | None] = mapped_column(Integer)
+    queue_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    suppression_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    suppression_result: Mapped[str] = mapped_column(String(30))  # allowed | blocked | advisory
+    suppression_reason: Mapped[str | None] = mapped_column(Text)
+    recipient_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    encoding: Mapped[str] = mapped_column(String(10), default="GSM-7")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Automation(Base):
+    __tablename__ = "automations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # JSON: {"trigger": "cron"|"interval", ..., "audience": {"stage": ...} | {"tag": ...}}
+    schedule: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    steps: Mapped[list[AutomationStep]] = relationship(
+        back_populates="automation",
+        order_by="AutomationStep.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class AutomationStep(Base):
+    __tablename__ = "automation_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    automation_id: Mapped[int] = mapped_column(
+        ForeignKey("automations.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    action_type: Mapped[str] = mapped_column(String(20))  # send_sms | wait | create_task
+    template: Mapped[str] = mapped_column(Text, default="")
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    task_title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
+
+    automation: Mapped[Automation] = relationship(back_populates="steps")
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    automation_id: Mapped[int] = mapped_column(
+        ForeignKey("automations.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    enrolled_by: Mapped[str] = mapped_column(String(100))
+
+
+class QueueItem(Base):
+    """One step of one enrolment in the Auto Queue."""
+
+    __tablename__ = "queue_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    automation_id: Mapped[int] = mapped_column(Integer, index=True)
+    step_id: Mapped[int] = mapped_column(Integer)
+    step_position: Mapped[int] = mapped_column(Integer)
+    action_type: Mapped[str] = mapped_column(String(20))
+    contact_id: Mapped[int] = mapped_column(Integer, index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # pending | in_flight | sent | done | skipped | failed | review
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outbound_message_id: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_queue_items_status_due", "status", "due_at"),)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    automation_id: Mapped[int | None] = mapped_column(Integer)
+    queue_item_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Meta(Base):
+    """Small key/value facts about the database itself (e.g. scheduler state)."""
+
+    __tablename__ = "app_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+__all__ = [
+    "ActivityEntry",
+    "Automation",
+    "AutomationStep",
+    "Base",
+    "ConsentEvent",
+    "Contact",
+    "Enrollment",
+    "InboundMessage",
+    "Meta",
+    "NumberSuppression",
+    "Opportunity",
+    "OutboundMessage",
+    "QueueItem",
+    "Setting",
+    "Task",
+]
