@@ -62,6 +62,22 @@ class _RecordingHttpClient(TwilioHttpClient):
         return getattr(self._local, "last", None)
 
 
+class _ScrubbingLogAdapter(logging.LoggerAdapter):
+    """Hands twilio's own request/response logging through our scrubber."""
+
+    def __init__(self, logger: logging.Logger, scrub: Any) -> None:
+        super().__init__(logger, {})
+        self._scrub = scrub
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return self._scrub(str(msg)), kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if args:
+            msg, args = str(msg) % args, ()
+        super().log(level, msg, **kwargs)
+
+
 def _mask_sid(sid: str) -> str:
     return f"{sid[:2]}…{sid[-4:]}" if len(sid) > 8 else sid
 
@@ -124,12 +140,20 @@ class TwilioProvider:
             )
         if timeout <= 0:
             raise ValueError("The timeout must be a positive number of seconds")
+        if api_base and (
+            auth_token in api_base or "@" in api_base.split("//", 1)[-1].split("/")[0]
+        ):
+            # URLs end up in exception texts and library/urllib3 logs: keep secrets out.
+            raise ValueError("The Twilio API address must not contain credentials")
         self.account_sid = account_sid
         self._auth_token = auth_token
         self.sender = sender
         self.timeout = float(timeout)
         self.api_base = api_base.rstrip("/") if api_base else None
-        self._http = _RecordingHttpClient(timeout=self.timeout)
+        self._http = _RecordingHttpClient(
+            timeout=self.timeout,
+            logger=_ScrubbingLogAdapter(logging.getLogger("twilio.http_client"), self._scrub),
+        )
         self._client = Client(
             username=account_sid,
             password=auth_token,
