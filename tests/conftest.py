@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.databases import PostgresScratch, SqliteTemplate, require_postgres
+from tests.support.fake_twilio import FakeTwilio
 from trustpager_desktop.core.clock import FixedClock
 
 # GUI tests run without a screen; nothing may reach the internet.
@@ -55,3 +57,21 @@ def sqlite_db(_sqlite_template, tmp_path):
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server() -> Iterator[FakeTwilio]:
+    """A local stand-in for Twilio's REST API on 127.0.0.1 (tests/support/fake_twilio.py)."""
+    server = FakeTwilio().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_twilio(fake_twilio_server: FakeTwilio) -> Iterator[FakeTwilio]:
+    """The shared server, reset (messages, request log, faults) before and after each test."""
+    fake_twilio_server.start()  # in case an earlier test stopped it
+    fake_twilio_server.reset()
+    yield fake_twilio_server
+    fake_twilio_server.reset()
+    fake_twilio_server.start()

@@ -1,0 +1,440 @@
+"""SMS through Twilio, using the ``twilio`` library (9.x).
+
+Every failure leaves this module as a :class:`ProviderError` with a plain-language
+reason. The auth token never appears in a reason or a log line: every text that
+could carry it (exception messages, URLs) goes through :meth:`TwilioProvider._scrub`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from trustpager_desktop.providers.base import (
+    FailureKind,
+    InboundRecord,
+    ProviderError,
+    SendResult,
+)
+
+log = logging.getLogger("trustpager.twilio")
+
+DEFAULT_TIMEOUT = 10.0
+MAX_PAGE_SIZE = 1000
+
+INVALID_RECIPIENT_REASONS = {
+    21211: "The number is not a valid phone number",
+    21614: "The number is not a mobile number and cannot receive texts",
+    21408: "Texting to this country/region is not enabled on your Twilio account",
+}
+UNSUBSCRIBED_REASON = (
+    "Twilio reports that this number has opted out (replied STOP) and will not deliver texts to it"
+)
+AUTH_REASON = "Twilio did not accept the Account SID and Auth Token"
+
+
+class _RecordingHttpClient(TwilioHttpClient):
+    """TwilioHttpClient that remembers the last response per thread, so error
+    handling can read headers (Retry-After) that TwilioRestException drops."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        self._local.last = None
+        response = super().request(*args, **kwargs)
+        self._local.last = response
+        return response
+
+    @property
+    def last_response(self) -> Response | None:
+        return getattr(self._local, "last", None)
+
+
+class _ScrubbingLogAdapter(logging.LoggerAdapter):
+    """Hands twilio's own request/response logging through our scrubber."""
+
+    def __init__(self, logger: logging.Logger, scrub: Any) -> None:
+        super().__init__(logger, {})
+        self._scrub = scrub
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return self._scrub(str(msg)), kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if args:
+            msg, args = str(msg) % args, ()
+        super().log(level, msg, **kwargs)
+
+
+def _mask_sid(sid: str) -> str:
+    return f"{sid[:2]}…{sid[-4:]}" if len(sid) > 8 else sid
+
+
+def _pretty_number(e164: str) -> str:
+    try:
+        import phonenumbers
+
+        parsed = phonenumbers.parse(e164, None)
+        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return text.replace("-", " ")
+    except Exception:  # phonenumbers missing or the number unparsable: show it as is
+        if e164.startswith("+1") and len(e164) == 12 and e164[1:].isdigit():
+            return f"+1 {e164[2:5]} {e164[5:8]} {e164[8:]}"
+        return e164
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds)
+
+
+class TwilioProvider:
+    """The :class:`~trustpager_desktop.providers.base.SmsProvider` for Twilio."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        account_sid = (account_sid or "").strip()
+        sender = (sender or "").strip()
+        if not account_sid:
+            raise ValueError("The Twilio Account SID is missing")
+        if not auth_token:
+            raise ValueError("The Twilio Auth Token is missing")
+        if not (sender.startswith("MG") or sender.startswith("+")):
+            raise ValueError(
+                "The sender must be a phone number in international form (+14155550100) "
+                "or a Messaging Service SID starting with MG"
+            )
+        if timeout <= 0:
+            raise ValueError("The timeout must be a positive number of seconds")
+        if api_base and (
+            auth_token in api_base or "@" in api_base.split("//", 1)[-1].split("/")[0]
+        ):
+            # URLs end up in exception texts and library/urllib3 logs: keep secrets out.
+            raise ValueError("The Twilio API address must not contain credentials")
+        self.account_sid = account_sid
+        self._auth_token = auth_token
+        self.sender = sender
+        self.timeout = float(timeout)
+        self.api_base = api_base.rstrip("/") if api_base else None
+        self._http = _RecordingHttpClient(
+            timeout=self.timeout,
+            logger=_ScrubbingLogAdapter(logging.getLogger("twilio.http_client"), self._scrub),
+        )
+        self._client = Client(
+            username=account_sid,
+            password=auth_token,
+            account_sid=account_sid,
+            http_client=self._http,
+        )
+        if self.api_base:
+            self._client.api.base_url = self.api_base
+            # ClientBase.get_hostname rewrites the host to
+            # "<product>.<edge>.<region>.twilio.com" whenever edge or region is set
+            # (they default from TWILIO_EDGE / TWILIO_REGION); a local base must stay as is.
+            self._client.edge = None
+            self._client.region = None
+            if self._http.session is not None:
+                self._http.session.trust_env = False  # no proxies for a local base
+
+    # ---- SmsProvider -----------------------------------------------------------
+
+    @property
+    def uses_messaging_service(self) -> bool:
+        return self.sender.startswith("MG")
+
+    @property
+    def description(self) -> str:
+        if self.uses_messaging_service:
+            return f"Twilio messaging service {self.sender}"
+        return f"Twilio {_pretty_number(self.sender)}"
+
+    def __repr__(self) -> str:
+        return f"<TwilioProvider {_mask_sid(self.account_sid)} sender={self.sender}>"
+
+    @property
+    def _account(self):
+        return self._client.api.v2010.accounts(self.account_sid)
+
+    def send(self, to_e164: str, body: str) -> SendResult:
+        kwargs: dict[str, Any] = {"to": to_e164, "body": body}
+        if self.uses_messaging_service:
+            kwargs["messaging_service_sid"] = self.sender
+        else:
+            kwargs["from_"] = self.sender
+        try:
+            message = self._account.messages.create(**kwargs)
+        except Exception as exc:
+            raise self._translate(
+                exc, action="send the text", unclear_reply=FailureKind.PERMANENT
+            ) from None
+        sid, status = message.sid, message.status
+        if not isinstance(sid, str) or not sid:
+            # Twilio probably accepted the message; resending blindly could text twice.
+            raise ProviderError(
+                FailureKind.PERMANENT,
+                "Twilio's reply to the send could not be understood; check the Twilio "
+                "console before sending again",
+            )
+        return SendResult(sid=sid, status=status if isinstance(status, str) else "unknown")
+
+    def list_inbound(self, since: datetime) -> Iterator[InboundRecord]:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # naive means UTC
+        day = since.astimezone(UTC).date()
+        start_of_day = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        filters: dict[str, Any] = {"date_sent_after": start_of_day, "page_size": MAX_PAGE_SIZE}
+        if not self.uses_messaging_service:
+            filters["to"] = self.sender
+        seen: set[str] = set()
+        try:
+            page = self._account.messages.page(**filters)
+        except Exception as exc:
+            raise self._translate(exc, action="read received texts") from None
+        while page is not None:
+            while True:
+                try:
+                    instance = next(page)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the library could not build the record
+                    log.warning(
+                        "Skipped a Twilio message record that could not be read: %s",
+                        self._scrub(f"{type(exc).__name__}: {exc}"),
+                    )
+                    continue
+                record = self._to_record(instance)
+                if record is None or record.sid in seen:
+                    continue
+                seen.add(record.sid)
+                if record.direction == "inbound":
+                    yield record
+            try:
+                page = page.next_page()
+            except Exception as exc:
+                raise self._translate(exc, action="read received texts") from None
+
+    def fetch_status(self, sid: str) -> str | None:
+        try:
+            message = self._account.messages(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise self._translate(exc, action="check the message status") from None
+        except Exception as exc:
+            raise self._translate(exc, action="check the message status") from None
+        status = message.status
+        return status if isinstance(status, str) else None
+
+    def test_connection(self) -> str:
+        try:
+            account = self._account.fetch()
+        except Exception as exc:
+            raise self._translate(exc, action="check the connection") from None
+        status = account.status
+        name = account.friendly_name if isinstance(account.friendly_name, str) else ""
+        label = f"Twilio account {_mask_sid(self.account_sid)}" + (f" ({name})" if name else "")
+        if isinstance(status, str) and status not in ("active", ""):
+            raise ProviderError(
+                FailureKind.PERMANENT,
+                self._scrub(f"The {label} is {status}; Twilio will not send texts from it"),
+            )
+        return self._scrub(f"Connected to {label}")
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        token = self._auth_token
+        if token and token in text:
+            text = text.replace(token, "[auth token hidden]")
+        return text
+
+    def _to_record(self, m: Any) -> InboundRecord | None:
+        sid = getattr(m, "sid", None)
+        fields = {
+            "sid": sid,
+            "from": getattr(m, "from_", None),
+            "to": getattr(m, "to", None),
+            "body": getattr(m, "body", None),
+            "direction": getattr(m, "direction", None),
+        }
+        bad = [name for name, value in fields.items() if not isinstance(value, str)]
+        date_sent = getattr(m, "date_sent", None)
+        if not isinstance(date_sent, datetime):
+            bad.append("date_sent")
+        if not bad and not fields["sid"]:
+            bad.append("sid")
+        if bad:
+            log.warning(
+                "Skipped Twilio message %s: missing or unreadable %s",
+                self._scrub(sid) if isinstance(sid, str) else "(no SID)",
+                ", ".join(bad),
+            )
+            return None
+        if date_sent.tzinfo is None:
+            date_sent = date_sent.replace(tzinfo=UTC)
+        return InboundRecord(
+            sid=fields["sid"],
+            from_number=fields["from"],
+            to_number=fields["to"],
+            body=fields["body"],
+            date_sent=date_sent.astimezone(UTC),
+            direction=fields["direction"],
+        )
+
+    def _error(self, kind: FailureKind, reason: str, **kw: Any) -> ProviderError:
+        error = ProviderError(kind, self._scrub(reason), **kw)
+        log.info(
+            "Twilio call failed (%s, code=%s, http=%s): %s",
+            kind.value,
+            error.code,
+            error.http_status,
+            error.reason,
+        )
+        return error
+
+    def _translate(
+        self,
+        exc: BaseException,
+        *,
+        action: str,
+        unclear_reply: FailureKind = FailureKind.TEMPORARY,
+    ) -> ProviderError:
+        """Turn anything the twilio/requests stack raised into a ProviderError."""
+        log.debug("Twilio %s failed: %s", action, self._scrub(f"{type(exc).__name__}: {exc!r}"))
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, requests.Timeout):
+            return self._error(
+                FailureKind.TEMPORARY,
+                f"Twilio could not be reached: no answer within {self.timeout:g} seconds",
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return self._error(
+                FailureKind.TEMPORARY,
+                "Twilio could not be reached: the connection failed "
+                "(check the internet connection)",
+            )
+        if isinstance(exc, requests.RequestException):
+            return self._error(
+                FailureKind.TEMPORARY, f"Twilio could not be reached: {type(exc).__name__}"
+            )
+
+        status: int | None = None
+        code: int | None = None
+        message = ""
+        headers: dict[str, str] = {}
+        if isinstance(exc, TwilioRestException):
+            status, code = exc.status, exc.code
+            message = str(exc.msg or "")
+        elif isinstance(exc, TwilioException):
+            # A failed list page: TwilioException("Unable to fetch page", response),
+            # or an RFC 9457 TwilioServiceException carrying status/code/detail.
+            status = getattr(exc, "status", None)
+            code = getattr(exc, "code", None)
+            message = str(getattr(exc, "detail", None) or getattr(exc, "title", None) or "")
+            response = exc.args[1] if len(exc.args) > 1 else None
+            if isinstance(response, Response):
+                status = response.status_code
+                headers = dict(response.headers or {})
+                try:
+                    payload = json.loads(response.text)
+                except (TypeError, ValueError):
+                    payload = None
+                if isinstance(payload, dict):
+                    if isinstance(payload.get("code"), int):
+                        code = payload["code"]
+                    if isinstance(payload.get("message"), str):
+                        message = payload["message"]
+            if not message:
+                message = str(exc.args[0]) if exc.args else type(exc).__name__
+        elif isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+            # json.JSONDecodeError is a ValueError: Twilio's reply was not what we expect.
+            return self._error(
+                unclear_reply,
+                f"Could not {action}: Twilio's reply could not be understood",
+            )
+        else:
+            return self._error(
+                FailureKind.PERMANENT, f"Could not {action}: {type(exc).__name__}: {exc}"
+            )
+
+        if not headers:
+            last = self._http.last_response
+            if last is not None and last.status_code == status:
+                headers = dict(last.headers or {})
+        retry_after = _parse_retry_after(
+            next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        )
+        kw = {"code": code, "http_status": status}
+
+        if code == 21610:
+            return self._error(FailureKind.UNSUBSCRIBED, UNSUBSCRIBED_REASON, **kw)
+        if code in INVALID_RECIPIENT_REASONS:
+            return self._error(FailureKind.INVALID_RECIPIENT, INVALID_RECIPIENT_REASONS[code], **kw)
+        if code == 20003 or status == 401:
+            return self._error(FailureKind.AUTHENTICATION, AUTH_REASON, **kw)
+        if code == 20429 or status == 429:
+            return self._error(
+                FailureKind.TEMPORARY,
+                "Twilio is receiving too many requests right now; try again shortly",
+                retry_after=retry_after,
+                **kw,
+            )
+        if status is not None and status >= 500:
+            return self._error(
+                FailureKind.TEMPORARY,
+                f"Twilio had a temporary problem (HTTP {status}); try again shortly",
+                retry_after=retry_after,
+                **kw,
+            )
+        if status is None:
+            lowered = message.lower()
+            temporary = any(
+                w in lowered
+                for w in ("timed out", "timeout", "temporar", "unavailable", "try again")
+            )
+            kind = FailureKind.TEMPORARY if temporary else unclear_reply
+            return self._error(kind, f"Could not {action}: {message}", **kw)
+        detail = (
+            message.split(": ", 1)[1]
+            if message.startswith("Unable to ") and ": " in message
+            else message
+        )
+        suffix = f" (Twilio error {code})" if code else ""
+        return self._error(
+            FailureKind.PERMANENT, f"Twilio refused to {action}: {detail}{suffix}", **kw
+        )
