@@ -424,8 +424,11 @@ def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassifi
     phrase_text = " ".join(_words(core.replace("'", "").replace("’", "")))
 
     for pattern, keyword in _POSSIBLE_PHRASES:
-        if pattern.search(phrase_text):
-            return _possible(keyword, f'Contains "{keyword}", which may be a request to stop texts')
+        match = pattern.search(phrase_text)
+        if match:
+            return _possible(
+                keyword, f'Contains "{match.group()}", which may be a request to stop texts'
+            )
 
     # Other languages: the whole message, or the word with filler words.
     if phrase_text in FOREIGN_OPT_OUT_WORDS or joined in FOREIGN_OPT_OUT_WORDS:
@@ -453,7 +456,7 @@ def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassifi
 
     # Whole message is a misspelled keyword ("stpo", "unsubscibe", "opt-uot").
     miss = _near_miss(joined)
-    if miss is not None and len(words) <= 3:
+    if miss is not None and (len(words) <= 3 or all(len(w) == 1 for w in words)):
         return _possible(
             miss,
             f'Whole message looks like a misspelling of the opt-out keyword "{_display(miss)}"',
