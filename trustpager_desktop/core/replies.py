@@ -203,7 +203,7 @@ _POSSIBLE_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(?:dejen|deje|deja)\s+de\s+(?:enviar|mandar|escribir)\b", "dejen de enviar"),
         (r"\bno\s+me\s+(?:envien|manden|escriban|contacten)\b", "no me envíen"),
         (r"\bdes(?:abonner|inscrire|abonnez|inscrivez)\b", "désabonner"),
-        (r"\barret(?:ez|er)?\s+(?:de\s+)?(?:m\s+)?(?:envoyer|ecrire|contacter)\b", "arrêtez"),
+        (r"\barret(?:ez|er)?\s+(?:de\s+)?(?:m\s*)?(?:envoyer|ecrire|contacter)\b", "arrêtez"),
         (r"\bplus\s+de\s+(?:sms|messages)\b", "plus de sms"),
         (r"\b(?:abmelden|abbestellen)\b", "abmelden"),
         (r"\bkeine\s+(?:sms|nachrichten)(?:\s+mehr)?\b", "keine sms mehr"),
@@ -246,6 +246,7 @@ _CONFUSABLES = str.maketrans(
     }
 )  # fmt: skip
 
+_NO_APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´")
 _WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
 
@@ -366,7 +367,8 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
     (phrases, keyword with filler words, "stop" in context, misspellings,
     other languages, look-alike letters); otherwise ``OTHER``.
     """
-    core = _fold_accents(normalize_reply(body))
+    # Apostrophes go before splitting into words, so "don't" is one word "dont".
+    core = _fold_accents(normalize_reply(body)).translate(_NO_APOSTROPHES)
     words = _words(core)
     joined = "".join(words)
 
@@ -420,8 +422,8 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
 
 
 def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassification | None:
-    # Phrase form: apostrophes dropped ("don't" -> "dont"), other non-letters -> space.
-    phrase_text = " ".join(_words(core.replace("'", "").replace("’", "")))
+    # Phrase form: words separated by single spaces ("don't!" -> "dont").
+    phrase_text = " ".join(words)
 
     for pattern, keyword in _POSSIBLE_PHRASES:
         match = pattern.search(phrase_text)
