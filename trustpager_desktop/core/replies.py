@@ -52,6 +52,12 @@ Decisions worth knowing (the tests pin each one):
   they say the sender does not want these texts.
 - Keywords written with look-alike letters from other scripts (Cyrillic "ЅТОР")
   are ``POSSIBLE_OPT_OUT``, not ``OPT_OUT``.
+- "cancel/end/stop" + a word about texts ("cancel my subscription", "cancel the
+  reminders", "end these texts") is ``POSSIBLE_OPT_OUT``.
+- Opt-in never takes filler words: "yes please" or "start again" is ``OTHER``
+  even from an opted-out sender; staff can record re-consent by hand.
+- Apostrophes are dropped before words are split ("don't" is "dont"), so the
+  wording quoted in a reason may lack them.
 """
 
 from __future__ import annotations
