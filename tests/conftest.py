@@ -75,3 +75,17 @@ def fake_twilio(fake_twilio_server: FakeTwilio) -> Iterator[FakeTwilio]:
     yield fake_twilio_server
     fake_twilio_server.reset()
     fake_twilio_server.start()
+
+
+@pytest.fixture
+def twilio_provider(fake_twilio: FakeTwilio):
+    """The real Twilio provider (real `twilio` client) pointed at the local server."""
+    from trustpager_desktop.providers.twilio_provider import TwilioProvider
+
+    return TwilioProvider(
+        fake_twilio.account_sid,
+        fake_twilio.auth_token,
+        fake_twilio.phone_number,
+        api_base=fake_twilio.base_url,
+        timeout=2.0,
+    )

@@ -1,0 +1,1 @@
+"""``trustpager`` subcommands, one module each (see ``cli.COMMAND_MODULES``)."""

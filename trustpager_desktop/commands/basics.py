@@ -1,0 +1,77 @@
+"""Foundation commands: status, demo data, adding and listing contacts."""
+
+from __future__ import annotations
+
+import argparse
+
+from trustpager_desktop.core import contacts, demo
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.database import describe_url
+
+
+def register(cli) -> None:  # type: ignore[no-untyped-def]
+    cli.command("status", "show the database, the SMS provider and counts", status)
+    sub = cli.command("demo", "fill an empty database with a demo business", fill_demo)
+    sub.add_argument("--force", action="store_true", help="add demo data even if contacts exist")
+    cli.group("contacts", "add, list, import and export contacts")
+    add = cli.command("add", "add one contact", add_contact, group="contacts")
+    add.add_argument("first_name")
+    add.add_argument("--last", default="")
+    add.add_argument("--company", default="")
+    add.add_argument("--email", default="")
+    add.add_argument("--phone", default="")
+    add.add_argument("--tags", default="")
+    ls = cli.command(
+        "list", "list contacts (search like the window does)", list_contacts, group="contacts"
+    )
+    ls.add_argument("query", nargs="?", default="")
+    ls.add_argument("--limit", type=int, default=50)
+
+
+def status(_args: argparse.Namespace, services: AppServices) -> int:
+    with services.db.read() as s:
+        total = contacts.count_contacts(s)
+    print(f"Database: {describe_url(services.db.url)}")
+    print(f"Provider: {services.provider_choice.description}")
+    if services.provider_choice.warning:
+        print(f"Warning:  {services.provider_choice.warning}")
+    print(f"Contacts: {total}")
+    return 0
+
+
+def fill_demo(args: argparse.Namespace, services: AppServices) -> int:
+    with services.db.write() as s:
+        if not demo.is_empty(s) and not args.force:
+            print("The database already has contacts; use --force to add the demo business anyway.")
+            return 1
+        added = demo.fill_demo(s, actor=services.actor, clock=services.clock)
+    print(f"Added a demo business with {added} contacts.")
+    return 0
+
+
+def add_contact(args: argparse.Namespace, services: AppServices) -> int:
+    data = ContactInput(args.first_name, args.last, args.company, args.email, args.phone, args.tags)
+    with services.db.write() as s:
+        contact = contacts.create_contact(
+            s,
+            data,
+            actor=services.actor,
+            default_region=services.settings.default_country,
+            clock=services.clock,
+        )
+        view = contacts.to_view(contact, services.settings.default_country)
+    print(
+        f"Added contact {view.id}: {view.display_name} {view.phone_e164 or ''} ({view.status_line})"
+    )
+    return 0
+
+
+def list_contacts(args: argparse.Namespace, services: AppServices) -> int:
+    region = services.settings.default_country
+    with services.db.read() as s:
+        rows = contacts.search_contacts(s, args.query, limit=args.limit, default_region=region)
+    for row in rows:
+        sms = "OPTED OUT" if row.sms_opted_out else "subscribed"
+        print(f"{row.id:>6}  {row.name:<30} {row.phone_display:<18} {sms:<10} {row.company}")
+    return 0

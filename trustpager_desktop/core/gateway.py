@@ -1,0 +1,347 @@
+"""The one outbound path: every SMS the application sends goes through ``OutboundGateway.send``.
+
+Two transactions around one provider call:
+
+1. *Record*: validate, resolve the number, and (for automations) ask the one
+   suppression rule, ``consent.may_automation_text``, in the same transaction
+   that inserts the outbound record. A blocked send is stored as
+   ``suppressed`` and never reaches the provider (DESIGN promise 1). A manual
+   send records whether the recipient was opted out and goes on (promise 3).
+   The record is committed as ``sending`` *before* the provider is called, so
+   a crash afterwards leaves evidence that a send may have happened and the
+   runner puts it up for review instead of sending again (promise 8).
+2. *Finish*: store the provider's answer: SID and ``sent``, or the failure
+   with Twilio's code and a plain reason. 21610 means Twilio holds the number
+   as unsubscribed: the number is opted out here too (promise 7).
+
+Callers may pass hooks that run inside those two transactions (the automation
+runner uses them to move its queue item in step with the message).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.phone import parse_phone
+from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
+from trustpager_desktop.providers.base import FailureKind, ProviderError, SmsProvider
+from trustpager_desktop.store.database import Database
+from trustpager_desktop.store.models import Contact, OutboundMessage
+
+log = logging.getLogger("trustpager.gateway")
+
+
+class Status:
+    SENDING = "sending"  # recorded, provider call under way (or interrupted by a crash)
+    SENT = "sent"
+    SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ManualOrigin:
+    """A person pressed Send."""
+
+    actor: str
+    screen: str = "contact page"
+
+
+@dataclass(frozen=True)
+class AutomationOrigin:
+    """An Auto Queue step is sending."""
+
+    automation_id: int
+    automation_name: str
+    step_id: int
+    step_position: int
+    queue_item_id: int | None = None
+    action_type: str = "send_sms"
+
+
+Origin = ManualOrigin | AutomationOrigin
+Hook = Callable[[Session, OutboundMessage], None]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one send, as plain data for the caller."""
+
+    message_id: int
+    status: str
+    reason: str
+    recipient_opted_out: bool
+    provider_sid: str | None = None
+    error_code: int | None = None
+    retryable: bool = False
+
+    @property
+    def delivered_to_provider(self) -> bool:
+        return self.status == Status.SENT
+
+
+def origin_label(message: OutboundMessage) -> str:
+    """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
+    if message.origin == "manual":
+        return f"Manual, by {message.actor or 'unknown'}"
+    return f"Automation '{message.automation_name}', step {message.step_position}"
+
+
+class OutboundGateway:
+    def __init__(
+        self,
+        db: Database,
+        provider: SmsProvider,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        default_region: str = "US",
+    ) -> None:
+        self.db = db
+        self.provider = provider
+        self.clock = clock
+        self.default_region = default_region
+
+    def send(
+        self,
+        *,
+        body: str,
+        origin: Origin,
+        contact_id: int | None = None,
+        to: str | None = None,
+        on_recorded: Hook | None = None,
+        on_finished: Hook | None = None,
+    ) -> SendOutcome:
+        """Send ``body`` to a contact (or a bare number) on behalf of ``origin``.
+
+        Raises UserInputError (nothing recorded) for an empty or over-long body,
+        an unknown contact, or a missing/invalid number on a manual send.
+        Provider failures do not raise: they come back in the outcome and are
+        recorded on the message and in the activity log.
+        """
+        try:
+            body = validate_body(body)
+        except MessageBodyError as exc:
+            raise UserInputError(str(exc), field="body") from exc
+        message_id, outcome = self._record(body, origin, contact_id, to, on_recorded)
+        if outcome is not None:
+            return outcome
+        return self._deliver(message_id, body, origin, on_finished)
+
+    # -- transaction 1 ------------------------------------------------------------
+
+    def _record(
+        self,
+        body: str,
+        origin: Origin,
+        contact_id: int | None,
+        to: str | None,
+        on_recorded: Hook | None,
+    ) -> tuple[int, SendOutcome | None]:
+        with self.db.write() as session:
+            contact = self._contact(session, contact_id)
+            e164 = self._recipient(contact, to, origin)
+            decision = consent.may_automation_text(session, contact_id, e164)
+            is_automation = isinstance(origin, AutomationOrigin)
+            message = self._new_message(
+                session, body, origin, contact, e164, decision, is_automation
+            )
+            outcome = None
+            if is_automation and not decision.allowed:
+                message.status = Status.SUPPRESSED
+                message.error_message = f"skipped: {decision.reason}"
+                self._log(session, message, contact, Kind.AUTOMATION_SKIPPED,
+                          f"Automation text skipped: {decision.reason}")  # fmt: skip
+                outcome = self._outcome(message, retryable=False)
+            if on_recorded:
+                on_recorded(session, message)
+            session.flush()
+            return message.id, outcome
+
+    def _contact(self, session: Session, contact_id: int | None) -> Contact | None:
+        if contact_id is None:
+            return None
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFoundError(f"Contact {contact_id} no longer exists.")
+        return contact
+
+    def _recipient(self, contact: Contact | None, to: str | None, origin: Origin) -> str | None:
+        if to:
+            return parse_phone(to, self.default_region).e164
+        if contact is not None and contact.phone_e164:
+            return contact.phone_e164
+        if isinstance(origin, ManualOrigin):
+            raise UserInputError("This contact has no phone number to text.", field="phone")
+        return None  # an automation step to a contact without a number is skipped, not an error
+
+    def _new_message(
+        self,
+        session: Session,
+        body: str,
+        origin: Origin,
+        contact: Contact | None,
+        e164: str | None,
+        decision: consent.SendDecision,
+        is_automation: bool,
+    ) -> OutboundMessage:
+        now = self.clock.now()
+        info = count_segments(body)
+        message = OutboundMessage(
+            contact_id=contact.id if contact else None,
+            to_e164=e164 or "",
+            body=body,
+            origin="automation" if is_automation else "manual",
+            action_type=origin.action_type if is_automation else "manual_sms",  # type: ignore[union-attr]
+            suppression_checked=True,
+            suppression_result=("allowed" if decision.allowed else "blocked")
+            if is_automation
+            else "advisory",
+            suppression_reason=decision.reason,
+            recipient_opted_out=not decision.allowed,
+            status=Status.SENDING,
+            provider=self.provider.name,
+            segments=info.segments,
+            encoding=info.encoding,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+        if isinstance(origin, AutomationOrigin):
+            message.automation_id = origin.automation_id
+            message.automation_name = origin.automation_name
+            message.step_id = origin.step_id
+            message.step_position = origin.step_position
+            message.queue_item_id = origin.queue_item_id
+        else:
+            message.actor = origin.actor
+            message.screen = origin.screen
+        session.add(message)
+        session.flush()
+        return message
+
+    # -- the provider call and transaction 2 ------------------------------------------
+
+    def _deliver(
+        self, message_id: int, body: str, origin: Origin, on_finished: Hook | None
+    ) -> SendOutcome:
+        with self.db.read() as session:
+            to = session.get(OutboundMessage, message_id).to_e164  # type: ignore[union-attr]
+        try:
+            result = self.provider.send(to, body)
+        except ProviderError as exc:
+            return self._finish_failed(message_id, exc, origin, on_finished)
+        except Exception as exc:  # a bug or an unforeseen library error: record it, never crash
+            log.exception("unexpected error from the %s provider", self.provider.name)
+            error = ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
+            return self._finish_failed(message_id, error, origin, on_finished)
+        with self.db.write() as session:
+            message = session.get(OutboundMessage, message_id)
+            assert message is not None
+            message.status = Status.SENT
+            message.provider_sid = result.sid
+            message.sent_at = message.updated_at = self.clock.now()
+            contact = session.get(Contact, message.contact_id) if message.contact_id else None
+            self._log_sent(session, message, contact)
+            if on_finished:
+                on_finished(session, message)
+            return self._outcome(message)
+
+    def _log_sent(
+        self, session: Session, message: OutboundMessage, contact: Contact | None
+    ) -> None:
+        if message.origin == "automation":
+            kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(message)})"
+        elif message.recipient_opted_out:
+            kind = Kind.MANUAL_SEND_OPTED_OUT
+            summary = (
+                f"Manual text sent to an opted-out contact by {message.actor}, after a warning"
+            )
+        else:
+            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {message.actor}"
+        self._log(session, message, contact, kind, summary)
+
+    def _finish_failed(
+        self, message_id: int, error: ProviderError, origin: Origin, on_finished: Hook | None
+    ) -> SendOutcome:
+        with self.db.write() as session:
+            message = session.get(OutboundMessage, message_id)
+            assert message is not None
+            message.error_code = error.code
+            message.error_message = error.reason
+            message.updated_at = self.clock.now()
+            contact = session.get(Contact, message.contact_id) if message.contact_id else None
+            if error.kind is FailureKind.UNSUBSCRIBED:
+                message.status = Status.SUPPRESSED
+                self._record_twilio_opt_out(session, message)
+            else:
+                message.status = Status.FAILED
+            kind = Kind.AUTOMATION_FAILED if message.origin == "automation" else Kind.SEND_FAILED
+            self._log(session, message, contact, kind, f"Text not sent: {error.reason}")
+            if on_finished:
+                on_finished(session, message)
+            retryable = error.retryable and isinstance(origin, AutomationOrigin)
+            return self._outcome(message, retryable=retryable, reason=error.reason)
+
+    def _record_twilio_opt_out(self, session: Session, message: OutboundMessage) -> None:
+        consent.opt_out_number(
+            session,
+            message.to_e164,
+            source=consent.Source.TWILIO_21610,
+            actor="Twilio",
+            evidence=f"Send refused with error 21610 (outbound message {message.id})",
+            summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
+            clock=self.clock,
+        )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _log(
+        self,
+        session: Session,
+        message: OutboundMessage,
+        contact: Contact | None,
+        kind: str,
+        summary: str,
+    ) -> None:
+        activity.append(
+            session,
+            kind=kind,
+            summary=summary,
+            actor=message.actor or (message.automation_name or "Automation"),
+            contact=contact,
+            automation_id=message.automation_id,
+            details={
+                "message_id": message.id,
+                "to": message.to_e164,
+                "body": message.body,
+                "origin": origin_label(message),
+                "provider": message.provider,
+                "provider_sid": message.provider_sid,
+                "error_code": message.error_code,
+                "error_message": message.error_message,
+                "recipient_opted_out": message.recipient_opted_out,
+                "suppression_result": message.suppression_result,
+            },
+            clock=self.clock,
+        )
+
+    @staticmethod
+    def _outcome(
+        message: OutboundMessage, *, retryable: bool = False, reason: str | None = None
+    ) -> SendOutcome:
+        return SendOutcome(
+            message_id=message.id,
+            status=message.status,
+            reason=reason or message.error_message or message.suppression_reason or "",
+            recipient_opted_out=message.recipient_opted_out,
+            provider_sid=message.provider_sid,
+            error_code=message.error_code,
+            retryable=retryable,
+        )
