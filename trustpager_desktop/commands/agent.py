@@ -1,0 +1,25 @@
+"""``trustpager agent``: the background work without a window."""
+
+from __future__ import annotations
+
+import argparse
+
+from trustpager_desktop.runtime import agent
+from trustpager_desktop.services import AppServices
+
+
+def register(cli) -> None:  # type: ignore[no-untyped-def]
+    sub = cli.command(
+        "agent",
+        "run the inbox poller and the automation runner without a window",
+        run_agent,
+    )
+    sub.add_argument(
+        "--once", action="store_true", help="run one cycle and exit (non-zero on failure)"
+    )
+
+
+def run_agent(args: argparse.Namespace, services: AppServices) -> int:
+    if args.once:
+        return agent.run_once(services)
+    return agent.run_forever(services)

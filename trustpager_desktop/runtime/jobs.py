@@ -1,0 +1,84 @@
+"""Background jobs (inbox poller, automation runner) on one APScheduler scheduler.
+
+A job is a plain object with ``run_once()``; it never touches a widget. The
+window watches jobs through Qt signals in ``ui``; the headless agent just logs.
+Each job module exposes ``build_jobs(services) -> list[BackgroundJob]`` and is
+listed in ``JOB_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+if TYPE_CHECKING:
+    from trustpager_desktop.services import AppServices
+
+log = logging.getLogger("trustpager.jobs")
+
+# Modules with build_jobs(services); each feature adds its own line.
+JOB_MODULES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobReport:
+    ok: bool
+    message: str
+
+
+class BackgroundJob(Protocol):
+    job_id: str  # stable id, e.g. "inbox-poller"
+
+    def interval_seconds(self) -> float:
+        """How often the scheduler should call ``run_once``."""
+        ...
+
+    def run_once(self) -> JobReport:
+        """Do one cycle. Must not raise for expected trouble (network, provider);
+        report it instead. Must be safe to run while another process runs it too."""
+        ...
+
+
+def build_all_jobs(services: AppServices) -> list[BackgroundJob]:
+    jobs: list[BackgroundJob] = []
+    for name in JOB_MODULES:
+        jobs.extend(importlib.import_module(name).build_jobs(services))
+    return jobs
+
+
+def make_scheduler() -> BackgroundScheduler:
+    """A background scheduler whose jobs never pile up: one instance each, missed runs merged."""
+    return BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        timezone="UTC",
+    )
+
+
+def _guarded(job: BackgroundJob):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            report = job.run_once()
+        except Exception:  # a bug must not stop the scheduler: log it and try next time
+            log.exception("background job %s failed", job.job_id)
+            return
+        (log.info if report.ok else log.warning)("%s: %s", job.job_id, report.message)
+
+    return run
+
+
+def schedule_jobs(scheduler: BackgroundScheduler, jobs: list[BackgroundJob]) -> None:
+    for job in jobs:
+        scheduler.add_job(
+            _guarded(job),
+            IntervalTrigger(seconds=job.interval_seconds()),
+            id=job.job_id,
+            name=job.job_id,
+            replace_existing=True,
+        )
