@@ -9,14 +9,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.phone import format_for_reading, parse_phone, search_digits
+from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_prefixes
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -266,22 +266,57 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_query(query: str, default_region: str = "US") -> Select:
-    """The filter for a search box: every word must match name, email, company or phone."""
+def _phone_prefix(digits: str) -> ColumnElement[bool]:
+    """phone_e164 starts with +digits, as an index range (a leading-wildcard LIKE cannot use one)."""
+    lower = "+" + digits
+    if set(digits) == {"9"}:
+        return Contact.phone_e164.like(lower + "%")
+    upper = "+" + str(int(digits) + 1).zfill(len(digits))
+    return and_(Contact.phone_e164 >= lower, Contact.phone_e164 < upper)
+
+
+def _word_filter(words: list[str], dialect: str) -> ColumnElement[bool]:
+    """Every word must appear somewhere in search_text (already lower-case).
+
+    SQLite answers words of 3+ characters from the FTS5 trigram index; shorter
+    words, and PostgreSQL (whose pg_trgm GIN index serves LIKE), use LIKE.
+    """
+    indexed = [w for w in words if len(w) >= 3] if dialect == "sqlite" else []
+    clauses = [
+        Contact.search_text.like(f"%{_escape_like(w)}%", escape="\\")
+        for w in words
+        if w not in indexed
+    ]
+    if indexed:
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+        fts_ids = (
+            select(literal_column("rowid"))
+            .select_from(table("contacts_fts"))
+            .where(literal_column("contacts_fts").op("MATCH")(match))
+        )
+        clauses.append(Contact.id.in_(fts_ids))
+    return and_(*clauses)
+
+
+def search_query(query: str, default_region: str = "US", dialect: str = "sqlite") -> Select:
+    """The filter for a search box: every word must match name, email, company or phone;
+    a phone-like query matches numbers by E.164 prefix, whatever format is typed."""
     stmt = select(Contact.id)
     query = (query or "").strip()
     if not query:
         return stmt
-    digits = search_digits(query, default_region)
-    if digits:
-        return stmt.where(Contact.search_text.like(f"%{digits}%"))
-    for word in query.lower().split():
-        stmt = stmt.where(Contact.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
-    return stmt
+    prefixes = phone_search_prefixes(query, default_region)
+    if prefixes is not None:
+        return stmt.where(or_(*(_phone_prefix(p) for p in prefixes)))
+    return stmt.where(_word_filter(query.lower().split(), dialect))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def count_contacts(session: Session, query: str = "", default_region: str = "US") -> int:
-    sub = search_query(query, default_region).subquery()
+    sub = search_query(query, default_region, _dialect(session)).subquery()
     return session.scalar(select(func.count()).select_from(sub)) or 0
 
 
@@ -296,7 +331,7 @@ def search_contacts(
     default_region: str = "US",
 ) -> list[ContactRow]:
     """One page of the browser's rows, filtered and sorted in the database."""
-    ids = search_query(query, default_region).whereclause
+    ids = search_query(query, default_region, _dialect(session)).whereclause
     columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["name"])
     order = [c.desc() if descending else c.asc() for c in columns]
     order.append(Contact.id.desc() if descending else Contact.id.asc())

@@ -6,7 +6,7 @@ from trustpager_desktop.core.phone import (
     InvalidPhoneNumber,
     format_for_reading,
     parse_phone,
-    search_digits,
+    phone_search_prefixes,
 )
 
 
@@ -53,13 +53,16 @@ def test_formatting_for_reading_is_national_at_home_and_international_abroad():
     "typed", ["(415) 555-0101", "4155550101", "+1 415 555 0101", "415-555-0101"]
 )
 def test_phone_search_matches_whatever_format_is_typed(typed):
-    assert search_digits(typed, "US") == "14155550101"
+    assert phone_search_prefixes(typed, "US") == ["14155550101"]
 
 
-def test_partial_numbers_and_words_in_search():
-    assert search_digits("555-01", "US") == "55501"
-    assert search_digits("ann", "US") is None
-    assert search_digits("ann@x.com", "US") is None
+def test_partial_numbers_search_by_prefix_with_and_without_country_code():
+    assert phone_search_prefixes("415 555", "US") == ["1415555", "415555"]
+    assert phone_search_prefixes("+44 20", "US") == ["4420"]
+    assert phone_search_prefixes("020 7946", "GB") == ["44207946"]
+    assert phone_search_prefixes("ann", "US") is None
+    assert phone_search_prefixes("ann@x.com", "US") is None
+    assert phone_search_prefixes("12", "US") is None
 
 
 @given(st.text(max_size=50))

@@ -9,14 +9,17 @@ from sqlalchemy.exc import DBAPIError
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.store.database import Database, DatabaseError, resolve_database_url
-from trustpager_desktop.store.migrate import current_revision, head_revision
+from trustpager_desktop.store.migrate import current_revision, head_revision, include_name
 from trustpager_desktop.store.models import Base
 
 
 def test_models_and_migrations_agree(db):
     with db.engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            ),
+            Base.metadata,
         )
     assert diff == []
     assert current_revision(db.engine) == head_revision()

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from trustpager_desktop.store.migrate import include_name
 from trustpager_desktop.store.models import Base
 
 config = context.config
@@ -15,6 +16,7 @@ def run_migrations_online() -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
