@@ -78,14 +78,14 @@ def _prepare_sqlite_file(path: Path) -> None:
             path.chmod(0o600)
 
 
-def _install_sqlite_pragmas(engine: Engine) -> None:
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -106,7 +106,7 @@ def describe_url(url: str) -> str:
         return "(unreadable database address)"
 
 
-def create_app_engine(url: str) -> Engine:
+def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -115,8 +115,8 @@ def create_app_engine(url: str) -> Engine:
     if path is not None:
         _prepare_sqlite_file(path)
     if parsed.drivername.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _install_sqlite_pragmas(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+        _install_sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -141,14 +141,20 @@ class Database:
         )
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Database:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> Database:
         """Open (and by default upgrade) the database at ``url``.
 
         Raises DatabaseError with a plain-language reason when the database is
         unreachable, read-only, locked or not a database.
         """
         url = url or resolve_database_url()
-        engine = create_app_engine(url)
+        engine = create_app_engine(url, busy_timeout_ms)
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

@@ -104,3 +104,21 @@ def test_failed_write_changes_nothing(db, clock):
         raise RuntimeError("boom")
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0
+
+
+def test_locked_database_gets_a_clear_error_and_nothing_is_half_written(tmp_path, clock):
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    database = Database.open(f"sqlite:///{path}", busy_timeout_ms=200)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseError, match="locked by another program"), database.write() as s:
+            activity.append(s, kind="opt_out", summary="blocked", actor="t", clock=clock)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with database.read() as s:
+        assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0
+    database.close()
