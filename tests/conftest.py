@@ -89,3 +89,16 @@ def twilio_provider(fake_twilio: FakeTwilio):
         api_base=fake_twilio.base_url,
         timeout=2.0,
     )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the reliability figures (tests/support/figures.py) at the end of every run."""
+    from tests.support import figures
+
+    values = figures.snapshot()
+    if not any(values.values()):
+        return
+    mode = "soak" if figures.soak() else "bounded"
+    terminalreporter.section(f"reliability figures ({mode})")
+    for name in figures.FIGURE_NAMES:
+        terminalreporter.write_line(f"{name}: {values[name]}")

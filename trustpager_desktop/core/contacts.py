@@ -302,7 +302,7 @@ def search_query(query: str, default_region: str = "US", dialect: str = "sqlite"
     """The filter for a search box: every word must match name, email, company or phone;
     a phone-like query matches numbers by E.164 prefix, whatever format is typed."""
     stmt = select(Contact.id)
-    query = (query or "").strip()
+    query = _CONTROL.sub(" ", query or "").strip()  # a NUL cannot even reach PostgreSQL
     if not query:
         return stmt
     prefixes = phone_search_prefixes(query, default_region)
