@@ -22,6 +22,7 @@ Everything handed out is plain dataclasses, safe for widgets and threads.
 
 from __future__ import annotations
 
+import functools
 import logging
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -180,12 +181,18 @@ def _row(record: InboundRecord, default_region: str, now: datetime) -> dict | No
     return {
         "sid": sid.strip()[:64],
         "from_number": _clean_text(sender.strip(), 40),
-        "from_e164": try_e164(sender, default_region),
+        "from_e164": _e164(sender, default_region),
         "to_number": _clean_text(record.to_number if isinstance(record.to_number, str) else "", 40),
         "body": _clean_text(body, BODY_MAX),
         "date_sent": sent.astimezone(UTC),
         "fetched_at": now,
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _e164(sender: str, default_region: str) -> str | None:
+    # Parsing is the slowest part of storing; busy senders repeat.
+    return try_e164(sender, default_region)
 
 
 def _batches(items: Iterable[InboundRecord], size: int) -> Iterator[list[InboundRecord]]:
@@ -198,13 +205,11 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
     """INSERT ... ON CONFLICT (sid) DO NOTHING; returns how many rows were new."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(InboundMessage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[InboundMessage.sid])
-        .returning(InboundMessage.id)
-    )
-    return len(session.execute(stmt).all())
+    table = InboundMessage.__table__
+    # executemany form: one cached statement, sent as batched multi-row INSERTs by the
+    # driver layer ("insertmanyvalues"); compiling a 500-row VALUES clause each time is slow.
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["sid"]).returning(table.c.id)
+    return len(session.connection().execute(stmt, rows).all())
 
 
 def store_inbound(
@@ -292,6 +297,7 @@ def _log_reply(
     summary: str,
     verdict: ReplyClassification,
     clock: Clock,
+    actor: str = ACTOR,
 ) -> None:
     """One activity entry per contact with the number, or one for the number itself."""
     details = {
@@ -306,7 +312,7 @@ def _log_reply(
             session,
             kind=kind,
             summary=summary if contact else f"{summary} from unknown number {message.from_number}",
-            actor=ACTOR,
+            actor=actor,
             contact=contact,
             details=details,
             occurred_at=message.date_sent,
@@ -574,6 +580,7 @@ def decide_review(
             summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
             verdict=verdict,
             clock=clock,
+            actor=actor,
         )
     return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.")
 

@@ -218,8 +218,9 @@ class InboxPoller:
         stored = StoreResult()
         if not waiting or force:
             fetched, error = self._fetch(provider, now)
+            # Twilio lists newest first; store oldest first so same-second replies keep order.
             stored = inbox.store_inbound(
-                self.db, fetched, self.clock, default_region=settings.default_country
+                self.db, reversed(fetched), self.clock, default_region=settings.default_country
             )
         processed = inbox.process_pending(self.db, self.clock, settings=settings)
         with self.db.read() as session:
