@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import consent, contacts, inbox
+from trustpager_desktop.core import activity, consent, contacts, inbox
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
@@ -298,26 +298,30 @@ def test_kill_between_storing_and_processing_is_repaired(
 def test_crash_while_processing_leaves_the_message_for_next_time(
     db, clock, inbox_poller, send_inbound, monkeypatch
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
-    sid = send_inbound("+14155550101", "STOP")
+    ann = _contact(db, clock, "(415) 555-0101", "Ann")
+    ben = _contact(db, clock, "(415) 555-0102", "Ben")
+    ann_sid = send_inbound("+14155550101", "STOP", minutes_ago=3)
+    send_inbound("+14155550102", "STOP", minutes_ago=2)
     real = consent.opt_out_number
-    calls = []
+    broken = {"+14155550101"}
 
-    def crash_first_time(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
+    def crash_on_broken(session, e164, **kwargs):
+        if e164 in broken:
             raise RuntimeError("power cut")
-        return real(*args, **kwargs)
+        return real(session, e164, **kwargs)
 
-    monkeypatch.setattr(consent, "opt_out_number", crash_first_time)
+    monkeypatch.setattr(consent, "opt_out_number", crash_on_broken)
     report = inbox_poller.run_once()
-    assert not report.ok and "failed, will retry" in report.message
-    assert _inbound(db, sid).processed_at is None and not _opted_out(db, cid)
-    assert _entries(db, contact_id=cid, kind=Kind.OPT_OUT) == []  # rolled back together
 
+    assert not report.ok and "1 failed, will retry" in report.message
+    assert _inbound(db, ann_sid).processed_at is None and not _opted_out(db, ann)
+    assert _entries(db, contact_id=ann, kind=Kind.OPT_OUT) == []  # rolled back together
+    assert _opted_out(db, ben)  # the STOP behind it was not held up
+
+    broken.clear()
     assert inbox_poller.run_once().ok
-    assert _opted_out(db, cid)
-    assert len(_events(db, message_sid=sid)) == 1
+    assert _opted_out(db, ann)
+    assert len(_events(db, message_sid=ann_sid)) == 1
 
 
 def test_two_pollers_on_one_database_process_each_sid_once(
@@ -354,6 +358,8 @@ def test_two_pollers_on_one_database_process_each_sid_once(
     assert len(per_sid_events) == 20 and all(count == 1 for _, count in per_sid_events)
     sids = [e.details for e in entries]
     assert len(entries) == 40 and len(set(sids)) == 40
+    with db.read() as s:
+        assert activity.verify_chain(s).ok  # batched log writes keep the hash chain intact
 
 
 def test_yes_counts_only_from_an_opted_out_number(db, clock, inbox_poller, send_inbound):

@@ -288,15 +288,34 @@ def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
     return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
 
 
+class _Journal:
+    """Activity entries of one transaction, written together in order (activity.append_many).
+
+    Flushed before anything else appends to the log (consent changes) and at the end,
+    so the hash chain keeps the order things happened in."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.pending: list[dict] = []
+
+    def add(self, **entry: object) -> None:
+        self.pending.append(entry)
+
+    def flush(self) -> None:
+        if self.pending:
+            activity.append_many(self.session, self.pending, clock=self.clock)
+            self.pending = []
+
+
 def _log_reply(
-    session: Session,
+    journal: _Journal,
     message: InboundMessage,
     contacts: list[Contact],
     *,
     kind: str,
     summary: str,
     verdict: ReplyClassification,
-    clock: Clock,
     actor: str = ACTOR,
 ) -> None:
     """One activity entry per contact with the number, or one for the number itself."""
@@ -308,16 +327,27 @@ def _log_reply(
         "reason": verdict.reason,
     }
     for contact in contacts or [None]:
-        activity.append(
-            session,
+        journal.add(
             kind=kind,
             summary=summary if contact else f"{summary} from unknown number {message.from_number}",
             actor=actor,
-            contact=contact,
+            contact_id=contact.id if contact else None,
+            contact_name=contact.display_name if contact else "",
             details=details,
             occurred_at=message.date_sent,
-            clock=clock,
         )
+
+
+def _classify(session: Session, message: InboundMessage) -> tuple[ReplyClassification, bool]:
+    """The verdict, and whether the sender is opted out (looked up only when it matters:
+    for opt-in wording such as START or YES)."""
+    plain = classify_reply(message.body)
+    if plain.kind is ReplyKind.OPT_IN or (
+        classify_reply(message.body, sender_opted_out=True).kind is not plain.kind
+    ):
+        opted_out = consent.number_is_opted_out(session, message.from_e164)
+        return classify_reply(message.body, sender_opted_out=opted_out), opted_out
+    return plain, False
 
 
 def _act(
@@ -326,18 +356,22 @@ def _act(
     settings: AppSettings,
     clock: Clock,
     result: ProcessResult,
+    journal: _Journal,
+    known: dict[str, list[Contact]] | None = None,
 ) -> None:
-    """Classify one claimed message and do what it asks, in the caller's transaction."""
+    """Classify one claimed message and do what it asks, in the caller's transaction.
+
+    ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
-    opted_out = consent.number_is_opted_out(session, e164)
-    verdict = classify_reply(message.body, sender_opted_out=opted_out)
-    contacts = _contacts_with(session, e164)
+    verdict, opted_out = _classify(session, message)
+    contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
     message.classification = verdict.kind.value
     if not contacts:
         result.unknown_sender += 1
     quoted = message.body.strip()[:200]
 
     if verdict.kind is ReplyKind.OPT_OUT and e164:
+        journal.flush()  # consent writes its own log entries: keep the order
         when = received_text(message.date_sent, settings.business_timezone)
         outcome = consent.opt_out_number(
             session,
@@ -374,15 +408,15 @@ def _act(
             message.review_status = PENDING
             result.needs_review += 1
             _log_reply(
-                session,
+                journal,
                 message,
                 contacts,
                 kind=Kind.INBOUND_MESSAGE,
                 summary=f"START reply waiting for review: “{quoted}”",
                 verdict=verdict,
-                clock=clock,
             )
             return
+        journal.flush()
         consent.re_consent_number(
             session,
             e164,
@@ -399,36 +433,33 @@ def _act(
         message.review_status = PENDING
         result.needs_review += 1
         _log_reply(
-            session,
+            journal,
             message,
             contacts,
             kind=Kind.INBOUND_MESSAGE,
             summary=f"Reply may be an opt-out, waiting for review: “{quoted}”",
             verdict=verdict,
-            clock=clock,
         )
         return
     if verdict.kind is ReplyKind.HELP:
         result.help_requests += 1
         _log_reply(
-            session,
+            journal,
             message,
             contacts,
             kind=Kind.HELP_REQUEST,
             summary=f"Asked for help by text: “{quoted}”",
             verdict=verdict,
-            clock=clock,
         )
         return
     result.other += 1
     _log_reply(
-        session,
+        journal,
         message,
         contacts,
         kind=Kind.INBOUND_MESSAGE,
         summary=f"Text received: “{quoted}”",
         verdict=verdict,
-        clock=clock,
     )
 
 
@@ -444,9 +475,84 @@ def process_one(
         message = _claim(session, inbound_id)
         if message is None:
             return False
-        _act(session, message, settings, clock, result)
+        journal = _Journal(session, clock)
+        _act(session, message, settings, clock, result, journal)
+        journal.flush()
         message.processed_at = clock.now()
     return True
+
+
+PROCESS_BATCH = 200
+
+
+def _claim_batch(session: Session, size: int, skip: set[int]) -> list[InboundMessage]:
+    """The oldest unprocessed messages, locked for us (PostgreSQL skips rows another
+    poller holds; SQLite's BEGIN IMMEDIATE already made us the only writer)."""
+    query = (
+        select(InboundMessage)
+        .where(InboundMessage.processed_at.is_(None))
+        .order_by(InboundMessage.date_sent, InboundMessage.id)
+        .limit(size)
+    )
+    if skip:
+        query = query.where(InboundMessage.id.not_in(skip))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _contacts_by_number(session: Session, messages: list[InboundMessage]) -> dict:
+    numbers = {m.from_e164 for m in messages if m.from_e164}
+    found: dict[str, list[Contact]] = {number: [] for number in numbers}
+    if numbers:
+        for contact in session.scalars(select(Contact).where(Contact.phone_e164.in_(numbers))):
+            found[contact.phone_e164].append(contact)
+    return found
+
+
+def _process_batch(
+    db: Database,
+    size: int,
+    settings: AppSettings,
+    clock: Clock,
+    result: ProcessResult,
+    skip: set[int],
+) -> list[int] | None:
+    """Act on up to ``size`` messages in one transaction; each message's action and its
+    processed mark commit together. Returns the ids done ([] when none were pending),
+    or None when the batch failed and was rolled back (the caller retries one by one)."""
+    batch = ProcessResult()
+    try:
+        with db.write() as session:
+            messages = _claim_batch(session, size, skip)
+            known = _contacts_by_number(session, messages)
+            journal = _Journal(session, clock)
+            for message in messages:
+                _act(session, message, settings, clock, batch, journal, known)
+                message.processed_at = clock.now()
+                batch.processed += 1
+            journal.flush()
+            ids = [m.id for m in messages]
+    except Exception:
+        log.warning("A batch of inbound messages failed; retrying them one at a time")
+        return None
+    _merge(result, batch)
+    return ids
+
+
+def _merge(into: ProcessResult, part: ProcessResult) -> None:
+    for name in (
+        "processed",
+        "opted_out",
+        "re_consented",
+        "help_requests",
+        "needs_review",
+        "other",
+        "unknown_sender",
+        "failed",
+    ):
+        setattr(into, name, getattr(into, name) + getattr(part, name))
+    into.opt_outs.extend(part.opt_outs)
 
 
 def process_pending(
@@ -455,19 +561,46 @@ def process_pending(
     *,
     settings: AppSettings | None = None,
     limit: int | None = None,
+    batch_size: int = PROCESS_BATCH,
 ) -> ProcessResult:
     """Act on every stored message not yet processed (at most ``limit``), oldest first.
 
-    Safe to run from several pollers at once and after a crash. A message whose
-    processing fails is logged and left unprocessed for the next run; the rest
-    still go through. Returns the counts and the opt-outs made (for notices).
+    Messages are handled in batches, one transaction each, so a message's action
+    and its processed mark always commit together. If a batch fails, its messages
+    are retried one per transaction: the one that fails is logged and left
+    unprocessed for the next run, the others go through. Safe to run from several
+    pollers at once and after a crash. Returns the counts and the opt-outs made.
     """
     if settings is None:
         with db.read() as session:
             settings = load_settings(session)
-    with db.read() as session:
-        ids = pending_ids(session, limit)
     result = ProcessResult()
+    failed: set[int] = set()  # not retried again in this run
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = batch_size if remaining is None else min(batch_size, remaining)
+        done = _process_batch(db, size, settings, clock, result, failed)
+        if done is None:
+            done = _process_one_by_one(db, size, settings, clock, result, failed)
+        if not done:
+            break
+        if remaining is not None:
+            remaining -= len(done)
+    return result
+
+
+def _process_one_by_one(
+    db: Database,
+    size: int,
+    settings: AppSettings,
+    clock: Clock,
+    result: ProcessResult,
+    failed: set[int],
+) -> list[int]:
+    """Fallback after a failed batch: one transaction per message, errors isolated.
+    Failing ids are added to ``failed``. Returns the ids attempted."""
+    with db.read() as session:
+        ids = [i for i in pending_ids(session, size + len(failed)) if i not in failed][:size]
     for inbound_id in ids:
         try:
             if process_one(db, inbound_id, settings, clock, result):
@@ -475,7 +608,8 @@ def process_pending(
         except Exception:  # one bad message must not hold up the STOPs behind it
             log.exception("Could not process inbound message %s; will retry", inbound_id)
             result.failed += 1
-    return result
+            failed.add(inbound_id)
+    return ids
 
 
 # ---- review --------------------------------------------------------------------------
@@ -572,16 +706,17 @@ def decide_review(
         label = DECISION_LABELS[status]
         contacts = _contacts_with(session, message.from_e164)
         verdict = ReplyClassification(ReplyKind(message.classification), None, "")
+        journal = _Journal(session, clock)
         _log_reply(
-            session,
+            journal,
             message,
             contacts,
             kind=Kind.REVIEW_DECISION,
             summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
             verdict=verdict,
-            clock=clock,
             actor=actor,
         )
+        journal.flush()
     return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.")
 
 
