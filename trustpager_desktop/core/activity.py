@@ -116,6 +116,16 @@ def compute_hash(entry: ActivityEntry, prev_hash: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def lock_chain(session: Session) -> None:
+    """Take the log's append lock now (PostgreSQL; held to the end of the transaction).
+
+    A transaction that locks rows and then appends should call this first, so two
+    writers never wait for each other in opposite orders (a deadlock). SQLite needs
+    nothing: its write transactions are already one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
+
+
 def _last_hash(session: Session) -> str:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})

@@ -6,15 +6,19 @@ Two steps, each safe to repeat:
    ``inbound_messages`` *before* anything acts on it. The UNIQUE message SID
    de-duplicates (INSERT ... ON CONFLICT DO NOTHING), so polling a look-back
    window that lists the same message many times stores it once.
-2. ``process_pending`` takes each stored, unprocessed message and, in ONE
-   transaction that also sets ``processed_at``, classifies it and acts: STOP
-   opts out every contact with the number (or suppresses the number), START
-   records re-consent, HELP and ordinary replies are logged, and wording that
-   might be an opt-out goes to a person ("Needs review"). A crash between the
-   two steps leaves rows with ``processed_at IS NULL``; the next run finishes
-   them. Two pollers never act on one message twice: PostgreSQL rows are
-   claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``, SQLite write
-   transactions are serialised by ``BEGIN IMMEDIATE``; both re-check
+2. ``process_pending`` takes the stored, unprocessed messages, oldest first, and
+   classifies and acts on each in a transaction that also sets its
+   ``processed_at``: STOP opts out every contact with the number (or suppresses
+   the number), START records re-consent, HELP and ordinary replies are logged,
+   and wording that might be an opt-out goes to a person ("Needs review").
+   Messages go in batches (one transaction per batch, so 10,000 replies take
+   seconds, not minutes); if a batch fails it is rolled back whole and its
+   messages retried one transaction each, so one bad message is left for the
+   next run and never holds up the STOPs behind it. A crash between the two
+   steps leaves rows with ``processed_at IS NULL``; the next run finishes them.
+   Two pollers never act on one message twice: each transaction first takes the
+   activity log's append lock (PostgreSQL advisory lock; SQLite's BEGIN
+   IMMEDIATE), claims rows ``FOR UPDATE SKIP LOCKED`` and re-checks
    ``processed_at`` inside the transaction.
 
 Everything handed out is plain dataclasses, safe for widgets and threads.
@@ -472,6 +476,7 @@ def process_one(
     another poller). Any error rolls the whole message back, unprocessed.
     """
     with db.write() as session:
+        activity.lock_chain(session)
         message = _claim(session, inbound_id)
         if message is None:
             return False
@@ -524,6 +529,7 @@ def _process_batch(
     batch = ProcessResult()
     try:
         with db.write() as session:
+            activity.lock_chain(session)  # before any row lock: see lock_chain
             messages = _claim_batch(session, size, skip)
             known = _contacts_by_number(session, messages)
             journal = _Journal(session, clock)
@@ -691,6 +697,7 @@ def decide_review(
     if decision not in DECISIONS:
         raise UserInputError(f"Unknown review decision '{decision}'.", field="decision")
     with db.write() as session:
+        activity.lock_chain(session)
         query = select(InboundMessage).where(InboundMessage.id == inbound_id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
