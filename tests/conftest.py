@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.databases import PostgresScratch, SqliteTemplate, require_postgres
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.inbox import inbox_poller, send_inbound  # noqa: F401 - shared fixtures
 from trustpager_desktop.core.clock import FixedClock
 
 # GUI tests run without a screen; nothing may reach the internet.

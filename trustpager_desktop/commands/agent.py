@@ -20,6 +20,7 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def run_agent(args: argparse.Namespace, services: AppServices) -> int:
+    agent.setup_file_logging()
     if args.once:
         return agent.run_once(services)
     return agent.run_forever(services)

@@ -1,0 +1,82 @@
+"""The Review page: decisions act through core.inbox, and a sender's text stays literal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from trustpager_desktop.core import contacts, inbox
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.providers.base import InboundRecord
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.models import ActivityEntry
+from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
+
+TRICKY = "please stop texting me <b>now</b> &amp; <a href='x'>forever</a>"
+
+
+@pytest.fixture
+def services(sqlite_db, clock):
+    return AppServices(sqlite_db, clock=clock)
+
+
+def _receive(services, clock, sender: str, body: str, sid: str) -> None:
+    record = InboundRecord(
+        sid, sender, "+14155550100", body, clock.now() - timedelta(minutes=5), "inbound"
+    )
+    inbox.store_inbound(services.db, [record], clock)
+    inbox.process_pending(services.db, clock)
+
+
+@pytest.fixture
+def page(qtbot, services, clock):
+    with services.db.write() as s:
+        contacts.create_contact(s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t")
+    _receive(services, clock, "+14155550101", TRICKY, "SMreview1")
+    _receive(services, clock, "+14155550199", "Who is this?", "SMunknown1")
+    widget = ReviewPage(services)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    return widget
+
+
+def test_models_pass_the_model_tester(page, qtmodeltester):
+    qtmodeltester.check(page.review_model)
+    qtmodeltester.check(page.unknown_model)
+
+
+def test_message_text_is_shown_literally(page):
+    assert page.message_label.text() == TRICKY
+    assert page.message_label.textFormat() == Qt.TextFormat.PlainText
+    assert "Ann Lee" in page.sender_label.text()
+    cell = page.review_model.index(0, 3).data()
+    assert cell == TRICKY and page.review_model.index(0, 2).data() == "Ann Lee"
+    assert page.unknown_model.index(0, 0).data() == "(415) 555-0199"
+    assert page.unknown_model.index(0, 4).data() == "Who is this?"
+
+
+def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot):
+    assert needs_review_count(services) == 1
+    with qtbot.waitSignal(page.review_count_changed) as signal:
+        qtbot.mouseClick(page.opt_out_button, Qt.MouseButton.LeftButton)
+    assert signal.args == [0]
+    with services.db.read() as s:
+        (ann,) = contacts.search_contacts(s, "Ann")
+        decision = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.REVIEW_DECISION))
+    assert ann.sms_opted_out
+    assert decision.actor == services.actor and "opted out" in decision.summary
+    assert page.review_model.rowCount() == 0 and not page.opt_out_button.isEnabled()
+    assert "Nothing waits for review" in page.sender_label.text()
+
+
+def test_not_an_opt_out_button_keeps_the_contact_subscribed(page, services, qtbot):
+    qtbot.mouseClick(page.not_opt_out_button, Qt.MouseButton.LeftButton)
+    with services.db.read() as s:
+        (ann,) = contacts.search_contacts(s, "Ann")
+    assert not ann.sms_opted_out
+    assert needs_review_count(services) == 0
+    assert "not an opt-out" in page.feedback_label.text()

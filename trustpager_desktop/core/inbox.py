@@ -1,0 +1,820 @@
+"""The inbox: store received texts, then act on each one exactly once (DESIGN promises 4, 6, 8).
+
+Two steps, each safe to repeat:
+
+1. ``store_inbound`` writes every message the provider listed into
+   ``inbound_messages`` *before* anything acts on it. The UNIQUE message SID
+   de-duplicates (INSERT ... ON CONFLICT DO NOTHING), so polling a look-back
+   window that lists the same message many times stores it once.
+2. ``process_pending`` takes the stored, unprocessed messages, oldest first, and
+   classifies and acts on each in a transaction that also sets its
+   ``processed_at``: STOP opts out every contact with the number (or suppresses
+   the number), START records re-consent, HELP and ordinary replies are logged,
+   and wording that might be an opt-out goes to a person ("Needs review").
+   Messages go in batches (one transaction per batch, so 10,000 replies take
+   seconds, not minutes); if a batch fails it is rolled back whole and its
+   messages retried one transaction each, so one bad message is left for the
+   next run and never holds up the STOPs behind it. A crash between the two
+   steps leaves rows with ``processed_at IS NULL``; the next run finishes them.
+   Two pollers never act on one message twice: each transaction first takes the
+   activity log's append lock (PostgreSQL advisory lock; SQLite's BEGIN
+   IMMEDIATE), claims rows ``FOR UPDATE SKIP LOCKED`` and re-checks
+   ``processed_at`` inside the transaction.
+
+Everything handed out is plain dataclasses, safe for widgets and threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clock import Clock
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.phone import format_for_reading, try_e164
+from trustpager_desktop.core.replies import ReplyClassification, ReplyKind, classify_reply
+from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.providers.base import InboundRecord
+from trustpager_desktop.store.database import Database
+from trustpager_desktop.store.models import Contact, InboundMessage
+
+log = logging.getLogger("trustpager.inbox")
+
+ACTOR = "Inbox"
+STORE_BATCH = 500
+BODY_MAX = 10_000  # a concatenated SMS is at most ~1,600 characters; keep junk bounded
+
+# review_status values
+PENDING = "pending"
+OPTED_OUT = "opted_out"
+NOT_OPT_OUT = "not_opt_out"
+RE_CONSENTED = "re_consented"
+KEPT_OPTED_OUT = "kept_opted_out"
+
+# decision -> (classification it applies to, resulting review_status)
+DECISIONS = {
+    "opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, OPTED_OUT),
+    "not_opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, NOT_OPT_OUT),
+    "re_consent": (ReplyKind.OPT_IN.value, RE_CONSENTED),
+    "keep_opted_out": (ReplyKind.OPT_IN.value, KEPT_OPTED_OUT),
+}
+DECISION_LABELS = {
+    OPTED_OUT: "opted out",
+    NOT_OPT_OUT: "not an opt-out",
+    RE_CONSENTED: "re-consent recorded",
+    KEPT_OPTED_OUT: "kept opted out",
+}
+
+
+# ---- results -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """How many listed messages were new, already stored, or unreadable."""
+
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class OptOutNotice:
+    """One STOP acted on: enough for a desktop notification."""
+
+    phone_e164: str
+    contact_ids: tuple[int, ...]
+    contact_names: tuple[str, ...]
+    message_sid: str
+    received_at: datetime
+
+
+@dataclass
+class ProcessResult:
+    """What ``process_pending`` did in one run."""
+
+    processed: int = 0
+    opted_out: int = 0
+    re_consented: int = 0
+    help_requests: int = 0
+    needs_review: int = 0
+    other: int = 0
+    unknown_sender: int = 0
+    failed: int = 0  # left unprocessed because of an error; retried next run
+    opt_outs: list[OptOutNotice] = field(default_factory=list)
+
+    @property
+    def opted_out_contact_ids(self) -> list[int]:
+        return [cid for notice in self.opt_outs for cid in notice.contact_ids]
+
+    @property
+    def opted_out_numbers(self) -> list[str]:
+        return [notice.phone_e164 for notice in self.opt_outs]
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A reply waiting for a person's decision (plain data for the Needs review list)."""
+
+    inbound_id: int
+    message_sid: str
+    from_number: str
+    from_display: str
+    from_e164: str | None
+    contact_names: tuple[str, ...]
+    body: str
+    received_at: datetime
+    classification: str  # possible_opt_out | opt_in
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnknownSender:
+    """A number that texted us but belongs to no contact."""
+
+    from_number: str
+    from_display: str
+    from_e164: str | None
+    message_count: int
+    last_received_at: datetime
+    last_body: str
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    inbound_id: int
+    review_status: str
+    contact_ids: tuple[int, ...]
+    message: str
+
+
+# ---- storing -------------------------------------------------------------------------
+
+
+def _clean_text(value: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; nothing a person reads needs it.
+    return value.replace("\x00", "")[:limit]
+
+
+def _row(record: InboundRecord, default_region: str, now: datetime) -> dict | None:
+    """The column values for one record, or None (logged) when it cannot be stored."""
+    sid = record.sid if isinstance(record.sid, str) else ""
+    sender = record.from_number if isinstance(record.from_number, str) else ""
+    if not sid.strip() or not sender.strip():
+        log.warning("Skipped an inbound message without %s", "SID" if not sid.strip() else "sender")
+        return None
+    sent = record.date_sent if isinstance(record.date_sent, datetime) else None
+    if sent is None:
+        log.warning("Skipped inbound message %s: no date sent", sid)
+        return None
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    body = record.body if isinstance(record.body, str) else ""
+    return {
+        "sid": sid.strip()[:64],
+        "from_number": _clean_text(sender.strip(), 40),
+        "from_e164": _e164(sender, default_region),
+        "to_number": _clean_text(record.to_number if isinstance(record.to_number, str) else "", 40),
+        "body": _clean_text(body, BODY_MAX),
+        "date_sent": sent.astimezone(UTC),
+        "fetched_at": now,
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _e164(sender: str, default_region: str) -> str | None:
+    # Parsing is the slowest part of storing; busy senders repeat.
+    return try_e164(sender, default_region)
+
+
+def _batches(items: Iterable[InboundRecord], size: int) -> Iterator[list[InboundRecord]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT (sid) DO NOTHING; returns how many rows were new."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboundMessage.__table__
+    # executemany form: one cached statement, sent as batched multi-row INSERTs by the
+    # driver layer ("insertmanyvalues"); compiling a 500-row VALUES clause each time is slow.
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["sid"]).returning(table.c.id)
+    return len(session.connection().execute(stmt, rows).all())
+
+
+def store_inbound(
+    db: Database,
+    records: Iterable[InboundRecord],
+    clock: Clock,
+    *,
+    default_region: str = "US",
+    batch_size: int = STORE_BATCH,
+) -> StoreResult:
+    """Store every record not stored before, in batches (one transaction per batch).
+
+    ``records`` may be a generator straight from the provider. A record without
+    SID, sender or date is logged and skipped; the rest are still stored.
+    Returns the counts. Raises DatabaseError when the database cannot be written
+    (batches committed before that stay stored).
+    """
+    new = duplicates = skipped = 0
+    now = clock.now()
+    for batch in _batches(records, batch_size):
+        rows: dict[str, dict] = {}
+        for record in batch:
+            row = _row(record, default_region, now)
+            if row is None:
+                skipped += 1
+            elif row["sid"] in rows:
+                duplicates += 1
+            else:
+                rows[row["sid"]] = row
+        if not rows:
+            continue
+        with db.write() as session:
+            inserted = _insert_ignoring_duplicates(session, list(rows.values()))
+        new += inserted
+        duplicates += len(rows) - inserted
+    return StoreResult(new=new, duplicates=duplicates, skipped=skipped)
+
+
+# ---- processing ----------------------------------------------------------------------
+
+
+def received_text(when: datetime, timezone_name: str) -> str:
+    """'26 Nov 2026 10:04:17' in the business time zone (local time if the name is bad)."""
+    try:
+        local = when.astimezone(zoneinfo.ZoneInfo(timezone_name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        local = when.astimezone()
+    return local.strftime("%d %b %Y %H:%M:%S")
+
+
+def pending_ids(session: Session, limit: int | None = None) -> list[int]:
+    """Ids of stored messages not yet acted on, oldest first (so STOP then START keeps order)."""
+    query = (
+        select(InboundMessage.id)
+        .where(InboundMessage.processed_at.is_(None))
+        .order_by(InboundMessage.date_sent, InboundMessage.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
+    """The message if it is still unprocessed and nobody else holds it, locked for us."""
+    query = select(InboundMessage).where(
+        InboundMessage.id == inbound_id, InboundMessage.processed_at.is_(None)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
+
+
+def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
+    if not e164:
+        return []
+    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+
+
+class _Journal:
+    """Activity entries of one transaction, written together in order (activity.append_many).
+
+    Flushed before anything else appends to the log (consent changes) and at the end,
+    so the hash chain keeps the order things happened in."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.pending: list[dict] = []
+
+    def add(self, **entry: object) -> None:
+        self.pending.append(entry)
+
+    def flush(self) -> None:
+        if self.pending:
+            activity.append_many(self.session, self.pending, clock=self.clock)
+            self.pending = []
+
+
+def _log_reply(
+    journal: _Journal,
+    message: InboundMessage,
+    contacts: list[Contact],
+    *,
+    kind: str,
+    summary: str,
+    verdict: ReplyClassification,
+    actor: str = ACTOR,
+) -> None:
+    """One activity entry per contact with the number, or one for the number itself."""
+    details = {
+        "message_sid": message.sid,
+        "from": message.from_number,
+        "body": message.body,
+        "classification": verdict.kind.value,
+        "reason": verdict.reason,
+    }
+    for contact in contacts or [None]:
+        journal.add(
+            kind=kind,
+            summary=summary if contact else f"{summary} from unknown number {message.from_number}",
+            actor=actor,
+            contact_id=contact.id if contact else None,
+            contact_name=contact.display_name if contact else "",
+            details=details,
+            occurred_at=message.date_sent,
+        )
+
+
+def _classify(session: Session, message: InboundMessage) -> tuple[ReplyClassification, bool]:
+    """The verdict, and whether the sender is opted out (looked up only when it matters:
+    for opt-in wording such as START or YES)."""
+    plain = classify_reply(message.body)
+    if plain.kind is ReplyKind.OPT_IN or (
+        classify_reply(message.body, sender_opted_out=True).kind is not plain.kind
+    ):
+        opted_out = consent.number_is_opted_out(session, message.from_e164)
+        return classify_reply(message.body, sender_opted_out=opted_out), opted_out
+    return plain, False
+
+
+def _act(
+    session: Session,
+    message: InboundMessage,
+    settings: AppSettings,
+    clock: Clock,
+    result: ProcessResult,
+    journal: _Journal,
+    known: dict[str, list[Contact]] | None = None,
+) -> None:
+    """Classify one claimed message and do what it asks, in the caller's transaction.
+
+    ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
+    e164 = message.from_e164
+    verdict, opted_out = _classify(session, message)
+    contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
+    message.classification = verdict.kind.value
+    if not contacts:
+        result.unknown_sender += 1
+    quoted = message.body.strip()[:200]
+
+    if verdict.kind is ReplyKind.OPT_OUT and e164:
+        journal.flush()  # consent writes its own log entries: keep the order
+        when = received_text(message.date_sent, settings.business_timezone)
+        outcome = consent.opt_out_number(
+            session,
+            e164,
+            source=consent.Source.STOP_REPLY,
+            actor=ACTOR,
+            evidence=message.body,
+            message_sid=message.sid,
+            received_at=message.date_sent,
+            summary=f"Opted out by STOP reply received {when} ({message.sid}): “{quoted}”",
+            clock=clock,
+        )
+        result.opted_out += 1
+        if outcome.contact_ids or outcome.number_suppressed:
+            names = tuple(c.display_name for c in contacts if c.id in outcome.contact_ids)
+            result.opt_outs.append(
+                OptOutNotice(
+                    e164, tuple(outcome.contact_ids), names, message.sid, message.date_sent
+                )
+            )
+        return
+    if verdict.kind is ReplyKind.OPT_OUT:
+        # A STOP from a sender we cannot read as a phone number: a person must look.
+        verdict = ReplyClassification(
+            ReplyKind.POSSIBLE_OPT_OUT,
+            verdict.keyword,
+            f"{verdict.reason} The sender {message.from_number!r} is not a phone number "
+            "we can opt out automatically.",
+        )
+        message.classification = verdict.kind.value
+
+    if verdict.kind is ReplyKind.OPT_IN and opted_out and e164:
+        if settings.start_replies_need_review:
+            message.review_status = PENDING
+            result.needs_review += 1
+            _log_reply(
+                journal,
+                message,
+                contacts,
+                kind=Kind.INBOUND_MESSAGE,
+                summary=f"START reply waiting for review: “{quoted}”",
+                verdict=verdict,
+            )
+            return
+        journal.flush()
+        consent.re_consent_number(
+            session,
+            e164,
+            message_sid=message.sid,
+            received_at=message.date_sent,
+            body=message.body,
+            actor=ACTOR,
+            clock=clock,
+        )
+        result.re_consented += 1
+        return
+
+    if verdict.kind is ReplyKind.POSSIBLE_OPT_OUT:
+        message.review_status = PENDING
+        result.needs_review += 1
+        _log_reply(
+            journal,
+            message,
+            contacts,
+            kind=Kind.INBOUND_MESSAGE,
+            summary=f"Reply may be an opt-out, waiting for review: “{quoted}”",
+            verdict=verdict,
+        )
+        return
+    if verdict.kind is ReplyKind.HELP:
+        result.help_requests += 1
+        _log_reply(
+            journal,
+            message,
+            contacts,
+            kind=Kind.HELP_REQUEST,
+            summary=f"Asked for help by text: “{quoted}”",
+            verdict=verdict,
+        )
+        return
+    result.other += 1
+    _log_reply(
+        journal,
+        message,
+        contacts,
+        kind=Kind.INBOUND_MESSAGE,
+        summary=f"Text received: “{quoted}”",
+        verdict=verdict,
+    )
+
+
+def process_one(
+    db: Database, inbound_id: int, settings: AppSettings, clock: Clock, result: ProcessResult
+) -> bool:
+    """Act on one stored message in one transaction that also marks it processed.
+
+    Returns False when it was already processed (or is being processed by
+    another poller). Any error rolls the whole message back, unprocessed.
+    """
+    with db.write() as session:
+        activity.lock_chain(session)
+        message = _claim(session, inbound_id)
+        if message is None:
+            return False
+        journal = _Journal(session, clock)
+        _act(session, message, settings, clock, result, journal)
+        journal.flush()
+        message.processed_at = clock.now()
+    return True
+
+
+PROCESS_BATCH = 200
+
+
+def _claim_batch(session: Session, size: int, skip: set[int]) -> list[InboundMessage]:
+    """The oldest unprocessed messages, locked for us (PostgreSQL skips rows another
+    poller holds; SQLite's BEGIN IMMEDIATE already made us the only writer)."""
+    query = (
+        select(InboundMessage)
+        .where(InboundMessage.processed_at.is_(None))
+        .order_by(InboundMessage.date_sent, InboundMessage.id)
+        .limit(size)
+    )
+    if skip:
+        query = query.where(InboundMessage.id.not_in(skip))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _contacts_by_number(session: Session, messages: list[InboundMessage]) -> dict:
+    numbers = {m.from_e164 for m in messages if m.from_e164}
+    found: dict[str, list[Contact]] = {number: [] for number in numbers}
+    if numbers:
+        for contact in session.scalars(select(Contact).where(Contact.phone_e164.in_(numbers))):
+            found[contact.phone_e164].append(contact)
+    return found
+
+
+def _process_batch(
+    db: Database,
+    size: int,
+    settings: AppSettings,
+    clock: Clock,
+    result: ProcessResult,
+    skip: set[int],
+) -> list[int] | None:
+    """Act on up to ``size`` messages in one transaction; each message's action and its
+    processed mark commit together. Returns the ids done ([] when none were pending),
+    or None when the batch failed and was rolled back (the caller retries one by one)."""
+    batch = ProcessResult()
+    try:
+        with db.write() as session:
+            activity.lock_chain(session)  # before any row lock: see lock_chain
+            messages = _claim_batch(session, size, skip)
+            known = _contacts_by_number(session, messages)
+            journal = _Journal(session, clock)
+            for message in messages:
+                _act(session, message, settings, clock, batch, journal, known)
+                message.processed_at = clock.now()
+                batch.processed += 1
+            journal.flush()
+            ids = [m.id for m in messages]
+    except Exception:
+        log.warning("A batch of inbound messages failed; retrying them one at a time")
+        return None
+    _merge(result, batch)
+    return ids
+
+
+def _merge(into: ProcessResult, part: ProcessResult) -> None:
+    for name in (
+        "processed",
+        "opted_out",
+        "re_consented",
+        "help_requests",
+        "needs_review",
+        "other",
+        "unknown_sender",
+        "failed",
+    ):
+        setattr(into, name, getattr(into, name) + getattr(part, name))
+    into.opt_outs.extend(part.opt_outs)
+
+
+def process_pending(
+    db: Database,
+    clock: Clock,
+    *,
+    settings: AppSettings | None = None,
+    limit: int | None = None,
+    batch_size: int = PROCESS_BATCH,
+) -> ProcessResult:
+    """Act on every stored message not yet processed (at most ``limit``), oldest first.
+
+    Messages are handled in batches, one transaction each, so a message's action
+    and its processed mark always commit together. If a batch fails, its messages
+    are retried one per transaction: the one that fails is logged and left
+    unprocessed for the next run, the others go through. Safe to run from several
+    pollers at once and after a crash. Returns the counts and the opt-outs made.
+    """
+    if settings is None:
+        with db.read() as session:
+            settings = load_settings(session)
+    result = ProcessResult()
+    failed: set[int] = set()  # not retried again in this run
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = batch_size if remaining is None else min(batch_size, remaining)
+        done = _process_batch(db, size, settings, clock, result, failed)
+        if done is None:
+            done = _process_one_by_one(db, size, settings, clock, result, failed)
+        if not done:
+            break
+        if remaining is not None:
+            remaining -= len(done)
+    return result
+
+
+def _process_one_by_one(
+    db: Database,
+    size: int,
+    settings: AppSettings,
+    clock: Clock,
+    result: ProcessResult,
+    failed: set[int],
+) -> list[int]:
+    """Fallback after a failed batch: one transaction per message, errors isolated.
+    Failing ids are added to ``failed``. Returns the ids attempted."""
+    with db.read() as session:
+        ids = [i for i in pending_ids(session, size + len(failed)) if i not in failed][:size]
+    for inbound_id in ids:
+        try:
+            if process_one(db, inbound_id, settings, clock, result):
+                result.processed += 1
+        except Exception:  # one bad message must not hold up the STOPs behind it
+            log.exception("Could not process inbound message %s; will retry", inbound_id)
+            result.failed += 1
+            failed.add(inbound_id)
+    return ids
+
+
+# ---- review --------------------------------------------------------------------------
+
+
+def _names_by_number(session: Session, numbers: set[str]) -> dict[str, tuple[str, ...]]:
+    if not numbers:
+        return {}
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(Contact.phone_e164, Contact.first_name, Contact.last_name)
+        .where(Contact.phone_e164.in_(numbers))
+        .order_by(Contact.last_name, Contact.first_name)
+    )
+    for e164, first, last in rows:
+        found.setdefault(e164, []).append(f"{first} {last}".strip())
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _review_reason(message: InboundMessage) -> str:
+    if message.classification == ReplyKind.OPT_IN.value:
+        return (
+            classify_reply(message.body, sender_opted_out=True).reason
+            + " Settings send START replies to review before re-consent is recorded."
+        )
+    return classify_reply(message.body).reason
+
+
+def list_needs_review(session: Session, default_region: str = "US") -> list[ReviewItem]:
+    """Replies waiting for a decision, oldest first."""
+    messages = list(
+        session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.review_status == PENDING)
+            .order_by(InboundMessage.date_sent, InboundMessage.id)
+        )
+    )
+    names = _names_by_number(session, {m.from_e164 for m in messages if m.from_e164})
+    return [
+        ReviewItem(
+            inbound_id=m.id,
+            message_sid=m.sid,
+            from_number=m.from_number,
+            from_display=format_for_reading(m.from_e164, default_region) or m.from_number,
+            from_e164=m.from_e164,
+            contact_names=names.get(m.from_e164 or "", ()),
+            body=m.body,
+            received_at=m.date_sent,
+            classification=m.classification or ReplyKind.POSSIBLE_OPT_OUT.value,
+            reason=_review_reason(m),
+        )
+        for m in messages
+    ]
+
+
+def count_needs_review(session: Session) -> int:
+    """How many replies wait for a decision (for the navigation badge)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.review_status == PENDING)
+        )
+        or 0
+    )
+
+
+def decide_review(
+    db: Database, inbound_id: int, decision: str, actor: str, clock: Clock
+) -> ReviewOutcome:
+    """Record a person's decision on a reply waiting for review.
+
+    ``decision``: "opt_out" or "not_opt_out" for a possible opt-out;
+    "re_consent" or "keep_opted_out" for a START reply held for review. The
+    decision and who made it go to the activity log. Raises NotFoundError for
+    an unknown id and UserInputError (changing nothing) for a decision that does
+    not fit or a reply that was already decided.
+    """
+    if decision not in DECISIONS:
+        raise UserInputError(f"Unknown review decision '{decision}'.", field="decision")
+    with db.write() as session:
+        activity.lock_chain(session)
+        query = select(InboundMessage).where(InboundMessage.id == inbound_id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        message = session.scalar(query)
+        if message is None:
+            raise NotFoundError("That reply no longer exists.")
+        _check_decidable(message, decision)
+        contact_ids = _apply_decision(session, message, decision, actor, clock)
+        status = DECISIONS[decision][1]
+        message.review_status = status
+        message.reviewed_by = actor[:100]
+        message.reviewed_at = clock.now()
+        label = DECISION_LABELS[status]
+        contacts = _contacts_with(session, message.from_e164)
+        verdict = ReplyClassification(ReplyKind(message.classification), None, "")
+        journal = _Journal(session, clock)
+        _log_reply(
+            journal,
+            message,
+            contacts,
+            kind=Kind.REVIEW_DECISION,
+            summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
+            verdict=verdict,
+            actor=actor,
+        )
+        journal.flush()
+    return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.")
+
+
+def _check_decidable(message: InboundMessage, decision: str) -> None:
+    if message.review_status != PENDING:
+        if message.review_status in DECISION_LABELS:
+            when = message.reviewed_at.strftime("%d %b %Y %H:%M") if message.reviewed_at else ""
+            raise UserInputError(
+                f"This reply was already reviewed by {message.reviewed_by or 'someone'}"
+                f"{' on ' + when + ' UTC' if when else ''}: "
+                f"{DECISION_LABELS[message.review_status]}. Nothing was changed."
+            )
+        raise UserInputError("This reply is not waiting for review.")
+    wanted = DECISIONS[decision][0]
+    if (message.classification or ReplyKind.POSSIBLE_OPT_OUT.value) != wanted:
+        raise UserInputError(f"'{decision}' does not apply to this reply.", field="decision")
+
+
+def _apply_decision(
+    session: Session, message: InboundMessage, decision: str, actor: str, clock: Clock
+) -> list[int]:
+    e164 = message.from_e164
+    if decision in ("opt_out", "re_consent") and not e164:
+        raise UserInputError(
+            f"The sender {message.from_number!r} is not a phone number that can be "
+            "opted out or in; mark it the other way or handle it in Twilio."
+        )
+    if decision == "opt_out":
+        zone = load_settings(session).business_timezone
+        outcome = consent.opt_out_number(
+            session,
+            e164,
+            source=consent.Source.REVIEW,
+            actor=actor,
+            evidence=message.body,
+            message_sid=message.sid,
+            received_at=message.date_sent,
+            summary=f"Opted out after review by {actor} of a reply received "
+            f"{received_text(message.date_sent, zone)} ({message.sid})",
+            clock=clock,
+        )
+        return outcome.contact_ids
+    if decision == "re_consent":
+        return consent.re_consent_number(
+            session,
+            e164,
+            message_sid=message.sid,
+            received_at=message.date_sent,
+            body=message.body,
+            actor=actor,
+            clock=clock,
+        )
+    return []
+
+
+def list_unknown_senders(
+    session: Session, default_region: str = "US", limit: int = 500
+) -> list[UnknownSender]:
+    """Numbers that texted us but match no contact, most recent first."""
+    known = exists().where(Contact.phone_e164 == InboundMessage.from_e164)
+    grouped = list(
+        session.execute(
+            select(
+                InboundMessage.from_number,
+                func.count(InboundMessage.id),
+                func.max(InboundMessage.id),
+            )
+            .where(~known)
+            .group_by(InboundMessage.from_number)
+            .order_by(func.max(InboundMessage.date_sent).desc())
+            .limit(limit)
+        )
+    )
+    latest = {
+        m.id: m
+        for m in session.scalars(
+            select(InboundMessage).where(InboundMessage.id.in_([row[2] for row in grouped]))
+        )
+    }
+    senders = []
+    for from_number, count, last_id in grouped:
+        last = latest[last_id]
+        senders.append(
+            UnknownSender(
+                from_number=from_number,
+                from_display=format_for_reading(last.from_e164, default_region) or from_number,
+                from_e164=last.from_e164,
+                message_count=count,
+                last_received_at=last.date_sent,
+                last_body=last.body,
+                opted_out=consent.number_is_opted_out(session, last.from_e164),
+            )
+        )
+    return senders

@@ -1,0 +1,308 @@
+"""The Review page: replies that might be opt-outs, and texts from unknown numbers.
+
+Everything a sender wrote is shown as plain text. The page reads and decides
+through ``core.inbox``; it never writes SQL or calls Twilio itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import inbox
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
+from trustpager_desktop.services import AppServices
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def needs_review_count(services: AppServices) -> int:
+    """How many replies wait for a decision: the number on the navigation badge (Qt-free)."""
+    with services.db.read() as session:
+        return inbox.count_needs_review(session)
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _short_time(when: datetime, zone: str) -> str:
+    """'26 Nov 2026 10:04' for tables; the detail line keeps the seconds."""
+    return inbox.received_text(when, zone)[:-3]
+
+
+class _RowsModel(QAbstractTableModel):
+    """A read-only table of plain dataclass rows; subclasses say how to show a row."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> Any | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.headers)
+        ):
+            return self.headers[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cell(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, index.column())
+        return None
+
+    def cell(self, row: Any, column: int) -> str:
+        raise NotImplementedError
+
+    def tooltip(self, row: Any, column: int) -> str | None:
+        return None
+
+
+class ReviewModel(_RowsModel):
+    headers = ("Received", "From", "Contact", "Message", "Why it needs review")
+
+    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._zone = timezone_name
+
+    def cell(self, row: ReviewItem, column: int) -> str:
+        return (
+            _short_time(row.received_at, self._zone),
+            row.from_display,
+            ", ".join(row.contact_names) or "Unknown sender",
+            _one_line(row.body),
+            row.reason,
+        )[column]
+
+    def tooltip(self, row: ReviewItem, column: int) -> str | None:
+        return row.body if column == 3 else None
+
+
+class UnknownSendersModel(_RowsModel):
+    headers = ("From", "SMS", "Texts", "Last received", "Last message")
+
+    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._zone = timezone_name
+
+    def cell(self, row: UnknownSender, column: int) -> str:
+        return (
+            row.from_display,
+            "Opted out" if row.opted_out else "Subscribed",
+            str(row.message_count),
+            _short_time(row.last_received_at, self._zone),
+            _one_line(row.last_body),
+        )[column]
+
+
+def _plain_label(text: str = "", *, wrap: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _table(model: QAbstractTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.setAlternatingRowColors(True)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return view
+
+
+class ReviewPage(QWidget):
+    """ "Needs review" (decide: Opt out / Not an opt-out) and "Unknown senders"."""
+
+    review_count_changed = Signal(int)
+
+    # (first button, second button) per kind of review item
+    _ACTIONS = {
+        "possible_opt_out": (("Opt out", "opt_out"), ("Not an opt-out", "not_opt_out")),
+        "opt_in": (("Record re-consent", "re_consent"), ("Keep opted out", "keep_opted_out")),
+    }
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        zone = services.settings.business_timezone
+        self.review_model = ReviewModel(zone, self)
+        self.unknown_model = UnknownSendersModel(zone, self)
+        self.review_view = _table(self.review_model)
+        self.unknown_view = _table(self.unknown_model)
+        self.message_label = _plain_label()
+        self.sender_label = _plain_label()
+        self.reason_label = _plain_label()
+        self.feedback_label = _plain_label()
+        self.opt_out_button = QPushButton("Opt out")
+        self.not_opt_out_button = QPushButton("Not an opt-out")
+        self.opt_out_button.clicked.connect(lambda: self._decide(0))
+        self.not_opt_out_button.clicked.connect(lambda: self._decide(1))
+        self.review_title = QGroupBox("Needs review")
+        self.unknown_title = QGroupBox("Unknown senders")
+        self._build()
+        self.review_view.selectionModel().currentRowChanged.connect(self._show_current)
+        self.refresh()
+
+    def _build(self) -> None:
+        intro = _plain_label(
+            "Replies that might be asking you to stop texting. Decide each one: the law gives "
+            "you at most 10 business days to honour an opt-out."
+        )
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        self.message_label.setStyleSheet(
+            "QLabel { background: palette(base); border: 1px solid palette(mid); padding: 8px; }"
+        )
+        for label in (self.sender_label, self.message_label, self.reason_label):
+            detail_layout.addWidget(label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.opt_out_button)
+        buttons.addWidget(self.not_opt_out_button)
+        buttons.addStretch(1)
+        detail_layout.addLayout(buttons)
+        detail_layout.addWidget(self.feedback_label)
+
+        review_layout = QVBoxLayout(self.review_title)
+        review_layout.addWidget(intro)
+        review_layout.addWidget(self.review_view, 1)
+        review_layout.addWidget(detail)
+
+        unknown_intro = _plain_label(
+            "Numbers that texted you but belong to no contact. An opt-out from one of them is "
+            "remembered: a contact added later with that number starts opted out."
+        )
+        unknown_layout = QVBoxLayout(self.unknown_title)
+        unknown_layout.addWidget(unknown_intro)
+        unknown_layout.addWidget(self.unknown_view, 1)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.review_title)
+        splitter.addWidget(self.unknown_title)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    # ---- data ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read both lists (after a poll or a decision)."""
+        region = self.services.settings.default_country
+        with self.services.db.read() as session:
+            items = inbox.list_needs_review(session, region)
+            senders = inbox.list_unknown_senders(session, region)
+        current = self.current_item()
+        self.review_model.set_rows(items)
+        self.unknown_model.set_rows(senders)
+        self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
+        self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
+        for column, width in ((0, 130), (1, 120), (2, 140), (3, 320)):
+            self.review_view.setColumnWidth(column, width)
+        for column, width in ((0, 130), (1, 90), (2, 50), (3, 130)):
+            self.unknown_view.setColumnWidth(column, width)
+        self._select(current.inbound_id if current else None)
+        self.review_count_changed.emit(len(items))
+
+    def _select(self, inbound_id: int | None) -> None:
+        rows = [self.review_model.row_at(r) for r in range(self.review_model.rowCount())]
+        index = next((r for r, item in enumerate(rows) if item.inbound_id == inbound_id), 0)
+        if rows:
+            self.review_view.selectRow(index)
+        self._show(self.current_item())
+
+    def current_item(self) -> ReviewItem | None:
+        index = self.review_view.currentIndex()
+        return self.review_model.row_at(index.row()) if index.isValid() else None
+
+    def _show_current(self, *_: object) -> None:
+        self._show(self.current_item())
+
+    def _show(self, item: ReviewItem | None) -> None:
+        has_item = item is not None
+        for widget in (self.opt_out_button, self.not_opt_out_button):
+            widget.setEnabled(has_item)
+        if item is None:
+            self.sender_label.setText("Nothing waits for review.")
+            self.message_label.setText("")
+            self.message_label.setVisible(False)
+            self.reason_label.setText("")
+            return
+        names = ", ".join(item.contact_names) or "no contact has this number"
+        when = inbox.received_text(item.received_at, self.services.settings.business_timezone)
+        self.sender_label.setText(f"From {item.from_display} ({names}), received {when}")
+        self.message_label.setVisible(True)
+        self.message_label.setText(item.body)
+        self.reason_label.setText(f"Why: {item.reason}")
+        first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        self.opt_out_button.setText(first[0])
+        self.not_opt_out_button.setText(second[0])
+
+    # ---- decisions -------------------------------------------------------------------
+
+    def _decide(self, which: int) -> None:
+        item = self.current_item()
+        if item is None:
+            return
+        actions = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        decision = actions[which][1]
+        try:
+            outcome = inbox.decide_review(
+                self.services.db,
+                item.inbound_id,
+                decision,
+                self.services.actor,
+                self.services.clock,
+            )
+        except (UserInputError, NotFoundError) as exc:
+            self.feedback_label.setText(str(exc))
+        else:
+            self.feedback_label.setText(f"{item.from_display}: {outcome.message}")
+        self.refresh()
