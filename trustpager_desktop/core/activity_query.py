@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.activity import ActivityView
+from trustpager_desktop.core.consent import RECONSENT_METHODS, SOURCE_LABELS
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.store.models import ActivityEntry, Automation
 
@@ -187,12 +188,17 @@ def query_entries(
 
 
 def newer_entries(
-    session: Session, flt: LogFilter | None, after_id: int, limit: int = 1000
+    session: Session,
+    flt: LogFilter | None,
+    after_id: int,
+    up_to_id: int | None = None,
+    limit: int = 1000,
 ) -> list[ActivityView]:
-    """Entries above ``after_id`` that match, newest first (the viewer's live poll).
-
-    Cheap: an index range on the primary key."""
+    """Entries with ``after_id < id <= up_to_id`` that match, newest first (the viewer's
+    live poll). Cheap: an index range on the primary key."""
     stmt = _select(flt or LogFilter()).where(_T.id > after_id)
+    if up_to_id is not None:
+        stmt = stmt.where(_T.id <= up_to_id)
     rows = session.execute(stmt.order_by(_T.id.desc()).limit(limit)).all()
     return [_row_to_view(r) for r in rows]
 
@@ -234,13 +240,18 @@ def automation_choices(session: Session) -> list[tuple[int, str]]:
     return [(r.id, r.name) for r in rows]
 
 
+def _when(moment: datetime) -> str:
+    local = moment.astimezone()
+    return f"{local.strftime('%d %b %Y %H:%M:%S %Z')} ({moment.isoformat(timespec='seconds')})"
+
+
 def details_lines(view: ActivityView) -> list[str]:
     """The full record as readable 'Label: value' lines (for the details pane)."""
     lines = [
         f"Entry: {view.id}",
         f"Kind: {view.kind_label}",
-        f"Happened: {view.occurred_at.isoformat(timespec='seconds')}",
-        f"Recorded: {view.recorded_at.isoformat(timespec='seconds')}",
+        f"Happened: {_when(view.occurred_at)}",
+        f"Recorded: {_when(view.recorded_at)}",
         f"Contact: {view.contact_name or '-'}"
         + (f" (id {view.contact_id})" if view.contact_id is not None else ""),
         f"By: {view.actor}",
@@ -254,5 +265,9 @@ def details_lines(view: ActivityView) -> list[str]:
             continue
         label = key.replace("_", " ").capitalize()
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if key == "source":
+            text = f"{SOURCE_LABELS.get(text, text)} ({text})"
+        elif key == "method":
+            text = RECONSENT_METHODS.get(text, text)
         lines.append(f"{label}: {text}")
     return lines
