@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from trustpager_desktop.core import activity, contacts, consent
+from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 
 
