@@ -114,9 +114,7 @@ class ImportContactsDialog(QDialog):
         self._update_buttons()
         db, region = self._services.db, self._services.settings.default_country
         task = BackgroundTask(lambda _p: imports.preview_import(db, path, region))
-        task.finished.connect(self._previewed)
-        task.failed.connect(self._preview_failed)
-        return self._start(task)
+        return self._start(task, self._previewed, self._preview_failed)
 
     def _previewed(self, plan: ImportPlan) -> None:
         self._plan = plan
@@ -158,13 +156,11 @@ class ImportContactsDialog(QDialog):
             )
 
         task = BackgroundTask(work)
-        task.finished.connect(self._imported)
-        task.failed.connect(lambda message: self.summary.setText(message))
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
         task.progressed.connect(self._show_progress)
-        return self._start(task)
+        return self._start(task, self._imported, self.summary.setText)
 
     def _show_progress(self, done: int, total: int) -> None:
         if total > 0:
@@ -179,10 +175,13 @@ class ImportContactsDialog(QDialog):
         self._plan = None
         self.imported.emit(result)
 
-    def _start(self, task: BackgroundTask) -> BackgroundTask:
+    def _start(self, task: BackgroundTask, on_done, on_fail) -> BackgroundTask:  # type: ignore[no-untyped-def]
+        # Mark the task finished before the result handlers run, so they see a settled dialog.
         self._task = task
         task.finished.connect(lambda _r: self._task_done())
         task.failed.connect(lambda _m: self._task_done())
+        task.finished.connect(on_done)
+        task.failed.connect(on_fail)
         task.start()
         return task
 
