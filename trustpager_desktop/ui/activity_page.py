@@ -57,6 +57,7 @@ from trustpager_desktop.store.database import Database
 from trustpager_desktop.ui.records_worker import BackgroundTask
 
 POLL_INTERVAL_MS = 3000
+NEW_ENTRIES_MAX = 1000
 # A text search scans a bounded slice per query; keep scanning this long per fetch.
 FETCH_TIME_BUDGET_S = 0.25
 _Index = QModelIndex | QPersistentModelIndex
@@ -120,7 +121,12 @@ class ActivityLogModel(QAbstractTableModel):
             top = latest_id(s)
             if top <= self._newest_seen:
                 return 0
-            fresh = newer_entries(s, self._filter, self._newest_seen, up_to_id=top)
+            fresh = newer_entries(
+                s, self._filter, self._newest_seen, up_to_id=top, limit=NEW_ENTRIES_MAX
+            )
+        if len(fresh) == NEW_ENTRIES_MAX:  # a flood: start again from the top, lose nothing
+            self.set_filter(self._filter)
+            return len(fresh)
         self._newest_seen = top
         if fresh:
             self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
@@ -300,9 +306,9 @@ class ActivityPage(QWidget):
         ):
             check.toggled.connect(edit.setEnabled)
             check.toggled.connect(self.apply_filters)
-            edit.dateChanged.connect(self._apply_timer.start)
-        self.text_search.textChanged.connect(self._apply_timer.start)
-        self.contact_search.textChanged.connect(self._contact_timer.start)
+            edit.dateChanged.connect(lambda *_: self._apply_timer.start())
+        self.text_search.textChanged.connect(lambda *_: self._apply_timer.start())
+        self.contact_search.textChanged.connect(lambda *_: self._contact_timer.start())
         self.clear_button.clicked.connect(self.clear_filters)
         self.model.rowsInserted.connect(self._update_status)
         self.model.modelReset.connect(self._update_status)
