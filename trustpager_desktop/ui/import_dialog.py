@@ -121,6 +121,8 @@ class ImportContactsDialog(QDialog):
         bad = len(plan.problems)
         text = f"{len(plan.rows)} contact(s) ready to import"
         text += f"; {bad} row(s) have problems (listed below)." if bad else "; no problems found."
+        if bad and plan.rows:
+            text += " Fix the file, or choose 'Import the good rows' to skip them."
         self.summary.setText(text)
         self.problems.setPlainText("\n".join(f"Line {ln}: {why}" for ln, why in plan.problems))
         self._update_buttons()
