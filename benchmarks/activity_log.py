@@ -179,20 +179,21 @@ def main() -> int:
     cols = "id, occurred_at, recorded_at, kind, contact_id, contact_name, automation_id, actor, summary, details"
     top = raw.execute("SELECT max(id) FROM activity_log").fetchone()[0]
 
-    def floor(sql: str, *params: object) -> float:
-        return measure(
-            "sqlite3: " + sql[:34], lambda: raw.execute(sql, params).fetchall(), args.runs
-        )
+    def floor(label: str, sql: str, *params: object) -> float:
+        return measure(f"sqlite3: {label}", lambda: raw.execute(sql, params).fetchall(), args.runs)
 
     print(f"\n{top:,} entries, {args.runs} runs each\n")
     print("Floor (plain sqlite3, first page of 200):")
     f_open = floor("newest 200", f"SELECT {cols} FROM activity_log ORDER BY id DESC LIMIT 200")
     f_kind = floor(
+        "kind = re_consent",
         f"SELECT {cols} FROM activity_log WHERE kind = ? ORDER BY id DESC LIMIT 200",
         Kind.RE_CONSENT,
     )
     f_contact = floor(
-        f"SELECT {cols} FROM activity_log WHERE contact_id = ? ORDER BY id DESC LIMIT 200", 4321
+        "one contact",
+        f"SELECT {cols} FROM activity_log WHERE contact_id = ? ORDER BY id DESC LIMIT 200",
+        4321,
     )
     like = "%reminder%"
     f_text = floor(

@@ -118,3 +118,24 @@ def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_pat
     assert blocker.args[0] == f"Exported 4 entries to {path}"
     with open(path, encoding="utf-8-sig", newline="") as handle:
         assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+
+
+def test_a_text_search_can_be_continued_into_older_entries(
+    qtbot, page, sqlite_db, clock, monkeypatch
+):
+    from trustpager_desktop.core import activity_query
+
+    seed_log(sqlite_db, clock, 40)
+    monkeypatch.setattr(activity_query, "TEXT_SCAN_LIMIT", 10)
+    monkeypatch.setattr("trustpager_desktop.ui.activity_page.FETCH_TIME_BUDGET_S", 0)
+    page.text_search.setText("entry 3")  # every word: entries 30..39, 23, 13 and 3
+    qtbot.waitUntil(lambda: page.model.rowCount() == 10)
+    assert page.search_further_button.isVisibleTo(page)
+    assert "older entries not searched yet" in page.status_label.text()
+    while page.search_further_button.isVisibleTo(page):
+        page.search_further_button.click()
+    assert [page.model.entry(r).summary for r in range(page.model.rowCount())][-2:] == [
+        "entry 13",
+        "entry 3",
+    ]
+    assert page.status_label.text() == "13 entries shown"

@@ -162,7 +162,7 @@ def query_entries(
     *,
     before_id: int | None = None,
     limit: int = PAGE_SIZE,
-    scan_limit: int = TEXT_SCAN_LIMIT,
+    scan_limit: int | None = None,
 ) -> LogPage:
     """One page of entries matching ``flt``, newest first, with ids below ``before_id``.
 
@@ -174,7 +174,7 @@ def query_entries(
     lower_bound: int | None = None
     if flt.words:
         top = before_id if before_id is not None else latest_id(session) + 1
-        lower_bound = max(top - scan_limit, 0)
+        lower_bound = max(top - (scan_limit or TEXT_SCAN_LIMIT), 0)
         stmt = stmt.where(_T.id >= lower_bound)
     if before_id is not None:
         stmt = stmt.where(_T.id < before_id)

@@ -106,9 +106,11 @@ class ActivityLogModel(QAbstractTableModel):
         found: list[ActivityView] = []
         deadline = time.monotonic() + FETCH_TIME_BUDGET_S
         with self._db.read() as s:
-            while self._cursor is not None and not found and time.monotonic() < deadline:
+            while self._cursor is not None:
                 page = query_entries(s, self._filter, before_id=self._cursor, limit=PAGE_SIZE)
                 found, self._cursor = page.entries, page.next_before_id
+                if found or time.monotonic() >= deadline:
+                    break
         if found:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(found) - 1)
@@ -283,10 +285,15 @@ class ActivityPage(QWidget):
         self.verify_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
         self.verify_button = QPushButton("Verify log")
         self.verify_button.clicked.connect(self.verify_log)
+        # A text search reads a bounded slice of the log per step; this reads the next slice.
+        self.search_further_button = QPushButton("Search older entries")
+        self.search_further_button.hide()
+        self.search_further_button.clicked.connect(self.search_further)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self._choose_export_file)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.search_further_button)
         bottom.addWidget(self.verify_label, 2)
         bottom.addWidget(self.verify_button)
         bottom.addWidget(self.export_button)
@@ -391,13 +398,25 @@ class ActivityPage(QWidget):
     def poll_new_entries(self) -> None:
         self.model.poll_new()
 
+    def search_further(self) -> None:
+        """Read the next slice of an unfinished text search."""
+        self.model.fetchMore()
+        self._update_status()
+
     def _update_status(self) -> None:
         shown = self.model.rowCount()
-        more = " (scroll for older entries)" if self.model.searching_further_possible else ""
-        if shown == 0 and not more:
-            self.status_label.setText("No entries match these filters.")
+        unfinished = self.model.searching_further_possible
+        searching = bool(self.model.log_filter.words)
+        self.search_further_button.setVisible(unfinished and searching)
+        if shown == 0 and not unfinished:
+            text = "No entries match these filters."
+        elif unfinished and searching:
+            text = f"{shown} matches so far; older entries not searched yet."
+        elif unfinished:
+            text = f"{shown} entries shown (scroll down for older ones)"
         else:
-            self.status_label.setText(f"{shown} entries shown{more}")
+            text = f"{shown} entries shown"
+        self.status_label.setText(text)
 
     def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
         entry = self.model.entry(current.row())
