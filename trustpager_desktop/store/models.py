@@ -148,15 +148,23 @@ class ActivityEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    kind: Mapped[str] = mapped_column(String(40), index=True)
-    contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    contact_id: Mapped[int | None] = mapped_column(Integer)
     contact_name: Mapped[str] = mapped_column(String(210), default="")
-    automation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    automation_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(100))
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    # The viewer pages newest first (id DESC) within a filter: (filter column, id)
+    # lets both SQLite and PostgreSQL read one page straight off the index.
+    __table_args__ = (
+        Index("ix_activity_log_kind_id", "kind", "id"),
+        Index("ix_activity_log_contact_id_id", "contact_id", "id"),
+        Index("ix_activity_log_automation_id_id", "automation_id", "id"),
+    )
 
 
 class InboundMessage(Base):

@@ -1,0 +1,269 @@
+"""Activity log viewer at 1,000,000 entries: how long opening and filtering take.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/activity_log.py [--entries N] [--runs R]
+
+Builds (once; cached under /tmp) an SQLite database with N entries and a valid
+hash chain, then measures, several runs each (median and spread):
+
+- opening the view: ActivityPage constructed offscreen (first page fetched);
+- applying a filter: kind, contact, automation, free text (common and rare word);
+- scrolling: the model's next page;
+- the same queries in plain sqlite3 as a floor, and our time / floor;
+- verify_chain over the whole log (reported once).
+
+Goal (issue 7): opening the view and applying a filter each well under 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from trustpager_desktop.core.activity import GENESIS_HASH, Kind, _canonical, compute_hash  # noqa: E402
+from trustpager_desktop.store.database import Database  # noqa: E402
+from trustpager_desktop.store.migrate import head_revision  # noqa: E402
+
+CONTACTS = 20_000
+AUTOMATIONS = 10
+BATCH = 20_000
+KIND_WEIGHTS = [
+    (Kind.AUTOMATION_SENT, 40),
+    (Kind.INBOUND_MESSAGE, 20),
+    (Kind.MANUAL_SEND, 12),
+    (Kind.CONTACT_UPDATED, 10),
+    (Kind.AUTOMATION_SKIPPED, 6),
+    (Kind.CONTACT_CREATED, 5),
+    (Kind.AUTOMATION_FAILED, 2),
+    (Kind.OPT_OUT, 2),
+    (Kind.STOP_REPLY, 1),
+    (Kind.RE_CONSENT, 1),
+    (Kind.SETTINGS_CHANGE, 1),
+]
+WORDS = [
+    "reminder",
+    "appointment",
+    "tomorrow",
+    "thanks",
+    "invoice",
+    "delivery",
+    "confirm",
+    "schedule",
+    "visit",
+]
+RARE_WORD = "zebracorn"  # appears in one entry in 100,000
+SQLA_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
+
+
+def _entry(i: int, rng: random.Random, start: datetime) -> SimpleNamespace:
+    kind = rng.choices([k for k, _ in KIND_WEIGHTS], [w for _, w in KIND_WEIGHTS])[0]
+    contact_id = rng.randrange(1, CONTACTS + 1)
+    automation_id = rng.randrange(1, AUTOMATIONS + 1) if kind.startswith("automation") else None
+    words = " ".join(rng.choices(WORDS, k=3))
+    if i % 100_000 == 50_000:
+        words += " " + RARE_WORD
+    when = start + timedelta(seconds=i * 30)
+    return SimpleNamespace(
+        occurred_at=when,
+        recorded_at=when,
+        kind=kind,
+        contact_id=contact_id,
+        contact_name=f"Contact {contact_id}",
+        automation_id=automation_id,
+        actor="Runner" if automation_id else "Office",
+        summary=f"{kind.replace('_', ' ').capitalize()}: {words}",
+        details=_canonical({"message_sid": f"SM{i:032x}", "body": words}),
+    )
+
+
+def build(path: Path, entries: int) -> float:
+    """Create the database file with ``entries`` chained entries; returns seconds taken."""
+    began = time.perf_counter()
+    path.unlink(missing_ok=True)
+    Database.open(f"sqlite:///{path}").close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    rng = random.Random(7)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    prev = GENESIS_HASH
+    insert = (
+        "INSERT INTO activity_log (id, occurred_at, recorded_at, kind, contact_id, contact_name, "
+        "automation_id, actor, summary, details, prev_hash, entry_hash) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    conn.executemany(
+        "INSERT INTO automations (id, name, enabled, created_at) VALUES (?,?,1,?)",
+        [(a, f"Automation {a}", start.strftime(SQLA_TIME)) for a in range(1, AUTOMATIONS + 1)],
+    )
+    for first in range(1, entries + 1, BATCH):
+        rows = []
+        for i in range(first, min(first + BATCH, entries + 1)):
+            e = _entry(i, rng, start)
+            digest = compute_hash(e, prev)  # type: ignore[arg-type]
+            stamp = e.occurred_at.replace(tzinfo=None).strftime(SQLA_TIME)
+            rows.append(
+                (
+                    i,
+                    stamp,
+                    stamp,
+                    e.kind,
+                    e.contact_id,
+                    e.contact_name,
+                    e.automation_id,
+                    e.actor,
+                    e.summary,
+                    e.details,
+                    prev,
+                    digest,
+                )
+            )
+            prev = digest
+        conn.executemany(insert, rows)
+        conn.commit()
+        print(f"\r  built {min(first + BATCH - 1, entries):>9,} entries", end="", flush=True)
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+    print()
+    return time.perf_counter() - began
+
+
+def measure(label: str, fn: Callable[[], object], runs: int, floor: float | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    med = statistics.median(times)
+    ratio = f"  x{med / floor:5.1f} of sqlite3" if floor else ""
+    print(
+        f"  {label:<44} median {med:7.1f} ms  (min {min(times):6.1f}, max {max(times):6.1f}){ratio}"
+    )
+    return med
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    path = Path(f"/tmp/trustpager-bench-log-{args.entries}-{head_revision()}.db")
+    if args.rebuild or not path.exists():
+        print(f"Building {path} ...")
+        print(f"  built in {build(path, args.entries):.1f} s")
+    else:
+        print(f"Reusing {path}")
+
+    from PySide6.QtWidgets import QApplication
+
+    from trustpager_desktop.core import activity
+    from trustpager_desktop.services import AppServices
+    from trustpager_desktop.ui.activity_page import ActivityPage
+
+    app = QApplication.instance() or QApplication([])
+    services = AppServices(Database.open(f"sqlite:///{path}"))
+    raw = sqlite3.connect(path)
+    cols = "id, occurred_at, recorded_at, kind, contact_id, contact_name, automation_id, actor, summary, details"
+    top = raw.execute("SELECT max(id) FROM activity_log").fetchone()[0]
+
+    def floor(label: str, sql: str, *params: object) -> float:
+        return measure(f"sqlite3: {label}", lambda: raw.execute(sql, params).fetchall(), args.runs)
+
+    print(f"\n{top:,} entries, {args.runs} runs each\n")
+    print("Floor (plain sqlite3, first page of 200):")
+    f_open = floor("newest 200", f"SELECT {cols} FROM activity_log ORDER BY id DESC LIMIT 200")
+    f_kind = floor(
+        "kind = re_consent",
+        f"SELECT {cols} FROM activity_log WHERE kind = ? ORDER BY id DESC LIMIT 200",
+        Kind.RE_CONSENT,
+    )
+    f_contact = floor(
+        "one contact",
+        f"SELECT {cols} FROM activity_log WHERE contact_id = ? ORDER BY id DESC LIMIT 200",
+        4321,
+    )
+    like = "%reminder%"
+    f_text = floor(
+        "LIKE '%reminder%' on 3 columns",
+        f"SELECT {cols} FROM activity_log WHERE summary LIKE ? OR contact_name LIKE ? OR details LIKE ? "
+        "ORDER BY id DESC LIMIT 200",
+        like,
+        like,
+        like,
+    )
+
+    print("\nTrustPager (ActivityPage offscreen, model filled in the database):")
+    pages: list[ActivityPage] = []
+
+    def open_view() -> None:
+        page = ActivityPage(services)
+        page.poll_timer.stop()
+        pages.append(page)
+
+    measure("open the view (page + first 200 rows)", open_view, args.runs, f_open)
+    page = pages[-1]
+
+    def set_kind() -> None:
+        page.kind_combo.setCurrentIndex(0)
+        page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.RE_CONSENT))
+
+    def kind_only() -> None:
+        page.model.set_filter(page.current_filter())
+
+    page.clear_filters()
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.RE_CONSENT))
+    measure("filter: kind = Re-consent (rare kind)", kind_only, args.runs, f_kind)
+    print(f"    rows shown: {page.model.rowCount()}")
+    page.clear_filters()
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.AUTOMATION_SENT))
+    measure("filter: kind = Automation step sent (common)", kind_only, args.runs, f_open)
+    page.clear_filters()
+    measure(
+        "filter: one contact", lambda: page.show_contact(4321, "Contact 4321"), args.runs, f_contact
+    )
+    print(f"    rows shown: {page.model.rowCount()}")
+    page.clear_filters()
+    page.automation_combo.setCurrentIndex(3)
+    measure("filter: one automation", kind_only, args.runs, f_open)
+    page.clear_filters()
+    page.text_search.blockSignals(True)
+    page.text_search.setText("reminder")
+    measure("filter: free text 'reminder' (common)", page.apply_filters, args.runs, f_text)
+    page.text_search.setText(RARE_WORD)
+    measure(f"filter: free text '{RARE_WORD}' (rare)", page.apply_filters, args.runs, f_text)
+    print(f"    rows on first screen: {page.model.rowCount()} (scan bounded; scroll for more)")
+    page.text_search.setText(f"{RARE_WORD} reminder")
+    page.text_search.blockSignals(False)
+    page.clear_filters()
+
+    def scroll() -> None:
+        page.model.fetchMore()
+
+    measure("scroll: fetch the next 200 rows", scroll, args.runs, f_open)
+
+    print("\nverify_chain over the whole log (one run):")
+    t0 = time.perf_counter()
+    with services.db.read() as s:
+        report = activity.verify_chain(s)
+    print(f"  {time.perf_counter() - t0:.1f} s: {report.describe()}")
+    for p in pages:
+        p.shutdown()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

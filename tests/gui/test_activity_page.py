@@ -1,0 +1,141 @@
+"""The activity log page: paging model, filters, live entries, details, verify, export."""
+
+import csv
+
+import pytest
+
+from tests.support.records import add_contact, seed_log, tamper
+from trustpager_desktop.core import activity
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
+
+
+@pytest.fixture
+def services(sqlite_db, clock):
+    return AppServices(sqlite_db, clock=clock)
+
+
+@pytest.fixture
+def page(qtbot, services):
+    widget = ActivityPage(services, poll_interval_ms=50)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+def test_model_pages_and_passes_the_model_tester(qtmodeltester, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 450)
+    model = ActivityLogModel(sqlite_db)
+    model.set_filter(model.log_filter)
+    assert model.rowCount() == 200 and model.canFetchMore()
+    qtmodeltester.check(model)
+    while model.canFetchMore():
+        model.fetchMore()
+    ids = [model.entry(r).id for r in range(model.rowCount())]
+    assert ids == list(range(450, 0, -1))
+
+
+def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 12, kinds=("opt_out", "manual_send"), contact_ids=(1, 2, 3))
+    page.apply_filters()
+    assert page.model.rowCount() == 12
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+    assert page.model.rowCount() == 6
+    page.automation_combo.addItem("Reminders", 7)
+    page.automation_combo.setCurrentIndex(page.automation_combo.count() - 1)
+    assert [page.model.entry(r).summary for r in range(page.model.rowCount())] == [
+        "entry 10",
+        "entry 0",
+    ]
+    page.clear_filters()
+    page.text_search.setText("ENTRY 11")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    assert page.model.entry(0).summary == "entry 11"
+    page.clear_filters()
+    assert page.model.rowCount() == 12
+
+
+def test_contact_search_filters_to_that_contact(qtbot, page, sqlite_db, clock):
+    ann = add_contact(sqlite_db, clock, "Ann", "+14155550101", last="Lee")
+    add_contact(sqlite_db, clock, "Bob", "+14155550102")
+    page.apply_filters()
+    page.contact_search.setText("lee")
+    qtbot.waitUntil(lambda: page.contact_combo.currentData() == ann)
+    assert page.model.rowCount() == 1
+    assert page.model.entry(0).contact_name == "Ann Lee"
+
+
+def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 3)
+    page.apply_filters()
+    with sqlite_db.write() as s:
+        activity.append(s, kind="stop_reply", summary="STOP from +1415", actor="Inbox", clock=clock)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 4)
+    assert page.model.entry(0).summary == "STOP from +1415"
+
+
+def test_details_show_the_record_literally_and_open_contact_emits(qtbot, page, sqlite_db, clock):
+    with sqlite_db.write() as s:
+        activity.append(
+            s,
+            kind="inbound_message",
+            summary="Reply <b>bold</b>",
+            actor="Inbox",
+            contact_id=9,
+            contact_name="<i>Ann</i>",
+            details={"body": "<script>alert(1)</script> STOP", "message_sid": "SM123"},
+            clock=clock,
+        )
+    page.apply_filters()
+    page.table.selectRow(0)
+    text = page.details.toPlainText()
+    assert "Body: <script>alert(1)</script> STOP" in text
+    assert "Message sid: SM123" in text and "Contact: <i>Ann</i> (id 9)" in text
+    assert page.model.data(page.model.index(0, 3)) == "Reply <b>bold</b>"
+    with qtbot.waitSignal(page.open_contact_requested) as blocker:
+        page.open_contact_button.click()
+    assert blocker.args == [9]
+
+
+def test_verify_reports_a_tampered_entry(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 6)
+    with qtbot.waitSignal(page.verify_finished, timeout=5000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is True and "6 entries verified" in page.verify_label.text()
+    tamper(sqlite_db, "UPDATE activity_log SET summary = 'nothing' WHERE id = 4")
+    with qtbot.waitSignal(page.verify_finished, timeout=5000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is False
+    assert "altered at entry 4" in page.verify_label.text()
+
+
+def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
+    seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
+    path = tmp_path / "log.csv"
+    with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
+        page.export_to(str(path))
+    assert blocker.args[0] == f"Exported 4 entries to {path}"
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+
+
+def test_a_text_search_can_be_continued_into_older_entries(
+    qtbot, page, sqlite_db, clock, monkeypatch
+):
+    from trustpager_desktop.core import activity_query
+
+    seed_log(sqlite_db, clock, 40)
+    monkeypatch.setattr(activity_query, "TEXT_SCAN_LIMIT", 10)
+    monkeypatch.setattr("trustpager_desktop.ui.activity_page.FETCH_TIME_BUDGET_S", 0)
+    page.text_search.setText("entry 3")  # every word: entries 30..39, 23, 13 and 3
+    qtbot.waitUntil(lambda: page.model.rowCount() == 10)
+    assert page.search_further_button.isVisibleTo(page)
+    assert "older entries not searched yet" in page.status_label.text()
+    while page.search_further_button.isVisibleTo(page):
+        page.search_further_button.click()
+    assert [page.model.entry(r).summary for r in range(page.model.rowCount())][-2:] == [
+        "entry 13",
+        "entry 3",
+    ]
+    assert page.status_label.text() == "13 entries shown"

@@ -1,0 +1,139 @@
+"""Contact import: line-numbered problems, all-or-nothing vs good rows, file errors."""
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support.records import add_contact, write_csv
+from trustpager_desktop.core import contacts, exports, imports
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact
+
+MIXED = (
+    "Name,Company,E-mail,Phone,SMS opt-out\n"
+    "Ann Lee,Acme,ann@example.com,(415) 555-0101,no\n"
+    "Bob,,not-an-email,415 555 0102,no\n"
+    "Cy Young,,,415 555 0103,maybe\n"
+    "Di Moss,,,415 555 0104,yes\n"
+    "Ed Ray,,,(415) 555-0101,no\n"
+)
+
+
+def _import(db, clock, path, mode="all_or_nothing", **kw):
+    return imports.import_contacts_csv(db, path, mode=mode, actor="Test", clock=clock, **kw)
+
+
+def _count(db, model=Contact):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_all_or_nothing_adds_nothing_and_lists_every_bad_row_by_line(db, clock, tmp_path):
+    report = _import(db, clock, write_csv(tmp_path, MIXED))
+    assert report.refused and report.added == 0
+    assert [line for line, _ in report.skipped_rows] == [3, 4, 6]
+    reasons = dict(report.skipped_rows)
+    assert "not an email" in reasons[3]
+    assert "maybe" in reasons[4]
+    assert "same phone number as line 2" in reasons[6]
+    assert _count(db) == 0 and _count(db, ActivityEntry) == 0
+
+
+def test_good_rows_mode_adds_the_good_ones_and_records_import_opt_outs(db, clock, tmp_path):
+    report = _import(db, clock, write_csv(tmp_path, MIXED, "spring list.csv"), mode="good_rows")
+    assert (report.added, report.opted_out, report.refused) == (2, 1, False)
+    assert len(report.skipped_rows) == 3
+    with db.read() as s:
+        names = [r.name for r in contacts.search_contacts(s)]
+        event = s.scalar(select(ConsentEvent))
+        di = s.scalar(select(Contact).where(Contact.first_name == "Di"))
+    assert names == ["Ann Lee", "Di Moss"]
+    assert di.sms_opted_out and di.sms_opt_out_source == "import"
+    assert event.source == "import" and "spring list.csv" in event.evidence
+
+
+def test_rows_clashing_with_existing_contacts_are_reported(db, clock, tmp_path):
+    add_contact(db, clock, "Ann", "+14155550101")
+    report = _import(db, clock, write_csv(tmp_path, "name,phone\nAnn Again,415 555 0101\n"))
+    assert report.refused
+    assert report.skipped_rows == [
+        (2, "a contact with this phone number already exists: Ann (id 1)")
+    ]
+
+
+def test_export_then_import_round_trips_contacts(db, clock, tmp_path):
+    add_contact(db, clock, "Ann", "+1 415 555 0101", last="Lee")
+    add_contact(db, clock, "-Dash", "", last="Zoë")
+    with db.write() as s:
+        c = s.get(Contact, 1)
+        c.company, c.email = "=Formula Co", "ann@example.com"
+    path = tmp_path / "contacts.csv"
+    with db.read() as s:
+        exports.export_contacts(s, path)
+        before = [
+            (c.first_name, c.last_name, c.company, c.email, c.phone_e164)
+            for c in s.scalars(select(Contact).order_by(Contact.id))
+        ]
+    with db.engine.begin() as conn:  # empty the contacts table for the re-import
+        conn.execute(Contact.__table__.delete())
+    report = _import(db, clock, path)
+    assert report.added == 2 and not report.skipped_rows
+    with db.read() as s:
+        after = [
+            (c.first_name, c.last_name, c.company, c.email, c.phone_e164)
+            for c in s.scalars(select(Contact).order_by(Contact.id))
+        ]
+    assert after == before
+
+
+def test_formula_cells_are_stored_as_literal_text(db, clock, tmp_path):
+    path = write_csv(tmp_path, 'first_name,last_name,company\n=1+2,"@SUM(A1)",+cmd|calc\n')
+    assert _import(db, clock, path).added == 1
+    with db.read() as s:
+        c = s.scalar(select(Contact))
+    assert (c.first_name, c.last_name, c.company) == ("=1+2", "@SUM(A1)", "+cmd|calc")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"name,phone\n", "no contacts"),
+        (b"company,phone\nAcme,4155550101\n", "needs a name column"),
+        ("name\nJos\xe9\n".encode("cp1252"), "not UTF-8 text"),
+        (b"name\nA\x00n\n", "NUL bytes"),
+        ("name\nAnn\n".encode("utf-16"), "NUL bytes"),
+    ],
+)
+def test_unusable_files_get_a_clear_error_and_change_nothing(db, clock, tmp_path, content, message):
+    with pytest.raises(UserInputError, match=message):
+        _import(db, clock, write_csv(tmp_path, content))
+    assert _count(db) == 0
+
+
+def test_a_bom_and_semicolons_are_understood(db, clock, tmp_path):
+    path = write_csv(tmp_path, "\ufeffFirst Name;Last Name;Mobile\nJosé;Núñez;415 555 0101\n")
+    assert _import(db, clock, path).added == 1
+    with db.read() as s:
+        assert s.scalar(select(Contact.last_name)) == "Núñez"
+
+
+def test_too_big_files_are_refused(db, clock, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_FILE_BYTES", 10)
+    with pytest.raises(UserInputError, match="too big"):
+        _import(db, clock, write_csv(tmp_path, "name\nAnn Lee\n"))
+
+
+def test_line_numbers_count_multi_line_cells(db, clock, tmp_path):
+    path = write_csv(tmp_path, 'name,company\n"Ann","two\nlines"\n"",x\n')
+    report = _import(db, clock, path, mode="good_rows")
+    assert report.skipped_rows == [(4, "First name is required.")]
+
+
+def test_a_cancelled_import_adds_nothing(db, clock, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 5)
+    rows = "".join(f"Person {i},+1415555{i:04d}\n" for i in range(20))
+    path = write_csv(tmp_path, "name,phone\n" + rows)
+    with pytest.raises(Cancelled):
+        _import(db, clock, path, progress=lambda done, total: done < 10)
+    assert _count(db) == 0 and _count(db, ActivityEntry) == 0

@@ -1,0 +1,526 @@
+"""The activity log viewer: every entry, newest first, filtered in the database.
+
+The table model pages through the log with ``canFetchMore``/``fetchMore`` (keyset
+paging in core.activity_query), so a million entries open as quickly as ten.
+A timer polls for entries newer than the newest one shown and puts them on top.
+Everything shown is plain text: contact names, reply bodies and Twilio errors
+are data, never markup.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from datetime import time as dtime
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import activity, contacts, exports
+from trustpager_desktop.core.activity import KIND_LABELS, ActivityView
+from trustpager_desktop.core.activity_query import (
+    PAGE_SIZE,
+    LogFilter,
+    automation_choices,
+    details_lines,
+    latest_id,
+    newer_entries,
+    query_entries,
+)
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.store.database import Database
+from trustpager_desktop.ui.records_worker import BackgroundTask
+
+POLL_INTERVAL_MS = 3000
+NEW_ENTRIES_MAX = 1000
+# A text search scans a bounded slice per query; keep scanning this long per fetch.
+FETCH_TIME_BUDGET_S = 0.25
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def format_time(when: datetime) -> str:
+    return when.astimezone().strftime("%d %b %Y %H:%M:%S")
+
+
+class ActivityLogModel(QAbstractTableModel):
+    """Rows of ActivityView, fetched a page at a time from the database."""
+
+    COLUMNS = ("Time", "Contact", "Kind", "Summary", "By")
+
+    def __init__(self, db: Database, parent=None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._filter = LogFilter()
+        self._rows: list[ActivityView] = []
+        self._cursor: int | None = None
+        self._newest_seen = 0
+
+    # --- loading -----------------------------------------------------------------------
+
+    @property
+    def log_filter(self) -> LogFilter:
+        return self._filter
+
+    def set_filter(self, flt: LogFilter) -> None:
+        """Show entries matching ``flt`` from the newest down (first page loaded now)."""
+        self.beginResetModel()
+        self._filter = flt
+        with self._db.read() as s:
+            self._newest_seen = latest_id(s)
+            page = query_entries(s, flt, before_id=self._newest_seen + 1)
+        self._rows = list(page.entries)
+        self._cursor = page.next_before_id
+        self.endResetModel()
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._cursor is not None
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._cursor is None:
+            return
+        found: list[ActivityView] = []
+        deadline = time.monotonic() + FETCH_TIME_BUDGET_S
+        with self._db.read() as s:
+            while self._cursor is not None:
+                page = query_entries(s, self._filter, before_id=self._cursor, limit=PAGE_SIZE)
+                found, self._cursor = page.entries, page.next_before_id
+                if found or time.monotonic() >= deadline:
+                    break
+        if found:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(found) - 1)
+            self._rows.extend(found)
+            self.endInsertRows()
+
+    def poll_new(self) -> int:
+        """Put entries added since the last look on top; returns how many."""
+        with self._db.read() as s:
+            top = latest_id(s)
+            if top <= self._newest_seen:
+                return 0
+            fresh = newer_entries(
+                s, self._filter, self._newest_seen, up_to_id=top, limit=NEW_ENTRIES_MAX
+            )
+        if len(fresh) == NEW_ENTRIES_MAX:  # a flood: start again from the top, lose nothing
+            self.set_filter(self._filter)
+            return len(fresh)
+        self._newest_seen = top
+        if fresh:
+            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+            self._rows[0:0] = fresh
+            self.endInsertRows()
+        return len(fresh)
+
+    def entry(self, row: int) -> ActivityView | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def searching_further_possible(self) -> bool:
+        return self._cursor is not None
+
+    # --- Qt model API --------------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):  # type: ignore[no-untyped-def]
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+        entry = self.entry(index.row()) if index.isValid() else None
+        if entry is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cell(entry, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
+            return entry.summary
+        return None
+
+    @staticmethod
+    def _cell(entry: ActivityView, column: int) -> str | None:
+        if column == 0:
+            return format_time(entry.occurred_at)
+        if column == 1:
+            return entry.contact_name or "-"
+        if column == 2:
+            return entry.kind_label
+        if column == 3:
+            return " ".join(entry.summary.split())  # one line, whatever the body held
+        if column == 4:
+            return entry.actor
+        return None
+
+
+class ActivityPage(QWidget):
+    """The activity log page. Emits ``open_contact_requested(contact_id)`` for "Open contact"."""
+
+    open_contact_requested = Signal(int)
+    verify_finished = Signal(str, bool)  # the report sentence, whether the chain holds
+    export_finished = Signal(str)  # a sentence for the user
+
+    def __init__(self, services, parent=None, *, poll_interval_ms: int = POLL_INTERVAL_MS) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self._services = services
+        self._db: Database = services.db
+        self._tasks: list[BackgroundTask] = []
+        self.model = ActivityLogModel(self._db, self)
+        self._build_filters()
+        self._build_body()
+        self._apply_timer = QTimer(self, singleShot=True, interval=300)
+        self._apply_timer.timeout.connect(self.apply_filters)
+        self._contact_timer = QTimer(self, singleShot=True, interval=250)
+        self._contact_timer.timeout.connect(self._search_contacts)
+        self._connect_filters()
+        self.apply_filters()
+        self.poll_timer = QTimer(self, interval=poll_interval_ms)
+        self.poll_timer.timeout.connect(self.poll_new_entries)
+        self.poll_timer.start()
+
+    # --- layout --------------------------------------------------------------------------
+
+    def _build_filters(self) -> None:
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("All kinds", None)
+        for kind, label in sorted(KIND_LABELS.items(), key=lambda kv: kv[1]):
+            self.kind_combo.addItem(label, kind)
+        self.contact_search = QLineEdit(placeholderText="Find a contact…", clearButtonEnabled=True)
+        self.contact_combo = QComboBox(minimumContentsLength=18)
+        self.contact_combo.addItem("All contacts", None)
+        self.automation_combo = QComboBox()
+        self.automation_combo.addItem("All automations", None)
+        with self._db.read() as s:
+            for automation_id, name in automation_choices(s):
+                self.automation_combo.addItem(name, automation_id)
+        today = QDate.currentDate()
+        self.since_check, self.since_date = QCheckBox("From"), QDateEdit(today.addDays(-30))
+        self.until_check, self.until_date = QCheckBox("To"), QDateEdit(today)
+        for edit in (self.since_date, self.until_date):
+            edit.setCalendarPopup(True)
+            edit.setEnabled(False)
+        self.text_search = QLineEdit(
+            placeholderText="Search summaries, names and details…", clearButtonEnabled=True
+        )
+        self.clear_button = QPushButton("Clear filters")
+
+    def _build_body(self) -> None:
+        row1 = QHBoxLayout()
+        for label, widget in (("Kind", self.kind_combo), ("Automation", self.automation_combo)):
+            row1.addWidget(QLabel(label))
+            row1.addWidget(widget)
+        row1.addWidget(QLabel("Contact"))
+        row1.addWidget(self.contact_search)
+        row1.addWidget(self.contact_combo)
+        row1.addStretch(1)
+        row2 = QHBoxLayout()
+        for widget in (self.since_check, self.since_date, self.until_check, self.until_date):
+            row2.addWidget(widget)
+        row2.addWidget(self.text_search, 1)
+        row2.addWidget(self.clear_button)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        for column, width in ((0, 150), (1, 140), (2, 170), (4, 90)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._show_details)
+
+        self.details = QPlainTextEdit(readOnly=True)
+        self.details.setPlaceholderText("Select an entry to see the full record.")
+        self.open_contact_button = QPushButton("Open contact")
+        self.open_contact_button.setEnabled(False)
+        self.open_contact_button.clicked.connect(self._open_contact)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(QLabel("Details"))
+        side_layout.addWidget(self.details, 1)
+        side_layout.addWidget(self.open_contact_button)
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        self.status_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
+        self.verify_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
+        self.verify_button = QPushButton("Verify log")
+        self.verify_button.clicked.connect(self.verify_log)
+        # A text search reads a bounded slice of the log per step; this reads the next slice.
+        self.search_further_button = QPushButton("Search older entries")
+        self.search_further_button.hide()
+        self.search_further_button.clicked.connect(self.search_further)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self._choose_export_file)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.search_further_button)
+        bottom.addWidget(self.verify_label, 2)
+        bottom.addWidget(self.verify_button)
+        bottom.addWidget(self.export_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+    def _connect_filters(self) -> None:
+        for combo in (self.kind_combo, self.contact_combo, self.automation_combo):
+            combo.currentIndexChanged.connect(self.apply_filters)
+        for check, edit in (
+            (self.since_check, self.since_date),
+            (self.until_check, self.until_date),
+        ):
+            check.toggled.connect(edit.setEnabled)
+            check.toggled.connect(self.apply_filters)
+            edit.dateChanged.connect(lambda *_: self._apply_timer.start())
+        self.text_search.textChanged.connect(lambda *_: self._apply_timer.start())
+        self.contact_search.textChanged.connect(lambda *_: self._contact_timer.start())
+        self.clear_button.clicked.connect(self.clear_filters)
+        self.model.rowsInserted.connect(self._update_status)
+        self.model.modelReset.connect(self._update_status)
+
+    # --- filters -------------------------------------------------------------------------
+
+    def current_filter(self) -> LogFilter:
+        """The filter the controls describe (dates are whole local days)."""
+        kind = self.kind_combo.currentData()
+        return LogFilter(
+            kinds=(kind,) if kind else (),
+            contact_id=self.contact_combo.currentData(),
+            automation_id=self.automation_combo.currentData(),
+            since=_local_day_start(self.since_date.date())
+            if self.since_check.isChecked()
+            else None,
+            until=_local_day_start(self.until_date.date().addDays(1))
+            if self.until_check.isChecked()
+            else None,
+            text=self.text_search.text().strip(),
+        )
+
+    def apply_filters(self) -> None:
+        """Re-query the database with the current controls."""
+        try:
+            flt = self.current_filter()
+        except UserInputError as exc:
+            self.status_label.setText(exc.message)
+            return
+        self.model.set_filter(flt)
+        self.details.clear()
+        self.open_contact_button.setEnabled(False)
+
+    def clear_filters(self) -> None:
+        widgets = (self.kind_combo, self.contact_combo, self.automation_combo, self.since_check)
+        for widget in (*widgets, self.until_check, self.text_search):
+            widget.blockSignals(True)
+        self.kind_combo.setCurrentIndex(0)
+        self.contact_combo.setCurrentIndex(0)
+        self.automation_combo.setCurrentIndex(0)
+        self.since_check.setChecked(False)
+        self.until_check.setChecked(False)
+        self.since_date.setEnabled(False)
+        self.until_date.setEnabled(False)
+        self.text_search.clear()
+        for widget in (*widgets, self.until_check, self.text_search):
+            widget.blockSignals(False)
+        self.apply_filters()
+
+    def show_contact(self, contact_id: int, name: str) -> None:
+        """Filter the log to one contact (e.g. from the contact page)."""
+        self.contact_combo.blockSignals(True)
+        self.contact_combo.clear()
+        self.contact_combo.addItem("All contacts", None)
+        self.contact_combo.addItem(name, contact_id)
+        self.contact_combo.setCurrentIndex(1)
+        self.contact_combo.blockSignals(False)
+        self.apply_filters()
+
+    def _search_contacts(self) -> None:
+        query = self.contact_search.text().strip()
+        keep = self.contact_combo.currentData()
+        with self._db.read() as s:
+            rows = contacts.search_contacts(s, query, limit=50) if query else []
+        self.contact_combo.blockSignals(True)
+        self.contact_combo.clear()
+        self.contact_combo.addItem("All contacts", None)
+        for row in rows:
+            self.contact_combo.addItem(f"{row.name} ({row.phone_display or 'no phone'})", row.id)
+        position = self.contact_combo.findData(keep) if keep is not None else -1
+        if position < 0 and len(rows) == 1:
+            position = 1  # one match: that is who the user means
+        self.contact_combo.setCurrentIndex(max(position, 0))
+        self.contact_combo.blockSignals(False)
+        if self.contact_combo.currentData() != keep:
+            self.apply_filters()
+
+    # --- live entries, details -----------------------------------------------------------
+
+    def poll_new_entries(self) -> None:
+        self.model.poll_new()
+
+    def search_further(self) -> None:
+        """Read the next slice of an unfinished text search."""
+        self.model.fetchMore()
+        self._update_status()
+
+    def _update_status(self) -> None:
+        shown = self.model.rowCount()
+        unfinished = self.model.searching_further_possible
+        searching = bool(self.model.log_filter.words)
+        self.search_further_button.setVisible(unfinished and searching)
+        if shown == 0 and not unfinished:
+            text = "No entries match these filters."
+        elif unfinished and searching:
+            text = f"{shown} matches so far; older entries not searched yet."
+        elif unfinished:
+            text = f"{shown} entries shown (scroll down for older ones)"
+        else:
+            text = f"{shown} entries shown"
+        self.status_label.setText(text)
+
+    def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        entry = self.model.entry(current.row())
+        if entry is None:
+            self.details.clear()
+            self.open_contact_button.setEnabled(False)
+            return
+        self.details.setPlainText("\n".join(details_lines(entry)))
+        self.open_contact_button.setEnabled(entry.contact_id is not None)
+
+    def selected_entry(self) -> ActivityView | None:
+        return self.model.entry(self.table.currentIndex().row())
+
+    def _open_contact(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None and entry.contact_id is not None:
+            self.open_contact_requested.emit(entry.contact_id)
+
+    # --- verify and export (off the GUI thread) ------------------------------------------
+
+    def _run(self, task: BackgroundTask) -> BackgroundTask:
+        self._tasks.append(task)
+        task.finished.connect(lambda _r, t=task: self._forget(t))
+        task.failed.connect(lambda _m, t=task: self._forget(t))
+        task.start()
+        return task
+
+    def _forget(self, task: BackgroundTask) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+
+    def verify_log(self) -> BackgroundTask:
+        """Check the hash chain in the background; the result lands in the verify label."""
+        self.verify_button.setEnabled(False)
+        self.verify_label.setText("Verifying the activity log…")
+        db = self._db
+
+        def work(_progress):  # type: ignore[no-untyped-def]
+            with db.read() as s:
+                return activity.verify_chain(s)
+
+        task = BackgroundTask(work)
+        task.finished.connect(self._verified)
+        task.failed.connect(lambda message: self._verified(None, message))
+        return self._run(task)
+
+    def _verified(self, report, message: str = "") -> None:  # type: ignore[no-untyped-def]
+        self.verify_button.setEnabled(True)
+        text = report.describe() if report is not None else f"Could not verify: {message}"
+        ok = bool(report is not None and report.ok)
+        self.verify_label.setText(text)
+        self.verify_label.setStyleSheet("" if ok else "color: #b00020; font-weight: bold;")
+        self.verify_finished.emit(text, ok)
+
+    def _choose_export_file(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export activity log", "activity-log.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> BackgroundTask:
+        """Export the current filter to ``path`` with a progress dialog that can cancel."""
+        flt, db = self.model.log_filter, self._db
+
+        def work(progress):  # type: ignore[no-untyped-def]
+            with db.read() as s:
+                return exports.export_log(s, flt, path, progress)
+
+        dialog = QProgressDialog("Exporting the activity log…", "Cancel", 0, 0, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(400)
+        task = BackgroundTask(work)
+        task.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
+        dialog.canceled.connect(task.cancel)
+        task.finished.connect(
+            lambda count: self._exported(dialog, f"Exported {count} entries to {path}")
+        )
+        task.failed.connect(lambda message: self._exported(dialog, message))
+        return self._run(task)
+
+    def _exported(self, dialog: QProgressDialog, message: str) -> None:
+        dialog.reset()
+        dialog.deleteLater()
+        self.status_label.setText(message)
+        self.export_finished.emit(message)
+
+    def shutdown(self) -> None:
+        """Stop polling and cancel background work (window closing)."""
+        self.poll_timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
+    if total > 0:
+        dialog.setMaximum(total)
+        dialog.setValue(min(done, total))
+    dialog.setLabelText(f"Exporting the activity log… {done} entries")
+
+
+def _local_day_start(day: QDate) -> datetime:
+    local = datetime.combine(day.toPython(), dtime()).astimezone()
+    return local.astimezone(UTC)
+
+
+__all__ = ["ActivityLogModel", "ActivityPage", "format_time"]
