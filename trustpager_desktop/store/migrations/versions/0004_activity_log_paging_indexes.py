@@ -1,7 +1,7 @@
 """activity log paging indexes
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 The activity log viewer pages newest first inside a filter (kind, contact or
 automation). Composite (column, id) indexes replace the single-column ones so a
 page is read straight off an index at any log size.
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

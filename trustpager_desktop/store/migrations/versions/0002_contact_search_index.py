@@ -1,6 +1,6 @@
 """contact search index
 
-Revision ID: 0007
+Revision ID: 0002
 Revises: 0001
 Substring search over 100,000 contacts must answer a keystroke in under 50 ms,
 which a full scan cannot. SQLite gets an FTS5 trigram index kept in step with
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0007"
+revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
