@@ -124,8 +124,8 @@ class MainWindow(QMainWindow):
         self._show_provider()
 
     def _build_shortcuts(self) -> None:
-        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.focus_search)
-        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_current)
+        self.find_shortcut = QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
+        self.save_shortcut = QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_current)
 
     def _show_provider(self) -> None:
         choice = self.services.provider_choice
