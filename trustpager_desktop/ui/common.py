@@ -43,7 +43,10 @@ def bold(label: QLabel) -> QLabel:
 
 def coloured(label: QLabel, colour: QColor) -> QLabel:
     palette = label.palette()
+    # Inside a card the label draws with Text (its parent's background is Base), elsewhere
+    # with WindowText: set both so the accent shows wherever the label sits.
     palette.setColor(QPalette.ColorRole.WindowText, colour)
+    palette.setColor(QPalette.ColorRole.Text, colour)
     label.setPalette(palette)
     return label
 
