@@ -1,13 +1,41 @@
-"""The main window. The full contact window arrives with the next issues; this is its frame."""
+"""The main window: navigation on the left, one page at a time on the right, and a
+status bar naming the provider (highlighted in sandbox mode) and the inbox state."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import contacts, demo
+from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.activity_page import ActivityPage
+from trustpager_desktop.ui.automations_page import AutomationsPage
+from trustpager_desktop.ui.common import SANDBOX_BACKGROUND, plain_label
+from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+from trustpager_desktop.ui.review_page import ReviewPage
+from trustpager_desktop.ui.settings_page import SettingsPage
+
+NAVIGATION = [
+    ("contacts", "Contacts"),
+    ("opportunities", "Opportunities"),
+    ("automations", "Automations"),
+    ("activity", "Activity Log"),
+    ("review", "Needs review"),
+    ("settings", "Settings"),
+]
+TARGETS = (
+    "contacts, contact:ID, opportunities, opportunity:ID, automations, activity, review, settings"
+)
 
 
 def offer_demo_data(services: AppServices) -> None:
@@ -31,21 +59,190 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.services = services
         self.setWindowTitle(APP_NAME)
-        with services.db.read() as s:
-            total = contacts.count_contacts(s)
+        self.resize(1280, 800)
+        self._build_pages()
+        self._build_status_bar()
+        self._build_shortcuts()
+        self.nav.setCurrentRow(0)
+
+    # -- construction ---------------------------------------------------------------
+
+    def _build_pages(self) -> None:
+        s = self.services
+        self.contact_browser = ContactBrowser(s)
+        self.contact_page = ContactPage(s)
+        self.opportunities_page = OpportunitiesPage(s)
+        self.automations_page = AutomationsPage(s)
+        self.activity_page = ActivityPage(s)
+        self.review_page = ReviewPage(s)
+        self.settings_page = SettingsPage(s)
+        self.pages: dict[str, QWidget] = {
+            "contacts": self.contact_browser,
+            "contact": self.contact_page,
+            "opportunities": self.opportunities_page,
+            "automations": self.automations_page,
+            "activity": self.activity_page,
+            "review": self.review_page,
+            "settings": self.settings_page,
+        }
+        self.stack = QStackedWidget()
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+
+        self.nav = QListWidget()
+        self.nav.setAccessibleName("Navigation")
+        for _key, label in NAVIGATION:
+            self.nav.addItem(label)
+        self.nav.setFixedWidth(170)
+        self.nav.setSpacing(2)
+        font = self.nav.font()
+        font.setPointSizeF(font.pointSizeF() + 1)
+        self.nav.setFont(font)
+        self.nav.currentRowChanged.connect(self._nav_changed)
+
+        self.contact_browser.contact_activated.connect(self.open_contact)
+        self.contact_page.back_requested.connect(lambda: self.show_page("contacts"))
+        self.contact_page.contact_saved.connect(lambda _id: self.contact_browser.refresh())
+        self.contact_browser.contacts_changed.connect(self.opportunities_page.refresh)
+        self.opportunities_page.open_contact_requested.connect(self.open_contact)
+        self.settings_page.settings_saved.connect(self._settings_saved)
+
         body = QWidget()
-        layout = QVBoxLayout(body)
-        summary = QLabel(f"{total} contacts")
-        summary.setTextFormat(Qt.TextFormat.PlainText)
-        summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(summary)
+        layout = QHBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
-        self.statusBar().showMessage(services.provider_choice.description)
+
+    def _build_status_bar(self) -> None:
+        self.provider_label = plain_label()
+        self.provider_label.setContentsMargins(8, 2, 8, 2)
+        self.inbox_label = plain_label("Inbox not checked yet")
+        self.statusBar().addWidget(self.provider_label)
+        self.statusBar().addPermanentWidget(self.inbox_label)
+        self._show_provider()
+
+    def _build_shortcuts(self) -> None:
+        self.find_shortcut = QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
+        self.save_shortcut = QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_current)
+
+    def _show_provider(self) -> None:
+        choice = self.services.provider_choice
+        self.provider_label.setText(choice.description)
+        if choice.is_sandbox:
+            # Amber with black text reads in light and dark mode alike.
+            self.provider_label.setStyleSheet(
+                f"background: {SANDBOX_BACKGROUND}; color: black; font-weight: bold;"
+                "border-radius: 3px;"
+            )
+            self.provider_label.setToolTip(
+                "Sandbox mode: texts are recorded here but never sent. Set up Twilio in Settings."
+            )
+        else:
+            self.provider_label.setStyleSheet("")
+            self.provider_label.setToolTip("")
+
+    # -- navigation -----------------------------------------------------------------
+
+    def current_page_key(self) -> str:
+        current = self.stack.currentWidget()
+        return next(k for k, page in self.pages.items() if page is current)
+
+    def _leave_current(self) -> bool:
+        """True when the visible page may be left (unsaved changes saved or discarded)."""
+        if self.stack.currentWidget() is self.contact_page:
+            return self.contact_page.maybe_leave()
+        return True
+
+    def show_page(self, key: str) -> bool:
+        """Show a page by key; False when the user chose to stay (unsaved changes)."""
+        if self.stack.currentWidget() is not self.pages[key] and not self._leave_current():
+            self._sync_nav()
+            return False
+        self.stack.setCurrentWidget(self.pages[key])
+        self._sync_nav()
+        return True
+
+    def _nav_changed(self, row: int) -> None:
+        if 0 <= row < len(NAVIGATION):
+            key = NAVIGATION[row][0]
+            if self.stack.currentWidget() is self.pages[key]:
+                return
+            if key == "contacts" and self.stack.currentWidget() is self.contact_page:
+                self.show_page("contacts")
+                return
+            self.show_page(key)
+
+    def _sync_nav(self) -> None:
+        key = self.current_page_key()
+        key = "contacts" if key == "contact" else key
+        row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == key)
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(row)
+        self.nav.blockSignals(False)
+
+    def open_contact(self, contact_id: int) -> bool:
+        """Show a contact's page (asking first about unsaved changes to another contact).
+
+        Raises NotFoundError when the contact does not exist.
+        """
+        if not self._leave_current():
+            self._sync_nav()
+            return False
+        self.contact_page.load(contact_id)
+        self.stack.setCurrentWidget(self.contact_page)
+        self._sync_nav()
+        return True
 
     def show_target(self, target: str) -> None:
-        """Navigate to a screen by name (used by --screenshot)."""
-        if target not in ("contacts",):
-            raise ValueError(f"unknown screen '{target}'")
+        """Navigate by name (``--screenshot --show``). Raises ValueError for an unknown
+        target and LookupError (NotFoundError) for a missing contact or opportunity."""
+        name, _, ident = target.partition(":")
+        if name in ("contact", "opportunity"):
+            if not ident.isdigit():
+                raise ValueError(f"'{target}' needs a number after the colon, e.g. {name}:6")
+            if name == "contact":
+                self.open_contact(int(ident))
+            else:
+                self.show_page("opportunities")
+                self.opportunities_page.show_opportunity(int(ident))
+            return
+        if ident or name not in self.pages or name == "contact":
+            raise ValueError(f"unknown screen '{target}'; choose one of: {TARGETS}")
+        self.show_page(name)
+
+    # -- status bar and shortcuts ----------------------------------------------------
+
+    def set_inbox_status(self, text: str) -> None:
+        """Show the inbox state in the status bar, e.g. 'Inbox last checked 10:04'."""
+        self.inbox_label.setText(text)
+
+    def _settings_saved(self) -> None:
+        self._show_provider()
+        self.contact_browser.refresh()
+
+    def focus_search(self) -> None:
+        if self.show_page("contacts"):
+            self.contact_browser.focus_search()
+
+    def save_current(self) -> None:
+        current = self.stack.currentWidget()
+        if current is self.contact_page:
+            self.contact_page.save()
+        elif current is self.settings_page:
+            self.settings_page.save()
+
+    # -- closing ---------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._leave_current():
+            event.accept()
+        else:
+            event.ignore()
 
     def shutdown(self) -> None:
         """Stop background work before the window goes away."""
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(5000)

@@ -1,0 +1,82 @@
+"""GUI fixtures: services on a fresh SQLite database with a fixed clock and the sandbox
+provider, a few contacts, and a helper that answers the next modal dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from trustpager_desktop.core import consent, contacts
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.services import AppServices
+
+
+class _MemoryTokens(TokenStore):
+    """Never touches the real keyring of the machine running the tests."""
+
+    @staticmethod
+    def keyring_available() -> bool:
+        return False
+
+
+@pytest.fixture
+def services(sqlite_db, clock) -> AppServices:
+    """AppServices on SQLite, FixedClock, sandbox provider, tokens in memory only."""
+    return AppServices(db=sqlite_db, clock=clock, tokens=_MemoryTokens())
+
+
+@pytest.fixture
+def add_contact(services) -> Callable[..., int]:
+    """add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=False) -> contact id."""
+
+    def add(first: str, last: str = "", *, phone: str = "", opted_out: bool = False, **kw) -> int:
+        with services.db.write() as s:
+            contact = contacts.create_contact(
+                s,
+                ContactInput(first, last, phone=phone, **kw),
+                actor="Test",
+                clock=services.clock,
+            )
+            if opted_out:
+                consent.opt_out_contact(
+                    s,
+                    contact,
+                    source=consent.Source.STOP_REPLY,
+                    actor="Inbox",
+                    evidence="STOP",
+                    clock=services.clock,
+                )
+            return contact.id
+
+    return add
+
+
+@pytest.fixture
+def answer_dialog(qtbot) -> Callable[[Callable[[QWidget], None]], list[QWidget]]:
+    """answer_dialog(fn): when the next modal dialog opens, call fn(dialog) on it.
+
+    Returns a list that receives the dialog, so a test can assert one was shown.
+    """
+
+    def arm(fn: Callable[[QWidget], None]) -> list[QWidget]:
+        seen: list[QWidget] = []
+        tries = [0]
+
+        def poll() -> None:
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                tries[0] += 1
+                if tries[0] < 500:  # give up after ~5 s so a stray poll cannot outlive its test
+                    QTimer.singleShot(10, poll)
+                return
+            seen.append(dialog)
+            fn(dialog)
+
+        QTimer.singleShot(0, poll)
+        return seen
+
+    return arm

@@ -1,0 +1,148 @@
+"""The contact browser: paged model, search in any phone format, sorting, the contact dialog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QTableView
+from sqlalchemy import insert
+
+from trustpager_desktop.core import contacts
+from trustpager_desktop.store.models import Contact
+from trustpager_desktop.ui.contact_browser import (
+    OPTED_OUT_TEXT,
+    SMS_COLUMN,
+    ContactBrowser,
+    ContactDialog,
+    ContactTableModel,
+)
+from trustpager_desktop.ui.opportunities_page import OpportunityTableModel
+
+
+@pytest.fixture
+def browser(qtbot, services):
+    widget = ContactBrowser(services)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def _names(model) -> list[str]:
+    return [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+
+
+def test_models_pass_qtmodeltester(qtmodeltester, services, add_contact):
+    from trustpager_desktop.core import demo
+
+    with services.db.write() as s:
+        demo.fill_demo(s, clock=services.clock)
+    qtmodeltester.check(ContactTableModel(services))
+    qtmodeltester.check(OpportunityTableModel(services))
+
+
+def test_opted_out_contacts_stand_out(qtbot, services, add_contact):
+    add_contact("Ann", phone="(415) 555-0101", opted_out=True)
+    model = ContactTableModel(services)
+    index = model.index(0, SMS_COLUMN)
+    assert model.data(index) == OPTED_OUT_TEXT
+    assert model.data(index, Qt.ItemDataRole.FontRole).bold()
+    assert model.data(index, Qt.ItemDataRole.DecorationRole) is not None
+
+
+@pytest.mark.parametrize("typed", ["(415) 555-0101", "4155550101", "+1 415 555 0101"])
+def test_search_as_you_type_matches_any_phone_format(qtbot, browser, add_contact, typed):
+    add_contact("Ann", "Lee", phone="415.555.0101")
+    add_contact("Ben", "Sato", phone="(415) 555-0102")
+    browser.refresh()
+    with qtbot.waitSignal(browser.search_applied, timeout=3000):
+        browser.search.setText(typed)  # the debounce timer fires the search
+    assert _names(browser.model) == ["Ann Lee"]
+    assert browser.count_label.text() == "1 contact found"
+
+
+def test_search_by_name_email_company(browser, add_contact):
+    add_contact("Ann", "Lee", email="ann@harbor.example", company="Harbor Dental")
+    add_contact("Ben", "Sato")
+    for text in ("harbor", "ann@", "Dental", "lee"):
+        browser.search.setText(text)
+        browser.apply_search()
+        assert _names(browser.model) == ["Ann Lee"], text
+
+
+def test_sorting_runs_in_the_database(browser, add_contact):
+    for first, last in (("Ann", "Lee"), ("Ben", "Adams"), ("Cy", "Zane")):
+        add_contact(first, last)
+    browser.refresh()
+    browser.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert _names(browser.model) == ["Cy Zane", "Ann Lee", "Ben Adams"]
+
+
+def test_hundred_thousand_contacts_load_one_page_at_a_time(qtbot, services):
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    rows = [
+        {
+            "first_name": f"Person{i:06d}",
+            "last_name": "Test",
+            "company": "",
+            "email": "",
+            "phone_raw": "",
+            "phone_e164": f"+1415{i:07d}",
+            "tags": "",
+            "search_text": f"person{i:06d} test 1415{i:07d}",
+            "sms_opted_out": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(100_000)
+    ]
+    with services.db.write() as s:
+        s.connection().execute(insert(Contact.__table__), rows)  # one executemany, no ORM
+    model = ContactTableModel(services)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(800, 600)
+    view.show()
+    qtbot.waitExposed(view)
+
+    assert model.rows_fetched <= ContactTableModel.PAGE_SIZE
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert model.rows_fetched == 2 * ContactTableModel.PAGE_SIZE
+    assert model.data(model.index(0, 0)) == "Person000000 Test"
+
+
+def test_contact_dialog_refuses_a_bad_phone_with_the_reason(qtbot, services):
+    dialog = ContactDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.editors["first_name"].setText("Ann")
+    dialog.editors["phone"].setText("555")
+
+    assert not dialog.save()
+
+    assert dialog.errors["phone"].isVisibleTo(dialog)
+    assert "555" in dialog.errors["phone"].text() or dialog.errors["phone"].text()
+    with services.db.read() as s:
+        assert contacts.count_contacts(s) == 0
+
+
+def test_new_edit_and_delete_contact(qtbot, browser, services, add_contact):
+    dialog = ContactDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.editors["first_name"].setText("Ann")
+    dialog.editors["phone"].setText("(415) 555-0101")
+    assert dialog.save()
+
+    edit = ContactDialog(services, dialog.contact_id)
+    qtbot.addWidget(edit)
+    assert edit.editors["phone"].text() == "(415) 555-0101"
+    edit.editors["last_name"].setText("Lee")
+    assert edit.save()
+
+    browser.refresh()
+    assert _names(browser.model) == ["Ann Lee"]
+    browser.table.selectRow(0)
+    browser.confirm_delete = lambda name: True
+    browser.delete_selected()
+    assert browser.model.rowCount() == 0

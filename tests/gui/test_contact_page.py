@@ -1,0 +1,283 @@
+"""The contact page: Communication Preferences card, Messaging card, details, plain text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from sqlalchemy import func, select
+
+from trustpager_desktop.core.gateway import OutboundGateway
+from trustpager_desktop.store.models import (
+    ActivityEntry,
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+)
+from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.messaging_card import OPTED_OUT_BANNER
+from trustpager_desktop.ui.preferences_card import ReconsentDialog
+
+HTML = "<b>hi</b><img src=x>"
+
+
+@pytest.fixture
+def page(qtbot, services):
+    widget = ContactPage(services)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    return widget
+
+
+def _contact(services, contact_id) -> Contact:
+    with services.db.read() as s:
+        return s.get(Contact, contact_id)
+
+
+def _count(services, model, *where) -> int:
+    with services.db.read() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+# -- Communication Preferences card ----------------------------------------------------
+
+
+def test_toggle_without_save_changes_nothing_and_shows_unsaved(page, services, add_contact):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    card = page.preferences
+    assert not card.save_button.isEnabled()
+
+    card.toggle.click()
+
+    assert card.unsaved.isVisible()
+    assert card.save_button.isEnabled()
+    assert not _contact(services, cid).sms_opted_out
+    assert _count(services, ConsentEvent) == 0
+
+
+def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(page, services, add_contact):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    card = page.preferences
+
+    card.toggle.click()
+    card.save_button.click()
+
+    assert _contact(services, cid).sms_opted_out
+    with services.db.read() as s:
+        event = s.scalar(select(ConsentEvent).where(ConsentEvent.contact_id == cid))
+        entry = s.scalar(
+            select(ActivityEntry).where(
+                ActivityEntry.contact_id == cid, ActivityEntry.kind == "opt_out"
+            )
+        )
+    assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", "Office")
+    assert entry is not None
+    assert not card.unsaved.isVisible()
+    assert card.status.text().startswith("Opted out since")
+    assert "manual toggle" in card.status.text()
+    assert page.messaging.banner_frame.isVisible()
+
+
+def test_turning_off_asks_for_reconsent_and_cancel_keeps_the_opt_out(
+    page, services, add_contact, answer_dialog
+):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    page.load(cid)
+    card = page.preferences
+    card.toggle.click()  # untick: wants to re-subscribe
+
+    shown = answer_dialog(lambda dialog: dialog.reject())
+    card.save_button.click()
+
+    assert shown and isinstance(shown[0], ReconsentDialog)
+    assert _contact(services, cid).sms_opted_out
+    assert card.toggle.isChecked()
+    assert not card.is_dirty()
+    assert _count(services, ConsentEvent, ConsentEvent.kind == "re_consent") == 0
+
+
+def test_reconsent_requires_method_and_note_and_records_them(
+    page, services, add_contact, answer_dialog
+):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    page.load(cid)
+    page.preferences.toggle.click()
+    problems: list[str] = []
+
+    def fill(dialog: ReconsentDialog) -> None:
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.click()  # nothing chosen: refused, stays open
+        problems.append(dialog.error.text() if dialog.isVisible() else "closed")
+        dialog.method.setCurrentIndex(dialog.method.findData("verbal"))
+        ok.click()  # no note: refused
+        problems.append(dialog.error.text() if dialog.isVisible() else "closed")
+        dialog.note.setPlainText("Asked on the phone to get reminders again")
+        ok.click()
+
+    answer_dialog(fill)
+    page.preferences.save_button.click()
+
+    assert "how consent was obtained" in problems[0]
+    assert "Add a note" in problems[1]
+    assert not _contact(services, cid).sms_opted_out
+    with services.db.read() as s:
+        event = s.scalar(select(ConsentEvent).where(ConsentEvent.kind == "re_consent"))
+    assert event.method == "verbal"
+    assert event.evidence == "Asked on the phone to get reminders again"
+    assert page.preferences.status.text() == "Subscribed"
+
+
+def test_accessible_names_on_toggle_save_and_send(page, add_contact):
+    page.load(add_contact("Ann", phone="(415) 555-0101"))
+    assert page.preferences.toggle.accessibleName() == "SMS opt-out"
+    assert page.preferences.save_button.accessibleName()
+    assert page.messaging.send_button.accessibleName() == "Send text message"
+
+
+# -- Messaging card --------------------------------------------------------------------
+
+
+def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
+    qtbot, page, services, add_contact, answer_dialog
+):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    page.load(cid)
+    card = page.messaging
+    assert card.banner_frame.isVisible()
+    assert card.banner.text() == OPTED_OUT_BANNER
+    card.compose.setPlainText("Your order is ready")
+
+    asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    with qtbot.waitSignal(card.send_finished, timeout=5000) as blocker:
+        card.send_button.click()
+
+    assert asked and "opted out" in asked[0].text()
+    outcome = blocker.args[0]
+    assert outcome.status == "sent" and outcome.recipient_opted_out
+    assert [m.body for m in services.provider_choice.provider.sent] == ["Your order is ready"]
+    with services.db.read() as s:
+        row = s.scalar(select(OutboundMessage))
+        kinds = set(s.scalars(select(ActivityEntry.kind)))
+    assert (row.recipient_opted_out, row.origin, row.actor) == (True, "manual", "Office")
+    assert "manual_send_opted_out" in kinds
+    bubbles = card.bubbles()
+    assert bubbles[-1].body.text() == "Your order is ready"
+    assert "Manual, by Office" in bubbles[-1].meta.text()
+    assert card.result.text() == "Sent."
+    assert card.compose.toPlainText() == ""
+
+
+def test_declining_the_confirmation_sends_nothing(page, services, add_contact, answer_dialog):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    page.load(cid)
+    page.messaging.compose.setPlainText("Hello")
+
+    answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
+    page.messaging.send_button.click()
+
+    assert services.provider_choice.provider.sent == []
+    assert _count(services, OutboundMessage) == 0
+    assert page.messaging.compose.toPlainText() == "Hello"
+
+
+def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
+    qtbot, page, services, add_contact, twilio_provider, fake_twilio
+):
+    services.gateway = OutboundGateway(services.db, twilio_provider, clock=services.clock)
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    fake_twilio.fail_recipient("+14155550101", 21610)
+    page.load(cid)
+    page.messaging.compose.setPlainText("Hi")
+
+    with qtbot.waitSignal(page.messaging.send_finished, timeout=10000):
+        page.messaging.send_button.click()
+
+    assert page.messaging.result.text().startswith("Not sent:")
+    assert _contact(services, cid).sms_opted_out
+    assert page.preferences.toggle.isChecked()  # the page re-read the contact
+    assert page.messaging.banner_frame.isVisible()
+
+
+def test_counter_shows_characters_and_segments(page, add_contact):
+    page.load(add_contact("Ann", phone="(415) 555-0101"))
+    page.messaging.compose.setPlainText("x" * 42)
+    assert page.messaging.counter.text() == "42 characters · 1 segment (GSM-7)"
+    page.messaging.compose.setPlainText("x" * 161)
+    assert page.messaging.counter.text() == "161 characters · 2 segments (GSM-7)"
+
+
+def test_simulate_reply_only_in_sandbox(page, services, add_contact):
+    page.load(add_contact("Ann", phone="(415) 555-0101"))
+    assert page.simulate_button.isVisible()
+    assert services.provider_choice.is_sandbox
+
+
+# -- plain text ------------------------------------------------------------------------
+
+
+def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_contact, clock):
+    cid = add_contact(HTML, "<i>x</i>", phone="(415) 555-0101")
+    with services.db.write() as s:
+        s.add(
+            InboundMessage(
+                sid="SM" + "1" * 32,
+                from_number="+14155550101",
+                from_e164="+14155550101",
+                to_number="+14155550100",
+                body=HTML,
+                date_sent=clock.now() - timedelta(minutes=5),
+                fetched_at=clock.now(),
+            )
+        )
+    page.load(cid)
+
+    assert page.title.text() == f"{HTML} <i>x</i>"
+    assert page.title.textFormat() == Qt.TextFormat.PlainText
+    bubble = page.messaging.bubbles()[0]
+    assert bubble.body.text() == HTML
+    assert bubble.body.textFormat() == Qt.TextFormat.PlainText
+    assert page.details.editors["first_name"].text() == HTML
+
+
+# -- details and leaving ---------------------------------------------------------------
+
+
+def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, add_contact):
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    page.details.editors["phone"].setText("12")
+    page.details.editors["phone"].textEdited.emit("12")
+    page.details.editors["last_name"].setText("Changed")
+
+    assert not page.details.save()
+
+    error = page.details.errors["phone"]
+    assert error.isVisible() and error.text()
+    contact = _contact(services, cid)
+    assert (contact.phone_e164, contact.last_name) == ("+14155550101", "Lee")
+
+
+def test_ctrl_s_saves_details(qtbot, services, add_contact):
+    from trustpager_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    window.open_contact(cid)
+    window.show()
+    editor = window.contact_page.details.editors["company"]
+    editor.setFocus()
+    try:
+        qtbot.keyClicks(editor, "Harbor Dental")
+        # Offscreen key events bypass the shortcut map, so fire the window's Ctrl+S shortcut.
+        assert window.save_shortcut.key().toString() == "Ctrl+S"
+        window.save_shortcut.activated.emit()
+        assert _contact(services, cid).company == "Harbor Dental"
+    finally:
+        window.contact_page.discard()  # never leave a Save/Discard question open at teardown

@@ -1,0 +1,439 @@
+"""The contact browser: a paged table model over ``core.contacts.search_contacts``,
+search as you type, and the New / Edit / Delete contact dialog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import contacts
+from trustpager_desktop.core.contacts import ContactInput, ContactRow
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import WARNING_COLOUR, field_error_label, heading, plain_label
+
+Index = QModelIndex | QPersistentModelIndex
+
+SEARCH_DELAY_MS = 250  # wait for a pause in typing before asking the database
+
+COLUMNS = [
+    ("Name", "name"),
+    ("Phone", "phone"),
+    ("Email", "email"),
+    ("Company", "company"),
+    ("SMS", "sms"),
+]
+SMS_COLUMN = 4
+OPTED_OUT_TEXT = "Opted out"
+SUBSCRIBED_TEXT = "Subscribed"
+
+
+class ContactTableModel(QAbstractTableModel):
+    """Rows come from the database one page at a time (``fetchMore``); search and sort
+    run in the database, so 100,000 contacts cost one page of memory until scrolled."""
+
+    PAGE_SIZE = 200
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._rows: list[ContactRow] = []
+        self._exhausted = False
+        self._query = ""
+        self._sort = "name"
+        self._descending = False
+        self.pages_fetched = 0
+        self.reload()
+
+    # -- what tests and the browser use ------------------------------------------------
+
+    @property
+    def rows_fetched(self) -> int:
+        """How many rows have been read from the database since the last reset."""
+        return len(self._rows)
+
+    @property
+    def query(self) -> str:
+        return self._query
+
+    def set_query(self, query: str) -> None:
+        self._query = query.strip()
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget every row and read the first page again (after a search, sort or edit)."""
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = False
+        self._rows.extend(self._read_page())
+        self.endResetModel()
+
+    def contact_id(self, row: int) -> int:
+        return self._rows[row].id
+
+    def row_of(self, contact_id: int) -> int | None:
+        return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
+
+    def _read_page(self) -> list[ContactRow]:
+        """The next page after the rows already held; marks the end when it comes up short."""
+        with self._services.db.read() as session:
+            page = contacts.search_contacts(
+                session,
+                self._query,
+                offset=len(self._rows),
+                limit=self.PAGE_SIZE,
+                sort=self._sort,
+                descending=self._descending,
+                default_region=self._services.settings.default_country,
+            )
+        self.pages_fetched += 1
+        self._exhausted = len(page) < self.PAGE_SIZE
+        return page
+
+    # -- Qt model interface ----------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index) -> None:
+        if parent.isValid() or self._exhausted:
+            return
+        page = self._read_page()
+        if not page:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
+        self._rows.extend(page)
+        self.endInsertRows()
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMNS)
+        ):
+            return COLUMNS[section][0]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        if column == SMS_COLUMN and row.sms_opted_out:
+            return self._opted_out_style(role)
+        return None
+
+    @staticmethod
+    def _text(row: ContactRow, column: int) -> str:
+        if column == SMS_COLUMN:
+            return OPTED_OUT_TEXT if row.sms_opted_out else SUBSCRIBED_TEXT
+        return [row.name, row.phone_display, row.email, row.company][column]
+
+    @staticmethod
+    def _opted_out_style(role: int) -> Any:
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return WARNING_COLOUR
+        if role == Qt.ItemDataRole.DecorationRole:
+            from PySide6.QtWidgets import QApplication
+
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "Opted out of SMS: automations will not text this contact."
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self._sort = COLUMNS[column][1]
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()
+
+
+class ContactDialog(QDialog):
+    """New or edit contact. Core validates; a refused field shows the reason beside it
+    and nothing is saved."""
+
+    FIELDS = [
+        ("first_name", "First name"),
+        ("last_name", "Last name"),
+        ("company", "Company"),
+        ("email", "Email"),
+        ("phone", "Phone"),
+        ("tags", "Tags (comma separated)"),
+    ]
+
+    def __init__(
+        self, services: AppServices, contact_id: int | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self.contact_id = contact_id
+        self.setWindowTitle("Edit contact" if contact_id else "New contact")
+        self.setMinimumWidth(420)
+        self.editors: dict[str, QLineEdit] = {}
+        self.errors = {}
+        form = QFormLayout()
+        for name, label in self.FIELDS:
+            editor = QLineEdit()
+            editor.setAccessibleName(label)
+            error = field_error_label()
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(editor)
+            column.addWidget(error)
+            form.addRow(label, column)
+            self.editors[name], self.errors[name] = editor, error
+        self.editors["phone"].setPlaceholderText("(415) 555-0101 or +44 20 7946 0000")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        if contact_id is not None:
+            self._fill(contact_id)
+
+    def _fill(self, contact_id: int) -> None:
+        with self._services.db.read() as s:
+            view = contacts.get_contact(s, contact_id, self._services.settings.default_country)
+        values = {
+            "first_name": view.first_name,
+            "last_name": view.last_name,
+            "company": view.company,
+            "email": view.email,
+            "phone": view.phone_raw,
+            "tags": view.tags,
+        }
+        for name, value in values.items():
+            self.editors[name].setText(value)
+
+    def contact_input(self) -> ContactInput:
+        return ContactInput(**{name: e.text() for name, e in self.editors.items()})
+
+    def save(self) -> bool:
+        """Save through core; on a refused value show why beside the field and stay open."""
+        for error in self.errors.values():
+            error.setVisible(False)
+        data = self.contact_input()
+        s = self._services
+        try:
+            with s.db.write() as session:
+                if self.contact_id is None:
+                    self.contact_id = contacts.create_contact(
+                        session,
+                        data,
+                        actor=s.actor,
+                        default_region=s.settings.default_country,
+                        clock=s.clock,
+                    ).id
+                else:
+                    contacts.update_contact(
+                        session,
+                        self.contact_id,
+                        data,
+                        actor=s.actor,
+                        default_region=s.settings.default_country,
+                        clock=s.clock,
+                    )
+        except UserInputError as exc:
+            self.show_error(exc.field or "first_name", str(exc))
+            return False
+        self.accept()
+        return True
+
+    def show_error(self, field: str, message: str) -> None:
+        label = self.errors.get(field) or self.errors["first_name"]
+        label.setText(message)
+        label.setVisible(True)
+        editor = self.editors.get(field)
+        if editor is not None:
+            editor.setFocus()
+
+
+class ContactBrowser(QWidget):
+    """Search box, buttons and the contact table."""
+
+    contact_activated = Signal(int)  # open this contact's page
+    search_applied = Signal(str)  # the query the table now shows
+    contacts_changed = Signal()
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self.model = ContactTableModel(services, self)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.apply_search)
+        self._build()
+        self._update_count()
+
+    def _build(self) -> None:
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, email, company or phone (Ctrl+F)")
+        self.search.setAccessibleName("Search contacts")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _text: self._timer.start())
+        self.search.returnPressed.connect(self.apply_search)
+        self.new_button = QPushButton("New contact…")
+        self.edit_button = QPushButton("Edit…")
+        self.delete_button = QPushButton("Delete…")
+        self.new_button.clicked.connect(self.new_contact)
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.count_label = plain_label()
+
+        top = QHBoxLayout()
+        top.addWidget(heading("Contacts", 4))
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        tools = QHBoxLayout()
+        tools.addWidget(self.search, 1)
+        for button in (self.new_button, self.edit_button, self.delete_button):
+            tools.addWidget(button)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((220, 160, 260, 180)):
+            self.table.setColumnWidth(column, width)
+        self.table.doubleClicked.connect(self._activate)
+        self.table.activated.connect(self._activate)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addLayout(tools)
+        layout.addWidget(self.table, 1)
+
+    # -- search ---------------------------------------------------------------------
+
+    def apply_search(self) -> None:
+        """Run the search box's text against the database now (the debounce timer calls this)."""
+        self._timer.stop()
+        self.model.set_query(self.search.text())
+        self._update_count()
+        self.search_applied.emit(self.model.query)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _update_count(self) -> None:
+        s = self._services
+        with s.db.read() as session:
+            total = contacts.count_contacts(session, self.model.query, s.settings.default_country)
+        noun = "contact" if total == 1 else "contacts"
+        suffix = " found" if self.model.query else ""
+        self.count_label.setText(f"{total:,} {noun}{suffix}")
+
+    def refresh(self) -> None:
+        """Re-read the current page after something changed elsewhere."""
+        self.model.reload()
+        self._update_count()
+
+    # -- actions --------------------------------------------------------------------
+
+    def selected_contact_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.contact_id(rows[0].row()) if rows else None
+
+    def _activate(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.contact_activated.emit(self.model.contact_id(index.row()))
+
+    def new_contact(self) -> None:
+        dialog = ContactDialog(self._services, parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._after_change()
+
+    def edit_selected(self) -> None:
+        contact_id = self.selected_contact_id()
+        if contact_id is None:
+            return
+        dialog = ContactDialog(self._services, contact_id, parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._after_change()
+
+    def delete_selected(self) -> None:
+        contact_id = self.selected_contact_id()
+        if contact_id is None:
+            return
+        name = self.model.data(self.model.index(self.table.currentIndex().row(), 0))
+        if not self.confirm_delete(name):
+            return
+        s = self._services
+        try:
+            with s.db.write() as session:
+                contacts.delete_contact(session, contact_id, actor=s.actor, clock=s.clock)
+        except NotFoundError:
+            pass  # someone else deleted it first: the refresh below shows that
+        self._after_change()
+
+    def confirm_delete(self, name: str) -> bool:
+        """Ask before deleting. Tests replace this method."""
+        answer = QMessageBox.question(
+            self,
+            "Delete contact",
+            f"Delete {name}?\n\nTheir consent history and activity log entries are kept, "
+            "and an opt-out stays attached to their number.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _after_change(self) -> None:
+        self.refresh()
+        self.contacts_changed.emit()

@@ -1,0 +1,335 @@
+"""The contact page: details, tasks and timeline on the left; the Communication
+Preferences and Messaging cards in a sidebar on the right."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import activity, contact_tasks, contacts
+from trustpager_desktop.core.contacts import ContactInput, ContactView
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import Card, field_error_label, heading, local_time, plain_label
+from trustpager_desktop.ui.messaging_card import MessagingCard
+from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
+
+DETAIL_FIELDS = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("company", "Company"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("tags", "Tags"),
+]
+
+
+class DetailsCard(Card):
+    """Editable contact details, validated by core on Save."""
+
+    saved = Signal()
+    dirty_changed = Signal(bool)
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__("Details", parent)
+        self._services = services
+        self._contact: ContactView | None = None
+        self.editors: dict[str, QLineEdit] = {}
+        self.errors = {}
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        for name, label in DETAIL_FIELDS:
+            editor = QLineEdit()
+            editor.setAccessibleName(label)
+            editor.textEdited.connect(lambda _t: self._show_dirty())
+            error = field_error_label()
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(editor)
+            column.addWidget(error)
+            form.addRow(label, column)
+            self.editors[name], self.errors[name] = editor, error
+        self.save_button = QPushButton("Save details")
+        self.save_button.setAccessibleName("Save contact details")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.save_button)
+        self.body.addLayout(form)
+        self.body.addLayout(row)
+
+    def _saved_values(self) -> dict[str, str]:
+        c = self._contact
+        if c is None:
+            return {}
+        return {
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "company": c.company,
+            "email": c.email,
+            "phone": c.phone_raw,
+            "tags": c.tags,
+        }
+
+    def load(self, contact: ContactView) -> None:
+        self._contact = contact
+        for name, value in self._saved_values().items():
+            self.editors[name].setText(value)
+            self.errors[name].setVisible(False)
+        self._show_dirty()
+
+    def is_dirty(self) -> bool:
+        saved = self._saved_values()
+        return any(self.editors[k].text() != v for k, v in saved.items())
+
+    def discard(self) -> None:
+        if self._contact is not None:
+            self.load(self._contact)
+
+    def _show_dirty(self) -> None:
+        dirty = self.is_dirty()
+        self.save_button.setEnabled(dirty)
+        self.dirty_changed.emit(dirty)
+
+    def save(self) -> bool:
+        """Save through core. A refused value shows its reason beside the field; nothing saved."""
+        if self._contact is None or not self.is_dirty():
+            return True
+        for error in self.errors.values():
+            error.setVisible(False)
+        data = ContactInput(**{k: e.text() for k, e in self.editors.items()})
+        s = self._services
+        try:
+            with s.db.write() as session:
+                contacts.update_contact(
+                    session,
+                    self._contact.id,
+                    data,
+                    actor=s.actor,
+                    default_region=s.settings.default_country,
+                    clock=s.clock,
+                )
+        except UserInputError as exc:
+            error = self.errors.get(exc.field or "", self.errors["first_name"])
+            error.setText(str(exc))
+            error.setVisible(True)
+            return False
+        self.saved.emit()
+        return True
+
+
+class ContactPage(QWidget):
+    back_requested = Signal()
+    contact_saved = Signal(int)  # something about this contact changed in the database
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self.contact: ContactView | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.back_button = QPushButton("← All contacts")
+        self.back_button.clicked.connect(self.back_requested.emit)
+        self.title = heading("", 5)
+        self.subtitle = plain_label()
+        self.simulate_button = QPushButton("Simulate reply…")
+        self.simulate_button.setToolTip("Sandbox only: pretend this contact texted you.")
+        self.simulate_button.clicked.connect(self.simulate_reply)
+
+        self.details = DetailsCard(self._services)
+        self.details.saved.connect(self._reload_after_save)
+        self.tasks = QTreeWidget()
+        self.tasks.setHeaderLabels(["Task", "Due", "Done"])
+        self.tasks.setRootIsDecorated(False)
+        self.tasks_card = Card("Tasks")
+        self.tasks_card.body.addWidget(self.tasks)
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(["When", "What", "By"])
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setWordWrap(True)
+        self.timeline.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.timeline.header().setStretchLastSection(False)
+        self.timeline_card = Card("Activity")
+        self.timeline_card.body.addWidget(self.timeline)
+
+        self.preferences = CommunicationPreferencesCard(self._services)
+        self.preferences.saved.connect(self._reload_after_save)
+        self.messaging = MessagingCard(self._services)
+        self.messaging.send_finished.connect(lambda _r: self._reload_after_save())
+
+        header = QHBoxLayout()
+        header.addWidget(self.back_button)
+        header.addSpacing(12)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(self.title)
+        names.addWidget(self.subtitle)
+        header.addLayout(names, 1)
+        header.addWidget(self.simulate_button)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(12)
+        left_layout.addWidget(self.details)
+        left_layout.addWidget(self.tasks_card)
+        left_layout.addWidget(self.timeline_card, 1)
+        self.tasks.setMaximumHeight(110)
+
+        sidebar = QWidget()
+        side_layout = QVBoxLayout(sidebar)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(12)
+        side_layout.addWidget(self.preferences)
+        side_layout.addWidget(self.messaging, 1)
+        self.preferences.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        splitter = QSplitter()
+        splitter.addWidget(_scrollable(left))
+        splitter.addWidget(sidebar)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(12)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load(self, contact_id: int) -> None:
+        """Show a contact. Raises NotFoundError when it no longer exists."""
+        s = self._services
+        with s.db.read() as session:
+            contact = contacts.get_contact(session, contact_id, s.settings.default_country)
+            timeline = activity.for_contact(session, contact_id)
+            tasks = contact_tasks.tasks_for_contact(session, contact_id)
+        self.contact = contact
+        self.title.setText(contact.display_name or "(no name)")
+        self.subtitle.setText(
+            " · ".join(p for p in (contact.phone_display, contact.company, contact.email) if p)
+        )
+        self.simulate_button.setVisible(s.provider_choice.is_sandbox and bool(contact.phone_e164))
+        self.details.load(contact)
+        self.preferences.load(contact)
+        self.messaging.load(contact)
+        self._show_timeline(timeline)
+        self._show_tasks(tasks)
+
+    def _show_timeline(self, entries: list[activity.ActivityView]) -> None:
+        self.timeline.clear()
+        for entry in entries:
+            item = QTreeWidgetItem([local_time(entry.occurred_at), entry.summary, entry.actor])
+            item.setToolTip(1, f"{entry.kind_label}: {entry.summary}")
+            self.timeline.addTopLevelItem(item)
+        self.timeline.resizeColumnToContents(0)
+
+    def _show_tasks(self, tasks: list[contact_tasks.TaskView]) -> None:
+        self.tasks.clear()
+        for task in tasks:
+            item = QTreeWidgetItem(
+                [task.title, local_time(task.due_at) or "—", "Done" if task.done else ""]
+            )
+            self.tasks.addTopLevelItem(item)
+        if not tasks:
+            self.tasks.addTopLevelItem(QTreeWidgetItem(["No tasks", "", ""]))
+        self.tasks.resizeColumnToContents(0)
+
+    def _reload_after_save(self) -> None:
+        if self.contact is None:
+            return
+        contact_id = self.contact.id
+        keep_prefs = self.preferences.is_dirty()
+        toggle = self.preferences.toggle.isChecked()
+        try:
+            self.load(contact_id)
+        except NotFoundError:
+            return
+        if keep_prefs:  # a details save must not throw away an unsaved toggle
+            self.preferences.toggle.setChecked(toggle)
+        self.contact_saved.emit(contact_id)
+
+    # -- unsaved changes --------------------------------------------------------------
+
+    def has_unsaved_changes(self) -> bool:
+        return self.contact is not None and (self.details.is_dirty() or self.preferences.is_dirty())
+
+    def save(self) -> bool:
+        """Ctrl+S: save whatever is unsaved. False if something was refused or cancelled."""
+        ok = self.details.save()
+        return self.preferences.save() and ok
+
+    def discard(self) -> None:
+        self.details.discard()
+        self.preferences.discard()
+
+    def maybe_leave(self) -> bool:
+        """Before showing something else: ask about unsaved changes. True when it is fine to go."""
+        if not self.has_unsaved_changes():
+            return True
+        answer = self.ask_unsaved()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        if answer == QMessageBox.StandardButton.Discard:
+            self.discard()
+            return True
+        return False
+
+    def ask_unsaved(self) -> QMessageBox.StandardButton:
+        """Save / Discard / Cancel for unsaved changes on this contact."""
+        name = self.contact.display_name if self.contact else "this contact"
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved changes",
+            f"You changed {name} but did not save.\n\nSave the changes before leaving?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        return QMessageBox.StandardButton(box.exec())
+
+    # -- sandbox ----------------------------------------------------------------------
+
+    def simulate_reply(self) -> None:
+        """Sandbox only: pretend the contact texted us; the inbox poller picks it up."""
+        s = self._services
+        if self.contact is None or not self.contact.phone_e164 or not s.provider_choice.is_sandbox:
+            return
+        body, ok = QInputDialog.getText(
+            self,
+            "Simulate reply",
+            f"Text that {self.contact.display_name} sends you (try STOP):",
+        )
+        if ok and body.strip():
+            s.provider_choice.provider.simulate_reply(
+                from_number=self.contact.phone_e164, body=body
+            )  # type: ignore[attr-defined]
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area

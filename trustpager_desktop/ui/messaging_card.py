@@ -1,0 +1,259 @@
+"""The Messaging card: the conversation with one contact, a compose box with a live
+segment counter, and Send (through the gateway, off the GUI thread)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import conversation
+from trustpager_desktop.core.contacts import ContactView
+from trustpager_desktop.core.conversation import ConversationItem
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome, Status
+from trustpager_desktop.core.segments import count_segments
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import (
+    OK_COLOUR,
+    WARNING_COLOUR,
+    Card,
+    bold,
+    coloured,
+    local_time,
+    plain_label,
+)
+from trustpager_desktop.ui.workers import Job, run_in_background
+
+OPTED_OUT_BANNER = (
+    "This contact opted out of SMS. Automations will not text them; a manual text still "
+    "goes through and is recorded as a send to an opted-out contact."
+)
+STATUS_LABELS = {
+    Status.SENDING: "Sending",
+    Status.SENT: "Sent",
+    Status.FAILED: "Failed",
+    Status.SUPPRESSED: "Not sent",
+    "received": "Received",
+}
+
+
+def counter_text(body: str) -> str:
+    """'42 characters · 1 segment (GSM-7)'."""
+    info = count_segments(body)
+    chars = "character" if info.characters == 1 else "characters"
+    segs = "segment" if info.segments == 1 else "segments"
+    return f"{info.characters} {chars} · {info.segments} {segs} ({info.encoding})"
+
+
+def outcome_text(outcome: SendOutcome) -> str:
+    if outcome.status == Status.SENT:
+        return "Sent."
+    if outcome.status == Status.SUPPRESSED:
+        return f"Not sent: {outcome.reason} The contact is now opted out."
+    return f"Not sent: {outcome.reason}"
+
+
+class MessageBubble(QFrame):
+    """One message: a small meta line and the body, both plain text."""
+
+    def __init__(self, item: ConversationItem, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.item = item
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        outbound = item.direction == conversation.OUTBOUND
+        self.setBackgroundRole(
+            QPalette.ColorRole.AlternateBase if outbound else QPalette.ColorRole.Window
+        )
+        who = "You" if outbound else "They"
+        parts = [who, local_time(item.time), STATUS_LABELS.get(item.status, item.status)]
+        if item.origin:
+            parts.append(item.origin)
+        if item.recipient_opted_out:
+            parts.append("to an opted-out contact")
+        self.meta = plain_label(" · ".join(parts), wrap=True)
+        font = self.meta.font()
+        font.setPointSizeF(font.pointSizeF() - 1)
+        self.meta.setFont(font)
+        self.meta.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.body = plain_label(item.body, wrap=True, selectable=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(2)
+        layout.addWidget(self.meta)
+        layout.addWidget(self.body)
+        if item.error:
+            layout.addWidget(
+                coloured(plain_label(f"Reason: {item.error}", wrap=True), WARNING_COLOUR)
+            )
+
+
+class MessagingCard(Card):
+    send_finished = Signal(object)  # SendOutcome, or the exception that stopped the send
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__("Messaging", parent)
+        self._services = services
+        self._contact: ContactView | None = None
+        self._job: Job | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.banner = coloured(bold(plain_label(OPTED_OUT_BANNER, wrap=True)), WARNING_COLOUR)
+        self.banner_frame = QFrame()
+        self.banner_frame.setFrameShape(QFrame.Shape.Box)
+        banner_layout = QVBoxLayout(self.banner_frame)
+        banner_layout.setContentsMargins(8, 6, 8, 6)
+        banner_layout.addWidget(self.banner)
+        self.banner_frame.setVisible(False)
+
+        self.messages = QVBoxLayout()
+        self.messages.setSpacing(6)
+        self.messages.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(self.messages)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(holder)
+        self.scroll.setMinimumHeight(180)
+        bar = self.scroll.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))  # keep the newest in view
+        self.empty = plain_label("No messages yet.")
+
+        self.compose = QPlainTextEdit()
+        self.compose.setPlaceholderText("Type a text message… (Ctrl+Enter sends)")
+        self.compose.setAccessibleName("Message text")
+        self.compose.setFixedHeight(80)
+        self.compose.textChanged.connect(self._update_counter)
+        self.counter = plain_label(counter_text(""))
+        self.send_button = QPushButton("Send")
+        self.send_button.setAccessibleName("Send text message")
+        self.send_button.setDefault(False)
+        self.send_button.clicked.connect(self.send)
+        self.result = plain_label(wrap=True)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.send)
+
+        row = QHBoxLayout()
+        row.addWidget(self.counter, 1)
+        row.addWidget(self.send_button)
+        self.body.addWidget(self.banner_frame)
+        self.body.addWidget(self.empty)
+        self.body.addWidget(self.scroll, 1)
+        self.body.addWidget(self.compose)
+        self.body.addLayout(row)
+        self.body.addWidget(self.result)
+
+    # -- showing ----------------------------------------------------------------------
+
+    def load(self, contact: ContactView) -> None:
+        if self._contact is None or self._contact.id != contact.id:
+            self.compose.clear()
+            self.result.clear()
+        self._contact = contact
+        self.banner_frame.setVisible(contact.sms_opted_out)
+        self.send_button.setEnabled(bool(contact.phone_e164) and self._job is None)
+        self.send_button.setToolTip(
+            "" if contact.phone_e164 else "This contact has no phone number."
+        )
+        self.reload_conversation()
+
+    def reload_conversation(self) -> None:
+        if self._contact is None:
+            return
+        with self._services.db.read() as s:
+            items = conversation.conversation_for_contact(s, self._contact.id)
+        while self.messages.count() > 1:  # keep the stretch at index 0
+            widget = self.messages.takeAt(1).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for item in items:
+            self.messages.addWidget(MessageBubble(item))
+        self.empty.setVisible(not items)
+
+    def bubbles(self) -> list[MessageBubble]:
+        found = (self.messages.itemAt(i).widget() for i in range(self.messages.count()))
+        return [w for w in found if isinstance(w, MessageBubble)]
+
+    def _update_counter(self) -> None:
+        self.counter.setText(counter_text(self.compose.toPlainText()))
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send(self) -> None:
+        """Send what is typed; for an opted-out contact only after a confirmation."""
+        contact = self._contact
+        if contact is None or self._job is not None or not self.send_button.isEnabled():
+            return
+        body = self.compose.toPlainText()
+        if contact.sms_opted_out and not self.confirm_send_to_opted_out(contact.display_name):
+            self.result.setText("Not sent.")
+            return
+        gateway, actor = self._services.gateway, self._services.actor
+        self.send_button.setEnabled(False)
+        coloured(self.result, self.palette().color(QPalette.ColorRole.WindowText))
+        self.result.setText("Sending…")
+        self._job = run_in_background(
+            lambda: gateway.send(
+                body=body,
+                origin=ManualOrigin(actor=actor, screen="contact page"),
+                contact_id=contact.id,
+            ),
+            self._on_sent,
+            self._on_error,
+        )
+
+    def confirm_send_to_opted_out(self, name: str) -> bool:
+        """Ask before texting someone who opted out. Default answer: No."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Text an opted-out contact?",
+            f"{name} opted out of SMS.\n\nSend this text anyway? It will be recorded as a "
+            "manual send to an opted-out contact.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Send anyway")
+        box.button(QMessageBox.StandardButton.No).setText("Don't send")
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def _on_sent(self, outcome: SendOutcome) -> None:
+        self._job = None
+        ok = outcome.status == Status.SENT
+        coloured(self.result, OK_COLOUR if ok else WARNING_COLOUR)
+        self.result.setText(outcome_text(outcome))
+        if ok:
+            self.compose.clear()
+        self._after_send()
+        self.send_finished.emit(outcome)
+
+    def _on_error(self, error: Exception) -> None:
+        self._job = None
+        coloured(self.result, WARNING_COLOUR)
+        if isinstance(error, UserInputError | NotFoundError):
+            self.result.setText(f"Not sent: {error}")
+        else:
+            self.result.setText(f"Not sent: an unexpected error occurred ({error}).")
+        self._after_send()
+        self.send_finished.emit(error)
+
+    def _after_send(self) -> None:
+        if self._contact is not None:
+            self.send_button.setEnabled(bool(self._contact.phone_e164))
+        self.reload_conversation()
+
+    def is_sending(self) -> bool:
+        return self._job is not None

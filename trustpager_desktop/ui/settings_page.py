@@ -1,0 +1,289 @@
+"""Settings: every AppSettings field, grouped. Core validates on Save; a refused value
+is shown beside its field and nothing is stored. The Twilio auth token goes to the
+token store (system keyring, or this session only), never to the database, and is
+never shown back."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import settings as core_settings
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.providers.base import ProviderError
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import (
+    OK_COLOUR,
+    WARNING_COLOUR,
+    coloured,
+    field_error_label,
+    heading,
+    plain_label,
+)
+from trustpager_desktop.ui.workers import Job, run_in_background
+
+MODE_LABELS = {
+    "auto": "Automatic: Twilio when set up, otherwise the sandbox",
+    "sandbox": "Sandbox: never send real texts",
+    "twilio": "Twilio",
+}
+TOKEN_SAVED_HINT = "A token is saved (hidden). Type a new one to replace it."
+
+
+class SettingsPage(QWidget):
+    settings_saved = Signal()
+    connection_tested = Signal(str)  # the sentence shown
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._job: Job | None = None
+        self.errors: dict[str, QLabel] = {}
+        self._build()
+        self.load()
+
+    # -- layout ----------------------------------------------------------------------
+
+    def _row(self, form: QFormLayout, label: str, widget: QWidget, field: str) -> None:
+        error = field_error_label()
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(widget)
+        column.addWidget(error)
+        form.addRow(label, column)
+        widget.setAccessibleName(label)
+        self.errors[field] = error
+
+    def _group(self, title: str) -> tuple[QGroupBox, QFormLayout]:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(8)
+        return box, form
+
+    def _build(self) -> None:
+        twilio, f = self._group("Twilio")
+        self.mode = QComboBox()
+        for key, label in MODE_LABELS.items():
+            self.mode.addItem(label, key)
+        self._row(f, "Sending mode", self.mode, "provider_mode")
+        self.account_sid = QLineEdit()
+        self.account_sid.setPlaceholderText("AC…")
+        self._row(f, "Account SID", self.account_sid, "twilio_account_sid")
+        self.auth_token = QLineEdit()
+        self.auth_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self._row(f, "Auth Token", self.auth_token, "auth_token")
+        self.session_only = QCheckBox("Keep the token for this session only (not in the keyring)")
+        f.addRow("", self.session_only)
+        self.keyring_note = plain_label(wrap=True)
+        f.addRow("", self.keyring_note)
+        self.sender = QLineEdit()
+        self.sender.setPlaceholderText("+14155550100 or MG… (Messaging Service SID)")
+        self._row(f, "Sending number", self.sender, "twilio_sender")
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = plain_label(wrap=True)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        f.addRow("", test_row)
+        f.addRow("", plain_label("Test connection checks the saved settings.", wrap=True))
+
+        phones, f = self._group("Phone numbers")
+        self.country = QLineEdit()
+        self.country.setMaxLength(2)
+        self.country.setPlaceholderText("US")
+        self._row(f, "Default country", self.country, "default_country")
+
+        autos, f = self._group("Automations")
+        self.timezone = QLineEdit()
+        self.timezone.setPlaceholderText("America/New_York")
+        self._row(f, "Business time zone", self.timezone, "business_timezone")
+        self.quiet_start = _spin(0, 24, " h")
+        self.quiet_end = _spin(0, 24, " h")
+        hours = QHBoxLayout()
+        hours.addWidget(plain_label("from"))
+        hours.addWidget(self.quiet_start)
+        hours.addWidget(plain_label("until"))
+        hours.addWidget(self.quiet_end)
+        hours.addStretch(1)
+        hours_box = QWidget()
+        hours_box.setLayout(hours)
+        hours.setContentsMargins(0, 0, 0, 0)
+        self._row(f, "Texts allowed (recipient's time)", hours_box, "quiet_hours_start")
+        self.stale = _spin(1, 24 * 14, " hours")
+        self._row(f, "Skip a send missed by more than", self.stale, "stale_limit_hours")
+
+        inbox, f = self._group("Inbox")
+        self.poll = _spin(5, 3600, " seconds")
+        self._row(f, "Check the inbox every", self.poll, "poll_interval_seconds")
+        self.start_review = QCheckBox("START replies need review before re-subscribing")
+        f.addRow("", self.start_review)
+
+        you, f = self._group("You")
+        self.user_name = QLineEdit()
+        self._row(f, "Your name (shown in the activity log)", self.user_name, "user_name")
+
+        self.save_button = QPushButton("Save settings")
+        self.save_button.setAccessibleName("Save settings")
+        self.save_button.clicked.connect(self.save)
+        self.result = plain_label(wrap=True)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.result, 1)
+        bottom.addWidget(self.save_button)
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(16, 12, 16, 12)
+        column.setSpacing(12)
+        column.addWidget(heading("Settings", 4))
+        for box in (twilio, phones, autos, inbox, you):
+            column.addWidget(box)
+        column.addLayout(bottom)
+        column.addStretch(1)
+        content.setMaximumWidth(760)
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(area)
+
+    # -- data ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Show the saved settings; the token field stays empty (it is never shown back)."""
+        st = self._services.settings
+        self.mode.setCurrentIndex(max(0, self.mode.findData(st.provider_mode)))
+        self.account_sid.setText(st.twilio_account_sid)
+        self.auth_token.clear()
+        has_token = bool(st.twilio_account_sid and self._services.tokens.get(st.twilio_account_sid))
+        self.auth_token.setPlaceholderText(TOKEN_SAVED_HINT if has_token else "")
+        self.sender.setText(st.twilio_sender)
+        self.country.setText(st.default_country)
+        self.timezone.setText(st.business_timezone)
+        self.quiet_start.setValue(st.quiet_hours_start)
+        self.quiet_end.setValue(st.quiet_hours_end)
+        self.stale.setValue(st.stale_limit_hours)
+        self.poll.setValue(st.poll_interval_seconds)
+        self.start_review.setChecked(st.start_replies_need_review)
+        self.user_name.setText(st.user_name)
+        if self._services.tokens.keyring_available():
+            self.keyring_note.setText(
+                "The token is kept in the system keyring, not in the database."
+            )
+        else:
+            self.keyring_note.setText(
+                "No system keyring works on this computer: the token is kept only until "
+                "TrustPager closes, and you will need to enter it again next time."
+            )
+        for error in self.errors.values():
+            error.setVisible(False)
+
+    def edited_settings(self) -> AppSettings:
+        return dataclasses.replace(
+            self._services.settings,
+            provider_mode=self.mode.currentData(),
+            twilio_account_sid=self.account_sid.text().strip(),
+            twilio_sender=self.sender.text().strip(),
+            default_country=self.country.text().strip(),
+            business_timezone=self.timezone.text().strip(),
+            quiet_hours_start=self.quiet_start.value(),
+            quiet_hours_end=self.quiet_end.value(),
+            stale_limit_hours=self.stale.value(),
+            poll_interval_seconds=self.poll.value(),
+            start_replies_need_review=self.start_review.isChecked(),
+            user_name=self.user_name.text().strip() or "Office",
+        )
+
+    def save(self) -> bool:
+        """Validate and store; then store the token (if typed) and reload the services."""
+        for error in self.errors.values():
+            error.setVisible(False)
+        new = self.edited_settings()
+        token = self.auth_token.text().strip()
+        if token and not new.twilio_account_sid:
+            return self._refuse(
+                "twilio_account_sid", "Enter the Account SID this token belongs to."
+            )
+        s = self._services
+        try:
+            with s.db.write() as session:
+                core_settings.save_settings(session, new, actor=s.actor, clock=s.clock)
+        except UserInputError as exc:
+            return self._refuse(exc.field or "default_country", str(exc))
+        where = ""
+        if token:
+            where = s.tokens.set(
+                new.twilio_account_sid, token, session_only=self.session_only.isChecked()
+            )
+        s.reload()
+        self.load()
+        message = "Settings saved."
+        if where == "keyring":
+            message += " The auth token is in the system keyring."
+        elif where == "session":
+            message += " The auth token is kept for this session only."
+        if s.provider_choice.warning:
+            message += " " + s.provider_choice.warning
+        coloured(self.result, OK_COLOUR)
+        self.result.setText(message)
+        self.settings_saved.emit()
+        return True
+
+    def _refuse(self, field: str, message: str) -> bool:
+        label = self.errors.get(field) or self.errors["default_country"]
+        label.setText(message)
+        label.setVisible(True)
+        coloured(self.result, WARNING_COLOUR)
+        self.result.setText("Not saved: " + message)
+        return False
+
+    # -- connection test -------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        """Ask the current provider to check its credentials, off the GUI thread."""
+        if self._job is not None:
+            return
+        provider = self._services.provider_choice.provider
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Testing…")
+        self._job = run_in_background(provider.test_connection, self._tested, self._test_failed)
+
+    def _tested(self, sentence: str) -> None:
+        self._show_test(sentence, OK_COLOUR)
+
+    def _test_failed(self, error: Exception) -> None:
+        reason = error.reason if isinstance(error, ProviderError) else str(error)
+        self._show_test(f"Connection failed: {reason}", WARNING_COLOUR)
+
+    def _show_test(self, text: str, colour) -> None:  # type: ignore[no-untyped-def]
+        self._job = None
+        self.test_button.setEnabled(True)
+        coloured(self.test_result, colour)
+        self.test_result.setText(text)
+        self.connection_tested.emit(text)
+
+
+def _spin(low: int, high: int, suffix: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSuffix(suffix)
+    return box
