@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from trustpager_desktop.logging_setup import (
+    register_secret,
+    register_secrets_from_env,
+    setup_logging,
+)
 from trustpager_desktop.runtime import agent
 from trustpager_desktop.services import AppServices
 
@@ -20,6 +25,12 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def run_agent(args: argparse.Namespace, services: AppServices) -> int:
+    # The agent runs unattended: keep a rotating log file (secrets scrubbed) like the window.
+    setup_logging()
+    register_secrets_from_env()
+    sid = services.settings.twilio_account_sid
+    if sid:
+        register_secret(services.tokens.get(sid))
     if args.once:
         return agent.run_once(services)
     return agent.run_forever(services)
