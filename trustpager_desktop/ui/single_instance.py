@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QWidget
 
@@ -85,11 +85,17 @@ class SingleInstance(QObject):
     def _accept(self) -> None:
         assert self._server is not None
         while self._server.hasPendingConnections():
-            socket = self._server.nextPendingConnection()
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(socket.deleteLater)
-            if socket.bytesAvailable():
-                self._read(socket)
+            client = self._server.nextPendingConnection()
+            client.setParent(self)  # outlives the server: a late message is still read
+            client.readyRead.connect(self._on_ready_read)
+            client.disconnected.connect(client.deleteLater)
+            self._read(client)
+
+    @Slot()
+    def _on_ready_read(self) -> None:
+        client = self.sender()
+        if isinstance(client, QLocalSocket):
+            self._read(client)
 
     def _read(self, socket: QLocalSocket) -> None:
         while socket.canReadLine():
@@ -107,6 +113,7 @@ class SingleInstance(QObject):
         """Stop listening (at exit), so the next start does not find a stale socket."""
         if self._server is not None:
             self._server.close()
+            self._server.deleteLater()
             self._server = None
 
 
