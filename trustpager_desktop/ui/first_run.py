@@ -266,7 +266,7 @@ def _countries() -> list[tuple[str, str]]:
         territory = QLocale.codeToTerritory(code)
         name = (
             QLocale.territoryToString(territory)
-            if territory != QLocale.Territory.AnyTerritory
+            if territory != QLocale.Country.AnyTerritory
             else code
         )
         calling = phonenumbers.country_code_for_region(code)
