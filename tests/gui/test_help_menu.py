@@ -50,7 +50,9 @@ def test_about_shows_version_database_and_provider(desktop_services, tmp_path): 
 
 def test_about_hides_the_database_password():
     services = SimpleNamespace(
-        db=SimpleNamespace(url="postgresql://owner:S3cret-pw@db.office/trustpager", sqlite_path=None),
+        db=SimpleNamespace(
+            url="postgresql://owner:S3cret-pw@db.office/trustpager", sqlite_path=None
+        ),
         provider_choice=SimpleNamespace(description="Twilio +1 415-555-0100"),
     )
     text = about_text(services)

@@ -69,7 +69,10 @@ def test_close_hides_to_tray_when_kept_running(window, qtbot):
     quits: list[bool] = []
     hidden: list[bool] = []
     CloseToTrayFilter(
-        window, lambda: True, on_hidden=lambda: hidden.append(True), quit_app=lambda: quits.append(1)
+        window,
+        lambda: True,
+        on_hidden=lambda: hidden.append(True),
+        quit_app=lambda: quits.append(1),
     )
     window.show()
     assert window.close() is False

@@ -15,6 +15,7 @@ from trustpager_desktop import APP_NAME, __version__
 from trustpager_desktop.logging_setup import default_log_dir
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import describe_url
+from trustpager_desktop.ui.icons import app_icon
 
 UrlOpener = Callable[[QUrl], bool]
 
@@ -45,8 +46,9 @@ def about_box(services: AppServices, parent: QWidget | None = None) -> QMessageB
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(about_text(services))
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if parent is not None and not parent.windowIcon().isNull():
-        box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
+    icon = app_icon()
+    if not icon.isNull():
+        box.setIconPixmap(icon.pixmap(64, 64))
     return box
 
 
