@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
 from tests.support.desktop import desktop_services  # noqa: F401 - fixture
+from trustpager_desktop import logging_setup
 from trustpager_desktop.core import contacts
 from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
@@ -44,7 +45,9 @@ def stored_settings(services) -> dict[str, str]:
 def test_twilio_path_saves_settings_and_keeps_the_token_out_of_the_database(
     qtbot,
     desktop_services,  # noqa: F811
+    monkeypatch,
 ):
+    monkeypatch.setattr(logging_setup, "_secrets", set())
     wizard = open_wizard(qtbot, desktop_services)
     page = wizard.provider_page
     page.twilio_radio.setChecked(True)
@@ -66,6 +69,7 @@ def test_twilio_path_saves_settings_and_keeps_the_token_out_of_the_database(
     assert (saved.quiet_hours_start, saved.quiet_hours_end) == (9, 20)
     assert desktop_services.tokens.get(SID) == TOKEN
     assert all(TOKEN not in value for value in stored_settings(desktop_services).values())
+    assert logging_setup.scrub(f"oops {TOKEN}") == "oops [hidden]"  # and out of every log line
     # Reloaded: the window now sends through Twilio.
     assert desktop_services.settings.first_run_done
     assert isinstance(desktop_services.provider_choice.provider, TwilioProvider)

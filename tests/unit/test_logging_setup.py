@@ -21,9 +21,14 @@ HEX_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # unregistered: hidden after "to
 SID = "AC" + "0123456789abcdef" * 2  # an Account SID is not a secret and must stay readable
 
 
+@pytest.fixture(autouse=True)
+def _fresh_secret_registry(monkeypatch):
+    """Secrets registered by other tests (e.g. the first-run assistant) must not count here."""
+    monkeypatch.setattr(logging_setup, "_secrets", set())
+
+
 @pytest.fixture
 def log_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(logging_setup, "_secrets", set())
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "env-token-Zz81mmQ")
     path = setup_logging(log_dir=tmp_path / "logs")
     register_secret(TOKEN)
@@ -93,8 +98,7 @@ def test_scrub_keeps_message_sids_and_ordinary_hex():
     assert scrub(f'"auth_token": "{HEX_TOKEN}"') == '"auth_token": "[hidden]"'
 
 
-def test_short_values_are_not_registered_as_secrets(monkeypatch):
-    monkeypatch.setattr(logging_setup, "_secrets", set())
+def test_short_values_are_not_registered_as_secrets():
     register_secret("abc")
     register_secret("")
     register_secret(None)
