@@ -30,5 +30,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The one-folder Linux bundle in dist/trustpager-desktop/, then a smoke test of it.
+# Not part of `make test`: it takes minutes. Windows/macOS: see README "Packaging".
+PACKAGE_STAMP := $(VENV)/.installed-package
+
+$(PACKAGE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[postgres,package]'
+	touch $(PACKAGE_STAMP)
+
+package: $(PACKAGE_STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/trustpager.spec
+	$(BIN)/python packaging/check_bundle.py dist/trustpager-desktop
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -46,15 +46,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         import os
 
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from trustpager_desktop.logging_setup import setup_logging
+
+    log_file = setup_logging()
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from trustpager_desktop.services import AppServices
-    from trustpager_desktop.store.database import DatabaseError
+    from trustpager_desktop.store.database import DatabaseError, resolve_database_url
+    from trustpager_desktop.ui.icons import app_icon
+    from trustpager_desktop.ui.single_instance import SingleInstance, instance_key
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("TrustPager")
+    app.setDesktopFileName("org.trustpager.TrustPagerDesktop")
+    app.setWindowIcon(app_icon())
+    instance = None
+    if not args.screenshot:
+        instance = SingleInstance(instance_key(resolve_database_url(args.db)))
+        try:
+            if not instance.claim(list(sys.argv[1:])):
+                log.info("TrustPager already runs for this database: brought it to the front")
+                return 0
+        except OSError as exc:  # still usable, just without the hand-off
+            log.warning("single-instance check unavailable: %s", exc)
+    log.info("%s %s starting; log file %s", APP_NAME, __version__, log_file)
     try:
         services = AppServices.open(args.db)
     except DatabaseError as exc:
@@ -63,16 +80,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             QMessageBox.critical(None, APP_NAME, f"The database could not be opened.\n\n{exc}")
         return 2
-    from trustpager_desktop.ui.main_window import MainWindow, offer_demo_data
+    from trustpager_desktop.logging_setup import register_known_secrets
+    from trustpager_desktop.ui.desktop import install_desktop_integration
+    from trustpager_desktop.ui.first_run import run_first_run
+    from trustpager_desktop.ui.main_window import MainWindow
+    from trustpager_desktop.ui.single_instance import bring_to_front
 
+    register_known_secrets(services)
     if not args.screenshot:
-        offer_demo_data(services)
+        run_first_run(services)  # no-op once done; cancelled: asked again next start
     window = MainWindow(services)
+    install_desktop_integration(window, services, app, with_tray=not args.screenshot)
     if args.screenshot:
         return _screenshot(app, window, args)
+    if instance is not None:
+        instance.activated.connect(lambda _argv: bring_to_front(window))
     window.show()
     code = app.exec()
     window.shutdown()
+    if instance is not None:
+        instance.release()
     services.close()
     return code
 

@@ -43,7 +43,7 @@ def test_agent_once_processes_a_stop_and_reports_it(agent_env, fake_twilio, caps
         (ann,) = contacts.search_contacts(s, "Ann")
     db.close()
     assert ann.sms_opted_out
-    log_text = (agent_env / "logs" / "agent.log").read_text()
+    log_text = (agent_env / "logs" / "trustpager.log").read_text()
     assert "1 opt-out" in log_text
     assert fake_twilio.auth_token not in log_text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from trustpager_desktop.logging_setup import register_known_secrets, setup_logging
 from trustpager_desktop.runtime import agent
 from trustpager_desktop.services import AppServices
 
@@ -20,7 +21,9 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def run_agent(args: argparse.Namespace, services: AppServices) -> int:
-    agent.setup_file_logging()
+    # The agent runs unattended: keep a rotating log file (secrets scrubbed) like the window.
+    setup_logging()
+    register_known_secrets(services)
     if args.once:
         return agent.run_once(services)
     return agent.run_forever(services)

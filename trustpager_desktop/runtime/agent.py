@@ -3,54 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import sys
 import threading
-from logging.handlers import RotatingFileHandler
-from pathlib import Path
-
-import platformdirs
 
 from trustpager_desktop.runtime.jobs import build_all_jobs, make_scheduler, schedule_jobs
 from trustpager_desktop.services import AppServices
 
 log = logging.getLogger("trustpager.agent")
-
-LOG_DIR_ENV = "TRUSTPAGER_LOG_DIR"
-LOG_FILE_NAME = "agent.log"
-
-
-def log_folder() -> Path:
-    """``TRUSTPAGER_LOG_DIR`` if set, else the platform user log folder for TrustPager."""
-    override = os.environ.get(LOG_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_log_dir("TrustPager", appauthor=False))
-
-
-def setup_file_logging(folder: Path | None = None) -> Path | None:
-    """Send the application's log records to ``agent.log`` (1 MB x 5, rotating).
-
-    Returns the file, or None (with a line on stderr) when the folder cannot be
-    written: the agent still runs. Calling it twice adds no second handler.
-    """
-    path = (folder or log_folder()) / LOG_FILE_NAME
-    root = logging.getLogger("trustpager")
-    for handler in root.handlers:
-        if isinstance(handler, RotatingFileHandler) and Path(handler.baseFilename) == path:
-            return path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
-    except OSError as exc:
-        print(f"trustpager: cannot write the log file {path}: {exc.strerror}", file=sys.stderr)
-        return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO)
-    return path
 
 
 def run_once(services: AppServices) -> int:

@@ -1,0 +1,29 @@
+from sqlalchemy import select
+
+from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.automation_pause import automations_paused, set_automations_paused
+from trustpager_desktop.store.models import ActivityEntry
+
+
+def settings_entries(db) -> list[str]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                select(ActivityEntry.summary)
+                .where(ActivityEntry.kind == Kind.SETTINGS_CHANGE)
+                .order_by(ActivityEntry.id)
+            )
+        )
+
+
+def test_automations_run_until_paused_and_the_pause_is_logged(db, clock):
+    with db.read() as s:
+        assert automations_paused(s) is False
+    assert set_automations_paused(db, True, actor="Dana", clock=clock) is True
+    with db.read() as s:
+        assert automations_paused(s) is True
+    assert set_automations_paused(db, True, actor="Dana", clock=clock) is False  # no change
+    assert set_automations_paused(db, False, actor="Dana", clock=clock) is True
+    with db.read() as s:
+        assert automations_paused(s) is False
+    assert settings_entries(db) == ["Automations paused", "Automations resumed"]

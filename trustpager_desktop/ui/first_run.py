@@ -1,0 +1,356 @@
+"""The first-run assistant: Twilio or sandbox, then country, time zone and quiet hours.
+
+On Finish it saves the settings (core.settings.save_settings), puts the auth token in
+the keyring (never in the database), adds demo data in sandbox mode, and reloads the
+services. Nothing is written before Finish; an invalid value keeps the assistant open
+with the reason shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import zoneinfo
+from collections.abc import Callable
+
+import phonenumbers
+from PySide6.QtCore import QLocale, QObject, Qt, QTimeZone, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from trustpager_desktop import APP_NAME
+from trustpager_desktop.core import demo
+from trustpager_desktop.core.credentials import ENV_API_BASE
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.settings import AppSettings, save_settings
+from trustpager_desktop.logging_setup import register_secret
+from trustpager_desktop.providers.base import ProviderError
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.database import DatabaseError
+
+log = logging.getLogger("trustpager.first_run")
+
+# Builds the provider "Test connection" talks to: (account_sid, token, sender) -> provider.
+ProviderFactory = Callable[[str, str, str], object]
+
+
+def _twilio_provider(sid: str, token: str, sender: str) -> object:
+    from trustpager_desktop.providers.twilio_provider import TwilioProvider
+
+    return TwilioProvider(sid, token, sender, api_base=os.environ.get(ENV_API_BASE) or None)
+
+
+def system_timezone(fallback: str) -> str:
+    """The computer's IANA time zone name, or ``fallback`` if it has none we know."""
+    name = bytes(QTimeZone.systemTimeZoneId().data()).decode(errors="ignore")
+    return name if name in zoneinfo.available_timezones() else fallback
+
+
+def _plain_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
+
+
+class _ConnectionTest(QObject):
+    """Runs provider.test_connection() on a worker thread; reports through ``finished``."""
+
+    finished = Signal(bool, str)
+
+    def start(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
+        threading.Thread(
+            target=self._run, args=(factory, sid, token, sender), daemon=True, name="twilio-test"
+        ).start()
+
+    def _run(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
+        try:
+            provider = factory(sid, token, sender)
+            message = provider.test_connection()  # type: ignore[attr-defined]
+        except ValueError as exc:
+            self.finished.emit(False, str(exc))
+        except ProviderError as exc:
+            self.finished.emit(False, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - any surprise becomes a message, not a crash
+            log.exception("the Twilio connection test failed unexpectedly")
+            self.finished.emit(False, f"The test could not run ({type(exc).__name__}).")
+        else:
+            self.finished.emit(True, str(message))
+
+
+class ProviderPage(QWizardPage):
+    """Page 1: use Twilio (with credentials and a connection test) or the sandbox."""
+
+    def __init__(self, provider_factory: ProviderFactory, settings: AppSettings) -> None:
+        super().__init__()
+        self.setTitle("How should TrustPager send texts?")
+        self.setSubTitle("You can change this later in Settings.")
+        self._factory = provider_factory
+        self.sandbox_radio = QRadioButton("Start in sandbox mode with demo data")
+        self.twilio_radio = QRadioButton("Use my Twilio account")
+        group = QButtonGroup(self)
+        group.addButton(self.sandbox_radio)
+        group.addButton(self.twilio_radio)
+        self.sandbox_radio.setChecked(True)
+        sandbox_note = _plain_label(
+            "No text leaves this computer. A demo business with 50 contacts is added so "
+            "you can try everything safely."
+        )
+        sandbox_note.setIndent(24)
+
+        self.sid_edit = QLineEdit(settings.twilio_account_sid)
+        self.sid_edit.setPlaceholderText("AC followed by 32 letters and digits")
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("kept in the system keyring, never in the database")
+        self.sender_edit = QLineEdit(settings.twilio_sender)
+        self.sender_edit.setPlaceholderText("+14155550100 or a Messaging Service SID (MG…)")
+        self.test_button = QPushButton("Test connection")
+        self.test_result = _plain_label()
+        self.test_result.setObjectName("testResult")
+        self.twilio_box = QGroupBox("Twilio account")
+        form = QFormLayout(self.twilio_box)
+        form.addRow("Account SID", self.sid_edit)
+        form.addRow("Auth Token", self.token_edit)
+        form.addRow("Sending number", self.sender_edit)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        form.addRow(test_row)
+        self.error_label = _plain_label()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.sandbox_radio)
+        layout.addWidget(sandbox_note)
+        layout.addSpacing(8)
+        layout.addWidget(self.twilio_radio)
+        layout.addWidget(self.twilio_box)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+
+        self._tester = _ConnectionTest(self)
+        self._tester.finished.connect(self._show_test_result)
+        self.test_button.clicked.connect(self.test_connection)
+        self.twilio_radio.toggled.connect(self._update_enabled)
+        self._update_enabled()
+
+    @property
+    def use_twilio(self) -> bool:
+        return self.twilio_radio.isChecked()
+
+    def credentials(self) -> tuple[str, str, str]:
+        return (
+            self.sid_edit.text().strip(),
+            self.token_edit.text().strip(),
+            self.sender_edit.text().strip(),
+        )
+
+    def _update_enabled(self) -> None:
+        self.twilio_box.setEnabled(self.use_twilio)
+        self.error_label.clear()
+
+    @Slot()
+    def test_connection(self) -> None:
+        """Check the credentials with Twilio off the GUI thread; the result shows beside."""
+        problem = self.problem()
+        if problem:
+            self._show_test_result(False, problem)
+            return
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Checking with Twilio…")
+        self._tester.start(self._factory, *self.credentials())
+
+    @Slot(bool, str)
+    def _show_test_result(self, ok: bool, message: str) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setText(("✔ " if ok else "✘ ") + message)
+
+    def problem(self) -> str:
+        """Why the Twilio details cannot be used, or "" when they look right."""
+        sid, token, sender = self.credentials()
+        if not (sid.startswith("AC") and len(sid) == 34):
+            return "A Twilio Account SID starts with AC and has 34 characters."
+        if not token:
+            return "Enter the Auth Token from the Twilio console."
+        if not (sender.startswith("+") or sender.startswith("MG")):
+            return (
+                "The sending number must be in +E.164 form (e.g. +14155550100) "
+                "or a Messaging Service SID (MG…)."
+            )
+        return ""
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        problem = self.problem() if self.use_twilio else ""
+        self.error_label.setText(problem)
+        return not problem
+
+
+class RegionPage(QWizardPage):
+    """Page 2: default country for phone numbers, business time zone, quiet hours."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__()
+        self.setTitle("Where is your business?")
+        self.setSubTitle(
+            "Phone numbers typed without a country code are read as numbers of this country; "
+            "automated texts go out only inside the sending hours."
+        )
+        self.country_combo = QComboBox()
+        for code, label in _countries():
+            self.country_combo.addItem(label, code)
+        self.set_country(settings.default_country)
+
+        self.timezone_combo = QComboBox()
+        self.timezone_combo.setEditable(True)
+        self.timezone_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.timezone_combo.addItems(sorted(zoneinfo.available_timezones()))
+        completer = self.timezone_combo.completer()
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.timezone_combo.setCurrentText(system_timezone(settings.business_timezone))
+
+        self.quiet_start = QSpinBox()
+        self.quiet_end = QSpinBox()
+        for box, value in (
+            (self.quiet_start, settings.quiet_hours_start),
+            (self.quiet_end, settings.quiet_hours_end),
+        ):
+            box.setRange(0, 24)
+            box.setSuffix(":00")
+            box.setValue(value)
+        hours = QWidget()
+        row = QHBoxLayout(hours)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("from"))
+        row.addWidget(self.quiet_start)
+        row.addWidget(QLabel("until"))
+        row.addWidget(self.quiet_end)
+        row.addWidget(_plain_label("in each recipient's local time"), 1)
+
+        self.error_label = _plain_label()
+        form = QFormLayout(self)
+        form.addRow("Country for phone numbers", self.country_combo)
+        form.addRow("Business time zone", self.timezone_combo)
+        form.addRow("Send automated texts", hours)
+        form.addRow(self.error_label)
+
+    def set_country(self, code: str) -> None:
+        index = self.country_combo.findData(code.upper())
+        self.country_combo.setCurrentIndex(max(index, 0))
+
+    def country(self) -> str:
+        return str(self.country_combo.currentData())
+
+
+def _countries() -> list[tuple[str, str]]:
+    """(region code, "Name (+1)") for every region phone numbers know, sorted by name."""
+    rows = []
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        territory = QLocale.codeToTerritory(code)
+        name = (
+            QLocale.territoryToString(territory)
+            if territory != QLocale.Country.AnyTerritory
+            else code
+        )
+        calling = phonenumbers.country_code_for_region(code)
+        rows.append((code, f"{name} (+{calling})"))
+    return sorted(rows, key=lambda row: row[1].casefold())
+
+
+class FirstRunWizard(QWizard):
+    """The assistant. ``completed`` is emitted after everything is saved and reloaded."""
+
+    completed = Signal()
+
+    def __init__(
+        self,
+        services: AppServices,
+        *,
+        provider_factory: ProviderFactory = _twilio_provider,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle(f"Welcome to {APP_NAME}")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.provider_page = ProviderPage(provider_factory, services.settings)
+        self.region_page = RegionPage(services.settings)
+        self.addPage(self.provider_page)
+        self.addPage(self.region_page)
+        self.resize(640, 480)
+
+    def chosen_settings(self) -> AppSettings:
+        """The settings the assistant will save (first_run_done set)."""
+        page, region = self.provider_page, self.region_page
+        sid, _token, sender = page.credentials()
+        changes: dict[str, object] = {
+            "first_run_done": True,
+            "provider_mode": "twilio" if page.use_twilio else "sandbox",
+            "default_country": region.country(),
+            "business_timezone": region.timezone_combo.currentText().strip(),
+            "quiet_hours_start": region.quiet_start.value(),
+            "quiet_hours_end": region.quiet_end.value(),
+        }
+        if page.use_twilio:
+            changes.update(twilio_account_sid=sid, twilio_sender=sender)
+        return dataclasses.replace(self.services.settings, **changes)  # type: ignore[arg-type]
+
+    def apply(self) -> str:
+        """Save everything; returns "" on success or the reason nothing was saved."""
+        services = self.services
+        chosen = self.chosen_settings()
+        use_twilio = self.provider_page.use_twilio
+        try:
+            with services.db.write() as session:
+                save_settings(session, chosen, actor=services.actor, clock=services.clock)
+                if not use_twilio and demo.is_empty(session):
+                    demo.fill_demo(session, actor=services.actor, clock=services.clock)
+        except (UserInputError, DatabaseError) as exc:
+            return str(exc)
+        if use_twilio:
+            sid, token, _sender = self.provider_page.credentials()
+            register_secret(token)
+            where = services.tokens.set(sid, token)
+            if where == "session":
+                log.warning(
+                    "no system keyring: the Twilio Auth Token is kept for this session only"
+                )
+        services.reload()
+        return ""
+
+    def accept(self) -> None:
+        problem = self.apply()
+        if problem:
+            self.region_page.error_label.setText(problem)
+            return
+        super().accept()
+        self.completed.emit()
+
+
+def run_first_run(services: AppServices, parent: QWidget | None = None) -> bool:
+    """Show the assistant modally if the first run is not done; True if it was completed.
+
+    Cancelling leaves first_run_done off, so the assistant comes back next start.
+    """
+    if services.settings.first_run_done:
+        return False
+    wizard = FirstRunWizard(services, parent=parent)
+    return wizard.exec() == QWizard.DialogCode.Accepted
