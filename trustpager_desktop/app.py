@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             QMessageBox.critical(None, APP_NAME, f"The database could not be opened.\n\n{exc}")
         return 2
     from trustpager_desktop.logging_setup import register_known_secrets
+    from trustpager_desktop.ui.background import BackgroundWork, opt_out_names
     from trustpager_desktop.ui.desktop import install_desktop_integration
     from trustpager_desktop.ui.first_run import run_first_run
     from trustpager_desktop.ui.main_window import MainWindow
@@ -90,12 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.screenshot:
         run_first_run(services)  # no-op once done; cancelled: asked again next start
     window = MainWindow(services)
-    install_desktop_integration(window, services, app, with_tray=not args.screenshot)
+    desktop = install_desktop_integration(window, services, app, with_tray=not args.screenshot)
     if args.screenshot:
         return _screenshot(app, window, args)
     if instance is not None:
         instance.activated.connect(lambda _argv: bring_to_front(window))
+    work = BackgroundWork(services)
+    window.attach_background(work)
+    if desktop.tray is not None:
+        work.inbox.opted_out.connect(
+            lambda notices: desktop.tray.notify_opt_out(opt_out_names(notices))
+        )
     window.show()
+    work.start()
     code = app.exec()
     window.shutdown()
     if instance is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -25,9 +26,11 @@ from trustpager_desktop.core import activity, contact_tasks, contacts
 from trustpager_desktop.core.contacts import ContactInput, ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui import consent_report
 from trustpager_desktop.ui.common import Card, field_error_label, heading, local_time, plain_label
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
+from trustpager_desktop.ui.workers import run_in_background
 
 DETAIL_FIELDS = [
     ("first_name", "First name"),
@@ -136,6 +139,8 @@ class DetailsCard(Card):
 
 class ContactPage(QWidget):
     back_requested = Signal()
+    reply_simulated = Signal()  # sandbox: the window checks the inbox at once
+    report_saved = Signal(str)  # the file written
     contact_saved = Signal(int)  # something about this contact changed in the database
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
@@ -152,6 +157,11 @@ class ContactPage(QWidget):
         self.simulate_button = QPushButton("Simulate reply…")
         self.simulate_button.setToolTip("Sandbox only: pretend this contact texted you.")
         self.simulate_button.clicked.connect(self.simulate_reply)
+        self.report_button = QPushButton("Consent report…")
+        self.report_button.setToolTip(
+            "Save this contact's opt-out and re-consent history as a printable PDF or a CSV file."
+        )
+        self.report_button.clicked.connect(self.save_consent_report)
 
         self.details = DetailsCard(self._services)
         self.details.saved.connect(self._reload_after_save)
@@ -183,6 +193,7 @@ class ContactPage(QWidget):
         names.addWidget(self.subtitle)
         header.addLayout(names, 1)
         header.addWidget(self.simulate_button)
+        header.addWidget(self.report_button)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -254,7 +265,11 @@ class ContactPage(QWidget):
             self.tasks.addTopLevelItem(QTreeWidgetItem(["No tasks", "", ""]))
         self.tasks.resizeColumnToContents(0)
 
-    def _reload_after_save(self) -> None:
+    def reload_from_database(self) -> None:
+        """Show changes made elsewhere (an opt-out from the inbox) without losing unsaved edits."""
+        self._reload_after_save(announce=False)
+
+    def _reload_after_save(self, announce: bool = True) -> None:
         if self.contact is None:
             return
         contact_id = self.contact.id
@@ -266,7 +281,8 @@ class ContactPage(QWidget):
             return
         if keep_prefs:  # a details save must not throw away an unsaved toggle
             self.preferences.toggle.setChecked(toggle)
-        self.contact_saved.emit(contact_id)
+        if announce:
+            self.contact_saved.emit(contact_id)
 
     # -- unsaved changes --------------------------------------------------------------
 
@@ -325,6 +341,48 @@ class ContactPage(QWidget):
             s.provider_choice.provider.simulate_reply(
                 from_number=self.contact.phone_e164, body=body
             )  # type: ignore[attr-defined]
+            self.reply_simulated.emit()
+
+    # -- consent report ---------------------------------------------------------------
+
+    def save_consent_report(self) -> None:
+        """Ask where, then build the report off the GUI thread (it verifies the whole log)."""
+        if self.contact is None:
+            return
+        suggested = f"consent-history-{self.contact.id}.pdf"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Save consent report", suggested, "PDF report (*.pdf);;CSV file (*.csv)"
+        )
+        if path:
+            self.write_consent_report(path, "csv" if chosen.startswith("CSV") else "pdf")
+
+    def write_consent_report(self, path: str, fmt: str) -> None:
+        """Write the report for the shown contact; ``report_saved`` fires when done.
+
+        The data (and the log verification) is gathered on a worker thread; the PDF
+        is painted on the GUI thread because Qt's text document requires it."""
+        contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
+        self.report_button.setEnabled(False)
+
+        def gather():  # type: ignore[no-untyped-def]
+            if fmt == "csv":
+                return consent_report.save_consent_report(s, contact_id, path, "csv")
+            return consent_report.gather_report(s, contact_id)
+
+        def finish(data) -> None:  # type: ignore[no-untyped-def]
+            if fmt == "pdf":
+                consent_report.write_pdf(data, path)
+            self._report_done(path)
+
+        self._report_job = run_in_background(gather, finish, self._report_failed)
+
+    def _report_done(self, path: str) -> None:
+        self.report_button.setEnabled(True)
+        self.report_saved.emit(path)
+
+    def _report_failed(self, error: Exception) -> None:
+        self.report_button.setEnabled(True)
+        QMessageBox.warning(self, "Consent report", f"The report could not be saved.\n\n{error}")
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:

@@ -18,6 +18,7 @@ from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityPage
 from trustpager_desktop.ui.automations_page import AutomationsPage
+from trustpager_desktop.ui.background import BackgroundWork
 from trustpager_desktop.ui.common import SANDBOX_BACKGROUND, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self._build_pages()
         self._build_status_bar()
         self._build_shortcuts()
+        self.background: BackgroundWork | None = None
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
@@ -105,6 +107,8 @@ class MainWindow(QMainWindow):
         self.contact_page.contact_saved.connect(lambda _id: self.contact_browser.refresh())
         self.contact_browser.contacts_changed.connect(self.opportunities_page.refresh)
         self.opportunities_page.open_contact_requested.connect(self.open_contact)
+        self.activity_page.open_contact_requested.connect(self.open_contact)
+        self.contact_page.reply_simulated.connect(self.check_inbox_now)
         self.settings_page.settings_saved.connect(self._settings_saved)
 
         body = QWidget()
@@ -126,6 +130,9 @@ class MainWindow(QMainWindow):
     def _build_shortcuts(self) -> None:
         self.find_shortcut = QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
         self.save_shortcut = QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_current)
+        self.inbox_shortcut = QShortcut(
+            QKeySequence("Ctrl+I"), self, activated=self.check_inbox_now
+        )
 
     def _show_provider(self) -> None:
         choice = self.services.provider_choice
@@ -214,6 +221,32 @@ class MainWindow(QMainWindow):
 
     # -- status bar and shortcuts ----------------------------------------------------
 
+    def attach_background(self, work: BackgroundWork) -> None:
+        """Listen to the background jobs: inbox status, review count, refreshed pages."""
+        self.background = work
+        work.inbox.status_changed.connect(self.set_inbox_status)
+        work.inbox.review_count_changed.connect(self._review_count_changed)
+        work.inbox.opted_out.connect(self._inbox_changed_contacts)
+        self.set_inbox_status(work.inbox.status_text)
+
+    def check_inbox_now(self) -> None:
+        """ "Check inbox now" (tray and Ctrl+I): one poll on a worker thread."""
+        if self.background is not None:
+            self.set_inbox_status("Checking the inbox…")
+            self.background.inbox.check_now()
+
+    def _review_count_changed(self, count: int) -> None:
+        label = "Needs review" + (f" ({count})" if count else "")
+        row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == "review")
+        self.nav.item(row).setText(label)
+        self.review_page.refresh()
+
+    def _inbox_changed_contacts(self, _notices: list) -> None:
+        """Opt-outs arrived: the list and an open contact must show them at once."""
+        self.contact_browser.refresh()
+        if self.stack.currentWidget() is self.contact_page:
+            self.contact_page.reload_from_database()
+
     def set_inbox_status(self, text: str) -> None:
         """Show the inbox state in the status bar, e.g. 'Inbox last checked 10:04'."""
         self.inbox_label.setText(text)
@@ -245,4 +278,7 @@ class MainWindow(QMainWindow):
         """Stop background work before the window goes away."""
         from PySide6.QtCore import QThreadPool
 
+        if self.background is not None:
+            self.background.shutdown()
+        self.activity_page.shutdown()
         QThreadPool.globalInstance().waitForDone(5000)
