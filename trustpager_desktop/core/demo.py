@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import consent, contacts
-from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock, FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.store.models import Automation, AutomationStep, Contact, Opportunity
 
@@ -39,6 +39,8 @@ def fill_demo(session: Session, *, actor: str = "Demo", clock: Clock = SYSTEM_CL
     """Add the demo business; returns the number of contacts added. Deterministic."""
     rng = random.Random(2026)
     created: list[Contact] = []
+    # The demo business has existed for a while: contacts were added before their opt-outs.
+    then = FixedClock(clock.now() - timedelta(days=120))
     for i in range(DEMO_CONTACTS):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
         company = COMPANIES[i % len(COMPANIES)]
@@ -50,7 +52,7 @@ def fill_demo(session: Session, *, actor: str = "Demo", clock: Clock = SYSTEM_CL
             phone=f"(415) 555-{100 + i:04d}" if i % 3 else f"415.555.{100 + i:04d}",
             tags="vip" if i % 9 == 0 else ("newsletter" if i % 4 == 0 else ""),
         )
-        created.append(contacts.create_contact(session, data, actor=actor, clock=clock))
+        created.append(contacts.create_contact(session, data, actor=actor, clock=then))
     _demo_consent_history(session, created, actor, clock)
     _demo_opportunities(session, created, rng, clock)
     _demo_automations(session, clock)
