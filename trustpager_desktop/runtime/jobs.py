@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trustpager.jobs")
 
 # Modules with build_jobs(services); each feature adds its own line.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("trustpager_desktop.runtime.automation_runner",)
 
 
 @dataclass(frozen=True)
