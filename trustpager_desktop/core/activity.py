@@ -116,13 +116,31 @@ def compute_hash(entry: ActivityEntry, prev_hash: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_CHAIN_TIP = "activity_chain_tip"
+
+
 def _last_hash(session: Session) -> str:
+    # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
+    # on SQLite), so after the first append the tip is remembered instead of re-read.
+    transaction = _current_transaction(session)
+    remembered = session.info.get(_CHAIN_TIP)
+    if remembered is not None and remembered[0] is transaction:
+        return remembered[1]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
     last = session.scalar(
         select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
     )
     return last or GENESIS_HASH
+
+
+def _current_transaction(session: Session) -> object:
+    # Keyed on the innermost transaction, so a rolled-back savepoint never leaves a stale tip.
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _remember_tip(session: Session, entry_hash: str) -> None:
+    session.info[_CHAIN_TIP] = (_current_transaction(session), entry_hash)
 
 
 def append(
@@ -159,6 +177,7 @@ def append(
     entry.entry_hash = compute_hash(entry, entry.prev_hash)
     session.add(entry)
     session.flush()
+    _remember_tip(session, entry.entry_hash)
     return entry
 
 

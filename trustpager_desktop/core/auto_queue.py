@@ -40,8 +40,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity, automations
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import AutomationOrigin, OutboundGateway, Status
+from trustpager_desktop.core.gateway import AutomationOrigin, OutboundGateway, SendRequest, Status
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
 from trustpager_desktop.store.database import Database
@@ -78,6 +77,9 @@ MAX_SEND_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 30 * 60
 CLAIM_BATCH = 200
+# Texts per gateway batch: one record transaction, the provider calls, one finish transaction.
+# A kill during a chunk can leave at most this many texts "sending" for review.
+SEND_CHUNK = 50
 # A claim older than this is presumed abandoned by a dead process (longer than any provider call).
 IN_FLIGHT_GRACE = timedelta(minutes=2)
 PAUSED_KEY = "automations.paused"
@@ -396,22 +398,31 @@ class QueueDispatcher:
                 self.db, self.worker_id, self.clock.now(), limit,
                 settings=self.settings, clock=self.clock, report=batch,
             )  # fmt: skip
-            for item in items:
-                self.run_item(item, batch)
+            self.run_items(items, batch)
             report.add(batch)
             if batch.claimed == 0:
                 break
         return report
 
+    def run_items(self, items: list[ClaimedItem], report: DispatchReport) -> None:
+        """Run claimed items: texts in chunks through ``gateway.send_batch``, the rest one by
+        one. Only BaseException (a kill) escapes; its items stay ``in_flight`` for
+        ``reconcile_in_flight``."""
+        texts = [i for i in items if i.step_exists and i.action_type == automations.SEND_SMS]
+        for item in items:
+            if item not in texts:
+                self.run_item(item, report)
+        for start in range(0, len(texts), SEND_CHUNK):
+            self._send(texts[start : start + SEND_CHUNK], report)
+
     def run_item(self, item: ClaimedItem, report: DispatchReport) -> None:
-        """Run one claimed item. Only BaseException (a kill) escapes; then the item stays
-        ``in_flight`` for ``reconcile_in_flight``."""
+        """Run one claimed item (see ``run_items``)."""
         if not item.step_exists:
             with self.db.write() as session:
                 _skip(session, item, REASON_STEP_REMOVED, self.clock.now(), self.clock)
             report.skipped += 1
         elif item.action_type == automations.SEND_SMS:
-            self._send(item, report)
+            self._send([item], report)
         elif item.action_type == automations.CREATE_TASK:
             self._create_task(item)
             report.done += 1
@@ -420,7 +431,7 @@ class QueueDispatcher:
                 _set(session, item.id, status=DONE, finished_at=self.clock.now())
             report.done += 1
 
-    def _send(self, item: ClaimedItem, report: DispatchReport) -> None:
+    def _request(self, item: ClaimedItem) -> SendRequest:
         origin = AutomationOrigin(
             automation_id=item.automation_id,
             automation_name=item.automation_name,
@@ -440,28 +451,31 @@ class QueueDispatcher:
         def on_finished(session: Session, message: OutboundMessage) -> None:
             _set(session, item.id, **_finished_values(message, self.clock.now()))
 
-        try:
-            outcome = self.gateway.send(
-                contact_id=item.contact_id,
-                body=item.render(item.template),
-                origin=origin,
-                on_recorded=on_recorded,
-                on_finished=on_finished,
-            )
-        except (UserInputError, NotFoundError) as exc:  # e.g. a template that renders empty
-            with self.db.write() as session:
-                _set(session, item.id, status=FAILED, reason=str(exc), finished_at=now)
-            report.failed += 1
-            return
-        if outcome.status == Status.SENT:
-            report.sent += 1
-        elif outcome.status == Status.SUPPRESSED:
-            report.skipped += 1
-        elif outcome.retryable and attempt < MAX_SEND_ATTEMPTS:
-            self._requeue(item, attempt, outcome.reason)
-            report.retrying += 1
-        else:
-            report.failed += 1
+        return SendRequest(
+            body=item.render(item.template),
+            origin=origin,
+            contact_id=item.contact_id,
+            on_recorded=on_recorded,
+            on_finished=on_finished,
+        )
+
+    def _send(self, items: list[ClaimedItem], report: DispatchReport) -> None:
+        results = self.gateway.send_batch([self._request(item) for item in items])
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, Exception):  # e.g. a template that renders empty
+                with self.db.write() as session:
+                    _set(session, item.id, status=FAILED, reason=str(result),
+                         finished_at=self.clock.now())  # fmt: skip
+                report.failed += 1
+            elif result.status == Status.SENT:
+                report.sent += 1
+            elif result.status == Status.SUPPRESSED:
+                report.skipped += 1
+            elif result.retryable and item.attempts + 1 < MAX_SEND_ATTEMPTS:
+                self._requeue(item, item.attempts + 1, result.reason)
+                report.retrying += 1
+            else:
+                report.failed += 1
 
     def _requeue(self, item: ClaimedItem, attempt: int, reason: str) -> None:
         due = self.clock.now() + retry_delay(attempt)

@@ -21,9 +21,10 @@ runner uses them to move its queue item in step with the message).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
@@ -32,7 +33,7 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
-from trustpager_desktop.providers.base import FailureKind, ProviderError, SmsProvider
+from trustpager_desktop.providers.base import FailureKind, ProviderError, SendResult, SmsProvider
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, OutboundMessage
 
@@ -68,6 +69,27 @@ class AutomationOrigin:
 
 Origin = ManualOrigin | AutomationOrigin
 Hook = Callable[[Session, OutboundMessage], None]
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One text for ``OutboundGateway.send_batch`` (the same arguments ``send`` takes)."""
+
+    body: str
+    origin: Origin
+    contact_id: int | None = None
+    to: str | None = None
+    on_recorded: Hook | None = None
+    on_finished: Hook | None = None
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    message_id: int
+    to: str
+    body: str
+    request: SendRequest
+    outcome: SendOutcome | None  # set when transaction 1 already decided (suppressed)
 
 
 @dataclass(frozen=True)
@@ -125,44 +147,77 @@ class OutboundGateway:
         Provider failures do not raise: they come back in the outcome and are
         recorded on the message and in the activity log.
         """
-        try:
-            body = validate_body(body)
-        except MessageBodyError as exc:
-            raise UserInputError(str(exc), field="body") from exc
-        message_id, outcome = self._record(body, origin, contact_id, to, on_recorded)
-        if outcome is not None:
-            return outcome
-        return self._deliver(message_id, body, origin, on_finished)
+        request = SendRequest(body, origin, contact_id, to, on_recorded, on_finished)
+        result = self.send_batch([request], raise_errors=True)[0]
+        assert isinstance(result, SendOutcome)
+        return result
+
+    def send_batch(
+        self, requests: Sequence[SendRequest], *, raise_errors: bool = False
+    ) -> list[SendOutcome | UserInputError | NotFoundError]:
+        """Send several texts with the same two transactions ``send`` uses for one.
+
+        The consent rule is asked for each text inside the one transaction that
+        records them all; the provider is then called for each allowed text and
+        all answers are stored in one second transaction. A request with bad
+        input gets its UserInputError/NotFoundError in its place in the result
+        (or raised, with ``raise_errors``) and records nothing.
+        """
+        recorded = self._record(requests, raise_errors)
+        pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
+        delivered = self._deliver(pending) if pending else {}
+        results: list[SendOutcome | UserInputError | NotFoundError] = []
+        for item in recorded:
+            if not isinstance(item, _Recorded):
+                results.append(item)
+            else:
+                results.append(item.outcome or delivered[item.message_id])
+        return results
 
     # -- transaction 1 ------------------------------------------------------------
 
     def _record(
-        self,
-        body: str,
-        origin: Origin,
-        contact_id: int | None,
-        to: str | None,
-        on_recorded: Hook | None,
-    ) -> tuple[int, SendOutcome | None]:
+        self, requests: Sequence[SendRequest], raise_errors: bool
+    ) -> list[_Recorded | UserInputError | NotFoundError]:
+        results: list[_Recorded | UserInputError | NotFoundError] = []
         with self.db.write() as session:
-            contact = self._contact(session, contact_id)
-            e164 = self._recipient(contact, to, origin)
-            decision = consent.may_automation_text(session, contact_id, e164)
-            is_automation = isinstance(origin, AutomationOrigin)
-            message = self._new_message(
-                session, body, origin, contact, e164, decision, is_automation
-            )
-            outcome = None
-            if is_automation and not decision.allowed:
-                message.status = Status.SUPPRESSED
-                message.error_message = f"skipped: {decision.reason}"
-                self._log(session, message, contact, Kind.AUTOMATION_SKIPPED,
-                          f"Automation text skipped: {decision.reason}")  # fmt: skip
-                outcome = self._outcome(message, retryable=False)
-            if on_recorded:
-                on_recorded(session, message)
-            session.flush()
-            return message.id, outcome
+            self._preload_contacts(session, requests)
+            for request in requests:
+                try:
+                    results.append(self._record_one(session, request))
+                except (UserInputError, NotFoundError) as exc:
+                    if raise_errors:
+                        raise
+                    results.append(exc)
+        return results
+
+    def _preload_contacts(self, session: Session, requests: Sequence[SendRequest]) -> None:
+        """One query puts every contact in the session, so the per-text lookups are free."""
+        ids = {r.contact_id for r in requests if r.contact_id is not None}
+        if len(ids) > 1:
+            list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
+
+    def _record_one(self, session: Session, request: SendRequest) -> _Recorded:
+        try:
+            body = validate_body(request.body)
+        except MessageBodyError as exc:
+            raise UserInputError(str(exc), field="body") from exc
+        origin = request.origin
+        contact = self._contact(session, request.contact_id)
+        e164 = self._recipient(contact, request.to, origin)
+        decision = consent.may_automation_text(session, request.contact_id, e164)
+        is_automation = isinstance(origin, AutomationOrigin)
+        message = self._new_message(session, body, origin, contact, e164, decision, is_automation)
+        outcome = None
+        if is_automation and not decision.allowed:
+            message.status = Status.SUPPRESSED
+            message.error_message = f"skipped: {decision.reason}"
+            self._log(session, message, contact, Kind.AUTOMATION_SKIPPED,
+                      f"Automation text skipped: {decision.reason}")  # fmt: skip
+            outcome = self._outcome(message, retryable=False)
+        if request.on_recorded:
+            request.on_recorded(session, message)
+        return _Recorded(message.id, e164 or "", body, request, outcome)
 
     def _contact(self, session: Session, contact_id: int | None) -> Contact | None:
         if contact_id is None:
@@ -226,32 +281,42 @@ class OutboundGateway:
         session.flush()
         return message
 
-    # -- the provider call and transaction 2 ------------------------------------------
+    # -- the provider calls and transaction 2 -----------------------------------------
 
-    def _deliver(
-        self, message_id: int, body: str, origin: Origin, on_finished: Hook | None
-    ) -> SendOutcome:
-        with self.db.read() as session:
-            to = session.get(OutboundMessage, message_id).to_e164  # type: ignore[union-attr]
+    def _deliver(self, recorded: list[_Recorded]) -> dict[int, SendOutcome]:
+        answers = [(item, self._call_provider(item.to, item.body)) for item in recorded]
+        outcomes: dict[int, SendOutcome] = {}
+        with self.db.write() as session:
+            for item, answer in answers:
+                message = session.get(OutboundMessage, item.message_id)
+                assert message is not None
+                if isinstance(answer, ProviderError):
+                    outcome = self._finish_failed(session, message, answer, item.request.origin)
+                else:
+                    outcome = self._finish_sent(session, message, answer)
+                if item.request.on_finished:
+                    item.request.on_finished(session, message)
+                outcomes[item.message_id] = outcome
+        return outcomes
+
+    def _call_provider(self, to: str, body: str) -> SendResult | ProviderError:
         try:
-            result = self.provider.send(to, body)
+            return self.provider.send(to, body)
         except ProviderError as exc:
-            return self._finish_failed(message_id, exc, origin, on_finished)
+            return exc
         except Exception as exc:  # a bug or an unforeseen library error: record it, never crash
             log.exception("unexpected error from the %s provider", self.provider.name)
-            error = ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
-            return self._finish_failed(message_id, error, origin, on_finished)
-        with self.db.write() as session:
-            message = session.get(OutboundMessage, message_id)
-            assert message is not None
-            message.status = Status.SENT
-            message.provider_sid = result.sid
-            message.sent_at = message.updated_at = self.clock.now()
-            contact = session.get(Contact, message.contact_id) if message.contact_id else None
-            self._log_sent(session, message, contact)
-            if on_finished:
-                on_finished(session, message)
-            return self._outcome(message)
+            return ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
+
+    def _finish_sent(
+        self, session: Session, message: OutboundMessage, result: SendResult
+    ) -> SendOutcome:
+        message.status = Status.SENT
+        message.provider_sid = result.sid
+        message.sent_at = message.updated_at = self.clock.now()
+        contact = session.get(Contact, message.contact_id) if message.contact_id else None
+        self._log_sent(session, message, contact)
+        return self._outcome(message)
 
     def _log_sent(
         self, session: Session, message: OutboundMessage, contact: Contact | None
@@ -268,26 +333,21 @@ class OutboundGateway:
         self._log(session, message, contact, kind, summary)
 
     def _finish_failed(
-        self, message_id: int, error: ProviderError, origin: Origin, on_finished: Hook | None
+        self, session: Session, message: OutboundMessage, error: ProviderError, origin: Origin
     ) -> SendOutcome:
-        with self.db.write() as session:
-            message = session.get(OutboundMessage, message_id)
-            assert message is not None
-            message.error_code = error.code
-            message.error_message = error.reason
-            message.updated_at = self.clock.now()
-            contact = session.get(Contact, message.contact_id) if message.contact_id else None
-            if error.kind is FailureKind.UNSUBSCRIBED:
-                message.status = Status.SUPPRESSED
-                self._record_twilio_opt_out(session, message)
-            else:
-                message.status = Status.FAILED
-            kind = Kind.AUTOMATION_FAILED if message.origin == "automation" else Kind.SEND_FAILED
-            self._log(session, message, contact, kind, f"Text not sent: {error.reason}")
-            if on_finished:
-                on_finished(session, message)
-            retryable = error.retryable and isinstance(origin, AutomationOrigin)
-            return self._outcome(message, retryable=retryable, reason=error.reason)
+        message.error_code = error.code
+        message.error_message = error.reason
+        message.updated_at = self.clock.now()
+        contact = session.get(Contact, message.contact_id) if message.contact_id else None
+        if error.kind is FailureKind.UNSUBSCRIBED:
+            message.status = Status.SUPPRESSED
+            self._record_twilio_opt_out(session, message)
+        else:
+            message.status = Status.FAILED
+        kind = Kind.AUTOMATION_FAILED if message.origin == "automation" else Kind.SEND_FAILED
+        self._log(session, message, contact, kind, f"Text not sent: {error.reason}")
+        retryable = error.retryable and isinstance(origin, AutomationOrigin)
+        return self._outcome(message, retryable=retryable, reason=error.reason)
 
     def _record_twilio_opt_out(self, session: Session, message: OutboundMessage) -> None:
         consent.opt_out_number(
