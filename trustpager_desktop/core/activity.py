@@ -156,10 +156,16 @@ def append(
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    flush: bool = True,
 ) -> ActivityEntry:
-    """Add one entry in the caller's transaction; it commits or rolls back with the change it records."""
+    """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
+
+    ``flush=False`` leaves the INSERT to the next flush (the session inserts pending
+    entries in the order they were added), for callers logging many entries at once
+    about contacts that already have ids."""
     if contact is not None:
-        session.flush()  # a new contact needs its id before we can name it
+        if flush:
+            session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = contact.id, contact.display_name
     now = clock.now()
     entry = ActivityEntry(
@@ -176,7 +182,8 @@ def append(
     entry.prev_hash = _last_hash(session)
     entry.entry_hash = compute_hash(entry, entry.prev_hash)
     session.add(entry)
-    session.flush()
+    if flush:
+        session.flush()
     _remember_tip(session, entry.entry_hash)
     return entry
 

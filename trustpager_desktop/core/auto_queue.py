@@ -336,7 +336,8 @@ def _apply_time_rules(
 
 
 def _set(session: Session, item_id: int, **values: Any) -> None:
-    session.execute(update(QueueItem).where(QueueItem.id == item_id).values(**values))
+    # On the session's connection: a plain UPDATE, without the ORM's session bookkeeping.
+    session.connection().execute(update(QueueItem).where(QueueItem.id == item_id).values(**values))
 
 
 def _skip(session: Session, item: ClaimedItem, reason: str, now: datetime, clock: Clock) -> None:
@@ -409,8 +410,9 @@ class QueueDispatcher:
         one. Only BaseException (a kill) escapes; its items stay ``in_flight`` for
         ``reconcile_in_flight``."""
         texts = [i for i in items if i.step_exists and i.action_type == automations.SEND_SMS]
+        text_ids = {i.id for i in texts}
         for item in items:
-            if item not in texts:
+            if item.id not in text_ids:
                 self.run_item(item, report)
         for start in range(0, len(texts), SEND_CHUNK):
             self._send(texts[start : start + SEND_CHUNK], report)
@@ -431,7 +433,7 @@ class QueueDispatcher:
                 _set(session, item.id, status=DONE, finished_at=self.clock.now())
             report.done += 1
 
-    def _request(self, item: ClaimedItem) -> SendRequest:
+    def _request(self, item: ClaimedItem, rows: _ChunkRows) -> SendRequest:
         origin = AutomationOrigin(
             automation_id=item.automation_id,
             automation_name=item.automation_name,
@@ -443,13 +445,15 @@ class QueueDispatcher:
         now = self.clock.now()
 
         def on_recorded(session: Session, message: OutboundMessage) -> None:
-            values: dict[str, Any] = {"outbound_message_id": message.id, "attempts": attempt}
+            row = rows.get(session, item.id)
+            row.outbound_message_id, row.attempts = message.id, attempt
             if message.status == Status.SUPPRESSED:  # the gateway's consent rule said no
-                values.update(status=SKIPPED, reason=message.error_message, finished_at=now)
-            _set(session, item.id, **values)
+                row.status, row.reason, row.finished_at = SKIPPED, message.error_message, now
 
         def on_finished(session: Session, message: OutboundMessage) -> None:
-            _set(session, item.id, **_finished_values(message, self.clock.now()))
+            row = rows.get(session, item.id)
+            for key, value in _finished_values(message, self.clock.now()).items():
+                setattr(row, key, value)
 
         return SendRequest(
             body=item.render(item.template),
@@ -460,7 +464,8 @@ class QueueDispatcher:
         )
 
     def _send(self, items: list[ClaimedItem], report: DispatchReport) -> None:
-        results = self.gateway.send_batch([self._request(item) for item in items])
+        rows = _ChunkRows([item.id for item in items])
+        results = self.gateway.send_batch([self._request(item, rows) for item in items])
         for item, result in zip(items, results, strict=True):
             if isinstance(result, Exception):  # e.g. a template that renders empty
                 with self.db.write() as session:
@@ -488,6 +493,28 @@ class QueueDispatcher:
         with self.db.write() as session:
             create_task_for_item(session, item, now, self.clock)
             _set(session, item.id, status=DONE, finished_at=now)
+
+
+class _ChunkRows:
+    """The queue rows of one chunk of texts, loaded once per transaction.
+
+    The gateway's hooks change these ORM rows instead of issuing one UPDATE per
+    text; the session then writes all changes in a few batched statements when
+    the gateway's transaction commits."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self._session: Session | None = None
+        self._transaction: object = None
+        self._rows: dict[int, QueueItem] = {}
+
+    def get(self, session: Session, item_id: int) -> QueueItem:
+        transaction = session.get_transaction()
+        if session is not self._session or transaction is not self._transaction:
+            rows = session.scalars(select(QueueItem).where(QueueItem.id.in_(self.ids)))
+            self._rows = {row.id: row for row in rows}
+            self._session, self._transaction = session, transaction
+        return self._rows[item_id]
 
 
 def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clock: Clock) -> None:

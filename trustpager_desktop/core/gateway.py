@@ -84,6 +84,22 @@ class SendRequest:
 
 
 @dataclass(frozen=True)
+class _Resolved:
+    request: SendRequest
+    body: str
+    contact: Contact | None
+    e164: str | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    request: SendRequest
+    message: OutboundMessage
+    contact: Contact | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Recorded:
     message_id: int
     to: str
@@ -179,45 +195,72 @@ class OutboundGateway:
     def _record(
         self, requests: Sequence[SendRequest], raise_errors: bool
     ) -> list[_Recorded | UserInputError | NotFoundError]:
-        results: list[_Recorded | UserInputError | NotFoundError] = []
         with self.db.write() as session:
-            self._preload_contacts(session, requests)
+            loaded = self._preload_contacts(session, requests)  # noqa: F841 - keeps them alive
+            resolved: list[_Resolved | UserInputError | NotFoundError] = []
             for request in requests:
                 try:
-                    results.append(self._record_one(session, request))
+                    resolved.append(self._resolve(session, request))
                 except (UserInputError, NotFoundError) as exc:
                     if raise_errors:
                         raise
-                    results.append(exc)
-        return results
+                    resolved.append(exc)
+            valid = [r for r in resolved if isinstance(r, _Resolved)]
+            # THE consent rule, for every text of the batch, inside this transaction.
+            decisions = iter(
+                consent.may_automation_text_many(
+                    session, [(r.request.contact_id, r.e164) for r in valid]
+                )
+            )
+            prepared = [
+                r if isinstance(r, Exception) else self._prepare(session, r, next(decisions))
+                for r in resolved
+            ]
+            session.flush()  # one batched INSERT gives every message its id
+            return [p if isinstance(p, Exception) else self._settle(session, p) for p in prepared]
 
-    def _preload_contacts(self, session: Session, requests: Sequence[SendRequest]) -> None:
-        """One query puts every contact in the session, so the per-text lookups are free."""
+    def _preload_contacts(self, session: Session, requests: Sequence[SendRequest]) -> list[Contact]:
+        """One query puts every contact in the session, so the per-text lookups are free.
+        The caller holds the list: the session's identity map only keeps weak references."""
         ids = {r.contact_id for r in requests if r.contact_id is not None}
-        if len(ids) > 1:
-            list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
+        if len(ids) < 2:
+            return []
+        return list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
 
-    def _record_one(self, session: Session, request: SendRequest) -> _Recorded:
+    def _resolve(self, session: Session, request: SendRequest) -> _Resolved:
+        """Validate the body and find the contact and number; raises for bad input."""
         try:
             body = validate_body(request.body)
         except MessageBodyError as exc:
             raise UserInputError(str(exc), field="body") from exc
-        origin = request.origin
         contact = self._contact(session, request.contact_id)
-        e164 = self._recipient(contact, request.to, origin)
-        decision = consent.may_automation_text(session, request.contact_id, e164)
+        e164 = self._recipient(contact, request.to, request.origin)
+        return _Resolved(request, body, contact, e164)
+
+    def _prepare(
+        self, session: Session, resolved: _Resolved, decision: consent.SendDecision
+    ) -> _Prepared:
+        """Add the outbound record for one text (flushed by the caller with the others)."""
+        origin = resolved.request.origin
         is_automation = isinstance(origin, AutomationOrigin)
-        message = self._new_message(session, body, origin, contact, e164, decision, is_automation)
-        outcome = None
+        message = self._new_message(
+            session, resolved.body, origin, resolved.contact, resolved.e164, decision, is_automation
+        )
         if is_automation and not decision.allowed:
             message.status = Status.SUPPRESSED
             message.error_message = f"skipped: {decision.reason}"
-            self._log(session, message, contact, Kind.AUTOMATION_SKIPPED,
-                      f"Automation text skipped: {decision.reason}")  # fmt: skip
+        return _Prepared(resolved.request, message, resolved.contact, decision.reason)
+
+    def _settle(self, session: Session, prepared: _Prepared) -> _Recorded:
+        """Log a blocked send and run the caller's hook, now that the message has an id."""
+        message, outcome = prepared.message, None
+        if message.status == Status.SUPPRESSED:
+            self._log(session, message, prepared.contact, Kind.AUTOMATION_SKIPPED,
+                      f"Automation text skipped: {prepared.reason}")  # fmt: skip
             outcome = self._outcome(message, retryable=False)
-        if request.on_recorded:
-            request.on_recorded(session, message)
-        return _Recorded(message.id, e164 or "", body, request, outcome)
+        if prepared.request.on_recorded:
+            prepared.request.on_recorded(session, message)
+        return _Recorded(message.id, message.to_e164, message.body, prepared.request, outcome)
 
     def _contact(self, session: Session, contact_id: int | None) -> Contact | None:
         if contact_id is None:
@@ -278,7 +321,6 @@ class OutboundGateway:
             message.actor = origin.actor
             message.screen = origin.screen
         session.add(message)
-        session.flush()
         return message
 
     # -- the provider calls and transaction 2 -----------------------------------------
@@ -287,9 +329,18 @@ class OutboundGateway:
         answers = [(item, self._call_provider(item.to, item.body)) for item in recorded]
         outcomes: dict[int, SendOutcome] = {}
         with self.db.write() as session:
+            messages = {
+                m.id: m
+                for m in session.scalars(
+                    select(OutboundMessage).where(
+                        OutboundMessage.id.in_([item.message_id for item in recorded])
+                    )
+                )
+            }
+            contact_ids = {m.contact_id for m in messages.values() if m.contact_id}
+            loaded = list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))  # noqa: F841
             for item, answer in answers:
-                message = session.get(OutboundMessage, item.message_id)
-                assert message is not None
+                message = messages[item.message_id]
                 if isinstance(answer, ProviderError):
                     outcome = self._finish_failed(session, message, answer, item.request.origin)
                 else:
@@ -390,6 +441,7 @@ class OutboundGateway:
                 "suppression_result": message.suppression_result,
             },
             clock=self.clock,
+            flush=False,  # flushed with the rest of the batch: one INSERT for many entries
         )
 
     @staticmethod
