@@ -35,6 +35,7 @@ from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
+from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     TITLE_MAX,
     Automation,
@@ -752,3 +753,23 @@ def import_automations(
         else:
             update_automation(session, existing, item)
     return [d.name for d in inputs]
+
+
+def enroll_contacts(
+    db: Database,
+    automation_id: int,
+    contact_ids: Sequence[int],
+    *,
+    actor: str,
+    clock: Clock = SYSTEM_CLOCK,
+) -> EnrollResult:
+    """Enrol chosen contacts (the contact page's and the browser's "Enrol" action) in one
+    transaction. Raises NotFoundError / UserInputError; nothing is enrolled then."""
+    with db.write() as session:
+        return enroll(
+            session,
+            automation_id,
+            Audience(contact_ids=tuple(contact_ids)),
+            actor=actor,
+            clock=clock,
+        )
