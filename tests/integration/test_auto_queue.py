@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import auto_queue, automations, consent, contacts
+from trustpager_desktop.core import activity, auto_queue, automations, consent, contacts
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
@@ -223,6 +223,8 @@ def test_two_dispatchers_on_one_database_send_each_step_exactly_once(
     assert set(sent.values()) == {1} and len(sent) == 18
     assert not any(f"+1415555{i:04d}" in sent for i in range(6))
     assert Counter(i.status for i in items(db)) == Counter({"sent": 18, "skipped": 6})
+    with db.read() as s:  # batched log entries from two writers still form one intact chain
+        assert activity.verify_chain(s).ok
 
 
 class SimulatedKill(BaseException):

@@ -16,6 +16,13 @@ Two transactions around one provider call:
 
 Callers may pass hooks that run inside those two transactions (the automation
 runner uses them to move its queue item in step with the message).
+
+``send_batch`` is the same path for many texts at once (``send`` is a batch of
+one): one record transaction asks the consent rule for every text
+(``consent.may_automation_text_many``, the rule itself), the provider is
+called per text, and one finish transaction stores every answer. The Auto
+Queue uses it for speed; a kill during a batch leaves its texts ``sending``,
+which the runner puts up for review.
 """
 
 from __future__ import annotations
