@@ -99,9 +99,6 @@ def test_queue_shows_skipped_reason_after_run_due_now(page, services, qtbot, qtm
     qtmodeltester.check(model)
     qtmodeltester.check(page.list_model)
     assert page.list_model.index(0, 3).data() == "1" and page.list_model.index(0, 4).data() == "1"
-    page.grab().save(
-        str(__import__("pathlib").Path(__file__).parent / ".." / ".." / "automations_queue.png")
-    )
 
 
 def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services):
