@@ -5,12 +5,11 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import Qt
 
-from trustpager_desktop.core import automations, consent, contacts
+from trustpager_desktop.core import auto_queue, automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
 
 AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
@@ -115,4 +114,5 @@ def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services):
     assert dialog.result_value.enrolled == [ann]
     assert "opted out of SMS" in dialog.message.text()
     with services.db.read() as s:
-        assert s.get(Contact, ann) is not None
+        (row,) = auto_queue.list_queue(s)
+    assert (row.contact_id, row.status) == (ann, "pending")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
@@ -117,6 +117,7 @@ def compute_hash(entry: ActivityEntry, prev_hash: str) -> str:
 
 
 _CHAIN_TIP = "activity_chain_tip"
+_PENDING = "activity_pending_rows"
 
 
 def _last_hash(session: Session) -> str:
@@ -160,9 +161,9 @@ def append(
 ) -> ActivityEntry:
     """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
 
-    ``flush=False`` leaves the INSERT to the next flush (the session inserts pending
-    entries in the order they were added), for callers logging many entries at once
-    about contacts that already have ids."""
+    ``flush=False`` buffers the entry and inserts it, with the others buffered in
+    this transaction, in one executemany just before commit (or before the next
+    flushed append): for callers logging many entries about existing contacts."""
     if contact is not None:
         if flush:
             session.flush()  # a new contact needs its id before we can name it
@@ -181,11 +182,37 @@ def append(
     )
     entry.prev_hash = _last_hash(session)
     entry.entry_hash = compute_hash(entry, entry.prev_hash)
-    session.add(entry)
     if flush:
+        write_pending(session)  # buffered entries come first: the chain is in id order
+        session.add(entry)
         session.flush()
+    else:
+        session.info.setdefault(_PENDING, []).append(_row(entry))
     _remember_tip(session, entry.entry_hash)
     return entry
+
+
+def _row(entry: ActivityEntry) -> dict[str, Any]:
+    return {c.key: getattr(entry, c.key) for c in ActivityEntry.__table__.columns if c.key != "id"}
+
+
+def write_pending(session: Session) -> None:
+    """Insert entries appended with ``flush=False`` (one executemany, in append order).
+    Runs by itself before every commit."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(ActivityEntry.__table__), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_CHAIN_TIP, None)
 
 
 def to_view(entry: ActivityEntry) -> ActivityView:

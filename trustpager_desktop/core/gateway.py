@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
@@ -223,7 +223,9 @@ class OutboundGateway:
                 r if isinstance(r, Exception) else self._prepare(session, r, next(decisions))
                 for r in resolved
             ]
-            session.flush()  # one batched INSERT gives every message its id
+            self._insert_messages(
+                session, [p.message for p in prepared if isinstance(p, _Prepared)]
+            )
             return [p if isinstance(p, Exception) else self._settle(session, p) for p in prepared]
 
     def _preload_contacts(self, session: Session, requests: Sequence[SendRequest]) -> list[Contact]:
@@ -257,6 +259,35 @@ class OutboundGateway:
             message.status = Status.SUPPRESSED
             message.error_message = f"skipped: {decision.reason}"
         return _Prepared(resolved.request, message, resolved.contact, decision.reason)
+
+    @staticmethod
+    def _insert_messages(session: Session, messages: list[OutboundMessage]) -> None:
+        """One bulk INSERT ... RETURNING for the batch's records; sets each message's id.
+
+        The messages stay plain (unattached) objects: the session's per-object
+        bookkeeping was most of the cost of a large batch."""
+        if not messages:
+            return
+        table = OutboundMessage.__table__
+        columns = [c.key for c in table.columns if c.key != "id"]
+        rows = [{key: getattr(m, key) for key in columns} for m in messages]
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            # SQLite cannot order RETURNING rows, so SQLAlchemy would insert one row per
+            # statement. Under the write lock (BEGIN IMMEDIATE) nobody else inserts, and a
+            # plain executemany gives consecutive rowids in order: read them back.
+            before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            connection.execute(insert(table), rows)
+            ids = list(
+                connection.execute(
+                    select(table.c.id).where(table.c.id > before).order_by(table.c.id)
+                ).scalars()
+            )
+        else:
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids = list(connection.execute(statement, rows).scalars())
+        for message, message_id in zip(messages, ids, strict=True):
+            message.id = message_id
 
     def _settle(self, session: Session, prepared: _Prepared) -> _Recorded:
         """Log a blocked send and run the caller's hook, now that the message has an id."""
@@ -327,8 +358,7 @@ class OutboundGateway:
         else:
             message.actor = origin.actor
             message.screen = origin.screen
-        session.add(message)
-        return message
+        return message  # inserted with the rest of the batch by _insert_messages
 
     # -- the provider calls and transaction 2 -----------------------------------------
 
