@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
@@ -119,6 +119,10 @@ def compute_hash(entry: Any, prev_hash: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_CHAIN_TIP = "activity_chain_tip"
+_PENDING = "activity_pending_rows"
+
+
 def lock_chain(session: Session) -> None:
     """Take the log's append lock now (PostgreSQL; held to the end of the transaction).
 
@@ -130,12 +134,26 @@ def lock_chain(session: Session) -> None:
 
 
 def _last_hash(session: Session) -> str:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
+    # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
+    # on SQLite), so after the first append the tip is remembered instead of re-read.
+    transaction = _current_transaction(session)
+    remembered = session.info.get(_CHAIN_TIP)
+    if remembered is not None and remembered[0] is transaction:
+        return remembered[1]
+    lock_chain(session)
     last = session.scalar(
         select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
     )
     return last or GENESIS_HASH
+
+
+def _current_transaction(session: Session) -> object:
+    # Keyed on the innermost transaction, so a rolled-back savepoint never leaves a stale tip.
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _remember_tip(session: Session, entry_hash: str) -> None:
+    session.info[_CHAIN_TIP] = (_current_transaction(session), entry_hash)
 
 
 def append(
@@ -151,10 +169,16 @@ def append(
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    flush: bool = True,
 ) -> ActivityEntry:
-    """Add one entry in the caller's transaction; it commits or rolls back with the change it records."""
+    """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
+
+    ``flush=False`` buffers the entry and inserts it, with the others buffered in
+    this transaction, in one executemany just before commit (or before the next
+    flushed append): for callers logging many entries about existing contacts."""
     if contact is not None:
-        session.flush()  # a new contact needs its id before we can name it
+        if flush:
+            session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = contact.id, contact.display_name
     now = clock.now()
     entry = ActivityEntry(
@@ -170,59 +194,51 @@ def append(
     )
     entry.prev_hash = _last_hash(session)
     entry.entry_hash = compute_hash(entry, entry.prev_hash)
-    session.add(entry)
-    session.flush()
+    if flush:
+        write_pending(session)  # buffered entries come first: the chain is in id order
+        session.add(entry)
+        session.flush()
+    else:
+        session.info.setdefault(_PENDING, []).append(_row(entry))
+    _remember_tip(session, entry.entry_hash)
     return entry
-
-
-_ROW_COLUMNS = (
-    "occurred_at",
-    "recorded_at",
-    "kind",
-    "contact_id",
-    "contact_name",
-    "automation_id",
-    "actor",
-    "summary",
-    "details",
-    "prev_hash",
-    "entry_hash",
-)
 
 
 def append_many(
     session: Session, entries: Iterable[dict[str, Any]], *, clock: Clock = SYSTEM_CLOCK
 ) -> int:
-    """Add several entries, in order, in the caller's transaction: one read of the chain's
-    end and one INSERT instead of a round trip each (the inbox logs thousands at a time).
+    """Add several entries, in order, in the caller's transaction with one INSERT (the inbox
+    logs thousands at a time). Each item takes the keyword arguments of :func:`append`
+    except ``contact``/``clock``/``flush``. Returns the count."""
+    count = 0
+    for item in entries:
+        append(session, **item, clock=clock, flush=False)
+        count += 1
+    write_pending(session)
+    return count
 
-    Each item takes the keyword arguments of :func:`append` except ``contact``/``clock``.
-    The chain is exactly what the same ``append`` calls would have written. Returns the count.
-    """
-    items = list(entries)
-    if not items:
-        return 0
-    session.flush()  # earlier changes (and appends) first, so the chain's end is current
-    prev = _last_hash(session)
-    now = clock.now()
-    rows = []
-    for item in items:
-        entry = ActivityEntry(
-            occurred_at=item.get("occurred_at") or now,
-            recorded_at=now,
-            kind=item["kind"],
-            contact_id=item.get("contact_id"),
-            contact_name=(item.get("contact_name") or "")[:210],
-            automation_id=item.get("automation_id"),
-            actor=item["actor"][:100],
-            summary=item["summary"],
-            details=_canonical(item.get("details") or {}),
-        )
-        entry.prev_hash = prev
-        entry.entry_hash = prev = compute_hash(entry, prev)
-        rows.append({name: getattr(entry, name) for name in _ROW_COLUMNS})
-    session.execute(insert(ActivityEntry.__table__), rows)
-    return len(rows)
+
+def _row(entry: ActivityEntry) -> dict[str, Any]:
+    return {c.key: getattr(entry, c.key) for c in ActivityEntry.__table__.columns if c.key != "id"}
+
+
+def write_pending(session: Session) -> None:
+    """Insert entries appended with ``flush=False`` (one executemany, in append order).
+    Runs by itself before every commit."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(ActivityEntry.__table__), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_CHAIN_TIP, None)
 
 
 def to_view(entry: ActivityEntry) -> ActivityView:

@@ -24,24 +24,26 @@ def automations_paused(session: Session) -> bool:
     return row is not None and row.value == "1"
 
 
+def set_paused(session: Session, paused: bool, *, actor: str, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Pause (True) or resume (False) automations in the caller's transaction; logged as a
+    settings change. Returns True if the state changed, False if it already was as asked."""
+    if automations_paused(session) == paused:
+        return False
+    session.merge(Meta(key=PAUSE_KEY, value="1" if paused else "0"))
+    activity.append(
+        session,
+        kind=activity.Kind.SETTINGS_CHANGE,
+        summary="Automations paused" if paused else "Automations resumed",
+        actor=actor,
+        details={PAUSE_KEY: ["0" if paused else "1", "1" if paused else "0"]},
+        clock=clock,
+    )
+    return True
+
+
 def set_automations_paused(
     db: Database, paused: bool, *, actor: str, clock: Clock = SYSTEM_CLOCK
 ) -> bool:
-    """Pause (True) or resume (False) automations; logged as a settings change.
-
-    Returns True if the state changed, False if it already was as asked (nothing logged).
-    Raises DatabaseError if the database cannot be written.
-    """
+    """:func:`set_paused` in its own transaction. Raises DatabaseError if it cannot be written."""
     with db.write() as session:
-        if automations_paused(session) == paused:
-            return False
-        session.merge(Meta(key=PAUSE_KEY, value="1" if paused else "0"))
-        activity.append(
-            session,
-            kind=activity.Kind.SETTINGS_CHANGE,
-            summary="Automations paused" if paused else "Automations resumed",
-            actor=actor,
-            details={PAUSE_KEY: ["0" if paused else "1", "1" if paused else "0"]},
-            clock=clock,
-        )
-    return True
+        return set_paused(session, paused, actor=actor, clock=clock)

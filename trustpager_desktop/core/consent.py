@@ -10,10 +10,11 @@ transaction that records the send (DESIGN promise 1).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
@@ -78,22 +79,67 @@ def may_automation_text(session: Session, contact_id: int | None, e164: str | No
     number carries an active suppression. Call it inside the transaction that
     records the send so a just-saved opt-out is seen.
     """
+    return may_automation_text_many(session, [(contact_id, e164)])[0]
+
+
+def may_automation_text_many(
+    session: Session, recipients: Sequence[tuple[int | None, str | None]]
+) -> list[SendDecision]:
+    """``may_automation_text`` for several (contact id, number) pairs, in two queries.
+
+    This is the rule itself (the single form calls it), so a batch of sends and
+    a single send can never disagree. Same transaction requirement.
+    """
+    numbers = {e164 for _, e164 in recipients if e164}
+    ids = {cid for cid, e164 in recipients if cid is not None and e164}
+    opted_out_ids: set[int] = set()
+    opted_out_numbers: set[str] = set()
+    suppressed: set[str] = set()
+    for chunk in _chunks(sorted(numbers), 500):
+        opted_out_numbers.update(
+            session.scalars(
+                select(Contact.phone_e164).where(
+                    Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(chunk)
+                )
+            )
+        )
+        suppressed.update(
+            session.scalars(
+                select(NumberSuppression.phone_e164).where(
+                    NumberSuppression.phone_e164.in_(chunk), NumberSuppression.lifted_at.is_(None)
+                )
+            )
+        )
+    for chunk in _chunks(sorted(ids), 500):
+        opted_out_ids.update(
+            session.scalars(
+                select(Contact.id).where(Contact.sms_opted_out.is_(True), Contact.id.in_(chunk))
+            )
+        )
+    return [
+        _decide(cid, e164, opted_out_ids, opted_out_numbers, suppressed) for cid, e164 in recipients
+    ]
+
+
+def _decide(
+    contact_id: int | None,
+    e164: str | None,
+    opted_out_ids: set[int],
+    opted_out_numbers: set[str],
+    suppressed: set[str],
+) -> SendDecision:
     if not e164:
         return SendDecision(False, "contact has no valid phone number")
-    opted_out_contact = exists().where(
-        Contact.sms_opted_out.is_(True),
-        or_(Contact.id == contact_id, Contact.phone_e164 == e164)
-        if contact_id is not None
-        else Contact.phone_e164 == e164,
-    )
-    if session.scalar(select(opted_out_contact)):
+    if contact_id in opted_out_ids or e164 in opted_out_numbers:
         return SendDecision(False, "contact opted out of SMS")
-    suppressed = exists().where(
-        NumberSuppression.phone_e164 == e164, NumberSuppression.lifted_at.is_(None)
-    )
-    if session.scalar(select(suppressed)):
+    if e164 in suppressed:
         return SendDecision(False, "number opted out of SMS")
     return SendDecision(True, "contact subscribed")
+
+
+def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:

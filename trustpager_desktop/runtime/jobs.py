@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("trustpager.jobs")
 
 # Modules with build_jobs(services); each feature adds its own line.
-JOB_MODULES: tuple[str, ...] = ("trustpager_desktop.runtime.inbox_poller",)
+JOB_MODULES: tuple[str, ...] = (
+    "trustpager_desktop.runtime.inbox_poller",
+    "trustpager_desktop.runtime.automation_runner",
+)
 
 
 @dataclass(frozen=True)

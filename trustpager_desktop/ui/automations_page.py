@@ -1,21 +1,609 @@
-"""Placeholder: the Automations page is being built in another branch and replaces this file."""
+"""The Automations page: the automations list, the step editor and the Auto Queue view.
+
+Widgets only show and ask: saving calls ``core.automations``; "Run due items
+now" runs ``AutomationRunner.dispatch`` on a worker thread and reports back
+through a Qt signal. Names and templates are shown as plain text.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trustpager_desktop.core import auto_queue, automations
+from trustpager_desktop.core.auto_queue import QueueRow
+from trustpager_desktop.core.automations import (
+    ACTION_LABELS,
+    ACTION_TYPES,
+    AutomationInput,
+    AutomationRow,
+    EnrollResult,
+    StepInput,
+)
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import heading, plain_label
+
+Index = QModelIndex | QPersistentModelIndex
+UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
 
 
-class AutomationsPage(QWidget):
+def _plain(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
+
+
+# -- background work ---------------------------------------------------------------------
+
+
+class _Signals(QObject):
+    finished = Signal(object)
+    failed = Signal(object)
+
+
+class _Job(QRunnable):
+    """Runs a plain callable on the thread pool; results come back as signals."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = _Signals()
+        self.setAutoDelete(False)
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # shown to the user on the GUI thread
+            self.signals.failed.emit(exc)
+        else:
+            self.signals.finished.emit(result)
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+class _RowsModel(QAbstractTableModel):
+    """A read-only table over a list of dataclass rows; ``set_rows`` swaps them all."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> Any:
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.headers)
+        ):
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.cell(self._rows[index.row()], index.column())
+        return None
+
+    def cell(self, row: Any, column: int) -> str:
+        raise NotImplementedError
+
+
+class AutomationListModel(_RowsModel):
+    headers = ("Automation", "Enabled", "Steps", "Sent", "Skipped", "Failed", "Upcoming")
+
+    def cell(self, row: AutomationRow, column: int) -> str:
+        values = (
+            row.name + (" (scheduled)" if row.scheduled else ""),
+            "Yes" if row.enabled else "No",
+            str(row.step_count),
+            str(row.sent),
+            str(row.skipped),
+            str(row.failed),
+            str(row.pending),
+        )
+        return values[column]
+
+
+class QueueModel(_RowsModel):
+    headers = ("Due", "Status", "Automation", "Step", "Contact", "Reason")
+
+    def cell(self, row: QueueRow, column: int) -> str:
+        values = (
+            row.due_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+            row.status_label,
+            row.automation_name,
+            f"{row.step_position}. {row.action_label}",
+            row.contact_name,
+            row.reason,
+        )
+        return values[column]
+
+
+# -- the step editor ---------------------------------------------------------------------------
+
+
+class StepEditor(QWidget):
+    """Edits one step: action type, then the template, the wait or the task title."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.action = QComboBox()
+        for action in ACTION_TYPES:
+            self.action.addItem(ACTION_LABELS[action], action)
+        self.template = QPlainTextEdit()
+        self.template.setPlaceholderText("Hi {first_name}, ... Reply STOP to opt out.")
+        self.template.setMaximumHeight(90)
+        self.wait_amount = QSpinBox()
+        self.wait_amount.setRange(0, 100_000)
+        self.wait_unit = QComboBox()
+        for label, seconds in UNITS:
+            self.wait_unit.addItem(label, seconds)
+        self.task_title = QLineEdit()
+        self.task_title.setPlaceholderText("Call {first_name} to confirm")
+        self.pages = QStackedWidget()
+        sms = QWidget()
+        sms_layout = QVBoxLayout(sms)
+        sms_layout.setContentsMargins(0, 0, 0, 0)
+        sms_layout.addWidget(self.template)
+        sms_layout.addWidget(
+            _plain(
+                "Fields: {first_name} {last_name} {full_name} {company}. "
+                "Texts to opted-out contacts are skipped when due."
+            )  # fmt: skip
+        )
+        wait = QWidget()
+        wait_layout = QHBoxLayout(wait)
+        wait_layout.setContentsMargins(0, 0, 0, 0)
+        wait_layout.addWidget(self.wait_amount)
+        wait_layout.addWidget(self.wait_unit)
+        wait_layout.addStretch(1)
+        self.pages.addWidget(sms)
+        self.pages.addWidget(wait)
+        self.pages.addWidget(self.task_title)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Action", self.action)
+        form.addRow("Details", self.pages)
+        self.action.currentIndexChanged.connect(self._on_action)
+        for signal in (
+            self.template.textChanged,
+            self.wait_amount.valueChanged,
+            self.wait_unit.currentIndexChanged,
+            self.task_title.textChanged,
+        ):
+            signal.connect(self.changed)
+
+    def _on_action(self) -> None:
+        self.pages.setCurrentIndex(ACTION_TYPES.index(self.action.currentData()))
+        self.changed.emit()
+
+    def set_step(self, step: StepInput) -> None:
+        blockers = [self.blockSignals(True)]
+        self.action.setCurrentIndex(ACTION_TYPES.index(step.action_type))
+        self.pages.setCurrentIndex(ACTION_TYPES.index(step.action_type))
+        self.template.setPlainText(step.template)
+        self.task_title.setText(step.task_title)
+        unit_index = 0
+        for i, (_label, seconds) in enumerate(UNITS):
+            if step.wait_seconds and step.wait_seconds % seconds == 0:
+                unit_index = i
+        self.wait_unit.setCurrentIndex(unit_index)
+        self.wait_amount.setValue(step.wait_seconds // UNITS[unit_index][1])
+        self.blockSignals(blockers[0])
+
+    def step(self) -> StepInput:
+        action = self.action.currentData()
+        return StepInput(
+            action_type=action,
+            template=self.template.toPlainText() if action == automations.SEND_SMS else "",
+            wait_seconds=self.wait_amount.value() * self.wait_unit.currentData()
+            if action == automations.WAIT
+            else 0,
+            task_title=self.task_title.text() if action == automations.CREATE_TASK else "",
+        )
+
+
+class AutomationEditor(QWidget):
+    """Name, enabled, and the ordered steps of one automation; Save validates in core."""
+
+    saved = Signal(int)
+
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
+        self._automation_id: int | None = None
+        self._schedule: dict[str, Any] | None = None
+        self._steps: list[StepInput] = []
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. Appointment reminder")
+        self.enabled = QCheckBox("Enabled")
+        self.steps = QListWidget()
+        self.step_editor = StepEditor()
+        self.add_button = QPushButton("Add step")
+        self.remove_button = QPushButton("Remove")
+        self.up_button = QPushButton("Move up")
+        self.down_button = QPushButton("Move down")
+        self.save_button = QPushButton("Save automation")
+        self.save_button.setDefault(True)
+        self.message = _plain()
+        self.message.setObjectName("validationMessage")
+        self.message.setStyleSheet("color: #b00020;")
+        self._build()
+        self.load(None)
+
+    def _build(self) -> None:
+        top = QFormLayout()
+        top.addRow("Name", self.name)
+        top.addRow("", self.enabled)
+        buttons = QHBoxLayout()
+        for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.addWidget(heading("Automations", 4))
-        note = plain_label("Automations arrive in a later version.")
-        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(note, 1)
+        layout.addLayout(top)
+        layout.addWidget(_plain("Steps run in order; a wait delays the steps after it."))
+        layout.addWidget(self.steps, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.step_editor)
+        layout.addWidget(self.message)
+        layout.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.add_button.clicked.connect(self.add_step)
+        self.remove_button.clicked.connect(self.remove_step)
+        self.up_button.clicked.connect(lambda: self.move_step(-1))
+        self.down_button.clicked.connect(lambda: self.move_step(1))
+        self.save_button.clicked.connect(self.save)
+        self.steps.currentRowChanged.connect(self._on_row)
+        self.step_editor.changed.connect(self._on_step_changed)
+
+    # -- state -------------------------------------------------------------------------
+
+    def load(self, automation_id: int | None) -> None:
+        """Show an existing automation, or an empty one for ``None``."""
+        self._automation_id = automation_id
+        if automation_id is None:
+            data = AutomationInput("", [StepInput("send_sms", template="Hi {first_name}, ")])
+        else:
+            with self._services.db.read() as s:
+                data = automations.get_automation(s, automation_id).as_input()
+        self._schedule = data.schedule
+        self.name.setText(data.name)
+        self.enabled.setChecked(data.enabled)
+        self._steps = list(data.steps)
+        self.message.clear()
+        self._refresh_list(0)
+
+    def _refresh_list(self, select: int) -> None:
+        self.steps.blockSignals(True)
+        self.steps.clear()
+        for position, step in enumerate(self._steps, start=1):
+            QListWidgetItem(f"{position}. {_summary(step)}", self.steps)
+        self.steps.blockSignals(False)
+        if self._steps:
+            self.steps.setCurrentRow(max(0, min(select, len(self._steps) - 1)))
+            self._on_row(self.steps.currentRow())
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        row = self.steps.currentRow()
+        self.remove_button.setEnabled(row >= 0)
+        self.up_button.setEnabled(row > 0)
+        self.down_button.setEnabled(0 <= row < len(self._steps) - 1)
+        self.step_editor.setEnabled(row >= 0)
+
+    def _on_row(self, row: int) -> None:
+        if 0 <= row < len(self._steps):
+            self.step_editor.set_step(self._steps[row])
+        self._update_buttons()
+
+    def _on_step_changed(self) -> None:
+        row = self.steps.currentRow()
+        if 0 <= row < len(self._steps):
+            self._steps[row] = self.step_editor.step()
+            self.steps.item(row).setText(f"{row + 1}. {_summary(self._steps[row])}")
+
+    # -- actions -----------------------------------------------------------------------
+
+    def add_step(self) -> None:
+        self._steps.append(StepInput("wait", wait_seconds=86_400))
+        self._refresh_list(len(self._steps) - 1)
+
+    def remove_step(self) -> None:
+        row = self.steps.currentRow()
+        if 0 <= row < len(self._steps):
+            del self._steps[row]
+            self._refresh_list(row)
+
+    def move_step(self, offset: int) -> None:
+        row = self.steps.currentRow()
+        target = row + offset
+        if 0 <= row < len(self._steps) and 0 <= target < len(self._steps):
+            self._steps[row], self._steps[target] = self._steps[target], self._steps[row]
+            self._refresh_list(target)
+
+    def current_input(self) -> AutomationInput:
+        return AutomationInput(
+            self.name.text(), list(self._steps), self.enabled.isChecked(), self._schedule
+        )
+
+    def save(self) -> bool:
+        """Validate and store; a problem is shown under the steps and nothing is saved."""
+        s = self._services
+        try:
+            with s.db.write() as session:
+                if self._automation_id is None:
+                    view = automations.create_automation(
+                        session, self.current_input(), clock=s.clock
+                    )
+                else:
+                    view = automations.update_automation(
+                        session, self._automation_id, self.current_input()
+                    )
+        except (UserInputError, NotFoundError) as exc:
+            self.message.setText(str(exc))
+            return False
+        self._automation_id = view.id
+        self.message.clear()
+        self.saved.emit(view.id)
+        return True
+
+
+def _summary(step: StepInput) -> str:
+    return automations.StepView(0, 0, step.action_type, step.template, step.wait_seconds,
+                                step.task_title).summary  # fmt: skip
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+
+class AutomationsPage(QWidget):
+    """Automations (list + editor) and the Auto Queue, as two tabs."""
+
+    dispatch_finished = Signal(str)
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._job: _Job | None = None
+        self.list_model = AutomationListModel(self)
+        self.queue_model = QueueModel(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_automations_tab(), "Automations")
+        self.tabs.addTab(self._build_queue_tab(), "Auto Queue")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        self.refresh()
+
+    def _build_automations_tab(self) -> QWidget:
+        self.list_view = _table(self.list_model)
+        header = self.list_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.new_button = QPushButton("New automation")
+        self.delete_button = QPushButton("Delete")
+        self.editor = AutomationEditor(self._services)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.list_view, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.new_button)
+        row.addWidget(self.delete_button)
+        row.addStretch(1)
+        left_layout.addLayout(row)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.editor)
+        splitter.setSizes([520, 480])
+        self.new_button.clicked.connect(lambda: self.editor.load(None))
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
+        self.editor.saved.connect(self._on_saved)
+        return splitter
+
+    def _build_queue_tab(self) -> QWidget:
+        self.queue_view = _table(self.queue_model)
+        header = self.queue_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.automation_filter = QComboBox()
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("Any status", None)
+        self.status_filter.addItem("Upcoming", [auto_queue.PENDING, auto_queue.IN_FLIGHT])
+        for status in (auto_queue.SENT, auto_queue.SKIPPED, auto_queue.FAILED, auto_queue.REVIEW,
+                       auto_queue.DONE):  # fmt: skip
+            self.status_filter.addItem(auto_queue.STATUS_LABELS[status], [status])
+        self.run_button = QPushButton("Run due items now")
+        self.run_status = _plain()
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Automation"))
+        bar.addWidget(self.automation_filter)
+        bar.addWidget(QLabel("Status"))
+        bar.addWidget(self.status_filter)
+        bar.addStretch(1)
+        bar.addWidget(self.run_button)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addLayout(bar)
+        layout.addWidget(self.queue_view, 1)
+        layout.addWidget(self.run_status)
+        self.automation_filter.currentIndexChanged.connect(self.refresh_queue)
+        self.status_filter.currentIndexChanged.connect(self.refresh_queue)
+        self.run_button.clicked.connect(self.run_due_now)
+        return page
+
+    # -- refreshing --------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self._services.db.read() as s:
+            rows = automations.list_rows(s)
+        self.list_model.set_rows(rows)
+        current = self.automation_filter.currentData()
+        self.automation_filter.blockSignals(True)
+        self.automation_filter.clear()
+        self.automation_filter.addItem("All automations", None)
+        for row in rows:
+            self.automation_filter.addItem(row.name, row.id)
+        found = self.automation_filter.findData(current)
+        self.automation_filter.setCurrentIndex(max(0, found))
+        self.automation_filter.blockSignals(False)
+        self.refresh_queue()
+
+    def refresh_queue(self) -> None:
+        with self._services.db.read() as s:
+            rows = auto_queue.list_queue(
+                s,
+                automation_id=self.automation_filter.currentData(),
+                statuses=self.status_filter.currentData(),
+            )
+        self.queue_model.set_rows(rows)
+
+    def _on_automation_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.editor.load(self.list_model.row_at(current.row()).id)
+
+    def _on_saved(self, _automation_id: int) -> None:
+        self.refresh()
+
+    def delete_selected(self) -> None:
+        index = self.list_view.currentIndex()
+        if not index.isValid():
+            return
+        with self._services.db.write() as s:
+            automations.delete_automation(s, self.list_model.row_at(index.row()).id)
+        self.editor.load(None)
+        self.refresh()
+
+    # -- run due items now (off the GUI thread) ------------------------------------------
+
+    def run_due_now(self) -> None:
+        from trustpager_desktop.runtime.automation_runner import AutomationRunner
+
+        runner = AutomationRunner(self._services)
+        self.run_button.setEnabled(False)
+        self.run_status.setText("Running due items…")
+        self._job = _Job(lambda: runner.dispatch().describe())
+        self._job.signals.finished.connect(self._on_dispatch_done)
+        self._job.signals.failed.connect(lambda exc: self._on_dispatch_done(f"Failed: {exc}"))
+        QThreadPool.globalInstance().start(self._job)
+
+    def _on_dispatch_done(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.run_status.setText(message)
+        self.refresh()
+        self.dispatch_finished.emit(message)
+
+
+def _table(model: QAbstractTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setAlternatingRowColors(True)
+    return view
+
+
+# -- enrolling from the contact page or the browser ----------------------------------------------
+
+
+class EnrollDialog(QDialog):
+    """Pick an automation for a list of contacts; shows the result (and opt-out note)."""
+
+    def __init__(
+        self, services: AppServices, contact_ids: Sequence[int], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Enrol in automation")
+        self._services = services
+        self._contact_ids = list(contact_ids)
+        self.result_value: EnrollResult | None = None
+        self.automation = QComboBox()
+        with services.db.read() as s:
+            for view in automations.list_automations(s):
+                label = view.name if view.enabled else f"{view.name} (disabled)"
+                self.automation.addItem(label, view.id)
+        self.message = _plain()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Enrol")
+        buttons.accepted.connect(self.enroll)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_plain(f"Enrol {len(self._contact_ids)} contact(s) in:"))
+        layout.addWidget(self.automation)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        if self.automation.count() == 0:
+            self.message.setText(
+                "There are no automations yet. Create one on the Automations page."
+            )
+            buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+
+    def enroll(self) -> None:
+        s = self._services
+        try:
+            self.result_value = automations.enroll_contacts(
+                s.db, self.automation.currentData(), self._contact_ids, actor=s.actor, clock=s.clock
+            )
+        except (UserInputError, NotFoundError) as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(self.result_value.describe())
+        self.accept()

@@ -1,0 +1,138 @@
+"""The automation runner: a background job that runs the Auto Queue and the schedules.
+
+Every cycle (about every 5 s, on APScheduler in the window or in the agent):
+
+1. the first cycle reconciles items a crash left in flight (never re-sending);
+2. scheduled automations whose cron/interval trigger fell due enrol their
+   audience (once per fire time, even with several processes; see
+   ``core.schedules``);
+3. due queue items are claimed and run, unless automations are paused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from trustpager_desktop.core import automations, schedules
+from trustpager_desktop.core.auto_queue import (
+    DispatchReport,
+    QueueDispatcher,
+    is_paused,
+    reconcile_in_flight,
+)
+from trustpager_desktop.core.automations import Audience
+from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.models import Automation
+
+log = logging.getLogger("trustpager.automation_runner")
+
+JOB_ID = "automation-runner"
+INTERVAL_SECONDS = 5.0
+
+
+def new_worker_id() -> str:
+    """host:pid:random, so claims from different processes can be told apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class ScheduleFire:
+    automation_name: str
+    enrolled: int
+
+
+class AutomationRunner:
+    """The :class:`~trustpager_desktop.runtime.jobs.BackgroundJob` for automations."""
+
+    job_id = JOB_ID
+
+    def __init__(self, services: AppServices, worker_id: str | None = None) -> None:
+        self.services = services
+        self.worker_id = worker_id or new_worker_id()
+        self._reconciled = False
+
+    def interval_seconds(self) -> float:
+        return INTERVAL_SECONDS
+
+    def _dispatcher(self) -> QueueDispatcher:
+        s = self.services
+        return QueueDispatcher(
+            s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id
+        )
+
+    def reconcile(self) -> str:
+        report = reconcile_in_flight(
+            self.services.db, self.services.gateway.provider, clock=self.services.clock
+        )
+        return report.describe()
+
+    def run_schedules(self) -> list[ScheduleFire]:
+        """Enrol the audience of every scheduled automation whose trigger fell due."""
+        s = self.services
+        now = s.clock.now()
+        fired = []
+        with s.db.read() as session:
+            scheduled = list(
+                session.execute(
+                    select(
+                        Automation.id, Automation.name, Automation.schedule, Automation.created_at
+                    ).where(Automation.enabled.is_(True), Automation.schedule.is_not(None))
+                ).all()
+            )
+        for automation_id, name, raw, created_at in scheduled:
+            try:
+                fire = self._fire_one(automation_id, raw, created_at, now)
+            except (UserInputError, ValueError) as exc:
+                log.warning("schedule of '%s' is not usable: %s", name, exc)
+                continue
+            if fire is not None:
+                fired.append(ScheduleFire(name, fire))
+        return fired
+
+    def _fire_one(self, automation_id: int, raw: str, created_at, now) -> int | None:  # type: ignore[no-untyped-def]
+        import json
+
+        s = self.services
+        schedule = json.loads(raw)
+        trigger = schedules.build_trigger(schedule, s.settings.business_timezone)
+        audience = Audience.from_json(schedule.get("audience") or {})
+        with s.db.write() as session:
+            previous = schedules.last_fire(session, automation_id)
+            fire = schedules.latest_due_fire(trigger, previous or created_at, now)
+            if fire is None or not schedules.claim_fire(session, automation_id, previous, fire):
+                return None
+            result = automations.enroll(
+                session, automation_id, audience, actor="Schedule", clock=s.clock
+            )
+        log.info("schedule fired for automation %s: %s", automation_id, result.describe())
+        return len(result.enrolled)
+
+    def dispatch(self, *, honour_pause: bool = True) -> DispatchReport:
+        return self._dispatcher().dispatch_due(honour_pause=honour_pause)
+
+    def run_once(self) -> JobReport:
+        messages = []
+        if not self._reconciled:
+            messages.append(self.reconcile())
+            self._reconciled = True
+        with self.services.db.read() as session:
+            paused = is_paused(session)
+        if paused:
+            return JobReport(True, "Automations are paused.")
+        fired = self.run_schedules()
+        messages.extend(f"'{f.automation_name}' enrolled {f.enrolled}" for f in fired)
+        report = self.dispatch()
+        messages.append(report.describe())
+        return JobReport(report.failed == 0, "; ".join(messages))
+
+
+def build_jobs(services: AppServices) -> list[BackgroundJob]:
+    return [AutomationRunner(services)]
