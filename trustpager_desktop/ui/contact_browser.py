@@ -319,6 +319,12 @@ class ContactBrowser(QWidget):
         self.new_button = QPushButton("New contact…")
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton("Delete…")
+        self.enroll_button = QPushButton("Enrol…")
+        self.enroll_button.setToolTip("Enrol the selected contacts in an automation")
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Add contacts from a CSV file")
+        self.enroll_button.clicked.connect(self.enroll_selected)
+        self.import_button.clicked.connect(self.import_contacts)
         self.new_button.clicked.connect(self.new_contact)
         self.edit_button.clicked.connect(self.edit_selected)
         self.delete_button.clicked.connect(self.delete_selected)
@@ -330,7 +336,13 @@ class ContactBrowser(QWidget):
         top.addWidget(self.count_label)
         tools = QHBoxLayout()
         tools.addWidget(self.search, 1)
-        for button in (self.new_button, self.edit_button, self.delete_button):
+        for button in (
+            self.new_button,
+            self.edit_button,
+            self.delete_button,
+            self.enroll_button,
+            self.import_button,
+        ):
             tools.addWidget(button)
 
         self.table = QTableView()
@@ -338,7 +350,7 @@ class ContactBrowser(QWidget):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
@@ -389,6 +401,27 @@ class ContactBrowser(QWidget):
     def selected_contact_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
         return self.model.contact_id(rows[0].row()) if rows else None
+
+    def selected_contact_ids(self) -> list[int]:
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [self.model.contact_id(row) for row in rows]
+
+    def enroll_selected(self) -> None:
+        """Enrol the selected contacts in an automation (the Auto Queue checks opt-outs at send time)."""
+        from trustpager_desktop.ui.automations_page import EnrollDialog
+
+        contact_ids = self.selected_contact_ids()
+        if not contact_ids:
+            QMessageBox.information(self, "Enrol", "Select one or more contacts first.")
+            return
+        EnrollDialog(self._services, contact_ids, self).exec()
+
+    def import_contacts(self) -> None:
+        from trustpager_desktop.ui.import_dialog import ImportContactsDialog
+
+        dialog = ImportContactsDialog(self._services, self)
+        dialog.imported.connect(lambda _report: self._after_change())
+        dialog.exec()
 
     def _activate(self, index: QModelIndex) -> None:
         if index.isValid():

@@ -162,6 +162,8 @@ class ContactPage(QWidget):
             "Save this contact's opt-out and re-consent history as a printable PDF or a CSV file."
         )
         self.report_button.clicked.connect(self.save_consent_report)
+        self.enroll_button = QPushButton("Enrol in automation…")
+        self.enroll_button.clicked.connect(self.enroll)
 
         self.details = DetailsCard(self._services)
         self.details.saved.connect(self._reload_after_save)
@@ -193,6 +195,7 @@ class ContactPage(QWidget):
         names.addWidget(self.subtitle)
         header.addLayout(names, 1)
         header.addWidget(self.simulate_button)
+        header.addWidget(self.enroll_button)
         header.addWidget(self.report_button)
 
         left = QWidget()
@@ -342,6 +345,14 @@ class ContactPage(QWidget):
                 from_number=self.contact.phone_e164, body=body
             )  # type: ignore[attr-defined]
             self.reply_simulated.emit()
+
+    def enroll(self) -> None:
+        """Enrol this contact in an automation; an opt-out still blocks its texts at send time."""
+        from trustpager_desktop.ui.automations_page import EnrollDialog
+
+        if self.contact is not None:
+            EnrollDialog(self._services, [self.contact.id], self).exec()
+            self._reload_after_save(announce=False)
 
     # -- consent report ---------------------------------------------------------------
 
