@@ -426,6 +426,8 @@ class AutomationsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self.refresh()
+        if self.list_model.rowCount():  # open on a real automation, not an empty draft
+            self.list_view.selectRow(0)
 
     def _build_automations_tab(self) -> QWidget:
         self.list_view = _table(self.list_model)
