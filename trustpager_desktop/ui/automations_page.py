@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -21,7 +20,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -38,7 +36,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -56,16 +53,11 @@ from trustpager_desktop.core.automations import (
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import plain_label
+from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 
 Index = QModelIndex | QPersistentModelIndex
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
-
-
-def _plain(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    return label
 
 
 # -- background work ---------------------------------------------------------------------
@@ -97,50 +89,7 @@ class _Job(QRunnable):
 # -- models ------------------------------------------------------------------------------------
 
 
-class _RowsModel(QAbstractTableModel):
-    """A read-only table over a list of dataclass rows; ``set_rows`` swaps them all."""
-
-    headers: tuple[str, ...] = ()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self.cell(self._rows[index.row()], index.column())
-        return None
-
-    def cell(self, row: Any, column: int) -> str:
-        raise NotImplementedError
-
-
-class AutomationListModel(_RowsModel):
+class AutomationListModel(RowsTableModel):
     headers = ("Automation", "Enabled", "Steps", "Sent", "Skipped", "Failed", "Upcoming")
 
     def cell(self, row: AutomationRow, column: int) -> str:
@@ -156,7 +105,7 @@ class AutomationListModel(_RowsModel):
         return values[column]
 
 
-class QueueModel(_RowsModel):
+class QueueModel(RowsTableModel):
     headers = ("Due", "Status", "Automation", "Step", "Contact", "Reason")
 
     def cell(self, row: QueueRow, column: int) -> str:
@@ -200,7 +149,7 @@ class StepEditor(QWidget):
         sms_layout.setContentsMargins(0, 0, 0, 0)
         sms_layout.addWidget(self.template)
         sms_layout.addWidget(
-            _plain(
+            wrapped_label(
                 "Fields: {first_name} {last_name} {full_name} {company}. "
                 "Texts to opted-out contacts are skipped when due."
             )  # fmt: skip
@@ -279,7 +228,7 @@ class AutomationEditor(QWidget):
         self.down_button = QPushButton("Move down")
         self.save_button = QPushButton("Save automation")
         self.save_button.setDefault(True)
-        self.message = _plain()
+        self.message = plain_label(wrap=True)
         self.message.setObjectName("validationMessage")
         self.message.setStyleSheet("color: #b00020;")
         self._build()
@@ -295,7 +244,7 @@ class AutomationEditor(QWidget):
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(_plain("Steps run in order; a wait delays the steps after it."))
+        layout.addWidget(wrapped_label("Steps run in order; a wait delays the steps after it."))
         layout.addWidget(self.steps, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.step_editor)
@@ -430,7 +379,7 @@ class AutomationsPage(QWidget):
             self.list_view.selectRow(0)
 
     def _build_automations_tab(self) -> QWidget:
-        self.list_view = _table(self.list_model)
+        self.list_view = read_only_table(self.list_model)
         header = self.list_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -457,7 +406,7 @@ class AutomationsPage(QWidget):
         return splitter
 
     def _build_queue_tab(self) -> QWidget:
-        self.queue_view = _table(self.queue_model)
+        self.queue_view = read_only_table(self.queue_model)
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
@@ -469,7 +418,7 @@ class AutomationsPage(QWidget):
                        auto_queue.DONE):  # fmt: skip
             self.status_filter.addItem(auto_queue.STATUS_LABELS[status], [status])
         self.run_button = QPushButton("Run due items now")
-        self.run_status = _plain()
+        self.run_status = plain_label(wrap=True)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Automation"))
         bar.addWidget(self.automation_filter)
@@ -549,18 +498,6 @@ class AutomationsPage(QWidget):
         self.dispatch_finished.emit(message)
 
 
-def _table(model: QAbstractTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setAlternatingRowColors(True)
-    return view
-
-
 # -- enrolling from the contact page or the browser ----------------------------------------------
 
 
@@ -580,7 +517,7 @@ class EnrollDialog(QDialog):
             for view in automations.list_automations(s):
                 label = view.name if view.enabled else f"{view.name} (disabled)"
                 self.automation.addItem(label, view.id)
-        self.message = _plain()
+        self.message = plain_label(wrap=True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -588,7 +525,7 @@ class EnrollDialog(QDialog):
         buttons.accepted.connect(self.enroll)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(_plain(f"Enrol {len(self._contact_ids)} contact(s) in:"))
+        layout.addWidget(wrapped_label(f"Enrol {len(self._contact_ids)} contact(s) in:"))
         layout.addWidget(self.automation)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
@@ -609,3 +546,7 @@ class EnrollDialog(QDialog):
             return
         self.message.setText(self.result_value.describe())
         self.accept()
+
+
+def wrapped_label(text: str) -> QLabel:
+    return plain_label(text, wrap=True)

@@ -6,20 +6,14 @@ through ``core.inbox``; it never writes SQL or calls Twilio itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +22,8 @@ from trustpager_desktop.core import inbox
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.common import plain_label
+from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -48,56 +44,7 @@ def _short_time(when: datetime, zone: str) -> str:
     return inbox.received_text(when, zone)[:-3]
 
 
-class _RowsModel(QAbstractTableModel):
-    """A read-only table of plain dataclass rows; subclasses say how to show a row."""
-
-    headers: tuple[str, ...] = ()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> Any | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell(row, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, index.column())
-        return None
-
-    def cell(self, row: Any, column: int) -> str:
-        raise NotImplementedError
-
-    def tooltip(self, row: Any, column: int) -> str | None:
-        return None
-
-
-class ReviewModel(_RowsModel):
+class ReviewModel(RowsTableModel):
     headers = ("Received", "From", "Contact", "Message", "Why it needs review")
 
     def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
@@ -117,7 +64,7 @@ class ReviewModel(_RowsModel):
         return row.body if column == 3 else None
 
 
-class UnknownSendersModel(_RowsModel):
+class UnknownSendersModel(RowsTableModel):
     headers = ("From", "SMS", "Texts", "Last received", "Last message")
 
     def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
@@ -132,29 +79,6 @@ class UnknownSendersModel(_RowsModel):
             _short_time(row.last_received_at, self._zone),
             _one_line(row.last_body),
         )[column]
-
-
-def _plain_label(text: str = "", *, wrap: bool = True) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(wrap)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _table(model: QAbstractTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.setAlternatingRowColors(True)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(True)
-    return view
 
 
 class ReviewPage(QWidget):
@@ -174,12 +98,12 @@ class ReviewPage(QWidget):
         zone = services.settings.business_timezone
         self.review_model = ReviewModel(zone, self)
         self.unknown_model = UnknownSendersModel(zone, self)
-        self.review_view = _table(self.review_model)
-        self.unknown_view = _table(self.unknown_model)
-        self.message_label = _plain_label()
-        self.sender_label = _plain_label()
-        self.reason_label = _plain_label()
-        self.feedback_label = _plain_label()
+        self.review_view = read_only_table(self.review_model)
+        self.unknown_view = read_only_table(self.unknown_model)
+        self.message_label = plain_label(wrap=True, selectable=True)
+        self.sender_label = plain_label(wrap=True, selectable=True)
+        self.reason_label = plain_label(wrap=True, selectable=True)
+        self.feedback_label = plain_label(wrap=True, selectable=True)
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
@@ -191,9 +115,11 @@ class ReviewPage(QWidget):
         self.refresh()
 
     def _build(self) -> None:
-        intro = _plain_label(
+        intro = plain_label(
             "Replies that might be asking you to stop texting. Decide each one: the law gives "
-            "you at most 10 business days to honour an opt-out."
+            "you at most 10 business days to honour an opt-out.",
+            wrap=True,
+            selectable=True,
         )
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
@@ -215,9 +141,11 @@ class ReviewPage(QWidget):
         review_layout.addWidget(self.review_view, 1)
         review_layout.addWidget(detail)
 
-        unknown_intro = _plain_label(
+        unknown_intro = plain_label(
             "Numbers that texted you but belong to no contact. An opt-out from one of them is "
-            "remembered: a contact added later with that number starts opted out."
+            "remembered: a contact added later with that number starts opted out.",
+            wrap=True,
+            selectable=True,
         )
         unknown_layout = QVBoxLayout(self.unknown_title)
         unknown_layout.addWidget(unknown_intro)
