@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -34,7 +33,8 @@ from trustpager_desktop.core import contacts
 from trustpager_desktop.core.contacts import ContactInput, ContactRow
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import WARNING_COLOUR, field_error_label, heading, plain_label
+from trustpager_desktop.ui.common import WARNING_COLOUR, heading, plain_label
+from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -192,15 +192,6 @@ class ContactDialog(QDialog):
     """New or edit contact. Core validates; a refused field shows the reason beside it
     and nothing is saved."""
 
-    FIELDS = [
-        ("first_name", "First name"),
-        ("last_name", "Last name"),
-        ("company", "Company"),
-        ("email", "Email"),
-        ("phone", "Phone"),
-        ("tags", "Tags (comma separated)"),
-    ]
-
     def __init__(
         self, services: AppServices, contact_id: int | None = None, parent: QWidget | None = None
     ) -> None:
@@ -209,27 +200,15 @@ class ContactDialog(QDialog):
         self.contact_id = contact_id
         self.setWindowTitle("Edit contact" if contact_id else "New contact")
         self.setMinimumWidth(420)
-        self.editors: dict[str, QLineEdit] = {}
-        self.errors = {}
-        form = QFormLayout()
-        for name, label in self.FIELDS:
-            editor = QLineEdit()
-            editor.setAccessibleName(label)
-            error = field_error_label()
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(editor)
-            column.addWidget(error)
-            form.addRow(label, column)
-            self.editors[name], self.errors[name] = editor, error
-        self.editors["phone"].setPlaceholderText("(415) 555-0101 or +44 20 7946 0000")
+        self.form = ContactForm()
+        self.editors, self.errors = self.form.editors, self.form.errors
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.form)
         layout.addWidget(buttons)
         if contact_id is not None:
             self._fill(contact_id)
@@ -237,24 +216,14 @@ class ContactDialog(QDialog):
     def _fill(self, contact_id: int) -> None:
         with self._services.db.read() as s:
             view = contacts.get_contact(s, contact_id, self._services.settings.default_country)
-        values = {
-            "first_name": view.first_name,
-            "last_name": view.last_name,
-            "company": view.company,
-            "email": view.email,
-            "phone": view.phone_raw,
-            "tags": view.tags,
-        }
-        for name, value in values.items():
-            self.editors[name].setText(value)
+        self.form.set_values(contact_values(view))
 
     def contact_input(self) -> ContactInput:
-        return ContactInput(**{name: e.text() for name, e in self.editors.items()})
+        return self.form.contact_input()
 
     def save(self) -> bool:
         """Save through core; on a refused value show why beside the field and stay open."""
-        for error in self.errors.values():
-            error.setVisible(False)
+        self.form.clear_errors()
         data = self.contact_input()
         s = self._services
         try:
@@ -277,18 +246,13 @@ class ContactDialog(QDialog):
                         clock=s.clock,
                     )
         except UserInputError as exc:
-            self.show_error(exc.field or "first_name", str(exc))
+            self.show_error(exc.field, str(exc))
             return False
         self.accept()
         return True
 
-    def show_error(self, field: str, message: str) -> None:
-        label = self.errors.get(field) or self.errors["first_name"]
-        label.setText(message)
-        label.setVisible(True)
-        editor = self.editors.get(field)
-        if editor is not None:
-            editor.setFocus()
+    def show_error(self, field: str | None, message: str) -> None:
+        self.form.show_error(field, message)
 
 
 class ContactBrowser(QWidget):

@@ -6,11 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -23,23 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import activity, contact_tasks, contacts
-from trustpager_desktop.core.contacts import ContactInput, ContactView
+from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui import consent_report
-from trustpager_desktop.ui.common import Card, field_error_label, heading, local_time, plain_label
+from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
+from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
 from trustpager_desktop.ui.workers import run_in_background
-
-DETAIL_FIELDS = [
-    ("first_name", "First name"),
-    ("last_name", "Last name"),
-    ("company", "Company"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("tags", "Tags"),
-]
 
 
 class DetailsCard(Card):
@@ -52,21 +42,9 @@ class DetailsCard(Card):
         super().__init__("Details", parent)
         self._services = services
         self._contact: ContactView | None = None
-        self.editors: dict[str, QLineEdit] = {}
-        self.errors = {}
-        form = QFormLayout()
-        form.setHorizontalSpacing(12)
-        for name, label in DETAIL_FIELDS:
-            editor = QLineEdit()
-            editor.setAccessibleName(label)
-            editor.textEdited.connect(lambda _t: self._show_dirty())
-            error = field_error_label()
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(editor)
-            column.addWidget(error)
-            form.addRow(label, column)
-            self.editors[name], self.errors[name] = editor, error
+        self.form = ContactForm()
+        self.form.edited.connect(self._show_dirty)
+        self.editors, self.errors = self.form.editors, self.form.errors
         self.save_button = QPushButton("Save details")
         self.save_button.setAccessibleName("Save contact details")
         self.save_button.setEnabled(False)
@@ -74,27 +52,15 @@ class DetailsCard(Card):
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.save_button)
-        self.body.addLayout(form)
+        self.body.addWidget(self.form)
         self.body.addLayout(row)
 
     def _saved_values(self) -> dict[str, str]:
-        c = self._contact
-        if c is None:
-            return {}
-        return {
-            "first_name": c.first_name,
-            "last_name": c.last_name,
-            "company": c.company,
-            "email": c.email,
-            "phone": c.phone_raw,
-            "tags": c.tags,
-        }
+        return contact_values(self._contact)
 
     def load(self, contact: ContactView) -> None:
         self._contact = contact
-        for name, value in self._saved_values().items():
-            self.editors[name].setText(value)
-            self.errors[name].setVisible(False)
+        self.form.set_values(self._saved_values())
         self._show_dirty()
 
     def is_dirty(self) -> bool:
@@ -114,9 +80,8 @@ class DetailsCard(Card):
         """Save through core. A refused value shows its reason beside the field; nothing saved."""
         if self._contact is None or not self.is_dirty():
             return True
-        for error in self.errors.values():
-            error.setVisible(False)
-        data = ContactInput(**{k: e.text() for k, e in self.editors.items()})
+        self.form.clear_errors()
+        data = self.form.contact_input()
         s = self._services
         try:
             with s.db.write() as session:
@@ -129,9 +94,7 @@ class DetailsCard(Card):
                     clock=s.clock,
                 )
         except UserInputError as exc:
-            error = self.errors.get(exc.field or "", self.errors["first_name"])
-            error.setText(str(exc))
-            error.setVisible(True)
+            self.form.show_error(exc.field, str(exc))
             return False
         self.saved.emit()
         return True
