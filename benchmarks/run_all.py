@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("only", nargs="*", help="run only these scripts (e.g. memory.py)")
     args = parser.parse_args()
     failed = []
-    with args.log.open("w", encoding="utf-8") as log:
+    with args.log.open("w", encoding="utf-8", buffering=1) as log:  # line by line, like tee
         log.write(f"benchmarks run {datetime.datetime.now().isoformat(timespec='seconds')}\n")
         for script in args.only or SCRIPTS:
             if run(script, log) != 0:
