@@ -43,5 +43,9 @@ package: $(PACKAGE_STAMP)
 		--distpath dist --workpath build/pyinstaller packaging/trustpager.spec
 	$(BIN)/python packaging/check_bundle.py dist/trustpager-desktop
 
+# Every speed and memory figure in benchmarks/README.md (minutes; data sets cached in /tmp).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

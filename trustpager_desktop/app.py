@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.screenshot:
         run_first_run(services)  # no-op once done; cancelled: asked again next start
     window = MainWindow(services)
+    from trustpager_desktop.ui.first_paint import report_first_paint
+
+    report_first_paint(window)  # only with TRUSTPAGER_PRINT_FIRST_PAINT=1 (benchmarks)
     desktop = install_desktop_integration(window, services, app, with_tray=not args.screenshot)
     if args.screenshot:
         return _screenshot(app, window, args)

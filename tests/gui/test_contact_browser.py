@@ -146,3 +146,22 @@ def test_new_edit_and_delete_contact(qtbot, browser, services, add_contact):
     browser.confirm_delete = lambda name: True
     browser.delete_selected()
     assert browser.model.rowCount() == 0
+
+
+def test_a_search_with_very_many_matches_says_so_without_counting_them_all(
+    browser, add_contact, monkeypatch
+):
+    from trustpager_desktop.ui import contact_browser
+
+    monkeypatch.setattr(contact_browser, "SEARCH_COUNT_CAP", 2)
+    for first in ("Ann", "Anna", "Annie"):
+        add_contact(first, "Lee")
+    browser.refresh()
+    assert browser.count_label.text() == "3 contacts"  # the whole list is counted exactly
+    browser.search.setText("ann")
+    browser.apply_search()
+    assert browser.count_label.text() == "2+ contacts found"
+    assert browser.model.rowCount() == 3  # the table still shows every match
+    browser.search.setText("annie")
+    browser.apply_search()
+    assert browser.count_label.text() == "1 contact found"

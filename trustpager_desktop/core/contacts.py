@@ -275,49 +275,109 @@ def _phone_prefix(digits: str) -> ColumnElement[bool]:
     return and_(Contact.phone_e164 >= lower, Contact.phone_e164 < upper)
 
 
-def _word_filter(words: list[str], dialect: str) -> ColumnElement[bool]:
+def _fts_match(words: list[str]) -> str:
+    """An FTS5 query needing every word, each quoted so it is taken literally."""
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _fts_ids(words: list[str], limit: int | None = None) -> Select:
+    """Ids of contacts whose search_text holds every word (all 3+ characters), from the index."""
+    stmt = (
+        select(literal_column("rowid"))
+        .select_from(table("contacts_fts"))
+        .where(literal_column("contacts_fts").op("MATCH")(_fts_match(words)))
+    )
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def _like(word: str) -> ColumnElement[bool]:
+    return Contact.search_text.like(f"%{_escape_like(word)}%", escape="\\")
+
+
+def _word_filter(words: list[str], dialect: str, *, use_index: bool = True) -> ColumnElement[bool]:
     """Every word must appear somewhere in search_text (already lower-case).
 
     SQLite answers words of 3+ characters from the FTS5 trigram index; shorter
     words, and PostgreSQL (whose pg_trgm GIN index serves LIKE), use LIKE.
+    ``use_index=False`` asks for LIKE throughout, which lets SQLite walk the
+    sort order's index and stop after one page (see ``_is_common``).
     """
-    indexed = [w for w in words if len(w) >= 3] if dialect == "sqlite" else []
-    clauses = [
-        Contact.search_text.like(f"%{_escape_like(w)}%", escape="\\")
-        for w in words
-        if w not in indexed
-    ]
+    indexed = _indexed_words(words, dialect) if use_index else []
+    clauses = [_like(w) for w in words if w not in indexed]
     if indexed:
-        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
-        fts_ids = (
-            select(literal_column("rowid"))
-            .select_from(table("contacts_fts"))
-            .where(literal_column("contacts_fts").op("MATCH")(match))
-        )
-        clauses.append(Contact.id.in_(fts_ids))
+        clauses.append(Contact.id.in_(_fts_ids(indexed)))
     return and_(*clauses)
 
 
-def search_query(query: str, default_region: str = "US", dialect: str = "sqlite") -> Select:
+def _indexed_words(words: list[str], dialect: str) -> list[str]:
+    return [w for w in words if len(w) >= 3] if dialect == "sqlite" else []
+
+
+def _search_words(query: str, default_region: str) -> tuple[list[str] | None, list[str]]:
+    """(phone prefixes or None, lower-case words) for what was typed in a search box."""
+    query = _CONTROL.sub(" ", query or "").strip()  # a NUL cannot even reach PostgreSQL
+    if not query:
+        return None, []
+    prefixes = phone_search_prefixes(query, default_region)
+    if prefixes is not None:
+        return prefixes, []
+    return None, query.lower().split()
+
+
+def search_query(
+    query: str, default_region: str = "US", dialect: str = "sqlite", *, use_index: bool = True
+) -> Select:
     """The filter for a search box: every word must match name, email, company or phone;
     a phone-like query matches numbers by E.164 prefix, whatever format is typed."""
     stmt = select(Contact.id)
-    query = _CONTROL.sub(" ", query or "").strip()  # a NUL cannot even reach PostgreSQL
-    if not query:
-        return stmt
-    prefixes = phone_search_prefixes(query, default_region)
+    prefixes, words = _search_words(query, default_region)
     if prefixes is not None:
         return stmt.where(or_(*(_phone_prefix(p) for p in prefixes)))
-    return stmt.where(_word_filter(query.lower().split(), dialect))
+    if not words:
+        return stmt
+    return stmt.where(_word_filter(words, dialect, use_index=use_index))
 
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def count_contacts(session: Session, query: str = "", default_region: str = "US") -> int:
-    sub = search_query(query, default_region, _dialect(session)).subquery()
-    return session.scalar(select(func.count()).select_from(sub)) or 0
+def count_contacts(
+    session: Session, query: str = "", default_region: str = "US", *, cap: int | None = None
+) -> int:
+    """How many contacts match ``query``; with ``cap``, counting stops there (a search box
+    needs "10,000+" quickly more than the exact figure), so the result is at most ``cap``."""
+    dialect = _dialect(session)
+    prefixes, words = _search_words(query, default_region)
+    indexed = _indexed_words(words, dialect)
+    if prefixes is None and words and indexed == words:
+        # Every word is in the trigram index: count there, without reading the contacts.
+        ids = _fts_ids(words, cap)
+    else:
+        ids = search_query(query, default_region, dialect)
+        ids = ids if cap is None else ids.limit(cap)
+    return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+# A search matching at least one contact in COMMON_SHARE is "common": its first page is
+# found faster by walking the sort order and testing each row (about COMMON_SHARE rows read
+# per row shown) than by collecting and sorting every match from the trigram index.
+COMMON_SHARE = 10
+INDEXED_SORTS = ("name", "phone")
+
+
+def _is_common(session: Session, words: list[str], sort: str) -> bool:
+    """True when the walk in sort order beats the trigram index for this SQLite search.
+
+    Costs two cheap queries: the highest id (about the table size) and a count of
+    matches that stops at a tenth of it.
+    """
+    if sort not in INDEXED_SORTS or not _indexed_words(words, "sqlite"):
+        return False
+    size = session.scalar(select(func.max(Contact.id))) or 0
+    enough = max(size // COMMON_SHARE, 1)
+    sample = _fts_ids(_indexed_words(words, "sqlite"), enough).subquery()
+    return (session.scalar(select(func.count()).select_from(sample)) or 0) >= enough
 
 
 def search_contacts(
@@ -330,8 +390,16 @@ def search_contacts(
     descending: bool = False,
     default_region: str = "US",
 ) -> list[ContactRow]:
-    """One page of the browser's rows, filtered and sorted in the database."""
-    ids = search_query(query, default_region, _dialect(session)).whereclause
+    """One page of the browser's rows, filtered and sorted in the database.
+
+    On SQLite a common word (say a first name every tenth contact has) is answered by
+    walking the sort index with LIKE, a rare one from the trigram index: the same rows
+    either way, each in a few milliseconds on 100,000 contacts.
+    """
+    dialect = _dialect(session)
+    _prefixes, words = _search_words(query, default_region)
+    use_index = not (dialect == "sqlite" and words and _is_common(session, words, sort))
+    ids = search_query(query, default_region, dialect, use_index=use_index).whereclause
     columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["name"])
     order = [c.desc() if descending else c.asc() for c in columns]
     order.append(Contact.id.desc() if descending else Contact.id.asc())

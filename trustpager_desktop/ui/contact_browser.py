@@ -39,6 +39,7 @@ from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 Index = QModelIndex | QPersistentModelIndex
 
 SEARCH_DELAY_MS = 250  # wait for a pause in typing before asking the database
+SEARCH_COUNT_CAP = 10_000  # a search's count label stops at "10,000+ contacts found"
 
 COLUMNS = [
     ("Name", "name"),
@@ -50,6 +51,14 @@ COLUMNS = [
 SMS_COLUMN = 4
 OPTED_OUT_TEXT = "Opted out"
 SUBSCRIBED_TEXT = "Subscribed"
+
+
+def count_text(total: int, *, searching: bool) -> str:
+    """'1 contact', '100,000 contacts', '12 contacts found', '10,000+ contacts found'."""
+    noun = "contact" if total == 1 else "contacts"
+    if searching and total > SEARCH_COUNT_CAP:
+        return f"{SEARCH_COUNT_CAP:,}+ contacts found"
+    return f"{total:,} {noun}" + (" found" if searching else "")
 
 
 class ContactTableModel(QAbstractTableModel):
@@ -183,8 +192,10 @@ class ContactTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
-        self._sort = COLUMNS[column][1]
-        self._descending = order == Qt.SortOrder.DescendingOrder
+        key, descending = COLUMNS[column][1], order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self._sort, self._descending) and self._rows:
+            return  # the view announcing the sort it starts with: the page is already right
+        self._sort, self._descending = key, descending
         self.reload()
 
 
@@ -349,11 +360,13 @@ class ContactBrowser(QWidget):
 
     def _update_count(self) -> None:
         s = self._services
+        query = self.model.query
+        # A search counts no further than SEARCH_COUNT_CAP: "10,000+ found" says enough,
+        # and counting every match of a common word would cost more than the search.
+        cap = SEARCH_COUNT_CAP + 1 if query else None
         with s.db.read() as session:
-            total = contacts.count_contacts(session, self.model.query, s.settings.default_country)
-        noun = "contact" if total == 1 else "contacts"
-        suffix = " found" if self.model.query else ""
-        self.count_label.setText(f"{total:,} {noun}{suffix}")
+            total = contacts.count_contacts(session, query, s.settings.default_country, cap=cap)
+        self.count_label.setText(count_text(total, searching=bool(query)))
 
     def refresh(self) -> None:
         """Re-read the current page after something changed elsewhere."""

@@ -111,3 +111,71 @@ def test_deleted_contacts_leave_the_search_index(people, clock):
     with people.read() as s:
         assert contacts.search_contacts(s, "plumbing") == []
         assert contacts.count_contacts(s, "plumbing") == 0
+
+
+FIRST_NAMES = ["Ann", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal"]
+
+
+@pytest.fixture
+def crowd(db):
+    """200 contacts: every first name is shared by one in ten (a common search word);
+    last names are unique, so 'name01' matches ten of them (a rare one)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = []
+    for i in range(200):
+        first, last = FIRST_NAMES[i % 10], f"Name{i:03d}"
+        email = f"{first}{i}@example.com".lower()
+        rows.append(
+            {
+                "first_name": first,
+                "last_name": last,
+                "company": "",
+                "email": email,
+                "phone_raw": "",
+                "tags": "",
+                "search_text": f"{first} {last}  {email} ".lower(),
+                "sms_opted_out": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    with db.write() as s:
+        s.execute(insert(Contact), rows)
+    return db
+
+
+@pytest.mark.parametrize("query", ["grace", "name01", "gr name1", "ace 19"])
+@pytest.mark.parametrize(
+    ("sort", "descending"), [("name", False), ("name", True), ("email", False)]
+)
+def test_common_and_rare_words_find_the_same_rows_as_a_plain_filter(crowd, query, sort, descending):
+    """Common words are answered by walking the sort order, rare ones from the search
+    index; either way every matching contact appears once, in order, across pages."""
+    with crowd.read() as s:
+        everyone = contacts.search_contacts(s, "", limit=1000, sort=sort, descending=descending)
+        expected = [
+            r.name
+            for r in everyone
+            if all(w in f"{r.name} {r.email}".lower() for w in query.split())
+        ]
+        pages = [
+            contacts.search_contacts(
+                s, query, offset=offset, limit=7, sort=sort, descending=descending
+            )
+            for offset in range(0, 210, 7)
+        ]
+        assert [r.name for page in pages for r in page] == expected
+        assert contacts.count_contacts(s, query) == len(expected)
+    assert expected  # the case is not vacuous
+
+
+def test_a_capped_count_stops_at_the_cap(crowd):
+    with crowd.read() as s:
+        assert contacts.count_contacts(s, "grace") == 20
+        assert contacts.count_contacts(s, "grace", cap=5) == 5
+        assert contacts.count_contacts(s, "gr", cap=5) == 5  # short word: LIKE, capped too
+        assert contacts.count_contacts(s, "name01", cap=50) == 10
