@@ -155,8 +155,12 @@ def _opt_out_ann(db, clock) -> None:
         consent.opt_out_number(s, ANN, source=consent.Source.STOP_REPLY, actor="Inbox", clock=clock)
 
 
-def test_read_only_database_refuses_the_opt_out_clearly_and_keeps_nothing(sqlite_db, clock):
+def test_read_only_database_refuses_the_opt_out_clearly_and_keeps_nothing(
+    sqlite_db, clock, tmp_path, monkeypatch
+):
     figures.add("bad inputs tried")
+    # Database.open treats "file:..." as a relative path and creates an empty file there.
+    monkeypatch.chdir(tmp_path)
     _enrolled(sqlite_db, clock)
     path = sqlite_db.sqlite_path
     sqlite_db.close()
