@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format venv screenshot package bench clean
+.PHONY: run test soak lint format venv screenshot package bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The reliability suite in its long form (many more interleavings and agent kills).
+soak: $(STAMP)
+	TRUSTPAGER_SOAK=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -151,16 +151,36 @@ def test_stopped_server_refuses_and_is_temporary(fake_twilio, provider):
 def test_slow_reply_beyond_timeout_is_temporary(fake_twilio):
     provider = make_provider(fake_twilio, timeout=0.2)
     fake_twilio.add_fault(Fault.slow(1.0))
-    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    error = raise_of(provider.test_connection)
     assert error.kind is FailureKind.TEMPORARY
     assert "no answer within 0.2 seconds" in error.reason
 
 
+def test_send_without_an_answer_is_not_retryable(fake_twilio):
+    # Twilio may have the text: a retry could send it twice.
+    provider = make_provider(fake_twilio, timeout=0.2)
+    fake_twilio.add_fault(Fault.slow(1.0, method="POST"))
+    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    assert error.kind is FailureKind.PERMANENT and not error.retryable
+    assert "may or may not have been sent" in error.reason
+
+
 def test_dropped_connection_is_temporary(fake_twilio, provider):
     fake_twilio.add_fault(Fault.drop())
-    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    error = raise_of(provider.test_connection)
     assert error.kind is FailureKind.TEMPORARY
-    assert fake_twilio.sent_messages == []
+
+
+def test_send_dropped_after_the_request_is_not_retryable(fake_twilio, provider):
+    fake_twilio.add_fault(Fault.drop(method="POST"))
+    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    assert error.kind is FailureKind.PERMANENT and not error.retryable
+
+
+def test_send_to_a_server_that_refuses_connections_is_temporary(fake_twilio):
+    provider = make_provider(fake_twilio, api_base=unused_base_url())
+    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    assert error.kind is FailureKind.TEMPORARY  # nothing reached Twilio: safe to retry
 
 
 def test_unreadable_send_reply_is_permanent_not_retryable(fake_twilio, provider):

@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from trustpager_desktop.providers.base import (
     FailureKind,
@@ -41,6 +42,10 @@ UNSUBSCRIBED_REASON = (
     "Twilio reports that this number has opted out (replied STOP) and will not deliver texts to it"
 )
 AUTH_REASON = "Twilio did not accept the Account SID and Auth Token"
+UNKNOWN_OUTCOME_REASON = (
+    "Twilio did not answer after receiving the text, so it may or may not have been sent; "
+    "check the Twilio console before sending it again"
+)
 
 
 class _RecordingHttpClient(TwilioHttpClient):
@@ -93,6 +98,36 @@ def _pretty_number(e164: str) -> str:
         if e164.startswith("+1") and len(e164) == 12 and e164[1:].isdigit():
             return f"+1 {e164[2:5]} {e164[5:8]} {e164[8:]}"
         return e164
+
+
+def _request_may_have_arrived(exc: BaseException) -> bool:
+    """True when a failed request may still have reached Twilio: the reply timed out or
+    the connection broke after the request went out. False when no connection was made
+    (refused, connect timeout) or Twilio answered (an HTTP error): those are safe to retry."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    return not _never_connected(exc)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Walk the exception's causes and MaxRetryError reasons for a failed connect."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(current, BaseException):
+            pending.extend([current.__cause__, current.__context__, *current.args])
+        pending.append(getattr(current, "reason", None))
+    return False
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -198,6 +233,9 @@ class TwilioProvider:
         try:
             message = self._account.messages.create(**kwargs)
         except Exception as exc:
+            if _request_may_have_arrived(exc):
+                # Twilio may have the text: a retry could send it twice (DESIGN promise 8).
+                raise self._error(FailureKind.PERMANENT, UNKNOWN_OUTCOME_REASON) from None
             raise self._translate(
                 exc, action="send the text", unclear_reply=FailureKind.PERMANENT
             ) from None

@@ -1,0 +1,433 @@
+"""A stateful property test over the real core: consent, inbox, Auto Queue, gateway.
+
+Hypothesis interleaves contacts (some sharing a number), manual opt-outs and
+re-consents, STOP / START / "please stop texting me" replies from known and
+unknown numbers (through the local Twilio server, the real Twilio client and
+the real inbox poller), enrolments, dispatch ticks, provider faults, kills in
+the middle of a dispatch and restarts. After every step it checks DESIGN.md's
+promises 1, 4, 6, 8 and 9 against the database and the Twilio server's record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select, text
+
+from tests.support import figures
+from tests.support.databases import create_pg_database, drop_pg_database
+from tests.support.fake_twilio import Fault
+from trustpager_desktop.core import activity, automations, consent, contacts, preferences
+from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
+from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.clock import FixedClock
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
+from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.providers.twilio_provider import TwilioProvider
+from trustpager_desktop.runtime.inbox_poller import InboxPoller
+from trustpager_desktop.store.database import Database
+from trustpager_desktop.store.models import (
+    ActivityEntry,
+    Base,
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+)
+
+NUMBERS = [f"+1415555{n:04d}" for n in range(101, 106)]  # few, so contacts share them
+REPLIES = ["STOP", "stop", "Unsubscribe", "please stop texting me", "START", "yes", "thanks!"]
+START_AT = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # inside sending hours on both coasts
+SETTINGS = AppSettings(business_timezone="America/Los_Angeles")
+
+
+class SimulatedKill(BaseException):
+    """Stands in for SIGKILL: nothing after it runs (BaseException passes every except)."""
+
+
+class JudgingProvider:
+    """The real Twilio provider, plus a judge at the moment of each send.
+
+    For an automation text it reads, in its own session, whether the recipient
+    may be texted right now; a "no" is a broken promise 1. It can also "kill
+    the process" just before or just after the text reaches Twilio.
+    """
+
+    def __init__(self, inner: TwilioProvider, machine: ConsentMachine) -> None:
+        self.inner = inner
+        self.machine = machine
+        self.name = inner.name
+        self.kill_before = False
+        self.kill_after = False
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+    def send(self, to_e164: str, body: str):  # type: ignore[no-untyped-def]
+        self._judge(to_e164, body)
+        if self.kill_before:
+            self.kill_before = False
+            raise SimulatedKill
+        result = self.inner.send(to_e164, body)
+        if self.kill_after:
+            self.kill_after = False
+            raise SimulatedKill
+        return result
+
+    def _judge(self, to_e164: str, body: str) -> None:
+        with self.machine.db.read() as s:
+            message = s.scalar(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.to_e164 == to_e164,
+                    OutboundMessage.body == body,
+                    OutboundMessage.status == "sending",
+                )
+                .order_by(OutboundMessage.id.desc())
+                .limit(1)
+            )
+            assert message is not None, f"provider called without a record for {to_e164}"
+            if message.origin == "automation":
+                decision = consent.may_automation_text(s, message.contact_id, to_e164)
+                if not decision.allowed:
+                    self.machine.violations.append(f"automation text to {to_e164}: {body!r}")
+
+    def list_inbound(self, since):  # type: ignore[no-untyped-def]
+        return self.inner.list_inbound(since)
+
+    def fetch_status(self, sid: str):  # type: ignore[no-untyped-def]
+        return self.inner.fetch_status(sid)
+
+    def test_connection(self) -> str:
+        return self.inner.test_connection()
+
+
+class ConsentMachine(RuleBasedStateMachine):
+    """One interleaving per example; the database and the Twilio server start empty."""
+
+    backend = None  # set by the test: a _Backend
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fake = self.backend.fake
+        self.fake.reset()
+        self.clock = FixedClock(START_AT)
+        self.fake.clock = self.clock.now
+        self.url = self.backend.fresh_url()
+        self.db = Database.open(self.url)
+        self.violations: list[str] = []
+        self.inbound: dict[str, tuple[str, str]] = {}  # sid -> (number, body)
+        self.first_seen: dict[str, tuple[datetime, int]] = {}  # sid -> (processed_at, events)
+        self.contact_ids: list[int] = []
+        self.enrolled: set[int] = set()
+        self.manual_sends = 0
+        self.unknown_outcome_sends = 0
+        self._connect()
+        with self.db.write() as s:
+            self.automation_id = automations.create_automation(
+                s,
+                AutomationInput(
+                    "Reminder",
+                    [
+                        StepInput(automations.SEND_SMS, "Hi {first_name}, see you soon"),
+                        StepInput(automations.CREATE_TASK, task_title="Call {first_name}"),
+                        StepInput(automations.WAIT, wait_seconds=600),
+                        StepInput(automations.SEND_SMS, "Hi {first_name}, how did it go?"),
+                    ],
+                ),
+                clock=self.clock,
+            ).id
+
+    def _connect(self) -> None:
+        """The objects a (re)started process builds: provider, gateway, poller, dispatcher."""
+        inner = TwilioProvider(
+            self.fake.account_sid,
+            self.fake.auth_token,
+            self.fake.phone_number,
+            api_base=self.fake.base_url,
+            timeout=0.3,
+        )
+        self.provider = JudgingProvider(inner, self)
+        gateway = OutboundGateway(self.db, self.provider, clock=self.clock)
+        self.poller = InboxPoller(
+            self.db, self.provider, self.clock, settings=SETTINGS, rand=lambda: 1.0
+        )
+        self.dispatcher = QueueDispatcher(
+            self.db, gateway, settings=SETTINGS, clock=self.clock, worker_id=uuid.uuid4().hex
+        )
+
+    # ---- rules -----------------------------------------------------------------------------
+
+    @initialize(number=st.sampled_from(NUMBERS))
+    def first_contact(self, number: str) -> None:
+        self.add_contact(number)
+
+    @rule(number=st.sampled_from(NUMBERS))
+    def add_contact(self, number: str) -> None:
+        name = f"P{len(self.contact_ids)}"  # unique, so every text body is unique per step
+        with self.db.write() as s:
+            contact = contacts.create_contact(
+                s, ContactInput(name, phone=number), actor="Office", clock=self.clock
+            )
+        self.contact_ids.append(contact.id)
+
+    @rule(data=st.data())
+    def toggle_by_hand(self, data: st.DataObject) -> None:
+        contact_id = data.draw(st.sampled_from(self.contact_ids))
+        with self.db.write() as s:
+            if s.get(Contact, contact_id).sms_opted_out:
+                preferences.re_consent_by_hand(
+                    s, contact_id, method="verbal", note="asked at the desk", actor="Office",
+                    clock=self.clock,
+                )  # fmt: skip
+            else:
+                preferences.opt_out_by_hand(s, contact_id, actor="Office", clock=self.clock)
+
+    @rule(number=st.sampled_from([*NUMBERS, "+14155550999"]), body=st.sampled_from(REPLIES))
+    def reply_arrives(self, number: str, body: str) -> None:
+        when = self.clock.advance(seconds=1)  # strictly increasing: processing order is known
+        sid = self.fake.add_inbound(number, self.fake.phone_number, body, date_sent=when)
+        self.inbound[sid] = (number, body)
+
+    @rule(data=st.data())
+    def enrol(self, data: st.DataObject) -> None:
+        fresh = [c for c in self.contact_ids if c not in self.enrolled]
+        if not fresh:
+            return
+        picked = data.draw(st.lists(st.sampled_from(fresh), min_size=1, max_size=3, unique=True))
+        with self.db.write() as s:
+            automations.enroll(
+                s, self.automation_id, Audience(contact_ids=tuple(picked)), actor="Office",
+                clock=self.clock,
+            )  # fmt: skip
+        self.enrolled.update(picked)
+
+    @rule(minutes=st.sampled_from([0, 1, 11]))
+    def dispatch_tick(self, minutes: int) -> None:
+        self.clock.advance(minutes=minutes)
+        self.dispatcher.dispatch_due()
+
+    @rule(check_now=st.booleans())
+    def poll(self, check_now: bool) -> None:
+        before = self._processed_sids()
+        (self.poller.check_now if check_now else self.poller.run_once)()
+        self._check_stops_took_effect(self._processed_sids() - before)
+
+    @rule(data=st.data())
+    def manual_send(self, data: st.DataObject) -> None:
+        contact_id = data.draw(st.sampled_from(self.contact_ids))
+        self.manual_sends += 1
+        gateway = self.dispatcher.gateway
+        gateway.send(
+            contact_id=contact_id,
+            body=f"Manual note {self.manual_sends}",
+            origin=ManualOrigin("Office"),
+        )
+
+    @rule(
+        fault=st.sampled_from(
+            ["21610", "429", "500", "500-list", "drop-post", "slow-post", "malformed-list"]
+        ),
+        number=st.sampled_from(NUMBERS),
+    )
+    def provider_fault(self, fault: str, number: str) -> None:
+        if fault == "21610":
+            self.fake.fail_recipient(number, 21610)
+        elif fault == "429":
+            self.fake.add_fault(Fault.http(429, retry_after="1"))
+        elif fault == "500":
+            self.fake.add_fault(Fault.http(500, method="POST"))
+        elif fault == "500-list":
+            self.fake.add_fault(Fault.http(500, method="GET"))
+        elif fault == "drop-post":
+            self.fake.add_fault(Fault.drop(method="POST"))
+        elif fault == "slow-post":  # the reply comes after the client gave up; Twilio sent it
+            self.fake.add_fault(Fault.slow(0.5, method="POST"))
+        else:
+            self.fake.add_fault(Fault.malformed_json(method="GET"))
+
+    @rule(after_twilio=st.booleans())
+    def kill_during_dispatch(self, after_twilio: bool) -> None:
+        """The process dies while a text is with the provider, then starts again."""
+        self.clock.advance(minutes=1)
+        self.provider.kill_before, self.provider.kill_after = not after_twilio, after_twilio
+        with contextlib.suppress(SimulatedKill):
+            self.dispatcher.dispatch_due()
+        self.provider.kill_before = self.provider.kill_after = False
+        self.restart()
+
+    @rule()
+    def restart(self) -> None:
+        """Drop every connection and object, open the database again, reconcile."""
+        self.db.close()
+        self.db = Database.open(self.url)
+        self._connect()
+        self.clock.advance(minutes=3)  # past the in-flight grace
+        reconcile_in_flight(self.db, self.provider, clock=self.clock)
+
+    # ---- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def no_automation_text_to_an_opted_out_number(self) -> None:
+        assert self.violations == []
+
+    @invariant()
+    def no_text_reached_twilio_twice(self) -> None:
+        sent = Counter((m["to"], m["body"]) for m in self.fake.sent_messages)
+        twice = {k: n for k, n in sent.items() if n > 1}
+        figures.add("duplicate sends", sum(n - 1 for n in twice.values()))
+        assert not twice
+
+    @invariant()
+    def every_inbound_processed_once(self) -> None:
+        with self.db.read() as s:
+            rows = s.execute(
+                select(InboundMessage.sid, InboundMessage.processed_at, func.count(ConsentEvent.id))
+                .outerjoin(ConsentEvent, ConsentEvent.message_sid == InboundMessage.sid)
+                .where(InboundMessage.processed_at.is_not(None))
+                .group_by(InboundMessage.sid, InboundMessage.processed_at)
+            ).all()
+        for sid, processed_at, events in rows:
+            assert self.first_seen.setdefault(sid, (processed_at, events)) == (processed_at, events)
+
+    @invariant()
+    def every_opt_out_has_its_event_and_log_entry(self) -> None:
+        with self.db.read() as s:
+            for contact in s.scalars(select(Contact)):
+                events = list(
+                    s.scalars(
+                        select(ConsentEvent.kind)
+                        .where(ConsentEvent.contact_id == contact.id)
+                        .order_by(ConsentEvent.id)
+                    )
+                )
+                if contact.sms_opted_out:
+                    assert events and events[-1] == "opt_out", contact.id
+                logged = s.scalar(
+                    select(func.count()).where(
+                        ActivityEntry.contact_id == contact.id, ActivityEntry.kind == "opt_out"
+                    )
+                )
+                assert logged == events.count("opt_out"), contact.id
+
+    @invariant()
+    def log_chain_verifies(self) -> None:
+        with self.db.read() as s:
+            assert activity.verify_chain(s).ok
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _processed_sids(self) -> set[str]:
+        with self.db.read() as s:
+            return set(
+                s.scalars(
+                    select(InboundMessage.sid).where(InboundMessage.processed_at.is_not(None))
+                )
+            )
+
+    def _check_stops_took_effect(self, just_processed: set[str]) -> None:
+        """A number whose last reply just processed was an opt-out is now opted out."""
+        last: dict[str, str] = {}
+        with self.db.read() as s:
+            rows = s.execute(
+                select(InboundMessage.from_e164, InboundMessage.classification)
+                .where(InboundMessage.sid.in_(just_processed))
+                .order_by(InboundMessage.date_sent)
+            ).all()
+            for number, classification in rows:
+                last[number] = classification
+            for number, classification in last.items():
+                if classification == "opt_out":
+                    assert consent.number_is_opted_out(s, number), number
+                    with_number = select(Contact.sms_opted_out).where(Contact.phone_e164 == number)
+                    assert all(s.scalars(with_number)), number
+
+    def teardown(self) -> None:
+        """Twilio recovers: one more check must pick up every reply, none lost."""
+        try:
+            self.fake.clear_faults()
+            before = self._processed_sids()
+            self.poller.check_now()
+            self._check_stops_took_effect(self._processed_sids() - before)
+            processed = self._processed_sids()
+            lost = [sid for sid in self.inbound if sid not in processed]
+            figures.add("messages lost", len(lost))
+            assert not lost, lost
+            self.every_inbound_processed_once()
+            figures.add("interleavings run")
+        finally:
+            self.db.close()
+            self.backend.after_example(self.url)
+
+
+class _Backend:
+    def __init__(self, fake, fresh_url, after_example=lambda url: None) -> None:  # type: ignore[no-untyped-def]
+        self.fake = fake
+        self.fresh_url = fresh_url
+        self.after_example = after_example
+
+
+def _run(backend: _Backend, examples: int, steps: int) -> None:
+    machine = type("Machine", (ConsentMachine,), {"backend": backend})
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            derandomize=not figures.soak(),
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )
+
+
+def test_consent_model_on_sqlite(fake_twilio, _sqlite_template, tmp_path):
+    counter = iter(range(1_000_000))
+
+    def fresh_url() -> str:
+        target = tmp_path / f"model-{next(counter)}.db"
+        shutil.copyfile(_sqlite_template.path, target)
+        return f"sqlite:///{target}"
+
+    def cleanup(url: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            path = tmp_path / (url.rsplit("/", 1)[1] + suffix)
+            path.unlink(missing_ok=True)
+
+    _run(_Backend(fake_twilio, fresh_url, cleanup), figures.scaled(15, 400), 25)
+
+
+@pytest.mark.postgres
+def test_consent_model_on_postgres(fake_twilio, _postgres_scratch):
+    url = create_pg_database("trustpager_model")
+    Database.open(url).close()
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+    def fresh_url() -> str:
+        admin = Database.open(url, migrate=False)
+        with admin.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        admin.close()
+        return url
+
+    try:
+        _run(_Backend(fake_twilio, fresh_url), figures.scaled(8, 100), 25)
+    finally:
+        drop_pg_database(url)
