@@ -81,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             QMessageBox.critical(None, APP_NAME, f"The database could not be opened.\n\n{exc}")
         return 2
     from trustpager_desktop.logging_setup import register_known_secrets
-    from trustpager_desktop.ui.background import BackgroundWork, opt_out_names
     from trustpager_desktop.ui.desktop import install_desktop_integration
     from trustpager_desktop.ui.first_run import run_first_run
     from trustpager_desktop.ui.main_window import MainWindow
@@ -99,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _screenshot(app, window, args)
     if instance is not None:
         instance.activated.connect(lambda _argv: bring_to_front(window))
+    from trustpager_desktop.ui.background import BackgroundWork, opt_out_names
+
     work = BackgroundWork(services)
     window.attach_background(work)
     if desktop.tray is not None:

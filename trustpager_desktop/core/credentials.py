@@ -13,13 +13,18 @@ import os
 import threading
 from dataclasses import dataclass
 
-import keyring
-import keyring.errors
-from keyring.backends import fail
-
 from trustpager_desktop.core.settings import AppSettings
 
 log = logging.getLogger("trustpager.credentials")
+
+
+def _keyring():  # type: ignore[no-untyped-def]
+    """The keyring module, imported on first use: it costs a fifth of a second at start-up."""
+    import keyring
+    import keyring.errors  # noqa: F401 - makes keyring.errors available
+
+    return keyring
+
 
 KEYRING_SERVICE = "TrustPager Desktop (Twilio)"
 ENV_ACCOUNT_SID = "TWILIO_ACCOUNT_SID"
@@ -48,7 +53,9 @@ class TokenStore:
 
     @staticmethod
     def keyring_available() -> bool:
-        backend = keyring.get_keyring()
+        from keyring.backends import fail
+
+        backend = _keyring().get_keyring()
         return not isinstance(backend, fail.Keyring) and backend.priority > 0
 
     def get(self, account_sid: str) -> str | None:
@@ -58,8 +65,8 @@ class TokenStore:
         if not account_sid or not self.keyring_available():
             return None
         try:
-            return keyring.get_password(KEYRING_SERVICE, account_sid)
-        except keyring.errors.KeyringError as exc:
+            return _keyring().get_password(KEYRING_SERVICE, account_sid)
+        except _keyring().errors.KeyringError as exc:
             log.warning("The system keyring could not be read: %s", type(exc).__name__)
             return None
 
@@ -67,11 +74,11 @@ class TokenStore:
         """Store the token; returns where: 'keyring' or 'session'."""
         if not session_only and self.keyring_available():
             try:
-                keyring.set_password(KEYRING_SERVICE, account_sid, token)
+                _keyring().set_password(KEYRING_SERVICE, account_sid, token)
                 with self._lock:
                     self._session_tokens.pop(account_sid, None)
                 return "keyring"
-            except keyring.errors.KeyringError as exc:
+            except _keyring().errors.KeyringError as exc:
                 log.warning("The system keyring refused the token: %s", type(exc).__name__)
         with self._lock:
             self._session_tokens[account_sid] = token
@@ -81,8 +88,8 @@ class TokenStore:
         with self._lock:
             self._session_tokens.pop(account_sid, None)
         if self.keyring_available():
-            with contextlib.suppress(keyring.errors.KeyringError):  # nothing stored there
-                keyring.delete_password(KEYRING_SERVICE, account_sid)
+            with contextlib.suppress(_keyring().errors.KeyringError):  # nothing stored there
+                _keyring().delete_password(KEYRING_SERVICE, account_sid)
 
 
 def resolve_credentials(

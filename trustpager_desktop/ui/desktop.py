@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from trustpager_desktop.runtime.jobs import build_all_jobs
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.help_menu import install_help_menu
 from trustpager_desktop.ui.icons import app_icon
@@ -36,6 +35,8 @@ def run_inbox_jobs_in_background(services: AppServices) -> None:
     of every inbox job on a worker thread (results go to the log)."""
 
     def work() -> None:
+        from trustpager_desktop.runtime.jobs import build_all_jobs  # only when asked: a slow import
+
         for job in build_all_jobs(services):
             if "inbox" in job.job_id:
                 try:

@@ -3,6 +3,9 @@ status bar naming the provider (highlighted in sandbox mode) and the inbox state
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,15 +19,17 @@ from PySide6.QtWidgets import (
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.activity_page import ActivityPage
-from trustpager_desktop.ui.automations_page import AutomationsPage
-from trustpager_desktop.ui.background import BackgroundWork
 from trustpager_desktop.ui.common import SANDBOX_BACKGROUND, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
-from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
-from trustpager_desktop.ui.review_page import ReviewPage
-from trustpager_desktop.ui.settings_page import SettingsPage
+
+if TYPE_CHECKING:
+    from trustpager_desktop.ui.activity_page import ActivityPage
+    from trustpager_desktop.ui.automations_page import AutomationsPage
+    from trustpager_desktop.ui.background import BackgroundWork
+    from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+    from trustpager_desktop.ui.review_page import ReviewPage
+    from trustpager_desktop.ui.settings_page import SettingsPage
 
 NAVIGATION = [
     ("contacts", "Contacts"),
@@ -34,6 +39,14 @@ NAVIGATION = [
     ("review", "Needs review"),
     ("settings", "Settings"),
 ]
+# Pages built on first visit, as "module:class" so their imports wait too.
+LAZY_PAGES = {
+    "opportunities": "opportunities_page:OpportunitiesPage",
+    "automations": "automations_page:AutomationsPage",
+    "activity": "activity_page:ActivityPage",
+    "review": "review_page:ReviewPage",
+    "settings": "settings_page:SettingsPage",
+}
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, activity, review, settings"
 )
@@ -73,19 +86,11 @@ class MainWindow(QMainWindow):
         s = self.services
         self.contact_browser = ContactBrowser(s)
         self.contact_page = ContactPage(s)
-        self.opportunities_page = OpportunitiesPage(s)
-        self.automations_page = AutomationsPage(s)
-        self.activity_page = ActivityPage(s)
-        self.review_page = ReviewPage(s)
-        self.settings_page = SettingsPage(s)
+        # Other pages are built on first visit: a quicker start, and no query of a
+        # million-entry log before anyone asks for it.
         self.pages: dict[str, QWidget] = {
             "contacts": self.contact_browser,
             "contact": self.contact_page,
-            "opportunities": self.opportunities_page,
-            "automations": self.automations_page,
-            "activity": self.activity_page,
-            "review": self.review_page,
-            "settings": self.settings_page,
         }
         self.stack = QStackedWidget()
         for page in self.pages.values():
@@ -105,11 +110,8 @@ class MainWindow(QMainWindow):
         self.contact_browser.contact_activated.connect(self.open_contact)
         self.contact_page.back_requested.connect(lambda: self.show_page("contacts"))
         self.contact_page.contact_saved.connect(lambda _id: self.contact_browser.refresh())
-        self.contact_browser.contacts_changed.connect(self.opportunities_page.refresh)
-        self.opportunities_page.open_contact_requested.connect(self.open_contact)
-        self.activity_page.open_contact_requested.connect(self.open_contact)
+        self.contact_browser.contacts_changed.connect(self._contacts_changed)
         self.contact_page.reply_simulated.connect(self.check_inbox_now)
-        self.settings_page.settings_saved.connect(self._settings_saved)
 
         body = QWidget()
         layout = QHBoxLayout(body)
@@ -118,6 +120,49 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
+
+    def page(self, key: str) -> QWidget:
+        """The page for ``key``, built (and wired) the first time it is needed."""
+        if key not in self.pages:
+            if key not in LAZY_PAGES:
+                raise KeyError(key)
+            module, _, name = LAZY_PAGES[key].partition(":")
+            page_class = getattr(importlib.import_module(f"trustpager_desktop.ui.{module}"), name)
+            widget = page_class(self.services)
+            self._wire_page(key, widget)
+            self.pages[key] = widget
+            self.stack.addWidget(widget)
+        return self.pages[key]
+
+    def _wire_page(self, key: str, widget: QWidget) -> None:
+        if key in ("opportunities", "activity"):
+            widget.open_contact_requested.connect(self.open_contact)
+        elif key == "settings":
+            widget.settings_saved.connect(self._settings_saved)
+
+    @property
+    def opportunities_page(self) -> OpportunitiesPage:
+        return self.page("opportunities")  # type: ignore[return-value]
+
+    @property
+    def automations_page(self) -> AutomationsPage:
+        return self.page("automations")  # type: ignore[return-value]
+
+    @property
+    def activity_page(self) -> ActivityPage:
+        return self.page("activity")  # type: ignore[return-value]
+
+    @property
+    def review_page(self) -> ReviewPage:
+        return self.page("review")  # type: ignore[return-value]
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self.page("settings")  # type: ignore[return-value]
+
+    def _contacts_changed(self) -> None:
+        if "opportunities" in self.pages:
+            self.opportunities_page.refresh()
 
     def _build_status_bar(self) -> None:
         self.provider_label = plain_label()
@@ -164,17 +209,18 @@ class MainWindow(QMainWindow):
 
     def show_page(self, key: str) -> bool:
         """Show a page by key; False when the user chose to stay (unsaved changes)."""
-        if self.stack.currentWidget() is not self.pages[key] and not self._leave_current():
+        target = self.page(key)
+        if self.stack.currentWidget() is not target and not self._leave_current():
             self._sync_nav()
             return False
-        self.stack.setCurrentWidget(self.pages[key])
+        self.stack.setCurrentWidget(target)
         self._sync_nav()
         return True
 
     def _nav_changed(self, row: int) -> None:
         if 0 <= row < len(NAVIGATION):
             key = NAVIGATION[row][0]
-            if self.stack.currentWidget() is self.pages[key]:
+            if self.stack.currentWidget() is self.pages.get(key):
                 return
             if key == "contacts" and self.stack.currentWidget() is self.contact_page:
                 self.show_page("contacts")
@@ -215,7 +261,7 @@ class MainWindow(QMainWindow):
                 self.show_page("opportunities")
                 self.opportunities_page.show_opportunity(int(ident))
             return
-        if ident or name not in self.pages or name == "contact":
+        if ident or name not in (*self.pages, *LAZY_PAGES) or name == "contact":
             raise ValueError(f"unknown screen '{target}'; choose one of: {TARGETS}")
         self.show_page(name)
 
@@ -239,7 +285,8 @@ class MainWindow(QMainWindow):
         label = "Needs review" + (f" ({count})" if count else "")
         row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == "review")
         self.nav.item(row).setText(label)
-        self.review_page.refresh()
+        if "review" in self.pages:
+            self.review_page.refresh()
 
     def _inbox_changed_contacts(self, _notices: list) -> None:
         """Opt-outs arrived: the list and an open contact must show them at once."""
@@ -263,7 +310,7 @@ class MainWindow(QMainWindow):
         current = self.stack.currentWidget()
         if current is self.contact_page:
             self.contact_page.save()
-        elif current is self.settings_page:
+        elif current is self.pages.get("settings"):
             self.settings_page.save()
 
     # -- closing ---------------------------------------------------------------------
@@ -280,5 +327,6 @@ class MainWindow(QMainWindow):
 
         if self.background is not None:
             self.background.shutdown()
-        self.activity_page.shutdown()
+        if "activity" in self.pages:
+            self.activity_page.shutdown()
         QThreadPool.globalInstance().waitForDone(5000)
