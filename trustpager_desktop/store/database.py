@@ -52,6 +52,8 @@ def _sqlite_path(url: str) -> Path | None:
     database = parsed.database
     if not database or database == ":memory:":
         return None
+    if database.startswith("file:"):  # an SQLite URI filename (uri=true): file:/path?mode=ro
+        return Path(database[len("file:") :].split("?", 1)[0])
     return Path(database)
 
 
@@ -112,7 +114,7 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
     except ArgumentError as exc:
         raise DatabaseError(f"'{url}' is not a database address SQLAlchemy understands.") from exc
     path = _sqlite_path(url)
-    if path is not None:
+    if path is not None and parsed.query.get("mode") != "ro":
         _prepare_sqlite_file(path)
     if parsed.drivername.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})

@@ -122,3 +122,15 @@ def test_locked_database_gets_a_clear_error_and_nothing_is_half_written(tmp_path
     with database.read() as s:
         assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0
     database.close()
+
+
+def test_sqlite_uri_filenames_open_the_named_file_and_create_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "shared.db"
+    Database.open(f"sqlite:///{path}").close()
+    ro = Database.open(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
+    try:
+        assert ro.sqlite_path == path
+    finally:
+        ro.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("shared.db")) == []
