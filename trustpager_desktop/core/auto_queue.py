@@ -129,6 +129,40 @@ def recipient_timezone(e164: str | None, fallback: str) -> str:
     return zones[0]
 
 
+@lru_cache(maxsize=65_536)
+def possible_timezones(e164: str | None, fallback: str) -> frozenset[str]:
+    """Every zone ``recipient_timezone(e164, fallback)`` could answer, found cheaply.
+
+    Its answer is the fallback or the one zone listed for a prefix of the number's
+    E.164 digits; only the validity check in between (``phonenumbers.number_type``,
+    about 100 µs a number) decides which, and that is the costly part. When ``now``
+    is inside the send window in all of these zones, the exact one does not matter."""
+    zones = {fallback}
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return frozenset(zones)
+    digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    for length in range(1, min(len(digits), phone_timezone.TIMEZONE_LONGEST_PREFIX) + 1):
+        listed = phone_timezone.TIMEZONE_DATA.get(digits[:length], ())
+        if len(listed) == 1:  # a list of several zones gives the fallback
+            zones.add(listed[0])
+    return frozenset(zones)
+
+
+def send_time(now: datetime, e164: str | None, settings: AppSettings) -> datetime:
+    """When a text to ``e164`` may go: ``now`` when it is inside the send window in the
+    recipient's time zone (see ``recipient_timezone``), else when the window next opens."""
+    window = (settings.quiet_hours_start, settings.quiet_hours_end)
+    fallback = settings.business_timezone
+    if all(
+        next_allowed_send_time(now, zone, *window) == now
+        for zone in possible_timezones(e164, fallback)
+    ):
+        return now  # open wherever the number may be: skip the costly exact lookup
+    return next_allowed_send_time(now, recipient_timezone(e164, fallback), *window)
+
+
 # -- claiming ------------------------------------------------------------------------------------
 
 
@@ -303,10 +337,7 @@ def _apply_time_rules(
             _skip(session, item, REASON_STALE, now, clock)
             report.skipped += 1
             continue
-        zone = recipient_timezone(item.phone_e164, settings.business_timezone)
-        allowed = next_allowed_send_time(
-            now, zone, settings.quiet_hours_start, settings.quiet_hours_end
-        )
+        allowed = send_time(now, item.phone_e164, settings)
         if allowed > now:
             _set(session, item.id, status=PENDING, due_at=allowed, reason=REASON_QUIET_HOURS,
                  claimed_by=None, claimed_at=None)  # fmt: skip
