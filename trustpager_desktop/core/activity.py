@@ -142,10 +142,11 @@ def _last_hash(session: Session) -> str:
     if remembered is not None and remembered[0] is transaction:
         return remembered[1]
     lock_chain(session)
-    last = session.scalar(
-        select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
-    )
+    last = session.connection().execute(_TIP_QUERY).scalar()
     return last or GENESIS_HASH
+
+
+_TIP_QUERY = select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
 
 
 def _current_transaction(session: Session) -> object:

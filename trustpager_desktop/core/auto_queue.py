@@ -516,13 +516,14 @@ def _recorded_values(text: OutboundText, attempts: dict[int, int], now: datetime
 def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
     """Plain executemany UPDATEs of queue rows by ``item_id``: one per set of columns, since
     an executemany sets the same columns on every row."""
-    table = QueueItem.__table__
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    statement = update(table).where(table.c.id == bindparam("item_id"))
     for group in groups.values():
-        session.connection().execute(statement, group)
+        session.connection().execute(_UPDATE_ITEM, group)
+
+
+_UPDATE_ITEM = update(QueueItem.__table__).where(QueueItem.__table__.c.id == bindparam("item_id"))
 
 
 def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clock: Clock) -> None:

@@ -259,11 +259,7 @@ class OutboundGateway:
         ids = sorted({r.contact_id for r in requests if r.contact_id is not None})
         found: dict[int, _Recipient] = {}
         for start in range(0, len(ids), 500):
-            rows = session.execute(
-                select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name).where(
-                    Contact.id.in_(ids[start : start + 500])
-                )
-            )
+            rows = session.connection().execute(_RECIPIENTS, {"ids": ids[start : start + 500]})
             for cid, phone, first, last in rows:
                 found[cid] = _Recipient(cid, phone, f"{first} {last}".strip())
         return found
@@ -304,13 +300,9 @@ class OutboundGateway:
             # SQLite cannot order RETURNING rows, so SQLAlchemy would insert one row per
             # statement. Under the write lock (BEGIN IMMEDIATE) nobody else inserts, and a
             # plain executemany gives consecutive rowids in order: read them back.
-            before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            before = connection.execute(_LAST_ID).scalar_one()
             connection.execute(insert(table), rows)
-            ids = list(
-                connection.execute(
-                    select(table.c.id).where(table.c.id > before).order_by(table.c.id)
-                ).scalars()
-            )
+            ids = list(connection.execute(_IDS_AFTER, {"before": before}).scalars())
         else:
             statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
             ids = list(connection.execute(statement, rows).scalars())
@@ -493,16 +485,24 @@ _COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
 _FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
 
 
+# Statements the batch path runs hundreds of times, built once.
+_TABLE = OutboundMessage.__table__
+_RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name).where(
+    Contact.id.in_(bindparam("ids", expanding=True))
+)
+_LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
+_IDS_AFTER = select(_TABLE.c.id).where(_TABLE.c.id > bindparam("before")).order_by(_TABLE.c.id)
+_UPDATE_TEXT = update(_TABLE).where(_TABLE.c.id == bindparam("text_id"))
+
+
 def _columns(text: OutboundText) -> dict[str, Any]:
     return {key: getattr(text, key) for key in _COLUMNS}
 
 
 def _update_texts(session: Session, texts: list[OutboundText]) -> None:
     """Store the provider's answers: one executemany UPDATE for the whole batch."""
-    table = OutboundMessage.__table__
-    statement = update(table).where(table.c.id == bindparam("text_id"))
     rows = [{"text_id": t.id, **{key: getattr(t, key) for key in _FINISH_COLUMNS}} for t in texts]
-    session.connection().execute(statement, rows)
+    session.connection().execute(_UPDATE_TEXT, rows)
 
 
 def _single(hook: Hook | None) -> BatchHook | None:
