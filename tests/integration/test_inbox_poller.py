@@ -302,15 +302,15 @@ def test_crash_while_processing_leaves_the_message_for_next_time(
     ben = _contact(db, clock, "(415) 555-0102", "Ben")
     ann_sid = send_inbound("+14155550101", "STOP", minutes_ago=3)
     send_inbound("+14155550102", "STOP", minutes_ago=2)
-    real = consent.opt_out_number
+    real = consent.opt_out_numbers
     broken = {"+14155550101"}
 
-    def crash_on_broken(session, e164, **kwargs):
-        if e164 in broken:
+    def crash_on_broken(session, items, **kwargs):
+        if any(item.e164 in broken for item in items):
             raise RuntimeError("power cut")
-        return real(session, e164, **kwargs)
+        return real(session, items, **kwargs)
 
-    monkeypatch.setattr(consent, "opt_out_number", crash_on_broken)
+    monkeypatch.setattr(consent, "opt_out_numbers", crash_on_broken)
     report = inbox_poller.run_once()
 
     assert not report.ok and "1 failed, will retry" in report.message

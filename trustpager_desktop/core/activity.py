@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
@@ -141,10 +142,11 @@ def _last_hash(session: Session) -> str:
     if remembered is not None and remembered[0] is transaction:
         return remembered[1]
     lock_chain(session)
-    last = session.scalar(
-        select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
-    )
+    last = session.connection().execute(_TIP_QUERY).scalar()
     return last or GENESIS_HASH
+
+
+_TIP_QUERY = select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
 
 
 def _current_transaction(session: Session) -> object:
@@ -170,37 +172,41 @@ def append(
     occurred_at: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
     flush: bool = True,
-) -> ActivityEntry:
+) -> ActivityEntry | None:
     """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
 
     ``flush=False`` buffers the entry and inserts it, with the others buffered in
     this transaction, in one executemany just before commit (or before the next
-    flushed append): for callers logging many entries about existing contacts."""
+    flushed append): for callers logging many entries about existing contacts.
+    Returns the flushed entry, or None for a buffered one."""
     if contact is not None:
         if flush:
             session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = contact.id, contact.display_name
     now = clock.now()
-    entry = ActivityEntry(
-        occurred_at=occurred_at or now,
-        recorded_at=now,
-        kind=kind,
-        contact_id=contact_id,
-        contact_name=contact_name[:210],
-        automation_id=automation_id,
-        actor=actor[:100],
-        summary=summary,
-        details=_canonical(details or {}),
-    )
-    entry.prev_hash = _last_hash(session)
-    entry.entry_hash = compute_hash(entry, entry.prev_hash)
-    if flush:
-        write_pending(session)  # buffered entries come first: the chain is in id order
-        session.add(entry)
-        session.flush()
-    else:
-        session.info.setdefault(_PENDING, []).append(_row(entry))
-    _remember_tip(session, entry.entry_hash)
+    row = {
+        "occurred_at": occurred_at or now,
+        "recorded_at": now,
+        "kind": kind,
+        "contact_id": contact_id,
+        "contact_name": contact_name[:210],
+        "automation_id": automation_id,
+        "actor": actor[:100],
+        "summary": summary,
+        "details": _canonical(details or {}),
+        "prev_hash": _last_hash(session),
+    }
+    # A plain namespace, not an ActivityEntry: building ORM objects was most of the cost
+    # of logging thousands of buffered entries.
+    row["entry_hash"] = compute_hash(SimpleNamespace(**row), row["prev_hash"])
+    _remember_tip(session, row["entry_hash"])
+    if not flush:
+        session.info.setdefault(_PENDING, []).append(row)
+        return None
+    write_pending(session)  # buffered entries come first: the chain is in id order
+    entry = ActivityEntry(**row)
+    session.add(entry)
+    session.flush()
     return entry
 
 
@@ -216,10 +222,6 @@ def append_many(
         count += 1
     write_pending(session)
     return count
-
-
-def _row(entry: ActivityEntry) -> dict[str, Any]:
-    return {c.key: getattr(entry, c.key) for c in ActivityEntry.__table__.columns if c.key != "id"}
 
 
 def write_pending(session: Session) -> None:

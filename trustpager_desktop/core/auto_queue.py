@@ -34,7 +34,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, automations
@@ -42,7 +42,13 @@ from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.automation_pause import automations_paused as is_paused
 from trustpager_desktop.core.automation_pause import set_paused
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.gateway import AutomationOrigin, OutboundGateway, SendRequest, Status
+from trustpager_desktop.core.gateway import (
+    AutomationOrigin,
+    OutboundGateway,
+    OutboundText,
+    SendRequest,
+    Status,
+)
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
 from trustpager_desktop.store.database import Database
@@ -121,6 +127,40 @@ def recipient_timezone(e164: str | None, fallback: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return fallback
     return zones[0]
+
+
+@lru_cache(maxsize=65_536)
+def possible_timezones(e164: str | None, fallback: str) -> frozenset[str]:
+    """Every zone ``recipient_timezone(e164, fallback)`` could answer, found cheaply.
+
+    Its answer is the fallback or the one zone listed for a prefix of the number's
+    E.164 digits; only the validity check in between (``phonenumbers.number_type``,
+    about 100 µs a number) decides which, and that is the costly part. When ``now``
+    is inside the send window in all of these zones, the exact one does not matter."""
+    zones = {fallback}
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return frozenset(zones)
+    digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    for length in range(1, min(len(digits), phone_timezone.TIMEZONE_LONGEST_PREFIX) + 1):
+        listed = phone_timezone.TIMEZONE_DATA.get(digits[:length], ())
+        if len(listed) == 1:  # a list of several zones gives the fallback
+            zones.add(listed[0])
+    return frozenset(zones)
+
+
+def send_time(now: datetime, e164: str | None, settings: AppSettings) -> datetime:
+    """When a text to ``e164`` may go: ``now`` when it is inside the send window in the
+    recipient's time zone (see ``recipient_timezone``), else when the window next opens."""
+    window = (settings.quiet_hours_start, settings.quiet_hours_end)
+    fallback = settings.business_timezone
+    if all(
+        next_allowed_send_time(now, zone, *window) == now
+        for zone in possible_timezones(e164, fallback)
+    ):
+        return now  # open wherever the number may be: skip the costly exact lookup
+    return next_allowed_send_time(now, recipient_timezone(e164, fallback), *window)
 
 
 # -- claiming ------------------------------------------------------------------------------------
@@ -297,10 +337,7 @@ def _apply_time_rules(
             _skip(session, item, REASON_STALE, now, clock)
             report.skipped += 1
             continue
-        zone = recipient_timezone(item.phone_e164, settings.business_timezone)
-        allowed = next_allowed_send_time(
-            now, zone, settings.quiet_hours_start, settings.quiet_hours_end
-        )
+        allowed = send_time(now, item.phone_e164, settings)
         if allowed > now:
             _set(session, item.id, status=PENDING, due_at=allowed, reason=REASON_QUIET_HOURS,
                  claimed_by=None, claimed_at=None)  # fmt: skip
@@ -411,7 +448,7 @@ class QueueDispatcher:
                 _set(session, item.id, status=DONE, finished_at=self.clock.now())
             report.done += 1
 
-    def _request(self, item: ClaimedItem, rows: _ChunkRows) -> SendRequest:
+    def _request(self, item: ClaimedItem) -> SendRequest:
         origin = AutomationOrigin(
             automation_id=item.automation_id,
             automation_name=item.automation_name,
@@ -419,31 +456,25 @@ class QueueDispatcher:
             step_position=item.step_position,
             queue_item_id=item.id,
         )
-        attempt = item.attempts + 1
-        now = self.clock.now()
-
-        def on_recorded(session: Session, message: OutboundMessage) -> None:
-            row = rows.get(session, item.id)
-            row.outbound_message_id, row.attempts = message.id, attempt
-            if message.status == Status.SUPPRESSED:  # the gateway's consent rule said no
-                row.status, row.reason, row.finished_at = SKIPPED, message.error_message, now
-
-        def on_finished(session: Session, message: OutboundMessage) -> None:
-            row = rows.get(session, item.id)
-            for key, value in _finished_values(message, self.clock.now()).items():
-                setattr(row, key, value)
-
-        return SendRequest(
-            body=item.render(item.template),
-            origin=origin,
-            contact_id=item.contact_id,
-            on_recorded=on_recorded,
-            on_finished=on_finished,
-        )
+        return SendRequest(body=item.render(item.template), origin=origin,
+                           contact_id=item.contact_id)  # fmt: skip
 
     def _send(self, items: list[ClaimedItem], report: DispatchReport) -> None:
-        rows = _ChunkRows([item.id for item in items])
-        results = self.gateway.send_batch([self._request(item, rows) for item in items])
+        attempts = {item.id: item.attempts + 1 for item in items}
+        now = self.clock.now()
+
+        def on_recorded(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
+            # The queue rows move in the gateway's record transaction, in one statement.
+            _update_items(session, [_recorded_values(t, attempts, now) for _, t in texts])
+
+        def on_finished(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
+            finished = self.clock.now()
+            _update_items(session, [{"item_id": t.queue_item_id, **_finished_values(t, finished)}
+                                    for _, t in texts])  # fmt: skip
+
+        requests = [self._request(item) for item in items]
+        results = self.gateway.send_batch(requests, on_recorded=on_recorded,
+                                          on_finished=on_finished)  # fmt: skip
         for item, result in zip(items, results, strict=True):
             if isinstance(result, Exception):  # e.g. a template that renders empty
                 with self.db.write() as session:
@@ -473,26 +504,26 @@ class QueueDispatcher:
             _set(session, item.id, status=DONE, finished_at=now)
 
 
-class _ChunkRows:
-    """The queue rows of one chunk of texts, loaded once per transaction.
+def _recorded_values(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict:
+    """Queue columns once the gateway recorded the text (skipped if consent said no)."""
+    values = {"item_id": text.queue_item_id, "outbound_message_id": text.id,
+              "attempts": attempts[text.queue_item_id]}  # fmt: skip
+    if text.status == Status.SUPPRESSED:  # the gateway's consent rule said no
+        values.update(status=SKIPPED, reason=text.error_message, finished_at=now)
+    return values
 
-    The gateway's hooks change these ORM rows instead of issuing one UPDATE per
-    text; the session then writes all changes in a few batched statements when
-    the gateway's transaction commits."""
 
-    def __init__(self, ids: list[int]) -> None:
-        self.ids = ids
-        self._session: Session | None = None
-        self._transaction: object = None
-        self._rows: dict[int, QueueItem] = {}
+def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Plain executemany UPDATEs of queue rows by ``item_id``: one per set of columns, since
+    an executemany sets the same columns on every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for group in groups.values():
+        session.connection().execute(_UPDATE_ITEM, group)
 
-    def get(self, session: Session, item_id: int) -> QueueItem:
-        transaction = session.get_transaction()
-        if session is not self._session or transaction is not self._transaction:
-            rows = session.scalars(select(QueueItem).where(QueueItem.id.in_(self.ids)))
-            self._rows = {row.id: row for row in rows}
-            self._session, self._transaction = session, transaction
-        return self._rows[item_id]
+
+_UPDATE_ITEM = update(QueueItem.__table__).where(QueueItem.__table__.c.id == bindparam("item_id"))
 
 
 def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clock: Clock) -> None:

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.activity import Kind
@@ -71,6 +72,17 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
+# The rule's three lookups, built once: a batch of sends runs them hundreds of times.
+_VALUES = bindparam("values", expanding=True)
+_OPTED_OUT_NUMBERS = select(Contact.phone_e164).where(
+    Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES)
+)
+_SUPPRESSED_NUMBERS = select(NumberSuppression.phone_e164).where(
+    NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None)
+)
+_OPTED_OUT_IDS = select(Contact.id).where(Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES))
+
+
 def may_automation_text(session: Session, contact_id: int | None, e164: str | None) -> SendDecision:
     """May an automation text this contact at this number right now?
 
@@ -95,27 +107,12 @@ def may_automation_text_many(
     opted_out_ids: set[int] = set()
     opted_out_numbers: set[str] = set()
     suppressed: set[str] = set()
+    run = session.connection().execute
     for chunk in _chunks(sorted(numbers), 500):
-        opted_out_numbers.update(
-            session.scalars(
-                select(Contact.phone_e164).where(
-                    Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(chunk)
-                )
-            )
-        )
-        suppressed.update(
-            session.scalars(
-                select(NumberSuppression.phone_e164).where(
-                    NumberSuppression.phone_e164.in_(chunk), NumberSuppression.lifted_at.is_(None)
-                )
-            )
-        )
+        opted_out_numbers.update(run(_OPTED_OUT_NUMBERS, {"values": chunk}).scalars())
+        suppressed.update(run(_SUPPRESSED_NUMBERS, {"values": chunk}).scalars())
     for chunk in _chunks(sorted(ids), 500):
-        opted_out_ids.update(
-            session.scalars(
-                select(Contact.id).where(Contact.sms_opted_out.is_(True), Contact.id.in_(chunk))
-            )
-        )
+        opted_out_ids.update(run(_OPTED_OUT_IDS, {"values": chunk}).scalars())
     return [
         _decide(cid, e164, opted_out_ids, opted_out_numbers, suppressed) for cid, e164 in recipients
     ]
@@ -182,6 +179,29 @@ def _event(
     )
 
 
+@dataclass(frozen=True)
+class NumberOptOut:
+    """One opt-out of a phone number, for ``opt_out_numbers`` (``opt_out_number``'s arguments)."""
+
+    e164: str
+    source: str
+    actor: str
+    evidence: str = ""
+    message_sid: str | None = None
+    received_at: datetime | None = None
+    summary: str | None = None
+
+
+@dataclass
+class _ContactState:
+    """A contact as the batch opt-out sees it: plain columns, kept current through the batch."""
+
+    id: int
+    phone_e164: str | None
+    name: str
+    opted_out: bool
+
+
 def opt_out_contact(
     session: Session,
     contact: Contact,
@@ -195,37 +215,15 @@ def opt_out_contact(
     clock: Clock = SYSTEM_CLOCK,
 ) -> bool:
     """Opt one contact out. Returns False (and records nothing) if already opted out."""
+    session.flush()  # a new or edited contact must be in the database before we write
     if contact.sms_opted_out:
         return False
-    session.flush()
-    now = clock.now()
-    received = received_at or now
-    contact.sms_opted_out = True
-    contact.sms_opted_out_at = received
-    contact.sms_opt_out_source = source
-    contact.updated_at = now
-    _event(
-        session,
-        kind="opt_out",
-        contact=contact,
-        phone=contact.phone_e164,
-        source=source,
-        actor=actor,
-        evidence=evidence,
-        message_sid=message_sid,
-        received_at=received,
-        now=now,
-    )
-    activity.append(
-        session,
-        kind=Kind.OPT_OUT,
-        summary=summary or f"Opted out of SMS by {SOURCE_LABELS.get(source, source)}",
-        actor=actor,
-        contact=contact,
-        details={"source": source, "evidence": evidence, "message_sid": message_sid},
-        occurred_at=received,
-        clock=clock,
-    )
+    state = _ContactState(contact.id, contact.phone_e164, contact.display_name, False)
+    item = NumberOptOut(contact.phone_e164 or "", source, actor, evidence, message_sid,
+                        received_at, summary)  # fmt: skip
+    writes = _Writes()
+    _opt_out_contact(session, state, item, clock.now(), writes, clock)
+    writes.apply(session)
     return True
 
 
@@ -242,91 +240,213 @@ def opt_out_number(
     clock: Clock = SYSTEM_CLOCK,
 ) -> NumberOptOutResult:
     """Opt out every contact with this number and hold the number itself as suppressed,
-    so a contact created later with it starts opted out (DESIGN promise 6)."""
-    contacts = list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
-    changed = [
-        c.id
-        for c in contacts
-        if opt_out_contact(
-            session,
-            c,
-            source=source,
-            actor=actor,
-            evidence=evidence,
-            message_sid=message_sid,
-            received_at=received_at,
-            summary=summary,
-            clock=clock,
+    so a contact created later with it starts opted out (DESIGN promise 6).
+    ``opt_out_numbers`` for one number: the same rule."""
+    item = NumberOptOut(e164, source, actor, evidence, message_sid, received_at, summary)
+    return opt_out_numbers(session, [item], clock=clock)[0]
+
+
+def opt_out_numbers(
+    session: Session, items: Sequence[NumberOptOut], *, clock: Clock = SYSTEM_CLOCK
+) -> list[NumberOptOutResult]:
+    """``opt_out_number`` for many numbers, in order, in the caller's transaction.
+
+    Exactly the records the single form makes, one after the other (a number listed
+    twice is opted out once), written with a few statements for the whole batch:
+    the contacts are read in one query, flags, consent events and suppressions
+    written with one executemany each, and the activity entries with one insert.
+    Returns one result per item."""
+    session.flush()  # contacts added or edited in this transaction are read below
+    numbers = sorted({item.e164 for item in items})
+    contacts = _contacts_by_number(session, numbers)
+    suppressions = _suppressions_by_number(session, numbers)
+    writes = _Writes()
+    results = []
+    for item in items:
+        now = clock.now()
+        found = contacts.get(item.e164, [])
+        changed = [c.id for c in found if _opt_out_contact(session, c, item, now, writes, clock)]
+        suppressed = _suppress_number(session, item, suppressions, not found, now, writes, clock)
+        results.append(NumberOptOutResult(contact_ids=changed, number_suppressed=suppressed))
+    writes.apply(session)
+    return results
+
+
+def hold_number(session: Session, item: NumberOptOut, *, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Hold ``item.e164`` as suppressed without a consent event or log entry of its own
+    (the caller records why, e.g. deleting an opted-out contact). False if already held."""
+    suppressions = _suppressions_by_number(session, [item.e164])
+    writes = _Writes()
+    held = _suppress_number(session, item, suppressions, False, clock.now(), writes, clock)
+    writes.apply(session)
+    return held
+
+
+def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[_ContactState]]:
+    found: dict[str, list[_ContactState]] = {}
+    for chunk in _chunks(numbers, 500):
+        rows = session.execute(
+            select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name,
+                   Contact.sms_opted_out)
+            .where(Contact.phone_e164.in_(chunk))
+            .order_by(Contact.id)
+        )  # fmt: skip
+        for cid, phone, first, last, opted_out in rows:
+            state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
+            found.setdefault(phone, []).append(state)
+    return found
+
+
+def _suppressions_by_number(session: Session, numbers: list[str]) -> dict[str, bool]:
+    """Number -> whether its suppression is active (lifted ones: False; none: absent)."""
+    found: dict[str, bool] = {}
+    for chunk in _chunks(numbers, 500):
+        rows = session.execute(
+            select(NumberSuppression.phone_e164, NumberSuppression.lifted_at).where(
+                NumberSuppression.phone_e164.in_(chunk)
+            )
         )
-    ]
-    suppressed = _suppress_number(
+        found.update({phone: lifted is None for phone, lifted in rows})
+    return found
+
+
+class _Writes:
+    """The rows a batch of opt-outs writes, collected in order and written together."""
+
+    def __init__(self) -> None:
+        self.flags: list[dict] = []
+        self.events: list[dict] = []
+        self.new_suppressions: list[dict] = []
+        self.renewed_suppressions: list[dict] = []
+
+    def apply(self, session: Session) -> None:
+        run = session.connection().execute
+        if self.flags:
+            run(_SET_OPTED_OUT, self.flags)
+            _expire(session, Contact, [f["contact_id"] for f in self.flags])
+        if self.events:
+            run(insert(ConsentEvent.__table__), self.events)
+        if self.new_suppressions:
+            run(insert(NumberSuppression.__table__), self.new_suppressions)
+        if self.renewed_suppressions:
+            run(_RENEW_SUPPRESSION, self.renewed_suppressions)
+            ids = session.scalars(
+                select(NumberSuppression.id).where(
+                    NumberSuppression.phone_e164.in_(
+                        [r["number"] for r in self.renewed_suppressions]
+                    )
+                )
+            )
+            _expire(session, NumberSuppression, list(ids))
+        activity.write_pending(session)  # the log entries land now, as the records do
+
+
+_CONTACTS = Contact.__table__
+_SET_OPTED_OUT = (
+    update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(sms_opted_out=True)
+)
+_SUPPRESSIONS = NumberSuppression.__table__
+_RENEW_SUPPRESSION = update(_SUPPRESSIONS).where(_SUPPRESSIONS.c.phone_e164 == bindparam("number"))
+
+
+def _expire(session: Session, model: type, ids: list[int]) -> None:
+    """Objects of these rows already in the session were changed behind the ORM's back:
+    make the next attribute access read them again."""
+    for row_id in ids:
+        obj = session.identity_map.get(identity_key(model, row_id))
+        if obj is not None:
+            session.expire(obj)
+
+
+def _event_row(
+    item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
+) -> dict:
+    return {
+        "contact_id": contact_id,
+        "phone_e164": phone,
+        "kind": "opt_out",
+        "source": item.source,
+        "method": None,
+        "evidence": item.evidence,
+        "message_sid": item.message_sid,
+        "actor": item.actor,
+        "received_at": item.received_at or now,
+        "recorded_at": now,
+    }
+
+
+def _opt_out_contact(
+    session: Session,
+    contact: _ContactState,
+    item: NumberOptOut,
+    now: datetime,
+    writes: _Writes,
+    clock: Clock,
+) -> bool:
+    """The per-contact rule: flag, consent event, log entry; nothing when already opted out."""
+    if contact.opted_out:
+        return False
+    contact.opted_out = True
+    received = item.received_at or now
+    writes.flags.append({"contact_id": contact.id, "sms_opted_out_at": received,
+                         "sms_opt_out_source": item.source, "updated_at": now})  # fmt: skip
+    writes.events.append(_event_row(item, contact.id, contact.phone_e164, now))
+    activity.append(
         session,
-        e164,
-        source=source,
-        actor=actor,
-        evidence=evidence,
-        message_sid=message_sid,
-        received_at=received_at,
-        log_it=not contacts,
-        summary=summary,
+        kind=Kind.OPT_OUT,
+        summary=item.summary
+        or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
+        actor=item.actor,
+        contact_id=contact.id,
+        contact_name=contact.name,
+        details={"source": item.source, "evidence": item.evidence, "message_sid": item.message_sid},
+        occurred_at=received,
         clock=clock,
+        flush=False,
     )
-    return NumberOptOutResult(contact_ids=changed, number_suppressed=suppressed)
+    return True
 
 
 def _suppress_number(
     session: Session,
-    e164: str,
-    *,
-    source: str,
-    actor: str,
-    evidence: str,
-    message_sid: str | None,
-    received_at: datetime | None,
+    item: NumberOptOut,
+    suppressions: dict[str, bool],
     log_it: bool,
-    summary: str | None,
+    now: datetime,
+    writes: _Writes,
     clock: Clock,
 ) -> bool:
-    """Record a number-level suppression; the event and log entry only when no contact has it."""
-    now = clock.now()
-    row = session.scalar(select(NumberSuppression).where(NumberSuppression.phone_e164 == e164))
-    if row is not None and row.lifted_at is None:
+    """Record a number-level suppression; the event and log entry only when no contact has it.
+    False when the number is already held."""
+    if suppressions.get(item.e164):
         return False
-    if row is None:
-        row = NumberSuppression(phone_e164=e164, created_at=now)
-        session.add(row)
-    row.source, row.evidence, row.message_sid, row.lifted_at = source, evidence, message_sid, None
-    row.created_at = now
+    values = {"source": item.source, "evidence": item.evidence, "message_sid": item.message_sid,
+              "lifted_at": None, "created_at": now}  # fmt: skip
+    if item.e164 in suppressions:  # lifted earlier: hold it again
+        writes.renewed_suppressions.append({"number": item.e164, **values})
+    else:
+        writes.new_suppressions.append({"phone_e164": item.e164, **values})
+    suppressions[item.e164] = True
     if log_it:
-        received = received_at or now
-        _event(
-            session,
-            kind="opt_out",
-            contact=None,
-            phone=e164,
-            source=source,
-            actor=actor,
-            evidence=evidence,
-            message_sid=message_sid,
-            received_at=received,
-            now=now,
-        )
+        received = item.received_at or now
+        writes.events.append(_event_row(item, None, item.e164, now))
+        label = SOURCE_LABELS.get(item.source, item.source)
         activity.append(
             session,
             kind=Kind.OPT_OUT,
-            summary=(summary or f"Number {e164} opted out by {SOURCE_LABELS.get(source, source)}")
+            summary=(item.summary or f"Number {item.e164} opted out by {label}")
             + " (no contact has this number yet)",
-            actor=actor,
+            actor=item.actor,
             details={
-                "source": source,
-                "phone": e164,
-                "evidence": evidence,
-                "message_sid": message_sid,
-            },
+                "source": item.source,
+                "phone": item.e164,
+                "evidence": item.evidence,
+                "message_sid": item.message_sid,
+            },  # fmt: skip
             occurred_at=received,
             clock=clock,
+            flush=False,
         )
-    session.flush()
     return True
 
 

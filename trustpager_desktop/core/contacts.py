@@ -185,18 +185,14 @@ def delete_contact(
     stays held on its number so re-adding the person does not lose it."""
     contact = get_contact_row(session, contact_id)
     if contact.sms_opted_out and contact.phone_e164:
-        consent._suppress_number(
-            session,
+        held = consent.NumberOptOut(
             contact.phone_e164,
             source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
             actor=actor,
             evidence=f"kept from deleted contact {contact.display_name}",
-            message_sid=None,
             received_at=contact.sms_opted_out_at,
-            log_it=False,
-            summary=None,
-            clock=clock,
         )
+        consent.hold_number(session, held, clock=clock)
     activity.append(
         session,
         kind=Kind.CONTACT_DELETED,

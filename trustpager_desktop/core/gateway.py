@@ -30,8 +30,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
@@ -75,7 +77,18 @@ class AutomationOrigin:
 
 
 Origin = ManualOrigin | AutomationOrigin
-Hook = Callable[[Session, OutboundMessage], None]
+
+
+class OutboundText(SimpleNamespace):
+    """An outbound record as plain data, with the column names of ``OutboundMessage``
+    (``id``, ``status``, ``error_message``, ...). The batch path works on these, not
+    on ORM objects: building and flushing those was most of the cost of a batch."""
+
+
+Hook = Callable[[Session, OutboundText], None]
+# Called once per transaction with every text of the batch it concerns: lets a caller
+# write its own rows for the whole batch in one statement.
+BatchHook = Callable[[Session, list[tuple["SendRequest", OutboundText]]], None]
 
 
 @dataclass(frozen=True)
@@ -86,33 +99,31 @@ class SendRequest:
     origin: Origin
     contact_id: int | None = None
     to: str | None = None
-    on_recorded: Hook | None = None
-    on_finished: Hook | None = None
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    """The contact columns a send needs (a plain row, not an ORM object)."""
+
+    id: int
+    phone_e164: str | None
+    display_name: str
 
 
 @dataclass(frozen=True)
 class _Resolved:
     request: SendRequest
     body: str
-    contact: Contact | None
+    contact: _Recipient | None
     e164: str | None
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    request: SendRequest
-    message: OutboundMessage
-    contact: Contact | None
-    reason: str
-
-
-@dataclass(frozen=True)
+@dataclass
 class _Recorded:
-    message_id: int
-    to: str
-    body: str
     request: SendRequest
-    outcome: SendOutcome | None  # set when transaction 1 already decided (suppressed)
+    text: OutboundText
+    reason: str
+    outcome: SendOutcome | None = None  # set when transaction 1 already decided (suppressed)
 
 
 @dataclass(frozen=True)
@@ -165,49 +176,58 @@ class OutboundGateway:
     ) -> SendOutcome:
         """Send ``body`` to a contact (or a bare number) on behalf of ``origin``.
 
-        Raises UserInputError (nothing recorded) for an empty or over-long body,
-        an unknown contact, or a missing/invalid number on a manual send.
-        Provider failures do not raise: they come back in the outcome and are
-        recorded on the message and in the activity log.
+        The hooks, when given, run inside the record and the finish transaction
+        with the message as an ``OutboundText``. Raises UserInputError (nothing
+        recorded) for an empty or over-long body, an unknown contact, or a
+        missing/invalid number on a manual send. Provider failures do not raise:
+        they come back in the outcome and are recorded on the message and in the
+        activity log.
         """
-        request = SendRequest(body, origin, contact_id, to, on_recorded, on_finished)
-        result = self.send_batch([request], raise_errors=True)[0]
+        result = self.send_batch(
+            [SendRequest(body, origin, contact_id, to)],
+            raise_errors=True,
+            on_recorded=_single(on_recorded),
+            on_finished=_single(on_finished),
+        )[0]
         assert isinstance(result, SendOutcome)
         return result
 
     def send_batch(
-        self, requests: Sequence[SendRequest], *, raise_errors: bool = False
+        self,
+        requests: Sequence[SendRequest],
+        *,
+        raise_errors: bool = False,
+        on_recorded: BatchHook | None = None,
+        on_finished: BatchHook | None = None,
     ) -> list[SendOutcome | UserInputError | NotFoundError]:
         """Send several texts with the same two transactions ``send`` uses for one.
 
         The consent rule is asked for each text inside the one transaction that
         records them all; the provider is then called for each allowed text and
-        all answers are stored in one second transaction. A request with bad
-        input gets its UserInputError/NotFoundError in its place in the result
-        (or raised, with ``raise_errors``) and records nothing.
+        all answers are stored in one second transaction. ``on_recorded`` runs
+        at the end of the first transaction with every recorded text (suppressed
+        ones included), ``on_finished`` at the end of the second with the texts
+        handed to the provider. A request with bad input gets its
+        UserInputError/NotFoundError in its place in the result (or raised, with
+        ``raise_errors``) and records nothing.
         """
-        recorded = self._record(requests, raise_errors)
+        recorded = self._record(requests, raise_errors, on_recorded)
         pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
-        delivered = self._deliver(pending) if pending else {}
-        results: list[SendOutcome | UserInputError | NotFoundError] = []
-        for item in recorded:
-            if not isinstance(item, _Recorded):
-                results.append(item)
-            else:
-                results.append(item.outcome or delivered[item.message_id])
-        return results
+        if pending:
+            self._deliver(pending, on_finished)
+        return [r if isinstance(r, Exception) else r.outcome for r in recorded]  # type: ignore[misc]
 
     # -- transaction 1 ------------------------------------------------------------
 
     def _record(
-        self, requests: Sequence[SendRequest], raise_errors: bool
+        self, requests: Sequence[SendRequest], raise_errors: bool, hook: BatchHook | None
     ) -> list[_Recorded | UserInputError | NotFoundError]:
         with self.db.write() as session:
-            loaded = self._preload_contacts(session, requests)  # noqa: F841 - keeps them alive
+            contacts = self._load_recipients(session, requests)
             resolved: list[_Resolved | UserInputError | NotFoundError] = []
             for request in requests:
                 try:
-                    resolved.append(self._resolve(session, request))
+                    resolved.append(self._resolve(request, contacts))
                 except (UserInputError, NotFoundError) as exc:
                     if raise_errors:
                         raise
@@ -219,96 +239,85 @@ class OutboundGateway:
                     session, [(r.request.contact_id, r.e164) for r in valid]
                 )
             )
-            prepared = [
-                r if isinstance(r, Exception) else self._prepare(session, r, next(decisions))
+            recorded = [
+                r if isinstance(r, Exception) else self._prepare(r, next(decisions))
                 for r in resolved
             ]
-            self._insert_messages(
-                session, [p.message for p in prepared if isinstance(p, _Prepared)]
-            )
-            return [p if isinstance(p, Exception) else self._settle(session, p) for p in prepared]
+            texts = [r for r in recorded if isinstance(r, _Recorded)]
+            self._insert_messages(session, [r.text for r in texts])
+            for item in texts:
+                self._settle(session, item)
+            if hook and texts:
+                hook(session, [(r.request, r.text) for r in texts])
+            return recorded
 
-    def _preload_contacts(self, session: Session, requests: Sequence[SendRequest]) -> list[Contact]:
-        """One query puts every contact in the session, so the per-text lookups are free.
-        The caller holds the list: the session's identity map only keeps weak references."""
-        ids = {r.contact_id for r in requests if r.contact_id is not None}
-        if len(ids) < 2:
-            return []
-        return list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
+    @staticmethod
+    def _load_recipients(
+        session: Session, requests: Sequence[SendRequest]
+    ) -> dict[int, _Recipient]:
+        """The batch's contacts in one query, as plain rows."""
+        ids = sorted({r.contact_id for r in requests if r.contact_id is not None})
+        found: dict[int, _Recipient] = {}
+        for start in range(0, len(ids), 500):
+            rows = session.connection().execute(_RECIPIENTS, {"ids": ids[start : start + 500]})
+            for cid, phone, first, last in rows:
+                found[cid] = _Recipient(cid, phone, f"{first} {last}".strip())
+        return found
 
-    def _resolve(self, session: Session, request: SendRequest) -> _Resolved:
+    def _resolve(self, request: SendRequest, contacts: dict[int, _Recipient]) -> _Resolved:
         """Validate the body and find the contact and number; raises for bad input."""
         try:
             body = validate_body(request.body)
         except MessageBodyError as exc:
             raise UserInputError(str(exc), field="body") from exc
-        contact = self._contact(session, request.contact_id)
+        contact = None
+        if request.contact_id is not None:
+            contact = contacts.get(request.contact_id)
+            if contact is None:
+                raise NotFoundError(f"Contact {request.contact_id} no longer exists.")
         e164 = self._recipient(contact, request.to, request.origin)
         return _Resolved(request, body, contact, e164)
 
-    def _prepare(
-        self, session: Session, resolved: _Resolved, decision: consent.SendDecision
-    ) -> _Prepared:
-        """Add the outbound record for one text (flushed by the caller with the others)."""
+    def _prepare(self, resolved: _Resolved, decision: consent.SendDecision) -> _Recorded:
+        """The outbound record for one text (inserted by the caller with the others)."""
         origin = resolved.request.origin
         is_automation = isinstance(origin, AutomationOrigin)
-        message = self._new_message(
-            session, resolved.body, origin, resolved.contact, resolved.e164, decision, is_automation
-        )
+        text = self._new_text(resolved, decision, is_automation)
         if is_automation and not decision.allowed:
-            message.status = Status.SUPPRESSED
-            message.error_message = f"skipped: {decision.reason}"
-        return _Prepared(resolved.request, message, resolved.contact, decision.reason)
+            text.status = Status.SUPPRESSED
+            text.error_message = f"skipped: {decision.reason}"
+        return _Recorded(resolved.request, text, decision.reason)
 
     @staticmethod
-    def _insert_messages(session: Session, messages: list[OutboundMessage]) -> None:
-        """One bulk INSERT ... RETURNING for the batch's records; sets each message's id.
-
-        The messages stay plain (unattached) objects: the session's per-object
-        bookkeeping was most of the cost of a large batch."""
-        if not messages:
+    def _insert_messages(session: Session, texts: list[OutboundText]) -> None:
+        """One bulk INSERT (executemany) for the batch's records; sets each text's id."""
+        if not texts:
             return
         table = OutboundMessage.__table__
-        columns = [c.key for c in table.columns if c.key != "id"]
-        rows = [{key: getattr(m, key) for key in columns} for m in messages]
+        rows = [_columns(t) for t in texts]
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             # SQLite cannot order RETURNING rows, so SQLAlchemy would insert one row per
             # statement. Under the write lock (BEGIN IMMEDIATE) nobody else inserts, and a
             # plain executemany gives consecutive rowids in order: read them back.
-            before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            before = connection.execute(_LAST_ID).scalar_one()
             connection.execute(insert(table), rows)
-            ids = list(
-                connection.execute(
-                    select(table.c.id).where(table.c.id > before).order_by(table.c.id)
-                ).scalars()
-            )
+            ids = list(connection.execute(_IDS_AFTER, {"before": before}).scalars())
         else:
             statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
             ids = list(connection.execute(statement, rows).scalars())
-        for message, message_id in zip(messages, ids, strict=True):
-            message.id = message_id
+        for text, message_id in zip(texts, ids, strict=True):
+            text.id = message_id
 
-    def _settle(self, session: Session, prepared: _Prepared) -> _Recorded:
-        """Log a blocked send and run the caller's hook, now that the message has an id."""
-        message, outcome = prepared.message, None
-        if message.status == Status.SUPPRESSED:
-            self._log(session, message, prepared.contact, Kind.AUTOMATION_SKIPPED,
-                      f"Automation text skipped: {prepared.reason}")  # fmt: skip
-            outcome = self._outcome(message, retryable=False)
-        if prepared.request.on_recorded:
-            prepared.request.on_recorded(session, message)
-        return _Recorded(message.id, message.to_e164, message.body, prepared.request, outcome)
+    def _settle(self, session: Session, item: _Recorded) -> None:
+        """Log a blocked send now that the message has an id; it is decided already."""
+        text = item.text
+        if text.status == Status.SUPPRESSED:
+            self._log(session, text, Kind.AUTOMATION_SKIPPED,
+                      f"Automation text skipped: {item.reason}")  # fmt: skip
+            item.outcome = self._outcome(text, retryable=False)
 
-    def _contact(self, session: Session, contact_id: int | None) -> Contact | None:
-        if contact_id is None:
-            return None
-        contact = session.get(Contact, contact_id)
-        if contact is None:
-            raise NotFoundError(f"Contact {contact_id} no longer exists.")
-        return contact
-
-    def _recipient(self, contact: Contact | None, to: str | None, origin: Origin) -> str | None:
+    def _recipient(self, contact: _Recipient | None, to: str | None, origin: Origin) -> str | None:
         if to:
             return parse_phone(to, self.default_region).e164
         if contact is not None and contact.phone_e164:
@@ -317,24 +326,29 @@ class OutboundGateway:
             raise UserInputError("This contact has no phone number to text.", field="phone")
         return None  # an automation step to a contact without a number is skipped, not an error
 
-    def _new_message(
-        self,
-        session: Session,
-        body: str,
-        origin: Origin,
-        contact: Contact | None,
-        e164: str | None,
-        decision: consent.SendDecision,
-        is_automation: bool,
-    ) -> OutboundMessage:
+    def _new_text(
+        self, resolved: _Resolved, decision: consent.SendDecision, is_automation: bool
+    ) -> OutboundText:
         now = self.clock.now()
-        info = count_segments(body)
-        message = OutboundMessage(
+        info = count_segments(resolved.body)
+        origin, contact = resolved.request.origin, resolved.contact
+        automation = origin if isinstance(origin, AutomationOrigin) else None
+        manual = origin if isinstance(origin, ManualOrigin) else None
+        return OutboundText(
+            id=None,
             contact_id=contact.id if contact else None,
-            to_e164=e164 or "",
-            body=body,
+            contact_name=contact.display_name if contact else "",  # for the log; not a column
+            to_e164=resolved.e164 or "",
+            body=resolved.body,
             origin="automation" if is_automation else "manual",
-            action_type=origin.action_type if is_automation else "manual_sms",  # type: ignore[union-attr]
+            action_type=automation.action_type if automation else "manual_sms",
+            actor=manual.actor if manual else None,
+            screen=manual.screen if manual else None,
+            automation_id=automation.automation_id if automation else None,
+            automation_name=automation.automation_name if automation else None,
+            step_id=automation.step_id if automation else None,
+            step_position=automation.step_position if automation else None,
+            queue_item_id=automation.queue_item_id if automation else None,
             suppression_checked=True,
             suppression_result=("allowed" if decision.allowed else "blocked")
             if is_automation
@@ -343,49 +357,33 @@ class OutboundGateway:
             recipient_opted_out=not decision.allowed,
             status=Status.SENDING,
             provider=self.provider.name,
+            provider_sid=None,
+            error_code=None,
+            error_message=None,
             segments=info.segments,
             encoding=info.encoding,
             attempts=1,
             created_at=now,
+            sent_at=None,
             updated_at=now,
         )
-        if isinstance(origin, AutomationOrigin):
-            message.automation_id = origin.automation_id
-            message.automation_name = origin.automation_name
-            message.step_id = origin.step_id
-            message.step_position = origin.step_position
-            message.queue_item_id = origin.queue_item_id
-        else:
-            message.actor = origin.actor
-            message.screen = origin.screen
-        return message  # inserted with the rest of the batch by _insert_messages
 
     # -- the provider calls and transaction 2 -----------------------------------------
 
-    def _deliver(self, recorded: list[_Recorded]) -> dict[int, SendOutcome]:
-        answers = [(item, self._call_provider(item.to, item.body)) for item in recorded]
-        outcomes: dict[int, SendOutcome] = {}
+    def _deliver(self, recorded: list[_Recorded], hook: BatchHook | None) -> None:
+        """Call the provider for each text, then store every answer in one transaction."""
+        answers = [(item, self._call_provider(item.text.to_e164, item.text.body))
+                   for item in recorded]  # fmt: skip
         with self.db.write() as session:
-            messages = {
-                m.id: m
-                for m in session.scalars(
-                    select(OutboundMessage).where(
-                        OutboundMessage.id.in_([item.message_id for item in recorded])
-                    )
-                )
-            }
-            contact_ids = {m.contact_id for m in messages.values() if m.contact_id}
-            loaded = list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))  # noqa: F841
             for item, answer in answers:
-                message = messages[item.message_id]
                 if isinstance(answer, ProviderError):
-                    outcome = self._finish_failed(session, message, answer, item.request.origin)
+                    item.outcome = self._finish_failed(session, item.text, answer,
+                                                       item.request.origin)  # fmt: skip
                 else:
-                    outcome = self._finish_sent(session, message, answer)
-                if item.request.on_finished:
-                    item.request.on_finished(session, message)
-                outcomes[item.message_id] = outcome
-        return outcomes
+                    item.outcome = self._finish_sent(session, item.text, answer)
+            _update_texts(session, [item.text for item in recorded])
+            if hook:
+                hook(session, [(item.request, item.text) for item in recorded])
 
     def _call_provider(self, to: str, body: str) -> SendResult | ProviderError:
         try:
@@ -396,86 +394,72 @@ class OutboundGateway:
             log.exception("unexpected error from the %s provider", self.provider.name)
             return ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
 
-    def _finish_sent(
-        self, session: Session, message: OutboundMessage, result: SendResult
-    ) -> SendOutcome:
-        message.status = Status.SENT
-        message.provider_sid = result.sid
-        message.sent_at = message.updated_at = self.clock.now()
-        contact = session.get(Contact, message.contact_id) if message.contact_id else None
-        self._log_sent(session, message, contact)
-        return self._outcome(message)
+    def _finish_sent(self, session: Session, text: OutboundText, result: SendResult) -> SendOutcome:
+        text.status = Status.SENT
+        text.provider_sid = result.sid
+        text.sent_at = text.updated_at = self.clock.now()
+        self._log_sent(session, text)
+        return self._outcome(text)
 
-    def _log_sent(
-        self, session: Session, message: OutboundMessage, contact: Contact | None
-    ) -> None:
-        if message.origin == "automation":
-            kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(message)})"
-        elif message.recipient_opted_out:
+    def _log_sent(self, session: Session, text: OutboundText) -> None:
+        if text.origin == "automation":
+            kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(text)})"
+        elif text.recipient_opted_out:
             kind = Kind.MANUAL_SEND_OPTED_OUT
-            summary = (
-                f"Manual text sent to an opted-out contact by {message.actor}, after a warning"
-            )
+            summary = f"Manual text sent to an opted-out contact by {text.actor}, after a warning"
         else:
-            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {message.actor}"
-        self._log(session, message, contact, kind, summary)
+            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}"
+        self._log(session, text, kind, summary)
 
     def _finish_failed(
-        self, session: Session, message: OutboundMessage, error: ProviderError, origin: Origin
+        self, session: Session, text: OutboundText, error: ProviderError, origin: Origin
     ) -> SendOutcome:
-        message.error_code = error.code
-        message.error_message = error.reason
-        message.updated_at = self.clock.now()
-        contact = session.get(Contact, message.contact_id) if message.contact_id else None
+        text.error_code = error.code
+        text.error_message = error.reason
+        text.updated_at = self.clock.now()
         if error.kind is FailureKind.UNSUBSCRIBED:
-            message.status = Status.SUPPRESSED
-            self._record_twilio_opt_out(session, message)
+            text.status = Status.SUPPRESSED
+            self._record_twilio_opt_out(session, text)
         else:
-            message.status = Status.FAILED
-        kind = Kind.AUTOMATION_FAILED if message.origin == "automation" else Kind.SEND_FAILED
-        self._log(session, message, contact, kind, f"Text not sent: {error.reason}")
+            text.status = Status.FAILED
+        kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+        self._log(session, text, kind, f"Text not sent: {error.reason}")
         retryable = error.retryable and isinstance(origin, AutomationOrigin)
-        return self._outcome(message, retryable=retryable, reason=error.reason)
+        return self._outcome(text, retryable=retryable, reason=error.reason)
 
-    def _record_twilio_opt_out(self, session: Session, message: OutboundMessage) -> None:
+    def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
         consent.opt_out_number(
             session,
-            message.to_e164,
+            text.to_e164,
             source=consent.Source.TWILIO_21610,
             actor="Twilio",
-            evidence=f"Send refused with error 21610 (outbound message {message.id})",
+            evidence=f"Send refused with error 21610 (outbound message {text.id})",
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
             clock=self.clock,
         )
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _log(
-        self,
-        session: Session,
-        message: OutboundMessage,
-        contact: Contact | None,
-        kind: str,
-        summary: str,
-    ) -> None:
+    def _log(self, session: Session, text: OutboundText, kind: str, summary: str) -> None:
         activity.append(
             session,
             kind=kind,
             summary=summary,
-            actor=message.actor or (message.automation_name or "Automation"),
-            contact=contact,
-            automation_id=message.automation_id,
+            actor=text.actor or (text.automation_name or "Automation"),
+            contact_id=text.contact_id,
+            contact_name=text.contact_name,
+            automation_id=text.automation_id,
             details={
-                "message_id": message.id,
-                "to": message.to_e164,
-                "body": message.body,
-                "origin": origin_label(message),
-                "provider": message.provider,
-                "provider_sid": message.provider_sid,
-                "error_code": message.error_code,
-                "error_message": message.error_message,
-                "recipient_opted_out": message.recipient_opted_out,
-                "suppression_result": message.suppression_result,
+                "message_id": text.id,
+                "to": text.to_e164,
+                "body": text.body,
+                "origin": origin_label(text),
+                "provider": text.provider,
+                "provider_sid": text.provider_sid,
+                "error_code": text.error_code,
+                "error_message": text.error_message,
+                "recipient_opted_out": text.recipient_opted_out,
+                "suppression_result": text.suppression_result,
             },
             clock=self.clock,
             flush=False,  # flushed with the rest of the batch: one INSERT for many entries
@@ -483,14 +467,51 @@ class OutboundGateway:
 
     @staticmethod
     def _outcome(
-        message: OutboundMessage, *, retryable: bool = False, reason: str | None = None
+        text: OutboundText, *, retryable: bool = False, reason: str | None = None
     ) -> SendOutcome:
         return SendOutcome(
-            message_id=message.id,
-            status=message.status,
-            reason=reason or message.error_message or message.suppression_reason or "",
-            recipient_opted_out=message.recipient_opted_out,
-            provider_sid=message.provider_sid,
-            error_code=message.error_code,
+            message_id=text.id,
+            status=text.status,
+            reason=reason or text.error_message or text.suppression_reason or "",
+            recipient_opted_out=text.recipient_opted_out,
+            provider_sid=text.provider_sid,
+            error_code=text.error_code,
             retryable=retryable,
         )
+
+
+_COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
+# What the finish transaction may change on a record.
+_FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
+
+
+# Statements the batch path runs hundreds of times, built once.
+_TABLE = OutboundMessage.__table__
+_RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name).where(
+    Contact.id.in_(bindparam("ids", expanding=True))
+)
+_LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
+_IDS_AFTER = select(_TABLE.c.id).where(_TABLE.c.id > bindparam("before")).order_by(_TABLE.c.id)
+_UPDATE_TEXT = update(_TABLE).where(_TABLE.c.id == bindparam("text_id"))
+
+
+def _columns(text: OutboundText) -> dict[str, Any]:
+    return {key: getattr(text, key) for key in _COLUMNS}
+
+
+def _update_texts(session: Session, texts: list[OutboundText]) -> None:
+    """Store the provider's answers: one executemany UPDATE for the whole batch."""
+    rows = [{"text_id": t.id, **{key: getattr(t, key) for key in _FINISH_COLUMNS}} for t in texts]
+    session.connection().execute(_UPDATE_TEXT, rows)
+
+
+def _single(hook: Hook | None) -> BatchHook | None:
+    """A per-text hook as a batch hook (``send`` is a batch of one)."""
+    if hook is None:
+        return None
+
+    def each(session: Session, items: list[tuple[SendRequest, OutboundText]]) -> None:
+        for _, text in items:
+            hook(session, text)
+
+    return each

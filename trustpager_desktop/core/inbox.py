@@ -29,10 +29,10 @@ from __future__ import annotations
 import functools
 import logging
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import groupby, islice
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -293,23 +293,40 @@ def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
 
 
 class _Journal:
-    """Activity entries of one transaction, written together in order (activity.append_many).
+    """Log entries and STOP opt-outs of one transaction, written together in order.
 
-    Flushed before anything else appends to the log (consent changes) and at the end,
-    so the hash chain keeps the order things happened in."""
+    Consecutive log entries go in with one ``activity.append_many``, consecutive
+    opt-outs with one ``consent.opt_out_numbers``, so the hash chain keeps the order
+    things happened in. Flushed before anything reads consent state or writes it
+    another way (START, review), and at the end of the transaction."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
         self.clock = clock
-        self.pending: list[dict] = []
+        self.pending: list[tuple[str, object, object]] = []
 
     def add(self, **entry: object) -> None:
-        self.pending.append(entry)
+        self.pending.append(("log", entry, None))
+
+    def opt_out(
+        self,
+        item: consent.NumberOptOut,
+        then: Callable[[consent.NumberOptOutResult], None],
+    ) -> None:
+        """Opt ``item`` out at the next flush, then call ``then`` with the result."""
+        self.pending.append(("opt_out", item, then))
 
     def flush(self) -> None:
-        if self.pending:
-            activity.append_many(self.session, self.pending, clock=self.clock)
-            self.pending = []
+        pending, self.pending = self.pending, []
+        for kind, run in groupby(pending, key=lambda p: p[0]):
+            group = list(run)
+            if kind == "log":
+                activity.append_many(self.session, [p[1] for p in group], clock=self.clock)
+                continue
+            items = [p[1] for p in group]
+            results = consent.opt_out_numbers(self.session, items, clock=self.clock)
+            for (_, _, then), result in zip(group, results, strict=True):
+                then(result)
 
 
 def _log_reply(
@@ -342,13 +359,16 @@ def _log_reply(
         )
 
 
-def _classify(session: Session, message: InboundMessage) -> tuple[ReplyClassification, bool]:
+def _classify(
+    session: Session, message: InboundMessage, journal: _Journal
+) -> tuple[ReplyClassification, bool]:
     """The verdict, and whether the sender is opted out (looked up only when it matters:
-    for opt-in wording such as START or YES)."""
+    for opt-in wording such as START or YES, after earlier opt-outs are written)."""
     plain = classify_reply(message.body)
     if plain.kind is ReplyKind.OPT_IN or (
         classify_reply(message.body, sender_opted_out=True).kind is not plain.kind
     ):
+        journal.flush()
         opted_out = consent.number_is_opted_out(session, message.from_e164)
         return classify_reply(message.body, sender_opted_out=opted_out), opted_out
     return plain, False
@@ -367,7 +387,7 @@ def _act(
 
     ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
-    verdict, opted_out = _classify(session, message)
+    verdict, opted_out = _classify(session, message, journal)
     contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
     message.classification = verdict.kind.value
     if not contacts:
@@ -375,10 +395,8 @@ def _act(
     quoted = message.body.strip()[:200]
 
     if verdict.kind is ReplyKind.OPT_OUT and e164:
-        journal.flush()  # consent writes its own log entries: keep the order
         when = received_text(message.date_sent, settings.business_timezone)
-        outcome = consent.opt_out_number(
-            session,
+        item = consent.NumberOptOut(
             e164,
             source=consent.Source.STOP_REPLY,
             actor=ACTOR,
@@ -386,16 +404,20 @@ def _act(
             message_sid=message.sid,
             received_at=message.date_sent,
             summary=f"Opted out by STOP reply received {when} ({message.sid}): “{quoted}”",
-            clock=clock,
         )
-        result.opted_out += 1
-        if outcome.contact_ids or outcome.number_suppressed:
-            names = tuple(c.display_name for c in contacts if c.id in outcome.contact_ids)
-            result.opt_outs.append(
-                OptOutNotice(
-                    e164, tuple(outcome.contact_ids), names, message.sid, message.date_sent
+        sid, received = message.sid, message.date_sent
+        names_by_id = {c.id: c.display_name for c in contacts}  # read before the write
+
+        def notify(outcome: consent.NumberOptOutResult) -> None:
+            if outcome.contact_ids or outcome.number_suppressed:
+                names = tuple(names_by_id[cid] for cid in outcome.contact_ids)
+                result.opt_outs.append(
+                    OptOutNotice(e164, tuple(outcome.contact_ids), names, sid, received)
                 )
-            )
+
+        # Written with the batch's other STOPs in one go, in order (see _Journal).
+        journal.opt_out(item, notify)
+        result.opted_out += 1
         return
     if verdict.kind is ReplyKind.OPT_OUT:
         # A STOP from a sender we cannot read as a phone number: a person must look.

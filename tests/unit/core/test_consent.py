@@ -244,3 +244,49 @@ def test_status_line_reads_like_a_sentence(db, clock):
     with db.read() as s:
         line = consent.status_line(s.get(Contact, cid))
     assert line.startswith("Opted out since ") and line.endswith("by STOP reply")
+
+
+def test_batch_opt_out_makes_the_records_the_single_form_makes_one_after_another(db, clock):
+    """STOPs from a known number (one contact already out), an unknown number, the known
+    number again, and a number whose earlier suppression was lifted: each is opted out
+    once, in order, with its own events and log entries, and the chain still verifies."""
+    ann = _add(db, clock, "Ann", "(415) 555-0101")
+    bob = _add(db, clock, "Bob", "+1 415 555 0101")
+    with db.write() as s:
+        consent.opt_out_contact(s, s.get(Contact, bob), source="manual_toggle", actor="Ann",
+                                clock=clock)  # fmt: skip
+        consent.opt_out_number(s, "+14155550177", source="stop_reply", actor="Inbox", clock=clock)
+        consent.re_consent_number(s, "+14155550177", message_sid="SM0", received_at=clock.now(),
+                                  body="START", clock=clock)  # fmt: skip
+    items = [
+        consent.NumberOptOut("+14155550101", "stop_reply", "Inbox", "STOP", "SM1"),
+        consent.NumberOptOut("+14155550188", "stop_reply", "Inbox", "stop", "SM2"),
+        consent.NumberOptOut("+14155550101", "stop_reply", "Inbox", "STOP again", "SM3"),
+        consent.NumberOptOut("+14155550177", "stop_reply", "Inbox", "QUIT", "SM4"),
+    ]
+    with db.write() as s:
+        results = consent.opt_out_numbers(s, items, clock=clock)
+        assert s.get(Contact, ann).sms_opted_out  # objects in the session see the change
+    assert [(r.contact_ids, r.number_suppressed) for r in results] == [
+        ([ann], True),
+        ([], True),
+        ([], False),
+        ([], True),
+    ]
+    with db.read() as s:
+        events = s.scalars(select(ConsentEvent).where(ConsentEvent.message_sid.in_(["SM1", "SM2", "SM3", "SM4"]))
+                           .order_by(ConsentEvent.id)).all()  # fmt: skip
+        assert [(e.message_sid, e.contact_id, e.phone_e164) for e in events] == [
+            ("SM1", ann, "+14155550101"),
+            ("SM2", None, "+14155550188"),
+            ("SM4", None, "+14155550177"),
+        ]
+        logged = s.scalars(select(ActivityEntry).order_by(ActivityEntry.id.desc()).limit(3)).all()
+        assert [(e.contact_id, "no contact has this number" in e.summary) for e in logged] == [
+            (None, True),
+            (None, True),
+            (ann, False),
+        ]
+        for number in ("+14155550101", "+14155550188", "+14155550177"):
+            assert consent.number_is_opted_out(s, number)
+        assert activity.verify_chain(s).ok

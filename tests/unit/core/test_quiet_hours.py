@@ -8,7 +8,9 @@ from trustpager_desktop.core.auto_queue import (
     next_allowed_send_time,
     recipient_timezone,
     retry_delay,
+    send_time,
 )
+from trustpager_desktop.core.settings import AppSettings
 
 NY, LA = "America/New_York", "America/Los_Angeles"
 
@@ -50,6 +52,29 @@ def test_recipient_time_zone_from_the_number_with_fallback():
     assert recipient_timezone("+447700900123", NY) == NY  # UK mobile: several zones
     assert recipient_timezone(None, "Europe/Paris") == "Europe/Paris"
     assert recipient_timezone("+18005550100", "Europe/Paris") == "Europe/Paris"  # toll-free: many
+
+
+# Valid and invalid numbers, one-zone and many-zone prefixes, Guam (+1 671) far from the US.
+NUMBERS = [
+    "+14155550101", "+14150000001", "+12125550199", "+16715550123", "+18085550123",
+    "+19075550123", "+18005550100", "+442079460000", "+447700900123", "+61212345678",
+    "+81312345678", "+33142685300", "+5511912345678", "+999123", None, "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("business_zone", [NY, "Pacific/Auckland"])
+def test_send_time_matches_the_exact_time_zone_lookup(business_zone):
+    """The shortcut that skips the costly lookup when it cannot matter gives the same
+    answer as the lookup itself, at every hour of a day, for every kind of number."""
+    settings = AppSettings(business_timezone=business_zone)
+    for hour in range(24):
+        now = utc(2026, 11, 26, hour, 30)
+        for number in NUMBERS:
+            zone = recipient_timezone(number, business_zone)
+            assert send_time(now, number, settings) == next_allowed_send_time(now, zone, 8, 21), (
+                hour,
+                number,
+            )
 
 
 def test_retry_delay_grows_and_is_capped():
