@@ -173,7 +173,7 @@ def main() -> int:
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.activity_page import ActivityPage
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive until the end
     services = AppServices(Database.open(f"sqlite:///{path}"))
     raw = sqlite3.connect(path)
     cols = "id, occurred_at, recorded_at, kind, contact_id, contact_name, automation_id, actor, summary, details"
@@ -259,9 +259,11 @@ def main() -> int:
     with services.db.read() as s:
         report = activity.verify_chain(s)
     print(f"  {time.perf_counter() - t0:.1f} s: {report.describe()}")
+    from trustpager_desktop.ui.common import dispose_widgets
+
     for p in pages:
         p.shutdown()
-    app.processEvents()
+    dispose_widgets(*pages)
     return 0
 
 

@@ -110,10 +110,10 @@ def main() -> int:
         300,
         measure(lambda: floor(first_page), runs=args.runs),
     )
-    for old in browsers[:-1]:
-        old.close()
-        old.deleteLater()
-    app.processEvents()
+    from trustpager_desktop.ui.common import dispose_widgets
+
+    dispose_widgets(*browsers[:-1])
+    del browsers[:-1]
     browser = browsers[-1]
     print(f"    count label: {browser.count_label.text()!r}")
 
@@ -133,7 +133,9 @@ def main() -> int:
         )
         print(f"    rows shown {browser.model.rowCount()}, label {browser.count_label.text()!r}")
 
-    browser.close()
+    from trustpager_desktop.ui.common import dispose_widgets
+
+    dispose_widgets(*browsers)
     services.close()
     return 0
 

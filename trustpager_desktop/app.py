@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             QMessageBox.critical(None, APP_NAME, f"The database could not be opened.\n\n{exc}")
         return 2
     from trustpager_desktop.logging_setup import register_known_secrets
+    from trustpager_desktop.ui.common import dispose_widgets
     from trustpager_desktop.ui.desktop import install_desktop_integration
     from trustpager_desktop.ui.first_run import run_first_run
     from trustpager_desktop.ui.main_window import MainWindow
@@ -110,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.start()
     code = app.exec()
     window.shutdown()
+    dispose_widgets(window)
     if instance is not None:
         instance.release()
     services.close()
@@ -117,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from trustpager_desktop.ui.common import dispose_widgets
+
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
@@ -132,6 +136,7 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[n
     app.processEvents()
     ok = window.grab().save(args.screenshot)
     window.shutdown()
+    dispose_widgets(window)
     if not ok:
         print(f"trustpager-desktop: could not write {args.screenshot}", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
@@ -77,3 +77,14 @@ def field_error_label() -> QLabel:
     label = coloured(plain_label(wrap=True), WARNING_COLOUR)
     label.setVisible(False)
     return label
+
+
+def dispose_widgets(*widgets: QWidget) -> None:
+    """Close and delete top-level widgets now, while the QApplication still exists.
+
+    Left to Python's garbage collector at exit, they can outlive the application
+    object and crash the process on the way out."""
+    for widget in widgets:
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

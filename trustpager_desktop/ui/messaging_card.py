@@ -141,10 +141,12 @@ class MessagingCard(Card):
         self.send_button.setDefault(False)
         self.send_button.clicked.connect(self.send)
         self.result = plain_label(wrap=True)
+        self.send_shortcuts = []
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.send)
+            self.send_shortcuts.append(shortcut)
 
         row = QHBoxLayout()
         row.addWidget(self.counter, 1)

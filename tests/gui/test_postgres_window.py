@@ -1,0 +1,43 @@
+"""The window on a shared PostgreSQL database: the everyday flow works there too."""
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from sqlalchemy import select
+
+from tests.gui.conftest import _MemoryTokens
+from trustpager_desktop.core import contacts
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.models import ConsentEvent, OutboundMessage
+from trustpager_desktop.ui.main_window import MainWindow
+
+
+@pytest.mark.postgres
+def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, answer_dialog):
+    db = _postgres_scratch.fresh()  # every other GUI test runs on SQLite
+    services = AppServices(db=db, clock=clock, tokens=_MemoryTokens())
+    with db.write() as s:
+        cid = contacts.create_contact(
+            s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t", clock=clock
+        ).id
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.open_contact(cid)
+    page = window.contact_page
+
+    page.preferences.toggle.click()
+    page.preferences.save_button.click()
+    page.messaging.compose.setPlainText("Your keys are ready")
+    answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    with qtbot.waitSignal(page.messaging.send_finished, timeout=10_000):
+        page.messaging.send_shortcuts[0].activated.emit()  # Ctrl+Enter
+
+    with db.read() as s:
+        assert s.scalars(select(ConsentEvent.source)).all() == ["manual_toggle"]
+        sent = s.scalars(select(OutboundMessage)).one()
+    assert (sent.status, sent.recipient_opted_out) == ("sent", True)
+    assert [k.key().toString() for k in page.messaging.send_shortcuts] == [
+        "Ctrl+Return",
+        "Ctrl+Enter",
+    ]
+    window.shutdown()
