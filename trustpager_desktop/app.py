@@ -83,13 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trustpager_desktop.logging_setup import register_known_secrets
     from trustpager_desktop.ui.common import dispose_widgets
     from trustpager_desktop.ui.desktop import install_desktop_integration
-    from trustpager_desktop.ui.first_run import run_first_run
     from trustpager_desktop.ui.main_window import MainWindow
     from trustpager_desktop.ui.single_instance import bring_to_front
 
     register_known_secrets(services)
-    if not args.screenshot:
-        run_first_run(services)  # no-op once done; cancelled: asked again next start
+    if not args.screenshot and not services.settings.first_run_done:
+        from trustpager_desktop.ui.first_run import run_first_run  # only ever needed once
+
+        run_first_run(services)  # cancelled: asked again at the next start
     window = MainWindow(services)
     from trustpager_desktop.ui.first_paint import report_first_paint
 

@@ -24,7 +24,6 @@ from trustpager_desktop.core import activity, contact_tasks, contacts
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui import consent_report
 from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
@@ -335,6 +334,8 @@ class ContactPage(QWidget):
 
         The data (and the log verification) is gathered on a worker thread; the PDF
         is painted on the GUI thread because Qt's text document requires it."""
+        from trustpager_desktop.ui import consent_report  # PDF and export code: load on demand
+
         contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
         self.report_button.setEnabled(False)
 
