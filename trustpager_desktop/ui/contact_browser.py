@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -35,6 +34,7 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import WARNING_COLOUR, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
+from trustpager_desktop.ui.table_models import PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,29 +61,17 @@ def count_text(total: int, *, searching: bool) -> str:
     return f"{total:,} {noun}" + (" found" if searching else "")
 
 
-class ContactTableModel(QAbstractTableModel):
-    """Rows come from the database one page at a time (``fetchMore``); search and sort
-    run in the database, so 100,000 contacts cost one page of memory until scrolled."""
-
-    PAGE_SIZE = 200
+class ContactTableModel(PagedTableModel):
+    """Contacts a page at a time; search and sort run in the database, so 100,000
+    contacts cost one page of memory until scrolled."""
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._rows: list[ContactRow] = []
-        self._exhausted = False
         self._query = ""
         self._sort = "name"
         self._descending = False
-        self.pages_fetched = 0
         self.reload()
-
-    # -- what tests and the browser use ------------------------------------------------
-
-    @property
-    def rows_fetched(self) -> int:
-        """How many rows have been read from the database since the last reset."""
-        return len(self._rows)
 
     @property
     def query(self) -> str:
@@ -93,57 +81,26 @@ class ContactTableModel(QAbstractTableModel):
         self._query = query.strip()
         self.reload()
 
-    def reload(self) -> None:
-        """Forget every row and read the first page again (after a search, sort or edit)."""
-        self.beginResetModel()
-        self._rows = []
-        self._exhausted = False
-        self._rows.extend(self._read_page())
-        self.endResetModel()
-
     def contact_id(self, row: int) -> int:
         return self._rows[row].id
 
     def row_of(self, contact_id: int) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
 
-    def _read_page(self) -> list[ContactRow]:
-        """The next page after the rows already held; marks the end when it comes up short."""
+    def read_rows(self, offset: int, limit: int) -> list[ContactRow]:
         with self._services.db.read() as session:
-            page = contacts.search_contacts(
+            return contacts.search_contacts(
                 session,
                 self._query,
-                offset=len(self._rows),
-                limit=self.PAGE_SIZE,
+                offset=offset,
+                limit=limit,
                 sort=self._sort,
                 descending=self._descending,
                 default_region=self._services.settings.default_country,
             )
-        self.pages_fetched += 1
-        self._exhausted = len(page) < self.PAGE_SIZE
-        return page
-
-    # -- Qt model interface ----------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
-
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and not self._exhausted
-
-    def fetchMore(self, parent: Index) -> None:
-        if parent.isValid() or self._exhausted:
-            return
-        page = self._read_page()
-        if not page:
-            return
-        start = len(self._rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
-        self._rows.extend(page)
-        self.endInsertRows()
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if (

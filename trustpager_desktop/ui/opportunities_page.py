@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,33 +23,21 @@ from trustpager_desktop.core import opportunities
 from trustpager_desktop.core.opportunities import OpportunityRow
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
+from trustpager_desktop.ui.table_models import PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ["Title", "Contact", "Value", "Stage"]
 
 
-class OpportunityTableModel(QAbstractTableModel):
-    PAGE_SIZE = 200
-
+class OpportunityTableModel(PagedTableModel):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._rows: list[OpportunityRow] = []
-        self._exhausted = False
         self.reload()
 
-    def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self._exhausted = False
-        self._rows.extend(self._read_page())
-        self.endResetModel()
-
-    def _read_page(self) -> list[OpportunityRow]:
+    def read_rows(self, offset: int, limit: int) -> list[OpportunityRow]:
         with self._services.db.read() as s:
-            page = opportunities.list_opportunities(s, offset=len(self._rows), limit=self.PAGE_SIZE)
-        self._exhausted = len(page) < self.PAGE_SIZE
-        return page
+            return opportunities.list_opportunities(s, offset=offset, limit=limit)
 
     def row_data(self, row: int) -> OpportunityRow:
         return self._rows[row]
@@ -57,24 +45,8 @@ class OpportunityTableModel(QAbstractTableModel):
     def row_of(self, opportunity_id: int) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.id == opportunity_id), None)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
-
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and not self._exhausted
-
-    def fetchMore(self, parent: Index) -> None:
-        if parent.isValid() or self._exhausted:
-            return
-        page = self._read_page()
-        if page:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if (

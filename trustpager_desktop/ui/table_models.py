@@ -78,3 +78,63 @@ def read_only_table(model: QAbstractTableModel) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
     return view
+
+
+class PagedTableModel(QAbstractTableModel):
+    """Rows come from the database one page at a time (``canFetchMore``/``fetchMore``),
+    so a table of 100,000 rows holds one page until the user scrolls.
+
+    Subclasses implement ``read_rows(offset, limit)`` (a query that runs in the
+    database) and the usual ``columnCount``/``headerData``/``data``; ``reload()``
+    starts again from the first page after a search, a sort or an edit.
+    """
+
+    PAGE_SIZE = 200
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._exhausted = False
+        self.pages_fetched = 0
+
+    @property
+    def rows_fetched(self) -> int:
+        """How many rows have been read from the database since the last reset."""
+        return len(self._rows)
+
+    def read_rows(self, offset: int, limit: int) -> list[Any]:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """Forget every row and read the first page again."""
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = False
+        self._rows.extend(self._read_page())
+        self.endResetModel()
+
+    def _read_page(self) -> list[Any]:
+        """The next page after the rows already held; marks the end when it comes up short."""
+        page = self.read_rows(len(self._rows), self.PAGE_SIZE)
+        self.pages_fetched += 1
+        self._exhausted = len(page) < self.PAGE_SIZE
+        return page
+
+    def row_at(self, row: int) -> Any | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index) -> None:
+        if parent.isValid() or self._exhausted:
+            return
+        page = self._read_page()
+        if page:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
