@@ -329,6 +329,15 @@ class _Journal:
                 then(result)
 
 
+def _hold_for_review(journal, message, contacts, verdict, result, summary: str) -> None:  # type: ignore[no-untyped-def]
+    """Put the message on the Needs review list (never silently ignored) and log it."""
+    message.review_status = PENDING
+    result.needs_review += 1
+    _log_reply(
+        journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary, verdict=verdict
+    )
+
+
 def _log_reply(
     journal: _Journal,
     message: InboundMessage,
@@ -431,16 +440,8 @@ def _act(
 
     if verdict.kind is ReplyKind.OPT_IN and opted_out and e164:
         if settings.start_replies_need_review:
-            message.review_status = PENDING
-            result.needs_review += 1
-            _log_reply(
-                journal,
-                message,
-                contacts,
-                kind=Kind.INBOUND_MESSAGE,
-                summary=f"START reply waiting for review: “{quoted}”",
-                verdict=verdict,
-            )
+            _hold_for_review(journal, message, contacts, verdict, result,
+                             f"START reply waiting for review: “{quoted}”")  # fmt: skip
             return
         journal.flush()
         consent.re_consent_number(
@@ -456,16 +457,8 @@ def _act(
         return
 
     if verdict.kind is ReplyKind.POSSIBLE_OPT_OUT:
-        message.review_status = PENDING
-        result.needs_review += 1
-        _log_reply(
-            journal,
-            message,
-            contacts,
-            kind=Kind.INBOUND_MESSAGE,
-            summary=f"Reply may be an opt-out, waiting for review: “{quoted}”",
-            verdict=verdict,
-        )
+        _hold_for_review(journal, message, contacts, verdict, result,
+                         f"Reply may be an opt-out, waiting for review: “{quoted}”")  # fmt: skip
         return
     if verdict.kind is ReplyKind.HELP:
         result.help_requests += 1
