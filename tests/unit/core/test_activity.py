@@ -1,6 +1,6 @@
 import pytest
-from sqlalchemy import text
 
+from tests.support.records import tamper
 from trustpager_desktop.core import activity
 
 
@@ -10,19 +10,6 @@ def _log(db, clock, n):
             activity.append(
                 s, kind="opt_out", summary=f"entry {i}", actor="t", contact_id=1, clock=clock
             )
-
-
-def _tamper(db, statement):
-    """Go around the append-only triggers the way an attacker with file access could."""
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS activity_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS activity_log_no_delete")
-        else:
-            conn.execute(text("ALTER TABLE activity_log DISABLE TRIGGER activity_log_append_only"))
-        conn.execute(text(statement))
-        if db.is_postgres:
-            conn.execute(text("ALTER TABLE activity_log ENABLE TRIGGER activity_log_append_only"))
 
 
 def test_an_untouched_chain_verifies(db, clock):
@@ -53,7 +40,7 @@ def test_empty_log_verifies(db):
 def test_editing_or_deleting_an_entry_is_detected_at_that_point(db, clock, statement, broken_id):
     _log(db, clock, 25)
     for part in statement.split("; "):
-        _tamper(db, part)
+        tamper(db, part)
     with db.read() as s:
         report = activity.verify_chain(s, batch_size=4)
     assert not report.ok
