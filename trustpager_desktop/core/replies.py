@@ -63,6 +63,7 @@ Decisions worth knowing (the tests pin each one):
 from __future__ import annotations
 
 import enum
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -424,7 +425,29 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
     found = _possible_opt_out(core, words, joined)
     if found is not None:
         return found
-    return ReplyClassification(ReplyKind.OTHER, None, "No opt-out, opt-in or help wording found")
+    return _read_past_markup(body) or ReplyClassification(
+        ReplyKind.OTHER, None, "No opt-out, opt-in or help wording found"
+    )
+
+
+_MARKUP = re.compile(r"<[^<>]{0,200}>")
+
+
+def _read_past_markup(body: str) -> ReplyClassification | None:
+    """A reply wrapped in HTML tags or entities ("<b>STOP</b> texting me &amp; ...") is
+    read again as plain words. A person would see a request to stop there, but the
+    markup means it is not a plain keyword, so at most it goes to review."""
+    if "<" not in body and "&" not in body:
+        return None
+    plain = html.unescape(_MARKUP.sub(" ", body))
+    if plain == body:
+        return None
+    again = classify_reply(plain)
+    if again.kind in (ReplyKind.OPT_OUT, ReplyKind.POSSIBLE_OPT_OUT):
+        return _possible(
+            again.keyword or "stop", f"{again.reason} (once the HTML markup is removed)"
+        )
+    return None
 
 
 def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassification | None:

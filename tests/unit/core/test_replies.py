@@ -346,3 +346,27 @@ def test_arbitrary_text_never_raises(body, opted_out):
 def test_normalize_is_idempotent(body):
     once = normalize_reply(body)
     assert normalize_reply(once) == once
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<b>STOP</b> texting me &amp; please <a href='x'>remove</a> me",
+        "<p>STOP</p>",
+        "&nbsp;UNSUBSCRIBE&nbsp;",
+        "<div>please stop texting me</div>",
+    ],
+)
+def test_requests_wrapped_in_markup_go_to_review_not_ignored(body):
+    assert classify_reply(body).kind is ReplyKind.POSSIBLE_OPT_OUT
+
+
+def test_markup_that_splits_a_phrase_is_read_as_plain_words():
+    verdict = classify_reply("<b>STOP</b> texting me &amp; please <a href='x'>remove</a> me")
+    assert verdict.kind is ReplyKind.POSSIBLE_OPT_OUT
+    assert "markup is removed" in verdict.reason
+
+
+@pytest.mark.parametrize("body", ["I <3 your shop", "Fish & chips at 5?", "<b>See you at 3</b>"])
+def test_ordinary_text_with_markup_characters_stays_other(body):
+    assert classify_reply(body).kind is ReplyKind.OTHER
