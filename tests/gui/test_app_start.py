@@ -1,0 +1,44 @@
+"""Starting the application: --screenshot renders the real window and leaves the process sound."""
+
+import gc
+
+import pytest
+from PySide6.QtGui import QImage
+
+from trustpager_desktop.app import main
+from trustpager_desktop.logging_setup import shutdown_logging
+
+
+@pytest.fixture(autouse=True)
+def _own_log_folder(tmp_path, monkeypatch):
+    """The app sets up file logging: keep it in tmp and take it down afterwards."""
+    monkeypatch.setenv("TRUSTPAGER_LOG_DIR", str(tmp_path / "logs"))
+    yield
+    shutdown_logging()
+
+
+def test_screenshot_start_renders_the_window_and_resumes_garbage_collection(tmp_path, qapp):
+    png = tmp_path / "window.png"
+    code = main(
+        ["--db", f"sqlite:///{tmp_path / 'app.db'}", "--screenshot", str(png), "--size", "1280x800"]
+    )
+    assert code == 0
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1280, 800)
+    assert gc.isenabled()  # start-up pauses collection; it must come back on
+
+
+def test_unknown_screen_is_refused_with_exit_2_and_gc_back_on(tmp_path, qapp, capsys):
+    code = main(
+        [
+            "--db",
+            f"sqlite:///{tmp_path / 'app.db'}",
+            "--screenshot",
+            str(tmp_path / "x.png"),
+            "--show",
+            "nowhere",
+        ]
+    )
+    assert code == 2
+    assert "unknown screen 'nowhere'" in capsys.readouterr().err
+    assert gc.isenabled()
