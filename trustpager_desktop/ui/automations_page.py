@@ -7,16 +7,13 @@ through a Qt signal. Names and templates are shown as plain text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
-    QRunnable,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtWidgets import (
@@ -55,35 +52,10 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import plain_label
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
+from trustpager_desktop.ui.workers import Job, run_in_background
 
 Index = QModelIndex | QPersistentModelIndex
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
-
-
-# -- background work ---------------------------------------------------------------------
-
-
-class _Signals(QObject):
-    finished = Signal(object)
-    failed = Signal(object)
-
-
-class _Job(QRunnable):
-    """Runs a plain callable on the thread pool; results come back as signals."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self.fn = fn
-        self.signals = _Signals()
-        self.setAutoDelete(False)
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # shown to the user on the GUI thread
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.finished.emit(result)
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -366,7 +338,7 @@ class AutomationsPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._job: _Job | None = None
+        self._job: Job | None = None
         self.list_model = AutomationListModel(self)
         self.queue_model = QueueModel(self)
         self.tabs = QTabWidget()
@@ -486,10 +458,11 @@ class AutomationsPage(QWidget):
         runner = AutomationRunner(self._services)
         self.run_button.setEnabled(False)
         self.run_status.setText("Running due items…")
-        self._job = _Job(lambda: runner.dispatch().describe())
-        self._job.signals.finished.connect(self._on_dispatch_done)
-        self._job.signals.failed.connect(lambda exc: self._on_dispatch_done(f"Failed: {exc}"))
-        QThreadPool.globalInstance().start(self._job)
+        self._job = run_in_background(
+            lambda: runner.dispatch().describe(),
+            self._on_dispatch_done,
+            lambda exc: self._on_dispatch_done(f"Failed: {exc}"),
+        )
 
     def _on_dispatch_done(self, message: str) -> None:
         self.run_button.setEnabled(True)
