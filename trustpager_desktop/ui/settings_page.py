@@ -155,16 +155,18 @@ class SettingsPage(QWidget):
         column.addWidget(heading("Settings", 4))
         for box in (twilio, phones, autos, inbox, you):
             column.addWidget(box)
-        column.addLayout(bottom)
         column.addStretch(1)
         content.setMaximumWidth(760)
         area = QScrollArea()
         area.setWidgetResizable(True)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
         area.setWidget(content)
+        # Save stays in view below the scrolling form, whatever the window height.
+        bottom.setContentsMargins(16, 6, 16, 10)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(area)
+        layout.addWidget(area, 1)
+        layout.addLayout(bottom)
 
     # -- data ------------------------------------------------------------------------
 
