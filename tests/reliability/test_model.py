@@ -114,6 +114,9 @@ class JudgingProvider:
     def fetch_status(self, sid: str):  # type: ignore[no-untyped-def]
         return self.inner.fetch_status(sid)
 
+    def list_sent(self, to_e164: str, since):  # type: ignore[no-untyped-def]
+        return self.inner.list_sent(to_e164, since)
+
     def test_connection(self) -> str:
         return self.inner.test_connection()
 
@@ -278,8 +281,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.db.close()
         self.db = Database.open(self.url)
         self._connect()
-        self.clock.advance(minutes=3)  # past the in-flight grace
-        reconcile_in_flight(self.db, self.provider, clock=self.clock)
+        self.clock.advance(minutes=3)  # past the in-flight lease
+        reconcile_in_flight(self.db, clock=self.clock)
 
     # ---- invariants -----------------------------------------------------------------------
 

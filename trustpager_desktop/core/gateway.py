@@ -9,27 +9,47 @@ Two transactions around one provider call:
    send records whether the recipient was opted out and goes on (promise 3).
    The record is committed as ``sending`` *before* the provider is called, so
    a crash afterwards leaves evidence that a send may have happened and the
-   runner puts it up for review instead of sending again (promise 8).
+   runner looks it up instead of sending again (promise 8).
 2. *Finish*: store the provider's answer: SID and ``sent``, or the failure
    with Twilio's code and a plain reason. 21610 means Twilio holds the number
    as unsubscribed: the number is opted out here too (promise 7).
 
-Callers may pass hooks that run inside those two transactions (the automation
-runner uses them to move its queue item in step with the message).
+Callers may pass hooks that run inside those transactions (the automation
+runner uses them to move its queue item in step with the message): ``owned``
+runs first in the record transaction and leaves out requests the caller no
+longer owns (its claim was taken over), ``on_recorded`` runs at its end,
+``on_finished`` in every transaction that settles texts, and ``before_call``
+right before each provider call (the runner renews its lease there, and a
+``False`` withdraws the text: nothing is sent).
 
 ``send_batch`` is the same path for many texts at once (``send`` is a batch of
 one): one record transaction asks the consent rule for every text
 (``consent.may_automation_text_many``, the rule itself), the provider is
-called per text, and one finish transaction stores every answer. The Auto
-Queue uses it for speed; a kill during a batch leaves its texts ``sending``,
-which the runner puts up for review.
+called per text, and one finish transaction stores every answer.
+
+Fresh consent. No automation text reaches the provider on a consent answer
+older than ``CONSENT_MAX_AGE`` (1 s of real time): when the provider is slow,
+the rest of the batch is asked again (one query) before the next call, and
+texts an opt-out saved meanwhile now blocks are settled ``suppressed``. On a
+fast provider a batch of 50 goes out on the one answer.
+
+May have been sent. An error that came after the request reached the provider
+(HTTP 5xx, a read timeout, a connection dropped mid-answer) leaves the text
+``unknown``: the provider may have it. ``confirm_uncertain`` lists what the
+provider sent to that number since the attempt, matches the body, and records
+what it finds (its SID: ``sent``) or that it has nothing (``failed``, so the
+caller may send again). Only a send the provider certainly never took is
+``failed`` as retryable at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,11 +62,25 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
-from trustpager_desktop.providers.base import FailureKind, ProviderError, SendResult, SmsProvider
+from trustpager_desktop.providers.base import (
+    FailureKind,
+    ProviderError,
+    SendResult,
+    SentRecord,
+    SmsProvider,
+)
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, OutboundMessage
 
 log = logging.getLogger("trustpager.gateway")
+
+# Seconds of real time a consent answer may be old when a text reaches the provider.
+CONSENT_MAX_AGE = 1.0
+# Re-asking the rule can itself be slow (a locked database): after this many answers that
+# were already too old when they came, the rest of the batch waits for a retry instead.
+MAX_CONSENT_RECHECKS = 3
+# Clocks here and at the provider may disagree a little: a lookup starts this much earlier.
+LOOKUP_MARGIN = timedelta(minutes=2)
 
 
 class Status:
@@ -54,6 +88,17 @@ class Status:
     SENT = "sent"
     SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
     FAILED = "failed"
+    # The provider got the request but its answer was an error or never came: the text may
+    # have been sent. Looked up (confirm_uncertain) before any retry.
+    UNKNOWN = "unknown"
+
+
+class NotOwned(Exception):
+    """The caller no longer owns this send (another process took its claim over).
+
+    Returned in a request's place by ``send_batch``: either nothing was recorded, or
+    the record stays ``sending`` for whoever took over (it is looked up, never resent
+    blindly). The provider was not called."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +134,10 @@ Hook = Callable[[Session, OutboundText], None]
 # Called once per transaction with every text of the batch it concerns: lets a caller
 # write its own rows for the whole batch in one statement.
 BatchHook = Callable[[Session, list[tuple["SendRequest", OutboundText]]], None]
+# First thing in the record transaction: for each request, does the caller still own it?
+OwnedCheck = Callable[[Session, list["SendRequest"]], list[bool]]
+# Right before each provider call, outside any transaction: False withdraws the text.
+BeforeCall = Callable[[OutboundText], bool]
 
 
 @dataclass(frozen=True)
@@ -123,7 +172,8 @@ class _Recorded:
     request: SendRequest
     text: OutboundText
     reason: str
-    outcome: SendOutcome | None = None  # set when transaction 1 already decided (suppressed)
+    outcome: SendOutcome | None = None  # set once decided (suppressed) or answered
+    withdrawn: bool = False  # the caller's claim was lost before the provider call
 
 
 @dataclass(frozen=True)
@@ -142,6 +192,13 @@ class SendOutcome:
     def delivered_to_provider(self) -> bool:
         return self.status == Status.SENT
 
+    @property
+    def may_have_been_sent(self) -> bool:
+        return self.status == Status.UNKNOWN
+
+
+Result = SendOutcome | UserInputError | NotFoundError | NotOwned
+
 
 def origin_label(message: OutboundMessage) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
@@ -158,11 +215,14 @@ class OutboundGateway:
         *,
         clock: Clock = SYSTEM_CLOCK,
         default_region: str = "US",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.provider = provider
         self.clock = clock
         self.default_region = default_region
+        # Real elapsed time, for the age of a consent answer (the clock may be a test's).
+        self.monotonic = monotonic
 
     def send(
         self,
@@ -199,33 +259,47 @@ class OutboundGateway:
         raise_errors: bool = False,
         on_recorded: BatchHook | None = None,
         on_finished: BatchHook | None = None,
-    ) -> list[SendOutcome | UserInputError | NotFoundError]:
+        owned: OwnedCheck | None = None,
+        before_call: BeforeCall | None = None,
+    ) -> list[Result]:
         """Send several texts with the same two transactions ``send`` uses for one.
 
         The consent rule is asked for each text inside the one transaction that
-        records them all; the provider is then called for each allowed text and
-        all answers are stored in one second transaction. ``on_recorded`` runs
-        at the end of the first transaction with every recorded text (suppressed
-        ones included), ``on_finished`` at the end of the second with the texts
-        handed to the provider. A request with bad input gets its
-        UserInputError/NotFoundError in its place in the result (or raised, with
-        ``raise_errors``) and records nothing.
+        records them all; the provider is then called for each allowed text (the
+        rule asked again first whenever its answer is over ``CONSENT_MAX_AGE``
+        old) and all answers are stored in one second transaction.
+        ``on_recorded`` runs at the end of the first transaction with every
+        recorded text (suppressed ones included), ``on_finished`` in each
+        transaction that settles texts: the finish, and a re-check that blocks
+        some. ``owned`` runs first in the record transaction; ``before_call``
+        before each provider call (see the module docstring). A request with bad
+        input gets its UserInputError/NotFoundError in its place in the result
+        (or raised, with ``raise_errors``) and records nothing; a request the
+        caller no longer owns gets ``NotOwned``.
         """
-        recorded = self._record(requests, raise_errors, on_recorded)
+        recorded, checked_at = self._record(requests, raise_errors, on_recorded, owned)
         pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
         if pending:
-            self._deliver(pending, on_finished)
-        return [r if isinstance(r, Exception) else r.outcome for r in recorded]  # type: ignore[misc]
+            self._deliver(pending, on_finished, checked_at, before_call)
+        return [_result(r) for r in recorded]
 
     # -- transaction 1 ------------------------------------------------------------
 
     def _record(
-        self, requests: Sequence[SendRequest], raise_errors: bool, hook: BatchHook | None
-    ) -> list[_Recorded | UserInputError | NotFoundError]:
+        self,
+        requests: Sequence[SendRequest],
+        raise_errors: bool,
+        hook: BatchHook | None,
+        owned: OwnedCheck | None,
+    ) -> tuple[list[_Recorded | UserInputError | NotFoundError | NotOwned], float]:
         with self.db.write() as session:
+            still_owned = owned(session, list(requests)) if owned else [True] * len(requests)
             contacts = self._load_recipients(session, requests)
-            resolved: list[_Resolved | UserInputError | NotFoundError] = []
-            for request in requests:
+            resolved: list[_Resolved | UserInputError | NotFoundError | NotOwned] = []
+            for request, mine in zip(requests, still_owned, strict=True):
+                if not mine:
+                    resolved.append(NotOwned())
+                    continue
                 try:
                     resolved.append(self._resolve(request, contacts))
                 except (UserInputError, NotFoundError) as exc:
@@ -233,6 +307,7 @@ class OutboundGateway:
                         raise
                     resolved.append(exc)
             valid = [r for r in resolved if isinstance(r, _Resolved)]
+            checked_at = self.monotonic()  # the answer is as old as the query that gives it
             # THE consent rule, for every text of the batch, inside this transaction.
             decisions = iter(
                 consent.may_automation_text_many(
@@ -249,7 +324,7 @@ class OutboundGateway:
                 self._settle(session, item)
             if hook and texts:
                 hook(session, [(r.request, r.text) for r in texts])
-            return recorded
+            return recorded, checked_at
 
     @staticmethod
     def _load_recipients(
@@ -284,8 +359,7 @@ class OutboundGateway:
         is_automation = isinstance(origin, AutomationOrigin)
         text = self._new_text(resolved, decision, is_automation)
         if is_automation and not decision.allowed:
-            text.status = Status.SUPPRESSED
-            text.error_message = f"skipped: {decision.reason}"
+            _block(text, decision)
         return _Recorded(resolved.request, text, decision.reason)
 
     @staticmethod
@@ -366,24 +440,97 @@ class OutboundGateway:
             created_at=now,
             sent_at=None,
             updated_at=now,
+            failure_kind=None,  # for the caller's hooks: how a failed send failed; not a column
         )
 
     # -- the provider calls and transaction 2 -----------------------------------------
 
-    def _deliver(self, recorded: list[_Recorded], hook: BatchHook | None) -> None:
-        """Call the provider for each text, then store every answer in one transaction."""
-        answers = [(item, self._call_provider(item.text.to_e164, item.text.body))
-                   for item in recorded]  # fmt: skip
+    def _deliver(
+        self,
+        recorded: list[_Recorded],
+        hook: BatchHook | None,
+        checked_at: float,
+        before_call: BeforeCall | None,
+    ) -> None:
+        """Call the provider for each text (consent fresh, claim still held), then store
+        every answer in one transaction."""
+        answered: list[tuple[_Recorded, SendResult | ProviderError]] = []
+        for index, item in enumerate(recorded):
+            if item.outcome is not None:  # blocked by a re-check
+                continue
+            if before_call is not None and not before_call(item.text):
+                item.withdrawn = True
+                continue
+            rechecks = 0
+            while self.monotonic() - checked_at > CONSENT_MAX_AGE and item.outcome is None:
+                if rechecks == MAX_CONSENT_RECHECKS:
+                    break
+                checked_at = self._recheck(recorded[index:], hook)
+                rechecks += 1
+            if item.outcome is not None:
+                continue
+            if self.monotonic() - checked_at > CONSENT_MAX_AGE:
+                answered.append((item, _CONSENT_TOO_SLOW))
+                continue
+            answered.append((item, self._call_provider(item.text.to_e164, item.text.body)))
+        if answered:
+            self._finish(answered, hook)
+
+    def _finish(
+        self, answered: list[tuple[_Recorded, SendResult | ProviderError]], hook: BatchHook | None
+    ) -> None:
         with self.db.write() as session:
-            for item, answer in answers:
+            # Only records still "sending": one another process settled meanwhile (after
+            # our claim ran out: it looked the text up) keeps what it found.
+            still = _still_sending(session, [item.text.id for item, _ in answered])
+            for item, _ in answered:
+                item.withdrawn = item.text.id not in still
+            answered = [(item, answer) for item, answer in answered if not item.withdrawn]
+            for item, answer in answered:
                 if isinstance(answer, ProviderError):
                     item.outcome = self._finish_failed(session, item.text, answer,
                                                        item.request.origin)  # fmt: skip
                 else:
                     item.outcome = self._finish_sent(session, item.text, answer)
-            _update_texts(session, [item.text for item in recorded])
-            if hook:
-                hook(session, [(item.request, item.text) for item in recorded])
+            if answered:
+                _update_texts(session, [item.text for item, _ in answered])
+            if hook and answered:
+                hook(session, [(item.request, item.text) for item, _ in answered])
+
+    def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
+        """Ask the consent rule again for the automation texts still to go (one query) and
+        settle the ones it now blocks. Returns when the new answer was taken."""
+        waiting = [r for r in rest if r.outcome is None and r.text.origin == "automation"]
+        asked_at = self.monotonic()
+        if not waiting:
+            return asked_at
+        with self.db.read() as session:
+            decisions = consent.may_automation_text_many(session, _recipients(waiting))
+        blocked = [r for r, d in zip(waiting, decisions, strict=True) if not d.allowed]
+        if blocked:
+            self._settle_blocked(blocked, hook)
+        return asked_at
+
+    def _settle_blocked(self, blocked: list[_Recorded], hook: BatchHook | None) -> None:
+        """Store as suppressed the texts an opt-out saved since they were recorded now
+        blocks (the rule asked once more, in the transaction that settles them)."""
+        with self.db.write() as session:
+            still = _still_sending(session, [item.text.id for item in blocked])
+            blocked = [item for item in blocked if item.text.id in still]
+            decisions = consent.may_automation_text_many(session, _recipients(blocked))
+            settled = []
+            for item, decision in zip(blocked, decisions, strict=True):
+                if decision.allowed:  # re-consent in between: it may still go
+                    continue
+                _block(item.text, decision)
+                item.reason = decision.reason
+                item.text.updated_at = self.clock.now()
+                self._settle(session, item)
+                settled.append(item)
+            if settled:
+                _update_texts(session, [i.text for i in settled], _BLOCK_COLUMNS)
+                if hook:
+                    hook(session, [(i.request, i.text) for i in settled])
 
     def _call_provider(self, to: str, body: str) -> SendResult | ProviderError:
         try:
@@ -401,14 +548,17 @@ class OutboundGateway:
         self._log_sent(session, text)
         return self._outcome(text)
 
-    def _log_sent(self, session: Session, text: OutboundText) -> None:
+    def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
         if text.origin == "automation":
-            kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(text)})"
+            kind = Kind.AUTOMATION_SENT
+            summary = f"Automation text sent ({origin_label(text)}){note}"
         elif text.recipient_opted_out:
             kind = Kind.MANUAL_SEND_OPTED_OUT
-            summary = f"Manual text sent to an opted-out contact by {text.actor}, after a warning"
+            summary = (
+                f"Manual text sent to an opted-out contact by {text.actor}, after a warning{note}"
+            )
         else:
-            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}"
+            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
         self._log(session, text, kind, summary)
 
     def _finish_failed(
@@ -416,14 +566,19 @@ class OutboundGateway:
     ) -> SendOutcome:
         text.error_code = error.code
         text.error_message = error.reason
+        text.failure_kind = error.kind
         text.updated_at = self.clock.now()
+        summary = f"Text not sent: {error.reason}"
         if error.kind is FailureKind.UNSUBSCRIBED:
             text.status = Status.SUPPRESSED
             self._record_twilio_opt_out(session, text)
+        elif error.kind is FailureKind.UNKNOWN:
+            text.status = Status.UNKNOWN
+            summary = f"Text may have been sent: {error.reason}"
         else:
             text.status = Status.FAILED
         kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
-        self._log(session, text, kind, f"Text not sent: {error.reason}")
+        self._log(session, text, kind, summary)
         retryable = error.retryable and isinstance(origin, AutomationOrigin)
         return self._outcome(text, retryable=retryable, reason=error.reason)
 
@@ -437,6 +592,67 @@ class OutboundGateway:
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
             clock=self.clock,
         )
+
+    # -- a send that may have happened ---------------------------------------------------
+
+    def confirm_uncertain(self, message_id: int, *, on_settled: Hook | None = None) -> SendOutcome:
+        """Find out whether an ``unknown`` text reached the provider, and record it.
+
+        Lists what the provider sent to the text's number since the attempt (less
+        ``LOOKUP_MARGIN``) and matches the body; a match no other outbound record
+        claims makes the text ``sent`` with that SID, no match makes it ``failed``
+        ("not sent": the caller may send again). ``on_settled`` runs in the
+        transaction that records it. A text no longer ``unknown`` is returned as
+        it is. Raises ProviderError when the provider cannot be asked: nothing
+        changes, and nothing may be resent.
+        """
+        text = self._load_text(message_id)
+        if text.status != Status.UNKNOWN:
+            return self._outcome(text)
+        since = text.created_at - LOOKUP_MARGIN
+        matches = [r for r in self.provider.list_sent(text.to_e164, since)
+                   if _same_text(r.body, text.body)]  # fmt: skip
+        with self.db.write() as session:
+            current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
+            if current.scalar_one() != Status.UNKNOWN:  # settled by someone else meanwhile
+                return self._outcome(self._load_text(message_id, session))
+            found = self._unclaimed(session, matches)
+            text.updated_at = self.clock.now()
+            if found is not None:
+                text.status, text.provider_sid, text.sent_at = (
+                    Status.SENT,
+                    found.sid,
+                    text.updated_at,
+                )
+                text.error_message = None
+                self._log_sent(session, text, note=" (found at Twilio after an unclear answer)")
+            else:
+                text.status, text.error_message = Status.FAILED, NOT_AT_PROVIDER
+                kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+                self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
+            _update_texts(session, [text])
+            if on_settled:
+                on_settled(session, text)
+        return self._outcome(text)
+
+    def _load_text(self, message_id: int, session: Session | None = None) -> OutboundText:
+        if session is None:
+            with self.db.read() as reading:
+                return self._load_text(message_id, reading)
+        row = session.connection().execute(_TEXT_WITH_NAME, {"id": message_id}).one()
+        values = dict(row._mapping)
+        first, last = values.pop("first_name") or "", values.pop("last_name") or ""
+        return OutboundText(**values, contact_name=f"{first} {last}".strip(), failure_kind=None)
+
+    @staticmethod
+    def _unclaimed(session: Session, matches: list[SentRecord]) -> SentRecord | None:
+        """The earliest match no outbound record has claimed yet: the same words sent to
+        the same number twice must each find their own message."""
+        sids = [m.sid for m in matches]
+        claimed = set(session.scalars(select(OutboundMessage.provider_sid)
+                                      .where(OutboundMessage.provider_sid.in_(sids)))) if sids else set()  # fmt: skip
+        free = [m for m in matches if m.sid not in claimed]
+        return min(free, key=lambda m: m.created_at) if free else None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -483,6 +699,59 @@ class OutboundGateway:
 _COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
 # What the finish transaction may change on a record.
 _FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
+# What a consent re-check that blocks a recorded text changes on it.
+_BLOCK_COLUMNS = (
+    "status", "error_message", "suppression_result", "suppression_reason",
+    "recipient_opted_out", "updated_at",
+)  # fmt: skip
+NOT_AT_PROVIDER = "Twilio has no record of this text (looked up after an unclear answer)"
+_CONSENT_TOO_SLOW = ProviderError(
+    FailureKind.TEMPORARY,
+    "The opt-out check could not be made fresh within a second (the database is slow); "
+    "the text waits for a retry",
+)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                         "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # fmt: skip
+
+
+def _still_sending(session: Session, ids: list[int]) -> set[int]:
+    """Of these records, the ones still ``sending``, locked for this transaction."""
+    if not ids:
+        return set()
+    query = select(_TABLE.c.id).where(_TABLE.c.id.in_(ids), _TABLE.c.status == Status.SENDING)
+    return set(session.connection().execute(query.with_for_update()).scalars())
+
+
+def _block(text: OutboundText, decision: consent.SendDecision) -> None:
+    """Mark an automation text as stopped by the consent rule (never handed to the provider)."""
+    text.status = Status.SUPPRESSED
+    text.error_message = f"skipped: {decision.reason}"
+    text.suppression_result = "blocked"
+    text.suppression_reason = decision.reason
+    text.recipient_opted_out = True
+
+
+def _recipients(items: list[_Recorded]) -> list[tuple[int | None, str | None]]:
+    return [(i.text.contact_id, i.text.to_e164 or None) for i in items]
+
+
+def _result(item: _Recorded | UserInputError | NotFoundError | NotOwned) -> Result:
+    if isinstance(item, Exception):
+        return item
+    if item.withdrawn:
+        return NotOwned()
+    assert item.outcome is not None
+    return item.outcome
+
+
+def _same_text(sent: str, ours: str) -> bool:
+    """Bodies compared as a person would read them: a provider may swap typographic quotes
+    and dashes for plain ones (Twilio's smart encoding) or trim spaces."""
+
+    def plain(body: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", body).translate(_QUOTES).split())
+
+    return plain(sent) == plain(ours)
 
 
 # Statements the batch path runs hundreds of times, built once.
@@ -493,15 +762,23 @@ _RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact
 _LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
 _IDS_AFTER = select(_TABLE.c.id).where(_TABLE.c.id > bindparam("before")).order_by(_TABLE.c.id)
 _UPDATE_TEXT = update(_TABLE).where(_TABLE.c.id == bindparam("text_id"))
+_STATUS_FOR_UPDATE = select(_TABLE.c.status).where(_TABLE.c.id == bindparam("id")).with_for_update()
+_TEXT_WITH_NAME = (
+    select(_TABLE, Contact.first_name, Contact.last_name)
+    .outerjoin(Contact, Contact.id == _TABLE.c.contact_id)
+    .where(_TABLE.c.id == bindparam("id"))
+)
 
 
 def _columns(text: OutboundText) -> dict[str, Any]:
     return {key: getattr(text, key) for key in _COLUMNS}
 
 
-def _update_texts(session: Session, texts: list[OutboundText]) -> None:
+def _update_texts(
+    session: Session, texts: list[OutboundText], columns: Sequence[str] = _FINISH_COLUMNS
+) -> None:
     """Store the provider's answers: one executemany UPDATE for the whole batch."""
-    rows = [{"text_id": t.id, **{key: getattr(t, key) for key in _FINISH_COLUMNS}} for t in texts]
+    rows = [{"text_id": t.id, **{key: getattr(t, key) for key in columns}} for t in texts]
     session.connection().execute(_UPDATE_TEXT, rows)
 
 

@@ -2,11 +2,18 @@
 
 Every cycle (about every 5 s, on APScheduler in the window or in the agent):
 
-1. the first cycle reconciles items a crash left in flight (never re-sending);
+1. items whose lease expired (their process died or stalled) are reconciled,
+   every cycle, so a restart within seconds, or another desktop, resumes them as
+   soon as the lease runs out (never re-sending; see ``core.auto_queue``);
 2. scheduled automations whose cron/interval trigger fell due enrol their
    audience (once per fire time, even with several processes; see
    ``core.schedules``);
-3. due queue items are claimed and run, unless automations are paused.
+3. due queue items are claimed and run (``dispatch``), unless automations are
+   paused.
+
+``TRUSTPAGER_DISPATCH_LEASE_SECONDS`` shortens or lengthens the claim lease
+(default 60 s; tests use a few seconds so a killed process's items come back
+quickly).
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from trustpager_desktop.core import automations, schedules
 from trustpager_desktop.core.auto_queue import (
+    LEASE,
     DispatchReport,
     QueueDispatcher,
+    ReconcileReport,
     is_paused,
     reconcile_in_flight,
 )
@@ -36,11 +46,22 @@ log = logging.getLogger("trustpager.automation_runner")
 
 JOB_ID = "automation-runner"
 INTERVAL_SECONDS = 5.0
+LEASE_ENV = "TRUSTPAGER_DISPATCH_LEASE_SECONDS"
 
 
 def new_worker_id() -> str:
     """host:pid:random, so claims from different processes can be told apart."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def lease_length() -> timedelta:
+    """The claim lease: ``TRUSTPAGER_DISPATCH_LEASE_SECONDS`` or the default."""
+    raw = os.environ.get(LEASE_ENV, "")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return LEASE
+    return timedelta(seconds=seconds) if seconds > 0 else LEASE
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,7 @@ class AutomationRunner:
     def __init__(self, services: AppServices, worker_id: str | None = None) -> None:
         self.services = services
         self.worker_id = worker_id or new_worker_id()
-        self._reconciled = False
+        self.lease = lease_length()
 
     def interval_seconds(self) -> float:
         return INTERVAL_SECONDS
@@ -65,14 +86,13 @@ class AutomationRunner:
     def _dispatcher(self) -> QueueDispatcher:
         s = self.services
         return QueueDispatcher(
-            s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id
-        )
+            s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id,
+            lease=self.lease,
+        )  # fmt: skip
 
-    def reconcile(self) -> str:
-        report = reconcile_in_flight(
-            self.services.db, self.services.gateway.provider, clock=self.services.clock
-        )
-        return report.describe()
+    def reconcile(self) -> ReconcileReport:
+        """Resolve items whose lease expired (cheap when none did)."""
+        return reconcile_in_flight(self.services.db, clock=self.services.clock)
 
     def run_schedules(self) -> list[ScheduleFire]:
         """Enrol the audience of every scheduled automation whose trigger fell due."""
@@ -116,20 +136,27 @@ class AutomationRunner:
         return len(result.enrolled)
 
     def dispatch(self, *, honour_pause: bool = True) -> DispatchReport:
+        """Reconcile expired claims, then claim and run the due Auto Queue items."""
+        self.reconcile()
+        return self.run_due(honour_pause=honour_pause)
+
+    def run_due(self, *, honour_pause: bool = True) -> DispatchReport:
+        """Claim and run the due Auto Queue items (anything that must happen before a
+        text goes out, like reading the inbox, goes before this)."""
         return self._dispatcher().dispatch_due(honour_pause=honour_pause)
 
     def run_once(self) -> JobReport:
         messages = []
-        if not self._reconciled:
-            messages.append(self.reconcile())
-            self._reconciled = True
+        recovered = self.reconcile()  # every cycle: a dead process's items come back
+        if recovered.touched:
+            messages.append(recovered.describe())
         with self.services.db.read() as session:
             paused = is_paused(session)
         if paused:
             return JobReport(True, "Automations are paused.")
         fired = self.run_schedules()
         messages.extend(f"'{f.automation_name}' enrolled {f.enrolled}" for f in fired)
-        report = self.dispatch()
+        report = self.run_due()
         messages.append(report.describe())
         return JobReport(report.failed == 0, "; ".join(messages))
 

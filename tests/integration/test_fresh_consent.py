@@ -1,0 +1,161 @@
+"""Fresh consent per provider call (issue 14.3): no automation text reaches Twilio on a
+consent answer older than one second; a slow Twilio makes the rest of the batch be asked
+again, so an opt-out saved meanwhile by another desktop blocks the texts still to go."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.support.fake_twilio import Fault
+from trustpager_desktop.core import automations, consent, contacts
+from trustpager_desktop.core.auto_queue import QueueDispatcher
+from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.clock import FixedClock
+from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.gateway import CONSENT_MAX_AGE, OutboundGateway
+from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.store.database import Database
+from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage, QueueItem
+
+AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+ANYTIME = AppSettings(quiet_hours_start=0, quiet_hours_end=24)
+NUMBERS = [f"+1415555{n:04d}" for n in range(3000, 3006)]
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(AFTERNOON)
+
+
+def _enrol_six(db, clock) -> list[int]:
+    with db.write() as s:
+        ids = [
+            contacts.create_contact(s, ContactInput(f"C{i}", phone=n), actor="t", clock=clock).id
+            for i, n in enumerate(NUMBERS)
+        ]
+        automation = automations.create_automation(
+            s, AutomationInput("R", [StepInput("send_sms", "Hi {first_name}")]), clock=clock
+        )
+        automations.enroll(s, automation.id, Audience(contact_ids=tuple(ids)), actor="t",
+                           clock=clock)  # fmt: skip
+    return ids
+
+
+def _opt_out(database: Database, contact_ids: list[int], clock) -> None:
+    with database.write() as s:
+        for cid in contact_ids:
+            consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle",
+                                    actor="Front desk", clock=clock)  # fmt: skip
+
+
+def _reached_twilio(fake_twilio) -> list[str]:
+    return [r.form["To"] for r in fake_twilio.requests_to("Messages.json", method="POST")]
+
+
+class SecondsOnEachCall:
+    """A monotonic clock for the gateway that a slow provider moves forward."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowTwilio:
+    """The real provider; each send takes ``seconds`` of the gateway's real-time clock, and
+    after the first one another desktop saves opt-outs for the last four contacts."""
+
+    def __init__(self, inner, elapsed: SecondsOnEachCall, seconds: float, after_first) -> None:
+        self.inner, self.elapsed, self.seconds, self.after_first = (
+            inner,
+            elapsed,
+            seconds,
+            after_first,
+        )
+        self.name = inner.name
+        self.calls = 0
+
+    def send(self, to_e164, body):  # type: ignore[no-untyped-def]
+        result = self.inner.send(to_e164, body)
+        self.elapsed.now += self.seconds
+        self.calls += 1
+        if self.calls == 1:
+            self.after_first()
+        return result
+
+
+def test_an_opt_out_saved_while_twilio_is_slow_blocks_the_rest_of_the_batch(
+    db, clock, fake_twilio, twilio_provider
+):
+    ids = _enrol_six(db, clock)
+    other = Database.open(db.url)
+    elapsed = SecondsOnEachCall()
+    slow = SlowTwilio(twilio_provider, elapsed, 1.2, lambda: _opt_out(other, ids[2:], clock))
+    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
+    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock).dispatch_due()
+    other.close()
+
+    assert _reached_twilio(fake_twilio) == NUMBERS[:2]
+    assert (report.sent, report.skipped) == (2, 4)
+    with db.read() as s:
+        items = s.execute(select(QueueItem.status, QueueItem.reason).order_by(QueueItem.id)).all()
+        blocked = s.scalars(select(OutboundMessage).where(OutboundMessage.to_e164.in_(NUMBERS[2:])))
+        skipped_logged = s.scalars(
+            select(ActivityEntry.contact_id).where(ActivityEntry.kind == "automation_skipped")
+        ).all()
+        assert {(m.status, m.suppression_result, m.provider_sid) for m in blocked} == {
+            ("suppressed", "blocked", None)
+        }
+    assert [tuple(i) for i in items[2:]] == [("skipped", "skipped: contact opted out of SMS")] * 4
+    assert sorted(skipped_logged) == ids[2:]
+
+
+def test_a_fast_twilio_sends_the_batch_on_one_consent_answer(
+    db, clock, fake_twilio, twilio_provider, monkeypatch
+):
+    """Under a second for the whole batch: no extra consent query, the batch speed stays."""
+    ids = _enrol_six(db, clock)
+    elapsed = SecondsOnEachCall()
+    queries = Counter()
+    original = consent.may_automation_text_many
+
+    def counting(session, recipients):  # type: ignore[no-untyped-def]
+        queries["asked"] += 1
+        return original(session, recipients)
+
+    slow = SlowTwilio(twilio_provider, elapsed, CONSENT_MAX_AGE / 10, lambda: None)
+    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
+    monkeypatch.setattr(consent, "may_automation_text_many", counting)
+    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock).dispatch_due()
+    assert report.sent == len(ids) and queries["asked"] == 1
+
+
+def test_real_seconds_of_a_slow_twilio_and_an_opt_out_from_another_desktop(
+    db, clock, fake_twilio, twilio_provider
+):
+    """The same with real time: Twilio takes 1.2 s to answer the first text; another
+    desktop (its own engine, its own thread) opts four contacts out meanwhile."""
+    ids = _enrol_six(db, clock)
+    fake_twilio.add_fault(Fault.slow(1.2, method="POST"))
+    other = Database.open(db.url)
+
+    def opt_out_while_the_first_text_is_with_twilio() -> None:
+        while not fake_twilio.requests_to("Messages.json", method="POST"):
+            threading.Event().wait(0.01)
+        _opt_out(other, ids[2:], clock)
+
+    desk = threading.Thread(target=opt_out_while_the_first_text_is_with_twilio)
+    desk.start()
+    gateway = OutboundGateway(db, twilio_provider, clock=clock)
+    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock).dispatch_due()
+    desk.join(10)
+    other.close()
+
+    assert _reached_twilio(fake_twilio) == NUMBERS[:2]
+    assert (report.sent, report.skipped) == (2, 4)
