@@ -16,10 +16,11 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
 GENESIS_HASH = "0" * 64
@@ -228,8 +229,8 @@ def write_pending(session: Session) -> None:
     """Insert entries appended with ``flush=False`` (one executemany, in append order).
     Runs by itself before every commit."""
     rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.connection().execute(insert(ActivityEntry.__table__), rows)
+    if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
+        bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
 
 
 @event.listens_for(Session, "before_commit")

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
 import zoneinfo
 from collections.abc import Iterable
@@ -58,7 +59,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, automations
@@ -77,6 +78,7 @@ from trustpager_desktop.core.gateway import (
 )
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import FailureKind, ProviderError
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     Automation,
@@ -119,7 +121,10 @@ RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 30 * 60
 CLAIM_BATCH = 200
 # Texts per gateway batch: one record transaction, the provider calls, one finish transaction.
-SEND_CHUNK = 50
+SEND_CHUNK = 200
+# Dispatchers side by side in one dispatch on PostgreSQL (SKIP LOCKED claims are made for
+# it); SQLite serialises writers, where a second one only waits.
+WORKERS_POSTGRES = 3
 # How long a claim holds without renewal. A killed dispatcher's items are picked up
 # this long after its last renewal (plus CLOCK_SKEW and one runner cycle).
 LEASE = timedelta(seconds=60)
@@ -328,33 +333,28 @@ def claim_due(
     settings = settings or AppSettings()
     report = report if report is not None else DispatchReport()
     with db.write() as session:
+        due = (
+            select(QueueItem.id)
+            .join(Automation, Automation.id == QueueItem.automation_id)
+            .where(QueueItem.status == PENDING, QueueItem.due_at <= now,
+                   Automation.enabled.is_(True))
+            .order_by(QueueItem.due_at, QueueItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=QueueItem)
+        )  # fmt: skip
+        # One statement takes them: UPDATE .. WHERE id IN (SELECT .. SKIP LOCKED) RETURNING.
         ids = list(
-            session.scalars(
-                select(QueueItem.id)
-                .join(Automation, Automation.id == QueueItem.automation_id)
-                .where(
-                    QueueItem.status == PENDING,
-                    QueueItem.due_at <= now,
-                    Automation.enabled.is_(True),
-                )
-                .order_by(QueueItem.due_at, QueueItem.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=QueueItem)
-            )
-        )
+            session.execute(
+                update(QueueItem)
+                .where(QueueItem.id.in_(due.scalar_subquery()))
+                .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
+                        lease_until=now + lease, reason=None)
+                .returning(QueueItem.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )  # fmt: skip
         if not ids:
             return []
-        session.execute(
-            update(QueueItem)
-            .where(QueueItem.id.in_(ids))
-            .values(
-                status=IN_FLIGHT,
-                claimed_by=worker_id,
-                claimed_at=now,
-                lease_until=now + lease,
-                reason=None,
-            )  # fmt: skip
-        )
         items = _load_claimed(session, ids)
         report.claimed += len(items)
         return _apply_time_rules(session, items, now, settings, clock, report)
@@ -367,7 +367,7 @@ def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
         .join(Contact, Contact.id == QueueItem.contact_id)
         .outerjoin(AutomationStep, AutomationStep.id == QueueItem.step_id)
         .outerjoin(OutboundMessage, OutboundMessage.id == QueueItem.outbound_message_id)
-        .where(QueueItem.id.in_(ids))
+        .where(bulk.id_in(QueueItem.id, ids, session.get_bind().dialect.name))
         .order_by(QueueItem.due_at, QueueItem.id)
     ).all()
     return [
@@ -483,6 +483,7 @@ class QueueDispatcher:
         lease: timedelta = LEASE,
         claim_batch: int = CLAIM_BATCH,
         send_chunk: int = SEND_CHUNK,
+        workers: int | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
@@ -492,6 +493,7 @@ class QueueDispatcher:
         self.lease = lease
         self.claim_batch = claim_batch
         self.send_chunk = send_chunk
+        self.workers = workers or (WORKERS_POSTGRES if db.is_postgres else 1)
         self._runs = 0
         self._claimer = self.worker_id
         self._lease_until: datetime | None = None
@@ -500,13 +502,51 @@ class QueueDispatcher:
     def dispatch_due(
         self, *, max_items: int | None = None, honour_pause: bool = True
     ) -> DispatchReport:
-        """Claim and run due items batch by batch until none is due (or ``max_items``)."""
+        """Claim and run due items batch by batch until none is due (or ``max_items``).
+
+        With ``workers`` > 1 (PostgreSQL), that many dispatchers claim and run batches
+        side by side, each with its own claims and lease, and their reports are added
+        up. One's database wait is another's Python work, and a slow provider's
+        answers are awaited in parallel."""
         report = DispatchReport()
         if honour_pause:
             with self.db.read() as session:
                 if is_paused(session):
                     report.paused = True
                     return report
+        if self.workers == 1 or max_items is not None:
+            return self._dispatch_batches(report, max_items)
+        helpers = [self._helper(n) for n in range(1, self.workers)]
+        outcomes: list[DispatchReport | BaseException] = []
+
+        def work(helper: QueueDispatcher) -> None:
+            try:
+                outcomes.append(helper._dispatch_batches(DispatchReport(), None))
+            except BaseException as exc:  # raised again below, in the caller's thread
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=work, args=(h,), daemon=True) for h in helpers]
+        for thread in threads:
+            thread.start()
+        try:
+            self._dispatch_batches(report, None)
+        finally:
+            for thread in threads:
+                thread.join()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            report.add(outcome)
+        return report
+
+    def _helper(self, number: int) -> QueueDispatcher:
+        return QueueDispatcher(
+            self.db, self.gateway, settings=self.settings, clock=self.clock,
+            worker_id=f"{self.worker_id}/{number}", lease=self.lease,
+            claim_batch=self.claim_batch, send_chunk=self.send_chunk,
+        )  # fmt: skip
+
+    def _dispatch_batches(self, report: DispatchReport, max_items: int | None) -> DispatchReport:
         self._runs += 1
         self._claimer = f"{self.worker_id}#{self._runs}"
         while max_items is None or report.claimed < max_items:
@@ -552,11 +592,12 @@ class QueueDispatcher:
         """The gateway's ``owned`` check: first in its record transaction, under row locks,
         so only the holder records a text (a reconciler skips locked rows)."""
         ids = [r.origin.queue_item_id for r in requests]  # type: ignore[union-attr]
+        connection = session.connection()
         held = set(
-            session.connection().execute(
+            connection.execute(
                 select(QueueItem.id)
-                .where(QueueItem.id.in_(ids), QueueItem.claimed_by == self._claimer,
-                       QueueItem.status == IN_FLIGHT)
+                .where(bulk.id_in(QueueItem.id, ids, connection.dialect.name),
+                       QueueItem.claimed_by == self._claimer, QueueItem.status == IN_FLIGHT)
                 .with_for_update()
             ).scalars()
         )  # fmt: skip
@@ -564,7 +605,7 @@ class QueueDispatcher:
 
     def _finish(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Compare-and-set: update the items only while this dispatch still holds them."""
-        _update_items(session, [dict(row, holder=self._claimer) for row in rows])
+        _update_items(session, rows, self._claimer)
 
     # -- running items -----------------------------------------------------------------------
 
@@ -572,14 +613,15 @@ class QueueDispatcher:
         """Run claimed items: lookups of texts that may have been sent, then texts in chunks
         through ``gateway.send_batch``, tasks and waits one by one. Only BaseException (a
         kill) escapes; its items stay ``in_flight`` until their lease expires."""
-        lookups = [i for i in items if i.uncertain]
         texts = [i for i in items if not i.uncertain and i.step_exists
                  and i.action_type == automations.SEND_SMS]  # fmt: skip
-        others = [i for i in items if not i.uncertain and i not in texts]
-        for item in others:
-            self.run_item(item, report)
-        for item in lookups:
-            self._confirm(item, report)
+        text_ids = {i.id for i in texts}
+        for item in items:
+            if not item.uncertain and item.id not in text_ids:
+                self.run_item(item, report)
+        for item in items:
+            if item.uncertain:
+                self._confirm(item, report)
         for start in range(0, len(texts), self.send_chunk):
             self._send(texts[start : start + self.send_chunk], report)
 
@@ -631,16 +673,14 @@ class QueueDispatcher:
         now = self.clock.now()
 
         def on_recorded(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
-            # The queue rows move in the gateway's record transaction, in one statement.
-            self._finish(session, [_recorded_values(t, attempts, now) for _, t in texts])
+            # Texts the consent rule stopped are finished here, in the record transaction;
+            # the others move when the provider's answer is stored (one UPDATE each time).
+            rows = [_settled_row(t, attempts, now) for _, t in texts if t.status != Status.SENDING]
+            self._finish(session, rows)
 
         def on_finished(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
             finished = self.clock.now()
-            self._finish(session, [
-                {"item_id": t.queue_item_id,
-                 **_settled_values(t, attempts[t.queue_item_id], finished)}
-                for _, t in texts
-            ])  # fmt: skip
+            self._finish(session, [_settled_row(t, attempts, finished) for _, t in texts])
 
         results = self.gateway.send_batch(
             [self._request(item) for item in items],
@@ -731,13 +771,11 @@ def _pending_row(item_id: int, due: datetime, reason: str) -> dict[str, Any]:
             "claimed_by": None, "lease_until": None, "finished_at": None}  # fmt: skip
 
 
-def _recorded_values(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict:
-    """Queue columns once the gateway recorded the text (skipped if consent said no)."""
-    values = {"item_id": text.queue_item_id, "outbound_message_id": text.id,
-              "attempts": attempts[text.queue_item_id]}  # fmt: skip
-    if text.status == Status.SUPPRESSED:  # the gateway's consent rule said no
-        values.update(status=SKIPPED, reason=text.error_message, finished_at=now)
-    return values
+def _settled_row(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict[str, Any]:
+    """The item's update for a settled text: its outcome, the record and the attempt."""
+    item_id = text.queue_item_id
+    return {"item_id": item_id, "outbound_message_id": text.id, "attempts": attempts[item_id],
+            **_settled_values(text, attempts[item_id], now)}  # fmt: skip
 
 
 def _settled_values(text: OutboundText, attempt: int, now: datetime) -> dict[str, Any]:
@@ -766,26 +804,21 @@ def _looked_up_values(text: OutboundText, attempts: int, now: datetime) -> dict[
     return _finished_values(text, now)
 
 
-def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Compare-and-set executemany UPDATEs of queue rows by ``item_id``, only while
-    ``holder`` holds them in flight; one statement per set of columns, since an
-    executemany sets the same columns on every row."""
+def _update_items(session: Session, rows: list[dict[str, Any]], holder: str) -> None:
+    """Compare-and-set UPDATEs of queue rows by ``item_id``, only while ``holder`` holds
+    them in flight; one statement per set of columns (see ``store.bulk``)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     for group in groups.values():
-        result = session.connection().execute(_UPDATE_ITEM, group)
-        if result.rowcount is not None and 0 <= result.rowcount < len(group):
+        changed = bulk.update_rows(session.connection(), _ITEMS, group, key="item_id",
+                                   only_where={"claimed_by": holder, "status": IN_FLIGHT})  # fmt: skip
+        if len(changed) < len(group):
             log.warning("%d queue item(s) were taken over meanwhile; their new state stands",
-                        len(group) - result.rowcount)  # fmt: skip
+                        len(group) - len(changed))  # fmt: skip
 
 
 _ITEMS = QueueItem.__table__
-_UPDATE_ITEM = update(_ITEMS).where(
-    _ITEMS.c.id == bindparam("item_id"),
-    _ITEMS.c.claimed_by == bindparam("holder"),
-    _ITEMS.c.status == IN_FLIGHT,
-)
 
 
 def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clock: Clock) -> None:
@@ -897,7 +930,8 @@ def _reconcile_one(
         item.reason = REASON_REQUEUED
         report.returned_to_pending += 1
         return
-    item.outbound_message_id = message.id
+    if item.outbound_message_id != message.id:  # recorded, never settled: count the attempt
+        item.outbound_message_id, item.attempts = message.id, item.attempts + 1
     if message.status in (Status.SENDING, Status.UNKNOWN) and message.provider_sid:
         message.status, message.sent_at, message.updated_at = Status.SENT, now, now
     if message.status in (Status.SENDING, Status.UNKNOWN):
