@@ -20,7 +20,7 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.providers.twilio_provider import TwilioProvider
+from trustpager_desktop.providers.twilio_provider import DEFAULT_TIMEOUT, TwilioProvider
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import Database
@@ -68,17 +68,17 @@ def _duplicates(fake_twilio) -> int:
 
 
 class SlowProvider:
-    """The real Twilio provider, one second of (test clock) time per send; after each
+    """The real Twilio provider, ``seconds`` of (test clock) time per send; after each
     send it lets another seat act (reconcile, decide) on its own database connection."""
 
-    def __init__(self, inner: TwilioProvider, clock: FixedClock, meanwhile=None) -> None:
-        self.inner, self.clock, self.meanwhile = inner, clock, meanwhile
+    def __init__(self, inner: TwilioProvider, clock: FixedClock, meanwhile=None, seconds=1.0):
+        self.inner, self.clock, self.meanwhile, self.seconds = inner, clock, meanwhile, seconds
         self.name = inner.name
         self.calls = 0
 
     def send(self, to_e164: str, body: str):  # type: ignore[no-untyped-def]
         self.calls += 1
-        self.clock.advance(seconds=1)
+        self.clock.advance(seconds=self.seconds)
         result = self.inner.send(to_e164, body)
         if self.meanwhile:
             self.meanwhile(self.calls)
@@ -88,13 +88,19 @@ class SlowProvider:
         return self.inner.list_sent(to_e164, since)
 
 
+@pytest.mark.parametrize(
+    ("count", "seconds"),
+    [(200, 1.0), (12, 2 * DEFAULT_TIMEOUT)],
+    ids=["1s-per-send", "every-call-hangs-to-its-timeout"],
+)
 def test_a_slow_dispatcher_keeps_its_lease_while_another_seat_reconciles(
-    db, fake_twilio, twilio_provider, clock
+    db, fake_twilio, twilio_provider, clock, count, seconds
 ):
-    """Issue 13.2: 1 s per send, 200 claimed and sent 50 at a time (over three minutes):
-    a second desktop reconciling before every send re-queues nothing and sends nothing."""
+    """Issue 13.2: 1 s per send, 200 claimed and sent 50 at a time (over three minutes);
+    or every call taking as long as a Twilio call can (connect + read timeout): a second
+    desktop reconciling after every send re-queues nothing and sends nothing."""
     fake_twilio.clock = clock.now
-    _enrol(db, clock, 200)
+    _enrol(db, clock, count)
     other = Database.open(db.url)  # the other desktop: its own engine and connections
     reconciled = []
 
@@ -105,16 +111,16 @@ def test_a_slow_dispatcher_keeps_its_lease_while_another_seat_reconciles(
         assert QueueDispatcher(other, gateway, settings=ANYTIME, clock=clock).dispatch_due(
         ).claimed == 0  # fmt: skip
 
-    slow = SlowProvider(twilio_provider, clock, other_seat_reconciles)
+    slow = SlowProvider(twilio_provider, clock, other_seat_reconciles, seconds)
     dispatcher = QueueDispatcher(db, OutboundGateway(db, slow, clock=clock), settings=ANYTIME,
-                                 clock=clock)  # fmt: skip
+                                 clock=clock, send_chunk=50, workers=1)  # fmt: skip
     report = dispatcher.dispatch_due()
     other.close()
 
-    assert report.sent == 200 and report.taken_over == 0
-    assert sum(reconciled) == 0 and len(reconciled) == 200
-    assert _statuses(db) == Counter({"sent": 200})
-    assert _duplicates(fake_twilio) == 0 and len(fake_twilio.sent_messages) == 200
+    assert report.sent == count and report.taken_over == 0
+    assert sum(reconciled) == 0 and len(reconciled) == count
+    assert _statuses(db) == Counter({"sent": count})
+    assert _duplicates(fake_twilio) == 0 and len(fake_twilio.sent_messages) == count
 
 
 def test_a_stalled_dispatcher_that_lost_its_lease_sends_nothing_more(
@@ -136,7 +142,7 @@ def test_a_stalled_dispatcher_that_lost_its_lease_sends_nothing_more(
 
     slow = SlowProvider(twilio_provider, clock, sleep_then_other_seat_takes_over)
     dispatcher = QueueDispatcher(db, OutboundGateway(db, slow, clock=clock), settings=ANYTIME,
-                                 clock=clock, send_chunk=3)  # fmt: skip
+                                 clock=clock, send_chunk=3, workers=1)  # fmt: skip
     report = dispatcher.dispatch_due()
     other.close()
 
@@ -162,7 +168,7 @@ def test_a_finishing_dispatcher_never_overwrites_a_decision_made_meanwhile(
 
     slow = SlowProvider(twilio_provider, clock, someone_puts_the_last_item_up_for_review)
     dispatcher = QueueDispatcher(db, OutboundGateway(db, slow, clock=clock), settings=ANYTIME,
-                                 clock=clock)  # fmt: skip
+                                 clock=clock, workers=1)  # fmt: skip
     dispatcher.dispatch_due()
     other.close()
 
@@ -195,7 +201,7 @@ def test_a_restart_seconds_after_a_kill_resumes_everything_once(
 
     dying = QueueDispatcher(db, OutboundGateway(db, SlowProvider(twilio_provider, clock,
                             killed_after_the_third_send), clock=clock), settings=ANYTIME,
-                            clock=clock)  # fmt: skip
+                            clock=clock, workers=1)  # fmt: skip
     with pytest.raises(SimulatedKill):
         dying.dispatch_due()
     assert _statuses(db)["in_flight"] == 200  # 50 recorded (3 reached Twilio), 150 not yet

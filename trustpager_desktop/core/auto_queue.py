@@ -121,10 +121,10 @@ RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 30 * 60
 CLAIM_BATCH = 200
 # Texts per gateway batch: one record transaction, the provider calls, one finish transaction.
-SEND_CHUNK = 200
+SEND_CHUNK = 100
 # Dispatchers side by side in one dispatch on PostgreSQL (SKIP LOCKED claims are made for
 # it); SQLite serialises writers, where a second one only waits.
-WORKERS_POSTGRES = 3
+WORKERS_POSTGRES = 2
 # How long a claim holds without renewal. A killed dispatcher's items are picked up
 # this long after its last renewal (plus CLOCK_SKEW and one runner cycle).
 LEASE = timedelta(seconds=60)
@@ -734,8 +734,9 @@ class QueueDispatcher:
                 item.outbound_message_id, on_settled=on_settled
             )
         except ProviderError as error:
-            report.review += self._ask_again_later(item, error)
-            report.checking += 1 - report.review
+            to_review = self._ask_again_later(item, error)
+            report.review += to_review
+            report.checking += 1 - to_review
             return
         if outcome.status == Status.SENT:
             report.sent += 1

@@ -600,7 +600,10 @@ class OutboundGateway:
         changes, and nothing may be resent.
         """
         text = self._load_text(message_id)
-        if text.status != Status.UNKNOWN:
+        if text.status != Status.UNKNOWN:  # settled already: the caller's record follows it
+            if on_settled:
+                with self.db.write() as session:
+                    on_settled(session, text)
             return self._outcome(text)
         since = text.created_at - LOOKUP_MARGIN
         matches = [r for r in self.provider.list_sent(text.to_e164, since)
@@ -608,7 +611,10 @@ class OutboundGateway:
         with self.db.write() as session:
             current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
             if current.scalar_one() != Status.UNKNOWN:  # settled by someone else meanwhile
-                return self._outcome(self._load_text(message_id, session))
+                text = self._load_text(message_id, session)
+                if on_settled:
+                    on_settled(session, text)
+                return self._outcome(text)
             found = self._unclaimed(session, matches)
             text.updated_at = self.clock.now()
             if found is not None:
