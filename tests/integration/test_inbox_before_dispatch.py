@@ -82,15 +82,30 @@ def test_a_stop_that_reached_twilio_2_s_before_the_text_was_due_blocks_it(
     assert (item.status, item.reason) == ("skipped", "skipped: contact opted out of SMS")
 
 
-def test_texts_go_out_without_a_read_when_the_inbox_was_just_read(services, clock, fake_twilio):
+def test_a_stop_between_a_read_and_the_due_time_is_read_too(services, clock, fake_twilio):
     _text_due_in(services, 3)
-    assert _poller(services).run_once().ok
+    assert _poller(services).run_once().ok  # 3 s before the text falls due
+    clock.advance(seconds=1)
+    fake_twilio.add_inbound(ANN, fake_twilio.phone_number, "STOP", clock.now())
+    clock.advance(seconds=3)  # dispatch runs 1 s after the due time: the read is 4 s old
+
+    AutomationRunner(services).run_once()
+
+    assert fake_twilio.sent_messages == []
+    assert _item(services.db).reason == "skipped: contact opted out of SMS"
+
+
+def test_texts_go_out_without_a_read_when_the_inbox_was_read_after_they_fell_due(
+    services, clock, fake_twilio
+):
+    _text_due_in(services, 0)
+    assert _poller(services).run_once().ok  # read just as the text fell due
     clock.advance(seconds=3)
     before = list_requests(fake_twilio)
 
     AutomationRunner(services).run_once()
 
-    assert list_requests(fake_twilio) == before  # read 3 s ago by the poller: fresh enough
+    assert list_requests(fake_twilio) == before  # read 3 s ago, after it fell due: enough
     assert len(fake_twilio.sent_messages) == 1
     with services.db.read() as s:
         entry = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.AUTOMATION_SENT))

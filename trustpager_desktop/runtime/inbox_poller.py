@@ -11,9 +11,10 @@ interval; each tick the holder renews the lease (it expires one interval after t
 last renewal), and a process whose lease has expired is replaced at the next tick
 of any other, so a stopped or killed poller is taken over within 1.5 intervals. The
 others only show who reads the inbox ("Inbox checked by OFFICE-PC (agent) 12 s
-ago"). Dispatch stays shared; before it sends texts it reads the inbox itself when
-the last read (by anyone) is more than a few seconds old (``DispatchInboxCheck``,
-DESIGN promise 10), through the same read and the same de-duplication.
+ago"). Dispatch stays shared; before it sends texts it reads the inbox itself unless
+the last read (by anyone) started after the texts fell due and is at most a few
+seconds old (``DispatchInboxCheck``, DESIGN promise 10), through the same read and
+the same de-duplication.
 
 One cycle of the holder: if the last read is at least 0.75 interval old, read ->
 ``core.inbox.process_pending``. Processing runs even when reading failed, so
@@ -479,9 +480,10 @@ def describe_processing(result: ProcessResult) -> str:
 
 
 class DispatchInboxCheck:
-    """Called by dispatch just before texts go out (DESIGN promise 10): when the last read
-    of the inbox (by anyone) is older than ``max_age_seconds``, read it now and act on
-    what came, so a reply that reached Twilio before a text was due is handled first.
+    """Called by dispatch just before texts go out (DESIGN promise 10): unless the last
+    read of the inbox (by anyone) started after the texts fell due and is at most
+    ``max_age_seconds`` old, read it now and act on what came, so a reply that reached
+    Twilio before a text was due is handled first.
 
     Returns how fresh the inbox was, which the gateway records on each send. It never
     raises for provider trouble: texts still go out, with the staleness on record."""
@@ -492,12 +494,18 @@ class DispatchInboxCheck:
         self.reader = reader
         self.max_age = timedelta(seconds=max_age_seconds)
 
-    def __call__(self) -> InboxFreshness:
+    def __call__(self, due_at: datetime | None = None) -> InboxFreshness:
+        """``due_at``: when the latest text of the batch fell due (None: now)."""
         clock = self.reader.clock
+        now = clock.now()
         with self.reader.db.read() as session:
             last = inbox_state.last_read(session)
-        if last is not None and clock.now() - last.at <= self.max_age:
-            return InboxFreshness(last.at, (clock.now() - last.at).total_seconds())
+        if (
+            last is not None
+            and last.at >= min(due_at or now, now)
+            and now - last.at <= self.max_age
+        ):
+            return InboxFreshness(last.at, (now - last.at).total_seconds())
         try:
             read = self.reader.read(incremental_only=True)
             self.reader.process()
