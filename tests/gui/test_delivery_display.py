@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
+from tests.gui.test_contact_page import page  # noqa: F401 - the contact page fixture
 from trustpager_desktop.core import delivery
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.gateway import ManualOrigin
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry
-from trustpager_desktop.ui.contact_page import ContactPage
 
 LANDLINE = "+14155550102"
-
-
-@pytest.fixture
-def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    return widget
 
 
 def _texts_then_twilio_says(services, contact_id: int, outcomes: list[tuple[str, int | None]]):
@@ -48,7 +38,7 @@ def _texts_then_twilio_says(services, contact_id: int, outcomes: list[tuple[str,
     delivery.record_statuses(services.db, records, services.clock)
 
 
-def test_each_text_shows_its_delivery(page, services, add_contact):
+def test_each_text_shows_its_delivery(page, services, add_contact):  # noqa: F811
     cid = add_contact("Bea", "Ng", phone="(415) 555-0102")
     _texts_then_twilio_says(services, cid, [("delivered", None), ("undelivered", 30003)])
 
@@ -60,7 +50,11 @@ def test_each_text_shows_its_delivery(page, services, add_contact):
     assert not page.messaging.delivery_frame.isVisible()  # one failure is not a pattern
 
 
-def test_a_number_whose_texts_fail_is_shown_and_a_person_can_clear_it(page, services, add_contact):
+def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
+    page,  # noqa: F811
+    services,
+    add_contact,
+):
     cid = add_contact("Bea", "Ng", phone="(415) 555-0102")
     _texts_then_twilio_says(services, cid, [("undelivered", 30006), ("undelivered", 30006)])
 

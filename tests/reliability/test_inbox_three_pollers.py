@@ -10,16 +10,14 @@ takes the lease and a STOP sent right after the kill is acted on within two inte
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.support.agents import agent_env, start_agent
 from tests.support.databases import create_pg_database, drop_pg_database
 from tests.support.inbox import list_requests
 from trustpager_desktop.core import consent, contacts
@@ -63,28 +61,6 @@ def _wait_for(condition, timeout: float, step: float = 0.05):  # type: ignore[no
     return None
 
 
-def _start_agent(fake, url: str, tmp_path: Path, n: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
-    env.update(
-        TRUSTPAGER_DB_URL=url,
-        TRUSTPAGER_LOG_DIR=str(tmp_path / f"logs{n}"),
-        TWILIO_ACCOUNT_SID=fake.account_sid,
-        TWILIO_AUTH_TOKEN=fake.auth_token,
-        TRUSTPAGER_TWILIO_FROM=fake.phone_number,
-        TRUSTPAGER_TWILIO_API_BASE=fake.base_url,
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "trustpager_desktop.cli", "agent"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-
-
 def _reads_over(fake, seconds: float) -> int:
     before = list_requests(fake)
     time.sleep(seconds)
@@ -101,7 +77,10 @@ def test_three_agents_one_killed_stops_still_count_and_requests_are_not_tripled(
         with db.write() as s:
             save_settings(s, AppSettings(poll_interval_seconds=int(INTERVAL)), actor="test")
             contacts.create_contact(s, ContactInput("Ann", phone=CUSTOMER), actor="test")
-        agents = [_start_agent(fake_twilio, url, tmp_path, n) for n in range(3)]
+        agents = [
+            start_agent(agent_env(fake_twilio, tmp_path, url, f"logs{n}"), quiet=True)
+            for n in range(3)
+        ]
         holder = _wait_for(lambda: _holder_pid(db), timeout=60)
         assert holder in {a.pid for a in agents}, "no agent took the poller lease"
         _wait_for(lambda: list_requests(fake_twilio) > 0, timeout=30)
