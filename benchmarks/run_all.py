@@ -28,6 +28,7 @@ SCRIPTS = [
     "activity_log.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "inbox_requests.py",
 ]
 
 
