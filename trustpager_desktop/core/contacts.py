@@ -17,6 +17,7 @@ from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
+from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -211,7 +212,8 @@ def get_contact_row(session: Session, contact_id: int) -> Contact:
     return contact
 
 
-def to_view(contact: Contact, default_region: str = "US") -> ContactView:
+def to_view(contact: Contact, default_region: str = "US", zone: str = "UTC") -> ContactView:
+    """Plain data for one contact; times in words are in the business ``zone``."""
     return ContactView(
         id=contact.id,
         first_name=contact.first_name,
@@ -225,12 +227,15 @@ def to_view(contact: Contact, default_region: str = "US") -> ContactView:
         sms_opted_out=contact.sms_opted_out,
         sms_opted_out_at=contact.sms_opted_out_at,
         sms_opt_out_source=contact.sms_opt_out_source,
-        status_line=consent.status_line(contact),
+        status_line=consent.status_line(contact, zone),
     )
 
 
 def get_contact(session: Session, contact_id: int, default_region: str = "US") -> ContactView:
-    return to_view(get_contact_row(session, contact_id), default_region)
+    """One contact as plain data (its status line in the business time zone). Raises
+    NotFoundError when it no longer exists."""
+    zone = load_settings(session).business_timezone
+    return to_view(get_contact_row(session, contact_id), default_region, zone)
 
 
 def contacts_with_number(session: Session, e164: str) -> list[Contact]:
