@@ -60,7 +60,7 @@ def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot)
         "Wait 1 day",
     ]
     assert page.list_model.rowCount() == 1
-    assert page.list_model.index(0, 2).data() == "3"
+    assert page.list_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "Follow-up: 3 step(s)"
 
 
 def test_editor_shows_validation_message_and_saves_nothing(page, services, qtbot):
