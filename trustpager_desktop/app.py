@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WHAT",
         default="contacts",
         help="with --screenshot: contacts, contact:ID, opportunities, opportunity:ID, automations, "
-        "activity, review, settings",
+        "queue, activity, review, settings",
     )
     parser.add_argument(
         "--size", metavar="WxH", default="1280x800", help="window size for --screenshot"
@@ -95,7 +95,8 @@ def _run(argv: Sequence[str] | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_palette(app, args.palette)
     windows: list = []  # the error dialog's parent, once the window exists
-    error_net = install_error_net(lambda: windows[0] if windows else None)
+    if not args.screenshot:  # a screenshot shows no dialogs; an error there is an exit code
+        error_net = install_error_net(lambda: windows[0] if windows else None)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("TrustPager")

@@ -79,13 +79,21 @@ def uses_xcb(env: Mapping[str, str]) -> bool:
     return bool(env.get("DISPLAY")) and not wayland
 
 
-def unresolved_libraries(binaries: list[Path], ldd: str = "ldd") -> list[str]:
-    """Shared libraries ``ldd`` reports as 'not found' for ``binaries``, each once, sorted."""
+def unresolved_libraries(
+    binaries: list[Path], ldd: str = "ldd", env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Shared libraries ``ldd`` reports as 'not found' for ``binaries``, each once, sorted.
+    ``env``: the environment ldd runs in (e.g. with a bundle's LD_LIBRARY_PATH)."""
     missing: set[str] = set()
     for binary in binaries:
         try:
             done = subprocess.run(
-                [ldd, str(binary)], capture_output=True, text=True, timeout=20, check=False
+                [ldd, str(binary)],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
+                env=dict(env) if env is not None else None,
             )
         except (OSError, subprocess.SubprocessError):
             return []  # cannot tell: let Qt try
