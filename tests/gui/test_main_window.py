@@ -30,6 +30,7 @@ def window(qtbot, services):
         ("opportunities", "opportunities_page"),
         ("opportunity:1", "opportunities_page"),
         ("automations", "automations_page"),
+        ("queue", "automations_page"),
         ("activity", "activity_page"),
         ("review", "review_page"),
         ("settings", "settings_page"),

@@ -59,8 +59,6 @@ def test_settings_changes_name_the_setting_as_the_screen_does(db, clock):
     (entry,) = _entries(db, "settings_change")
     assert entry.kind == Kind.SETTINGS_CHANGE
     assert "quiet_hours_end" not in entry.summary
-    assert entry.summary == (
-        "Settings changed: Inbox check interval (seconds), Sending hours end"
-    )
+    assert entry.summary == ("Settings changed: Inbox check interval (seconds), Sending hours end")
     fields = dict(detail_fields(entry, "UTC"))
     assert fields["Sending hours end"] == "21 → 20"

@@ -59,7 +59,8 @@ LAZY_PAGES = {
     "settings": "settings_page:SettingsPage",
 }
 TARGETS = (
-    "contacts, contact:ID, opportunities, opportunity:ID, automations, activity, review, settings"
+    "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
+    "review, settings"
 )
 # Where the contact page's back button returns to, and what it says.
 BACK_LABELS = {
@@ -297,6 +298,8 @@ class MainWindow(QMainWindow):
             return False
         self.stack.setCurrentWidget(target)
         self._sync_nav()
+        if key == "automations":
+            self.pause.refresh()  # another desktop or the agent may have paused meanwhile
         return True
 
     def _nav_changed(self, row: int) -> None:
@@ -350,6 +353,10 @@ class MainWindow(QMainWindow):
             else:
                 self.show_page("opportunities")
                 self.opportunities_page.show_opportunity(int(ident))
+            return
+        if name == "queue" and not ident:  # the Automations page's Auto Queue tab
+            self.show_page("automations")
+            self.automations_page.tabs.setCurrentIndex(1)
             return
         if ident or name not in (*self.pages, *LAZY_PAGES) or name == "contact":
             raise ValueError(f"unknown screen '{target}'; choose one of: {TARGETS}")

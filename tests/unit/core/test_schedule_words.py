@@ -51,8 +51,13 @@ def test_only_days_and_a_time_make_a_simple_cron():
     [
         (None, "No schedule: contacts are enrolled by hand"),
         (
-            {"trigger": "cron", "day_of_week": "mon-fri", "hour": 9, "minute": 30,
-             "audience": {"stage": "Quote sent"}},  # fmt: skip
+            {
+                "trigger": "cron",
+                "day_of_week": "mon-fri",
+                "hour": 9,
+                "minute": 30,
+                "audience": {"stage": "Quote sent"},
+            },  # fmt: skip
             "Every weekday (Monday to Friday) at 09:30 (America/New_York), enrols contacts "
             "with an opportunity at stage 'Quote sent'.",
         ),
