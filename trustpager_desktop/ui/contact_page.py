@@ -312,6 +312,8 @@ class ContactPage(QWidget):
             item = QTreeWidgetItem([self._time(entry.occurred_at), entry.summary, entry.actor])
             item.setToolTip(1, f"{entry.kind_label}: {entry.summary}")
             self.timeline.addTopLevelItem(item)
+        if not entries:
+            self.timeline.addTopLevelItem(QTreeWidgetItem(["", "Nothing recorded yet", ""]))
         self.timeline.resizeColumnToContents(0)
 
     def _show_tasks(self, tasks: list[contact_tasks.TaskView]) -> None:
