@@ -57,6 +57,7 @@ from trustpager_desktop.ui.common import (
     WARNING_COLOUR,
     EmptyState,
     TextField,
+    ask_yes_no,
     bold,
     coloured,
     heading,
@@ -576,15 +577,12 @@ class AutomationsPage(QWidget):
 
     def confirm_delete(self, name: str) -> bool:
         """Ask before deleting (tests replace this)."""
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self,
             "Delete automation",
             f"Delete '{name}'?\n\nIts steps and the texts still waiting in the Auto Queue are "
             "removed; what was already sent stays in the history and the activity log.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def delete_selected(self) -> None:
         index = self.list_view.currentIndex()

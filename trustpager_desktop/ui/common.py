@@ -203,6 +203,15 @@ class EmptyState(QObject):
         return False
 
 
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    """A Yes/No question whose default is No (for deleting and other things hard to undo)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    Button = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, question, Button.Yes | Button.No, Button.No)
+    return answer == Button.Yes
+
+
 def documents_path(file_name: str = "") -> str:
     """Where file dialogs start: the user's Documents folder (their home when there is
     none), with ``file_name`` as the suggestion. Never the program's working folder."""

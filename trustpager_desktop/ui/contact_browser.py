@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QStyle,
     QTableView,
@@ -34,7 +33,7 @@ from trustpager_desktop.core import contacts
 from trustpager_desktop.core.contacts import ContactInput, ContactRow
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import EmptyState, heading, plain_label
+from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.table_models import PagedTableModel
 from trustpager_desktop.ui.theme import Tone, tone_colour
@@ -473,15 +472,12 @@ class ContactBrowser(QWidget):
 
     def confirm_delete(self, name: str) -> bool:
         """Ask before deleting. Tests replace this method."""
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self,
             "Delete contact",
             f"Delete {name}?\n\nTheir consent history and activity log entries are kept, "
             "and an opt-out stays attached to their number.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def _after_change(self) -> None:
         self.refresh()
