@@ -434,9 +434,7 @@ class ContactBrowser(QWidget):
         first (a contact just saved must not seem to vanish)."""
         row = self.model.row_of(contact_id)
         if row is None and self.model.query:
-            self.search.blockSignals(True)
-            self.search.clear()
-            self.search.blockSignals(False)
+            self.search.clear()  # starts the typing timer; apply_search stops it
             self.apply_search()
             row = self.model.row_of(contact_id)
         pages = 0
