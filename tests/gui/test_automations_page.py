@@ -228,3 +228,21 @@ def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(
     assert told and "'Gone soon' no longer exists" in told[0]
     assert page.list_model.rowCount() == 0  # the stale row is gone
     assert page.editor.name.text() == ""
+
+
+def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(page, services):
+    automation_id = _automation(services, "Gone soon")
+    page.refresh()
+    page.list_view.selectRow(0)
+    with services.db.write() as s:
+        automations.delete_automation(s, automation_id)
+    told = []
+    page.show_message = told.append
+    page.editor.name.setText("Gone soon, renamed")
+
+    assert not page.editor.save()
+
+    assert told and "no longer exists" in told[0]
+    assert page.list_model.rowCount() == 0
+    with services.db.read() as s:
+        assert automations.list_automations(s) == []  # nothing was re-created

@@ -207,6 +207,7 @@ class AutomationEditor(QWidget):
     """Name, enabled, and the ordered steps of one automation; Save validates in core."""
 
     saved = Signal(int)
+    gone = Signal(str)  # the automation being saved was deleted elsewhere (its name)
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -351,8 +352,11 @@ class AutomationEditor(QWidget):
                     view = automations.update_automation(
                         session, self._automation_id, self.current_input()
                     )
-        except (UserInputError, NotFoundError) as exc:
+        except UserInputError as exc:
             self.message.setText(str(exc))
+            return False
+        except NotFoundError:  # deleted on another desktop while being edited
+            self.gone.emit(self.name.text())
             return False
         self._automation_id = view.id
         self.message.clear()
@@ -456,6 +460,7 @@ class AutomationsPage(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
         self.editor.saved.connect(self._on_saved)
+        self.editor.gone.connect(self._gone)
         return splitter
 
     def _build_queue_tab(self) -> QWidget:
