@@ -60,10 +60,12 @@ class History:
     def failing(self, number: str, kind: FailureKind = FailureKind.PERMANENT) -> None:
         self.provider.fail_number(number, kind)
 
-    def reply(self, number: str, body: str) -> str:
-        """A reply received now, stored and acted on by the inbox (STOP opts out)."""
+    def reply(self, number: str, body: str, *, sent_at: datetime | None = None) -> str:
+        """A reply the customer sent at ``sent_at`` (default: now), stored and acted on by
+        the inbox now (a STOP opts out, wording that may be one goes to review)."""
         sid = "SM" + uuid.uuid4().hex
-        record = InboundRecord(sid, number, self.provider.sender, body, self.clock.now(), "inbound")
+        when = sent_at or self.clock.now()
+        record = InboundRecord(sid, number, self.provider.sender, body, when, "inbound")
         inbox.store_inbound(self.db, [record], self.clock)
         inbox.process_pending(self.db, self.clock)
         return sid

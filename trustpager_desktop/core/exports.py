@@ -109,6 +109,13 @@ def _atomic_csv(path: str | os.PathLike[str]) -> Iterator[Any]:
         raise
 
 
+def csv_file(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+    """For files with their own layout (reports): a writer with ``row(values)`` on a
+    temporary file that replaces ``path`` only when the ``with`` block succeeds. Same
+    encoding and formula-safe cells as every export."""
+    return _atomic_csv(path)
+
+
 class _SafeWriter:
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)
