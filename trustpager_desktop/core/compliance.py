@@ -33,6 +33,7 @@ from trustpager_desktop.core.consent import SOURCE_LABELS
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import origin_label
 from trustpager_desktop.core.inbox import DECISION_LABELS, PENDING
+from trustpager_desktop.core.insights import format_table
 from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.store.models import (
     ActivityEntry,
@@ -167,28 +168,42 @@ class ComplianceReport:
     def reviews_beyond_limit(self) -> list[ReviewTiming]:
         return [r for r in self.reviews if r.beyond_limit]
 
-    def summary_lines(self) -> list[str]:
-        """The findings a reader needs first, as sentences."""
+    def findings(self) -> list[tuple[str, bool]]:
+        """The findings a reader needs first, as (sentence, needs attention) pairs."""
         longest = self.longest
-        lines = [
-            f"Opt-outs received: {len(self.opt_outs)}.",
-            "Longest time-to-honour: "
-            + (
-                f"{format_duration(longest.time_to_honour)} ({longest.contact or longest.number},"
-                f" received {self.local(longest.received_at)})."
-                if longest
-                else "none this month."
+        waiting = sum(1 for r in self.reviews if r.decided_at is None)
+        manual = sum(1 for t in self.texts_to_opted_out if t.origin.startswith("Manual"))
+        unflagged = sum(1 for t in self.texts_to_opted_out if not t.flagged_at_send)
+        longest_text = (
+            f"{format_duration(longest.time_to_honour)} ({longest.contact or longest.number}, "
+            f"received {self.local(longest.received_at)})."
+            if longest
+            else "none this month."
+        )
+        return [
+            (f"Opt-outs received: {len(self.opt_outs)}.", False),
+            (f"Longest time-to-honour: {longest_text}", bool(longest and longest.beyond_limit)),
+            (
+                f"Opt-outs honoured beyond {LIMIT} business days: {len(self.beyond_limit)}.",
+                bool(self.beyond_limit),
             ),
-            f"Opt-outs honoured beyond {LIMIT} business days: {len(self.beyond_limit)}.",
-            f"Replies held for review: {len(self.reviews)}, "
-            f"{sum(1 for r in self.reviews if r.decided_at is None)} still waiting, "
-            f"{len(self.reviews_beyond_limit)} beyond {LIMIT} business days.",
-            f"Texts sent to opted-out numbers: {len(self.texts_to_opted_out)} "
-            f"({sum(1 for t in self.texts_to_opted_out if t.origin.startswith('Manual'))} manual).",
-            ("Activity log: " if self.log.ok else "ACTIVITY LOG: ") + self.log.text,
-            self.log.head_text() + ".",
-        ]
-        return lines
+            (
+                f"Replies held for review: {len(self.reviews)}, {waiting} still waiting, "
+                f"{len(self.reviews_beyond_limit)} beyond {LIMIT} business days.",
+                bool(self.reviews_beyond_limit),
+            ),
+            (
+                f"Texts sent to opted-out numbers: {len(self.texts_to_opted_out)} "
+                f"({manual} manual, {unflagged} not flagged when sent).",
+                bool(unflagged),
+            ),
+            (("Activity log: " if self.log.ok else "ACTIVITY LOG: ") + self.log.text,
+             not self.log.ok),
+            (self.log.head_text() + ".", False),
+        ]  # fmt: skip
+
+    def summary_lines(self) -> list[str]:
+        return [line for line, _attention in self.findings()]
 
     def local(self, when: datetime | None) -> str:
         """'26 Nov 2026 10:04:05' in the report's time zone ('' for None)."""
@@ -385,6 +400,40 @@ def _check_log(session: Session, progress: Progress | None) -> LogCheck:
         head_id=head[0] if head else None,
         head_hash=head[1] if head else "",
     )
+
+
+# ---- plain text (the command line) --------------------------------------------------------
+
+
+def describe(report: ComplianceReport) -> str:
+    """The report as plain text: the findings, then each list as a table."""
+    when = report.local
+    now = report.generated_at
+    late = "  << beyond " + str(LIMIT) + " business days"
+    opt_outs = [
+        [when(o.received_at), when(o.honoured_at), format_duration(o.time_to_honour),
+         str(o.business_days), o.contact or o.number, o.source + (late if o.beyond_limit else "")]
+        for o in report.opt_outs
+    ]  # fmt: skip
+    reviews = [
+        [when(r.received_at), when(r.decided_at) or "not yet", format_duration(r.waited(now)),
+         str(r.business_days), r.from_number, r.decision + (late if r.beyond_limit else "")]
+        for r in report.reviews
+    ]  # fmt: skip
+    texts = [
+        [when(t.sent_at), t.number, t.contact, t.origin, "yes" if t.flagged_at_send else "NO"]
+        for t in report.texts_to_opted_out
+    ]
+    parts = [f"{report.title} (times in {report.timezone})", *report.summary_lines()]
+    for title, header, rows in (
+        ("Opt-outs", ("Received", "Honoured", "Took", "Business days", "Who", "Source"), opt_outs),
+        ("Replies held for review",
+         ("Received", "Decided", "Waited", "Business days", "From", "Decision"), reviews),
+        ("Texts sent to opted-out numbers",
+         ("Sent", "Number", "Contact", "Sent by", "Flagged when sent"), texts),
+    ):  # fmt: skip
+        parts += ["", f"{title}:", format_table(header, rows) if rows else "  none"]
+    return "\n".join(parts)
 
 
 # ---- CSV ---------------------------------------------------------------------------------

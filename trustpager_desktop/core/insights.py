@@ -55,6 +55,7 @@ CONSENT_ON_RECORD_COLUMN: str | None = None
 REVIEW_BANDS = ((0, 0, "today"), (1, 4, "1-4 business days"), (5, 9, "5-9 business days"),
                 (10, None, "10+ business days"))  # fmt: skip
 
+DEFAULT_WEEKS = 12  # the page's and the report's period when none is chosen
 StepKey = tuple[int | None, int | None]  # (automation id, step id); (None, None): manual texts
 MANUAL: StepKey = (None, None)
 
@@ -441,6 +442,15 @@ def week_starts(since: datetime, until: datetime, timezone_name: str) -> list[da
     return starts
 
 
+def default_since(now: datetime, timezone_name: str, weeks: int = DEFAULT_WEEKS) -> datetime:
+    """The start (aware UTC) of the local week ``weeks - 1`` weeks before this one: the last
+    ``weeks`` weeks, this one included, as whole weeks on the charts."""
+    zone = ZoneInfo(timezone_name)
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    return datetime.combine(monday, time(), zone).astimezone(now.tzinfo)
+
+
 def _bucket(column: Any, starts: Sequence[datetime]) -> Any:
     """SQL CASE giving the index of the week ``column`` falls in (starts ascending)."""
     whens = [(column < starts[i + 1], i) for i in range(len(starts) - 1)]
@@ -635,8 +645,9 @@ def delivered_cell(figures: StepFigures, tracked: bool) -> str:
     return str(figures.delivered) if tracked else "not tracked yet"
 
 
-def table_rows(insights: Insights) -> list[list[str]]:
-    """The per-step table as text cells (``REPORT_COLUMNS``), totals last."""
+def table_rows(insights: Insights, empty: str = "-") -> list[list[str]]:
+    """The per-step table as text cells (``REPORT_COLUMNS``), totals last; ``empty``
+    stands in a cell with nothing to show (no rate, no failures)."""
     rows = []
     for name, fig in [*insights.rows(), ("", insights.total)]:
         rows.append(
@@ -647,9 +658,9 @@ def table_rows(insights: Insights) -> list[list[str]]:
                 delivered_cell(fig, insights.delivery_tracked),
                 str(fig.replies),
                 str(fig.opt_outs),
-                percent(fig.opt_out_rate),
+                percent(fig.opt_out_rate) if fig.sent else empty,
                 str(fig.blocked),
-                failures_text(fig.failures) or "-",
+                failures_text(fig.failures) or empty,
             ]
         )
     return rows

@@ -95,10 +95,11 @@ def report_html(data: ConsentReportData) -> str:
 """
 
 
-def write_pdf(data: ConsentReportData, path: str | Path) -> None:
-    """Print the report to a PDF file (A4 landscape). Raises OSError if it cannot be written."""
+def print_pdf(html_text: str, path: str | Path, title: str) -> None:
+    """Print escaped report HTML to a PDF file (A4 landscape, 300 dpi): the one PDF path
+    every report uses. Raises OSError if the file cannot be written."""
     writer = QPdfWriter(str(path))
-    writer.setTitle(f"SMS consent history: {data.contact.display_name}")
+    writer.setTitle(title)
     writer.setCreator(APP_NAME)
     writer.setPageLayout(
         QPageLayout(
@@ -111,11 +112,16 @@ def write_pdf(data: ConsentReportData, path: str | Path) -> None:
     writer.setResolution(300)
     document = QTextDocument()
     document.setDefaultStyleSheet("th { background: #e8eef5; } td { vertical-align: top; }")
-    document.setHtml(report_html(data))
+    document.setHtml(html_text)
     document.print_(writer)
     del writer  # the file is finished when the writer goes away
     if not Path(path).exists() or Path(path).stat().st_size == 0:
         raise OSError(f"The PDF could not be written to {path}.")
+
+
+def write_pdf(data: ConsentReportData, path: str | Path) -> None:
+    """Print the report to a PDF file (A4 landscape). Raises OSError if it cannot be written."""
+    print_pdf(report_html(data), path, f"SMS consent history: {data.contact.display_name}")
 
 
 def save_consent_report(services, contact_id: int, path: str | Path, fmt: str = "pdf") -> None:  # type: ignore[no-untyped-def]
