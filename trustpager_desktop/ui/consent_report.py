@@ -21,6 +21,7 @@ from trustpager_desktop import APP_NAME
 from trustpager_desktop.core import activity, contacts, exports
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.progress import Progress
 
 REPORT_COLUMNS = (
     ("Received", 12),
@@ -45,13 +46,14 @@ class ConsentReportData:
     generated_at: datetime
 
 
-def gather_report(services, contact_id: int) -> ConsentReportData:  # type: ignore[no-untyped-def]
-    """Read the contact, its consent events and the log verification. NotFoundError if gone."""
+def gather_report(services, contact_id: int, progress: Progress | None = None) -> ConsentReportData:  # type: ignore[no-untyped-def]
+    """Read the contact, its consent events and the log verification (``progress`` follows
+    it). NotFoundError if the contact is gone; Cancelled when ``progress`` says stop."""
     region = services.settings.default_country
     with services.db.read() as s:
         contact = contacts.get_contact(s, contact_id, region)
         events = exports.consent_history_rows(s, contact_id)
-        chain = activity.verify_chain(s)
+        chain = activity.verify_chain(s, progress=progress)
     return ConsentReportData(contact, events, chain.describe(), chain.ok, services.clock.now())
 
 
