@@ -7,7 +7,9 @@ frozen plain data that the Insights page, ``trustpager report`` and its CSV show
 
 Attribution. An opt-out (or a reply) belongs to the most recent text sent to that
 number at or before it, when that text went out at most 48 hours earlier (48 hours
-exactly still counts). Two automations texting one contact: the later text takes it.
+exactly still counts; on SQLite to the millisecond). Two automations texting one
+contact: the later text takes it. Counted in SQL (``attribute``), so a year of replies
+never comes to Python row by row.
 A text counts as sent once the provider accepted it (it has a provider message SID).
 
 Delivery. Twilio reports queued / sent / delivered / undelivered / failed on
@@ -18,6 +20,7 @@ screens say "not tracked yet" instead of showing a delivered count of 0.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Interval, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import business_days
@@ -226,39 +229,6 @@ def _sorted_codes(codes: Counter[int | None]) -> tuple[tuple[int | None, int], .
 # ---- attribution ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Response:
-    """A reply or opt-out and the most recent text sent to its number at or before it."""
-
-    at: datetime
-    text_sent_at: datetime | None
-    text_key: StepKey | None
-
-
-def attributed_to(response: Response, window: timedelta = ATTRIBUTION_WINDOW) -> StepKey | None:
-    """The step a response is attributed to: its latest earlier text's, when that text went
-    out at most ``window`` before it (the boundary counts); otherwise None."""
-    if response.text_sent_at is None or response.text_key is None:
-        return None
-    gap = response.at - response.text_sent_at
-    return response.text_key if timedelta(0) <= gap <= window else None
-
-
-def attribute(
-    responses: Iterable[Response], window: timedelta = ATTRIBUTION_WINDOW
-) -> tuple[Counter[StepKey], int]:
-    """Count responses per step; returns (counts, how many could not be attributed)."""
-    counts: Counter[StepKey] = Counter()
-    unattributed = 0
-    for response in responses:
-        key = attributed_to(response, window)
-        if key is None:
-            unattributed += 1
-        else:
-            counts[key] += 1
-    return counts, unattributed
-
-
 _SENT = OutboundMessage.provider_sid.is_not(None)
 
 
@@ -278,25 +248,44 @@ def _latest_text_before(number: ColumnElement[Any], moment: ColumnElement[Any]):
     )
 
 
-def _responses(session: Session, number: Any, moment: Any, source: Any) -> list[Response]:
-    """Each (number, moment) row of ``source`` with the latest text before it."""
+def window_start(session: Session, moment: Any) -> Any:
+    """SQL for ``moment`` minus the attribution window. PostgreSQL subtracts an interval;
+    SQLite, which keeps times as text, shifts with strftime, to the millisecond."""
+    if session.get_bind().dialect.name == "sqlite":
+        hours = int(ATTRIBUTION_WINDOW.total_seconds() // 3600)
+        return func.strftime("%Y-%m-%d %H:%M:%f", moment, f"-{hours} hours")
+    return moment - literal(ATTRIBUTION_WINDOW, Interval())
+
+
+@dataclass(frozen=True)
+class Attribution:
+    counts: Counter[StepKey]  # responses per step
+    total: int  # responses in the period
+
+    @property
+    def unattributed(self) -> int:
+        return self.total - sum(self.counts.values())
+
+
+def attribute(session: Session, number: Any, moment: Any, source: Any) -> Attribution:
+    """Count the (number, moment) rows of ``source`` per step: each goes to the last text
+    sent to its number at or before it, when that text went out at most 48 hours earlier
+    (exactly 48 hours still counts); the rest are unattributed. Aggregated in SQL: no
+    row per reply reaches Python."""
     text_id = _latest_text_before(number, moment).label("text_id")
-    pairs = select(number.label("number"), moment.label("at"), text_id).select_from(source)
-    pairs_sq = pairs.subquery()
+    pairs = select(moment.label("at"), text_id).select_from(source).subquery("pairs")
     text = OutboundMessage.__table__.alias("attributed_text")
+    key = (text.c.automation_id, text.c.step_id)
     rows = session.execute(
-        select(pairs_sq.c.at, text.c.sent_at, text.c.automation_id, text.c.step_id).outerjoin(
-            text, text.c.id == pairs_sq.c.text_id
-        )
+        select(*key, func.count())
+        .select_from(pairs)
+        .join(text, text.c.id == pairs.c.text_id)
+        .where(text.c.sent_at >= window_start(session, pairs.c.at))
+        .group_by(*key)
     )
-    return [
-        Response(
-            at,
-            sent_at,
-            (automation_id, step_id) if sent_at is not None else None,
-        )
-        for at, sent_at, automation_id, step_id in rows
-    ]
+    counts: Counter[StepKey] = Counter({(aid, sid): n for aid, sid, n in rows})
+    total = session.scalar(select(func.count()).select_from(source)) or 0
+    return Attribution(counts, total)
 
 
 def opt_out_events(since: datetime, until: datetime):  # type: ignore[no-untyped-def]
@@ -316,12 +305,12 @@ def opt_out_events(since: datetime, until: datetime):  # type: ignore[no-untyped
     )
 
 
-def opt_out_responses(session: Session, since: datetime, until: datetime) -> list[Response]:
+def opt_out_attribution(session: Session, since: datetime, until: datetime) -> Attribution:
     events = opt_out_events(since, until)
-    return _responses(session, events.c.phone_e164, events.c.received_at, events)
+    return attribute(session, events.c.phone_e164, events.c.received_at, events)
 
 
-def reply_responses(session: Session, since: datetime, until: datetime) -> list[Response]:
+def reply_attribution(session: Session, since: datetime, until: datetime) -> Attribution:
     replies = (
         select(InboundMessage.from_e164, InboundMessage.date_sent)
         .where(
@@ -331,7 +320,7 @@ def reply_responses(session: Session, since: datetime, until: datetime) -> list[
         )
         .subquery("replies")
     )
-    return _responses(session, replies.c.from_e164, replies.c.date_sent, replies)
+    return attribute(session, replies.c.from_e164, replies.c.date_sent, replies)
 
 
 # ---- the queries --------------------------------------------------------------------
@@ -341,53 +330,30 @@ def _in_period(since: datetime, until: datetime) -> ColumnElement[bool]:
     return and_(OutboundMessage.created_at >= since, OutboundMessage.created_at < until)
 
 
-def _send_counts(session: Session, since: datetime, until: datetime) -> dict[StepKey, dict]:
-    key = (OutboundMessage.automation_id, OutboundMessage.step_id)
-    rows = session.execute(
-        select(
-            *key,
-            func.count(OutboundMessage.provider_sid),
-            func.sum(case((OutboundMessage.status == DELIVERED, 1), else_=0)),
-            func.sum(case((OutboundMessage.status == "suppressed", 1), else_=0)),
-            func.sum(case((OutboundMessage.status.in_(DELIVERY_REPORTS), 1), else_=0)),
-        )
-        .where(_in_period(since, until))
-        .group_by(*key)
-    )
-    return {
-        (aid, sid): {
-            "sent": sent,
-            "delivered": delivered or 0,
-            "reported": reported or 0,
-            "blocked": blocked or 0,
-        }  # fmt: skip
-        for aid, sid, sent, delivered, blocked, reported in rows
-    }
-
-
-def _failure_counts(
+def _period_counts(
     session: Session, since: datetime, until: datetime
-) -> dict[StepKey, Counter[int | None]]:
-    failed = or_(
-        OutboundMessage.status.in_(FAILED_STATUSES),
-        and_(OutboundMessage.status == "suppressed", OutboundMessage.error_code.is_not(None)),
-    )
+) -> tuple[dict[StepKey, dict[str, int]], dict[StepKey, Counter[int | None]]]:
+    """Per step: sent, delivered, blocked and delivery reports; and failures by error code.
+    One pass over the period (read from the ``ix_outbound_messages_period`` index)."""
+    has_sid = OutboundMessage.provider_sid.is_not(None).label("has_sid")
+    columns = (OutboundMessage.automation_id, OutboundMessage.step_id, OutboundMessage.status,
+               OutboundMessage.error_code)  # fmt: skip
     rows = session.execute(
-        select(
-            OutboundMessage.automation_id,
-            OutboundMessage.step_id,
-            OutboundMessage.error_code,
-            func.count(),
-        )
-        .where(_in_period(since, until), failed)
-        .group_by(
-            OutboundMessage.automation_id, OutboundMessage.step_id, OutboundMessage.error_code
-        )
+        select(*columns, has_sid, func.count())
+        .where(_in_period(since, until))
+        .group_by(*columns, has_sid)
     )
-    found: dict[StepKey, Counter[int | None]] = defaultdict(Counter)
-    for aid, sid, code, count in rows:
-        found[(aid, sid)][code] += count
-    return found
+    counts: dict[StepKey, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
+    failures: dict[StepKey, Counter[int | None]] = defaultdict(Counter)
+    for aid, sid, status, code, sent, n in rows:
+        figures = counts[(aid, sid)]
+        figures["sent"] += n if sent else 0
+        figures["delivered"] += n if status == DELIVERED else 0
+        figures["reported"] += n if status in DELIVERY_REPORTS else 0
+        figures["blocked"] += n if status == "suppressed" and code is None else 0
+        if status in FAILED_STATUSES or (status == "suppressed" and code is not None):
+            failures[(aid, sid)][code] += n
+    return counts, failures
 
 
 def _automation_names(session: Session) -> tuple[dict[int, str], dict[int, tuple[int, str]]]:
@@ -451,38 +417,32 @@ def default_since(now: datetime, timezone_name: str, weeks: int = DEFAULT_WEEKS)
     return datetime.combine(monday, time(), zone).astimezone(now.tzinfo)
 
 
-def _bucket(column: Any, starts: Sequence[datetime]) -> Any:
-    """SQL CASE giving the index of the week ``column`` falls in (starts ascending)."""
-    whens = [(column < starts[i + 1], i) for i in range(len(starts) - 1)]
-    return case(*whens, else_=len(starts) - 1) if whens else case((column.is_not(None), 0))
-
-
 def _weekly(
-    session: Session, since: datetime, until: datetime, timezone_name: str
+    session: Session, starts: Sequence[datetime], until: datetime, timezone_name: str
 ) -> tuple[WeekFigures, ...]:
-    starts = week_starts(since, until, timezone_name)
-    if not starts:
-        return ()
-    sent_bucket = _bucket(OutboundMessage.sent_at, starts).label("week")
-    sent = dict(
-        session.execute(
-            select(sent_bucket, func.count())
-            .where(_SENT, OutboundMessage.sent_at >= since, OutboundMessage.sent_at < until)
-            .group_by(sent_bucket)
-        ).all()
-    )
-    events = opt_out_events(since, until)
-    out_bucket = _bucket(events.c.received_at, starts).label("week")
-    outs = dict(session.execute(select(out_bucket, func.count()).group_by(out_bucket)).all())
+    """Texts sent (created) and customers' opt-outs per local week. A count per week off
+    the period index: quicker than one grouped scan, whose CASE over every row cost more
+    than it saved."""
+    ends = [*starts[1:], until]
+    sent = [
+        session.scalar(
+            select(func.count(OutboundMessage.provider_sid)).where(_in_period(start, end))
+        )
+        or 0
+        for start, end in zip(starts, ends, strict=True)
+    ]
+    events = opt_out_events(starts[0], until) if starts else None
+    moments = session.scalars(select(events.c.received_at)) if events is not None else []
+    outs = Counter(bisect.bisect_right(starts, moment) - 1 for moment in moments)
     zone = ZoneInfo(timezone_name)
     return tuple(
-        WeekFigures(
-            start.astimezone(zone).date() - timedelta(days=start.astimezone(zone).weekday()),
-            sent.get(i, 0),
-            outs.get(i, 0),
-        )
+        WeekFigures(_monday(start.astimezone(zone).date()), sent[i], outs.get(i, 0))
         for i, start in enumerate(starts)
     )
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def consent_coverage(session: Session, column_name: str | None = None) -> ConsentCoverage:
@@ -553,26 +513,24 @@ def gather_insights(
         steps_done += 1
         report(progress, steps_done, 6)
 
+    counts, failures = _period_counts(session, since, until)
     builder = _Builder()
-    counts = _send_counts(session, since, until)
     for key, values in counts.items():
         builder.add(key, **values)
     step()
-    failures = _failure_counts(session, since, until)
-    step()
-    replies = reply_responses(session, since, until)
-    reply_counts, _ = attribute(replies)
-    for key, n in reply_counts.items():
+    replies = reply_attribution(session, since, until)
+    for key, n in replies.counts.items():
         builder.add(key, replies=n)
     step()
-    outs = opt_out_responses(session, since, until)
-    out_counts, unattributed = attribute(outs)
-    for key, n in out_counts.items():
+    outs = opt_out_attribution(session, since, until)
+    for key, n in outs.counts.items():
         builder.add(key, opt_outs=n)
     step()
-    weeks = _weekly(session, since, until, timezone_name)
+    starts = week_starts(since, until, timezone_name)
+    weeks = _weekly(session, starts, until, timezone_name)
     step()
     automations, manual = _assemble(session, builder, failures)
+    step()
     coverage = consent_coverage(session)
     review = review_age(session, until, timezone_name)
     step()
@@ -584,9 +542,9 @@ def gather_insights(
         manual=manual,
         weeks=weeks,
         delivery_tracked=any(v.get("reported") for v in counts.values()),
-        replies=len(replies),
-        opt_outs=len(outs),
-        opt_outs_unattributed=unattributed,
+        replies=replies.total,
+        opt_outs=outs.total,
+        opt_outs_unattributed=outs.unattributed,
         coverage=coverage,
         review=review,
     )

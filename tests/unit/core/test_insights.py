@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.history import History
 from trustpager_desktop.core import insights
-from trustpager_desktop.core.insights import Response, attribute, attributed_to
 from trustpager_desktop.providers.base import FailureKind
 
 NY = "America/New_York"
@@ -32,21 +31,6 @@ def step_of(result, name: str, position: int):  # type: ignore[no-untyped-def]
     return next(s for s in automation.steps if s.label.startswith(f"Step {position}:"))
 
 
-# ---- the pure rule --------------------------------------------------------------------
-
-
-def test_a_response_exactly_48_hours_after_the_text_is_attributed_a_second_later_is_not():
-    key = (1, 10)
-    assert attributed_to(Response(T0 + timedelta(hours=48), T0, key)) == key
-    assert attributed_to(Response(T0 + timedelta(hours=48, seconds=1), T0, key)) is None
-    assert attributed_to(Response(T0, T0, key)) == key
-    assert attributed_to(Response(T0, None, None)) is None
-    counts, unattributed = attribute(
-        [Response(T0 + timedelta(hours=1), T0, key), Response(T0, None, None)]
-    )
-    assert counts == {key: 1} and unattributed == 1
-
-
 # ---- on the database ------------------------------------------------------------------
 
 
@@ -58,12 +42,16 @@ def test_opt_out_at_exactly_48_hours_counts_for_the_step_and_one_later_does_not(
     history.text(reminder, 1, ben)
     history.at(T0 + timedelta(hours=48)).reply("+14155550101", "STOP")
     history.at(T0 + timedelta(hours=48, seconds=1)).reply("+14155550102", "STOP")
+    # and a millisecond past the line is past it too
+    carl = history.at(T0).contact("Carl", "+14155550103")
+    history.text(reminder, 1, carl)
+    history.at(T0 + timedelta(hours=48, milliseconds=1)).reply("+14155550103", "STOP")
 
     result = gather(db)
     step = step_of(result, "Reminder", 1)
-    assert (step.sent, step.opt_outs, step.replies) == (2, 1, 1)
-    assert step.opt_out_rate == 0.5
-    assert result.opt_outs == 2 and result.opt_outs_unattributed == 1
+    assert (step.sent, step.opt_outs, step.replies) == (3, 1, 1)
+    assert step.opt_out_rate == 1 / 3
+    assert result.opt_outs == 3 and result.opt_outs_unattributed == 2
 
 
 def test_two_automations_texting_one_contact_the_most_recent_text_takes_the_opt_out(history, db):
