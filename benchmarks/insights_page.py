@@ -6,9 +6,10 @@ Builds (once; cached under /tmp) the combined database plus a year of texting be
 it: 400,000 texts with Twilio delivery statuses and error codes, about 100,000
 replies, 2 % opt-outs and 60 replies waiting for review. Then measures, offscreen:
 
-- open: ``InsightsPage(services)`` built and shown until its figures and charts are
-  painted (the ``loaded`` signal), the first time in the process (pyqtgraph and numpy
-  imported on the worker) and again (warm); target under 500 ms;
+- open: ``InsightsPage(services)`` built and shown until its figures are painted (the
+  ``loaded`` signal) and until its charts are drawn; the first time in the process
+  (figures first, then pyqtgraph and numpy imported on a worker for the charts) and
+  again (warm, figures and charts together); target under 500 ms;
 - the GUI thread meanwhile: the longest gap between ticks of a 5 ms timer while the
   page loads (how long the window could not answer);
 - ``gather_insights`` alone (the worker's queries) for 12 and 52 weeks;
@@ -39,8 +40,9 @@ from trustpager_desktop.store.database import Database  # noqa: E402
 ZONE = "America/New_York"
 
 
-def open_page(services) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(seconds from construction to figures painted, longest GUI-thread stall in seconds)."""
+def open_page(services) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Seconds from construction to the figures painted, to the charts drawn, and the
+    longest GUI-thread stall meanwhile."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -63,13 +65,17 @@ def open_page(services) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     page.repaint()
     QApplication.processEvents()
     elapsed = time.perf_counter() - began
+    page.wait_until_loaded(30_000)
+    page.repaint()
+    QApplication.processEvents()
+    charts = time.perf_counter() - began
     heartbeat.stop()
     marks = [began, *ticks, time.perf_counter()]
     stall = max(b - a for a, b in zip(marks, marks[1:], strict=False))
     page.close()
     page.deleteLater()
     QApplication.processEvents()
-    return elapsed, stall
+    return elapsed, charts, stall
 
 
 def main() -> None:
@@ -92,13 +98,13 @@ def main() -> None:
         }  # fmt: skip
     print("data set:", ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
-    cold, cold_stall = open_page(services)
-    print(f"{'open the Insights page, first in the process (cold)':<48} {cold * 1000:8.1f} ms"
-          f"  longest GUI stall {cold_stall * 1000:.1f} ms"
-          f"  target < 500 ms: {'MET' if cold < 0.5 else 'MISSED'}", flush=True)  # fmt: skip
+    cold, cold_charts, cold_stall = open_page(services)
+    print(f"{'open the Insights page, first in the process (cold)':<48} figures {cold * 1000:.1f} ms,"
+          f" charts {cold_charts * 1000:.1f} ms, longest GUI stall {cold_stall * 1000:.1f} ms,"
+          f" target < 500 ms: {'MET' if cold < 0.5 else 'MISSED'}", flush=True)  # fmt: skip
     warm = [open_page(services) for _ in range(args.runs)]
-    report("open the Insights page, warm", [w[0] for w in warm], target_ms=500)
-    stalls = [w[1] * 1000 for w in warm]
+    report("open the Insights page, warm (figures and charts)", [w[1] for w in warm], target_ms=500)
+    stalls = [w[2] * 1000 for w in warm]
     print(f"{'  longest GUI-thread stall while it loads':<48} median {statistics.median(stalls):.1f} ms"
           f" (max {max(stalls):.1f})", flush=True)  # fmt: skip
 

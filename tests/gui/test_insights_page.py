@@ -25,7 +25,7 @@ def _page(qtbot, services) -> InsightsPage:
 
 def _loaded_page(qtbot, services) -> InsightsPage:
     page = _page(qtbot, services)
-    qtbot.waitUntil(lambda: not page.is_loading, timeout=10_000)
+    assert page.wait_until_loaded(10_000)  # figures and, when there are any, charts
     return page
 
 

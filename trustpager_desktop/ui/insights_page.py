@@ -150,10 +150,12 @@ class _Tile(QWidget):
 
 class InsightsPage(QWidget):
     """Emits ``loaded(Insights)`` once the figures are shown (or ``load_failed(str)``),
+    ``charts_drawn`` when the weekly charts are (the first time a little after the figures),
     ``report_saved(path)`` / ``report_failed(message)`` for the compliance report."""
 
     loaded = Signal(object)
     load_failed = Signal(str)
+    charts_drawn = Signal()
     report_saved = Signal(str)
     report_failed = Signal(str)
 
@@ -169,7 +171,6 @@ class InsightsPage(QWidget):
         self._charts_built = False
         self._charts_module: Any = sys.modules.get("pyqtgraph")
         self._import_job: Job | None = None
-        self._waiting: tuple[int, Insights] | None = None
         self._stale = QTimer(self, singleShot=True, interval=STALE_AFTER_MS)
         self._build()
         self.refresh()
@@ -239,6 +240,10 @@ class InsightsPage(QWidget):
             tiles.addWidget(tile, 0, i)
 
         self.charts_row = QHBoxLayout()
+        self.charts_placeholder = plain_label("Drawing the charts…")
+        self.charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.charts_placeholder.setMinimumHeight(120)
+        self.charts_row.addWidget(self.charts_placeholder)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(TREE_COLUMNS)
         self.tree.setRootIsDecorated(True)
@@ -277,6 +282,7 @@ class InsightsPage(QWidget):
         """Made on the first result: pyqtgraph is imported by then, off the GUI thread."""
         self.sent_chart = WeeklyBarChart("Texts sent per week", SENT_COLOUR)
         self.opt_out_chart = WeeklyBarChart("Opt-outs per week", WARNING_COLOUR.name())
+        self.charts_placeholder.hide()
         self.charts_row.addWidget(self.sent_chart)
         self.charts_row.addWidget(self.opt_out_chart)
         self._charts_built = True
@@ -308,8 +314,6 @@ class InsightsPage(QWidget):
             self.states.setCurrentIndex(_State.LOADING)
         self.status_label.setText("Updating…" if self.insights is not None else "")
 
-        self._import_charts()
-
         def work() -> Insights:
             now = services.clock.now()
             since = insights.default_since(now, zone, weeks)
@@ -322,40 +326,53 @@ class InsightsPage(QWidget):
             lambda error: self._failed(generation, error),
         )
 
+    def _loaded(self, generation: int, result: Insights) -> None:
+        self._jobs.pop(generation, None)
+        if generation != self._generation:
+            return  # an older request answered late: a newer one is on its way
+        self._loading = False
+        self.insights = result
+        self._show(result)
+        self._stale.start()
+        if self._charts_module is None and not result.is_empty:
+            self._import_charts()
+        self.loaded.emit(result)
+
     def _import_charts(self) -> None:
-        """Import pyqtgraph and numpy (~0.2 s) on a pool thread, next to the queries: SQLite
-        releases the interpreter while it works, so on two cores both run at once."""
-        if self._charts_module is not None or self._import_job is not None:
+        """The first time: import pyqtgraph and numpy (~0.3 s) on a pool thread after the
+        figures are shown, then draw the charts. Run next to the queries instead, the two
+        took turns with the interpreter and the figures came later."""
+        if self._import_job is not None:
             return
 
         def imported(module: Any) -> None:
-            self._charts_module = module
             self._import_job = None
-            if self._waiting is not None:
-                generation, result = self._waiting
-                self._waiting = None
-                self._loaded(generation, result)
+            self._charts_module = module
+            if self.insights is not None and not self.insights.is_empty:
+                self._draw_charts(self.insights)
 
         def failed(error: Exception) -> None:
             self._import_job = None
-            self._failed(self._generation, error)
+            log.warning("charts unavailable: %s", error)
+            self.charts_placeholder.setText(f"The charts cannot be drawn: {error}")
+            self.charts_drawn.emit()
 
         self._import_job = run_in_background(
             lambda: importlib.import_module("pyqtgraph"), imported, failed
         )
 
-    def _loaded(self, generation: int, result: Insights) -> None:
-        self._jobs.pop(generation, None)
-        if generation != self._generation:
-            return  # an older request answered late: a newer one is on its way
-        if self._charts_module is None:
-            self._waiting = (generation, result)  # shown once the charts can be drawn
-            return
-        self._loading = False
-        self.insights = result
-        self._show(result)
-        self._stale.start()
-        self.loaded.emit(result)
+    @property
+    def charts_pending(self) -> bool:
+        """Figures are shown but their charts are still being prepared."""
+        return self._import_job is not None
+
+    def _draw_charts(self, result: Insights) -> None:
+        if not self._charts_built:
+            self._build_charts()
+        starts = [w.start for w in result.weeks]
+        self.sent_chart.set_weeks(starts, [w.sent for w in result.weeks])
+        self.opt_out_chart.set_weeks(starts, [w.opt_outs for w in result.weeks])
+        self.charts_drawn.emit()
 
     def _failed(self, generation: int, error: Exception) -> None:
         self._jobs.pop(generation, None)
@@ -376,14 +393,23 @@ class InsightsPage(QWidget):
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the current load ends (for ``--screenshot``)."""
-        if not self._loading:
+        if not (self._loading or self.charts_pending):
             return True
         loop = QEventLoop()
-        self.loaded.connect(loop.quit)
-        self.load_failed.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
+        deadline = QTimer(singleShot=True, interval=timeout_ms)
+        deadline.timeout.connect(loop.quit)
+
+        def check(*_args: object) -> None:
+            if not (self._loading or self.charts_pending):
+                loop.quit()
+
+        for signal in (self.loaded, self.load_failed, self.charts_drawn):
+            signal.connect(check)
+        deadline.start()
         loop.exec()
-        return not self._loading
+        for signal in (self.loaded, self.load_failed, self.charts_drawn):
+            signal.disconnect(check)
+        return not (self._loading or self.charts_pending)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -406,12 +432,9 @@ class InsightsPage(QWidget):
             )
             self.states.setCurrentIndex(_State.EMPTY)
             return
-        if not self._charts_built:
-            self._build_charts()
         self._show_tiles(result)
-        starts = [w.start for w in result.weeks]
-        self.sent_chart.set_weeks(starts, [w.sent for w in result.weeks])
-        self.opt_out_chart.set_weeks(starts, [w.opt_outs for w in result.weeks])
+        if self._charts_module is not None:
+            self._draw_charts(result)
         self._show_tree(result)
         self._show_queue(result)
         self.states.setCurrentIndex(_State.CONTENT)
