@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, date
+from zoneinfo import ZoneInfo
 
 from trustpager_desktop.commands.progress_line import TerminalProgress
 from trustpager_desktop.commands.records import parse_when
@@ -66,17 +66,13 @@ def figures_report(args: argparse.Namespace, services: AppServices) -> int:
     return 0
 
 
-def _last_month(today: date) -> date:
-    return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
-
-
 def compliance_report(args: argparse.Namespace, services: AppServices) -> int:
     now = services.clock.now()
     zone = services.settings.business_timezone
     month = (
         compliance.parse_month(args.month)
         if args.month
-        else _last_month(now.astimezone(UTC).date())
+        else compliance.previous_month(now.astimezone(ZoneInfo(zone)).date())
     )
     with (
         services.db.read() as s,

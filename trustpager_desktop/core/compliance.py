@@ -55,6 +55,11 @@ def parse_month(text: str) -> date:
         raise UserInputError(f"'{text}' is not a month: use YYYY-MM, e.g. 2026-11.") from exc
 
 
+def previous_month(month: date) -> date:
+    """The first day of the month before ``month``'s (1 Dec 2026 -> 1 Nov 2026)."""
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
 def month_bounds(month: date, timezone_name: str) -> tuple[datetime, datetime]:
     """The month as [start, end) in aware UTC, its days counted in the business's zone."""
     zone = ZoneInfo(timezone_name)

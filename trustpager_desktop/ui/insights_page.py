@@ -294,7 +294,7 @@ class InsightsPage(QWidget):
         months = []
         for _ in range(13):
             months.append(month)
-            month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+            month = compliance.previous_month(month)
         for m in [*months[1:], months[0]]:
             self.month_combo.addItem(f"{m:%B %Y}", m)
 

@@ -157,6 +157,8 @@ def test_the_csv_has_every_section_and_marks_late_opt_outs(history, db, tmp_path
 
 def test_a_month_that_is_not_yyyy_mm_is_one_clear_error():
     assert compliance.parse_month("2026-11") == NOVEMBER
+    assert compliance.previous_month(date(2026, 12, 1)) == NOVEMBER
+    assert compliance.previous_month(date(2027, 1, 1)) == date(2026, 12, 1)
     for bad in ("November", "2026-13", "2026/11", ""):
         with pytest.raises(UserInputError, match="use YYYY-MM"):
             compliance.parse_month(bad)
