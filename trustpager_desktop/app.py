@@ -162,6 +162,7 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[n
     wait_until_loaded = getattr(window.stack.currentWidget(), "wait_until_loaded", None)
     if callable(wait_until_loaded):
         wait_until_loaded()
+        app.sendPostedEvents()  # the layout requests of what the load added, then paint
         app.processEvents()
     _resume_garbage_collection()
     ok = window.grab().save(args.screenshot)

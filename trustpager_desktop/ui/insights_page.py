@@ -74,7 +74,7 @@ class WeeklyBarChart(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setFixedHeight(190)
+        self.plot.setFixedHeight(200)
         for side in ("left", "bottom"):
             axis = self.plot.getAxis(side)
             axis.setPen(foreground)
@@ -250,6 +250,7 @@ class InsightsPage(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.tree.setMinimumHeight(180)  # the page scrolls rather than squeeze the table
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(TREE_COLUMNS)):
