@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from enum import IntEnum
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,8 +55,13 @@ TREE_COLUMNS = ("Automation / step", "Sent", "Delivered", "Replies", "Opt-outs",
                 "Blocked", "Failures by error code")  # fmt: skip
 
 
-class _State:
-    LOADING, EMPTY, CONTENT, FAILED = range(4)
+class _State(IntEnum):
+    """What the page shows; the value is the index in its stack of views."""
+
+    LOADING = 0
+    EMPTY = 1
+    CONTENT = 2
+    FAILED = 3
 
 
 class WeeklyBarChart(QWidget):
