@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from enum import IntEnum
 from datetime import date
+from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
