@@ -65,6 +65,9 @@ def _demo_consent_history(
 ) -> None:
     now = clock.now()
     for n, contact in enumerate(people[5:45:8]):
+        received = now - timedelta(days=30 - n * 5, hours=n)
+        # Honoured within a minute, as the inbox does: the compliance report shows it so.
+        honoured = FixedClock(received + timedelta(seconds=40 + n))
         consent.opt_out_contact(
             session,
             contact,
@@ -72,8 +75,8 @@ def _demo_consent_history(
             actor="Inbox" if n % 2 == 0 else actor,
             evidence="STOP" if n % 2 == 0 else "Asked by phone not to be texted",
             message_sid=f"SMdemo{n:026d}" if n % 2 == 0 else None,
-            received_at=now - timedelta(days=30 - n * 5, hours=n),
-            clock=clock,
+            received_at=received,
+            clock=honoured,
         )
     returning = people[13]
     if returning.sms_opted_out:

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressDialog,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -69,7 +68,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.records_worker import BackgroundTask
+from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 POLL_INTERVAL_MS = 3000
 NEW_ENTRIES_MAX = 1000
@@ -539,11 +538,12 @@ class ActivityPage(QWidget):
         self.verify_label.setText("Verifying the activity log…")
         db = self._db
 
-        def work(_progress):  # type: ignore[no-untyped-def]
+        def work(progress):  # type: ignore[no-untyped-def]
             with db.read() as s:
-                return activity.verify_chain(s)
+                return activity.verify_chain(s, progress=progress)
 
         task = BackgroundTask(work)
+        show_progress(task, self, "Verifying the activity log", "entries")
         task.finished.connect(self._verified)
         task.failed.connect(lambda message: self._verified(None, message))
         return self._run(task)
@@ -574,21 +574,13 @@ class ActivityPage(QWidget):
             with db.read() as s:
                 return exports.export_log(s, flt, path, progress)
 
-        dialog = QProgressDialog("Exporting the activity log…", "Cancel", 0, 0, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(400)
         task = BackgroundTask(work)
-        task.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
-        dialog.canceled.connect(task.cancel)
-        task.finished.connect(
-            lambda count: self._exported(dialog, f"Exported {count} entries to {path}")
-        )
-        task.failed.connect(lambda message: self._exported(dialog, message))
+        show_progress(task, self, "Exporting the activity log", "entries")
+        task.finished.connect(lambda count: self._exported(f"Exported {count} entries to {path}"))
+        task.failed.connect(self._exported)
         return self._run(task)
 
-    def _exported(self, dialog: QProgressDialog, message: str) -> None:
-        dialog.reset()
-        dialog.deleteLater()
+    def _exported(self, message: str) -> None:
         self.status_label.setText(message)
         self.export_finished.emit(message)
 
@@ -597,13 +589,6 @@ class ActivityPage(QWidget):
         self.poll_timer.stop()
         for task in list(self._tasks):
             task.cancel()
-
-
-def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
-    if total > 0:
-        dialog.setMaximum(total)
-        dialog.setValue(min(done, total))
-    dialog.setLabelText(f"Exporting the activity log… {done} entries")
 
 
 def _shrinking_combo(characters: int) -> QComboBox:
