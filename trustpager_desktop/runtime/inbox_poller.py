@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -50,6 +49,7 @@ from trustpager_desktop.core.inbox_read import (
 )
 from trustpager_desktop.core.inbox_state import InboxFreshness, Lease
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.providers.base import FailureKind, ProviderError, SmsProvider
 from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport, new_worker_id, process_label
 from trustpager_desktop.store.database import Database, DatabaseError
@@ -102,11 +102,8 @@ class InboxStatus:
 
 
 def _clock_text(when: datetime, zone: str, seconds: bool = False) -> str:
-    try:
-        local = when.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = when.astimezone()
-    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    # The status bar's clock: the shared format, zone named when not the computer's.
+    return format_time(when, zone, seconds=seconds, with_date=False)
 
 
 def _ago(when: datetime, now: datetime, zone: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -226,6 +227,18 @@ class OutboundMessage(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_error_code: Mapped[int | None] = mapped_column(Integer)
     delivery_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Insights (migrations 0009, 0006): a period's figures, delivery reports included, from
+    # the index alone, and the last text sent to a number before a reply or opt-out in one
+    # index step.
+    __table_args__ = (
+        Index("ix_outbound_messages_period", "created_at", "automation_id", "step_id",
+              "status", "error_code", "provider_sid", "delivery_status",
+              "delivery_error_code"),
+        Index("ix_outbound_messages_sent_to", "to_e164", "sent_at",
+              sqlite_where=text("provider_sid IS NOT NULL"),
+              postgresql_where=text("provider_sid IS NOT NULL")),
+    )  # fmt: skip
 
 
 class UndeliverableNumber(Base):

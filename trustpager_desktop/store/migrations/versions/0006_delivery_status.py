@@ -1,12 +1,13 @@
 """delivery status
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0009
 The inbox poller reads what Twilio later says about each text it sent
 (queued, sent, delivered, undelivered, failed, with the error code) and keeps
 it on ``outbound_messages``. Numbers whose texts keep failing (a landline, an
 unreachable handset) are counted in ``undeliverable_numbers`` so automations
-can skip them until a person clears them.
+can skip them until a person clears them. The Insights period index gains the two
+delivery columns, so the page still reads a period's figures from the index alone.
 """
 
 from collections.abc import Sequence
@@ -15,9 +16,14 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+PERIOD_INDEX = "ix_outbound_messages_period"
+PERIOD_COLUMNS = ["created_at", "automation_id", "step_id", "status", "error_code", "provider_sid"]
+DELIVERY_COLUMNS = ["delivery_status", "delivery_error_code"]
 
 
 def upgrade() -> None:
@@ -25,6 +31,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("delivery_status", sa.String(length=20), nullable=True))
         batch.add_column(sa.Column("delivery_error_code", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("delivery_updated_at", sa.DateTime(), nullable=True))
+    op.drop_index(PERIOD_INDEX, table_name="outbound_messages")
+    op.create_index(PERIOD_INDEX, "outbound_messages", PERIOD_COLUMNS + DELIVERY_COLUMNS)
     op.create_table(
         "undeliverable_numbers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,6 +51,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("undeliverable_numbers")
+    op.drop_index(PERIOD_INDEX, table_name="outbound_messages")
+    op.create_index(PERIOD_INDEX, "outbound_messages", PERIOD_COLUMNS)
     with op.batch_alter_table("outbound_messages") as batch:
         batch.drop_column("delivery_updated_at")
         batch.drop_column("delivery_error_code")
