@@ -29,6 +29,7 @@ SCRIPTS = [
     "insights_page.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "inbox_requests.py",
 ]
 
 

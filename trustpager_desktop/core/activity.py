@@ -51,6 +51,8 @@ class Kind:
     TASK_CREATED = "task_created"
     ENROLLED = "enrolled"
     IMPORT = "import"
+    DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
+    DELIVERY_UNBLOCKED = "delivery_unblocked"
 
 
 KIND_LABELS = {
@@ -73,6 +75,8 @@ KIND_LABELS = {
     Kind.TASK_CREATED: "Task created",
     Kind.ENROLLED: "Enrolled in automation",
     Kind.IMPORT: "Import",
+    Kind.DELIVERY_BLOCKED: "Texts to number fail",
+    Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
 }
 
 
