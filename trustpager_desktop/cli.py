@@ -18,7 +18,7 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
 
-COMMAND_MODULES = ("basics", "agent", "records", "automations")
+COMMAND_MODULES = ("basics", "agent", "records", "automations", "report", "inbox")
 
 Handler = Callable[[argparse.Namespace, AppServices], int]
 
@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         services = AppServices.open(args.db)
     except DatabaseError as exc:
         return fail(str(exc), 2)
+    services.role = "command"  # `agent` says "agent"; other desktops show who read the inbox
     try:
         return handler(args, services)
     except (UserInputError, NotFoundError, DatabaseError) as exc:

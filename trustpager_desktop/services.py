@@ -24,6 +24,7 @@ class AppServices:
     db: Database
     clock: Clock = SYSTEM_CLOCK
     tokens: TokenStore = field(default_factory=TokenStore)
+    role: str = "window"  # "window", "agent" or "command": how other desktops name this process
     settings: AppSettings = field(init=False)
     provider_choice: ProviderChoice = field(init=False)
     gateway: OutboundGateway = field(init=False)

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.support import figures
-from tests.support.seats import AUTOMATION, run_together, twilio_env
+from tests.support.agents import agent_env
+from tests.support.seats import AUTOMATION, run_together
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import automations, contacts
 from trustpager_desktop.core.automations import AutomationInput, StepInput
@@ -64,7 +65,7 @@ def test_two_desktops_and_a_schedule_enrolling_everyone_at_once_text_each_contac
     together from a barrier in three processes, then `run-due`."""
     db = _postgres_scratch.fresh()
     _office(db, 100, schedule=EVERY_HOUR_TO_EVERYONE)
-    env = twilio_env(fake_twilio, tmp_path, db.url)
+    env = agent_env(fake_twilio, tmp_path, db.url)
 
     codes = run_together(["enrol-everyone", "enrol-everyone", "fire-schedules"], db.url, env)
 

@@ -21,7 +21,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -31,9 +30,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import figures
+from tests.support.agents import agent_env, start_agent
 from tests.support.databases import create_pg_database, drop_pg_database
 from tests.support.fake_twilio import Fault
-from tests.support.seats import twilio_env
 from trustpager_desktop.core import auto_queue, automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
@@ -80,16 +79,6 @@ def _enrol_new_contacts(url: str, automation_id: int, numbers: list[str], first:
     db.close()
 
 
-def _start_agent(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trustpager_desktop.cli", "agent", "--once"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-
-
 def _wait_for_requests(fake, process: subprocess.Popen, method: str, count: int) -> bool:
     """Until the server saw ``count`` ``method`` requests in all, or the agent ended."""
     deadline = time.monotonic() + DEADLINE_SECONDS
@@ -125,7 +114,7 @@ def _one_agent_killed(fake_twilio, tmp_path: Path) -> None:  # type: ignore[no-u
     automation_id = _prepare(url)
     kills = figures.scaled(10, 200)
     numbers = _numbers(PER_ROUND * kills)
-    env = twilio_env(fake_twilio, tmp_path, url)
+    env = agent_env(fake_twilio, tmp_path, url)
     # Every Twilio call takes a little while: that is where a kill can land mid-way.
     fake_twilio.add_fault(Fault.slow(0.04, method="POST", count=10_000))
     fake_twilio.add_fault(Fault.slow(0.15, method="GET", count=10_000))
@@ -138,7 +127,7 @@ def _one_agent_killed(fake_twilio, tmp_path: Path) -> None:  # type: ignore[no-u
             stops[fake_twilio.add_inbound(number, fake_twilio.phone_number, "STOP")] = number
         gets = sum(1 for r in fake_twilio.requests if r.method == "GET")
         posts = sum(1 for r in fake_twilio.requests if r.method == "POST")
-        agent = _start_agent(env)
+        agent = start_agent(env, "--once")
         if kill % 2 == 0:  # during polling: while Twilio lists, or while storing/acting
             reached = _wait_for_requests(fake_twilio, agent, "GET", gets + 1)
             time.sleep(rng.uniform(0, 0.25))
@@ -153,7 +142,7 @@ def _one_agent_killed(fake_twilio, tmp_path: Path) -> None:  # type: ignore[no-u
 
     fake_twilio.clear_faults()
     for _ in range(2):  # the first clean run may still be reconciling
-        agent = _start_agent(env)
+        agent = start_agent(env, "--once")
         out, _ = agent.communicate(timeout=DEADLINE_SECONDS)
         assert agent.returncode in (0, 1), out.decode(errors="replace")
 
@@ -217,7 +206,7 @@ def _two_agents_killed(rng: random.Random, url: str, fake, tmp_path: Path) -> No
     automation_id = _prepare(url)
     kills = figures.scaled(6, 200)
     numbers = _numbers(PER_ROUND * kills)
-    env = dict(twilio_env(fake, tmp_path, url), TRUSTPAGER_DISPATCH_LEASE_SECONDS="2")
+    env = dict(agent_env(fake, tmp_path, url), TRUSTPAGER_DISPATCH_LEASE_SECONDS="2")
     fake.add_fault(Fault.slow(0.04, method="POST", count=100_000))
     fake.add_fault(Fault.slow(0.1, method="GET", count=100_000))
     stops: dict[str, str] = {}
@@ -229,7 +218,7 @@ def _two_agents_killed(rng: random.Random, url: str, fake, tmp_path: Path) -> No
         for number in rng.sample([*numbers[: (kill + 1) * PER_ROUND], "+14155550999"], 2):
             stops[fake.add_inbound(number, fake.phone_number, "STOP")] = number
         posts = sum(1 for r in fake.requests if r.method == "POST")
-        agents = [_start_agent(env), _start_agent(env)]
+        agents = [start_agent(env, "--once"), start_agent(env, "--once")]
         victim = rng.randrange(2)
         reached = _wait_for_requests(fake, agents[victim], "POST", posts + rng.randint(1, 5))
         agents[victim].send_signal(signal.SIGKILL)
@@ -242,7 +231,7 @@ def _two_agents_killed(rng: random.Random, url: str, fake, tmp_path: Path) -> No
             figures.add("kills survived")
 
     fake.clear_faults()
-    agent = _start_agent(env)  # a clean run reads the inbox
+    agent = start_agent(env, "--once")  # a clean run reads the inbox
     out, _ = agent.communicate(timeout=DEADLINE_SECONDS)
     assert agent.returncode in (0, 1), out.decode(errors="replace")
     _after_every_lease_ran_out(url, fake)

@@ -121,8 +121,18 @@ class JudgingProvider:
                 if not decision.allowed:
                     self.machine.violations.append(f"automation text to {to_e164}: {body!r}")
 
+    @property
+    def inbox_is_shared(self) -> bool:
+        return self.inner.inbox_is_shared
+
+    def list_message_pages(self, query):  # type: ignore[no-untyped-def]
+        return self.inner.list_message_pages(query)
+
     def list_inbound(self, since):  # type: ignore[no-untyped-def]
         return self.inner.list_inbound(since)
+
+    def account_numbers(self) -> list[str]:
+        return self.inner.account_numbers()
 
     def fetch_status(self, sid: str):  # type: ignore[no-untyped-def]
         return self.inner.fetch_status(sid)

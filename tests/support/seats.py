@@ -2,9 +2,8 @@
 
 ``run_together(jobs, url, env)`` starts one spawned process per job, lets each
 open the database and wire its services, then releases them all at once from a
-barrier, so they really race. A job is the name of a function in ``JOBS``.
-``twilio_env`` is the environment a seat (or the agent) needs to reach the local
-Twilio-compatible server of the test process.
+barrier, so they really race. A job is the name of a function in ``JOBS``; its
+environment comes from ``tests.support.agents.agent_env``.
 """
 
 from __future__ import annotations
@@ -13,27 +12,9 @@ import argparse
 import multiprocessing
 import os
 import traceback
-from pathlib import Path
 
 BARRIER_TIMEOUT = 60
 AUTOMATION = "Reminder"
-
-
-def twilio_env(fake, tmp_path: Path, url: str) -> dict[str, str]:
-    """Environment for a process that talks to ``fake`` and the database at ``url``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
-    env.update(
-        TRUSTPAGER_DB_URL=url,
-        TRUSTPAGER_LOG_DIR=str(tmp_path / "logs"),
-        TWILIO_ACCOUNT_SID=fake.account_sid,
-        TWILIO_AUTH_TOKEN=fake.auth_token,
-        TRUSTPAGER_TWILIO_FROM=fake.phone_number,
-        TRUSTPAGER_TWILIO_API_BASE=fake.base_url,
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
-    return env
 
 
 def _enrol_everyone(services) -> None:  # type: ignore[no-untyped-def]

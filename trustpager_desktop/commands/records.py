@@ -6,11 +6,11 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
+from trustpager_desktop.commands.progress_line import TerminalProgress
 from trustpager_desktop.core import activity, exports, imports
 from trustpager_desktop.core.activity import KIND_LABELS
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.services import AppServices
 
 
@@ -68,19 +68,6 @@ def parse_when(text: str | None, *, end: bool) -> datetime | None:
     return (when if when.tzinfo else when.astimezone()).astimezone(UTC)
 
 
-def _progress_line(label: str) -> Progress:
-    def show(done: int, total: int | None) -> bool:
-        of = f" of {total}" if total is not None else ""
-        print(f"\r{label}: {done}{of}", end="", file=sys.stderr, flush=True)
-        return True
-
-    return show
-
-
-def _end_progress() -> None:
-    print(file=sys.stderr)
-
-
 def export_log(args: argparse.Namespace, services: AppServices) -> int:
     flt = LogFilter(
         kinds=tuple(args.kind),
@@ -90,46 +77,50 @@ def export_log(args: argparse.Namespace, services: AppServices) -> int:
         until=parse_when(args.until, end=True),
         text=args.search,
     )
-    with services.db.read() as s:
-        count = exports.export_log(s, flt, args.file, _progress_line("Exported entries"))
-    _end_progress()
+    with (
+        services.db.read() as s,
+        TerminalProgress("Exporting the activity log", "entries") as shown,
+    ):
+        count = exports.export_log(s, flt, args.file, shown)
     print(f"Exported {count} log entries to {args.file}")
     return 0
 
 
 def verify_log(_args: argparse.Namespace, services: AppServices) -> int:
-    with services.db.read() as s:
-        result = activity.verify_chain(s)
+    with (
+        services.db.read() as s,
+        TerminalProgress("Verifying the activity log", "entries") as shown,
+    ):
+        result = activity.verify_chain(s, progress=shown)
     print(result.describe())
     return 0 if result.ok else 1
 
 
 def export_optouts(args: argparse.Namespace, services: AppServices) -> int:
-    with services.db.read() as s:
-        count = exports.export_optouts(s, args.file)
+    with services.db.read() as s, TerminalProgress("Exporting opt-outs", "numbers") as shown:
+        count = exports.export_optouts(s, args.file, shown)
     print(f"Exported {count} opted-out numbers to {args.file}")
     return 0
 
 
 def export_contacts(args: argparse.Namespace, services: AppServices) -> int:
-    with services.db.read() as s:
-        count = exports.export_contacts(s, args.file, _progress_line("Exported contacts"))
-    _end_progress()
+    with services.db.read() as s, TerminalProgress("Exporting contacts", "contacts") as shown:
+        count = exports.export_contacts(s, args.file, shown)
     print(f"Exported {count} contacts to {args.file}")
     return 0
 
 
 def import_contacts(args: argparse.Namespace, services: AppServices) -> int:
-    result = imports.import_contacts_csv(
-        services.db,
-        args.file,
-        mode="good_rows" if args.good_rows else "all_or_nothing",
-        actor=services.actor,
-        default_region=services.settings.default_country,
-        clock=services.clock,
-        progress=_progress_line("Imported contacts"),
-    )
-    _end_progress()
+    with TerminalProgress("Importing contacts", "rows") as shown:
+        result = imports.import_contacts_csv(
+            services.db,
+            args.file,
+            mode="good_rows" if args.good_rows else "all_or_nothing",
+            actor=services.actor,
+            default_region=services.settings.default_country,
+            clock=services.clock,
+            progress=shown,
+        )
     for line, reason in result.skipped_rows:
         print(f"line {line}: {reason}", file=sys.stderr)
     print(result.describe())

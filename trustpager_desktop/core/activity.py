@@ -16,10 +16,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.core.progress import report as report_progress
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
@@ -50,6 +52,8 @@ class Kind:
     TASK_CREATED = "task_created"
     ENROLLED = "enrolled"
     IMPORT = "import"
+    DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
+    DELIVERY_UNBLOCKED = "delivery_unblocked"
 
 
 KIND_LABELS = {
@@ -72,6 +76,8 @@ KIND_LABELS = {
     Kind.TASK_CREATED: "Task created",
     Kind.ENROLLED: "Enrolled in automation",
     Kind.IMPORT: "Import",
+    Kind.DELIVERY_BLOCKED: "Texts to number fail",
+    Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
 }
 
 
@@ -283,12 +289,19 @@ class ChainReport:
         return f"The activity log has been altered at entry {self.first_broken_id}: {self.problem}"
 
 
-def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
-    """Walk the whole log in order and report the first entry where the chain breaks."""
+def verify_chain(
+    session: Session, batch_size: int = 5000, progress: Progress | None = None
+) -> ChainReport:
+    """Walk the whole log in order and report the first entry where the chain breaks.
+
+    ``progress(done, total)`` hears after each batch; returning False stops the walk with
+    ``Cancelled`` (nothing is changed by verifying)."""
     prev = GENESIS_HASH
     checked = 0
     last_id = 0
+    total = session.scalar(select(func.count()).select_from(ActivityEntry)) if progress else None
     while True:
+        report_progress(progress, checked, total)
         # Plain rows, not ORM objects: about 3x quicker, which matters at a million entries.
         table = ActivityEntry.__table__
         batch = session.execute(

@@ -51,7 +51,7 @@ import random
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -76,6 +76,7 @@ from trustpager_desktop.core.gateway import (
     SendRequest,
     Status,
 )
+from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import FailureKind, ProviderError
 from trustpager_desktop.store import bulk
@@ -484,6 +485,7 @@ class QueueDispatcher:
         claim_batch: int = CLAIM_BATCH,
         send_chunk: int = SEND_CHUNK,
         workers: int | None = None,
+        inbox_check: Callable[[datetime], InboxFreshness] | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
@@ -494,6 +496,9 @@ class QueueDispatcher:
         self.claim_batch = claim_batch
         self.send_chunk = send_chunk
         self.workers = workers or (WORKERS_POSTGRES if db.is_postgres else 1)
+        # Reads the inbox unless it was read after the texts fell due (DESIGN promise 10).
+        self.inbox_check = inbox_check
+        self._inbox_lock = threading.Lock()  # shared with the helper dispatchers: one read
         self._runs = 0
         self._claimer = self.worker_id
         self._lease_until: datetime | None = None
@@ -540,11 +545,14 @@ class QueueDispatcher:
         return report
 
     def _helper(self, number: int) -> QueueDispatcher:
-        return QueueDispatcher(
+        helper = QueueDispatcher(
             self.db, self.gateway, settings=self.settings, clock=self.clock,
             worker_id=f"{self.worker_id}/{number}", lease=self.lease,
-            claim_batch=self.claim_batch, send_chunk=self.send_chunk,
+            claim_batch=self.claim_batch, send_chunk=self.send_chunk, workers=1,
+            inbox_check=self.inbox_check,
         )  # fmt: skip
+        helper._inbox_lock = self._inbox_lock
+        return helper
 
     def _dispatch_batches(self, report: DispatchReport, max_items: int | None) -> DispatchReport:
         self._runs += 1
@@ -663,7 +671,11 @@ class QueueDispatcher:
                            contact_id=item.contact_id)  # fmt: skip
 
     def _send(self, items: list[ClaimedItem], report: DispatchReport) -> None:
-        self._owns(items[0].id)  # renew first if the lease runs low
+        inbox = None
+        if self.inbox_check is not None:
+            with self._inbox_lock:  # the other worker's read counts if it was just now
+                inbox = self.inbox_check(max(item.due_at for item in items))
+        self._owns(items[0].id)  # renew first if the lease runs low (reading the inbox takes time)
         lost = [i for i in items if i.id not in self._held]
         report.taken_over += len(lost)
         items = [i for i in items if i.id in self._held]
@@ -688,6 +700,7 @@ class QueueDispatcher:
             on_finished=on_finished,
             owned=self._still_owned,
             before_call=lambda text: self._owns(text.queue_item_id),
+            inbox=inbox,
         )
         for item, result in zip(items, results, strict=True):
             self._count(item, result, attempts[item.id], report)
@@ -1038,10 +1051,12 @@ def list_queue(
     ]
 
 
-def count_by_status(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(QueueItem.status, func.count()).group_by(QueueItem.status)).all()
-    )
+def count_by_status(session: Session, *, automation_id: int | None = None) -> dict[str, int]:
+    """Items per status in the whole queue, or in one automation's part of it."""
+    query = select(QueueItem.status, func.count()).group_by(QueueItem.status)
+    if automation_id is not None:
+        query = query.where(QueueItem.automation_id == automation_id)
+    return dict(session.execute(query).all())
 
 
 __all__ = [

@@ -61,6 +61,7 @@ from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
 from trustpager_desktop.providers.base import (
@@ -263,6 +264,7 @@ class OutboundGateway:
         on_finished: BatchHook | None = None,
         owned: OwnedCheck | None = None,
         before_call: BeforeCall | None = None,
+        inbox: InboxFreshness | None = None,
     ) -> list[Result]:
         """Send several texts with the same two transactions ``send`` uses for one.
 
@@ -277,9 +279,11 @@ class OutboundGateway:
         before each provider call (see the module docstring). A request with bad
         input gets its UserInputError/NotFoundError in its place in the result
         (or raised, with ``raise_errors``) and records nothing; a request the
-        caller no longer owns gets ``NotOwned``.
+        caller no longer owns gets ``NotOwned``. ``inbox`` (how fresh the inbox was,
+        read just before by dispatch) is recorded on each automation text: in its
+        log details, and in its reason when the inbox could not be read.
         """
-        recorded, checked_at = self._record(requests, raise_errors, on_recorded, owned)
+        recorded, checked_at = self._record(requests, raise_errors, on_recorded, owned, inbox)
         pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
         if pending:
             self._deliver(pending, on_finished, checked_at, before_call)
@@ -293,6 +297,7 @@ class OutboundGateway:
         raise_errors: bool,
         hook: BatchHook | None,
         owned: OwnedCheck | None,
+        inbox: InboxFreshness | None = None,
     ) -> tuple[list[_Recorded | UserInputError | NotFoundError | NotOwned], float]:
         with self.db.write() as session:
             still_owned = owned(session, list(requests)) if owned else [True] * len(requests)
@@ -321,6 +326,8 @@ class OutboundGateway:
                 for r in resolved
             ]
             texts = [r for r in recorded if isinstance(r, _Recorded)]
+            if inbox is not None:
+                _note_inbox(texts, inbox)
             self._insert_messages(session, [r.text for r in texts])
             for item in texts:
                 self._settle(session, item)
@@ -436,7 +443,7 @@ class OutboundGateway:
             if is_automation
             else "advisory",
             suppression_reason=decision.reason,
-            recipient_opted_out=not decision.allowed,
+            recipient_opted_out=not decision.allowed and decision.is_opt_out,
             status=Status.SENDING,
             provider=self.provider.name,
             provider_sid=None,
@@ -448,6 +455,9 @@ class OutboundGateway:
             created_at=now,
             sent_at=None,
             updated_at=now,
+            delivery_status=None,  # filled in later by the inbox poller (core.delivery)
+            delivery_error_code=None,
+            delivery_updated_at=None,
             failure_kind=None,  # for the caller's hooks: how a failed send failed; not a column
         )
 
@@ -675,6 +685,7 @@ class OutboundGateway:
                 "error_message": text.error_message,
                 "recipient_opted_out": text.recipient_opted_out,
                 "suppression_result": text.suppression_result,
+                **(text.inbox.details() if getattr(text, "inbox", None) else {}),
             },
             clock=self.clock,
             flush=False,  # flushed with the rest of the batch: one INSERT for many entries
@@ -719,7 +730,7 @@ def _block(text: OutboundText, decision: consent.SendDecision) -> None:
     text.error_message = f"skipped: {decision.reason}"
     text.suppression_result = "blocked"
     text.suppression_reason = decision.reason
-    text.recipient_opted_out = True
+    text.recipient_opted_out = decision.is_opt_out
 
 
 def _recipients(items: list[_Recorded]) -> list[tuple[int | None, str | None]]:
@@ -792,6 +803,17 @@ def _apply_answer(text: OutboundText, answer: SendResult | ProviderError, now: d
         FailureKind.UNSUBSCRIBED: Status.SUPPRESSED,
         FailureKind.UNKNOWN: Status.UNKNOWN,
     }.get(answer.kind, Status.FAILED)
+
+
+def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
+    """Put the inbox's freshness on each automation text: the log details always, the
+    reason too when the inbox could not be read before the send."""
+    for item in texts:
+        if item.text.origin != "automation":
+            continue
+        item.text.inbox = inbox
+        if inbox.stale and item.outcome is None and item.text.status == Status.SENDING:
+            item.text.suppression_reason = f"{item.text.suppression_reason}; {inbox.note()}"
 
 
 def _single(hook: Hook | None) -> BatchHook | None:

@@ -8,8 +8,9 @@ Every cycle (about every 5 s, on APScheduler in the window or in the agent):
 2. scheduled automations whose cron/interval trigger fell due enrol their
    audience (once per fire time, even with several processes; see
    ``core.schedules``);
-3. due queue items are claimed and run (``dispatch``), unless automations are
-   paused.
+3. due queue items are claimed and run (``run_due``), unless automations are
+   paused; before a batch of texts the inbox is read unless it was read after the
+   texts fell due (``runtime.inbox_poller.dispatch_inbox_check``).
 
 ``TRUSTPAGER_DISPATCH_LEASE_SECONDS`` shortens or lengthens the claim lease
 (default 60 s; tests use a few seconds so a killed process's items come back
@@ -20,8 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,7 +37,8 @@ from trustpager_desktop.core.auto_queue import (
 )
 from trustpager_desktop.core.automations import Audience
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport
+from trustpager_desktop.runtime.inbox_poller import dispatch_inbox_check
+from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport, new_worker_id
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import Automation
 
@@ -47,11 +47,6 @@ log = logging.getLogger("trustpager.automation_runner")
 JOB_ID = "automation-runner"
 INTERVAL_SECONDS = 5.0
 LEASE_ENV = "TRUSTPAGER_DISPATCH_LEASE_SECONDS"
-
-
-def new_worker_id() -> str:
-    """host:pid:random, so claims from different processes can be told apart."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def lease_length() -> timedelta:
@@ -79,6 +74,7 @@ class AutomationRunner:
         self.services = services
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease_length()
+        self.inbox_check = dispatch_inbox_check(services, self.worker_id)
 
     def interval_seconds(self) -> float:
         return INTERVAL_SECONDS
@@ -87,7 +83,7 @@ class AutomationRunner:
         s = self.services
         return QueueDispatcher(
             s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id,
-            lease=self.lease,
+            lease=self.lease, inbox_check=self.inbox_check,
         )  # fmt: skip
 
     def reconcile(self) -> ReconcileReport:

@@ -222,6 +222,43 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # What the provider later said about delivery (core.delivery documents the set):
+    # queued | sent | delivered | undelivered | failed; NULL until the inbox reads it.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error_code: Mapped[int | None] = mapped_column(Integer)
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Insights (migrations 0009, 0006): a period's figures, delivery reports included, from
+    # the index alone, and the last text sent to a number before a reply or opt-out in one
+    # index step.
+    __table_args__ = (
+        Index("ix_outbound_messages_period", "created_at", "automation_id", "step_id",
+              "status", "error_code", "provider_sid", "delivery_status",
+              "delivery_error_code"),
+        Index("ix_outbound_messages_sent_to", "to_e164", "sent_at",
+              sqlite_where=text("provider_sid IS NOT NULL"),
+              postgresql_where=text("provider_sid IS NOT NULL")),
+    )  # fmt: skip
+
+
+class UndeliverableNumber(Base):
+    """Delivery failures in a row to one number (landline, unreachable handset).
+
+    ``blocked_at`` is set once the failures reach the limit for their error code;
+    automations then skip the number until a person clears it (``cleared_at``/by)
+    or a text to it is delivered."""
+
+    __tablename__ = "undeliverable_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    error_code: Mapped[int] = mapped_column(Integer)  # the latest failure's code
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last delivery
+    first_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cleared_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Automation(Base):
@@ -369,4 +406,5 @@ __all__ = [
     "QueueItem",
     "Setting",
     "Task",
+    "UndeliverableNumber",
 ]

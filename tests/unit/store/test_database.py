@@ -139,6 +139,7 @@ def test_sqlite_uri_filenames_open_the_named_file_and_create_nothing_else(tmp_pa
 def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_items(tmp_path):
     """Migration 0005 on a database the old enrolment race had already doubled."""
     from alembic import command
+    from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
 
     from trustpager_desktop.store.migrate import alembic_config
@@ -148,7 +149,8 @@ def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_ite
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0004")
+        before = ScriptDirectory.from_config(cfg).get_revision("0005").down_revision
+        command.upgrade(cfg, before)  # the schema just before enrolment claims
         conn.execute(
             text(
                 "INSERT INTO automations (id, name, enabled, created_at) "
