@@ -3,8 +3,9 @@
 import csv
 
 import pytest
+from PySide6.QtCore import Qt
 
-from tests.support.records import add_contact, seed_log, tamper
+from tests.support.records import TAMPERING, add_contact, seed_for_tampering, seed_log, tamper
 from trustpager_desktop.core import activity
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
@@ -109,13 +110,40 @@ def test_verify_reports_a_tampered_entry(qtbot, page, sqlite_db, clock):
     assert "altered at entry 4" in page.verify_label.text()
 
 
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_verify_log_in_the_window_names_each_tampering(qtbot, db, clock, case):
+    services = AppServices(db, clock=clock)
+    page = ActivityPage(services, poll_interval_ms=60_000)
+    qtbot.addWidget(page)
+    seed_for_tampering(db, clock)
+    with qtbot.waitSignal(page.verify_finished, timeout=10_000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is True, blocker.args[0]
+    attack, named = TAMPERING[case]
+    attack(db)
+    with qtbot.waitSignal(page.verify_finished, timeout=10_000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is False
+    assert named in page.verify_label.toolTip()
+    assert named in page.verify_label.text()  # the first lines are shown, problems first
+    assert page.verify_label.textFormat() == Qt.TextFormat.PlainText
+    page.shutdown()
+
+
+def test_the_full_check_is_offered_next_to_the_quick_one(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 3)
+    with qtbot.waitSignal(page.verify_finished, timeout=5000):
+        page.full_verify_action.trigger()
+    assert "3 entries verified" in page.verify_label.text()
+
+
 def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
     seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
     path = tmp_path / "log.csv"
     with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
         page.export_to(str(path))
-    assert blocker.args[0] == f"Exported 4 entries to {path}"
+    assert blocker.args[0].startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
         assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
 

@@ -184,7 +184,9 @@ def delete_contact(
     """Delete a contact. Its consent history and log entries stay, and an opt-out
     stays held on its number so re-adding the person does not lose it."""
     contact = get_contact_row(session, contact_id)
+    details = {}
     if contact.sms_opted_out and contact.phone_e164:
+        details["held_number"] = contact.phone_e164  # core.optout_audit rebuilds the hold from it
         held = consent.NumberOptOut(
             contact.phone_e164,
             source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
@@ -199,6 +201,7 @@ def delete_contact(
         summary="Contact deleted",
         actor=actor,
         contact=contact,
+        details=details,
         clock=clock,
     )
     session.delete(contact)

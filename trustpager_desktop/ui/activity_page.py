@@ -32,16 +32,18 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QProgressDialog,
     QPushButton,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contacts, exports
+from trustpager_desktop.core import contacts, exports, log_verify
 from trustpager_desktop.core.activity import KIND_LABELS, ActivityView
 from trustpager_desktop.core.activity_query import (
     PAGE_SIZE,
@@ -57,6 +59,7 @@ from trustpager_desktop.store.database import Database
 from trustpager_desktop.ui.records_worker import BackgroundTask
 
 POLL_INTERVAL_MS = 3000
+VERIFY_LINES_SHOWN = 3
 NEW_ENTRIES_MAX = 1000
 # A text search scans a bounded slice per query; keep scanning this long per fetch.
 FETCH_TIME_BUDGET_S = 0.25
@@ -283,8 +286,15 @@ class ActivityPage(QWidget):
 
         self.status_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
         self.verify_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
-        self.verify_button = QPushButton("Verify log")
-        self.verify_button.clicked.connect(self.verify_log)
+        # Click: check what was added since the last checkpoint (seconds at most); the
+        # arrow offers the full check that re-reads every entry.
+        self.verify_button = QToolButton(text="Verify log")
+        self.verify_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        verify_menu = QMenu(self.verify_button)
+        self.full_verify_action = verify_menu.addAction("Verify every entry (full check)")
+        self.full_verify_action.triggered.connect(lambda: self.verify_log(full=True))
+        self.verify_button.setMenu(verify_menu)
+        self.verify_button.clicked.connect(lambda: self.verify_log())
         # A text search reads a bounded slice of the log per step; this reads the next slice.
         self.search_further_button = QPushButton("Search older entries")
         self.search_further_button.hide()
@@ -448,15 +458,16 @@ class ActivityPage(QWidget):
         if task in self._tasks:
             self._tasks.remove(task)
 
-    def verify_log(self) -> BackgroundTask:
-        """Check the hash chain in the background; the result lands in the verify label."""
+    def verify_log(self, full: bool = False) -> BackgroundTask:
+        """Check the log (core.log_verify: the keyed chain from the last checkpoint, or all
+        of it when ``full``; this computer's head; the opt-out state) in the background;
+        the findings land in the verify label (all of them in its tooltip)."""
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the activity log…")
-        db = self._db
+        db, clock = self._db, self._services.clock
 
         def work(_progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                return activity.verify_chain(s)
+            return log_verify.verify_log(db, full=full, clock=clock, read_only=db.read_only)
 
         task = BackgroundTask(work)
         task.finished.connect(self._verified)
@@ -467,7 +478,12 @@ class ActivityPage(QWidget):
         self.verify_button.setEnabled(True)
         text = report.describe() if report is not None else f"Could not verify: {message}"
         ok = bool(report is not None and report.ok)
-        self.verify_label.setText(text)
+        lines = text.splitlines()
+        shown = lines[:VERIFY_LINES_SHOWN]
+        if len(lines) > VERIFY_LINES_SHOWN:
+            shown.append(f"… and {len(lines) - VERIFY_LINES_SHOWN} more (hover to read all).")
+        self.verify_label.setText("\n".join(shown))
+        self.verify_label.setToolTip(text)
         self.verify_label.setStyleSheet("" if ok else "color: #b00020; font-weight: bold;")
         self.verify_finished.emit(text, ok)
 
@@ -484,7 +500,8 @@ class ActivityPage(QWidget):
 
         def work(progress):  # type: ignore[no-untyped-def]
             with db.read() as s:
-                return exports.export_log(s, flt, path, progress)
+                count = exports.export_log(s, flt, path, progress)
+                return count, log_verify.describe_tip(s)
 
         dialog = QProgressDialog("Exporting the activity log…", "Cancel", 0, 0, self)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -493,7 +510,9 @@ class ActivityPage(QWidget):
         task.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
         dialog.canceled.connect(task.cancel)
         task.finished.connect(
-            lambda count: self._exported(dialog, f"Exported {count} entries to {path}")
+            lambda result: self._exported(
+                dialog, f"Exported {result[0]} entries to {path}. {result[1]}."
+            )
         )
         task.failed.connect(lambda message: self._exported(dialog, message))
         return self._run(task)

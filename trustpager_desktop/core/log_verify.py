@@ -1,0 +1,564 @@
+"""Proving the activity log: the keyed chain, checkpoints, this computer's head, opt-outs.
+
+``verify_log(db)`` answers "has anything been changed behind the application's
+back?" and names each thing it finds:
+
+1. The chain. Each signed entry's HMAC (``core.activity``) is recomputed with the
+   key that signed it; its ``prev_hash`` must be the entry before it and its
+   ``seq`` its position. Entries from before keyed signing are checked with their
+   unkeyed SHA-256, and may only come first (an unsigned entry after a signed one
+   was rewritten). Entries signed by a key this computer does not hold are still
+   linked into the chain but their content cannot be checked here: the report
+   counts them and says whose key is missing.
+2. Checkpoints. After a clean check, the verifier signs a checkpoint at the last
+   multiple of CHECKPOINT_EVERY it reached. The next verify starts at the newest
+   checkpoint whose signature holds, after checking the entry it vouches for is
+   unchanged and no entry before it is missing (one count). ``full=True`` re-reads
+   everything (a change to an entry before the checkpoint is found only then).
+3. This computer's head (``core.log_keys``): the newest entry it appended or
+   verified must still be there, with the same hash. A cut tail, an emptied table
+   or a re-signed chain no longer reaches it.
+4. Opt-outs (``core.optout_audit``): today's state rebuilt from the consent events
+   must match the contacts' flags and the number suppressions.
+
+Speed: the database joins each signed entry's fields into the signed message
+(SQLite ``||``, PostgreSQL ``concat_ws``), so Python does one HMAC per entry and no
+datetime or JSON work; a million entries take a few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from trustpager_desktop.core import activity, log_keys, optout_audit
+from trustpager_desktop.core.activity import GENESIS_HASH, SEPARATOR, compute_hash, time_text
+from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.log_keys import ChainHead, KeyRing
+from trustpager_desktop.store.database import Database, DatabaseError
+from trustpager_desktop.store.models import ActivityCheckpoint, ActivityEntry, Meta
+
+log = logging.getLogger("trustpager.log_verify")
+
+CHECKPOINT_EVERY = 10_000
+BATCH = 20_000
+_FIELDS = (
+    "prev_hash, key_id, seq, occurred_at, recorded_at, kind, contact_id, contact_name, "
+    "automation_id, actor, summary, details"
+)
+_SQLITE_MESSAGE = " || char(31) || ".join(
+    [
+        "prev_hash", "key_id", "seq", "occurred_at", "recorded_at", "kind",
+        "ifnull(contact_id, '')", "contact_name", "ifnull(automation_id, '')",
+        "actor", "summary", "details",
+    ]
+)  # fmt: skip
+_PG_TIME = "'YYYY-MM-DD HH24:MI:SS.US'"
+_PG_MESSAGE = "concat_ws(chr(31), " + ", ".join(
+    [
+        "prev_hash", "key_id", "seq::text", f"to_char(occurred_at, {_PG_TIME})",
+        f"to_char(recorded_at, {_PG_TIME})", "kind", "coalesce(contact_id::text, '')",
+        "contact_name", "coalesce(automation_id::text, '')", "actor", "summary", "details",
+    ]
+) + ")"  # fmt: skip
+_LEGACY_COLUMNS = (
+    "id, prev_hash, entry_hash, occurred_at, recorded_at, kind, contact_id, contact_name, "
+    "automation_id, actor, summary, details"
+)
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UncheckedKey:
+    key_id: str
+    label: str
+    entries: int
+
+
+@dataclass
+class WalkResult:
+    """What walking (part of) the chain found."""
+
+    position: int  # entries in the log up to the last one read
+    checked: int  # entries whose hash or signature was recomputed
+    tip_hash: str
+    first_broken_id: int | None = None
+    problem: str = ""
+    unchecked: dict[str, int] = field(default_factory=dict)  # key id -> entries
+    checkpoint: tuple[int, int, str] | None = None  # (entry id, seq, hash) to sign
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """The result of :func:`verify_log`. ``problems`` each name one thing found wrong."""
+
+    entries: int
+    checked: int
+    started_at: int  # 0 for a full check, else the checkpoint's position
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+    unchecked: tuple[UncheckedKey, ...]
+    first_broken_id: int | None
+    tip: ChainHead | None
+    optouts: optout_audit.AuditResult | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def complete(self) -> bool:
+        """Intact and every entry checked (no entries signed by a key missing here)."""
+        return self.ok and not self.unchecked
+
+    def headline(self) -> str:
+        if not self.ok:
+            return self.problems[0]
+        if self.started_at:
+            return (
+                f"The activity log is intact: {self.entries:,} entries; checked the "
+                f"{self.checked:,} added since the checkpoint at entry #{self.started_at:,} "
+                "(a full check re-reads them all)."
+            )
+        if self.checked < self.entries:
+            return (
+                f"The activity log is intact as far as this computer can check: "
+                f"{self.checked:,} of {self.entries:,} entries verified."
+            )
+        return f"The activity log is intact: {self.entries:,} entries verified."
+
+    def describe(self) -> str:
+        """Every finding, one line each: the headline, the other problems, then notes."""
+        lines = [self.headline(), *self.problems[1:]]
+        lines += [_unchecked_line(u) for u in self.unchecked]
+        if self.optouts is not None and not self.optouts.mismatches and self.ok:
+            lines.append(self.optouts.describe())
+        lines += list(self.notes)
+        if self.tip is not None:
+            lines.append(f"Log head: {self.tip.describe()}")
+        return "\n".join(lines)
+
+
+def _unchecked_line(u: UncheckedKey) -> str:
+    who = f" ({u.label})" if u.label else ""
+    return (
+        f"{u.entries:,} entries signed with key {u.key_id}{who} could not be checked on this "
+        "computer: import that key with `trustpager log import-key FILE`."
+    )
+
+
+# --- walking the chain --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a walk begins: before the first entry, or at a verified checkpoint."""
+
+    after_id: int = 0
+    position: int = 0
+    prev_hash: str = GENESIS_HASH
+    signed: bool = False  # whether a signed entry is at or before the start
+
+
+FROM_THE_BEGINNING = Start()
+
+
+def _fast_query(session: Session) -> Any:
+    message = _PG_MESSAGE if session.get_bind().dialect.name == "postgresql" else _SQLITE_MESSAGE
+    return text(
+        f"SELECT id, entry_hash, key_id, seq, {message} AS message FROM activity_log "
+        "WHERE id > :after ORDER BY id LIMIT :limit"
+    )
+
+
+_LEGACY_QUERY = text(
+    f"SELECT {_LEGACY_COLUMNS} FROM activity_log "
+    "WHERE id BETWEEN :first AND :last AND key_id IS NULL ORDER BY id"
+)
+
+
+def walk_chain(
+    session: Session,
+    start: Start = FROM_THE_BEGINNING,
+    *,
+    ring: KeyRing | None = None,
+    batch_size: int = BATCH,
+) -> WalkResult:
+    """Check every entry after ``start`` in id order; stop at the first broken one."""
+    ring = ring or log_keys.key_ring()
+    result = WalkResult(position=start.position, checked=0, tip_hash=start.prev_hash)
+    query = _fast_query(session)
+    signed = start.signed
+    after = start.after_id
+    while True:
+        rows = session.execute(query, {"after": after, "limit": batch_size}).all()
+        if not rows:
+            return result
+        signed = _walk_batch(session, rows, result, ring, signed)
+        if result.problem:
+            return result
+        after = rows[-1][0]
+
+
+def _walk_batch(
+    session: Session, rows: Sequence[Any], result: WalkResult, ring: KeyRing, signed: bool
+) -> bool:
+    prev, position, checked = result.tip_hash, result.position, result.checked
+    legacy: dict[int, Any] | None = None
+    signers: dict[str, Any] = {}
+    clean_so_far = not result.unchecked
+    for entry_id, entry_hash, key_id, seq, message in rows:
+        position += 1
+        if key_id is None:
+            if signed:
+                return _broken(result, entry_id, position, checked, prev,
+                               "it has no signature but comes after signed entries "
+                               "(it was rewritten or slipped in)")  # fmt: skip
+            if legacy is None:
+                legacy = _legacy_rows(session, rows[0][0], rows[-1][0])
+            problem = _legacy_problem(legacy.get(entry_id), prev)
+            if problem:
+                return _broken(result, entry_id, position, checked, prev, problem)
+            checked += 1
+        else:
+            signed = True
+            if message is None or not message.startswith(prev):
+                return _broken(result, entry_id, position, checked, prev, _MISSING)
+            signer = signers.get(key_id) or signers.setdefault(key_id, ring.signer(key_id))
+            if signer is None:
+                result.unchecked[key_id] = result.unchecked.get(key_id, 0) + 1
+                clean_so_far = False
+            elif signer.sign(message.encode("utf-8")) != entry_hash:
+                return _broken(result, entry_id, position, checked, prev, _ALTERED)
+            else:
+                checked += 1
+            if seq != position:
+                return _broken(result, entry_id, position, checked, prev,
+                               f"it says it is entry #{seq} but it is #{position}: "
+                               "entries before it were removed")  # fmt: skip
+        prev = entry_hash
+        if clean_so_far and position % CHECKPOINT_EVERY == 0:
+            result.checkpoint = (entry_id, position, entry_hash)
+    result.tip_hash, result.position, result.checked = prev, position, checked
+    return signed
+
+
+_MISSING = "an entry before it is missing or changed"
+_ALTERED = "its content does not match its signature"
+
+
+def _broken(
+    result: WalkResult, entry_id: int, position: int, checked: int, prev: str, problem: str
+) -> bool:
+    result.first_broken_id, result.problem = entry_id, problem
+    result.position, result.checked, result.tip_hash = position, checked, prev
+    return True
+
+
+def _legacy_rows(session: Session, first: int, last: int) -> dict[int, Any]:
+    rows = session.execute(_LEGACY_QUERY, {"first": first, "last": last})
+    return {row.id: row for row in rows}
+
+
+def _aware_iso(value: datetime | str) -> str:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC).isoformat()
+
+
+class _LegacyEntry:
+    """An unkeyed entry's columns as ``activity.compute_hash`` reads them."""
+
+    __slots__ = ("occurred_at", "recorded_at", "kind", "contact_id", "contact_name",
+                 "automation_id", "actor", "summary", "details")  # fmt: skip
+
+    def __init__(self, row: Any) -> None:
+        self.occurred_at = _IsoTime(_aware_iso(row.occurred_at))
+        self.recorded_at = _IsoTime(_aware_iso(row.recorded_at))
+        self.kind, self.contact_id, self.contact_name = row.kind, row.contact_id, row.contact_name
+        self.automation_id, self.actor = row.automation_id, row.actor
+        self.summary, self.details = row.summary, row.details
+
+
+class _IsoTime(str):
+    def isoformat(self) -> str:
+        return str(self)
+
+
+def _legacy_problem(row: Any, prev: str) -> str:
+    if row is None:
+        return _ALTERED
+    if row.prev_hash != prev:
+        return _MISSING
+    if compute_hash(_LegacyEntry(row), prev) != row.entry_hash:
+        return "its content does not match its hash"
+    return ""
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The chain alone (``activity.verify_chain``): intact, or where it first breaks."""
+
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"The activity log is intact: {self.checked} entries verified."
+        return f"The activity log has been altered at entry {self.first_broken_id}: {self.problem}"
+
+
+def chain_report(session: Session, *, batch_size: int = BATCH) -> ChainReport:
+    """Walk the whole chain; entries signed by keys missing here count as not checked."""
+    walk = walk_chain(session, batch_size=batch_size)
+    if walk.problem:
+        return ChainReport(False, walk.checked, walk.first_broken_id, walk.problem)
+    return ChainReport(True, walk.checked)
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def checkpoint_message(
+    entry_id: int, seq: int, entry_hash: str, key_id: str, at: datetime
+) -> bytes:
+    parts = ("checkpoint", str(entry_id), str(seq), entry_hash, key_id, time_text(at))
+    return SEPARATOR.join(parts).encode("utf-8")
+
+
+@dataclass
+class _StartChoice:
+    start: Start
+    problems: list[str]
+    made_at: datetime | None = None
+
+
+def choose_start(session: Session, ring: KeyRing) -> _StartChoice:
+    """The newest checkpoint that is genuine and still matches the log; or the beginning.
+
+    A checkpoint whose signature fails, or whose entry is gone or changed, or with
+    entries missing before it, is a problem to report (and is not used)."""
+    problems: list[str] = []
+    checkpoints = session.scalars(
+        select(ActivityCheckpoint).order_by(ActivityCheckpoint.seq.desc()).limit(50)
+    )
+    for cp in checkpoints:
+        signer = ring.signer(cp.key_id)
+        if signer is None:
+            continue  # another desktop's: cannot be checked here, so not trusted
+        mac = signer.sign(checkpoint_message(cp.entry_id, cp.seq, cp.entry_hash, cp.key_id,
+                                             cp.created_at))  # fmt: skip
+        if mac != cp.mac:
+            problems.append(
+                f"Checkpoint {cp.id} (at entry #{cp.seq:,}) is not genuine: its signature "
+                "does not match, so it was written or changed without the log key."
+            )
+            continue
+        problem = _checkpoint_anchor_problem(session, cp)
+        if problem:
+            problems.append(problem)
+            return _StartChoice(FROM_THE_BEGINNING, problems)
+        start = Start(cp.entry_id, cp.seq, cp.entry_hash, signed=_is_signed(session, cp.entry_id))
+        return _StartChoice(start, problems, cp.created_at)
+    return _StartChoice(FROM_THE_BEGINNING, problems)
+
+
+def _checkpoint_anchor_problem(session: Session, cp: ActivityCheckpoint) -> str:
+    stored = session.scalar(select(ActivityEntry.entry_hash).where(ActivityEntry.id == cp.entry_id))
+    if stored != cp.entry_hash:
+        return f"Entry #{cp.seq:,} (id {cp.entry_id}), verified at checkpoint {cp.id}, " + (
+            "is missing." if stored is None else "has been changed since."
+        )
+    count = session.scalar(
+        select(func.count()).select_from(ActivityEntry).where(ActivityEntry.id <= cp.entry_id)
+    )
+    if count != cp.seq:
+        change = "removed" if (count or 0) < cp.seq else "added"
+        return (
+            f"{abs(cp.seq - (count or 0)):,} entries before entry #{cp.seq:,} were {change} "
+            f"since checkpoint {cp.id} verified it."
+        )
+    return ""
+
+
+def _is_signed(session: Session, entry_id: int) -> bool:
+    return (
+        session.scalar(select(ActivityEntry.key_id).where(ActivityEntry.id == entry_id)) is not None
+    )
+
+
+def save_checkpoint(
+    session: Session, point: tuple[int, int, str], ring: KeyRing, clock: Clock
+) -> bool:
+    """Sign and store a checkpoint at ``point`` (entry id, seq, hash) unless this key has one
+    there already. Returns whether one was written."""
+    key = ring.own_key()
+    entry_id, seq, entry_hash = point
+    exists = session.scalar(
+        select(ActivityCheckpoint.id).where(
+            ActivityCheckpoint.seq == seq, ActivityCheckpoint.key_id == key.key_id
+        )
+    )
+    if exists is not None:
+        return False
+    now = clock.now()
+    mac = ring.signer(key.key_id).sign(  # type: ignore[union-attr]
+        checkpoint_message(entry_id, seq, entry_hash, key.key_id, now)
+    )
+    session.add(ActivityCheckpoint(entry_id=entry_id, seq=seq, entry_hash=entry_hash,
+                                   key_id=key.key_id, created_at=now, mac=mac))  # fmt: skip
+    return True
+
+
+# --- this computer's head -------------------------------------------------------------------
+
+
+def head_problem(session: Session, head: ChainHead | None, entries: int) -> str:
+    """Compare the log with the head this computer recorded; a sentence if it no longer holds."""
+    if head is None or head.seq == 0:
+        return ""
+    when = f" on {head.recorded_at[:10]}" if head.recorded_at else ""
+    if entries < head.seq:
+        if entries == 0:
+            return (
+                f"The activity log is empty, but this computer recorded {head.describe()}{when}: "
+                "every entry was removed."
+            )
+        return (
+            f"The activity log ends at entry #{entries:,}, but this computer recorded "
+            f"{head.describe()}{when}: {head.seq - entries:,} entries were cut from the end."
+        )
+    found = session.execute(
+        select(ActivityEntry.id, ActivityEntry.seq).where(
+            ActivityEntry.entry_hash == head.entry_hash
+        )
+    ).first()
+    position = found.seq if found is not None else None
+    if found is not None and position is None:  # an unkeyed entry: its position is its count
+        position = session.scalar(
+            select(func.count()).select_from(ActivityEntry).where(ActivityEntry.id <= found.id)
+        )
+    if position != head.seq:
+        return (
+            f"Entry #{head.seq:,} is not the one this computer recorded{when} (hash "
+            f"{head.entry_hash[:16]}…): the log was rewritten from that point or before."
+        )
+    return ""
+
+
+def chain_tip(session: Session) -> ChainHead | None:
+    """The newest entry's position and hash as stored (printed on exports and reports)."""
+    row = session.execute(
+        select(ActivityEntry.id, ActivityEntry.seq, ActivityEntry.entry_hash)
+        .order_by(ActivityEntry.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    seq = row.seq
+    if seq is None:
+        seq = session.scalar(select(func.count()).select_from(ActivityEntry))
+    return ChainHead(int(seq or 0), row.entry_hash, "")
+
+
+def describe_tip(session: Session) -> str:
+    """'Log head: entry #1,234, hash 3fa2…' (or that the log is empty), for exports."""
+    tip = chain_tip(session)
+    return f"Log head: {tip.describe()}" if tip else "Log head: the log is empty"
+
+
+# --- the whole check ----------------------------------------------------------------------
+
+
+def verify_log(
+    db: Database,
+    *,
+    full: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+    ring: KeyRing | None = None,
+    read_only: bool = False,
+) -> LogReport:
+    """Check the log (from the newest good checkpoint, or everything when ``full``), this
+    computer's head and the opt-out state; on a clean result, move the head forward and
+    sign a checkpoint (not when ``read_only`` or the database refuses writes).
+
+    Raises DatabaseError (or SQLAlchemy errors) when the database cannot be read."""
+    ring = ring or log_keys.key_ring()
+    heads = log_keys.chain_heads()
+    with db.read() as session:
+        database = activity.database_name(session)
+        choice = _StartChoice(FROM_THE_BEGINNING, []) if full else choose_start(session, ring)
+        walk = walk_chain(session, choice.start, ring=ring)
+        problems = list(_walk_problems(walk))
+        if not walk.problem:  # the head can only be compared with a whole chain
+            problems += [
+                p for p in [head_problem(session, heads.get(database), walk.position)] if p
+            ]
+        problems += choice.problems
+        audit = optout_audit.audit(session)
+        problems += audit.mismatches
+        unchecked = _unchecked_keys(session, walk.unchecked)
+        tip = chain_tip(session)
+    notes: list[str] = []
+    if not problems:
+        if walk.position:
+            heads.record(database, walk.position, walk.tip_hash)
+        notes += _save_checkpoint(db, walk, choice.start, ring, clock, read_only)
+    if heads.get(database) is None and walk.position == 0:
+        notes.append("The log is empty and this computer has no earlier record of it.")
+    return LogReport(
+        entries=walk.position,
+        checked=walk.checked,
+        started_at=choice.start.position,
+        problems=tuple(problems),
+        notes=tuple(notes),
+        unchecked=tuple(unchecked),
+        first_broken_id=walk.first_broken_id,
+        tip=tip,
+        optouts=audit,
+    )
+
+
+def _walk_problems(walk: WalkResult) -> Iterable[str]:
+    if walk.problem:
+        yield f"The activity log has been altered at entry {walk.first_broken_id}: {walk.problem}."
+
+
+def _unchecked_keys(session: Session, counts: dict[str, int]) -> list[UncheckedKey]:
+    if not counts:
+        return []
+    rows = session.execute(
+        select(Meta.key, Meta.value).where(
+            Meta.key.in_([activity.KEY_META_PREFIX + k for k in counts])
+        )
+    )
+    labels = {key: value for key, value in rows}
+    return [
+        UncheckedKey(k, labels.get(activity.KEY_META_PREFIX + k, ""), n) for k, n in counts.items()
+    ]
+
+
+def _save_checkpoint(
+    db: Database, walk: WalkResult, start: Start, ring: KeyRing, clock: Clock, read_only: bool
+) -> list[str]:
+    if walk.checkpoint is None or walk.checkpoint[1] <= start.position:
+        return []
+    if read_only:
+        return ["No checkpoint saved: the database is open read-only."]
+    try:
+        with db.write() as session:
+            save_checkpoint(session, walk.checkpoint, ring, clock)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        log.warning("checkpoint not saved: %s", exc)
+        return ["No checkpoint saved: the database refused the write."]
+    return []
