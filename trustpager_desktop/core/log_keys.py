@@ -83,6 +83,10 @@ class Signer:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
+    def pads(self) -> tuple[Any, Any]:
+        """The ``copy`` methods of the hashed inner and outer pads (for a hot loop)."""
+        return self._inner.copy, self._outer.copy
+
     def sign(self, message: bytes) -> str:
         inner = self._inner.copy()
         inner.update(message)

@@ -358,3 +358,26 @@ def test_the_head_is_recorded_only_for_committed_appends(db, clock):
         raise RuntimeError
     assert log_keys.chain_heads().get(name).seq == 2
     assert _verify(db, clock).ok
+
+
+@pytest.mark.parametrize(
+    "summary", ["plain", 'quote " and \\ backslash', "ünïcödé ✓ 😀", "tab\tnew\nline\x01", ""]
+)
+def test_the_fast_unkeyed_hash_equals_the_original_one(summary, clock):
+    from datetime import UTC, datetime
+
+    class Entry:
+        pass
+
+    for micro in (0, 123456):
+        entry = Entry()
+        entry.__dict__.update(
+            occurred_at=datetime(2024, 3, 1, 9, 5, 7, micro, tzinfo=UTC),
+            recorded_at=datetime(2024, 3, 1, 9, 5, 8, tzinfo=UTC), kind="opt_out",
+            contact_id=7 if micro else None, contact_name="Zoë \"Z\"", automation_id=None,
+            actor="Office", summary=summary, details='{"a":"é\\n"}',
+        )  # fmt: skip
+        stored = [f"{t:%Y-%m-%d %H:%M:%S.%f}" for t in (entry.occurred_at, entry.recorded_at)]
+        row = (1, None, "p", "h", *stored, entry.kind, entry.contact_id, entry.contact_name,
+               entry.automation_id, entry.actor, entry.summary, entry.details)  # fmt: skip
+        assert log_verify.unkeyed_hash(row, "p" * 64) == activity.compute_hash(entry, "p" * 64)
