@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from trustpager_desktop.core import auto_queue, automations
+from trustpager_desktop.core import auto_queue, automation_file, automations
 from trustpager_desktop.core.automations import Audience
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
@@ -79,10 +79,7 @@ def export_cmd(args: argparse.Namespace, services: AppServices) -> int:
 
 
 def import_cmd(args: argparse.Namespace, services: AppServices) -> int:
-    try:
-        data = json.loads(Path(args.file).read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserInputError(f"{args.file} is not a JSON file: {exc}") from exc
+    data = automation_file.read_file(args.file)  # size, text and depth checked first
     with services.db.write() as s:
         names = automations.import_automations(s, data, replace=args.replace, clock=services.clock)
     print(f"Imported {len(names)} automation(s): {', '.join(names)}.")

@@ -279,7 +279,7 @@ def _refuse_folded_rows(
         if key in NAME_COLUMNS or delimiter in cell:
             raise UserInputError(
                 f"Line {first}: the '{header[index].strip()}' cell runs over lines {first}-{last}, "
-                f"so a quote (\") there swallowed the rows below it. Remove the stray quote "
+                f'so a quote (") there swallowed the rows below it. Remove the stray quote '
                 "and import again; nothing was imported."
             )
 
@@ -316,7 +316,7 @@ def read_import_file(path: str | os.PathLike[str], default_region: str = "US") -
             _plan_row(plan, line, cells, columns, seen_phones, default_region)
     except csv.Error as exc:
         raise UserInputError(
-            f"Line {line}: the quoting is unbalanced ({exc}): a quote (\") opens a cell that "
+            f'Line {line}: the quoting is unbalanced ({exc}): a quote (") opens a cell that '
             "does not close where it should, so the rows below would be read into it. "
             "Remove the stray quote and import again; nothing was imported."
         ) from exc
