@@ -20,10 +20,18 @@ from trustpager_desktop.store.models import Contact
 def register(cli) -> None:  # type: ignore[no-untyped-def]
     cli.group("automations", "list, export, import and enrol automations; run the Auto Queue")
     cli.command(
-        "list", "list automations with their last-run counts", list_cmd, group="automations"
+        "list",
+        "list automations with their last-run counts",
+        list_cmd,
+        group="automations",
+        reads_only=True,
     )
     exp = cli.command(
-        "export", "write every automation to a JSON file", export_cmd, group="automations"
+        "export",
+        "write every automation to a JSON file",
+        export_cmd,
+        group="automations",
+        reads_only=True,
     )
     exp.add_argument("file")
     imp = cli.command("import", "add automations from a JSON file", import_cmd, group="automations")
@@ -44,7 +52,7 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     run.add_argument(
         "--ignore-pause", action="store_true", help="run even if automations are paused"
     )
-    q = cli.command("queue", "show the Auto Queue", queue_cmd, group="automations")
+    q = cli.command("queue", "show the Auto Queue", queue_cmd, group="automations", reads_only=True)
     q.add_argument("--status", choices=auto_queue.STATUSES)
     q.add_argument("--limit", type=int, default=50)
     pause = cli.command("pause", "pause every automation", pause_cmd, group="automations")

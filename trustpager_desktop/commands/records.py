@@ -16,7 +16,9 @@ from trustpager_desktop.services import AppServices
 
 def register(cli) -> None:  # type: ignore[no-untyped-def]
     cli.group("log", "export and verify the activity log")
-    export = cli.command("export", "export the activity log to CSV", export_log, group="log")
+    export = cli.command(
+        "export", "export the activity log to CSV", export_log, group="log", reads_only=True
+    )
     export.add_argument("file", metavar="FILE.csv")
     export.add_argument(
         "--kind", action="append", default=[], choices=sorted(KIND_LABELS), help="repeatable"
@@ -33,6 +35,7 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
         "desktop's key)",
         verify_log,
         group="log",
+        reads_only=True,
     )
     verify.add_argument(
         "--full",
@@ -44,6 +47,7 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
         "back up this computer's log keys to a file (keep it private and safe)",
         export_key,
         group="log",
+        reads_only=True,
     )
     kexp.add_argument("file", metavar="FILE.json")
     kimp = cli.command(
@@ -51,23 +55,33 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
         "add log keys exported on another desktop (to check the entries it signed)",
         import_key,
         group="log",
+        reads_only=True,
     )
     kimp.add_argument("file", metavar="FILE.json")
-    cli.command("keys", "list the log keys on this computer", list_keys, group="log")
+    cli.command(
+        "keys", "list the log keys on this computer", list_keys, group="log", reads_only=True
+    )
     cli.command(
         "forget-head",
         "forget this computer's record of the log's head (only after replacing the database "
         "on purpose)",
         forget_head,
         group="log",
+        reads_only=True,
     )
     cli.group("optouts", "the list of opted-out numbers")
     opt = cli.command(
-        "export", "export every opt-out in force to CSV", export_optouts, group="optouts"
+        "export",
+        "export every opt-out in force to CSV",
+        export_optouts,
+        group="optouts",
+        reads_only=True,
     )
     opt.add_argument("file", metavar="FILE.csv")
     cli.group("contacts", "add, list, import and export contacts")
-    cexp = cli.command("export", "export every contact to CSV", export_contacts, group="contacts")
+    cexp = cli.command(
+        "export", "export every contact to CSV", export_contacts, group="contacts", reads_only=True
+    )
     cexp.add_argument("file", metavar="FILE.csv")
     cimp = cli.command(
         "import",

@@ -44,7 +44,7 @@ from trustpager_desktop.core import activity, log_keys, optout_audit
 from trustpager_desktop.core.activity import GENESIS_HASH, SEPARATOR, time_text
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.log_keys import ChainHead, KeyRing
-from trustpager_desktop.store.database import Database, DatabaseError
+from trustpager_desktop.store.database import Database, DatabaseError, explain_error
 from trustpager_desktop.store.models import ActivityCheckpoint, ActivityEntry, Meta
 
 log = logging.getLogger("trustpager.log_verify")
@@ -178,6 +178,8 @@ class _Rows:
         connection = session.connection()
         postgres = connection.dialect.name == "postgresql"
         self._raw = connection.connection.dbapi_connection
+        self._driver_error = connection.dialect.loaded_dbapi.Error
+        self._url = connection.engine.url.render_as_string(hide_password=False)
         mark = "%s" if postgres else "?"
         message = _PG_MESSAGE if postgres else _SQLITE_MESSAGE
         tail = f"FROM activity_log WHERE id > {mark} ORDER BY id LIMIT {mark}"
@@ -185,10 +187,14 @@ class _Rows:
         self.unkeyed = f"SELECT id, key_id, {_LEGACY_COLUMNS} {tail}"
 
     def fetch(self, sql: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` rows after id ``after``. Raises DatabaseError (one sentence) when
+        the driver cannot read them, e.g. damaged pages of an SQLite file."""
         cursor = self._raw.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, (after, limit))
             return cursor.fetchall()
+        except self._driver_error as exc:
+            raise DatabaseError(explain_error(exc, self._url)) from exc
         finally:
             cursor.close()
 
