@@ -46,7 +46,10 @@ def resolve_database_url(cli_url: str | None = None, settings_url: str | None = 
 
 
 def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # create_app_engine says what is wrong with it
     if not parsed.drivername.startswith("sqlite"):
         return None
     database = parsed.database
