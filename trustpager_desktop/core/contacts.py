@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_prefixes
@@ -55,7 +56,7 @@ class ContactView:
 
 
 def _clean_text(value: str, label: str, limit: int, field: str, *, required: bool = False) -> str:
-    text = (value or "").strip()
+    text = clean_line(value)
     if _CONTROL.search(text):
         raise UserInputError(f"{label} contains control characters; remove them.", field=field)
     if required and not text:
@@ -66,7 +67,7 @@ def _clean_text(value: str, label: str, limit: int, field: str, *, required: boo
 
 
 def _normalise_tags(raw: str) -> str:
-    tags = [t.strip().lower() for t in (raw or "").split(",") if t.strip()]
+    tags = [t.lower() for t in (clean_line(part) for part in (raw or "").split(",")) if t]
     result = ",".join(dict.fromkeys(tags))
     if len(result) > 500:
         raise UserInputError("Too many tags (500 characters at most).", field="tags")
