@@ -5,7 +5,14 @@ import csv
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.records import TAMPERING, add_contact, seed_for_tampering, seed_log, tamper
+from tests.support.records import (
+    TAMPERING,
+    add_contact,
+    opt_out,
+    seed_for_tampering,
+    seed_log,
+    tamper,
+)
 from trustpager_desktop.core import activity
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
@@ -167,3 +174,17 @@ def test_a_text_search_can_be_continued_into_older_entries(
         "entry 3",
     ]
     assert page.status_label.text() == "13 entries shown"
+
+
+def test_a_long_report_is_read_in_full_from_the_full_report_button(qtbot, page, sqlite_db, clock):
+    for n in range(5):
+        ann = add_contact(sqlite_db, clock, f"Person{n}", f"415 555 01{n:02d}")
+        opt_out(sqlite_db, clock, ann)
+    tamper(sqlite_db, "UPDATE contacts SET sms_opted_out = 0")
+    with qtbot.waitSignal(page.verify_finished, timeout=5000):
+        page.verify_button.click()
+    assert "disagrees with the consent events in 5 places" in page.verify_label.text()
+    assert "more lines" in page.verify_label.text() and page.verify_report_button.isVisibleTo(page)
+    page.verify_report_button.click()
+    assert "Person4" in page._report_box.text()
+    page._report_box.close()

@@ -118,9 +118,22 @@ class LogReport:
         """Intact and every entry checked (no entries signed by a key missing here)."""
         return self.ok and not self.unchecked
 
+    @property
+    def log_problems(self) -> list[str]:
+        """What is wrong with the log itself (chain, checkpoints, this computer's head)."""
+        mismatches = set(self.optouts.mismatches if self.optouts else ())
+        return [p for p in self.problems if p not in mismatches]
+
     def headline(self) -> str:
+        log_problems = self.log_problems
+        if log_problems:
+            return log_problems[0]
         if not self.ok:
-            return self.problems[0]
+            count = len(self.problems)
+            return (
+                f"The activity log's entries are intact, but the opt-out state disagrees with "
+                f"the consent events in {count} place{'s' if count != 1 else ''}:"
+            )
         if self.started_at:
             return (
                 f"The activity log is intact: {self.entries:,} entries; checked the "
@@ -136,7 +149,12 @@ class LogReport:
 
     def describe(self) -> str:
         """Every finding, one line each: the headline, the other problems, then notes."""
-        lines = [self.headline(), *self.problems[1:]]
+        log_problems = self.log_problems
+        mismatches = self.optouts.mismatches if self.optouts else []
+        lines = [self.headline(), *log_problems[1:]]
+        if log_problems and mismatches:
+            lines.append("The opt-out state also disagrees with the consent events:")
+        lines += mismatches
         lines += [_unchecked_line(u) for u in self.unchecked]
         if self.optouts is not None and not self.optouts.mismatches and self.ok:
             lines.append(self.optouts.describe())

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QProgressDialog,
     QPushButton,
@@ -295,6 +296,10 @@ class ActivityPage(QWidget):
         self.full_verify_action.triggered.connect(lambda: self.verify_log(full=True))
         self.verify_button.setMenu(verify_menu)
         self.verify_button.clicked.connect(lambda: self.verify_log())
+        # A long report (many opt-out mismatches) is read in full here.
+        self.verify_report_button = QPushButton("Full report…")
+        self.verify_report_button.hide()
+        self.verify_report_button.clicked.connect(self._show_verify_report)
         # A text search reads a bounded slice of the log per step; this reads the next slice.
         self.search_further_button = QPushButton("Search older entries")
         self.search_further_button.hide()
@@ -305,6 +310,7 @@ class ActivityPage(QWidget):
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.search_further_button)
         bottom.addWidget(self.verify_label, 2)
+        bottom.addWidget(self.verify_report_button)
         bottom.addWidget(self.verify_button)
         bottom.addWidget(self.export_button)
 
@@ -481,11 +487,21 @@ class ActivityPage(QWidget):
         lines = text.splitlines()
         shown = lines[:VERIFY_LINES_SHOWN]
         if len(lines) > VERIFY_LINES_SHOWN:
-            shown.append(f"… and {len(lines) - VERIFY_LINES_SHOWN} more (hover to read all).")
+            shown.append(f"… and {len(lines) - VERIFY_LINES_SHOWN} more lines (Full report).")
         self.verify_label.setText("\n".join(shown))
         self.verify_label.setToolTip(text)
+        self.verify_report_button.setVisible(len(lines) > VERIFY_LINES_SHOWN)
         self.verify_label.setStyleSheet("" if ok else "color: #b00020; font-weight: bold;")
         self.verify_finished.emit(text, ok)
+
+    def _show_verify_report(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Activity log check")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(self.verify_label.toolTip())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.open()
+        self._report_box = box  # kept for tests and so it is not collected while open
 
     def _choose_export_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
