@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,10 @@ from trustpager_desktop.core.clock import FixedClock
 
 # GUI tests run without a screen; nothing may reach the internet.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The computer's own zone is UTC in every run, so times that name the business zone where it
+# differs ("10:04 EST") read the same on any machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 for _var in (
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",

@@ -60,6 +60,21 @@ def add_contact(services) -> Callable[..., int]:
 
 
 @pytest.fixture
+def activate(qtbot) -> Callable[[QWidget], QWidget]:
+    """activate(window): show it and make it the active window, so key presses sent with
+    qtbot go through Qt's shortcut map (Ctrl+F, Ctrl+Q ...) as they do for a person."""
+
+    def show(window: QWidget) -> QWidget:
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+        return window
+
+    return show
+
+
+@pytest.fixture
 def answer_dialog(qtbot) -> Callable[[Callable[[QWidget], None]], list[QWidget]]:
     """answer_dialog(fn): when the next modal dialog opens, call fn(dialog) on it.
 

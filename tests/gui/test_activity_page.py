@@ -96,9 +96,12 @@ def test_details_show_the_record_literally_and_open_contact_emits(qtbot, page, s
         )
     page.apply_filters()
     page.table.selectRow(0)
-    text = page.details.toPlainText()
-    assert "Body: <script>alert(1)</script> STOP" in text
-    assert "Message sid: SM123" in text and "Contact: <i>Ann</i> (id 9)" in text
+    text = page.details_text()
+    assert "Message: <script>alert(1)</script> STOP" in text
+    assert "Twilio message SID: SM123" in text and "Contact: <i>Ann</i> (id 9)" in text
+    shown = [page.details_form.itemAt(i).widget() for i in range(page.details_form.count())]
+    labels = [w for w in shown if w is not None and w.text() == "<script>alert(1)</script> STOP"]
+    assert labels and labels[0].textFormat() == Qt.TextFormat.PlainText  # shown, never run
     assert page.model.data(page.model.index(0, 3)) == "Reply <b>bold</b>"
     with qtbot.waitSignal(page.open_contact_requested) as blocker:
         page.open_contact_button.click()

@@ -42,3 +42,45 @@ def test_unknown_screen_is_refused_with_exit_2_and_gc_back_on(tmp_path, qapp, ca
     assert code == 2
     assert "unknown screen 'nowhere'" in capsys.readouterr().err
     assert gc.isenabled()
+
+
+def test_missing_x11_libraries_are_named_before_qt_starts(tmp_path, monkeypatch, capsys):
+    from trustpager_desktop import platform_check
+
+    monkeypatch.setattr(
+        platform_check,
+        "missing_platform_libraries",
+        lambda env=None: ["libxcb-cursor.so.0", "libxcb-icccm.so.4"],
+    )
+    code = main(["--db", f"sqlite:///{tmp_path / 'app.db'}"])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in err
+    assert gc.isenabled()
+
+
+def test_a_dark_palette_screenshot_is_dark(tmp_path, qapp):
+    from PySide6.QtGui import QPalette
+
+    saved_palette, saved_style = QPalette(qapp.palette()), qapp.style().name()
+    png = tmp_path / "dark.png"
+    try:
+        code = main(
+            [
+                "--db",
+                f"sqlite:///{tmp_path / 'app.db'}",
+                "--screenshot",
+                str(png),
+                "--size",
+                "1024x700",
+                "--palette",
+                "dark",
+            ]  # fmt: skip
+        )
+    finally:
+        qapp.setStyle(saved_style)
+        qapp.setPalette(saved_palette)
+    assert code == 0
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1024, 700)
+    assert image.pixelColor(600, 400).lightnessF() < 0.3  # the page background

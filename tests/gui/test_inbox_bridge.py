@@ -36,7 +36,7 @@ def test_check_now_reports_status_and_opt_outs(qtbot, bridge, sqlite_db, clock, 
     ):
         bridge.check_now()
 
-    assert status.args == ["Inbox checked 10:00"]  # 15:00 UTC in New York
+    assert status.args == ["Inbox checked 10:00 EST"]  # 15:00 UTC in New York, not this computer's
     (notice,) = opted_out.args[0]
     assert notice.phone_e164 == "+14155550101" and notice.contact_names == ("Ann Lee",)
     assert review.args == [1]
@@ -47,4 +47,4 @@ def test_unreachable_twilio_shows_next_try(qtbot, bridge, fake_twilio):
     fake_twilio.stop()
     with qtbot.waitSignal(bridge.status_changed, timeout=10_000) as status:
         bridge.check_now()
-    assert status.args == ["Twilio unreachable, next try 10:00"]
+    assert status.args == ["Twilio unreachable, next try 10:00 EST"]

@@ -64,7 +64,9 @@ def add_contact(args: argparse.Namespace, services: AppServices) -> int:
             default_region=services.settings.default_country,
             clock=services.clock,
         )
-        view = contacts.to_view(contact, services.settings.default_country)
+        view = contacts.to_view(
+            contact, services.settings.default_country, services.settings.business_timezone
+        )
     print(
         f"Added contact {view.id}: {view.display_name} {view.phone_e164 or ''} ({view.status_line})"
     )

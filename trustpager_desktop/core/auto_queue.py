@@ -746,10 +746,12 @@ def list_queue(
     ]
 
 
-def count_by_status(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(QueueItem.status, func.count()).group_by(QueueItem.status)).all()
-    )
+def count_by_status(session: Session, *, automation_id: int | None = None) -> dict[str, int]:
+    """Items per status in the whole queue, or in one automation's part of it."""
+    query = select(QueueItem.status, func.count()).group_by(QueueItem.status)
+    if automation_id is not None:
+        query = query.where(QueueItem.automation_id == automation_id)
+    return dict(session.execute(query).all())
 
 
 __all__ = [

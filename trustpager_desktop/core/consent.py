@@ -22,6 +22,7 @@ from trustpager_desktop.core import activity
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
 
 
@@ -605,11 +606,12 @@ def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
     )
 
 
-def status_line(contact: Contact) -> str:
-    """'Opted out since 26 Nov 2026, 10:04 by STOP reply' or 'Subscribed'."""
+def status_line(contact: Contact, zone: str = "UTC") -> str:
+    """'Opted out since 26 Nov 2026, 10:04 by STOP reply' (time in the business ``zone``)
+    or 'Subscribed'."""
     if not contact.sms_opted_out:
         return "Subscribed"
     when = contact.sms_opted_out_at
-    when_text = when.astimezone().strftime("%d %b %Y, %H:%M") if when else "an unknown time"
+    when_text = format_time(when, zone) if when else "an unknown time"
     source = SOURCE_LABELS.get(contact.sms_opt_out_source or "", contact.sms_opt_out_source or "")
     return f"Opted out since {when_text} by {source}"

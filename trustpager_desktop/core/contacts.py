@@ -17,7 +17,8 @@ from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_prefixes
+from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
+from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -215,7 +216,8 @@ def get_contact_row(session: Session, contact_id: int) -> Contact:
     return contact
 
 
-def to_view(contact: Contact, default_region: str = "US") -> ContactView:
+def to_view(contact: Contact, default_region: str = "US", zone: str = "UTC") -> ContactView:
+    """Plain data for one contact; times in words are in the business ``zone``."""
     return ContactView(
         id=contact.id,
         first_name=contact.first_name,
@@ -229,12 +231,15 @@ def to_view(contact: Contact, default_region: str = "US") -> ContactView:
         sms_opted_out=contact.sms_opted_out,
         sms_opted_out_at=contact.sms_opted_out_at,
         sms_opt_out_source=contact.sms_opt_out_source,
-        status_line=consent.status_line(contact),
+        status_line=consent.status_line(contact, zone),
     )
 
 
 def get_contact(session: Session, contact_id: int, default_region: str = "US") -> ContactView:
-    return to_view(get_contact_row(session, contact_id), default_region)
+    """One contact as plain data (its status line in the business time zone). Raises
+    NotFoundError when it no longer exists."""
+    zone = load_settings(session).business_timezone
+    return to_view(get_contact_row(session, contact_id), default_region, zone)
 
 
 def contacts_with_number(session: Session, e164: str) -> list[Contact]:
@@ -264,15 +269,6 @@ class ContactRow:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _phone_prefix(digits: str) -> ColumnElement[bool]:
-    """phone_e164 starts with +digits, as an index range (a leading-wildcard LIKE cannot use one)."""
-    lower = "+" + digits
-    if set(digits) == {"9"}:
-        return Contact.phone_e164.like(lower + "%")
-    upper = "+" + str(int(digits) + 1).zfill(len(digits))
-    return and_(Contact.phone_e164 >= lower, Contact.phone_e164 < upper)
 
 
 def _fts_match(words: list[str]) -> str:
@@ -314,13 +310,17 @@ def _indexed_words(words: list[str], dialect: str) -> list[str]:
 
 
 def _search_words(query: str, default_region: str) -> tuple[list[str] | None, list[str]]:
-    """(phone prefixes or None, lower-case words) for what was typed in a search box."""
+    """(alternative digit strings or None, lower-case words) for what was typed in a
+    search box. A phone-like query with one digit string to look for is just a word (the
+    number's digits are in search_text), so it takes the same indexed path as a name."""
     query = _CONTROL.sub(" ", query or "").strip()  # a NUL cannot even reach PostgreSQL
     if not query:
         return None, []
-    prefixes = phone_search_prefixes(query, default_region)
-    if prefixes is not None:
-        return prefixes, []
+    digits = phone_search_digits(query, default_region)
+    if digits is not None and len(digits) > 1:
+        return digits, []
+    if digits is not None:
+        return None, digits
     return None, query.lower().split()
 
 
@@ -328,11 +328,13 @@ def search_query(
     query: str, default_region: str = "US", dialect: str = "sqlite", *, use_index: bool = True
 ) -> Select:
     """The filter for a search box: every word must match name, email, company or phone;
-    a phone-like query matches numbers by E.164 prefix, whatever format is typed."""
+    a phone-like query matches any run of a number's digits, whatever format is typed."""
     stmt = select(Contact.id)
-    prefixes, words = _search_words(query, default_region)
-    if prefixes is not None:
-        return stmt.where(or_(*(_phone_prefix(p) for p in prefixes)))
+    alternatives, words = _search_words(query, default_region)
+    if alternatives is not None:
+        return stmt.where(
+            or_(*(_word_filter([d], dialect, use_index=use_index) for d in alternatives))
+        )
     if not words:
         return stmt
     return stmt.where(_word_filter(words, dialect, use_index=use_index))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock, FixedClock
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.opportunities import DEFAULT_STAGES
 from trustpager_desktop.store.models import Automation, AutomationStep, Contact, Opportunity
 
 FIRST = ["Ann", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal",
@@ -27,7 +28,7 @@ LAST = ["Lee", "Marsh", "Diaz", "Patel", "Novak", "Khan", "Okafor", "Sato", "Mor
         "Walsh", "Ortega", "Berg", "Cohen", "Ivanova", "Shah", "Reyes", "Fox", "Kim", "Brooks"]  # fmt: skip
 COMPANIES = ["", "", "Lee Plumbing", "Marsh & Co", "Harbor Dental", "Sunrise Bakery",
              "Northside Realty", "Blue Fin Sushi", "Oak Street Gym", ""]  # fmt: skip
-STAGES = ["New lead", "Quote sent", "Negotiating", "Won", "Lost"]
+STAGES = list(DEFAULT_STAGES)
 DEMO_CONTACTS = 50
 
 

@@ -39,6 +39,32 @@ class AppSettings:
     keep_in_tray: bool = True
 
 
+# What each setting is called on the screen (activity log entries, the details pane).
+SETTING_LABELS = {
+    "default_country": "Default country",
+    "business_timezone": "Business time zone",
+    "provider_mode": "Sending mode",
+    "twilio_account_sid": "Twilio Account SID",
+    "twilio_sender": "Sending number",
+    "poll_interval_seconds": "Inbox check interval (seconds)",
+    # The two hours bound when automated texts may go out (the screen's "sending hours").
+    "quiet_hours_start": "Sending hours start",
+    "quiet_hours_end": "Sending hours end",
+    "stale_limit_hours": "Missed-send limit (hours)",
+    "start_replies_need_review": "START replies need review",
+    "user_name": "Your name",
+    "first_run_done": "First-run assistant finished",
+    "keep_in_tray": "Keep running in the tray",
+    "automations_paused": "Automations paused",
+}
+
+
+def setting_label(key: str) -> str:
+    """'Sending hours end' for ``quiet_hours_end``; an unknown key is made readable
+    ('some_key' -> 'Some key')."""
+    return SETTING_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
 def _validate(settings: AppSettings) -> None:
     if settings.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise UserInputError(
@@ -125,7 +151,7 @@ def save_settings(
         activity.append(
             session,
             kind=activity.Kind.SETTINGS_CHANGE,
-            summary="Settings changed: " + ", ".join(changed),
+            summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
             actor=actor,
             details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
             clock=clock,

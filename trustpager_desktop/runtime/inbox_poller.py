@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -33,6 +32,7 @@ from trustpager_desktop.core import inbox
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.inbox import OptOutNotice, ProcessResult, StoreResult
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.providers.base import (
     FailureKind,
     InboundRecord,
@@ -82,11 +82,8 @@ class InboxStatus:
 
 
 def _clock_text(when: datetime, zone: str, seconds: bool = False) -> str:
-    try:
-        local = when.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = when.astimezone()
-    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    # The status bar's clock: the shared format, zone named when not the computer's.
+    return format_time(when, zone, seconds=seconds, with_date=False)
 
 
 def status_text(status: InboxStatus) -> str:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop.core import imports
 from trustpager_desktop.core.imports import ImportPlan, ImportReport
+from trustpager_desktop.ui.common import documents_path
 from trustpager_desktop.ui.records_worker import BackgroundTask
 
 
@@ -102,7 +103,7 @@ class ImportContactsDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import contacts", "", "CSV files (*.csv *.txt);;All files (*)"
+            self, "Import contacts", documents_path(), "CSV files (*.csv *.txt);;All files (*)"
         )
         if path:
             self.load_file(path)

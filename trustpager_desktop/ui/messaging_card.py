@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -22,14 +21,15 @@ from trustpager_desktop.core.conversation import ConversationItem
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome, Status
 from trustpager_desktop.core.segments import count_segments
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     OK_COLOUR,
     WARNING_COLOUR,
     Card,
+    TextField,
     bold,
     coloured,
-    local_time,
     plain_label,
 )
 from trustpager_desktop.ui.workers import Job, run_in_background
@@ -66,7 +66,9 @@ def outcome_text(outcome: SendOutcome) -> str:
 class MessageBubble(QFrame):
     """One message: a small meta line and the body, both plain text."""
 
-    def __init__(self, item: ConversationItem, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, item: ConversationItem, zone: str = "UTC", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.item = item
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -76,7 +78,7 @@ class MessageBubble(QFrame):
             QPalette.ColorRole.AlternateBase if outbound else QPalette.ColorRole.Window
         )
         who = "You" if outbound else "They"
-        parts = [who, local_time(item.time), STATUS_LABELS.get(item.status, item.status)]
+        parts = [who, format_time(item.time, zone), STATUS_LABELS.get(item.status, item.status)]
         if item.origin:
             parts.append(item.origin)
         if item.recipient_opted_out:
@@ -130,7 +132,7 @@ class MessagingCard(Card):
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))  # keep the newest in view
         self.empty = plain_label("No messages yet.")
 
-        self.compose = QPlainTextEdit()
+        self.compose = TextField()  # Tab moves on; a pasted tab becomes a space
         self.compose.setPlaceholderText("Type a text message… (Ctrl+Enter sends)")
         self.compose.setAccessibleName("Message text")
         self.compose.setFixedHeight(80)
@@ -182,7 +184,7 @@ class MessagingCard(Card):
             if widget is not None:
                 widget.deleteLater()
         for item in items:
-            self.messages.addWidget(MessageBubble(item))
+            self.messages.addWidget(MessageBubble(item, self._services.settings.business_timezone))
         self.empty.setVisible(not items)
 
     def bubbles(self) -> list[MessageBubble]:

@@ -6,7 +6,7 @@ through ``core.inbox``; it never writes SQL or calls Twilio itself.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import inbox
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import plain_label
+from trustpager_desktop.ui.common import EmptyState, heading, plain_label
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -39,21 +40,16 @@ def _one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _short_time(when: datetime, zone: str) -> str:
-    """'26 Nov 2026 10:04' for tables; the detail line keeps the seconds."""
-    return inbox.received_text(when, zone)[:-3]
-
-
 class ReviewModel(RowsTableModel):
     headers = ("Received", "From", "Contact", "Message", "Why it needs review")
 
-    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, zone: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._zone = timezone_name
+        self._zone = zone  # () -> the business time zone's name (a setting that can change)
 
     def cell(self, row: ReviewItem, column: int) -> str:
         return (
-            _short_time(row.received_at, self._zone),
+            format_time(row.received_at, self._zone()),
             row.from_display,
             ", ".join(row.contact_names) or "Unknown sender",
             _one_line(row.body),
@@ -67,16 +63,16 @@ class ReviewModel(RowsTableModel):
 class UnknownSendersModel(RowsTableModel):
     headers = ("From", "SMS", "Texts", "Last received", "Last message")
 
-    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, zone: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._zone = timezone_name
+        self._zone = zone
 
     def cell(self, row: UnknownSender, column: int) -> str:
         return (
             row.from_display,
             "Opted out" if row.opted_out else "Subscribed",
             str(row.message_count),
-            _short_time(row.last_received_at, self._zone),
+            format_time(row.last_received_at, self._zone()),
             _one_line(row.last_body),
         )[column]
 
@@ -95,11 +91,19 @@ class ReviewPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        zone = services.settings.business_timezone
+        zone = self._zone
         self.review_model = ReviewModel(zone, self)
         self.unknown_model = UnknownSendersModel(zone, self)
         self.review_view = read_only_table(self.review_model)
         self.unknown_view = read_only_table(self.unknown_model)
+        self.review_view.setAccessibleName("Replies waiting for review")
+        self.unknown_view.setAccessibleName("Unknown senders")
+        self.review_empty = EmptyState(
+            self.review_view, "Nothing waits for review: every reply has been handled."
+        )
+        self.unknown_empty = EmptyState(
+            self.unknown_view, "No texts from numbers that belong to no contact."
+        )
         self.message_label = plain_label(wrap=True, selectable=True)
         self.sender_label = plain_label(wrap=True, selectable=True)
         self.reason_label = plain_label(wrap=True, selectable=True)
@@ -157,7 +161,12 @@ class ReviewPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(heading("Needs review", 4))
+        layout.addWidget(splitter, 1)
+
+    def _zone(self) -> str:
+        return self.services.settings.business_timezone
 
     # ---- data ------------------------------------------------------------------------
 
@@ -204,7 +213,7 @@ class ReviewPage(QWidget):
             self.reason_label.setText("")
             return
         names = ", ".join(item.contact_names) or "no contact has this number"
-        when = inbox.received_text(item.received_at, self.services.settings.business_timezone)
+        when = format_time(item.received_at, self._zone(), seconds=True)
         self.sender_label.setText(f"From {item.from_display} ({names}), received {when}")
         self.message_label.setVisible(True)
         self.message_label.setText(item.body)

@@ -30,6 +30,7 @@ from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
+    ERROR_COLOUR,
     OK_COLOUR,
     WARNING_COLOUR,
     coloured,
@@ -37,6 +38,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
+from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 from trustpager_desktop.ui.workers import Job, run_in_background
 
 MODE_LABELS = {
@@ -107,17 +109,14 @@ class SettingsPage(QWidget):
         f.addRow("", plain_label("Test connection checks the saved settings.", wrap=True))
 
         phones, f = self._group("Phone numbers")
-        self.country = QLineEdit()
-        self.country.setMaxLength(2)
-        self.country.setPlaceholderText("US")
+        self.country = CountryCombo()  # the same lists as the first-run assistant
         self._row(f, "Default country", self.country, "default_country")
 
         autos, f = self._group("Automations")
-        self.timezone = QLineEdit()
-        self.timezone.setPlaceholderText("America/New_York")
+        self.timezone = TimeZoneCombo()
         self._row(f, "Business time zone", self.timezone, "business_timezone")
-        self.quiet_start = _spin(0, 24, " h")
-        self.quiet_end = _spin(0, 24, " h")
+        self.quiet_start = hour_spin(8)
+        self.quiet_end = hour_spin(21)
         hours = QHBoxLayout()
         hours.addWidget(plain_label("from"))
         hours.addWidget(self.quiet_start)
@@ -180,8 +179,8 @@ class SettingsPage(QWidget):
         has_token = bool(st.twilio_account_sid and self._services.tokens.get(st.twilio_account_sid))
         self.auth_token.setPlaceholderText(TOKEN_SAVED_HINT if has_token else "")
         self.sender.setText(st.twilio_sender)
-        self.country.setText(st.default_country)
-        self.timezone.setText(st.business_timezone)
+        self.country.set_code(st.default_country)
+        self.timezone.setCurrentText(st.business_timezone)
         self.quiet_start.setValue(st.quiet_hours_start)
         self.quiet_end.setValue(st.quiet_hours_end)
         self.stale.setValue(st.stale_limit_hours)
@@ -204,8 +203,8 @@ class SettingsPage(QWidget):
             provider_mode=self.mode.currentData(),
             twilio_account_sid=self.account_sid.text().strip(),
             twilio_sender=self.sender.text().strip(),
-            default_country=self.country.text().strip(),
-            business_timezone=self.timezone.text().strip(),
+            default_country=self.country.code(),
+            business_timezone=self.timezone.zone(),
             quiet_hours_start=self.quiet_start.value(),
             quiet_hours_end=self.quiet_end.value(),
             stale_limit_hours=self.stale.value(),
@@ -242,9 +241,10 @@ class SettingsPage(QWidget):
             message += " The auth token is in the system keyring."
         elif where == "session":
             message += " The auth token is kept for this session only."
-        if s.provider_choice.warning:
-            message += " " + s.provider_choice.warning
-        coloured(self.result, OK_COLOUR)
+        warning = s.provider_choice.warning  # e.g. "Twilio ... missing": saved, not working
+        if warning:
+            message += " " + warning
+        coloured(self.result, WARNING_COLOUR if warning else OK_COLOUR)
         self.result.setText(message)
         self.settings_saved.emit()
         return True
@@ -253,7 +253,7 @@ class SettingsPage(QWidget):
         label = self.errors.get(field) or self.errors["default_country"]
         label.setText(message)
         label.setVisible(True)
-        coloured(self.result, WARNING_COLOUR)
+        coloured(self.result, ERROR_COLOUR)
         self.result.setText("Not saved: " + message)
         return False
 
@@ -273,7 +273,7 @@ class SettingsPage(QWidget):
 
     def _test_failed(self, error: Exception) -> None:
         reason = error.reason if isinstance(error, ProviderError) else str(error)
-        self._show_test(f"Connection failed: {reason}", WARNING_COLOUR)
+        self._show_test(f"Connection failed: {reason}", ERROR_COLOUR)
 
     def _show_test(self, text: str, colour) -> None:  # type: ignore[no-untyped-def]
         self._job = None

@@ -33,6 +33,11 @@ def people(db, clock):
         ("+1 415 555 0101", ["Ann Lee"]),
         ("415 555-01", ["Ann Lee", "Bob Marsh"]),
         ("+44 20 7946", ["Carla Diaz"]),
+        ("0101", ["Ann Lee"]),  # any run of digits, as the Phone column shows them
+        ("555-0102", ["Bob Marsh"]),
+        ("555 01", ["Ann Lee", "Bob Marsh"]),
+        ("7946 0018", ["Carla Diaz"]),
+        ("0199", []),
         ("%", ["50% Off_Sale"]),
         ("_", ["50% Off_Sale"]),
         ("'; DROP TABLE contacts; --", []),
