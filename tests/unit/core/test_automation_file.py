@@ -41,6 +41,9 @@ def _auto(name="Reminder", steps=None, **fields):
          "the schedule fires every 1 minute; a schedule may fire at most once every 1 hour"),
         (_file(_auto(schedule={"trigger": "cron", "minute": "*/5", "audience": {"all": True}})),
          "the schedule fires every 5 minutes"),
+        (_file(_auto(schedule={"trigger": "cron", "hour": "0,23", "minute": "30,59",
+                               "audience": {"all": True}})),
+         "the schedule fires every 31 minutes"),  # 23:59, then 00:30: across midnight
         (_file(_auto(steps=[{"action": "send_sms", "template": "{first_name:>3000000000}"}])),
          "Step 1: {first_name:>3000000000} has a format; use plain fields"),
         (_file(_auto(steps=[{"action": "send_sms", "template": "{first_name!r}"}])),
