@@ -43,7 +43,7 @@ def _auto(name="Reminder", steps=None, **fields):
          "the schedule fires every 5 minutes"),
         (_file(_auto(schedule={"trigger": "cron", "hour": "0,23", "minute": "30,59",
                                "audience": {"all": True}})),
-         "the schedule fires every 31 minutes"),  # 23:59, then 00:30: across midnight
+         "the schedule fires every 29 minutes"),  # 00:30 and 00:59, 23:30 and 23:59
         (_file(_auto(steps=[{"action": "send_sms", "template": "{first_name:>3000000000}"}])),
          "Step 1: {first_name:>3000000000} has a format; use plain fields"),
         (_file(_auto(steps=[{"action": "send_sms", "template": "{first_name!r}"}])),
