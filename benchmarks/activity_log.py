@@ -13,7 +13,7 @@ hash chain, then measures, several runs each (median and spread):
   incremental one after 10,000 new entries (from the checkpoint the full one
   signed), and a full verify of the same log in the unkeyed format older versions
   wrote; the floor is plain sqlite3 reading the same rows and computing one
-  HMAC-SHA256 per row with ``hmac.digest``.
+  HMAC-SHA256 per row (hashlib, the key's pads hashed once).
 
 Goals: opening the view and applying a filter each well under 500 ms (issue 7);
 a full verify of 1,000,000 entries under 5 s, 10,000 new entries under 1 s (issue 18).
@@ -24,7 +24,7 @@ The log key and chain heads go to /tmp/trustpager-bench-userdata (TRUSTPAGER_DAT
 from __future__ import annotations
 
 import argparse
-import hmac
+import hashlib
 import os
 import random
 import sqlite3
@@ -297,8 +297,11 @@ def main() -> int:
 
 
 def verify_floor(path: Path) -> float:
-    """Plain sqlite3 reading every row's signed message and computing one HMAC each."""
-    key = log_keys.key_ring().own_key().secret
+    """Plain sqlite3 reading every row's signed message and computing one HMAC-SHA256 each,
+    the fastest way the standard library offers (the key's pads hashed once, then copied)."""
+    padded = log_keys.key_ring().own_key().secret.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
     conn = sqlite3.connect(path)
     sql = (
         "SELECT id, entry_hash, key_id, seq, prev_hash || char(31) || key_id || char(31) || seq "
@@ -310,7 +313,11 @@ def verify_floor(path: Path) -> float:
     t0 = time.perf_counter()
     bad = 0
     for _id, entry_hash, _key, _seq, message in conn.execute(sql):
-        if hmac.digest(key, message.encode(), "sha256").hex() != entry_hash:
+        i = inner.copy()
+        i.update(message.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        if o.hexdigest() != entry_hash:
             bad += 1
     took = time.perf_counter() - t0
     conn.close()
@@ -341,9 +348,13 @@ def log_proof(path: Path, args: argparse.Namespace) -> None:
         Path(f"{work}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(path, work)
     db = Database.open(f"sqlite:///{work}")
+    # A fresh copy replaces the log this computer saw last run, on purpose: forget its head
+    # (`trustpager log forget-head`), or verify rightly reports the last run's entries as cut.
+    with db.read() as session:
+        log_keys.chain_heads().forget(activity.database_name(session))
     floors = [verify_floor(work) for _ in range(3)]
     floor = statistics.median(floors)
-    print(f"  floor: sqlite3 + hmac.digest per row, median of 3: {floor:.2f} s")
+    print(f"  floor: sqlite3 + one HMAC-SHA256 per row, median of 3: {floor:.2f} s")
     fulls = [
         _timed("log verify --full (no checkpoint saved)",
                lambda: log_verify.verify_log(db, full=True, read_only=True), floor)

@@ -28,6 +28,7 @@ SCRIPTS = [
     "activity_log.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "automation_import.py",
 ]
 
 
