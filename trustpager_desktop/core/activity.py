@@ -175,6 +175,7 @@ def compute_hash(entry: Any, prev_hash: str) -> str:
 
 
 _CHAIN_TIP = "activity_chain_tip"
+_REGISTERED = "activity_key_registered"
 _PENDING = "activity_pending_rows"
 _HEAD = "activity_head_to_record"
 
@@ -234,7 +235,7 @@ def _register_key(session: Session) -> None:
     else:
         statement = sqlite_insert(Meta).values(values).on_conflict_do_nothing()
     session.connection().execute(statement)
-    _registered_keys.add((database, key.key_id))
+    session.info[_REGISTERED] = (database, key.key_id)  # remembered once committed
 
 
 _database_names: dict[str, str] = {}
@@ -360,12 +361,16 @@ def _record_head_after_commit(session: Session) -> None:
     head = session.info.pop(_HEAD, None)
     if head is not None:
         log_keys.chain_heads().record(*head)
+    registered = session.info.pop(_REGISTERED, None)
+    if registered is not None:
+        _registered_keys.add(registered)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_head_after_rollback(session: Session, _previous: object) -> None:
     # Entries of a rolled-back savepoint are gone; the head waits for the next append.
     session.info.pop(_HEAD, None)
+    session.info.pop(_REGISTERED, None)
 
 
 @event.listens_for(Session, "after_rollback")

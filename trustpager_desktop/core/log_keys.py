@@ -133,15 +133,19 @@ def _private_folder(folder: Path) -> None:
             folder.chmod(0o700)
 
 
-def write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to ``path`` owner-only (0600), atomically (a crash leaves the old file)."""
+def write_private(path: Path, data: dict[str, Any], *, durable: bool = True) -> None:
+    """Write JSON to ``path`` owner-only (0600), atomically (a crash leaves the old file).
+
+    ``durable=False`` skips the fsync: for the chain head, written after every commit
+    that appended, where losing the last write only leaves an older, still true, head."""
     _private_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp makes it 0600
             json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -366,7 +370,7 @@ class ChainHeads:
                 return
             data[database] = {"seq": seq, "hash": entry_hash, "at": datetime.now(UTC).isoformat()}
             try:
-                write_private(self.path, data)
+                write_private(self.path, data, durable=False)
             except OSError as exc:  # extra evidence: failing to save it must not stop the work
                 log.warning("Cannot save the log head in %s: %s", self.path, exc)
 
