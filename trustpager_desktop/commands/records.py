@@ -85,7 +85,8 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     cexp.add_argument("file", metavar="FILE.csv")
     cimp = cli.command(
         "import",
-        "import contacts from CSV (name, company, email, phone, sms_opt_out columns)",
+        "import contacts from CSV (name, company, email, phone, and an opt-out column: "
+        "sms_opt_out, Do Not Text, Unsubscribed, DNC, ...); says how many before importing",
         import_contacts,
         group="contacts",
     )
