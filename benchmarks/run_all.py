@@ -26,6 +26,7 @@ SCRIPTS = [
     "cold_start.py",
     "memory.py",
     "activity_log.py",
+    "insights_page.py",
     "dispatch.py",
     "inbox_ingest.py",
     "automation_import.py",

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WHAT",
         default="contacts",
         help="with --screenshot: contacts, contact:ID, opportunities, opportunity:ID, automations, "
-        "queue, activity, review, settings",
+        "queue, activity, review, insights, settings",
     )
     parser.add_argument(
         "--size", metavar="WxH", default="1280x800", help="window size for --screenshot"
@@ -180,6 +180,12 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[n
         return 2
     window.show()
     app.processEvents()
+    # A page that loads off the GUI thread (Insights) is pictured once its figures are in.
+    wait_until_loaded = getattr(window.stack.currentWidget(), "wait_until_loaded", None)
+    if callable(wait_until_loaded):
+        wait_until_loaded()
+        app.sendPostedEvents()  # the layout requests of what the load added, then paint
+        app.processEvents()
     _resume_garbage_collection()
     ok = window.grab().save(args.screenshot)
     window.shutdown()

@@ -6,11 +6,11 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
+from trustpager_desktop.commands.progress_line import TerminalProgress
 from trustpager_desktop.core import exports, imports, log_keys, log_verify
 from trustpager_desktop.core.activity import KIND_LABELS, database_name
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.services import AppServices
 
 
@@ -122,19 +122,6 @@ def parse_when(text: str | None, *, end: bool) -> datetime | None:
     return (when if when.tzinfo else when.astimezone()).astimezone(UTC)
 
 
-def _progress_line(label: str) -> Progress:
-    def show(done: int, total: int | None) -> bool:
-        of = f" of {total}" if total is not None else ""
-        print(f"\r{label}: {done}{of}", end="", file=sys.stderr, flush=True)
-        return True
-
-    return show
-
-
-def _end_progress() -> None:
-    print(file=sys.stderr)
-
-
 def export_log(args: argparse.Namespace, services: AppServices) -> int:
     flt = LogFilter(
         kinds=tuple(args.kind),
@@ -144,10 +131,12 @@ def export_log(args: argparse.Namespace, services: AppServices) -> int:
         until=parse_when(args.until, end=True),
         text=args.search,
     )
-    with services.db.read() as s:
-        count = exports.export_log(s, flt, args.file, _progress_line("Exported entries"))
+    with (
+        services.db.read() as s,
+        TerminalProgress("Exporting the activity log", "entries") as shown,
+    ):
+        count = exports.export_log(s, flt, args.file, shown)
         head = log_verify.describe_tip(s)
-    _end_progress()
     print(f"Exported {count} log entries to {args.file}")
     print(head)
     return 0
@@ -158,9 +147,14 @@ EXIT_INCOMPLETE = 3
 
 
 def verify_log(args: argparse.Namespace, services: AppServices) -> int:
-    report = log_verify.verify_log(
-        services.db, full=args.full, clock=services.clock, read_only=services.db.read_only
-    )
+    with TerminalProgress("Verifying the activity log", "entries") as shown:
+        report = log_verify.verify_log(
+            services.db,
+            full=args.full,
+            clock=services.clock,
+            read_only=services.db.read_only,
+            progress=shown,
+        )
     print(report.describe())
     if not report.ok:
         return EXIT_ALTERED
@@ -212,16 +206,15 @@ def forget_head(_args: argparse.Namespace, services: AppServices) -> int:
 
 
 def export_optouts(args: argparse.Namespace, services: AppServices) -> int:
-    with services.db.read() as s:
-        count = exports.export_optouts(s, args.file)
+    with services.db.read() as s, TerminalProgress("Exporting opt-outs", "numbers") as shown:
+        count = exports.export_optouts(s, args.file, shown)
     print(f"Exported {count} opted-out numbers to {args.file}")
     return 0
 
 
 def export_contacts(args: argparse.Namespace, services: AppServices) -> int:
-    with services.db.read() as s:
-        count = exports.export_contacts(s, args.file, _progress_line("Exported contacts"))
-    _end_progress()
+    with services.db.read() as s, TerminalProgress("Exporting contacts", "contacts") as shown:
+        count = exports.export_contacts(s, args.file, shown)
     print(f"Exported {count} contacts to {args.file}")
     return 0
 
@@ -235,16 +228,16 @@ def import_contacts(args: argparse.Namespace, services: AppServices) -> int:
     print(plan.describe(mode), flush=True)  # before anything is written
     if args.dry_run:
         return 1 if plan.problems and mode == "all_or_nothing" else 0
-    result = imports.import_contacts_csv(
-        services.db,
-        args.file,
-        mode=mode,
-        actor=services.actor,
-        default_region=region,
-        clock=services.clock,
-        progress=_progress_line("Imported contacts"),
-        plan=plan,
-    )
-    _end_progress()
+    with TerminalProgress("Importing contacts", "rows") as shown:
+        result = imports.import_contacts_csv(
+            services.db,
+            args.file,
+            mode=mode,
+            actor=services.actor,
+            default_region=region,
+            clock=services.clock,
+            progress=shown,
+            plan=plan,
+        )
     print(result.describe())
     return 1 if result.refused else 0

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
 GENESIS_HASH = "0" * 64
@@ -379,12 +380,18 @@ def _drop_pending_after_rollback(session: Session) -> None:
     session.info.pop(_CHAIN_TIP, None)
 
 
-def verify_chain(session: Session, batch_size: int = 20_000) -> Any:
+def verify_chain(
+    session: Session, batch_size: int = 20_000, progress: Progress | None = None
+) -> Any:
     """The chain alone, from its first entry: ``core.log_verify.ChainReport`` (``ok``,
-    ``first_broken_id``, ``describe()``). ``log_verify.verify_log`` is the whole check."""
+    ``first_broken_id``, ``describe()``). ``log_verify.verify_log`` is the whole check
+    (checkpoints, this computer's head, the opt-out state).
+
+    ``progress(done, total)`` hears after each batch; returning False stops the walk with
+    ``Cancelled`` (nothing is changed by verifying)."""
     from trustpager_desktop.core import log_verify  # it builds on this module
 
-    return log_verify.chain_report(session, batch_size=batch_size)
+    return log_verify.chain_report(session, batch_size=batch_size, progress=progress)
 
 
 def to_view(entry: ActivityEntry) -> ActivityView:

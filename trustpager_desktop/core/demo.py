@@ -65,7 +65,9 @@ def _demo_consent_history(
 ) -> None:
     now = clock.now()
     for n, contact in enumerate(people[5:45:8]):
-        received_at = now - timedelta(days=30 - n * 5, hours=n)
+        received = now - timedelta(days=30 - n * 5, hours=n)
+        # Honoured within a minute, as the inbox does: the compliance report shows it so.
+        honoured = FixedClock(received + timedelta(seconds=40 + n))
         if n % 2 == 0:  # a STOP reply speaks for the number, as the inbox records it
             consent.opt_out_number(
                 session,
@@ -74,8 +76,8 @@ def _demo_consent_history(
                 actor="Inbox",
                 evidence="STOP",
                 message_sid=f"SMdemo{n:026d}",
-                received_at=received_at,
-                clock=clock,
+                received_at=received,
+                clock=honoured,
             )
             continue
         consent.opt_out_contact(
@@ -84,8 +86,8 @@ def _demo_consent_history(
             source=consent.Source.MANUAL_TOGGLE,
             actor=actor,
             evidence="Asked by phone not to be texted",
-            received_at=received_at,
-            clock=clock,
+            received_at=received,
+            clock=honoured,
         )
     returning = people[13]
     if returning.sms_opted_out:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +44,8 @@ from trustpager_desktop.core import activity, log_keys, optout_audit
 from trustpager_desktop.core.activity import GENESIS_HASH, SEPARATOR, time_text
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.log_keys import ChainHead, KeyRing
+from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.core.progress import report as report_progress
 from trustpager_desktop.store.database import Database, DatabaseError, explain_error
 from trustpager_desktop.store.models import ActivityCheckpoint, ActivityEntry, Meta
 
@@ -223,20 +225,24 @@ def walk_chain(
     *,
     ring: KeyRing | None = None,
     batch_size: int = BATCH,
+    progress: Progress | None = None,
 ) -> WalkResult:
     """Check every entry after ``start`` in id order; stop at the first broken one.
 
     Unsigned entries are read first, as long as they last (the unkeyed prefix); from the
-    first signed entry on, every entry must be signed."""
+    first signed entry on, every entry must be signed. ``progress(done, total)`` hears
+    after each batch; returning False stops the walk with ``Cancelled``."""
     ring = ring or log_keys.key_ring()
     result = WalkResult(position=start.position, checked=0, tip_hash=start.prev_hash)
     rows = _Rows(session)
     after = start.after_id
+    tell = _progress_teller(session, start, result, progress)
     if not start.signed:
-        after = _walk_unkeyed_prefix(rows, result, after, batch_size)
+        after = _walk_unkeyed_prefix(rows, result, after, batch_size, tell)
         if after is None:
             return result
     while not result.problem:
+        tell()
         batch = rows.fetch(rows.signed, after, batch_size)
         if not batch:
             break
@@ -245,13 +251,26 @@ def walk_chain(
     return result
 
 
+def _progress_teller(
+    session: Session, start: Start, result: WalkResult, progress: Progress | None
+) -> Callable[[], None]:
+    if progress is None:
+        return lambda: None
+    total = session.scalar(
+        select(func.count()).select_from(ActivityEntry).where(ActivityEntry.id > start.after_id)
+    )
+    return lambda: report_progress(progress, result.position - start.position, total)
+
+
 def _walk_unkeyed_prefix(
-    rows: _Rows, result: WalkResult, after: int, batch_size: int
+    rows: _Rows, result: WalkResult, after: int, batch_size: int, tell: Callable[[], None]
 ) -> int | None:
     """Check unsigned entries up to the first signed one; returns the id to continue after,
     or None when the walk is over (the log ended, or an entry is broken)."""
     prev, position = result.tip_hash, result.position
     while True:
+        result.position = position
+        tell()
         batch = rows.fetch(rows.unkeyed, after, batch_size)
         if not batch:
             result.tip_hash, result.position = prev, position
@@ -381,9 +400,11 @@ class ChainReport:
         return f"The activity log has been altered at entry {self.first_broken_id}: {self.problem}"
 
 
-def chain_report(session: Session, *, batch_size: int = BATCH) -> ChainReport:
+def chain_report(
+    session: Session, *, batch_size: int = BATCH, progress: Progress | None = None
+) -> ChainReport:
     """Walk the whole chain; entries signed by keys missing here count as not checked."""
-    walk = walk_chain(session, batch_size=batch_size)
+    walk = walk_chain(session, batch_size=batch_size, progress=progress)
     if walk.problem:
         return ChainReport(False, walk.checked, walk.first_broken_id, walk.problem)
     return ChainReport(True, walk.checked)
@@ -550,10 +571,12 @@ def verify_log(
     clock: Clock = SYSTEM_CLOCK,
     ring: KeyRing | None = None,
     read_only: bool = False,
+    progress: Progress | None = None,
 ) -> LogReport:
     """Check the log (from the newest good checkpoint, or everything when ``full``), this
     computer's head and the opt-out state; on a clean result, move the head forward and
     sign a checkpoint (not when ``read_only`` or the database refuses writes).
+    ``progress(done, total)`` follows the walk; returning False raises ``Cancelled``.
 
     Raises DatabaseError (or SQLAlchemy errors) when the database cannot be read."""
     ring = ring or log_keys.key_ring()
@@ -561,7 +584,7 @@ def verify_log(
     with db.read() as session:
         database = activity.database_name(session)
         choice = _StartChoice(FROM_THE_BEGINNING, []) if full else choose_start(session, ring)
-        walk = walk_chain(session, choice.start, ring=ring)
+        walk = walk_chain(session, choice.start, ring=ring, progress=progress)
         problems = list(_walk_problems(walk))
         if not walk.problem:  # the head can only be compared with a whole chain
             problems += [

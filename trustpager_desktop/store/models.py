@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -244,6 +245,16 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    # Insights (migration 0009): a period's figures from the index alone, and the last
+    # text sent to a number before a reply or opt-out in one index step.
+    __table_args__ = (
+        Index("ix_outbound_messages_period", "created_at", "automation_id", "step_id",
+              "status", "error_code", "provider_sid"),
+        Index("ix_outbound_messages_sent_to", "to_e164", "sent_at",
+              sqlite_where=text("provider_sid IS NOT NULL"),
+              postgresql_where=text("provider_sid IS NOT NULL")),
+    )  # fmt: skip
 
 
 class Automation(Base):

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QProgressDialog,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -72,7 +71,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.records_worker import BackgroundTask
+from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 POLL_INTERVAL_MS = 3000
 VERIFY_LINES_SHOWN = 3
@@ -557,10 +556,13 @@ class ActivityPage(QWidget):
         self.verify_label.setText("Verifying the activity log…")
         db, clock = self._db, self._services.clock
 
-        def work(_progress):  # type: ignore[no-untyped-def]
-            return log_verify.verify_log(db, full=full, clock=clock, read_only=db.read_only)
+        def work(progress):  # type: ignore[no-untyped-def]
+            return log_verify.verify_log(
+                db, full=full, clock=clock, read_only=db.read_only, progress=progress
+            )
 
         task = BackgroundTask(work)
+        show_progress(task, self, "Verifying the activity log", "entries")
         task.finished.connect(self._verified)
         task.failed.connect(lambda message: self._verified(None, message))
         return self._run(task)
@@ -607,23 +609,15 @@ class ActivityPage(QWidget):
                 count = exports.export_log(s, flt, path, progress)
                 return count, log_verify.describe_tip(s)
 
-        dialog = QProgressDialog("Exporting the activity log…", "Cancel", 0, 0, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(400)
         task = BackgroundTask(work)
-        task.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
-        dialog.canceled.connect(task.cancel)
+        show_progress(task, self, "Exporting the activity log", "entries")
         task.finished.connect(
-            lambda result: self._exported(
-                dialog, f"Exported {result[0]} entries to {path}. {result[1]}."
-            )
+            lambda result: self._exported(f"Exported {result[0]} entries to {path}. {result[1]}.")
         )
-        task.failed.connect(lambda message: self._exported(dialog, message))
+        task.failed.connect(self._exported)
         return self._run(task)
 
-    def _exported(self, dialog: QProgressDialog, message: str) -> None:
-        dialog.reset()
-        dialog.deleteLater()
+    def _exported(self, message: str) -> None:
         self.status_label.setText(message)
         self.export_finished.emit(message)
 
@@ -632,13 +626,6 @@ class ActivityPage(QWidget):
         self.poll_timer.stop()
         for task in list(self._tasks):
             task.cancel()
-
-
-def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
-    if total > 0:
-        dialog.setMaximum(total)
-        dialog.setValue(min(done, total))
-    dialog.setLabelText(f"Exporting the activity log… {done} entries")
 
 
 def _shrinking_combo(characters: int) -> QComboBox:

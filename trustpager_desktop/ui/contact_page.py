@@ -29,7 +29,7 @@ from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, head
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.workers import run_in_background
+from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 
 class DetailsCard(Card):
@@ -436,23 +436,32 @@ class ContactPage(QWidget):
         contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
         self.report_button.setEnabled(False)
 
-        def gather():  # type: ignore[no-untyped-def]
+        def gather(progress):  # type: ignore[no-untyped-def]
             if fmt == "csv":
                 return consent_report.save_consent_report(s, contact_id, path, "csv")
-            return consent_report.gather_report(s, contact_id)
+            return consent_report.gather_report(s, contact_id, progress)
 
         def finish(data) -> None:  # type: ignore[no-untyped-def]
-            if fmt == "pdf":
-                consent_report.write_pdf(data, path)
+            try:
+                if fmt == "pdf":
+                    consent_report.write_pdf(data, path)
+            except OSError as exc:
+                self._report_failed(exc)
+                return
             self._report_done(path)
 
-        self._report_job = run_in_background(gather, finish, self._report_failed)
+        task = BackgroundTask(gather, self)
+        show_progress(task, self, "Checking the activity log for the report", "entries")
+        task.finished.connect(finish)
+        task.failed.connect(self._report_failed)
+        self._report_job = task
+        task.start()
 
     def _report_done(self, path: str) -> None:
         self.report_button.setEnabled(True)
         self.report_saved.emit(path)
 
-    def _report_failed(self, error: Exception) -> None:
+    def _report_failed(self, error: Exception | str) -> None:
         self.report_button.setEnabled(True)
         QMessageBox.warning(self, "Consent report", f"The report could not be saved.\n\n{error}")
 

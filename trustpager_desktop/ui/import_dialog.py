@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop.core import imports
 from trustpager_desktop.core.imports import ImportPlan, ImportReport
+from trustpager_desktop.core.progress import describe
 from trustpager_desktop.ui.common import documents_path
 from trustpager_desktop.ui.records_worker import BackgroundTask
 
@@ -175,6 +176,9 @@ class ImportContactsDialog(QDialog):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
+        self.summary.setText(
+            describe("Importing contacts", done, total if total >= 0 else None, "rows")
+        )
 
     def _imported(self, result: ImportReport) -> None:
         self.summary.setText(result.describe())

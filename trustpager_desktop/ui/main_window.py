@@ -48,6 +48,7 @@ NAVIGATION = [
     ("automations", "Automations"),
     ("activity", "Activity Log"),
     ("review", "Needs review"),
+    ("insights", "Insights"),
     ("settings", "Settings"),
 ]
 # Pages built on first visit, as "module:class" so their imports wait too.
@@ -56,11 +57,12 @@ LAZY_PAGES = {
     "automations": "automations_page:AutomationsPage",
     "activity": "activity_page:ActivityPage",
     "review": "review_page:ReviewPage",
+    "insights": "insights_page:InsightsPage",
     "settings": "settings_page:SettingsPage",
 }
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
-    "review, settings"
+    "review, insights, settings"
 )
 # Where the contact page's back button returns to, and what it says.
 BACK_LABELS = {
@@ -462,6 +464,7 @@ class MainWindow(QMainWindow):
 
         if self.background is not None:
             self.background.shutdown()
-        if "activity" in self.pages:
-            self.activity_page.shutdown()
+        for key in ("activity", "insights"):
+            if key in self.pages:
+                self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)

@@ -1,7 +1,7 @@
 """keyed log chain, checkpoints, TRUNCATE triggers
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0009
 The activity log becomes a keyed chain (HMAC-SHA256 with a key kept outside the
 database): each new entry names the key that signed it (``key_id``) and its
 position in the chain (``seq``). Entries written before this revision keep both
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
