@@ -30,6 +30,7 @@ SCRIPTS = [
     "dispatch.py",
     "inbox_ingest.py",
     "inbox_requests.py",
+    "automation_import.py",
 ]
 
 

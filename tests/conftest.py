@@ -113,3 +113,9 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
             seconds, per_minute = rates[name]
             line += f" in {seconds:.0f} s ({per_minute:.1f} a minute)"
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Each test gets its own user data folder: its own log key and chain heads."""
+    monkeypatch.setenv("TRUSTPAGER_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))

@@ -31,10 +31,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tests.support import figures
-from tests.support.databases import create_pg_database, drop_pg_database
+from tests.support.databases import create_pg_database, drop_pg_database, empty_all_tables
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import (
     activity,
@@ -55,7 +55,6 @@ from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     ActivityEntry,
-    Base,
     ConsentEvent,
     Contact,
     InboundMessage,
@@ -499,12 +498,10 @@ def test_consent_model_on_sqlite(fake_twilio, _sqlite_template, tmp_path):
 def test_consent_model_on_postgres(fake_twilio, _postgres_scratch):
     url = create_pg_database("trustpager_model")
     Database.open(url).close()
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 
     def fresh_url() -> str:
         admin = Database.open(url, migrate=False)
-        with admin.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_all_tables(admin.engine)
         admin.close()
         return url
 

@@ -158,6 +158,10 @@ class ActivityEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The log key that signed this entry (HMAC-SHA256) and its position in the chain;
+    # both NULL on entries written before keyed signing (the unkeyed SHA-256 prefix).
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    seq: Mapped[int | None] = mapped_column(Integer)
 
     # The viewer pages newest first (id DESC) within a filter: (filter column, id)
     # lets both SQLite and PostgreSQL read one page straight off the index.
@@ -166,6 +170,25 @@ class ActivityEntry(Base):
         Index("ix_activity_log_contact_id_id", "contact_id", "id"),
         Index("ix_activity_log_automation_id_id", "automation_id", "id"),
     )
+
+
+class ActivityCheckpoint(Base):
+    """A signed mark "the log was verified up to this entry", so a verify can start here.
+
+    ``mac`` is an HMAC with the key ``key_id`` over the other columns: a checkpoint
+    written by someone without that key is refused. Append-only, like the log."""
+
+    __tablename__ = "activity_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    mac: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_activity_checkpoints_seq", "seq"),)
 
 
 class InboundMessage(Base):
@@ -391,6 +414,7 @@ class Meta(Base):
 
 
 __all__ = [
+    "ActivityCheckpoint",
     "ActivityEntry",
     "Automation",
     "AutomationStep",

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import settings as core_settings
+from trustpager_desktop.core.credentials import NO_KEYRING
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import ProviderError
@@ -193,15 +194,13 @@ class SettingsPage(QWidget):
         self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
         self.user_name.setText(st.user_name)
-        if self._services.tokens.keyring_available():
+        tokens = self._services.tokens
+        if tokens.keyring_available():
             self.keyring_note.setText(
                 "The token is kept in the system keyring, not in the database."
             )
-        else:
-            self.keyring_note.setText(
-                "No system keyring works on this computer: the token is kept only until "
-                "TrustPager closes, and you will need to enter it again next time."
-            )
+        else:  # why not (no keyring, or one that keeps secrets as plain text)
+            self.keyring_note.setText(tokens.keyring_problem() or NO_KEYRING)
         for error in self.errors.values():
             error.setVisible(False)
 

@@ -1,7 +1,7 @@
 """one open enrolment per automation and contact; leases on in-flight queue items
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0007
 
 Enrolment takes the same claim discipline as dispatch (issue 13):
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
