@@ -27,7 +27,7 @@ test: $(STAMP)
 # sharing PostgreSQL); about two hours on a 2-core machine. SOAK=0.05 runs a 5 % sample.
 SOAK ?= 1
 soak: $(STAMP)
-	TRUSTPAGER_SOAK=$(SOAK) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/reliability
+	TRUSTPAGER_SOAK=$(SOAK) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --timeout=0 tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -159,3 +159,37 @@ def test_real_seconds_of_a_slow_twilio_and_an_opt_out_from_another_desktop(
 
     assert _reached_twilio(fake_twilio) == NUMBERS[:2]
     assert (report.sent, report.skipped) == (2, 4)
+
+
+def test_a_text_another_desktop_took_over_meanwhile_is_neither_sent_nor_settled_here(
+    db, clock, fake_twilio, twilio_provider
+):
+    """While Twilio is slow, another desktop reconciled the second text (our claim had run
+    out) and the contact opted out: the re-check does not touch that record, nor send it."""
+    ids = _enrol_six(db, clock)
+    other = Database.open(db.url)
+
+    def opt_out_and_take_over_the_second() -> None:
+        _opt_out(other, ids[1:2], clock)
+        with other.write() as s:
+            second = s.scalars(select(QueueItem).order_by(QueueItem.id)).all()[1]
+            second.claimed_by, second.status = "another desktop", "pending"
+            second.due_at = clock.now() + timedelta(minutes=1)  # its lookup, a minute on
+            message = s.scalars(select(OutboundMessage).where(
+                OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
+            message.status = "unknown"  # that desktop's reconcile: to be looked up
+
+    elapsed = SecondsOnEachCall()
+    slow = SlowTwilio(twilio_provider, elapsed, 1.2, opt_out_and_take_over_the_second)
+    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
+    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock, workers=1).dispatch_due()
+    other.close()
+
+    assert NUMBERS[1] not in _reached_twilio(fake_twilio)
+    assert report.taken_over == 1 and report.sent == 5
+    with db.read() as s:
+        second = s.scalars(select(QueueItem).order_by(QueueItem.id)).all()[1]
+        message = s.scalars(select(OutboundMessage).where(
+            OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
+    assert (second.status, second.claimed_by, message.status) == (
+        "pending", "another desktop", "unknown")  # fmt: skip

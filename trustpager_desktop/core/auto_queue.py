@@ -35,7 +35,12 @@ or half-answering Twilio, and kills at any moment. One cycle (``dispatch_due``):
    gateway looks the text up at Twilio (``confirm_uncertain``): found -> ``sent``
    with its SID; not there -> sent again; the lookup fails -> asked again later,
    and after ``LOOKUP_GIVE_UP`` put up for ``review``. Never a blind resend.
-5. ``reconcile_in_flight`` runs every runner cycle and touches only items whose
+5. On PostgreSQL ``WORKERS_POSTGRES`` dispatchers claim and run batches side by side
+   in one dispatch (SKIP LOCKED claims are made for it; each has its own claims and
+   lease): one's database round trip is another's Python work, and slow provider
+   answers are awaited in parallel. Batches are written with one statement of
+   arrays each (``store.bulk``). SQLite serialises writers: one dispatcher.
+6. ``reconcile_in_flight`` runs every runner cycle and touches only items whose
    lease expired (``CLOCK_SKEW`` allowed between desktops): tasks and waits are
    finished (idempotent); an item the gateway never recorded goes back to
    ``pending`` with its due time moved to when its lease ran out (the recovery

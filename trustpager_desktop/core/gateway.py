@@ -474,18 +474,18 @@ class OutboundGateway:
         every answer in one transaction."""
         answered: list[tuple[_Recorded, SendResult | ProviderError]] = []
         for index, item in enumerate(recorded):
-            if item.outcome is not None:  # blocked by a re-check
+            if not _still_to_go(item):  # blocked by a re-check, or taken over
                 continue
             if before_call is not None and not before_call(item.text):
                 item.withdrawn = True
                 continue
             rechecks = 0
-            while self.monotonic() - checked_at > CONSENT_MAX_AGE and item.outcome is None:
+            while self.monotonic() - checked_at > CONSENT_MAX_AGE and _still_to_go(item):
                 if rechecks == MAX_CONSENT_RECHECKS:
                     break
                 checked_at = self._recheck(recorded[index:], hook)
                 rechecks += 1
-            if item.outcome is not None:
+            if not _still_to_go(item):
                 continue
             if self.monotonic() - checked_at > CONSENT_MAX_AGE:
                 answered.append((item, _CONSENT_TOO_SLOW))
@@ -517,7 +517,7 @@ class OutboundGateway:
     def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
         """Ask the consent rule again for the automation texts still to go (one query) and
         settle the ones it now blocks. Returns when the new answer was taken."""
-        waiting = [r for r in rest if r.outcome is None and r.text.origin == "automation"]
+        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == "automation"]
         asked_at = self.monotonic()
         if not waiting:
             return asked_at
@@ -540,6 +540,8 @@ class OutboundGateway:
                 item.text.updated_at = self.clock.now()
             changed = _update_texts(session, [i.text for i, _ in now_blocked], _BLOCK_COLUMNS)
             settled = [item for item, _ in now_blocked if item.text.id in changed]
+            for item, _ in now_blocked:  # settled by another process meanwhile: not ours
+                item.withdrawn = item.text.id not in changed
             for item in settled:
                 self._settle(session, item)
             if hook and settled:
@@ -731,6 +733,10 @@ def _block(text: OutboundText, decision: consent.SendDecision) -> None:
     text.suppression_result = "blocked"
     text.suppression_reason = decision.reason
     text.recipient_opted_out = decision.is_opt_out
+
+
+def _still_to_go(item: _Recorded) -> bool:
+    return item.outcome is None and not item.withdrawn
 
 
 def _recipients(items: list[_Recorded]) -> list[tuple[int | None, str | None]]:
