@@ -10,19 +10,30 @@ transaction that records the send (DESIGN promise 1).
 
 from __future__ import annotations
 
+import enum
+import functools
+import zoneinfo
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.store.models import (
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    NumberSuppression,
+    OutboundMessage,
+    ProviderBlock,
+)
 
 
 class Source:
@@ -60,10 +71,97 @@ RECONSENT_METHODS = {
 NOTE_MAX = 2000
 
 
+class ConsentStatus(enum.Enum):
+    """What a person should know about texting a contact or a number (most serious first
+    in ``consent_states``' order of checks)."""
+
+    SUBSCRIBED = "subscribed"
+    NO_NUMBER = "no_number"
+    OPTED_OUT = "opted_out"  # this contact opted out
+    NUMBER_OPTED_OUT = "number_opted_out"  # another contact with this number opted out
+    NUMBER_SUPPRESSED = "number_suppressed"  # the number itself is held (earlier opt-out, list)
+    AWAITING_START = "awaiting_start"  # re-consent recorded; Twilio still blocks the number
+    HELD_FOR_REVIEW = "held_for_review"  # a reply that may be an opt-out waits for a person
+    # Room for issue 15: NO_CONSENT_ON_RECORD and PURPOSE_DECLINED slot in before SUBSCRIBED.
+
+
+class Severity(enum.Enum):
+    """How a screen should colour a state."""
+
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    BLOCKED = "blocked"
+
+
+class AutomationAnswer(enum.Enum):
+    """What the automation rule does with a text to this recipient right now."""
+
+    SEND = "send"
+    WAIT = "wait"  # held: the Auto Queue item waits, neither sent nor skipped
+    SKIP = "skip"
+
+
+REASON_SUBSCRIBED = "contact subscribed"
+REASON_NO_NUMBER = "contact has no valid phone number"
+REASON_OPTED_OUT = "contact opted out of SMS"
+REASON_NUMBER_OPTED_OUT = "number opted out of SMS"
+REASON_AWAITING_START = "re-consent recorded; waiting for the customer's START reply"
+REASON_HELD = "reply waiting for review"
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The consent state of one recipient, as plain data: what every screen shows and
+    what the automation rule enforces (``may_automation_text_many`` is built on it).
+
+    ``label`` is a short status ("Opted out"), ``detail`` one plain sentence with how and
+    when, ``reason`` the rule's words in the Auto Queue ("contact opted out of SMS").
+    ``opted_out``: an opt-out applies (contact, number or suppression).
+    ``provider_refuses``: Twilio blocks the number until the customer texts START, so a
+    manual text will not go through either."""
+
+    status: ConsentStatus
+    label: str
+    detail: str
+    severity: Severity
+    automation: AutomationAnswer
+    reason: str
+    opted_out: bool = False
+    provider_refuses: bool = False
+    since: datetime | None = None
+    source: str | None = None
+    via: str = ""  # the other contact a number opt-out came through
+    pending_replies: int = 0  # replies from this number waiting on Needs review
+
+    @property
+    def automation_allowed(self) -> bool:
+        return self.automation is AutomationAnswer.SEND
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """A manual send should be confirmed first (Send and Ctrl+Enter alike)."""
+        return self.opted_out or self.provider_refuses or self.automation is AutomationAnswer.WAIT
+
+    @property
+    def banner(self) -> str:
+        """The Messaging card's warning, true for this state ('' when there is none)."""
+        return _banner(self)
+
+    def send_question(self, name: str) -> str:
+        """The question before a manual send (see ``needs_confirmation``)."""
+        return _send_question(self, name)
+
+
 @dataclass(frozen=True)
 class SendDecision:
+    """The rule's answer for one text: ``allowed``, and if not, ``hold`` (wait) or skip."""
+
     allowed: bool
     reason: str
+    hold: bool = False
+    recipient_opted_out: bool = False
+    state: ConsentState | None = None
 
 
 @dataclass(frozen=True)
@@ -72,66 +170,283 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The rule's three lookups, built once: a batch of sends runs them hundreds of times.
+# The state's lookups, built once: a batch of sends runs them hundreds of times.
 _VALUES = bindparam("values", expanding=True)
-_OPTED_OUT_NUMBERS = select(Contact.phone_e164).where(
-    Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES)
+_OPTED_OUT_BY_NUMBER = (
+    select(Contact.phone_e164, Contact.first_name, Contact.last_name,
+           Contact.sms_opt_out_source, Contact.sms_opted_out_at)
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES))
+    .order_by(Contact.sms_opted_out_at, Contact.id)
+)  # fmt: skip
+_SUPPRESSED_NUMBERS = select(
+    NumberSuppression.phone_e164, NumberSuppression.source, NumberSuppression.created_at
+).where(NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None))
+_OPTED_OUT_IDS = select(Contact.id, Contact.sms_opt_out_source, Contact.sms_opted_out_at).where(
+    Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES)
 )
-_SUPPRESSED_NUMBERS = select(NumberSuppression.phone_e164).where(
-    NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None)
+_BLOCKED_NUMBERS = select(
+    ProviderBlock.phone_e164, ProviderBlock.source, ProviderBlock.blocked_at
+).where(ProviderBlock.phone_e164.in_(_VALUES), ProviderBlock.cleared_at.is_(None))
+_PENDING_REVIEW = (
+    select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
+    .where(
+        InboundMessage.review_status == "pending",
+        InboundMessage.classification == "possible_opt_out",
+        InboundMessage.from_e164.in_(_VALUES),
+    )
+    .group_by(InboundMessage.from_e164)
 )
-_OPTED_OUT_IDS = select(Contact.id).where(Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES))
+
+
+@dataclass
+class _Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in a few queries."""
+
+    opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
+    by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
+    suppressed: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    blocked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    pending: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
+        facts = cls()
+        numbers = sorted({e164 for _, e164 in recipients if e164})
+        ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        run = session.connection().execute
+        for chunk in _chunks(numbers, 500):
+            for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
+                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
+            facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
+                                                                          {"values": chunk}))  # fmt: skip
+            facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
+                                                                       {"values": chunk}))  # fmt: skip
+            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
+                                                                   {"values": chunk}))  # fmt: skip
+        for chunk in _chunks(ids, 500):
+            facts.opted_out_ids.update(
+                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
+            )
+        return facts
+
+
+def consent_states(
+    session: Session,
+    recipients: Sequence[tuple[int | None, str | None]],
+    *,
+    settings: AppSettings | None = None,
+) -> list[ConsentState]:
+    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+
+    The automation rule (``may_automation_text_many``) and every screen use this, so
+    what a person sees is what the rule does. Checked in this order: no number; this
+    contact opted out; the number opted out through another contact; the number held
+    by a suppression; Twilio's STOP block after re-consent (waiting for START); a reply
+    waiting for review (held, unless the setting turns holding off); else subscribed.
+    ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
+    settings = settings or load_settings(session)
+    facts = _Facts.load(session, recipients)
+    return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
+
+
+def consent_state(
+    session: Session, contact_id: int | None, e164: str | None, *,
+    settings: AppSettings | None = None,
+) -> ConsentState:  # fmt: skip
+    """``consent_states`` for one recipient."""
+    return consent_states(session, [(contact_id, e164)], settings=settings)[0]
+
+
+def contact_consent_state(session: Session, contact_id: int) -> ConsentState:
+    """The state of a contact by id (its current number). Raises NotFoundError."""
+    phone = session.scalar(select(Contact.phone_e164).where(Contact.id == contact_id))
+    if phone is None and session.get(Contact, contact_id) is None:
+        raise NotFoundError(f"Contact {contact_id} no longer exists.")
+    return consent_state(session, contact_id, phone)
+
+
+def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
+    if not e164:
+        return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
+                            "Add a valid phone number to text this contact.", Severity.INFO,
+                            AutomationAnswer.SKIP, REASON_NO_NUMBER)  # fmt: skip
+    blocked = facts.blocked.get(e164)
+    pending = facts.pending.get(e164, (0, None))[0]
+    when = functools.partial(_when, zone=settings.business_timezone)
+    if cid is not None and cid in facts.opted_out_ids:
+        source, at = facts.opted_out_ids[cid]
+        detail = f"Opted out since {when(at)} by {_label(source)}."
+        return _blocked_state(ConsentStatus.OPTED_OUT, "Opted out", detail, REASON_OPTED_OUT,
+                              blocked, at, source, "", pending)  # fmt: skip
+    if e164 in facts.by_number:
+        name, source, at = facts.by_number[e164]
+        detail = (f"This number is opted out through {name or 'another contact'} "
+                  f"({_label(source)}, {when(at)}). Automations skip it.")  # fmt: skip
+        return _blocked_state(ConsentStatus.NUMBER_OPTED_OUT, "Number opted out", detail,
+                              REASON_NUMBER_OPTED_OUT, blocked, at, source, name, pending)  # fmt: skip
+    if e164 in facts.suppressed:
+        source, at = facts.suppressed[e164]
+        detail = (f"This number was opted out by {_label(source)} on {when(at)}, before this "
+                  "record had it. Automations skip it.")  # fmt: skip
+        return _blocked_state(ConsentStatus.NUMBER_SUPPRESSED, "Number opted out", detail,
+                              REASON_NUMBER_OPTED_OUT, blocked, at, source, "", pending)  # fmt: skip
+    if blocked is not None:
+        source, at = blocked
+        detail = (f"Twilio refuses texts to this number since the {_label(source)} of "
+                  f"{when(at)}, until the customer texts START. Automations skip it.")  # fmt: skip
+        return ConsentState(ConsentStatus.AWAITING_START, "Re-consent recorded; waiting for "
+                            "the customer's START reply", detail, Severity.WARNING,
+                            AutomationAnswer.SKIP, REASON_AWAITING_START, provider_refuses=True,
+                            since=at, source=source, pending_replies=pending)  # fmt: skip
+    if pending:
+        return _pending_state(pending, facts.pending[e164][1], settings)
+    return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed",
+                        "Automations may text this contact.", Severity.OK,
+                        AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
+
+
+def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+    if blocked is not None:
+        detail += " Twilio refuses texts to this number until the customer texts START."
+    return ConsentState(status, label, detail, Severity.BLOCKED, AutomationAnswer.SKIP, reason,
+                        opted_out=True, provider_refuses=blocked is not None, since=at,
+                        source=source, via=via, pending_replies=pending)  # fmt: skip
+
+
+def _pending_state(count: int, first: datetime, settings: AppSettings) -> ConsentState:
+    replies = "A reply" if count == 1 else f"{count} replies"
+    received = _when(first, settings.business_timezone)
+    if settings.hold_while_pending:
+        detail = (f"{replies} that may be an opt-out (received {received}) waiting on Needs "
+                  "review. Automation texts wait until someone decides.")  # fmt: skip
+        return ConsentState(ConsentStatus.HELD_FOR_REVIEW, "Held: reply waiting for review",
+                            detail, Severity.WARNING, AutomationAnswer.WAIT, REASON_HELD,
+                            since=first, pending_replies=count)  # fmt: skip
+    detail = (f"{replies} that may be an opt-out (received {received}) waiting on Needs review. "
+              "Holding is turned off in Settings: automations still text this number.")  # fmt: skip
+    return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed (reply waiting for review)", detail,
+                        Severity.WARNING, AutomationAnswer.SEND, REASON_SUBSCRIBED, since=first,
+                        pending_replies=count)  # fmt: skip
+
+
+def _label(source: str | None) -> str:
+    return SOURCE_LABELS.get(source or "", source or "an earlier opt-out")
+
+
+def _when(at: datetime | None, zone: str) -> str:
+    """'26 Nov 2026, 10:04' in the business time zone."""
+    if at is None:
+        return "an unknown time"
+    try:
+        local = at.astimezone(zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        local = at.astimezone()
+    return local.strftime("%d %b %Y, %H:%M")
+
+
+def _banner(state: ConsentState) -> str:
+    refuses = (" Twilio refuses texts to this number until the customer texts START: a manual "
+               "text will NOT go through.")  # fmt: skip
+    goes = " A manual text still goes through after you confirm it."
+    if state.status is ConsentStatus.OPTED_OUT:
+        text = "This contact opted out of SMS. Automations will not text them."
+    elif state.status is ConsentStatus.NUMBER_OPTED_OUT:
+        text = (f"This number is opted out through {state.via or 'another contact'}. "
+                "Automations will not text it.")  # fmt: skip
+    elif state.status is ConsentStatus.NUMBER_SUPPRESSED:
+        text = "This number was opted out earlier. Automations will not text it."
+    elif state.status is ConsentStatus.AWAITING_START:
+        return ("Re-consent is recorded, but Twilio refuses texts to this number until the "
+                "customer texts START: a manual text will NOT go through, and automations "
+                "skip it.")  # fmt: skip
+    elif state.status is ConsentStatus.HELD_FOR_REVIEW:
+        text = ("A reply from this number may be an opt-out and waits on Needs review. "
+                "Automation texts are held until someone decides.")  # fmt: skip
+    else:
+        return ""
+    return text + (refuses if state.provider_refuses else goes)
+
+
+def _send_question(state: ConsentState, name: str) -> str:
+    if state.provider_refuses:
+        return (f"Twilio refuses texts to {name}'s number until they text START, so this "
+                "text will not be delivered (Twilio answers error 21610 and the number is "
+                "recorded as opted out again).\n\nTry to send it anyway?")  # fmt: skip
+    if state.opted_out:
+        return (f"{state.detail}\n\nSend this text to {name} anyway? It will be recorded as "
+                "a manual send to an opted-out contact.")  # fmt: skip
+    return f"{state.detail}\n\nSend this text to {name} anyway?"
 
 
 def may_automation_text(session: Session, contact_id: int | None, e164: str | None) -> SendDecision:
     """May an automation text this contact at this number right now?
 
-    No when: the number is missing; the contact is opted out; any contact with
-    the same E.164 number is opted out (opt-out follows the number); or the
-    number carries an active suppression. Call it inside the transaction that
-    records the send so a just-saved opt-out is seen.
+    ``may_automation_text_many`` for one recipient. Call it inside the transaction that
+    records the send so a just-saved opt-out (or a just-stored reply) is seen.
     """
     return may_automation_text_many(session, [(contact_id, e164)])[0]
 
 
 def may_automation_text_many(
-    session: Session, recipients: Sequence[tuple[int | None, str | None]]
+    session: Session,
+    recipients: Sequence[tuple[int | None, str | None]],
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    frequency_cap: bool = True,
 ) -> list[SendDecision]:
-    """``may_automation_text`` for several (contact id, number) pairs, in two queries.
+    """THE automation rule, for several (contact id, number) pairs in one go.
 
-    This is the rule itself (the single form calls it), so a batch of sends and
-    a single send can never disagree. Same transaction requirement.
+    No (skip) when the consent state says skip (no number, opted out, number opted
+    out, Twilio blocking after re-consent) and when the contact already had the
+    setting's number of automation texts in the last 24 hours (``frequency_cap``;
+    counted through the batch in order). No with ``hold`` (the text waits) while a
+    reply that may be an opt-out waits for review. Same transaction requirement as
+    ``may_automation_text``: the single form calls this, so they never disagree.
     """
-    numbers = {e164 for _, e164 in recipients if e164}
-    ids = {cid for cid, e164 in recipients if cid is not None and e164}
-    opted_out_ids: set[int] = set()
-    opted_out_numbers: set[str] = set()
-    suppressed: set[str] = set()
-    run = session.connection().execute
-    for chunk in _chunks(sorted(numbers), 500):
-        opted_out_numbers.update(run(_OPTED_OUT_NUMBERS, {"values": chunk}).scalars())
-        suppressed.update(run(_SUPPRESSED_NUMBERS, {"values": chunk}).scalars())
-    for chunk in _chunks(sorted(ids), 500):
-        opted_out_ids.update(run(_OPTED_OUT_IDS, {"values": chunk}).scalars())
-    return [
-        _decide(cid, e164, opted_out_ids, opted_out_numbers, suppressed) for cid, e164 in recipients
-    ]
+    settings = load_settings(session)
+    states = consent_states(session, recipients, settings=settings)
+    cap = settings.automation_texts_per_day if frequency_cap else 0
+    sent = _automation_texts_since(session, recipients, clock.now() - _CAP_WINDOW) if cap else {}
+    decisions = []
+    for (cid, _e164), state in zip(recipients, states, strict=True):
+        if not state.automation_allowed:
+            decisions.append(SendDecision(False, state.reason, state.automation is
+                                          AutomationAnswer.WAIT, state.opted_out, state))  # fmt: skip
+        elif cap and cid is not None and sent.get(cid, 0) >= cap:
+            decisions.append(SendDecision(False, frequency_cap_reason(cap), state=state))
+        else:
+            if cid is not None:
+                sent[cid] = sent.get(cid, 0) + 1
+            decisions.append(SendDecision(True, state.reason, state=state))
+    return decisions
 
 
-def _decide(
-    contact_id: int | None,
-    e164: str | None,
-    opted_out_ids: set[int],
-    opted_out_numbers: set[str],
-    suppressed: set[str],
-) -> SendDecision:
-    if not e164:
-        return SendDecision(False, "contact has no valid phone number")
-    if contact_id in opted_out_ids or e164 in opted_out_numbers:
-        return SendDecision(False, "contact opted out of SMS")
-    if e164 in suppressed:
-        return SendDecision(False, "number opted out of SMS")
-    return SendDecision(True, "contact subscribed")
+_CAP_WINDOW = timedelta(hours=24)
+_COUNTED_STATUSES = ("sent", "sending")
+
+
+def frequency_cap_reason(cap: int) -> str:
+    """'frequency cap: 3 texts in 24 hours'."""
+    return f"frequency cap: {cap} text{'s' if cap != 1 else ''} in 24 hours"
+
+
+def _automation_texts_since(
+    session: Session, recipients: Sequence[tuple[int | None, str | None]], since: datetime
+) -> dict[int, int]:
+    """Automation texts sent (or being sent) to each contact since ``since``."""
+    ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+    counts: dict[int, int] = {}
+    for chunk in _chunks(ids, 500):
+        rows = session.execute(
+            select(OutboundMessage.contact_id, func.count())
+            .where(OutboundMessage.contact_id.in_(chunk),
+                   OutboundMessage.origin == "automation",
+                   OutboundMessage.status.in_(_COUNTED_STATUSES),
+                   OutboundMessage.created_at > since)
+            .group_by(OutboundMessage.contact_id)
+        )  # fmt: skip
+        counts.update({cid: n for cid, n in rows})
+    return counts
 
 
 def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
@@ -591,7 +906,134 @@ def re_consent_number(
 
 def number_is_opted_out(session: Session, e164: str | None) -> bool:
     """True when anyone holds an opt-out on this number (a contact or a suppression)."""
-    return not may_automation_text(session, None, e164).allowed if e164 else False
+    return consent_state(session, None, e164).opted_out if e164 else False
+
+
+# ---- Twilio's own STOP block -----------------------------------------------------------
+
+
+def record_provider_block(
+    session: Session,
+    e164: str,
+    *,
+    source: str,
+    at: datetime,
+    message_sid: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Remember that Twilio refuses texts to ``e164`` from ``at`` (a STOP-type reply's
+    sending time, or the moment of a 21610 answer) until the customer texts START.
+
+    Changes nothing when a START sent after ``at`` already lifted it (Twilio saw them in
+    that order). Returns True when the number became blocked."""
+    activity.lock_chain(session)  # serialises writers of this row across desktops
+    row = session.scalar(select(ProviderBlock).where(ProviderBlock.phone_e164 == e164))
+    now = clock.now()
+    if row is None:
+        session.add(ProviderBlock(phone_e164=e164, source=source, message_sid=message_sid,
+                                  blocked_at=at, updated_at=now))  # fmt: skip
+        session.flush()
+        return True
+    if row.cleared_at is None or row.cleared_at > at:
+        return False  # already blocked, or a later START lifted it
+    row.source, row.message_sid, row.blocked_at, row.updated_at = source, message_sid, at, now
+    row.cleared_at = row.cleared_by_sid = None
+    return True
+
+
+def clear_provider_block(
+    session: Session, e164: str, *, at: datetime, message_sid: str | None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:  # fmt: skip
+    """The customer texted START (or UNSTOP/YES) at ``at``: Twilio lifts its block when
+    that is later than the block. Returns True when a block was lifted."""
+    activity.lock_chain(session)
+    row = session.scalar(select(ProviderBlock).where(ProviderBlock.phone_e164 == e164))
+    if row is None or row.blocked_at > at or (row.cleared_at and row.cleared_at >= at):
+        return False
+    lifted = row.cleared_at is None
+    row.cleared_at, row.cleared_by_sid, row.updated_at = at, message_sid, clock.now()
+    return lifted
+
+
+# ---- ordering: the customer's latest word wins (DESIGN promise 11) -----------------------
+#
+# A reply changes consent only if it is newer than the newest *opposite* word on its number:
+# a START older than the newest opt-out (a STOP-type reply, a reply decided as an opt-out,
+# a 21610, a staff toggle, an import: each at its own time) changes nothing, and a
+# STOP-type reply older than the newest START-type reply changes nothing. Both are logged
+# ("START of 10:02 older than STOP of 10:03: no change"). Staff changes take effect when
+# saved. One asymmetry, on purpose: an opt-out reply is never set aside because of a
+# re-consent a person recorded after the reply was sent. That person could not have seen
+# a reply Twilio had not listed yet, so the opt-out applies and the log says so (promise 10).
+
+
+@dataclass(frozen=True)
+class ConsentTimes:
+    """The newest opt-out and newest START-type opt-in on one number (customer's time)."""
+
+    opt_out: datetime | None = None
+    opt_in: datetime | None = None
+
+
+def consent_times(
+    session: Session, numbers: Sequence[str], *, exclude_inbound_id: int | None = None
+) -> dict[str, ConsentTimes]:
+    """Newest opt-out and opt-in per number, from consent events and processed replies
+    (a STOP that changed nothing still counts as the customer's word)."""
+    found: dict[str, dict[str, datetime]] = {}
+
+    def keep(number: str, kind: str, when: datetime | None) -> None:
+        if when is not None and (kind not in found.setdefault(number, {}) or
+                                 when > found[number][kind]):  # fmt: skip
+            found[number][kind] = when
+
+    for chunk in _chunks(sorted(set(numbers)), 500):
+        events = session.execute(
+            select(ConsentEvent.phone_e164, ConsentEvent.kind, func.max(ConsentEvent.received_at))
+            .where(ConsentEvent.phone_e164.in_(chunk),
+                   (ConsentEvent.kind == "opt_out") | (ConsentEvent.source == Source.START_REPLY))
+            .group_by(ConsentEvent.phone_e164, ConsentEvent.kind)
+        )  # fmt: skip
+        for number, kind, when in events:
+            keep(number, "opt_out" if kind == "opt_out" else "opt_in", when)
+        replies = (
+            select(InboundMessage.from_e164, InboundMessage.classification,
+                   func.max(InboundMessage.date_sent))
+            .where(InboundMessage.from_e164.in_(chunk),
+                   InboundMessage.classification.in_(("opt_out", "opt_in")),
+                   InboundMessage.processed_at.is_not(None))
+            .group_by(InboundMessage.from_e164, InboundMessage.classification)
+        )  # fmt: skip
+        if exclude_inbound_id is not None:
+            replies = replies.where(InboundMessage.id != exclude_inbound_id)
+        for number, kind, when in session.execute(replies):
+            keep(number, kind, when)
+    return {n: ConsentTimes(v.get("opt_out"), v.get("opt_in")) for n, v in found.items()}
+
+
+def stale_reply(
+    kind: str, sent_at: datetime, times: ConsentTimes | None, timezone_name: str
+) -> str | None:
+    """Why a reply of ``kind`` ("opt_out" or "opt_in") sent at ``sent_at`` changes nothing,
+    or None when it is the customer's latest word. E.g. "START of 10:02:00 older than
+    STOP of 10:03:00: no change"."""
+    if times is None:
+        return None
+    newer = times.opt_in if kind == "opt_out" else times.opt_out
+    if newer is None or sent_at >= newer:
+        return None
+    mine, theirs = ("STOP", "START") if kind == "opt_out" else ("START", "STOP")
+    return (f"{mine} of {_clock(sent_at, timezone_name)} older than {theirs} of "
+            f"{_clock(newer, timezone_name)}: no change")  # fmt: skip
+
+
+def _clock(at: datetime, zone: str) -> str:
+    try:
+        local = at.astimezone(zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        local = at.astimezone()
+    return local.strftime("%H:%M:%S")
 
 
 def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
@@ -48,6 +48,7 @@ class ContactView:
     sms_opted_out_at: datetime | None
     sms_opt_out_source: str | None
     status_line: str
+    consent: consent.ConsentState  # what every screen shows and the automation rule enforces
 
     @property
     def display_name(self) -> str:
@@ -211,7 +212,16 @@ def get_contact_row(session: Session, contact_id: int) -> Contact:
     return contact
 
 
-def to_view(contact: Contact, default_region: str = "US") -> ContactView:
+def to_view(
+    contact: Contact, default_region: str = "US", state: consent.ConsentState | None = None
+) -> ContactView:
+    """A contact as plain data. Pass its ``consent.consent_state`` (``get_contact`` does);
+    without one the state is read from the contact's session."""
+    if state is None:
+        session = object_session(contact)
+        if session is None:
+            raise ValueError("to_view needs the contact's consent state or a session")
+        state = consent.consent_state(session, contact.id, contact.phone_e164)
     return ContactView(
         id=contact.id,
         first_name=contact.first_name,
@@ -226,6 +236,7 @@ def to_view(contact: Contact, default_region: str = "US") -> ContactView:
         sms_opted_out_at=contact.sms_opted_out_at,
         sms_opt_out_source=contact.sms_opt_out_source,
         status_line=consent.status_line(contact),
+        consent=state,
     )
 
 
@@ -256,6 +267,7 @@ class ContactRow:
     email: str
     company: str
     sms_opted_out: bool
+    consent: consent.ConsentState | None = None  # filled by search_contacts
 
 
 def _escape_like(text: str) -> str:
@@ -410,7 +422,9 @@ def search_contacts(
     )
     if ids is not None:
         stmt = stmt.where(ids)
-    rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit))
+    rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
+    # The SMS column shows the one consent state (number opt-outs, holds...), not the flag.
+    states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows])
     return [
         ContactRow(
             id=r.id,
@@ -419,6 +433,7 @@ def search_contacts(
             email=r.email,
             company=r.company,
             sms_opted_out=r.sms_opted_out,
+            consent=state,
         )
-        for r in rows
+        for r, state in zip(rows, states, strict=True)
     ]
