@@ -18,7 +18,7 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
 
-COMMAND_MODULES = ("basics", "agent", "records", "automations")
+COMMAND_MODULES = ("basics", "agent", "records", "automations", "review")
 
 Handler = Callable[[argparse.Namespace, AppServices], int]
 

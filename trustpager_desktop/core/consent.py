@@ -801,11 +801,12 @@ def re_consent_contact(
     """Remove an opt-out, recording how consent was obtained (DESIGN promise 5).
 
     Raises UserInputError without changing anything when method or note is
-    missing. Returns False if the contact was not opted out. Also lifts a
-    suppression held on the contact's number: the person behind it agreed again.
+    missing. Returns False if neither the contact nor its number was opted out. Also
+    lifts a suppression held on the contact's number: the person behind it agreed again
+    (which is all there is to do when only the number was held).
     """
     note = validate_reconsent(method, note, message_sid)
-    if not contact.sms_opted_out:
+    if not contact.sms_opted_out and is_number_suppressed(session, contact.phone_e164) is None:
         return False
     now = clock.now()
     received = received_at or now
