@@ -444,9 +444,10 @@ def _act(
         result.unknown_sender += 1
     quoted = message.body.strip()[:200]
     twilio = twilio_acts_on(message.body)
+    lifted = False
     if twilio is ReplyKind.OPT_IN and e164:  # Twilio lifts its block on START, UNSTOP, YES
-        consent.clear_provider_block(session, e164, at=message.date_sent,
-                                     message_sid=message.sid, clock=clock)  # fmt: skip
+        lifted = consent.clear_provider_block(session, e164, at=message.date_sent,
+                                              message_sid=message.sid, clock=clock)  # fmt: skip
     if e164 and verdict.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
         stale = consent.stale_reply(verdict.kind.value, message.date_sent,
                                     journal.times_for(e164), settings.business_timezone)  # fmt: skip
@@ -537,14 +538,11 @@ def _act(
         )
         return
     result.other += 1
-    _log_reply(
-        journal,
-        message,
-        contacts,
-        kind=Kind.INBOUND_MESSAGE,
-        summary=f"Text received: “{quoted}”",
-        verdict=verdict,
-    )
+    summary = f"Text received: “{quoted}”"
+    if lifted:  # re-consent was recorded earlier; this was the word Twilio waited for
+        summary = f"START reply received: Twilio texts this number again: “{quoted}”"
+    _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary,
+               verdict=verdict)  # fmt: skip
 
 
 def process_one(
