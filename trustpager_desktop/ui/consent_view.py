@@ -1,0 +1,51 @@
+"""How a ``core.consent.ConsentState`` looks on screen: the one place that turns the
+state every screen shares into text, colour and icon (plain text only)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel
+
+from trustpager_desktop.core.consent import ConsentState, ConsentStatus, Severity
+from trustpager_desktop.ui.common import OK_COLOUR, WARNING_COLOUR, coloured
+
+# The browser's SMS column: short words for a narrow column.
+SHORT_LABELS = {
+    ConsentStatus.SUBSCRIBED: "Subscribed",
+    ConsentStatus.NO_NUMBER: "No number",
+    ConsentStatus.OPTED_OUT: "Opted out",
+    ConsentStatus.NUMBER_OPTED_OUT: "Number opted out",
+    ConsentStatus.NUMBER_SUPPRESSED: "Number opted out",
+    ConsentStatus.AWAITING_START: "Waiting for START",
+    ConsentStatus.HELD_FOR_REVIEW: "Held: reply to review",
+}
+
+
+def severity_colour(severity: Severity) -> QColor | None:
+    """The accent for a severity; None means the palette's normal text colour."""
+    if severity in (Severity.BLOCKED, Severity.WARNING):
+        return WARNING_COLOUR
+    if severity is Severity.OK:
+        return OK_COLOUR
+    return None
+
+
+def short_label(state: ConsentState) -> str:
+    """'Opted out', 'Held: reply to review'... (the full label goes in the tooltip)."""
+    if state.status is ConsentStatus.SUBSCRIBED and state.pending_replies:
+        return "Subscribed (reply to review)"
+    return SHORT_LABELS.get(state.status, state.label)
+
+
+def tooltip(state: ConsentState) -> str:
+    return f"{state.label}. {state.detail}"
+
+
+def show_state(label: QLabel, state: ConsentState, text: str | None = None) -> QLabel:
+    """Put ``text`` (default: the state's label) on ``label`` in the state's colour."""
+    label.setText(state.label if text is None else text)
+    colour = severity_colour(state.severity)
+    if colour is None:
+        label.setPalette(QPalette())  # back to the application's own text colour
+        return label
+    return coloured(label, colour)
