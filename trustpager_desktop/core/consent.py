@@ -265,6 +265,36 @@ def contact_consent_state(session: Session, contact_id: int) -> ConsentState:
     return consent_state(session, contact_id, phone)
 
 
+def contact_states(session: Session, contact_ids: Sequence[int]) -> dict[int, ConsentState]:
+    """The state of each contact by id (their current numbers); missing ids are left out."""
+    phones: dict[int, str | None] = {}
+    for chunk in _chunks(sorted(set(contact_ids)), 500):
+        rows = session.execute(select(Contact.id, Contact.phone_e164).where(Contact.id.in_(chunk)))
+        phones.update({cid: phone for cid, phone in rows})
+    states = consent_states(session, list(phones.items()))
+    return dict(zip(phones, states, strict=True))
+
+
+def describe_audience(states: Sequence[ConsentState]) -> str:
+    """One warning for a group about to be enrolled: how many are opted out (or otherwise
+    skipped) and how many are held. '' when every text may go."""
+    total = len(states)
+    skipped = [s for s in states if s.automation is AutomationAnswer.SKIP]
+    held = sum(1 for s in states if s.automation is AutomationAnswer.WAIT)
+    opted_out = sum(1 for s in skipped if s.opted_out)
+    parts = []
+    if opted_out:
+        parts.append(f"{opted_out} of {total} opted out of SMS: their texts will be skipped.")
+    others = len(skipped) - opted_out
+    if others:
+        parts.append(f"{others} of {total} cannot be texted now (no number, or waiting for "
+                     "the customer's START reply): their texts will be skipped.")  # fmt: skip
+    if held:
+        parts.append(f"{held} of {total} held: a reply waits for review, so their texts "
+                     "wait until someone decides.")  # fmt: skip
+    return " ".join(parts)
+
+
 def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",

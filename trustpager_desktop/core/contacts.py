@@ -205,6 +205,30 @@ def delete_contact(
     session.delete(contact)
 
 
+def number_warning(
+    session: Session, phone: str, default_region: str = "US", contact_id: int | None = None
+) -> str | None:
+    """What to tell a person before saving ``phone`` on a new contact (or on contact
+    ``contact_id``, when the number changes): the number's own consent state when it is
+    opted out, suppressed, waiting for START or held. None when there is nothing to say,
+    including a number that does not parse (saving reports that itself)."""
+    try:
+        e164 = parse_phone(phone, default_region).e164 if (phone or "").strip() else None
+    except UserInputError:
+        return None
+    if not e164:
+        return None
+    if contact_id is not None:
+        current = session.scalar(select(Contact.phone_e164).where(Contact.id == contact_id))
+        if current == e164:
+            return None
+    state = consent.consent_state(session, None, e164)
+    if state.automation_allowed and not state.pending_replies:
+        return None
+    shown = format_for_reading(e164, default_region)
+    return f"{shown}: {state.label}. {state.detail}"
+
+
 def get_contact_row(session: Session, contact_id: int) -> Contact:
     contact = session.get(Contact, contact_id)
     if contact is None:

@@ -170,6 +170,7 @@ class ReviewOutcome:
     review_status: str
     contact_ids: tuple[int, ...]
     message: str
+    confirmation_requested: bool = False  # an opt-out confirmation text waits to be sent
 
 
 # ---- storing -------------------------------------------------------------------------
@@ -802,8 +803,8 @@ def decide_review(
         _check_decidable(message, decision)
         settings = load_settings(session)
         unchanged = _stale_decision(session, message, decision, settings)
-        contact_ids = [] if unchanged else _apply_decision(session, message, decision, actor,
-                                                           clock, settings)  # fmt: skip
+        contact_ids, confirm = ([], False) if unchanged else _apply_decision(
+            session, message, decision, actor, clock, settings)  # fmt: skip
         status = DECISIONS[decision][1]
         message.review_status = status
         message.reviewed_by = actor[:100]
@@ -824,7 +825,7 @@ def decide_review(
             actor=actor,
         )
         journal.flush()
-    return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.")
+    return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.", confirm)
 
 
 def _stale_decision(
@@ -861,7 +862,8 @@ def _apply_decision(
     actor: str,
     clock: Clock,
     settings: AppSettings,
-) -> list[int]:
+) -> tuple[list[int], bool]:
+    """Apply a decision; (contacts changed, whether a confirmation text was requested)."""
     e164 = message.from_e164
     if decision in ("opt_out", "re_consent") and not e164:
         raise UserInputError(
@@ -882,17 +884,18 @@ def _apply_decision(
             f"{received_text(message.date_sent, zone)} ({message.sid})",
             clock=clock,
         )
+        confirm = False
         if outcome.contact_ids or outcome.number_suppressed:  # Twilio never confirms these
             verdict = classify_reply(message.body, keywords=settings.keywords)
-            confirmations.request_confirmation(
+            confirm = confirmations.request_confirmation(
                 session, key=confirmations.reply_key(message.sid), e164=e164,
                 contact_id=outcome.contact_ids[0] if outcome.contact_ids else None,
                 language=verdict.language, requested_at=message.date_sent, requested_by=actor,
                 settings=settings, clock=clock,
             )  # fmt: skip
-        return outcome.contact_ids
+        return outcome.contact_ids, confirm
     if decision == "re_consent":
-        return consent.re_consent_number(
+        changed = consent.re_consent_number(
             session,
             e164,
             message_sid=message.sid,
@@ -901,7 +904,8 @@ def _apply_decision(
             actor=actor,
             clock=clock,
         )
-    return []
+        return changed, False
+    return [], False
 
 
 def list_unknown_senders(

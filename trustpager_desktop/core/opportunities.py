@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustpager_desktop.core.consent import ConsentState, consent_states
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.store.models import Contact, Opportunity
 
@@ -22,6 +24,7 @@ class OpportunityRow:
     value: Decimal
     stage: str
     created_at: datetime
+    consent: ConsentState | None = None  # the contact's SMS consent state
 
     @property
     def value_text(self) -> str:
@@ -43,7 +46,15 @@ def _select():  # type: ignore[no-untyped-def]
         Opportunity.value,
         Opportunity.stage,
         Opportunity.created_at,
+        Contact.phone_e164,
     ).join(Contact, Contact.id == Opportunity.contact_id)
+
+
+def _rows(session: Session, rows) -> list[OpportunityRow]:  # type: ignore[no-untyped-def]
+    """Rows with their contacts' consent states (one read for the page)."""
+    rows = list(rows)
+    states = consent_states(session, [(r.contact_id, r.phone_e164) for r in rows])
+    return [dataclasses.replace(_row(r), consent=st) for r, st in zip(rows, states, strict=True)]
 
 
 def _row(r) -> OpportunityRow:  # type: ignore[no-untyped-def]
@@ -67,7 +78,7 @@ def list_opportunities(
 ) -> list[OpportunityRow]:
     """One page of opportunities, newest first."""
     stmt = _select().order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
-    return [_row(r) for r in session.execute(stmt.offset(offset).limit(limit))]
+    return _rows(session, session.execute(stmt.offset(offset).limit(limit)))
 
 
 def get_opportunity(session: Session, opportunity_id: int) -> OpportunityRow:
@@ -75,4 +86,4 @@ def get_opportunity(session: Session, opportunity_id: int) -> OpportunityRow:
     row = session.execute(_select().where(Opportunity.id == opportunity_id)).first()
     if row is None:
         raise NotFoundError(f"Opportunity {opportunity_id} no longer exists.")
-    return _row(row)
+    return _rows(session, [row])[0]

@@ -25,6 +25,7 @@ from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
+from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
@@ -82,6 +83,8 @@ class DetailsCard(Card):
         self.form.clear_errors()
         data = self.form.contact_input()
         s = self._services
+        if not confirm_number(self, s, data.phone, self._contact.id):
+            return False
         try:
             with s.db.write() as session:
                 contacts.update_contact(

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import opportunities
 from trustpager_desktop.core.opportunities import OpportunityRow
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
+from trustpager_desktop.ui.common import Card, bold, heading, local_time, plain_label
+from trustpager_desktop.ui.consent_view import show_state, tooltip
 from trustpager_desktop.ui.table_models import PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -82,8 +83,11 @@ class OpportunityPanel(Card):
         self.value = plain_label()
         self.stage = plain_label()
         self.created = plain_label()
+        self.sms = bold(plain_label(wrap=True))
+        self.sms.setAccessibleName("Contact's SMS consent")
         form = QFormLayout()
         form.addRow("Contact", self.contact)
+        form.addRow("SMS", self.sms)
         form.addRow("Value", self.value)
         form.addRow("Stage", self.stage)
         form.addRow("Created", self.created)
@@ -110,6 +114,9 @@ class OpportunityPanel(Card):
         self.value.setText(row.value_text)
         self.stage.setText(row.stage)
         self.created.setText(local_time(row.created_at))
+        if row.consent is not None:  # the state the automation rule enforces
+            show_state(self.sms, row.consent)
+            self.sms.setToolTip(tooltip(row.consent))
         self.open_contact_button.setEnabled(True)
 
     def _open_contact(self) -> None:

@@ -1,14 +1,19 @@
 """The Review page: replies that might be opt-outs, and texts from unknown numbers.
 
-Everything a sender wrote is shown as plain text. The page reads and decides
-through ``core.inbox``; it never writes SQL or calls Twilio itself.
+Each reply shows its deadline (10 business days from receipt, US federal holidays
+counted); from two business days before, it is shown in red. While a reply waits,
+automation texts to its number are held (unless Settings turn holding off). Everything
+a sender wrote is shown as plain text. The page reads and decides through
+``core.inbox``; it never writes SQL or calls Twilio itself.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -19,11 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import inbox
+from trustpager_desktop.core.business_days import Urgency
+from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import plain_label
+from trustpager_desktop.ui.common import coloured, plain_label
+from trustpager_desktop.ui.review_alerts import URGENT_COLOUR
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
+from trustpager_desktop.ui.workers import Job, run_in_background
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -44,12 +53,23 @@ def _short_time(when: datetime, zone: str) -> str:
     return inbox.received_text(when, zone)[:-3]
 
 
+DEADLINE_COLUMN = 5
+
+
+def deadline_text(item: ReviewItem, now: datetime) -> str:
+    """'Decide by Mon 07 Dec 2026 (3 business days left)' or, for a held START, a note."""
+    if item.deadline is None:
+        return "START reply held (no deadline)"
+    return item.deadline.describe(now)
+
+
 class ReviewModel(RowsTableModel):
-    headers = ("Received", "From", "Contact", "Message", "Why it needs review")
+    headers = ("Received", "From", "Contact", "Message", "Why it needs review", "Deadline")
 
     def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._zone = timezone_name
+        self.now = datetime.now(UTC)
 
     def cell(self, row: ReviewItem, column: int) -> str:
         return (
@@ -58,10 +78,25 @@ class ReviewModel(RowsTableModel):
             ", ".join(row.contact_names) or "Unknown sender",
             _one_line(row.body),
             row.reason,
+            deadline_text(row, self.now),
         )[column]
 
     def tooltip(self, row: ReviewItem, column: int) -> str | None:
         return row.body if column == 3 else None
+
+    def is_urgent(self, row: ReviewItem) -> bool:
+        return row.urgency(self.now) is not Urgency.ON_TIME
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.row_at(index.row()) if index.isValid() else None
+        if row is not None and self.is_urgent(row):
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return URGENT_COLOUR
+            if role == Qt.ItemDataRole.FontRole and index.column() == DEADLINE_COLUMN:
+                font = QFont()
+                font.setBold(True)
+                return font
+        return super().data(index, role)
 
 
 class UnknownSendersModel(RowsTableModel):
@@ -103,7 +138,9 @@ class ReviewPage(QWidget):
         self.message_label = plain_label(wrap=True, selectable=True)
         self.sender_label = plain_label(wrap=True, selectable=True)
         self.reason_label = plain_label(wrap=True, selectable=True)
+        self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
+        self._confirm_job: Job | None = None
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
@@ -117,7 +154,8 @@ class ReviewPage(QWidget):
     def _build(self) -> None:
         intro = plain_label(
             "Replies that might be asking you to stop texting. Decide each one: the law gives "
-            "you at most 10 business days to honour an opt-out.",
+            "you at most 10 business days to honour an opt-out. Until you decide, automation "
+            "texts to that number are held.",
             wrap=True,
             selectable=True,
         )
@@ -127,7 +165,8 @@ class ReviewPage(QWidget):
         self.message_label.setStyleSheet(
             "QLabel { background: palette(base); border: 1px solid palette(mid); padding: 8px; }"
         )
-        for label in (self.sender_label, self.message_label, self.reason_label):
+        for label in (self.sender_label, self.message_label, self.reason_label,
+                      self.deadline_label):  # fmt: skip
             detail_layout.addWidget(label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.opt_out_button)
@@ -168,11 +207,12 @@ class ReviewPage(QWidget):
             items = inbox.list_needs_review(session, region)
             senders = inbox.list_unknown_senders(session, region)
         current = self.current_item()
+        self.review_model.now = self.services.clock.now()
         self.review_model.set_rows(items)
         self.unknown_model.set_rows(senders)
         self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
         self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
-        for column, width in ((0, 130), (1, 120), (2, 140), (3, 320)):
+        for column, width in ((0, 130), (1, 120), (2, 140), (3, 260), (4, 260)):
             self.review_view.setColumnWidth(column, width)
         for column, width in ((0, 130), (1, 90), (2, 50), (3, 130)):
             self.unknown_view.setColumnWidth(column, width)
@@ -202,6 +242,7 @@ class ReviewPage(QWidget):
             self.message_label.setText("")
             self.message_label.setVisible(False)
             self.reason_label.setText("")
+            self.deadline_label.setText("")
             return
         names = ", ".join(item.contact_names) or "no contact has this number"
         when = inbox.received_text(item.received_at, self.services.settings.business_timezone)
@@ -209,6 +250,12 @@ class ReviewPage(QWidget):
         self.message_label.setVisible(True)
         self.message_label.setText(item.body)
         self.reason_label.setText(f"Why: {item.reason}")
+        self.deadline_label.setText(deadline_text(item, self.review_model.now))
+        urgent = self.review_model.is_urgent(item)
+        if urgent:
+            coloured(self.deadline_label, URGENT_COLOUR)
+        else:
+            self.deadline_label.setPalette(self.palette())
         first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
         self.opt_out_button.setText(first[0])
         self.not_opt_out_button.setText(second[0])
@@ -233,4 +280,16 @@ class ReviewPage(QWidget):
             self.feedback_label.setText(str(exc))
         else:
             self.feedback_label.setText(f"{item.from_display}: {outcome.message}")
+            if outcome.confirmation_requested:
+                self._send_confirmations()
         self.refresh()
+
+    def _send_confirmations(self) -> None:
+        """An opt-out decided here may get its confirmation text: send it now, off the GUI
+        thread, rather than at the sender's next run (the FCC allows 5 minutes)."""
+        s = self.services
+        self._confirm_job = run_in_background(
+            lambda: send_due_confirmations(s.db, s.gateway, clock=s.clock),
+            lambda _report: None,
+            lambda _error: None,  # the background sender retries; nothing to show here
+        )
