@@ -71,6 +71,16 @@ class ReviewDeadline:
         today = now.astimezone(self.due.tzinfo).date()
         return business_days_after(today, self.due_day)
 
+    def short(self, now: datetime) -> str:
+        """'Wed 09 Dec (4 days left)', 'Wed 09 Dec (today)', 'Wed 09 Dec (overdue)'."""
+        day = self.due_day.strftime("%a %d %b")
+        if self.urgency(now) is Urgency.OVERDUE:
+            return f"{day} (overdue)"
+        left = self.business_days_left(now)
+        return (
+            f"{day} (today)" if left == 0 else f"{day} ({left} day{'s' if left > 1 else ''} left)"
+        )
+
     def describe(self, now: datetime) -> str:
         """'Decide by Mon 14 Dec 2026 (8 business days left)', 'due today', 'overdue'."""
         day = self.due_day.strftime("%a %d %b %Y")

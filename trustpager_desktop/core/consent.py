@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.settings import AppSettings, load_settings
@@ -346,9 +347,10 @@ def _blocked_state(status, label, detail, reason, blocked, at, source, via, pend
 def _pending_state(count: int, first: datetime, settings: AppSettings) -> ConsentState:
     replies = "A reply" if count == 1 else f"{count} replies"
     received = _when(first, settings.business_timezone)
+    due = review_deadline(first, settings.business_timezone).due_day.strftime("%a %d %b %Y")
     if settings.hold_while_pending:
         detail = (f"{replies} that may be an opt-out (received {received}) waiting on Needs "
-                  "review. Automation texts wait until someone decides.")  # fmt: skip
+                  f"review; decide by {due}. Automation texts wait until someone decides.")  # fmt: skip
         return ConsentState(ConsentStatus.HELD_FOR_REVIEW, "Held: reply waiting for review",
                             detail, Severity.WARNING, AutomationAnswer.WAIT, REASON_HELD,
                             since=first, pending_replies=count)  # fmt: skip

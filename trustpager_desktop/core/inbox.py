@@ -162,6 +162,7 @@ class UnknownSender:
     last_received_at: datetime
     last_body: str
     opted_out: bool
+    consent: consent.ConsentState | None = None  # the number's consent state
 
 
 @dataclass(frozen=True)
@@ -932,8 +933,9 @@ def list_unknown_senders(
             select(InboundMessage).where(InboundMessage.id.in_([row[2] for row in grouped]))
         )
     }
+    states = consent.consent_states(session, [(None, latest[r[2]].from_e164) for r in grouped])
     senders = []
-    for from_number, count, last_id in grouped:
+    for (from_number, count, last_id), state in zip(grouped, states, strict=True):
         last = latest[last_id]
         senders.append(
             UnknownSender(
@@ -943,7 +945,8 @@ def list_unknown_senders(
                 message_count=count,
                 last_received_at=last.date_sent,
                 last_body=last.body,
-                opted_out=consent.number_is_opted_out(session, last.from_e164),
+                opted_out=state.opted_out,
+                consent=state,
             )
         )
     return senders

@@ -30,6 +30,7 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import coloured, plain_label
+from trustpager_desktop.ui.consent_view import short_label
 from trustpager_desktop.ui.review_alerts import URGENT_COLOUR
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.workers import Job, run_in_background
@@ -53,7 +54,7 @@ def _short_time(when: datetime, zone: str) -> str:
     return inbox.received_text(when, zone)[:-3]
 
 
-DEADLINE_COLUMN = 5
+DEADLINE_COLUMN = 1
 
 
 def deadline_text(item: ReviewItem, now: datetime) -> str:
@@ -64,7 +65,7 @@ def deadline_text(item: ReviewItem, now: datetime) -> str:
 
 
 class ReviewModel(RowsTableModel):
-    headers = ("Received", "From", "Contact", "Message", "Why it needs review", "Deadline")
+    headers = ("Received", "Decide by", "From", "Contact", "Message", "Why it needs review")
 
     def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,15 +75,17 @@ class ReviewModel(RowsTableModel):
     def cell(self, row: ReviewItem, column: int) -> str:
         return (
             _short_time(row.received_at, self._zone),
+            row.deadline.short(self.now) if row.deadline else "(START held)",
             row.from_display,
             ", ".join(row.contact_names) or "Unknown sender",
             _one_line(row.body),
             row.reason,
-            deadline_text(row, self.now),
         )[column]
 
     def tooltip(self, row: ReviewItem, column: int) -> str | None:
-        return row.body if column == 3 else None
+        if column == DEADLINE_COLUMN:
+            return deadline_text(row, self.now)
+        return row.body if column == 4 else None
 
     def is_urgent(self, row: ReviewItem) -> bool:
         return row.urgency(self.now) is not Urgency.ON_TIME
@@ -109,7 +112,7 @@ class UnknownSendersModel(RowsTableModel):
     def cell(self, row: UnknownSender, column: int) -> str:
         return (
             row.from_display,
-            "Opted out" if row.opted_out else "Subscribed",
+            short_label(row.consent) if row.consent else "",
             str(row.message_count),
             _short_time(row.last_received_at, self._zone),
             _one_line(row.last_body),
@@ -212,9 +215,9 @@ class ReviewPage(QWidget):
         self.unknown_model.set_rows(senders)
         self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
         self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
-        for column, width in ((0, 130), (1, 120), (2, 140), (3, 260), (4, 260)):
+        for column, width in ((0, 130), (1, 150), (2, 120), (3, 140), (4, 260)):
             self.review_view.setColumnWidth(column, width)
-        for column, width in ((0, 130), (1, 90), (2, 50), (3, 130)):
+        for column, width in ((0, 130), (1, 150), (2, 50), (3, 130)):
             self.unknown_view.setColumnWidth(column, width)
         self._select(current.inbound_id if current else None)
         self.review_count_changed.emit(len(items))

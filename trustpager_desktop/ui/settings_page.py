@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -196,12 +197,13 @@ class SettingsPage(QWidget):
         self.opt_out_words = QLineEdit()
         self.opt_in_words = QLineEdit()
         self.help_words = QLineEdit()
-        for editor, field, label, locked in (
-            (self.opt_out_words, "extra_opt_out_keywords", "Opt-out words", OPT_OUT_KEYWORDS),
-            (self.opt_in_words, "extra_opt_in_keywords", "Opt-in words", OPT_IN_KEYWORDS),
-            (self.help_words, "extra_help_keywords", "Help words", HELP_KEYWORDS),
-        ):
-            editor.setPlaceholderText("Comma separated, e.g. PARAR, ALTO")
+        for editor, field, label, locked, example in (
+            (self.opt_out_words, "extra_opt_out_keywords", "Opt-out words", OPT_OUT_KEYWORDS,
+             "PARAR, ALTO"),
+            (self.opt_in_words, "extra_opt_in_keywords", "Opt-in words", OPT_IN_KEYWORDS, "ALTA"),
+            (self.help_words, "extra_help_keywords", "Help words", HELP_KEYWORDS, "AYUDA"),
+        ):  # fmt: skip
+            editor.setPlaceholderText(f"Comma separated, e.g. {example}")
             self._row(f, f"{label}, also", editor, field)
             f.addRow("", plain_label(_locked(locked), wrap=True))
         f.addRow("", plain_label(
@@ -212,9 +214,9 @@ class SettingsPage(QWidget):
         self.business_name = QLineEdit()
         self.business_name.setPlaceholderText("e.g. Harbor Dental (shown as {business})")
         self._row(f, "Business name", self.business_name, "business_name")
-        self.confirmation_text = QLineEdit()
+        self.confirmation_text = _text_box()
         self._row(f, "Confirmation text", self.confirmation_text, "confirmation_text")
-        self.confirmation_text_es = QLineEdit()
+        self.confirmation_text_es = _text_box()
         self._row(f, "Spanish confirmation", self.confirmation_text_es, "confirmation_text_es")
         f.addRow("", plain_label(
             "Sent within 5 minutes of the request, never with marketing or links; staff "
@@ -248,8 +250,8 @@ class SettingsPage(QWidget):
         self.help_words.setText(st.extra_help_keywords)
         self.confirm.setChecked(st.confirm_opt_outs)
         self.business_name.setText(st.business_name)
-        self.confirmation_text.setText(st.confirmation_text)
-        self.confirmation_text_es.setText(st.confirmation_text_es)
+        self.confirmation_text.setPlainText(st.confirmation_text)
+        self.confirmation_text_es.setPlainText(st.confirmation_text_es)
         if self._services.tokens.keyring_available():
             self.keyring_note.setText(
                 "The token is kept in the system keyring, not in the database."
@@ -283,8 +285,8 @@ class SettingsPage(QWidget):
             extra_help_keywords=self.help_words.text().strip(),
             confirm_opt_outs=self.confirm.isChecked(),
             business_name=self.business_name.text().strip(),
-            confirmation_text=self.confirmation_text.text().strip(),
-            confirmation_text_es=self.confirmation_text_es.text().strip(),
+            confirmation_text=self.confirmation_text.toPlainText().strip(),
+            confirmation_text_es=self.confirmation_text_es.toPlainText().strip(),
         )
 
     def save(self) -> bool:
@@ -354,6 +356,14 @@ class SettingsPage(QWidget):
         coloured(self.test_result, colour)
         self.test_result.setText(text)
         self.connection_tested.emit(text)
+
+
+def _text_box() -> QPlainTextEdit:
+    """Two lines for a short text (a confirmation), Tab moving on as in a line editor."""
+    box = QPlainTextEdit()
+    box.setTabChangesFocus(True)
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * 3 + 12)
+    return box
 
 
 def _spin(low: int, high: int, suffix: str) -> QSpinBox:
