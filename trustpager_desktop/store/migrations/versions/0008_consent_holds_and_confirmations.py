@@ -8,6 +8,10 @@ hand shows "waiting for the customer's START reply" instead of failing silently.
 ``opt_out_confirmations`` holds the one confirmation text an opt-out may get; its
 unique key and status make it at most one, across crashes and desktops.
 
+Numbers whose latest opt-out came from a STOP reply or a 21610 answer, with no START
+reply after it, get a block now, so re-consent recorded before this version also shows
+"waiting for the customer's START reply" (when unsure, holding back is the safe side).
+
 """
 
 from collections.abc import Sequence
@@ -60,6 +64,36 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_opt_out_confirmations_status"), ["status"], unique=False
         )
+
+    _backfill_blocks()
+
+
+def _backfill_blocks() -> None:
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            "SELECT phone_e164, kind, source, received_at, message_sid FROM consent_events "
+            "WHERE phone_e164 IS NOT NULL ORDER BY received_at, id"
+        )
+    ).all()
+    blocked: dict[str, tuple] = {}
+    for phone, kind, source, received_at, sid in rows:
+        if kind == "opt_out" and source in ("stop_reply", "twilio_21610"):
+            blocked[phone] = (source, received_at, sid)
+        elif kind == "re_consent" and source == "start_reply":
+            blocked.pop(phone, None)
+    table = sa.table(
+        "provider_blocks",
+        sa.column("phone_e164"), sa.column("source"), sa.column("message_sid"),
+        sa.column("blocked_at"), sa.column("updated_at"),
+    )  # fmt: skip
+    values = [
+        {"phone_e164": phone, "source": source, "message_sid": sid, "blocked_at": at,
+         "updated_at": at}
+        for phone, (source, at, sid) in blocked.items()
+    ]  # fmt: skip
+    if values:
+        op.bulk_insert(table, values)
 
 
 def downgrade() -> None:
