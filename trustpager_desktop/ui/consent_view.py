@@ -4,7 +4,7 @@ state every screen shares into text, colour and icon (plain text only)."""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from trustpager_desktop.core.consent import ConsentState, ConsentStatus, Severity
 from trustpager_desktop.ui.common import OK_COLOUR, WARNING_COLOUR, coloured
@@ -49,3 +49,16 @@ def show_state(label: QLabel, state: ConsentState, text: str | None = None) -> Q
         label.setPalette(QPalette())  # back to the application's own text colour
         return label
     return coloured(label, colour)
+
+
+def ask_default_no(
+    parent: QWidget, title: str, text: str, yes: str, no: str, *, warning: bool = False
+) -> bool:
+    """A yes/no question about a consent step whose safe answer is No (the default)."""
+    icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Question
+    box = QMessageBox(icon, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)  # fmt: skip
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText(yes)
+    box.button(QMessageBox.StandardButton.No).setText(no)
+    return box.exec() == QMessageBox.StandardButton.Yes

@@ -8,7 +8,6 @@ from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -32,6 +31,7 @@ from trustpager_desktop.ui.common import (
     local_time,
     plain_label,
 )
+from trustpager_desktop.ui.consent_view import ask_default_no
 from trustpager_desktop.ui.workers import Job, run_in_background
 
 STATUS_LABELS = {
@@ -224,17 +224,8 @@ class MessagingCard(Card):
 
     def confirm_send_to_opted_out(self, name: str, question: str) -> bool:
         """Ask before texting someone the consent state warns about. Default answer: No."""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            f"Text {name}?",
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Send anyway")
-        box.button(QMessageBox.StandardButton.No).setText("Don't send")
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return ask_default_no(self, f"Text {name}?", question, "Send anyway", "Don't send",
+                              warning=True)  # fmt: skip
 
     def _on_sent(self, outcome: SendOutcome) -> None:
         self._job = None

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -39,7 +38,7 @@ from trustpager_desktop.ui.common import (
     field_error_label,
     plain_label,
 )
-from trustpager_desktop.ui.consent_view import show_state
+from trustpager_desktop.ui.consent_view import ask_default_no, show_state
 
 TWILIO_BLOCK_WARNING = (
     "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
@@ -235,19 +234,15 @@ class CommunicationPreferencesCard(Card):
 
     def ask_confirmation(self, contact_name: str) -> bool:
         """Send the one opt-out confirmation text? Default answer: No."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        return ask_default_no(
+            self,
             "Send a confirmation text?",
             f"Send {contact_name} one text confirming the opt-out?\n\n"
             "It says they are unsubscribed and how to resubscribe, nothing else, and goes "
             "out within 5 minutes. Choose No if they did not ask by text or phone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
+            "Send confirmation",
+            "No text",
         )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Send confirmation")
-        box.button(QMessageBox.StandardButton.No).setText("No text")
-        return box.exec() == QMessageBox.StandardButton.Yes
 
     def _opt_out(self, session, confirm: bool = False) -> None:  # type: ignore[no-untyped-def]
         s = self._services
