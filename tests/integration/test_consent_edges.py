@@ -519,3 +519,19 @@ def test_contacts_with_one_opted_out_number_stay_apart_from_the_flag(db, clock):
         assert not s.get(Contact, ben).sms_opted_out
     assert view.consent.status is ConsentStatus.NUMBER_OPTED_OUT
     assert row.consent == view.consent
+
+
+def test_a_review_decision_on_a_reply_older_than_a_start_changes_nothing(
+    db, clock, inbox_poller, send_inbound
+):
+    ann = add_contact(db, clock)
+    send_inbound(ANN, "STOP", minutes_ago=20)
+    send_inbound(ANN, "please stop texting me", minutes_ago=10)
+    send_inbound(ANN, "START", minutes_ago=5)
+    inbox_poller.run_once()
+    assert state(db, ann).status is ConsentStatus.HELD_FOR_REVIEW  # re-consented, reply pending
+
+    outcome = inbox.decide_review(db, pending_review_id(db), "opt_out", "Office", clock)
+
+    assert "older than START of 12:55:00: no change" in outcome.message
+    assert state(db, ann).status is ConsentStatus.SUBSCRIBED

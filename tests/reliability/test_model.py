@@ -67,6 +67,9 @@ REPLIES = [
 START_AT = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # inside sending hours on both coasts
 SETTINGS = AppSettings(business_timezone="America/Los_Angeles")
 CONFIRMATION_BODIES = {render(SETTINGS, "en"), render(SETTINGS, "es")}
+# Later events may cite a reply as evidence without acting on it again: a review decision
+# on it, a contact created later on the number it opted out.
+LATER_CITATIONS = (consent.Source.REVIEW, consent.Source.NUMBER_SUPPRESSION)
 
 
 class SimulatedKill(BaseException):
@@ -398,11 +401,10 @@ class ConsentMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             rows = s.execute(
                 select(InboundMessage.sid, InboundMessage.processed_at, func.count(ConsentEvent.id))
-                # A review decision later adds its own events for the reply it decides.
                 .outerjoin(
                     ConsentEvent,
                     (ConsentEvent.message_sid == InboundMessage.sid)
-                    & (ConsentEvent.source != consent.Source.REVIEW),
+                    & ConsentEvent.source.not_in(LATER_CITATIONS),
                 )  # fmt: skip
                 .where(InboundMessage.processed_at.is_not(None))
                 .group_by(InboundMessage.sid, InboundMessage.processed_at)

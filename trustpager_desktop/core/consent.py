@@ -317,8 +317,8 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
                               REASON_NUMBER_OPTED_OUT, blocked, at, source, name, pending)  # fmt: skip
     if e164 in facts.suppressed:
         source, at = facts.suppressed[e164]
-        detail = (f"This number was opted out by {_label(source)} on {when(at)}, before this "
-                  "record had it. Automations skip it.")  # fmt: skip
+        detail = (f"This number was opted out by {_label(source)} on {when(at)}; the opt-out "
+                  "stays on the number. Automations skip it.")  # fmt: skip
         return _blocked_state(ConsentStatus.NUMBER_SUPPRESSED, "Number opted out", detail,
                               REASON_NUMBER_OPTED_OUT, blocked, at, source, "", pending)  # fmt: skip
     if blocked is not None:
