@@ -69,6 +69,26 @@ def combined_db(contacts: int = CONTACTS, entries: int = LOG_ENTRIES) -> Path:
     return path
 
 
+def insights_db(contacts: int = CONTACTS, entries: int = LOG_ENTRIES) -> Path:
+    """The combined database plus a year of texting behind the log: outbound texts with
+    delivery statuses, replies, opt-outs and a review queue (benchmarks/insights_page.py)."""
+    path = Path(f"/tmp/trustpager-bench-insights-{contacts}-{entries}-{head_revision()}.db")
+    if not path.exists():
+        source = combined_db(contacts, entries)
+        began = time.perf_counter()
+        print(f"Building {path} ...", flush=True)
+        partial = path.with_suffix(".partial")
+        _checkpoint(source)
+        shutil.copyfile(source, partial)
+        from benchmarks.datasets import add_texting_history
+
+        add_texting_history(partial, contacts)
+        _analyze(partial)
+        partial.rename(path)
+        print(f"  built in {time.perf_counter() - began:.1f} s", flush=True)
+    return path
+
+
 def _checkpoint(path: Path) -> None:
     """Fold the WAL into the main file so a plain file copy holds every row."""
     conn = sqlite3.connect(path)

@@ -26,8 +26,11 @@ SCRIPTS = [
     "cold_start.py",
     "memory.py",
     "activity_log.py",
+    "insights_page.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "inbox_requests.py",
+    "automation_import.py",
 ]
 
 

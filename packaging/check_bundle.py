@@ -36,6 +36,28 @@ def run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
+def check_x11_libraries(bundle: Path) -> None:
+    """Linux: the X11 platform plugin in the bundle finds every library it links to, from
+    the bundle or the system (the offscreen screenshot above does not load it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from trustpager_desktop.platform_check import install_hint, unresolved_libraries
+
+    internal = bundle / "_internal"
+    plugins = sorted(internal.rglob("platforms/libqxcb.so"))
+    if not plugins:
+        raise SystemExit("check: the X11 platform plugin (libqxcb.so) is not in the bundle")
+    qpa = sorted(internal.rglob("libQt6XcbQpa.so*"))
+    # What the bundled program sees: its own folder first, then the system's libraries.
+    search = [str(internal), *(str(p.parent) for p in qpa[:1])]
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(search))
+    missing = unresolved_libraries([plugins[0], *qpa[:1]], env=env)
+    if missing:
+        raise SystemExit("check: the bundle cannot open a window on X11:\n" + install_hint(missing))
+    print(f"check: X11 plugin {plugins[0].relative_to(bundle)} finds all its libraries")
+
+
 def main(argv: list[str]) -> int:
     bundle = Path(argv[1] if len(argv) > 1 else "dist/trustpager-desktop")
     gui, cli = program(bundle, "trustpager-desktop"), program(bundle, "trustpager")
@@ -51,6 +73,7 @@ def main(argv: list[str]) -> int:
         print(f"check: screenshot {shot.stat().st_size} bytes")
         print("check:", run([str(cli), "--version"], env))
         print("check:", run([str(cli), "--db", db_url, "status"], env).replace("\n", " | "))
+    check_x11_libraries(bundle)
     print("check: the bundle works")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,10 @@ from trustpager_desktop.core.clock import FixedClock
 
 # GUI tests run without a screen; nothing may reach the internet.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The computer's own zone is UTC in every run, so times that name the business zone where it
+# differs ("10:04 EST") read the same on any machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 for _var in (
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
@@ -103,3 +108,9 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     terminalreporter.section(f"reliability figures ({mode})")
     for name in figures.FIGURE_NAMES:
         terminalreporter.write_line(f"{name}: {values[name]}")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Each test gets its own user data folder: its own log key and chain heads."""
+    monkeypatch.setenv("TRUSTPAGER_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))

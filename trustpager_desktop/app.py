@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from trustpager_desktop import APP_NAME, __version__
 
 log = logging.getLogger("trustpager")
+PALETTE_ENV = "TRUSTPAGER_PALETTE"
+EXIT_MISSING_LIBRARIES = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WHAT",
         default="contacts",
         help="with --screenshot: contacts, contact:ID, opportunities, opportunity:ID, automations, "
-        "activity, settings",
+        "queue, activity, review, insights, settings",
     )
     parser.add_argument(
         "--size", metavar="WxH", default="1280x800", help="window size for --screenshot"
+    )
+    parser.add_argument(
+        "--palette",
+        choices=("system", "light", "dark"),
+        default=os.environ.get(PALETTE_ENV, "system"),
+        help=f"colours: follow the system (default), or force light or dark (also {PALETTE_ENV})",
     )
     return parser
 
@@ -62,9 +71,14 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot:
         # Offscreen rendering needs no display; set before Qt starts.
-        import os
-
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    else:
+        from trustpager_desktop.platform_check import install_hint, missing_platform_libraries
+
+        missing = missing_platform_libraries()
+        if missing:  # Qt would abort with a message nobody understands: say what to install
+            print(install_hint(missing), file=sys.stderr)
+            return EXIT_MISSING_LIBRARIES
     from trustpager_desktop.logging_setup import setup_logging
 
     log_file = setup_logging()
@@ -73,10 +87,16 @@ def _run(argv: Sequence[str] | None) -> int:
 
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.store.database import DatabaseError, resolve_database_url
+    from trustpager_desktop.ui.error_net import install_error_net
     from trustpager_desktop.ui.icons import app_icon
     from trustpager_desktop.ui.single_instance import SingleInstance, instance_key
+    from trustpager_desktop.ui.theme import apply_palette
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_palette(app, args.palette)
+    windows: list = []  # the error dialog's parent, once the window exists
+    if not args.screenshot:  # a screenshot shows no dialogs; an error there is an exit code
+        error_net = install_error_net(lambda: windows[0] if windows else None)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("TrustPager")
@@ -114,6 +134,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
         run_first_run(services)  # cancelled: asked again at the next start
     window = MainWindow(services)
+    windows.append(window)
     from trustpager_desktop.ui.first_paint import report_first_paint
 
     report_first_paint(window)  # only with TRUSTPAGER_PRINT_FIRST_PAINT=1 (benchmarks)
@@ -130,6 +151,7 @@ def _run(argv: Sequence[str] | None) -> int:
         work.inbox.opted_out.connect(
             lambda notices: desktop.tray.notify_opt_out(opt_out_names(notices))
         )
+        work.inbox.status_changed.connect(desktop.tray.set_inbox_status)
     from trustpager_desktop.ui.review_alerts import alert_text
 
     def review_due(items: list) -> None:  # a reply nears its 10-business-day deadline
@@ -142,6 +164,7 @@ def _run(argv: Sequence[str] | None) -> int:
     QTimer.singleShot(0, _resume_garbage_collection)  # right after the first paint
     work.start()
     code = app.exec()
+    error_net.uninstall()
     window.shutdown()
     dispose_widgets(window)
     if instance is not None:
@@ -166,6 +189,12 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[n
         return 2
     window.show()
     app.processEvents()
+    # A page that loads off the GUI thread (Insights) is pictured once its figures are in.
+    wait_until_loaded = getattr(window.stack.currentWidget(), "wait_until_loaded", None)
+    if callable(wait_until_loaded):
+        wait_until_loaded()
+        app.sendPostedEvents()  # the layout requests of what the load added, then paint
+        app.processEvents()
     _resume_garbage_collection()
     ok = window.grab().save(args.screenshot)
     window.shutdown()

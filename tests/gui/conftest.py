@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
 from trustpager_desktop.services import AppServices
 
 
@@ -21,6 +21,10 @@ class _MemoryTokens(TokenStore):
     @staticmethod
     def keyring_available() -> bool:
         return False
+
+    @staticmethod
+    def keyring_problem() -> str | None:
+        return NO_KEYRING
 
 
 @pytest.fixture
@@ -53,6 +57,21 @@ def add_contact(services) -> Callable[..., int]:
             return contact.id
 
     return add
+
+
+@pytest.fixture
+def activate(qtbot) -> Callable[[QWidget], QWidget]:
+    """activate(window): show it and make it the active window, so key presses sent with
+    qtbot go through Qt's shortcut map (Ctrl+F, Ctrl+Q ...) as they do for a person."""
+
+    def show(window: QWidget) -> QWidget:
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+        return window
+
+    return show
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTime
+from PySide6.QtWidgets import QLabel
 
 from trustpager_desktop.core import auto_queue, automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -60,7 +61,7 @@ def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot)
         "Wait 1 day",
     ]
     assert page.list_model.rowCount() == 1
-    assert page.list_model.index(0, 2).data() == "3"
+    assert page.list_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "Follow-up: 3 step(s)"
 
 
 def test_editor_shows_validation_message_and_saves_nothing(page, services, qtbot):
@@ -116,3 +117,132 @@ def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services):
     with services.db.read() as s:
         (row,) = auto_queue.list_queue(s)
     assert (row.contact_id, row.status) == (ann, "pending")
+
+
+# -- issue 16: schedules, empty states, the footer, a delete made elsewhere ---------------------
+
+
+def _automation(services, name="Hello", schedule=None):
+    with services.db.write() as s:
+        return automations.create_automation(
+            s,
+            AutomationInput(name, [StepInput("send_sms", template="Hi")], True, schedule),
+            clock=services.clock,
+        ).id
+
+
+def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(page, services):
+    schedule = {"trigger": "cron", "day_of_week": "mon-fri", "hour": 9, "minute": 0,
+                "audience": {"stage": "Quote sent"}}  # fmt: skip
+    _automation(services, "Quote follow-up", schedule)
+    page.refresh()
+    page.list_view.selectRow(0)
+    editor = page.editor.schedule
+    assert editor.mode.currentData() == "cron"
+    assert [box.isChecked() for box in editor.days] == [True] * 5 + [False] * 2
+    # Thursday 18:00 UTC is 13:00 in New York: the next run is Friday 09:00 there.
+    assert editor.summary.text() == (
+        "Every weekday (Monday to Friday) at 09:00 (America/New_York), enrols contacts with "
+        "an opportunity at stage 'Quote sent'. Next run: 27 Nov 2026, 09:00 EST."
+    )
+    editor.days[5].setChecked(True)  # Saturdays too, at 10:30, for tagged contacts
+    editor.time.setTime(QTime(10, 30))
+    editor.audience.setCurrentIndex(editor.audience.findData("tag"))
+    editor.tag.setText("VIP")
+    assert page.editor.save()
+    with services.db.read() as s:
+        (view,) = automations.list_automations(s)
+    assert view.schedule == {"trigger": "cron", "day_of_week": "mon-sat", "hour": 10,
+                             "minute": 30, "audience": {"tag": "vip"}}  # fmt: skip
+
+
+def test_an_unusable_schedule_is_explained_and_nothing_is_saved(page, services):
+    automation_id = _automation(services)
+    page.refresh()
+    page.list_view.selectRow(0)
+    editor = page.editor.schedule
+    editor.mode.setCurrentIndex(editor.mode.findData("cron"))
+    for box in editor.days:
+        box.setChecked(False)
+    assert not page.editor.save()
+    assert editor.error.isVisibleTo(page) and "Tick at least one day" in editor.error.text()
+    editor.mode.setCurrentIndex(editor.mode.findData("custom"))
+    editor.json.setPlainText('{"trigger": "cron", "hour": 99, "audience": {"all": true}}')
+    assert not page.editor.save()
+    assert "not valid" in editor.error.text()
+    with services.db.read() as s:
+        assert automations.get_automation(s, automation_id).schedule is None
+
+
+def test_a_schedule_the_simple_controls_cannot_show_is_kept_as_json(page, services):
+    schedule = {"trigger": "cron", "day": "1", "hour": 8, "audience": {"all": True}}
+    automation_id = _automation(services, "Monthly", schedule)
+    page.refresh()
+    page.list_view.selectRow(0)
+    assert page.editor.schedule.mode.currentData() == "custom"
+    page.editor.name.setText("Monthly check-in")
+    assert page.editor.save()
+    with services.db.read() as s:
+        assert automations.get_automation(s, automation_id).schedule == schedule
+
+
+def test_empty_lists_say_what_to_do_and_the_page_has_a_title(page):
+    page.show()
+    assert page.list_empty.is_showing() and "New automation" in page.list_empty.text()
+    assert page.queue_empty.is_showing() and "Auto Queue is empty" in page.queue_empty.text()
+    assert not page.delete_button.isEnabled()
+    titles = [w.text() for w in page.findChildren(QLabel) if w.text() == "Automations"]
+    assert titles
+
+
+def test_the_footer_counts_the_whole_queue_not_one_run(page, services, qtbot):
+    ann = add_contact(services, "Ann", "(415) 555-0101", opted_out=True)
+    automation_id = _automation(services)
+    with services.db.write() as s:
+        automations.enroll(s, automation_id, Audience(contact_ids=(ann,)), actor="t",
+                           clock=services.clock)  # fmt: skip
+    page.refresh()
+    with qtbot.waitSignal(page.dispatch_finished, timeout=10_000):
+        page.run_button.click()
+    with qtbot.waitSignal(page.dispatch_finished, timeout=10_000) as second:
+        page.run_button.click()  # nothing due now: this run skips nothing
+    assert "0 skipped" in second.args[0]
+    assert page.queue_counts.text() == (
+        "In the queue: 0 upcoming, 0 sent, 1 skipped, 0 failed, 0 need review, 0 done."
+    )
+    assert page.run_status.text().startswith("Last run (26 Nov 2026, 13:00 EST): ")
+
+
+def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(page, services):
+    automation_id = _automation(services, "Gone soon")
+    page.refresh()
+    page.list_view.selectRow(0)
+    with services.db.write() as s:  # the other desktop
+        automations.delete_automation(s, automation_id)
+    told = []
+    page.confirm_delete = lambda _name: True
+    page.show_message = told.append
+
+    page.delete_button.click()
+
+    assert told and "'Gone soon' no longer exists" in told[0]
+    assert page.list_model.rowCount() == 0  # the stale row is gone
+    assert page.editor.name.text() == ""
+
+
+def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(page, services):
+    automation_id = _automation(services, "Gone soon")
+    page.refresh()
+    page.list_view.selectRow(0)
+    with services.db.write() as s:
+        automations.delete_automation(s, automation_id)
+    told = []
+    page.show_message = told.append
+    page.editor.name.setText("Gone soon, renamed")
+
+    assert not page.editor.save()
+
+    assert told and "no longer exists" in told[0]
+    assert page.list_model.rowCount() == 0
+    with services.db.read() as s:
+        assert automations.list_automations(s) == []  # nothing was re-created

@@ -22,9 +22,10 @@ from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
-from trustpager_desktop.ui.review_alerts import URGENT_COLOUR, ReviewEscalation
+from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.ui.settings_page import SettingsPage
+from trustpager_desktop.ui.theme import Tone, tone_colour
 
 ANN = "+14155550101"
 
@@ -226,8 +227,8 @@ def test_the_opportunity_panel_shows_the_contacts_state(qtbot, services, add_con
     page = OpportunitiesPage(services)
     qtbot.addWidget(page)
     page.show_opportunity(opportunity)
-    assert page.panel.sms.text() == "Opted out"
-    assert "Opted out since" in page.panel.sms.toolTip()
+    assert page.panel.sms_status.text().startswith("Opted out since")
+    assert page.panel.sms_status.toolTip().startswith("Opted out. Opted out since")
 
 
 def test_the_auto_queue_says_will_be_skipped_instead_of_quiet_hours(qtbot, services, add_contact):
@@ -266,7 +267,7 @@ def test_needs_review_shows_each_deadline_and_turns_red_two_business_days_before
     page.refresh()
     index = page.review_model.index(0, 1)
     assert index.data() == "Thu 10 Dec (1 day left)"
-    assert index.data(Qt.ItemDataRole.ForegroundRole) == URGENT_COLOUR
+    assert index.data(Qt.ItemDataRole.ForegroundRole) == tone_colour(Tone.ERROR)
 
 
 def test_the_navigation_count_turns_red_and_a_notification_fires_once(
@@ -285,7 +286,7 @@ def test_the_navigation_count_turns_red_and_a_notification_fires_once(
         window.review_alerts.check()
     assert [i.message_sid for i in fired.args[0]] == ["SMr1"]
     assert window.nav.item(row).text() == "Needs review (1, 1 due soon)"
-    assert window.nav.item(row).foreground().color() == URGENT_COLOUR
+    assert window.nav.item(row).foreground().color() == tone_colour(Tone.ERROR)
     assert window.nav.item(row).font().bold()
     with qtbot.assertNotEmitted(window.review_alerts.newly_urgent):
         window.review_alerts.check()  # once per reply

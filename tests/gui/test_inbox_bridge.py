@@ -36,7 +36,7 @@ def test_check_now_reports_status_and_opt_outs(qtbot, bridge, sqlite_db, clock, 
     ):
         bridge.check_now()
 
-    assert status.args == ["Inbox checked 10:00"]  # 15:00 UTC in New York
+    assert status.args == ["Inbox checked 10:00 EST"]  # 15:00 UTC in New York, not this computer's
     (notice,) = opted_out.args[0]
     assert notice.phone_e164 == "+14155550101" and notice.contact_names == ("Ann Lee",)
     assert review.args == [1]
@@ -47,4 +47,19 @@ def test_unreachable_twilio_shows_next_try(qtbot, bridge, fake_twilio):
     fake_twilio.stop()
     with qtbot.waitSignal(bridge.status_changed, timeout=10_000) as status:
         bridge.check_now()
-    assert status.args == ["Twilio unreachable, next try 10:00"]
+    assert status.args == ["Twilio unreachable, next try 10:00 EST"]
+
+
+def test_a_window_that_does_not_poll_says_who_does(
+    qtbot, bridge, sqlite_db, twilio_provider, clock
+):
+    agent = InboxPoller(
+        sqlite_db, twilio_provider, clock, settings=AppSettings(), label="OFFICE-PC (agent)"
+    )
+    agent.run_once()  # the agent holds the poller lease and reads
+    clock.advance(seconds=12)
+
+    with qtbot.waitSignal(bridge.status_changed, timeout=10_000) as status:
+        bridge._poller.run_once()  # the window's scheduled tick
+
+    assert status.args == ["Inbox checked by OFFICE-PC (agent) 12 s ago"]

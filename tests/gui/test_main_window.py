@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ def window(qtbot, services):
         ("opportunities", "opportunities_page"),
         ("opportunity:1", "opportunities_page"),
         ("automations", "automations_page"),
+        ("queue", "automations_page"),
         ("activity", "activity_page"),
         ("review", "review_page"),
         ("settings", "settings_page"),
@@ -88,22 +90,29 @@ def test_leaving_a_contact_with_unsaved_changes_asks(window, services, answer_di
         assert not s.get(Contact, 1).sms_opted_out
 
 
-def test_ctrl_f_focuses_search(qtbot, window):
-    window.show()
+def test_ctrl_f_focuses_search(qtbot, window, activate):
+    activate(window)
     window.show_target("settings")
-    assert window.find_shortcut.key().toString() == "Ctrl+F"
-    window.find_shortcut.activated.emit()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentWidget() is window.contact_browser
     qtbot.waitUntil(lambda: window.contact_browser.search.hasFocus())
 
 
 def test_settings_refuse_bad_values_next_to_the_field(window, services):
     page = window.settings_page
-    page.country.setText("ZZ")
+    page.timezone.setCurrentText("Mars/Olympus_Mons")
     assert not page.save()
-    assert page.errors["default_country"].isVisibleTo(page)
+    assert page.errors["business_timezone"].isVisibleTo(page)
     with services.db.read() as s:
-        assert s.scalar(select(Setting).where(Setting.key == "default_country")) is None
+        assert s.scalar(select(Setting).where(Setting.key == "business_timezone")) is None
+
+
+def test_settings_set_how_far_the_first_inbox_check_reads_back(window, services):
+    page = window.settings_page
+    assert page.look_back.value() == 30
+    page.look_back.setValue(7)
+    assert page.save()
+    assert services.settings.inbox_look_back_days == 7
 
 
 def test_settings_keep_the_token_out_of_the_database(window, services):

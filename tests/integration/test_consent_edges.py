@@ -112,7 +112,7 @@ def test_a_possible_opt_out_holds_the_text_until_the_decision(
     ann = add_contact(db, clock)
     ben = add_contact(db, clock, "Ben")  # same number: the hold follows the number
     send_inbound(ANN, "Please stop texting me")
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     enrol(db, clock, ann, ben)
 
     report = dispatcher.dispatch_due()
@@ -147,7 +147,7 @@ def test_holding_turned_off_lets_texts_go_with_a_reply_pending(
     change_settings(db, hold_while_pending=False)
     ann = add_contact(db, clock)
     send_inbound(ANN, "I never signed up for this")
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     enrol(db, clock, ann)
     dispatcher.dispatch_due()
     assert queue_item(db).status == "sent" and len(posts(fake_twilio)) == 1
@@ -186,7 +186,7 @@ def test_spanish_parar_opts_out_at_once_and_alto_el_precio_does_not(
     ben = add_contact(db, clock, "Ben", "+14155550102")
     send_inbound(ANN, "¡PARAR!")
     send_inbound("+14155550102", "Alto el precio?")
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.OPTED_OUT
     assert state(db, ben).status is ConsentStatus.SUBSCRIBED
     with db.read() as s:
@@ -212,7 +212,7 @@ def test_a_spanish_opt_out_gets_one_spanish_confirmation(
     change_settings(db, business_name="Acme Dental")
     ann = add_contact(db, clock)
     send_inbound(ANN, "PARAR", minutes_ago=1)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     first = send_due_confirmations(db, gateway, clock=clock)
     again = send_due_confirmations(db, gateway, clock=clock)
 
@@ -233,7 +233,7 @@ def test_twilio_confirms_its_own_keywords_so_we_do_not(
 ):
     add_contact(db, clock)
     send_inbound(ANN, "STOP")
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     send_due_confirmations(db, gateway, clock=clock)
     assert posts(fake_twilio) == []
 
@@ -244,7 +244,7 @@ def test_a_second_opt_out_word_is_not_a_second_opt_out(
     add_contact(db, clock)
     send_inbound(ANN, "PARAR", minutes_ago=2)
     send_inbound(ANN, "STOP STOP", minutes_ago=1)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     send_due_confirmations(db, gateway, clock=clock)
     assert len(posts(fake_twilio)) == 1
 
@@ -254,7 +254,7 @@ def test_a_confirmation_later_than_five_minutes_is_not_sent_and_says_why(
 ):
     add_contact(db, clock)
     send_inbound(ANN, "PARAR", minutes_ago=6)  # the desktop was off when it came in
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     report = send_due_confirmations(db, gateway, clock=clock)
     assert report.expired == 1 and posts(fake_twilio) == []
     assert "more than 5 minutes" in summaries(db, "opt_out_confirmation")[-1]
@@ -290,7 +290,7 @@ def test_a_review_decision_within_five_minutes_is_confirmed(
 ):
     add_contact(db, clock)
     send_inbound(ANN, "no quiero más mensajes", minutes_ago=2)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     inbox.decide_review(db, pending_review_id(db), "opt_out", "Office", clock)
     send_due_confirmations(db, gateway, clock=clock)
     assert len(posts(fake_twilio)) == 1 and posts(fake_twilio)[0]["Body"].startswith("Has ")
@@ -359,7 +359,7 @@ def test_reconsent_after_a_stop_waits_for_the_customers_start(
 ):
     ann = add_contact(db, clock)
     send_inbound(ANN, "STOP", minutes_ago=30)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     with db.write() as s:
         preferences.re_consent_by_hand(s, ann, method="verbal", note="Called us", actor="Office",
                                        clock=clock)  # fmt: skip
@@ -376,7 +376,7 @@ def test_reconsent_after_a_stop_waits_for_the_customers_start(
     assert state(db, ann).status is ConsentStatus.AWAITING_START
 
     send_inbound(ANN, "START", minutes_ago=0)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.SUBSCRIBED
     assert any("Twilio texts this number again" in s for s in summaries(db))
     clock.advance(minutes=1)
@@ -402,7 +402,7 @@ def test_spanish_opt_out_then_reconsent_does_not_wait_for_start(
     """Twilio does not act on PARAR, so it has nothing to lift."""
     ann = add_contact(db, clock)
     send_inbound(ANN, "PARAR", minutes_ago=30)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     with db.write() as s:
         preferences.re_consent_by_hand(s, ann, method="verbal", note="Called us", actor="Office",
                                        clock=clock)  # fmt: skip
@@ -421,15 +421,17 @@ def test_a_start_listed_late_does_not_override_a_newer_stop(
     send_inbound(ANN, "STOP", minutes_ago=50)
     send_inbound(ANN, "STOP", minutes_ago=1)
     late = send_inbound(ANN, "START", minutes_ago=2, visible=False)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     fake_twilio.release(late)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
 
     assert state(db, ann).status is ConsentStatus.OPTED_OUT
     with db.read() as s:
         events = list(s.scalars(select(consent.ConsentEvent.kind)))  # type: ignore[attr-defined]
     assert "re_consent" not in events
-    assert "START of 12:58:00 older than STOP of 12:59:00: no change: “START”" in summaries(db)
+    assert "START of 12:58:00 EST older than STOP of 12:59:00 EST: no change: “START”" in summaries(
+        db
+    )
 
 
 def test_a_stop_listed_late_does_not_undo_a_newer_start(
@@ -439,11 +441,13 @@ def test_a_stop_listed_late_does_not_undo_a_newer_start(
     send_inbound(ANN, "STOP", minutes_ago=50)
     late = send_inbound(ANN, "PARAR", minutes_ago=10, visible=False)
     send_inbound(ANN, "START", minutes_ago=5)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     fake_twilio.release(late)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.SUBSCRIBED
-    assert any(s.startswith("STOP of 12:50:00 older than START of 12:55:00") for s in summaries(db))
+    assert any(
+        s.startswith("STOP of 12:50:00 EST older than START of 12:55:00 EST") for s in summaries(db)
+    )
 
 
 def test_a_stop_sent_before_a_staff_reconsent_but_listed_after_still_opts_out(
@@ -460,7 +464,7 @@ def test_a_stop_sent_before_a_staff_reconsent_but_listed_after_still_opts_out(
         preferences.re_consent_by_hand(s, ann, method="verbal", note="Phoned", actor="Office",
                                        clock=clock)  # fmt: skip
     fake_twilio.release(late)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.OPTED_OUT
 
 
@@ -471,7 +475,7 @@ def test_a_start_older_than_a_staff_opt_out_changes_nothing(
     with db.write() as s:  # opted out by hand now; a START from 3 minutes ago shows up later
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock)
     send_inbound(ANN, "START", minutes_ago=3)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.OPTED_OUT
 
 
@@ -528,10 +532,10 @@ def test_a_review_decision_on_a_reply_older_than_a_start_changes_nothing(
     send_inbound(ANN, "STOP", minutes_ago=20)
     send_inbound(ANN, "please stop texting me", minutes_ago=10)
     send_inbound(ANN, "START", minutes_ago=5)
-    inbox_poller.run_once()
+    inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.HELD_FOR_REVIEW  # re-consented, reply pending
 
     outcome = inbox.decide_review(db, pending_review_id(db), "opt_out", "Office", clock)
 
-    assert "older than START of 12:55:00: no change" in outcome.message
+    assert "older than START of 12:55:00 EST: no change" in outcome.message
     assert state(db, ann).status is ConsentStatus.SUBSCRIBED

@@ -22,9 +22,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core.activity import ActivityView
-from trustpager_desktop.core.consent import RECONSENT_METHODS, SOURCE_LABELS
+from trustpager_desktop.core.activity import KIND_LABELS, ActivityView, Kind
+from trustpager_desktop.core.consent import RECONSENT_METHODS, SOURCE_LABELS, Source
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.settings import setting_label
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import ActivityEntry, Automation
 
 PAGE_SIZE = 200
@@ -53,9 +55,12 @@ class LogFilter:
 
     ``since`` is inclusive and ``until`` exclusive; both must be timezone-aware.
     ``text``: every word must appear (any case) in the summary, contact name or details.
+    ``sources``: only opt-outs and re-consents that came this way (``consent.Source``),
+    e.g. ``("stop_reply",)`` for opt-outs by STOP reply.
     """
 
     kinds: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
     contact_id: int | None = None
     automation_id: int | None = None
     since: datetime | None = None
@@ -98,10 +103,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _source_condition(sources: tuple[str, ...]) -> ColumnElement[bool]:
+    # details is canonical JSON (sorted keys, no spaces), so the pair is written exactly so.
+    return or_(*(_T.details.like(f'%"source":"{_escape_like(s)}"%', escape="\\") for s in sources))
+
+
 def _conditions(flt: LogFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if flt.kinds:
         conds.append(_T.kind.in_(flt.kinds))
+    if flt.sources:
+        conds.append(_source_condition(flt.sources))
     if flt.contact_id is not None:
         conds.append(_T.contact_id == flt.contact_id)
     if flt.automation_id is not None:
@@ -240,34 +252,143 @@ def automation_choices(session: Session) -> list[tuple[int, str]]:
     return [(r.id, r.name) for r in rows]
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone()
-    return f"{local.strftime('%d %b %Y %H:%M:%S %Z')} ({moment.isoformat(timespec='seconds')})"
+@dataclass(frozen=True)
+class KindChoice:
+    """One entry of the viewer's "Kind" list: what a person looks for, in their words."""
+
+    key: str
+    label: str
+    kinds: tuple[str, ...]
+    sources: tuple[str, ...] = ()
+
+    def log_filter(self, **others: object) -> LogFilter:
+        """A LogFilter for this choice combined with ``others`` (contact, dates, text)."""
+        return LogFilter(kinds=self.kinds, sources=self.sources, **others)  # type: ignore[arg-type]
 
 
-def details_lines(view: ActivityView) -> list[str]:
-    """The full record as readable 'Label: value' lines (for the details pane)."""
-    lines = [
-        f"Entry: {view.id}",
-        f"Kind: {view.kind_label}",
-        f"Happened: {_when(view.occurred_at)}",
-        f"Recorded: {_when(view.recorded_at)}",
-        f"Contact: {view.contact_name or '-'}"
-        + (f" (id {view.contact_id})" if view.contact_id is not None else ""),
-        f"By: {view.actor}",
+# Ordered as a person thinks of them: opt-outs (and how they came), consent back, sends,
+# replies, then housekeeping. STOP replies are logged as opt-outs whose source is the reply.
+KIND_CHOICES: tuple[KindChoice, ...] = (
+    KindChoice("opt_out", "Opt-outs (all)", (Kind.OPT_OUT,)),
+    KindChoice("stop_reply", "STOP replies", (Kind.OPT_OUT, Kind.STOP_REPLY), (Source.STOP_REPLY,)),
+    KindChoice("opt_out_by_hand", "Opt-outs by hand", (Kind.OPT_OUT,), (Source.MANUAL_TOGGLE,)),
+    KindChoice("opt_out_review", "Opt-outs after review", (Kind.OPT_OUT,), (Source.REVIEW,)),
+    KindChoice(
+        "twilio_21610",
+        "Opt-outs reported by Twilio (21610)",
+        (Kind.OPT_OUT,),
+        (Source.TWILIO_21610,),
+    ),  # fmt: skip
+    KindChoice("re_consent", "Re-consents", (Kind.RE_CONSENT,)),
+    KindChoice("manual_send", "Texts sent by hand", (Kind.MANUAL_SEND, Kind.MANUAL_SEND_OPTED_OUT)),
+    KindChoice(
+        "manual_send_opted_out",
+        "Texts sent by hand to opted-out contacts",
+        (Kind.MANUAL_SEND_OPTED_OUT,),
+    ),  # fmt: skip
+    KindChoice("automation_sent", "Automation texts sent", (Kind.AUTOMATION_SENT,)),
+    KindChoice("automation_skipped", "Automation steps skipped", (Kind.AUTOMATION_SKIPPED,)),
+    KindChoice("failed", "Failed sends", (Kind.AUTOMATION_FAILED, Kind.SEND_FAILED)),
+    KindChoice(
+        "inbound_message", "Replies received (not STOP)", (Kind.INBOUND_MESSAGE, Kind.HELP_REQUEST)
+    ),  # fmt: skip
+    KindChoice("review_decision", "Review decisions", (Kind.REVIEW_DECISION,)),
+    KindChoice("enrolled", "Enrolments in automations", (Kind.ENROLLED,)),
+    KindChoice(
+        "contact",
+        "Contacts added, changed or deleted",
+        (Kind.CONTACT_CREATED, Kind.CONTACT_UPDATED, Kind.CONTACT_DELETED),
+    ),  # fmt: skip
+    KindChoice("task_created", "Tasks created", (Kind.TASK_CREATED,)),
+    KindChoice("import", "Imports", (Kind.IMPORT,)),
+    KindChoice("settings_change", "Settings changes and pauses", (Kind.SETTINGS_CHANGE,)),
+)
+KIND_CHOICE_BY_KEY = {choice.key: choice for choice in KIND_CHOICES}
+
+
+def kind_text(view: ActivityView) -> str:
+    """The Kind column: 'Opt-out: STOP reply' says how an opt-out or re-consent came."""
+    label = KIND_LABELS.get(view.kind, view.kind.replace("_", " ").capitalize())
+    source = view.details.get("source")
+    if view.kind in (Kind.OPT_OUT, Kind.RE_CONSENT) and isinstance(source, str) and source:
+        return f"{label}: {SOURCE_LABELS.get(source, source)}"
+    return label
+
+
+# Details keys in the words of the screen; keys not listed are capitalised.
+DETAIL_LABELS = {
+    "body": "Message",
+    "classification": "Read as",
+    "evidence": "Evidence",
+    "from": "From",
+    "message_sid": "Twilio message SID",
+    "method": "How consent was given",
+    "note": "Note",
+    "phone": "Number",
+    "reason": "Why",
+    "received_at": "Reply received",
+    "source": "How it came",
+    "to": "To",
+}
+_ORDER = tuple(DETAIL_LABELS)  # known keys in a fixed order, the rest after them
+
+
+def _detail_value(key: str, value: object, zone: str) -> str:
+    if key == "source" and isinstance(value, str):
+        return SOURCE_LABELS.get(value, value)
+    if key == "method" and isinstance(value, str):
+        return RECONSENT_METHODS.get(value, value)
+    if key == "classification" and isinstance(value, str):
+        return value.replace("_", " ")
+    if key.endswith("_at") and isinstance(value, str):
+        try:
+            return format_time(datetime.fromisoformat(value), zone, seconds=True)
+        except ValueError:
+            return value
+    if isinstance(value, list) and len(value) == 2:  # a settings change: [before, after]
+        return f"{_plain(value[0])} → {_plain(value[1])}"
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _detail_label(key: str, view: ActivityView) -> str:
+    if view.kind == Kind.SETTINGS_CHANGE:
+        return setting_label(key)
+    return DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def detail_fields(view: ActivityView, zone: str) -> list[tuple[str, str]]:
+    """The full record as (label, value) pairs in words, times in the business ``zone``
+    (for the details pane). Empty values are left out."""
+    contact = view.contact_name or "(none)"
+    if view.contact_id is not None:
+        contact += f" (id {view.contact_id})"
+    fields = [
+        ("What", kind_text(view)),
+        ("Summary", view.summary),
+        ("When", format_time(view.occurred_at, zone, seconds=True)),
+        ("Recorded", format_time(view.recorded_at, zone, seconds=True)),
+        ("Contact", contact),
+        ("By", view.actor),
     ]
     if view.automation_id is not None:
-        lines.append(f"Automation: {view.automation_id}")
-    lines.append(f"Summary: {view.summary}")
-    for key in sorted(view.details):
+        fields.append(("Automation", f"id {view.automation_id}"))
+    keys = sorted(view.details, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))
+    for key in keys:
         value = view.details[key]
-        if value is None or value == "":
+        if (value is None or value == "") and view.kind != Kind.SETTINGS_CHANGE:
             continue
-        label = key.replace("_", " ").capitalize()
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        if key == "source":
-            text = f"{SOURCE_LABELS.get(text, text)} ({text})"
-        elif key == "method":
-            text = RECONSENT_METHODS.get(text, text)
-        lines.append(f"{label}: {text}")
-    return lines
+        fields.append((_detail_label(key, view), _detail_value(key, value, zone)))
+    utc = view.occurred_at.isoformat(timespec="seconds")
+    fields.append(("Entry", f"number {view.id}; happened {utc} (ISO, as exports write it)"))
+    return fields
+
+
+def details_lines(view: ActivityView, zone: str = "UTC") -> list[str]:
+    """The full record as 'Label: value' lines (what "Copy" puts on the clipboard)."""
+    return [f"{label}: {value}" for label, value in detail_fields(view, zone)]

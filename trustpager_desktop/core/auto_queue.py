@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -50,6 +50,7 @@ from trustpager_desktop.core.gateway import (
     SendRequest,
     Status,
 )
+from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
 from trustpager_desktop.store.database import Database
@@ -394,12 +395,15 @@ class QueueDispatcher:
         settings: AppSettings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         worker_id: str = "worker",
+        inbox_check: Callable[[datetime], InboxFreshness] | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
         self.settings = settings or AppSettings()
         self.clock = clock
         self.worker_id = worker_id
+        # Reads the inbox unless it was read after the texts fell due (DESIGN promise 10).
+        self.inbox_check = inbox_check
 
     def dispatch_due(
         self, *, max_items: int | None = None, honour_pause: bool = True
@@ -480,8 +484,10 @@ class QueueDispatcher:
                                     for _, t in texts])  # fmt: skip
 
         requests = [self._request(item) for item in items]
+        due = max(item.due_at for item in items)
+        inbox = self.inbox_check(due) if self.inbox_check is not None else None
         results = self.gateway.send_batch(requests, on_recorded=on_recorded,
-                                          on_finished=on_finished)  # fmt: skip
+                                          on_finished=on_finished, inbox=inbox)  # fmt: skip
         for item, result in zip(items, results, strict=True):
             if isinstance(result, Exception):  # e.g. a template that renders empty
                 with self.db.write() as session:
@@ -831,10 +837,12 @@ def _upcoming_reason(stored: str, state: consent.ConsentState | None) -> str:
     return f"will be skipped: {state.reason}"
 
 
-def count_by_status(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(QueueItem.status, func.count()).group_by(QueueItem.status)).all()
-    )
+def count_by_status(session: Session, *, automation_id: int | None = None) -> dict[str, int]:
+    """Items per status in the whole queue, or in one automation's part of it."""
+    query = select(QueueItem.status, func.count()).group_by(QueueItem.status)
+    if automation_id is not None:
+        query = query.where(QueueItem.automation_id == automation_id)
+    return dict(session.execute(query).all())
 
 
 __all__ = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,12 +20,13 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from trustpager_desktop.core import activity
+from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.timefmt import business_zone, format_time
 from trustpager_desktop.store.models import (
     ConsentEvent,
     Contact,
@@ -83,6 +83,7 @@ class ConsentStatus(enum.Enum):
     NUMBER_SUPPRESSED = "number_suppressed"  # the number itself is held (earlier opt-out, list)
     AWAITING_START = "awaiting_start"  # re-consent recorded; Twilio still blocks the number
     HELD_FOR_REVIEW = "held_for_review"  # a reply that may be an opt-out waits for a person
+    UNDELIVERABLE = "undeliverable"  # texts to the number keep failing (core.delivery)
     # Room for issue 15: NO_CONSENT_ON_RECORD and PURPOSE_DECLINED slot in before SUBSCRIBED.
 
 
@@ -208,6 +209,7 @@ class _Facts:
     suppressed: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     blocked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     pending: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
 
     @classmethod
     def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
@@ -224,6 +226,7 @@ class _Facts:
                                                                        {"values": chunk}))  # fmt: skip
             facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
                                                                    {"values": chunk}))  # fmt: skip
+        facts.undeliverable = delivery.blocked_numbers(session, numbers)
         for chunk in _chunks(ids, 500):
             facts.opted_out_ids.update(
                 (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
@@ -243,7 +246,8 @@ def consent_states(
     what a person sees is what the rule does. Checked in this order: no number; this
     contact opted out; the number opted out through another contact; the number held
     by a suppression; Twilio's STOP block after re-consent (waiting for START); a reply
-    waiting for review (held, unless the setting turns holding off); else subscribed.
+    waiting for review (held, unless the setting turns holding off); texts to the number
+    keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
     ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
     settings = settings or load_settings(session)
     facts = _Facts.load(session, recipients)
@@ -306,7 +310,7 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
     when = functools.partial(_when, zone=settings.business_timezone)
     if cid is not None and cid in facts.opted_out_ids:
         source, at = facts.opted_out_ids[cid]
-        detail = f"Opted out since {when(at)} by {_label(source)}."
+        detail = f"Opted out since {when(at)} by {_label(source)}"
         return _blocked_state(ConsentStatus.OPTED_OUT, "Opted out", detail, REASON_OPTED_OUT,
                               blocked, at, source, "", pending)  # fmt: skip
     if e164 in facts.by_number:
@@ -330,7 +334,14 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
                             AutomationAnswer.SKIP, REASON_AWAITING_START, provider_refuses=True,
                             since=at, source=source, pending_replies=pending)  # fmt: skip
     if pending:
-        return _pending_state(pending, facts.pending[e164][1], settings)
+        held = _pending_state(pending, facts.pending[e164][1], settings)
+        if not held.automation_allowed or e164 not in facts.undeliverable:
+            return held
+    if e164 in facts.undeliverable:
+        reason = facts.undeliverable[e164]
+        return ConsentState(ConsentStatus.UNDELIVERABLE, "Texts to this number fail",
+                            f"Automations skip this number: {reason}.", Severity.WARNING,
+                            AutomationAnswer.SKIP, reason, pending_replies=pending)  # fmt: skip
     return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed",
                         "Automations may text this contact.", Severity.OK,
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
@@ -338,7 +349,8 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
 
 def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
     if blocked is not None:
-        detail += " Twilio refuses texts to this number until the customer texts START."
+        detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
+                                       "customer texts START.")  # fmt: skip
     return ConsentState(status, label, detail, Severity.BLOCKED, AutomationAnswer.SKIP, reason,
                         opted_out=True, provider_refuses=blocked is not None, since=at,
                         source=source, via=via, pending_replies=pending)  # fmt: skip
@@ -366,14 +378,8 @@ def _label(source: str | None) -> str:
 
 
 def _when(at: datetime | None, zone: str) -> str:
-    """'26 Nov 2026, 10:04' in the business time zone."""
-    if at is None:
-        return "an unknown time"
-    try:
-        local = at.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = at.astimezone()
-    return local.strftime("%d %b %Y, %H:%M")
+    """'26 Nov 2026, 10:04' in the business time zone (the one format of every screen)."""
+    return format_time(at, zone) if at is not None else "an unknown time"
 
 
 def _banner(state: ConsentState) -> str:
@@ -995,7 +1001,7 @@ def clear_provider_block(
 # a START older than the newest opt-out (a STOP-type reply, a reply decided as an opt-out,
 # a 21610, a staff toggle, an import: each at its own time) changes nothing, and a
 # STOP-type reply older than the newest START-type reply changes nothing. Both are logged
-# ("START of 10:02 older than STOP of 10:03: no change"). Staff changes take effect when
+# ("START of 10:02:00 EST older than STOP of 10:03:00 EST: no change"). Staff changes take effect when
 # saved. One asymmetry, on purpose: an opt-out reply is never set aside because of a
 # re-consent a person recorded after the reply was sent. That person could not have seen
 # a reply Twilio had not listed yet, so the opt-out applies and the log says so (promise 10).
@@ -1049,8 +1055,8 @@ def stale_reply(
     kind: str, sent_at: datetime, times: ConsentTimes | None, timezone_name: str
 ) -> str | None:
     """Why a reply of ``kind`` ("opt_out" or "opt_in") sent at ``sent_at`` changes nothing,
-    or None when it is the customer's latest word. E.g. "START of 10:02:00 older than
-    STOP of 10:03:00: no change"."""
+    or None when it is the customer's latest word. E.g. "START of 10:02:00 EST older than
+    STOP of 10:03:00 EST: no change"."""
     if times is None:
         return None
     newer = times.opt_in if kind == "opt_out" else times.opt_out
@@ -1062,11 +1068,8 @@ def stale_reply(
 
 
 def _clock(at: datetime, zone: str) -> str:
-    try:
-        local = at.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = at.astimezone()
-    return local.strftime("%H:%M:%S")
+    """'10:02:00 EST': stored in the log, so the zone is always named."""
+    return at.astimezone(business_zone(zone)).strftime("%H:%M:%S %Z")
 
 
 def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
@@ -1080,11 +1083,12 @@ def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
     )
 
 
-def status_line(contact: Contact) -> str:
-    """'Opted out since 26 Nov 2026, 10:04 by STOP reply' or 'Subscribed'."""
+def status_line(contact: Contact, zone: str = "UTC") -> str:
+    """'Opted out since 26 Nov 2026, 10:04 by STOP reply' (time in the business ``zone``)
+    or 'Subscribed'."""
     if not contact.sms_opted_out:
         return "Subscribed"
     when = contact.sms_opted_out_at
-    when_text = when.astimezone().strftime("%d %b %Y, %H:%M") if when else "an unknown time"
+    when_text = format_time(when, zone) if when else "an unknown time"
     source = SOURCE_LABELS.get(contact.sms_opt_out_source or "", contact.sms_opt_out_source or "")
     return f"Opted out since {when_text} by {source}"

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, object_session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_prefixes
+from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
+from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -56,7 +58,7 @@ class ContactView:
 
 
 def _clean_text(value: str, label: str, limit: int, field: str, *, required: bool = False) -> str:
-    text = (value or "").strip()
+    text = clean_line(value)
     if _CONTROL.search(text):
         raise UserInputError(f"{label} contains control characters; remove them.", field=field)
     if required and not text:
@@ -67,7 +69,7 @@ def _clean_text(value: str, label: str, limit: int, field: str, *, required: boo
 
 
 def _normalise_tags(raw: str) -> str:
-    tags = [t.strip().lower() for t in (raw or "").split(",") if t.strip()]
+    tags = [t.lower() for t in (clean_line(part) for part in (raw or "").split(",")) if t]
     result = ",".join(dict.fromkeys(tags))
     if len(result) > 500:
         raise UserInputError("Too many tags (500 characters at most).", field="tags")
@@ -185,7 +187,9 @@ def delete_contact(
     """Delete a contact. Its consent history and log entries stay, and an opt-out
     stays held on its number so re-adding the person does not lose it."""
     contact = get_contact_row(session, contact_id)
+    details = {}
     if contact.sms_opted_out and contact.phone_e164:
+        details["held_number"] = contact.phone_e164  # core.optout_audit rebuilds the hold from it
         held = consent.NumberOptOut(
             contact.phone_e164,
             source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
@@ -200,6 +204,7 @@ def delete_contact(
         summary="Contact deleted",
         actor=actor,
         contact=contact,
+        details=details,
         clock=clock,
     )
     session.delete(contact)
@@ -237,10 +242,14 @@ def get_contact_row(session: Session, contact_id: int) -> Contact:
 
 
 def to_view(
-    contact: Contact, default_region: str = "US", state: consent.ConsentState | None = None
+    contact: Contact,
+    default_region: str = "US",
+    zone: str = "UTC",
+    state: consent.ConsentState | None = None,
 ) -> ContactView:
-    """A contact as plain data. Pass its ``consent.consent_state`` (``get_contact`` does);
-    without one the state is read from the contact's session."""
+    """Plain data for one contact; times in words are in the business ``zone``. Pass its
+    ``consent.consent_state`` (``get_contact`` does); without one the state is read from
+    the contact's session."""
     if state is None:
         session = object_session(contact)
         if session is None:
@@ -259,13 +268,16 @@ def to_view(
         sms_opted_out=contact.sms_opted_out,
         sms_opted_out_at=contact.sms_opted_out_at,
         sms_opt_out_source=contact.sms_opt_out_source,
-        status_line=consent.status_line(contact),
+        status_line=consent.status_line(contact, zone),
         consent=state,
     )
 
 
 def get_contact(session: Session, contact_id: int, default_region: str = "US") -> ContactView:
-    return to_view(get_contact_row(session, contact_id), default_region)
+    """One contact as plain data (its status line in the business time zone). Raises
+    NotFoundError when it no longer exists."""
+    zone = load_settings(session).business_timezone
+    return to_view(get_contact_row(session, contact_id), default_region, zone)
 
 
 def contacts_with_number(session: Session, e164: str) -> list[Contact]:
@@ -296,15 +308,6 @@ class ContactRow:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _phone_prefix(digits: str) -> ColumnElement[bool]:
-    """phone_e164 starts with +digits, as an index range (a leading-wildcard LIKE cannot use one)."""
-    lower = "+" + digits
-    if set(digits) == {"9"}:
-        return Contact.phone_e164.like(lower + "%")
-    upper = "+" + str(int(digits) + 1).zfill(len(digits))
-    return and_(Contact.phone_e164 >= lower, Contact.phone_e164 < upper)
 
 
 def _fts_match(words: list[str]) -> str:
@@ -346,13 +349,17 @@ def _indexed_words(words: list[str], dialect: str) -> list[str]:
 
 
 def _search_words(query: str, default_region: str) -> tuple[list[str] | None, list[str]]:
-    """(phone prefixes or None, lower-case words) for what was typed in a search box."""
+    """(alternative digit strings or None, lower-case words) for what was typed in a
+    search box. A phone-like query with one digit string to look for is just a word (the
+    number's digits are in search_text), so it takes the same indexed path as a name."""
     query = _CONTROL.sub(" ", query or "").strip()  # a NUL cannot even reach PostgreSQL
     if not query:
         return None, []
-    prefixes = phone_search_prefixes(query, default_region)
-    if prefixes is not None:
-        return prefixes, []
+    digits = phone_search_digits(query, default_region)
+    if digits is not None and len(digits) > 1:
+        return digits, []
+    if digits is not None:
+        return None, digits
     return None, query.lower().split()
 
 
@@ -360,11 +367,13 @@ def search_query(
     query: str, default_region: str = "US", dialect: str = "sqlite", *, use_index: bool = True
 ) -> Select:
     """The filter for a search box: every word must match name, email, company or phone;
-    a phone-like query matches numbers by E.164 prefix, whatever format is typed."""
+    a phone-like query matches any run of a number's digits, whatever format is typed."""
     stmt = select(Contact.id)
-    prefixes, words = _search_words(query, default_region)
-    if prefixes is not None:
-        return stmt.where(or_(*(_phone_prefix(p) for p in prefixes)))
+    alternatives, words = _search_words(query, default_region)
+    if alternatives is not None:
+        return stmt.where(
+            or_(*(_word_filter([d], dialect, use_index=use_index) for d in alternatives))
+        )
     if not words:
         return stmt
     return stmt.where(_word_filter(words, dialect, use_index=use_index))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock, FixedClock
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.opportunities import DEFAULT_STAGES
 from trustpager_desktop.store.models import Automation, AutomationStep, Contact, Opportunity
 
 FIRST = ["Ann", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal",
@@ -27,7 +28,7 @@ LAST = ["Lee", "Marsh", "Diaz", "Patel", "Novak", "Khan", "Okafor", "Sato", "Mor
         "Walsh", "Ortega", "Berg", "Cohen", "Ivanova", "Shah", "Reyes", "Fox", "Kim", "Brooks"]  # fmt: skip
 COMPANIES = ["", "", "Lee Plumbing", "Marsh & Co", "Harbor Dental", "Sunrise Bakery",
              "Northside Realty", "Blue Fin Sushi", "Oak Street Gym", ""]  # fmt: skip
-STAGES = ["New lead", "Quote sent", "Negotiating", "Won", "Lost"]
+STAGES = list(DEFAULT_STAGES)
 DEMO_CONTACTS = 50
 
 
@@ -64,15 +65,29 @@ def _demo_consent_history(
 ) -> None:
     now = clock.now()
     for n, contact in enumerate(people[5:45:8]):
+        received = now - timedelta(days=30 - n * 5, hours=n)
+        # Honoured within a minute, as the inbox does: the compliance report shows it so.
+        honoured = FixedClock(received + timedelta(seconds=40 + n))
+        if n % 2 == 0:  # a STOP reply speaks for the number, as the inbox records it
+            consent.opt_out_number(
+                session,
+                contact.phone_e164 or "",
+                source=consent.Source.STOP_REPLY,
+                actor="Inbox",
+                evidence="STOP",
+                message_sid=f"SMdemo{n:026d}",
+                received_at=received,
+                clock=honoured,
+            )
+            continue
         consent.opt_out_contact(
             session,
             contact,
-            source=consent.Source.STOP_REPLY if n % 2 == 0 else consent.Source.MANUAL_TOGGLE,
-            actor="Inbox" if n % 2 == 0 else actor,
-            evidence="STOP" if n % 2 == 0 else "Asked by phone not to be texted",
-            message_sid=f"SMdemo{n:026d}" if n % 2 == 0 else None,
-            received_at=now - timedelta(days=30 - n * 5, hours=n),
-            clock=clock,
+            source=consent.Source.MANUAL_TOGGLE,
+            actor=actor,
+            evidence="Asked by phone not to be texted",
+            received_at=received,
+            clock=honoured,
         )
     returning = people[13]
     if returning.sms_opted_out:

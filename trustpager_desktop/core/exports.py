@@ -109,6 +109,24 @@ def _atomic_csv(path: str | os.PathLike[str]) -> Iterator[Any]:
         raise
 
 
+def write_table(
+    path: str | os.PathLike[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    progress: Progress | None = None,
+) -> int:
+    """Write one table (header, rows) like every export; returns the row count."""
+    rows = list(rows)
+    return _write_rows(path, header, rows, len(rows), progress)
+
+
+def csv_file(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+    """For files with their own layout (reports): a writer with ``row(values)`` on a
+    temporary file that replaces ``path`` only when the ``with`` block succeeds. Same
+    encoding and formula-safe cells as every export."""
+    return _atomic_csv(path)
+
+
 class _SafeWriter:
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)

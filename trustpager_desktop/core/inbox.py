@@ -383,8 +383,12 @@ def _log_reply(
     summary: str,
     verdict: ReplyClassification,
     actor: str = ACTOR,
+    decided_at: datetime | None = None,
 ) -> None:
-    """One activity entry per contact with the number, or one for the number itself."""
+    """One activity entry per contact with the number, or one for the number itself.
+
+    The entry happens when the reply was sent, or, for a person's decision on it
+    (``decided_at``), when they decided; the reply's own time stays in the details."""
     details = {
         "message_sid": message.sid,
         "from": message.from_number,
@@ -392,6 +396,8 @@ def _log_reply(
         "classification": verdict.kind.value,
         "reason": verdict.reason,
     }
+    if decided_at is not None:
+        details["received_at"] = message.date_sent.isoformat()
     for contact in contacts or [None]:
         journal.add(
             kind=kind,
@@ -400,7 +406,7 @@ def _log_reply(
             contact_id=contact.id if contact else None,
             contact_name=contact.display_name if contact else "",
             details=details,
-            occurred_at=message.date_sent,
+            occurred_at=decided_at or message.date_sent,
         )
 
 
@@ -824,6 +830,7 @@ def decide_review(
             summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
             verdict=verdict,
             actor=actor,
+            decided_at=message.reviewed_at,
         )
         journal.flush()
     return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.", confirm)

@@ -92,27 +92,27 @@ def is_probably_mobile_capable(e164: str) -> bool:
 _NON_DIGITS = re.compile(r"\D+")
 
 
-def phone_search_prefixes(query: str, default_region: str = DEFAULT_REGION) -> list[str] | None:
-    """E.164 prefixes (digits, without '+') a phone-like search should match, else None.
+def phone_search_digits(query: str, default_region: str = DEFAULT_REGION) -> list[str] | None:
+    """Digit strings a phone-like search looks for anywhere in a contact's E.164 number,
+    or None when ``query`` is not phone-like (fewer than 3 digits, or letters or '@').
 
-    A complete number in any format ("(415) 555-0101", "4155550101",
-    "+1 415 555 0101") gives its one E.164 form. A partial number gives the
-    prefixes it could start: with the home country code ("415 555" ->
-    "1415555") and as typed ("44 20" -> "4420"). Prefixes let the database use
-    the phone index instead of scanning every row on each keystroke.
+    Any run of the number matches, in any format: "0137", "555-0137", "(415) 555-0137"
+    and "+1 415 555 0137" all find +14155550137. A leading trunk zero, where the
+    country dials one ("020 7946" in GB), is also tried without it, since E.164 drops it.
+    A complete number adds its E.164 digits. Strings contained in another are dropped
+    (matching the shorter already matches the longer).
     """
     digits = _NON_DIGITS.sub("", query)
     if len(digits) < 3 or re.search(r"[A-Za-z@]", query):
         return None
-    full = try_e164(query, default_region)
-    if full:
-        return [full.lstrip("+")]
     region = (default_region or DEFAULT_REGION).upper()
-    country_code = str(phonenumbers.country_code_for_region(region) or "")
-    national = digits[1:] if digits.startswith("0") else digits  # drop a trunk prefix
-    prefixes = [digits] if not query.strip().startswith("+") else []
-    if country_code and not query.strip().startswith("+"):
-        prefixes.insert(0, country_code + national)
-    if query.strip().startswith("+"):
-        prefixes = [digits]
-    return list(dict.fromkeys(p for p in prefixes if not p.startswith("0")))
+    candidates = [digits]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+    trunk = metadata.national_prefix if metadata is not None else None
+    if trunk == "0" and digits.startswith("0") and not query.strip().startswith("+"):
+        candidates.append(digits[1:])
+    full = try_e164(query, region)
+    if full:
+        candidates.append(full.lstrip("+"))
+    unique = [c for c in dict.fromkeys(candidates) if len(c) >= 3]
+    return [c for c in unique if not any(o != c and o in c for o in unique)]

@@ -60,6 +60,7 @@ class AppSettings:
     twilio_account_sid: str = ""
     twilio_sender: str = ""  # +E.164 number or MG… messaging service SID
     poll_interval_seconds: int = 30
+    inbox_look_back_days: int = 30  # how far the first read (and one after a long gap) looks back
     quiet_hours_start: int = 8  # automation texts allowed from 08:00 ...
     quiet_hours_end: int = 21  # ... until 21:00, recipient's local time
     stale_limit_hours: int = 24
@@ -86,6 +87,32 @@ class AppSettings:
         )
 
 
+# What each setting is called on the screen (activity log entries, the details pane).
+SETTING_LABELS = {
+    "default_country": "Default country",
+    "business_timezone": "Business time zone",
+    "provider_mode": "Sending mode",
+    "twilio_account_sid": "Twilio Account SID",
+    "twilio_sender": "Sending number",
+    "poll_interval_seconds": "Inbox check interval (seconds)",
+    # The two hours bound when automated texts may go out (the screen's "sending hours").
+    "quiet_hours_start": "Sending hours start",
+    "quiet_hours_end": "Sending hours end",
+    "stale_limit_hours": "Missed-send limit (hours)",
+    "start_replies_need_review": "START replies need review",
+    "user_name": "Your name",
+    "first_run_done": "First-run assistant finished",
+    "keep_in_tray": "Keep running in the tray",
+    "automations_paused": "Automations paused",
+}
+
+
+def setting_label(key: str) -> str:
+    """'Sending hours end' for ``quiet_hours_end``; an unknown key is made readable
+    ('some_key' -> 'Some key')."""
+    return SETTING_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
 def _validate(settings: AppSettings) -> None:
     if settings.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise UserInputError(
@@ -106,6 +133,11 @@ def _validate(settings: AppSettings) -> None:
     if not 5 <= settings.poll_interval_seconds <= 3600:
         raise UserInputError(
             "Check the inbox every 5 to 3600 seconds.", field="poll_interval_seconds"
+        )
+    if not 1 <= settings.inbox_look_back_days <= 400:
+        raise UserInputError(
+            "Look back 1 to 400 days when reading the inbox for the first time.",
+            field="inbox_look_back_days",
         )
     if not (0 <= settings.quiet_hours_start < settings.quiet_hours_end <= 24):
         raise UserInputError(
@@ -223,7 +255,7 @@ def save_settings(
         activity.append(
             session,
             kind=activity.Kind.SETTINGS_CHANGE,
-            summary="Settings changed: " + ", ".join(changed),
+            summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
             actor=actor,
             details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
             clock=clock,

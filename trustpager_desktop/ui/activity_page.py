@@ -10,8 +10,6 @@ are data, never markup.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from datetime import time as dtime
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -22,49 +20,68 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
-    QProgressDialog,
+    QMenu,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contacts, exports
-from trustpager_desktop.core.activity import KIND_LABELS, ActivityView
+from trustpager_desktop.core import contacts, exports, log_verify
+from trustpager_desktop.core.activity import ActivityView
 from trustpager_desktop.core.activity_query import (
+    KIND_CHOICE_BY_KEY,
+    KIND_CHOICES,
     PAGE_SIZE,
     LogFilter,
     automation_choices,
+    detail_fields,
     details_lines,
+    kind_text,
     latest_id,
     newer_entries,
     query_entries,
 )
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.timefmt import business_today, format_time, start_of_business_day
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.ui.records_worker import BackgroundTask
+from trustpager_desktop.ui.common import (
+    ERROR_COLOUR,
+    OK_COLOUR,
+    EmptyState,
+    coloured,
+    documents_path,
+    heading,
+    plain_label,
+)
+from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 POLL_INTERVAL_MS = 3000
+VERIFY_LINES_SHOWN = 3
 NEW_ENTRIES_MAX = 1000
 # A text search scans a bounded slice per query; keep scanning this long per fetch.
 FETCH_TIME_BUDGET_S = 0.25
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def format_time(when: datetime) -> str:
-    return when.astimezone().strftime("%d %b %Y %H:%M:%S")
+DATE_DISPLAY = "dd MMM yyyy"  # the date part of core.timefmt's format: '26 Nov 2026'
 
 
 class ActivityLogModel(QAbstractTableModel):
@@ -72,9 +89,10 @@ class ActivityLogModel(QAbstractTableModel):
 
     COLUMNS = ("Time", "Contact", "Kind", "Summary", "By")
 
-    def __init__(self, db: Database, parent=None) -> None:
+    def __init__(self, db: Database, parent=None, *, zone=lambda: "UTC") -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self._db = db
+        self._zone = zone  # () -> the business time zone's name (a setting that can change)
         self._filter = LogFilter()
         self._rows: list[ActivityView] = []
         self._cursor: int | None = None
@@ -166,18 +184,17 @@ class ActivityLogModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._cell(entry, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
-            return entry.summary
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (1, 2, 3):
+            return self._cell(entry, index.column()) if index.column() != 3 else entry.summary
         return None
 
-    @staticmethod
-    def _cell(entry: ActivityView, column: int) -> str | None:
+    def _cell(self, entry: ActivityView, column: int) -> str | None:
         if column == 0:
-            return format_time(entry.occurred_at)
+            return format_time(entry.occurred_at, self._zone())  # seconds: in the details
         if column == 1:
             return entry.contact_name or "-"
         if column == 2:
-            return entry.kind_label
+            return kind_text(entry)
         if column == 3:
             return " ".join(entry.summary.split())  # one line, whatever the body held
         if column == 4:
@@ -197,7 +214,7 @@ class ActivityPage(QWidget):
         self._services = services
         self._db: Database = services.db
         self._tasks: list[BackgroundTask] = []
-        self.model = ActivityLogModel(self._db, self)
+        self.model = ActivityLogModel(self._db, self, zone=self._zone)
         self._build_filters()
         self._build_body()
         self._apply_timer = QTimer(self, singleShot=True, interval=300)
@@ -212,39 +229,49 @@ class ActivityPage(QWidget):
 
     # --- layout --------------------------------------------------------------------------
 
+    def _zone(self) -> str:
+        return self._services.settings.business_timezone
+
     def _build_filters(self) -> None:
-        self.kind_combo = QComboBox()
+        self.kind_combo = _shrinking_combo(16)
+        self.kind_combo.setAccessibleName("Kind of entry")
         self.kind_combo.addItem("All kinds", None)
-        for kind, label in sorted(KIND_LABELS.items(), key=lambda kv: kv[1]):
-            self.kind_combo.addItem(label, kind)
+        for choice in KIND_CHOICES:
+            self.kind_combo.addItem(choice.label, choice.key)
         self.contact_search = QLineEdit(placeholderText="Find a contact…", clearButtonEnabled=True)
-        self.contact_combo = QComboBox(minimumContentsLength=18)
+        self.contact_search.setAccessibleName("Find a contact")
+        self.contact_combo = _shrinking_combo(14)
+        self.contact_combo.setAccessibleName("Contact")
         self.contact_combo.addItem("All contacts", None)
-        self.automation_combo = QComboBox()
+        self.automation_combo = _shrinking_combo(12)
+        self.automation_combo.setAccessibleName("Automation")
         self.automation_combo.addItem("All automations", None)
         with self._db.read() as s:
             for automation_id, name in automation_choices(s):
                 self.automation_combo.addItem(name, automation_id)
-        today = QDate.currentDate()
+        # Whole days in the business time zone, like every time on the page.
+        today = QDate(business_today(self._services.clock.now(), self._zone()))
         self.since_check, self.since_date = QCheckBox("From"), QDateEdit(today.addDays(-30))
         self.until_check, self.until_date = QCheckBox("To"), QDateEdit(today)
         for edit in (self.since_date, self.until_date):
             edit.setCalendarPopup(True)
+            edit.setDisplayFormat(DATE_DISPLAY)
             edit.setEnabled(False)
         self.text_search = QLineEdit(
             placeholderText="Search summaries, names and details…", clearButtonEnabled=True
         )
+        self.text_search.setAccessibleName("Search the log")
         self.clear_button = QPushButton("Clear filters")
 
     def _build_body(self) -> None:
         row1 = QHBoxLayout()
-        for label, widget in (("Kind", self.kind_combo), ("Automation", self.automation_combo)):
-            row1.addWidget(QLabel(label))
-            row1.addWidget(widget)
+        row1.addWidget(QLabel("Kind"))
+        row1.addWidget(self.kind_combo, 2)
+        row1.addWidget(QLabel("Automation"))
+        row1.addWidget(self.automation_combo, 1)
         row1.addWidget(QLabel("Contact"))
-        row1.addWidget(self.contact_search)
-        row1.addWidget(self.contact_combo)
-        row1.addStretch(1)
+        row1.addWidget(self.contact_search, 1)
+        row1.addWidget(self.contact_combo, 1)
         row2 = QHBoxLayout()
         for widget in (self.since_check, self.since_date, self.until_check, self.until_date):
             row2.addWidget(widget)
@@ -253,38 +280,48 @@ class ActivityPage(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.model)
+        self.table.setAccessibleName("Activity log entries")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        for column, width in ((0, 150), (1, 140), (2, 170), (4, 90)):
+        header.setMinimumSectionSize(60)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in ((1, 150), (2, 170)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
+        self.empty_state = EmptyState(self.table, "No entries match these filters.")
 
-        self.details = QPlainTextEdit(readOnly=True)
-        self.details.setPlaceholderText("Select an entry to see the full record.")
-        self.open_contact_button = QPushButton("Open contact")
-        self.open_contact_button.setEnabled(False)
-        self.open_contact_button.clicked.connect(self._open_contact)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(QLabel("Details"))
-        side_layout.addWidget(self.details, 1)
-        side_layout.addWidget(self.open_contact_button)
-        splitter = QSplitter()
+        side = self._build_details()
+        # Details below the table: the table keeps the page's width for its summaries.
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(side)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 2)
 
-        self.status_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
-        self.verify_label = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
-        self.verify_button = QPushButton("Verify log")
-        self.verify_button.clicked.connect(self.verify_log)
+        self.status_label = plain_label(wrap=True)
+        self.verify_label = plain_label(wrap=True)
+        # Click: check what was added since the last checkpoint (seconds at most); the
+        # arrow offers the full check that re-reads every entry.
+        self.verify_button = QToolButton(text="Verify log")
+        self.verify_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        verify_menu = QMenu(self.verify_button)
+        self.full_verify_action = verify_menu.addAction("Verify every entry (full check)")
+        self.full_verify_action.triggered.connect(lambda: self.verify_log(full=True))
+        self.verify_button.setMenu(verify_menu)
+        self.verify_button.clicked.connect(lambda: self.verify_log())
+        # A long report (many opt-out mismatches) is read in full here.
+        self.verify_report_button = QPushButton("Full report…")
+        self.verify_report_button.hide()
+        self.verify_report_button.clicked.connect(self._show_verify_report)
         # A text search reads a bounded slice of the log per step; this reads the next slice.
         self.search_further_button = QPushButton("Search older entries")
         self.search_further_button.hide()
@@ -295,14 +332,52 @@ class ActivityPage(QWidget):
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.search_further_button)
         bottom.addWidget(self.verify_label, 2)
+        bottom.addWidget(self.verify_report_button)
         bottom.addWidget(self.verify_button)
         bottom.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(heading("Activity Log", 4))
         layout.addLayout(row1)
         layout.addLayout(row2)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
+
+    def _build_details(self) -> QWidget:
+        """The details pane: the selected entry as labelled fields, selectable, plain text."""
+        self.details_form = QFormLayout()
+        self.details_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.details_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        self.details_placeholder = plain_label("Select an entry to see the full record.", wrap=True)
+        holder_layout.addWidget(self.details_placeholder)
+        holder_layout.addLayout(self.details_form)
+        holder_layout.addStretch(1)
+        self.details = QScrollArea()
+        self.details.setWidgetResizable(True)
+        self.details.setFrameShape(QFrame.Shape.StyledPanel)
+        self.details.setWidget(holder)
+        self.details.setMinimumHeight(90)
+        self.copy_details_button = QPushButton("Copy")
+        self.copy_details_button.setToolTip("Copy this entry as text")
+        self.copy_details_button.setEnabled(False)
+        self.copy_details_button.clicked.connect(self._copy_details)
+        self.open_contact_button = QPushButton("Open contact")
+        self.open_contact_button.setEnabled(False)
+        self.open_contact_button.clicked.connect(self._open_contact)
+        title = QHBoxLayout()
+        title.addWidget(heading("Details", 1))
+        title.addStretch(1)
+        title.addWidget(self.copy_details_button)
+        title.addWidget(self.open_contact_button)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addLayout(title)
+        side_layout.addWidget(self.details, 1)
+        return side
 
     def _connect_filters(self) -> None:
         for combo in (self.kind_combo, self.contact_combo, self.automation_combo):
@@ -323,18 +398,18 @@ class ActivityPage(QWidget):
     # --- filters -------------------------------------------------------------------------
 
     def current_filter(self) -> LogFilter:
-        """The filter the controls describe (dates are whole local days)."""
-        kind = self.kind_combo.currentData()
+        """The filter the controls describe (dates are whole days in the business zone)."""
+        zone = self._zone()
+        choice = KIND_CHOICE_BY_KEY.get(self.kind_combo.currentData() or "")
+        since = start_of_business_day(self.since_date.date().toPython(), zone)
+        until = start_of_business_day(self.until_date.date().addDays(1).toPython(), zone)
         return LogFilter(
-            kinds=(kind,) if kind else (),
+            kinds=choice.kinds if choice else (),
+            sources=choice.sources if choice else (),
             contact_id=self.contact_combo.currentData(),
             automation_id=self.automation_combo.currentData(),
-            since=_local_day_start(self.since_date.date())
-            if self.since_check.isChecked()
-            else None,
-            until=_local_day_start(self.until_date.date().addDays(1))
-            if self.until_check.isChecked()
-            else None,
+            since=since if self.since_check.isChecked() else None,
+            until=until if self.until_check.isChecked() else None,
             text=self.text_search.text().strip(),
         )
 
@@ -346,8 +421,7 @@ class ActivityPage(QWidget):
             self.status_label.setText(exc.message)
             return
         self.model.set_filter(flt)
-        self.details.clear()
-        self.open_contact_button.setEnabled(False)
+        self._show_entry(None)
 
     def clear_filters(self) -> None:
         widgets = (self.kind_combo, self.contact_combo, self.automation_combo, self.since_check)
@@ -378,8 +452,11 @@ class ActivityPage(QWidget):
     def _search_contacts(self) -> None:
         query = self.contact_search.text().strip()
         keep = self.contact_combo.currentData()
+        region = self._services.settings.default_country
         with self._db.read() as s:
-            rows = contacts.search_contacts(s, query, limit=50) if query else []
+            rows = (
+                contacts.search_contacts(s, query, limit=50, default_region=region) if query else []
+            )
         self.contact_combo.blockSignals(True)
         self.contact_combo.clear()
         self.contact_combo.addItem("All contacts", None)
@@ -408,8 +485,14 @@ class ActivityPage(QWidget):
         unfinished = self.model.searching_further_possible
         searching = bool(self.model.log_filter.words)
         self.search_further_button.setVisible(unfinished and searching)
+        filtered = not self.model.log_filter.is_empty
+        self.empty_state.set_text(
+            "No entries match these filters. Clear filters shows everything."
+            if filtered
+            else "The activity log is empty: opt-outs, texts and changes appear here."
+        )
         if shown == 0 and not unfinished:
-            text = "No entries match these filters."
+            text = "No entries match these filters." if filtered else "No entries yet."
         elif unfinished and searching:
             text = f"{shown} matches so far; older entries not searched yet."
         elif unfinished:
@@ -419,13 +502,30 @@ class ActivityPage(QWidget):
         self.status_label.setText(text)
 
     def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        entry = self.model.entry(current.row())
+        self._show_entry(self.model.entry(current.row()))
+
+    def _show_entry(self, entry: ActivityView | None) -> None:
+        while self.details_form.rowCount():
+            self.details_form.removeRow(0)
+        self.details_placeholder.setVisible(entry is None)
+        self.copy_details_button.setEnabled(entry is not None)
+        self.open_contact_button.setEnabled(entry is not None and entry.contact_id is not None)
         if entry is None:
-            self.details.clear()
-            self.open_contact_button.setEnabled(False)
             return
-        self.details.setPlainText("\n".join(details_lines(entry)))
-        self.open_contact_button.setEnabled(entry.contact_id is not None)
+        for label, value in detail_fields(entry, self._zone()):
+            field = plain_label(value, wrap=True, selectable=True)
+            field.setTextInteractionFlags(
+                field.textInteractionFlags() | Qt.TextInteractionFlag.TextSelectableByKeyboard
+            )
+            self.details_form.addRow(f"{label}:", field)
+
+    def details_text(self) -> str:
+        """The shown entry as 'Label: value' lines ('' when none is selected)."""
+        entry = self.selected_entry()
+        return "\n".join(details_lines(entry, self._zone())) if entry else ""
+
+    def _copy_details(self) -> None:
+        QGuiApplication.clipboard().setText(self.details_text())
 
     def selected_entry(self) -> ActivityView | None:
         return self.model.entry(self.table.currentIndex().row())
@@ -448,17 +548,21 @@ class ActivityPage(QWidget):
         if task in self._tasks:
             self._tasks.remove(task)
 
-    def verify_log(self) -> BackgroundTask:
-        """Check the hash chain in the background; the result lands in the verify label."""
+    def verify_log(self, full: bool = False) -> BackgroundTask:
+        """Check the log (core.log_verify: the keyed chain from the last checkpoint, or all
+        of it when ``full``; this computer's head; the opt-out state) in the background;
+        the findings land in the verify label (all of them in its tooltip)."""
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the activity log…")
-        db = self._db
+        db, clock = self._db, self._services.clock
 
-        def work(_progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                return activity.verify_chain(s)
+        def work(progress):  # type: ignore[no-untyped-def]
+            return log_verify.verify_log(
+                db, full=full, clock=clock, read_only=db.read_only, progress=progress
+            )
 
         task = BackgroundTask(work)
+        show_progress(task, self, "Verifying the activity log", "entries")
         task.finished.connect(self._verified)
         task.failed.connect(lambda message: self._verified(None, message))
         return self._run(task)
@@ -467,13 +571,31 @@ class ActivityPage(QWidget):
         self.verify_button.setEnabled(True)
         text = report.describe() if report is not None else f"Could not verify: {message}"
         ok = bool(report is not None and report.ok)
-        self.verify_label.setText(text)
-        self.verify_label.setStyleSheet("" if ok else "color: #b00020; font-weight: bold;")
+        lines = text.splitlines()
+        shown = lines[:VERIFY_LINES_SHOWN]
+        if len(lines) > VERIFY_LINES_SHOWN:
+            shown.append(f"… and {len(lines) - VERIFY_LINES_SHOWN} more lines (Full report).")
+        self.verify_label.setText("\n".join(shown))
+        self.verify_label.setToolTip(text)
+        self.verify_report_button.setVisible(len(lines) > VERIFY_LINES_SHOWN)
+        coloured(self.verify_label, OK_COLOUR if ok else ERROR_COLOUR)
+        font = self.verify_label.font()
+        font.setBold(not ok)
+        self.verify_label.setFont(font)
         self.verify_finished.emit(text, ok)
+
+    def _show_verify_report(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Activity log check")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(self.verify_label.toolTip())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.open()
+        self._report_box = box  # kept for tests and so it is not collected while open
 
     def _choose_export_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export activity log", "activity-log.csv", "CSV files (*.csv)"
+            self, "Export activity log", documents_path("activity-log.csv"), "CSV files (*.csv)"
         )
         if path:
             self.export_to(path)
@@ -484,23 +606,18 @@ class ActivityPage(QWidget):
 
         def work(progress):  # type: ignore[no-untyped-def]
             with db.read() as s:
-                return exports.export_log(s, flt, path, progress)
+                count = exports.export_log(s, flt, path, progress)
+                return count, log_verify.describe_tip(s)
 
-        dialog = QProgressDialog("Exporting the activity log…", "Cancel", 0, 0, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(400)
         task = BackgroundTask(work)
-        task.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
-        dialog.canceled.connect(task.cancel)
+        show_progress(task, self, "Exporting the activity log", "entries")
         task.finished.connect(
-            lambda count: self._exported(dialog, f"Exported {count} entries to {path}")
+            lambda result: self._exported(f"Exported {result[0]} entries to {path}. {result[1]}.")
         )
-        task.failed.connect(lambda message: self._exported(dialog, message))
+        task.failed.connect(self._exported)
         return self._run(task)
 
-    def _exported(self, dialog: QProgressDialog, message: str) -> None:
-        dialog.reset()
-        dialog.deleteLater()
+    def _exported(self, message: str) -> None:
         self.status_label.setText(message)
         self.export_finished.emit(message)
 
@@ -511,16 +628,12 @@ class ActivityPage(QWidget):
             task.cancel()
 
 
-def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
-    if total > 0:
-        dialog.setMaximum(total)
-        dialog.setValue(min(done, total))
-    dialog.setLabelText(f"Exporting the activity log… {done} entries")
+def _shrinking_combo(characters: int) -> QComboBox:
+    """A combo box that may be narrower than its longest item (the page fits 1024 px)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo
 
 
-def _local_day_start(day: QDate) -> datetime:
-    local = datetime.combine(day.toPython(), dtime()).astimezone()
-    return local.astimezone(UTC)
-
-
-__all__ = ["ActivityLogModel", "ActivityPage", "format_time"]
+__all__ = ["ActivityLogModel", "ActivityPage"]

@@ -8,7 +8,6 @@ through a Qt signal. Names and templates are shown as plain text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -22,14 +21,16 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -38,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import auto_queue, automations, consent
+from trustpager_desktop.core import auto_queue, automations, consent, opportunities
 from trustpager_desktop.core.auto_queue import QueueRow
 from trustpager_desktop.core.automations import (
     ACTION_LABELS,
@@ -49,8 +50,21 @@ from trustpager_desktop.core.automations import (
     StepInput,
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import WARNING_COLOUR, coloured, plain_label
+from trustpager_desktop.ui.common import (
+    ERROR_COLOUR,
+    WARNING_COLOUR,
+    EmptyState,
+    TextField,
+    ask_yes_no,
+    bold,
+    coloured,
+    heading,
+    plain_label,
+)
+from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
+from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.workers import Job, run_in_background
 
@@ -62,27 +76,38 @@ UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
 
 
 class AutomationListModel(RowsTableModel):
-    headers = ("Automation", "Enabled", "Steps", "Sent", "Skipped", "Failed", "Upcoming")
+    # Compact, so all columns fit beside the editor at 1024 px; the editor shows the steps.
+    headers = ("Automation", "On", "Upcoming", "Sent", "Skipped", "Failed")
 
     def cell(self, row: AutomationRow, column: int) -> str:
         values = (
             row.name + (" (scheduled)" if row.scheduled else ""),
             "Yes" if row.enabled else "No",
-            str(row.step_count),
+            str(row.pending),
             str(row.sent),
             str(row.skipped),
             str(row.failed),
-            str(row.pending),
         )
         return values[column]
+
+    def tooltip(self, row: AutomationRow, column: int) -> str | None:
+        if column == 0:
+            return f"{row.name}: {row.step_count} step(s)" + (
+                ", on a schedule" if row.scheduled else ""
+            )
+        return None
 
 
 class QueueModel(RowsTableModel):
     headers = ("Due", "Status", "Automation", "Step", "Contact", "Reason")
 
+    def __init__(self, zone, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self._zone = zone  # () -> the business time zone's name (a setting that can change)
+
     def cell(self, row: QueueRow, column: int) -> str:
         values = (
-            row.due_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+            format_time(row.due_at, self._zone()),
             row.status_label,
             row.automation_name,
             f"{row.step_position}. {row.action_label}",
@@ -105,7 +130,7 @@ class StepEditor(QWidget):
         self.action = QComboBox()
         for action in ACTION_TYPES:
             self.action.addItem(ACTION_LABELS[action], action)
-        self.template = QPlainTextEdit()
+        self.template = TextField()
         self.template.setPlaceholderText("Hi {first_name}, ... Reply STOP to opt out.")
         self.template.setMaximumHeight(90)
         self.wait_amount = QSpinBox()
@@ -182,12 +207,12 @@ class AutomationEditor(QWidget):
     """Name, enabled, and the ordered steps of one automation; Save validates in core."""
 
     saved = Signal(int)
+    gone = Signal(str)  # the automation being saved was deleted elsewhere (its name)
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
         self._automation_id: int | None = None
-        self._schedule: dict[str, Any] | None = None
         self._steps: list[StepInput] = []
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Appointment reminder")
@@ -198,13 +223,21 @@ class AutomationEditor(QWidget):
         self.remove_button = QPushButton("Remove")
         self.up_button = QPushButton("Move up")
         self.down_button = QPushButton("Move down")
+        self.schedule = ScheduleEditor(
+            zone=lambda: services.settings.business_timezone,
+            now=services.clock.now,
+            stages=self._stages,
+        )
         self.save_button = QPushButton("Save automation")
         self.save_button.setDefault(True)
-        self.message = plain_label(wrap=True)
+        self.message = coloured(plain_label(wrap=True), ERROR_COLOUR)
         self.message.setObjectName("validationMessage")
-        self.message.setStyleSheet("color: #b00020;")
         self._build()
         self.load(None)
+
+    def _stages(self) -> list[str]:
+        with self._services.db.read() as s:
+            return opportunities.stages(s)
 
     def _build(self) -> None:
         top = QFormLayout()
@@ -214,12 +247,14 @@ class AutomationEditor(QWidget):
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.steps.setMinimumHeight(90)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(wrapped_label("Steps run in order; a wait delays the steps after it."))
         layout.addWidget(self.steps, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.step_editor)
+        layout.addWidget(self.schedule)
         layout.addWidget(self.message)
         layout.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignRight)
         self.add_button.clicked.connect(self.add_step)
@@ -240,7 +275,7 @@ class AutomationEditor(QWidget):
         else:
             with self._services.db.read() as s:
                 data = automations.get_automation(s, automation_id).as_input()
-        self._schedule = data.schedule
+        self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
         self.enabled.setChecked(data.enabled)
         self._steps = list(data.steps)
@@ -296,13 +331,17 @@ class AutomationEditor(QWidget):
             self._refresh_list(target)
 
     def current_input(self) -> AutomationInput:
+        """What the editor shows. Raises UserInputError when the schedule is not usable."""
         return AutomationInput(
-            self.name.text(), list(self._steps), self.enabled.isChecked(), self._schedule
+            self.name.text(), list(self._steps), self.enabled.isChecked(), self.schedule.schedule()
         )
 
     def save(self) -> bool:
         """Validate and store; a problem is shown under the steps and nothing is saved."""
         s = self._services
+        if not self.schedule.check():
+            self.message.setText("Not saved: the schedule needs a fix (see above).")
+            return False
         try:
             with s.db.write() as session:
                 if self._automation_id is None:
@@ -313,8 +352,11 @@ class AutomationEditor(QWidget):
                     view = automations.update_automation(
                         session, self._automation_id, self.current_input()
                     )
-        except (UserInputError, NotFoundError) as exc:
+        except UserInputError as exc:
             self.message.setText(str(exc))
+            return False
+        except NotFoundError:  # deleted on another desktop while being edited
+            self.gone.emit(self.name.text())
             return False
         self._automation_id = view.id
         self.message.clear()
@@ -331,7 +373,7 @@ def _summary(step: StepInput) -> str:
 
 
 class AutomationsPage(QWidget):
-    """Automations (list + editor) and the Auto Queue, as two tabs."""
+    """Automations (list + editor) and the Auto Queue, as two tabs, under a pause banner."""
 
     dispatch_finished = Signal(str)
 
@@ -339,16 +381,49 @@ class AutomationsPage(QWidget):
         super().__init__(parent)
         self._services = services
         self._job: Job | None = None
+        self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
-        self.queue_model = QueueModel(self)
+        self.queue_model = QueueModel(lambda: services.settings.business_timezone, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_automations_tab(), "Automations")
         self.tabs.addTab(self._build_queue_tab(), "Auto Queue")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.tabs)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(heading("Automations", 4))
+        layout.addWidget(self._build_pause_banner())
+        layout.addWidget(self.tabs, 1)
         self.refresh()
         if self.list_model.rowCount():  # open on a real automation, not an empty draft
             self.list_view.selectRow(0)
+
+    def _build_pause_banner(self) -> QFrame:
+        self.pause_banner = QFrame()
+        self.pause_banner.setFrameShape(QFrame.Shape.Box)
+        self.pause_text = coloured(bold(plain_label(PAUSED_DETAIL, wrap=True)), WARNING_COLOUR)
+        self.resume_button = QPushButton("Resume automations")
+        self.resume_button.clicked.connect(lambda: self._set_paused(False))
+        row = QHBoxLayout(self.pause_banner)
+        row.setContentsMargins(8, 6, 8, 6)
+        row.addWidget(self.pause_text, 1)
+        row.addWidget(self.resume_button)
+        self.pause_banner.setVisible(False)
+        return self.pause_banner
+
+    def attach_pause(self, pause: AutomationPause) -> None:
+        """Show the window's pause state in the banner (and resume from it)."""
+        self._pause = pause
+        pause.changed.connect(self._show_pause)
+        self._show_pause(pause.paused)
+
+    def _set_paused(self, paused: bool) -> None:
+        if self._pause is not None:
+            self._pause.set_paused(paused)
+
+    def _show_pause(self, paused: bool) -> None:
+        self.pause_banner.setVisible(paused)
+        self.run_button.setToolTip(
+            "Paused: nothing is sent until you resume." if paused else "Run the due items now."
+        )
 
     def _build_automations_tab(self) -> QWidget:
         self.list_view = read_only_table(self.list_model)
@@ -356,25 +431,36 @@ class AutomationsPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
+        self.list_empty = EmptyState(
+            self.list_view, "No automations yet. Press New automation to build one."
+        )
         self.new_button = QPushButton("New automation")
-        self.delete_button = QPushButton("Delete")
+        self.delete_button = QPushButton("Delete…")
         self.editor = AutomationEditor(self._services)
         left = QWidget()
         left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.list_view, 1)
         row = QHBoxLayout()
         row.addWidget(self.new_button)
         row.addWidget(self.delete_button)
         row.addStretch(1)
         left_layout.addLayout(row)
+        editor_area = QScrollArea()  # the editor is taller than a 700-pixel screen allows
+        editor_area.setWidgetResizable(True)
+        editor_area.setFrameShape(QFrame.Shape.NoFrame)
+        editor_area.setWidget(self.editor)
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self.editor)
-        splitter.setSizes([520, 480])
-        self.new_button.clicked.connect(lambda: self.editor.load(None))
+        splitter.addWidget(editor_area)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.new_button.clicked.connect(self.new_automation)
         self.delete_button.clicked.connect(self.delete_selected)
         self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
         self.editor.saved.connect(self._on_saved)
+        self.editor.gone.connect(self._gone)
         return splitter
 
     def _build_queue_tab(self) -> QWidget:
@@ -382,7 +468,12 @@ class AutomationsPage(QWidget):
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.queue_empty = EmptyState(self.queue_view, "")
         self.automation_filter = QComboBox()
+        self.automation_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.automation_filter.setMinimumContentsLength(14)
         self.status_filter = QComboBox()
         self.status_filter.addItem("Any status", None)
         self.status_filter.addItem(
@@ -392,6 +483,7 @@ class AutomationsPage(QWidget):
                        auto_queue.REVIEW, auto_queue.DONE):  # fmt: skip
             self.status_filter.addItem(auto_queue.STATUS_LABELS[status], [status])
         self.run_button = QPushButton("Run due items now")
+        self.queue_counts = plain_label(wrap=True)
         self.run_status = plain_label(wrap=True)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Automation"))
@@ -404,6 +496,7 @@ class AutomationsPage(QWidget):
         layout = QVBoxLayout(page)
         layout.addLayout(bar)
         layout.addWidget(self.queue_view, 1)
+        layout.addWidget(self.queue_counts)
         layout.addWidget(self.run_status)
         self.automation_filter.currentIndexChanged.connect(self.refresh_queue)
         self.status_filter.currentIndexChanged.connect(self.refresh_queue)
@@ -413,9 +506,16 @@ class AutomationsPage(QWidget):
     # -- refreshing --------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Re-read the list, the filters and the queue (keeps the selected automation)."""
+        selected = self.selected_automation_id()
         with self._services.db.read() as s:
             rows = automations.list_rows(s)
         self.list_model.set_rows(rows)
+        position = next((i for i, r in enumerate(rows) if r.id == selected), None)
+        if position is not None:
+            self.list_view.selectionModel().blockSignals(True)
+            self.list_view.selectRow(position)
+            self.list_view.selectionModel().blockSignals(False)
         current = self.automation_filter.currentData()
         self.automation_filter.blockSignals(True)
         self.automation_filter.clear()
@@ -425,30 +525,83 @@ class AutomationsPage(QWidget):
         found = self.automation_filter.findData(current)
         self.automation_filter.setCurrentIndex(max(0, found))
         self.automation_filter.blockSignals(False)
+        self.delete_button.setEnabled(position is not None)
         self.refresh_queue()
 
     def refresh_queue(self) -> None:
+        automation_id = self.automation_filter.currentData()
         with self._services.db.read() as s:
             rows = auto_queue.list_queue(
-                s,
-                automation_id=self.automation_filter.currentData(),
-                statuses=self.status_filter.currentData(),
+                s, automation_id=automation_id, statuses=self.status_filter.currentData()
             )
+            counts = auto_queue.count_by_status(s, automation_id=automation_id)
         self.queue_model.set_rows(rows)
+        self.queue_counts.setText(counts_text(counts))
+        filtered = self.status_filter.currentIndex() > 0 or automation_id is not None
+        self.queue_empty.set_text(
+            "Nothing in the Auto Queue matches these filters."
+            if filtered
+            else "The Auto Queue is empty. Enrol contacts in an automation (Enrol… on "
+            "Contacts, or a schedule) and their steps appear here."
+        )
+
+    def selected_automation_id(self) -> int | None:
+        index = self.list_view.currentIndex()
+        row = self.list_model.row_at(index.row()) if index.isValid() else None
+        return row.id if row is not None else None
 
     def _on_automation_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid():
-            self.editor.load(self.list_model.row_at(current.row()).id)
+        row = self.list_model.row_at(current.row()) if current.isValid() else None
+        self.delete_button.setEnabled(row is not None)
+        if row is None:
+            return
+        try:
+            self.editor.load(row.id)
+        except NotFoundError:
+            self._gone(row.name)
+
+    def _gone(self, name: str) -> None:
+        """Another desktop deleted the automation: say so and show the list as it is now."""
+        self.show_message(
+            f"'{name}' no longer exists: it was deleted, perhaps on another computer. "
+            "The list now shows what is left."
+        )
+        self.editor.load(None)
+        self.refresh()
+
+    def show_message(self, text: str) -> None:
+        """A plain message box (tests replace this)."""
+        QMessageBox.information(self, "Automations", text)
 
     def _on_saved(self, _automation_id: int) -> None:
         self.refresh()
 
+    def new_automation(self) -> None:
+        self.list_view.clearSelection()
+        self.list_view.setCurrentIndex(QModelIndex())
+        self.editor.load(None)
+        self.editor.name.setFocus()
+
+    def confirm_delete(self, name: str) -> bool:
+        """Ask before deleting (tests replace this)."""
+        return ask_yes_no(
+            self,
+            "Delete automation",
+            f"Delete '{name}'?\n\nIts steps and the texts still waiting in the Auto Queue are "
+            "removed; what was already sent stays in the history and the activity log.",
+        )
+
     def delete_selected(self) -> None:
         index = self.list_view.currentIndex()
-        if not index.isValid():
+        row = self.list_model.row_at(index.row()) if index.isValid() else None
+        if row is None or not self.confirm_delete(row.name):
             return
-        with self._services.db.write() as s:
-            automations.delete_automation(s, self.list_model.row_at(index.row()).id)
+        try:
+            with self._services.db.write() as s:
+                automations.delete_automation(s, row.id)
+        except NotFoundError:
+            self._gone(row.name)
+            return
         self.editor.load(None)
         self.refresh()
 
@@ -468,9 +621,27 @@ class AutomationsPage(QWidget):
 
     def _on_dispatch_done(self, message: str) -> None:
         self.run_button.setEnabled(True)
-        self.run_status.setText(message)
+        when = format_time(self._services.clock.now(), self._services.settings.business_timezone)
+        self.run_status.setText(f"Last run ({when}): {message}")
         self.refresh()
         self.dispatch_finished.emit(message)
+
+
+QUEUE_COUNT_ORDER = (
+    ("Upcoming", (auto_queue.PENDING, auto_queue.IN_FLIGHT)),
+    ("sent", (auto_queue.SENT,)),
+    ("skipped", (auto_queue.SKIPPED,)),
+    ("failed", (auto_queue.FAILED,)),
+    ("need review", (auto_queue.REVIEW,)),
+    ("done", (auto_queue.DONE,)),
+)
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """'In the queue: 3 upcoming, 12 sent, 2 skipped, 0 failed' for every item, not one run."""
+    parts = [f"{sum(counts.get(s, 0) for s in statuses)} {label.lower()}"
+             for label, statuses in QUEUE_COUNT_ORDER]  # fmt: skip
+    return "In the queue: " + ", ".join(parts) + "."
 
 
 # -- enrolling from the contact page or the browser ----------------------------------------------
@@ -484,6 +655,10 @@ class EnrollDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enrol in automation")
+        # Wide enough that the window manager shows the whole title (it was cut off).
+        self.setMinimumWidth(
+            max(440, self.fontMetrics().horizontalAdvance("Enrol in automation") * 2)
+        )
         self._services = services
         self._contact_ids = list(contact_ids)
         self.result_value: EnrollResult | None = None

@@ -18,9 +18,10 @@ from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import activity, contacts, exports
+from trustpager_desktop.core import contacts, exports, log_verify
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.progress import Progress
 
 REPORT_COLUMNS = (
     ("Received", 12),
@@ -45,13 +46,18 @@ class ConsentReportData:
     generated_at: datetime
 
 
-def gather_report(services, contact_id: int) -> ConsentReportData:  # type: ignore[no-untyped-def]
-    """Read the contact, its consent events and the log verification. NotFoundError if gone."""
+def gather_report(services, contact_id: int, progress: Progress | None = None) -> ConsentReportData:  # type: ignore[no-untyped-def]
+    """Read the contact, its consent events and the log verification, which ends with the
+    log head (entry count and hash), so the printed report pins the log (``progress``
+    follows it). NotFoundError if the contact is gone; Cancelled when ``progress`` says stop."""
     region = services.settings.default_country
     with services.db.read() as s:
         contact = contacts.get_contact(s, contact_id, region)
         events = exports.consent_history_rows(s, contact_id)
-        chain = activity.verify_chain(s)
+    db = services.db
+    chain = log_verify.verify_log(
+        db, clock=services.clock, read_only=db.read_only, progress=progress
+    )
     return ConsentReportData(contact, events, chain.describe(), chain.ok, services.clock.now())
 
 
@@ -91,14 +97,15 @@ def report_html(data: ConsentReportData) -> str:
 <tr>{"".join(f'<th align="left" width="{w}%">{e(h)}</th>' for h, w in REPORT_COLUMNS)}</tr>
 {rows}
 </table>
-<p style="color:{chain_colour}"><b>Activity log check:</b> {e(data.chain_text)}</p>
+<p style="color:{chain_colour}"><b>Activity log check:</b> {"<br>".join(e(line) for line in data.chain_text.splitlines())}</p>
 """
 
 
-def write_pdf(data: ConsentReportData, path: str | Path) -> None:
-    """Print the report to a PDF file (A4 landscape). Raises OSError if it cannot be written."""
+def print_pdf(html_text: str, path: str | Path, title: str) -> None:
+    """Print escaped report HTML to a PDF file (A4 landscape, 300 dpi): the one PDF path
+    every report uses. Raises OSError if the file cannot be written."""
     writer = QPdfWriter(str(path))
-    writer.setTitle(f"SMS consent history: {data.contact.display_name}")
+    writer.setTitle(title)
     writer.setCreator(APP_NAME)
     writer.setPageLayout(
         QPageLayout(
@@ -111,11 +118,16 @@ def write_pdf(data: ConsentReportData, path: str | Path) -> None:
     writer.setResolution(300)
     document = QTextDocument()
     document.setDefaultStyleSheet("th { background: #e8eef5; } td { vertical-align: top; }")
-    document.setHtml(report_html(data))
+    document.setHtml(html_text)
     document.print_(writer)
     del writer  # the file is finished when the writer goes away
     if not Path(path).exists() or Path(path).stat().st_size == 0:
         raise OSError(f"The PDF could not be written to {path}.")
+
+
+def write_pdf(data: ConsentReportData, path: str | Path) -> None:
+    """Print the report to a PDF file (A4 landscape). Raises OSError if it cannot be written."""
+    print_pdf(report_html(data), path, f"SMS consent history: {data.contact.display_name}")
 
 
 def save_consent_report(services, contact_id: int, path: str | Path, fmt: str = "pdf") -> None:  # type: ignore[no-untyped-def]

@@ -3,11 +3,12 @@ state every screen shares into text, colour and icon (plain text only)."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from trustpager_desktop.core.consent import ConsentState, ConsentStatus, Severity
-from trustpager_desktop.ui.common import OK_COLOUR, WARNING_COLOUR, coloured
+from trustpager_desktop.ui.common import coloured
+from trustpager_desktop.ui.theme import Tone, tone_colour
 
 # The browser's SMS column: short words for a narrow column.
 SHORT_LABELS = {
@@ -18,16 +19,21 @@ SHORT_LABELS = {
     ConsentStatus.NUMBER_SUPPRESSED: "Number opted out",
     ConsentStatus.AWAITING_START: "Waiting for START",
     ConsentStatus.HELD_FOR_REVIEW: "Held: reply to review",
+    ConsentStatus.UNDELIVERABLE: "Texts fail",
 }
 
 
-def severity_colour(severity: Severity) -> QColor | None:
-    """The accent for a severity; None means the palette's normal text colour."""
+def severity_tone(severity: Severity) -> Tone:
+    """The status tone of a severity (readable in the palette in use)."""
     if severity in (Severity.BLOCKED, Severity.WARNING):
-        return WARNING_COLOUR
-    if severity is Severity.OK:
-        return OK_COLOUR
-    return None
+        return Tone.WARNING
+    return Tone.OK if severity is Severity.OK else Tone.NORMAL
+
+
+def severity_colour(severity: Severity) -> QColor | None:
+    """The colour for an item model's ForegroundRole; None keeps the normal text colour."""
+    tone = severity_tone(severity)
+    return None if tone is Tone.NORMAL else tone_colour(tone)
 
 
 def short_label(state: ConsentState) -> str:
@@ -37,6 +43,14 @@ def short_label(state: ConsentState) -> str:
     return SHORT_LABELS.get(state.status, state.label)
 
 
+def status_text(state: ConsentState) -> str:
+    """The state's line under a heading: 'Subscribed' when there is nothing more to say,
+    else the detail ('Opted out since 26 Nov 2026, 10:04 by STOP reply')."""
+    if state.status is ConsentStatus.SUBSCRIBED and not state.pending_replies:
+        return "Subscribed"
+    return state.detail
+
+
 def tooltip(state: ConsentState) -> str:
     return f"{state.label}. {state.detail}"
 
@@ -44,11 +58,7 @@ def tooltip(state: ConsentState) -> str:
 def show_state(label: QLabel, state: ConsentState, text: str | None = None) -> QLabel:
     """Put ``text`` (default: the state's label) on ``label`` in the state's colour."""
     label.setText(state.label if text is None else text)
-    colour = severity_colour(state.severity)
-    if colour is None:
-        label.setPalette(QPalette())  # back to the application's own text colour
-        return label
-    return coloured(label, colour)
+    return coloured(label, severity_tone(state.severity))
 
 
 def ask_default_no(

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -34,9 +36,10 @@ from trustpager_desktop.core.contacts import ContactInput, ContactRow
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui import consent_view
-from trustpager_desktop.ui.common import WARNING_COLOUR, heading, plain_label
+from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.table_models import PagedTableModel
+from trustpager_desktop.ui.theme import Tone, tone_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -50,9 +53,17 @@ COLUMNS = [
     ("Company", "company"),
     ("SMS", "sms"),
 ]
+NAME_COLUMN = 0
 SMS_COLUMN = 4
 OPTED_OUT_TEXT = "Opted out"
 SUBSCRIBED_TEXT = "Subscribed"
+NO_CONTACTS_TEXT = "No contacts yet. Add one with New contact… or bring a list in with Import…."
+SEARCH_HINT = "Search looks in names, emails, companies and any part of a phone number."
+
+
+def no_match_text(query: str) -> str:
+    """The empty table's sentence for a search that found nobody."""
+    return f"No contacts match “{query}”.\n{SEARCH_HINT}"
 
 
 def count_text(total: int, *, searching: bool) -> str:
@@ -122,6 +133,8 @@ class ContactTableModel(PagedTableModel):
             return self._text(row, column)
         if role == Qt.ItemDataRole.UserRole:
             return row.id
+        if role == Qt.ItemDataRole.ToolTipRole and column != SMS_COLUMN:
+            return self._text(row, column) or None  # a long name or email, in full
         if column == SMS_COLUMN and row.consent is not None:
             return self._sms_style(row.consent, role)
         return None
@@ -145,7 +158,7 @@ class ContactTableModel(PagedTableModel):
             font.setBold(True)
             return font
         if role == Qt.ItemDataRole.ForegroundRole:
-            return WARNING_COLOUR
+            return tone_colour(Tone.WARNING)  # readable on this palette, light or dark
         if role == Qt.ItemDataRole.DecorationRole:
             from PySide6.QtWidgets import QApplication
 
@@ -230,7 +243,10 @@ class ContactDialog(QDialog):
         return True
 
     def show_error(self, field: str | None, message: str) -> None:
+        """Show why beside the field, growing the dialog so no line of it is cut off."""
         self.form.show_error(field, message)
+        self.layout().activate()
+        self.resize(self.width(), max(self.height(), self.heightForWidth(self.width())))
 
 
 def confirm_number(
@@ -281,7 +297,8 @@ class ContactBrowser(QWidget):
         self.search.setAccessibleName("Search contacts")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _text: self._timer.start())
-        self.search.returnPressed.connect(self.apply_search)
+        self.search.returnPressed.connect(self.go_to_results)
+        self.search.installEventFilter(self)  # Down arrow: to the results
         self.new_button = QPushButton("New contact…")
         self.edit_button = QPushButton("Edit…")
         self.delete_button = QPushButton("Delete…")
@@ -324,11 +341,18 @@ class ContactBrowser(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((220, 160, 260, 180)):
+        header.setStretchLastSection(False)
+        # Every column, the SMS one above all, in view at 1024 px; email takes what is left.
+        for column, width in enumerate((200, 130, 240, 150, 110)):
             self.table.setColumnWidth(column, width)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._activate)
         self.table.activated.connect(self._activate)
+        self.table.setAccessibleName("Contacts")
+        self.empty_state = EmptyState(self.table, NO_CONTACTS_TEXT)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.model.modelReset.connect(self._update_buttons)
+        self._update_buttons()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -344,11 +368,49 @@ class ContactBrowser(QWidget):
         self._timer.stop()
         self.model.set_query(self.search.text())
         self._update_count()
-        self.search_applied.emit(self.model.query)
+        query = self.model.query
+        self.empty_state.set_text(no_match_text(query) if query else NO_CONTACTS_TEXT)
+        self.search_applied.emit(query)
 
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
+
+    def go_to_results(self) -> None:
+        """Enter or Down in the search box: search now (no waiting for the pause in typing),
+        then move to the first result, so the keyboard alone can find and open a contact."""
+        if self._timer.isActive() or self.model.query != self.search.text().strip():
+            self.apply_search()
+        if self.model.rowCount() == 0:
+            return  # the empty state says why; stay in the box to change the search
+        self.table.setFocus(Qt.FocusReason.TabFocusReason)
+        if not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+        ):
+            self.go_to_results()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _update_buttons(self, *_: object) -> None:
+        """Edit and Delete need one contact, Enrol at least one: off with nothing selected."""
+        count = len(self.table.selectionModel().selectedRows())
+        for button, ok in (
+            (self.edit_button, count == 1),
+            (self.delete_button, count == 1),
+            (self.enroll_button, count >= 1),
+        ):
+            button.setEnabled(ok)
+        hint = "" if count else " (select a contact first)"
+        self.edit_button.setToolTip("Edit the selected contact" + hint)
+        self.delete_button.setToolTip("Delete the selected contact" + hint)
+        self.enroll_button.setToolTip("Enrol the selected contacts in an automation" + hint)
 
     def _update_count(self) -> None:
         s = self._services
@@ -380,8 +442,7 @@ class ContactBrowser(QWidget):
         from trustpager_desktop.ui.automations_page import EnrollDialog
 
         contact_ids = self.selected_contact_ids()
-        if not contact_ids:
-            QMessageBox.information(self, "Enrol", "Select one or more contacts first.")
+        if not contact_ids:  # the button is off then; a shortcut or a stale click lands here
             return
         EnrollDialog(self._services, contact_ids, self).exec()
 
@@ -400,6 +461,24 @@ class ContactBrowser(QWidget):
         dialog = ContactDialog(self._services, parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._after_change()
+            if dialog.contact_id is not None:
+                self.show_contact_in_list(dialog.contact_id)
+
+    def show_contact_in_list(self, contact_id: int) -> None:
+        """Select a contact in the table; when the current search hides it, clear the search
+        first (a contact just saved must not seem to vanish)."""
+        row = self.model.row_of(contact_id)
+        if row is None and self.model.query:
+            self.search.clear()  # starts the typing timer; apply_search stops it
+            self.apply_search()
+            row = self.model.row_of(contact_id)
+        pages = 0
+        while row is None and self.model.canFetchMore(QModelIndex()) and pages < 50:
+            self.model.fetchMore(QModelIndex())  # it sorts further down than the first page
+            row, pages = self.model.row_of(contact_id), pages + 1
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
 
     def edit_selected(self) -> None:
         contact_id = self.selected_contact_id()
@@ -426,15 +505,12 @@ class ContactBrowser(QWidget):
 
     def confirm_delete(self, name: str) -> bool:
         """Ask before deleting. Tests replace this method."""
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self,
             "Delete contact",
             f"Delete {name}?\n\nTheir consent history and activity log entries are kept, "
             "and an opt-out stays attached to their number.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def _after_change(self) -> None:
         self.refresh()

@@ -60,6 +60,7 @@ class ContactForm(QWidget):
     def set_values(self, values: dict[str, str]) -> None:
         for name, value in values.items():
             self.editors[name].setText(value)
+            self.editors[name].setCursorPosition(0)  # a long value shows its beginning
         self.clear_errors()
 
     def values(self) -> dict[str, str]:

@@ -3,7 +3,7 @@ Preferences and Messaging cards in a sidebar on the right."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -20,16 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contact_tasks, contacts
+from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import Card, heading, local_time, plain_label
+from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
 from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.workers import run_in_background
+from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 
 class DetailsCard(Card):
@@ -102,8 +103,51 @@ class DetailsCard(Card):
         return True
 
 
+class OpportunitiesCard(Card):
+    """The contact's opportunities (title, stage, value); Enter or a double-click opens one
+    on the Opportunities page, "New opportunity…" adds one for this contact."""
+
+    open_requested = Signal(int)  # an opportunity id
+    new_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Opportunities", parent)
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Opportunity", "Stage", "Value"])
+        self.list.setRootIsDecorated(False)
+        self.list.setAccessibleName("This contact's opportunities")
+        self.list.setMaximumHeight(120)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.list.header().setStretchLastSection(False)
+        self.list.itemActivated.connect(self._activated)
+        self.new_button = QPushButton("New opportunity…")
+        self.new_button.clicked.connect(self.new_requested.emit)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.new_button)
+        self.body.addWidget(self.list)
+        self.body.addLayout(row)
+
+    def show_rows(self, rows: list[opportunities.OpportunityRow]) -> None:
+        self.list.clear()
+        for row in rows:
+            item = QTreeWidgetItem([row.title, row.stage, row.value_text])
+            item.setData(0, Qt.ItemDataRole.UserRole, row.id)
+            item.setToolTip(0, row.title)
+            self.list.addTopLevelItem(item)
+        if not rows:
+            self.list.addTopLevelItem(QTreeWidgetItem(["No opportunities", "", ""]))
+        self.list.resizeColumnToContents(1)
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        opportunity_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if opportunity_id is not None:
+            self.open_requested.emit(int(opportunity_id))
+
+
 class ContactPage(QWidget):
     back_requested = Signal()
+    open_opportunity_requested = Signal(int)
     reply_simulated = Signal()  # sandbox: the window checks the inbox at once
     report_saved = Signal(str)  # the file written
     contact_saved = Signal(int)  # something about this contact changed in the database
@@ -117,8 +161,8 @@ class ContactPage(QWidget):
     def _build(self) -> None:
         self.back_button = QPushButton("← All contacts")
         self.back_button.clicked.connect(self.back_requested.emit)
-        self.title = heading("", 5)
-        self.subtitle = plain_label()
+        self.title = heading("", 5, elide=True)  # a very long name must not widen the window
+        self.subtitle = ElidedLabel()
         self.simulate_button = QPushButton("Simulate reply…")
         self.simulate_button.setToolTip("Sandbox only: pretend this contact texted you.")
         self.simulate_button.clicked.connect(self.simulate_reply)
@@ -145,6 +189,9 @@ class ContactPage(QWidget):
         self.timeline.header().setStretchLastSection(False)
         self.timeline_card = Card("Activity")
         self.timeline_card.body.addWidget(self.timeline)
+        self.opportunities = OpportunitiesCard()
+        self.opportunities.open_requested.connect(self.open_opportunity_requested.emit)
+        self.opportunities.new_requested.connect(self._new_opportunity)
 
         self.preferences = CommunicationPreferencesCard(self._services)
         self.preferences.saved.connect(self._reload_after_save)
@@ -168,6 +215,7 @@ class ContactPage(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.setSpacing(12)
         left_layout.addWidget(self.details)
+        left_layout.addWidget(self.opportunities)
         left_layout.addWidget(self.tasks_card)
         left_layout.addWidget(self.timeline_card, 1)
         self.tasks.setMaximumHeight(110)
@@ -192,6 +240,48 @@ class ContactPage(QWidget):
         layout.setSpacing(12)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
+        self._set_tab_order()
+
+    def _set_tab_order(self) -> None:
+        """Consent first: from Back, Tab reaches the SMS opt-out toggle and its Save, then
+        the message box and Send, then the details, then everything else."""
+        chain = [
+            self.back_button,
+            self.preferences.toggle,
+            self.preferences.save_button,
+            self.messaging.compose,
+            self.messaging.send_button,
+            *self.details.editors.values(),
+            self.details.save_button,
+            self.opportunities.list,
+            self.opportunities.new_button,
+            self.tasks,
+            self.timeline,
+            self.simulate_button,
+            self.enroll_button,
+            self.report_button,
+        ]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+
+    def _new_opportunity(self) -> None:
+        """Add an opportunity for this contact; the card shows it once saved."""
+        from trustpager_desktop.ui.opportunities_page import OpportunityDialog
+
+        if self.contact is None:
+            return
+        with self._services.db.read() as session:
+            stages = opportunities.stages(session)
+        dialog = OpportunityDialog(
+            self._services, stages, self.contact.id, self.contact.display_name, self
+        )
+        if dialog.exec() == OpportunityDialog.DialogCode.Accepted:
+            self._reload_after_save()
+
+    def set_back_label(self, text: str) -> None:
+        """What the back button says: where it returns to ('← Back to the opportunity')."""
+        self.back_button.setText(text)
+        self.back_button.setToolTip(f"{text.lstrip('← ')} (Alt+Left)")
 
     # -- loading ----------------------------------------------------------------------
 
@@ -202,6 +292,7 @@ class ContactPage(QWidget):
             contact = contacts.get_contact(session, contact_id, s.settings.default_country)
             timeline = activity.for_contact(session, contact_id)
             tasks = contact_tasks.tasks_for_contact(session, contact_id)
+            deals = opportunities.list_opportunities(session, contact_id=contact_id, limit=50)
         self.contact = contact
         self.title.setText(contact.display_name or "(no name)")
         self.subtitle.setText(
@@ -213,20 +304,26 @@ class ContactPage(QWidget):
         self.messaging.load(contact)
         self._show_timeline(timeline)
         self._show_tasks(tasks)
+        self.opportunities.show_rows(deals)
+
+    def _time(self, when) -> str:  # type: ignore[no-untyped-def]
+        return format_time(when, self._services.settings.business_timezone)
 
     def _show_timeline(self, entries: list[activity.ActivityView]) -> None:
         self.timeline.clear()
         for entry in entries:
-            item = QTreeWidgetItem([local_time(entry.occurred_at), entry.summary, entry.actor])
+            item = QTreeWidgetItem([self._time(entry.occurred_at), entry.summary, entry.actor])
             item.setToolTip(1, f"{entry.kind_label}: {entry.summary}")
             self.timeline.addTopLevelItem(item)
+        if not entries:
+            self.timeline.addTopLevelItem(QTreeWidgetItem(["", "Nothing recorded yet", ""]))
         self.timeline.resizeColumnToContents(0)
 
     def _show_tasks(self, tasks: list[contact_tasks.TaskView]) -> None:
         self.tasks.clear()
         for task in tasks:
             item = QTreeWidgetItem(
-                [task.title, local_time(task.due_at) or "—", "Done" if task.done else ""]
+                [task.title, self._time(task.due_at) or "—", "Done" if task.done else ""]
             )
             self.tasks.addTopLevelItem(item)
         if not tasks:
@@ -325,7 +422,7 @@ class ContactPage(QWidget):
         """Ask where, then build the report off the GUI thread (it verifies the whole log)."""
         if self.contact is None:
             return
-        suggested = f"consent-history-{self.contact.id}.pdf"
+        suggested = documents_path(f"consent-history-{self.contact.id}.pdf")
         path, chosen = QFileDialog.getSaveFileName(
             self, "Save consent report", suggested, "PDF report (*.pdf);;CSV file (*.csv)"
         )
@@ -342,23 +439,32 @@ class ContactPage(QWidget):
         contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
         self.report_button.setEnabled(False)
 
-        def gather():  # type: ignore[no-untyped-def]
+        def gather(progress):  # type: ignore[no-untyped-def]
             if fmt == "csv":
                 return consent_report.save_consent_report(s, contact_id, path, "csv")
-            return consent_report.gather_report(s, contact_id)
+            return consent_report.gather_report(s, contact_id, progress)
 
         def finish(data) -> None:  # type: ignore[no-untyped-def]
-            if fmt == "pdf":
-                consent_report.write_pdf(data, path)
+            try:
+                if fmt == "pdf":
+                    consent_report.write_pdf(data, path)
+            except OSError as exc:
+                self._report_failed(exc)
+                return
             self._report_done(path)
 
-        self._report_job = run_in_background(gather, finish, self._report_failed)
+        task = BackgroundTask(gather, self)
+        show_progress(task, self, "Checking the activity log for the report", "entries")
+        task.finished.connect(finish)
+        task.failed.connect(self._report_failed)
+        self._report_job = task
+        task.start()
 
     def _report_done(self, path: str) -> None:
         self.report_button.setEnabled(True)
         self.report_saved.emit(path)
 
-    def _report_failed(self, error: Exception) -> None:
+    def _report_failed(self, error: Exception | str) -> None:
         self.report_button.setEnabled(True)
         QMessageBox.warning(self, "Consent report", f"The report could not be saved.\n\n{error}")
 

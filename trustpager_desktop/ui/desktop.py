@@ -66,10 +66,13 @@ def install_desktop_integration(
     open_logs, about = install_help_menu(window, services, log_dir=log_dir)
     tray = None
     if with_tray:
-        tray = install_tray(window, services, app, icon=icon)
+        tray = install_tray(window, services, app, icon=icon, pause=getattr(window, "pause", None))
         check = getattr(window, "check_inbox_now", None)
         if callable(check):
             tray.check_inbox_requested.connect(check)
         else:
             tray.check_inbox_requested.connect(lambda: run_inbox_jobs_in_background(services))
+    quit_requested = getattr(window, "quit_requested", None)
+    if quit_requested is not None:  # File -> Quit leaves for real, tray or not
+        quit_requested.connect(tray.quit if tray is not None else app.quit)
     return DesktopIntegration(tray, open_logs, about)

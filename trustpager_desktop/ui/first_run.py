@@ -15,12 +15,9 @@ import threading
 import zoneinfo
 from collections.abc import Callable
 
-import phonenumbers
-from PySide6.QtCore import QLocale, QObject, Qt, QTimeZone, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimeZone, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
-    QCompleter,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -44,6 +40,8 @@ from trustpager_desktop.logging_setup import register_secret
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
+from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured
+from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 
 log = logging.getLogger("trustpager.first_run")
 
@@ -67,6 +65,15 @@ def _plain_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
+    return label
+
+
+def _error_label() -> QLabel:
+    """Where the assistant says what to fix: red and bold, so it reads as an error."""
+    label = coloured(_plain_label(), ERROR_COLOUR)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
     return label
 
 
@@ -134,7 +141,7 @@ class ProviderPage(QWizardPage):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
         form.addRow(test_row)
-        self.error_label = _plain_label()
+        self.error_label = _error_label()
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.sandbox_radio)
@@ -180,6 +187,7 @@ class ProviderPage(QWizardPage):
     @Slot(bool, str)
     def _show_test_result(self, ok: bool, message: str) -> None:
         self.test_button.setEnabled(True)
+        coloured(self.test_result, OK_COLOUR if ok else ERROR_COLOUR)
         self.test_result.setText(("✔ " if ok else "✘ ") + message)
 
     def problem(self) -> str:
@@ -212,29 +220,10 @@ class RegionPage(QWizardPage):
             "Phone numbers typed without a country code are read as numbers of this country; "
             "automated texts go out only inside the sending hours."
         )
-        self.country_combo = QComboBox()
-        for code, label in _countries():
-            self.country_combo.addItem(label, code)
-        self.set_country(settings.default_country)
-
-        self.timezone_combo = QComboBox()
-        self.timezone_combo.setEditable(True)
-        self.timezone_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone_combo.addItems(sorted(zoneinfo.available_timezones()))
-        completer = self.timezone_combo.completer()
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.timezone_combo.setCurrentText(system_timezone(settings.business_timezone))
-
-        self.quiet_start = QSpinBox()
-        self.quiet_end = QSpinBox()
-        for box, value in (
-            (self.quiet_start, settings.quiet_hours_start),
-            (self.quiet_end, settings.quiet_hours_end),
-        ):
-            box.setRange(0, 24)
-            box.setSuffix(":00")
-            box.setValue(value)
+        self.country_combo = CountryCombo(settings.default_country)
+        self.timezone_combo = TimeZoneCombo(system_timezone(settings.business_timezone))
+        self.quiet_start = hour_spin(settings.quiet_hours_start)
+        self.quiet_end = hour_spin(settings.quiet_hours_end)
         hours = QWidget()
         row = QHBoxLayout(hours)
         row.setContentsMargins(0, 0, 0, 0)
@@ -244,7 +233,7 @@ class RegionPage(QWizardPage):
         row.addWidget(self.quiet_end)
         row.addWidget(_plain_label("in each recipient's local time"), 1)
 
-        self.error_label = _plain_label()
+        self.error_label = _error_label()
         form = QFormLayout(self)
         form.addRow("Country for phone numbers", self.country_combo)
         form.addRow("Business time zone", self.timezone_combo)
@@ -252,26 +241,10 @@ class RegionPage(QWizardPage):
         form.addRow(self.error_label)
 
     def set_country(self, code: str) -> None:
-        index = self.country_combo.findData(code.upper())
-        self.country_combo.setCurrentIndex(max(index, 0))
+        self.country_combo.set_code(code)
 
     def country(self) -> str:
-        return str(self.country_combo.currentData())
-
-
-def _countries() -> list[tuple[str, str]]:
-    """(region code, "Name (+1)") for every region phone numbers know, sorted by name."""
-    rows = []
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        territory = QLocale.codeToTerritory(code)
-        name = (
-            QLocale.territoryToString(territory)
-            if territory != QLocale.Country.AnyTerritory
-            else code
-        )
-        calling = phonenumbers.country_code_for_region(code)
-        rows.append((code, f"{name} (+{calling})"))
-    return sorted(rows, key=lambda row: row[1].casefold())
+        return self.country_combo.code()
 
 
 class FirstRunWizard(QWizard):
@@ -305,7 +278,7 @@ class FirstRunWizard(QWizard):
             "first_run_done": True,
             "provider_mode": "twilio" if page.use_twilio else "sandbox",
             "default_country": region.country(),
-            "business_timezone": region.timezone_combo.currentText().strip(),
+            "business_timezone": region.timezone_combo.zone(),
             "quiet_hours_start": region.quiet_start.value(),
             "quiet_hours_end": region.quiet_end.value(),
         }

@@ -1,16 +1,19 @@
-"""The main window: navigation on the left, one page at a time on the right, and a
-status bar naming the provider (highlighted in sandbox mode) and the inbox state."""
+"""The main window: navigation on the left, one page at a time on the right, menus
+(File, Go, Automations, Help), and a status bar naming the provider (highlighted in
+sandbox mode), the automation pause and the inbox state."""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QWidget,
@@ -19,10 +22,18 @@ from PySide6.QtWidgets import (
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import SANDBOX_BACKGROUND, plain_label
+from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
-from trustpager_desktop.ui.review_alerts import URGENT_COLOUR, ReviewEscalation
+from trustpager_desktop.ui.help_menu import (
+    help_dialog,
+    help_menu,
+    opt_out_guide_html,
+    shortcuts_html,
+)
+from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
+from trustpager_desktop.ui.review_alerts import ReviewEscalation
+from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
 
 if TYPE_CHECKING:
     from trustpager_desktop.ui.activity_page import ActivityPage
@@ -38,6 +49,7 @@ NAVIGATION = [
     ("automations", "Automations"),
     ("activity", "Activity Log"),
     ("review", "Needs review"),
+    ("insights", "Insights"),
     ("settings", "Settings"),
 ]
 # Pages built on first visit, as "module:class" so their imports wait too.
@@ -46,11 +58,19 @@ LAZY_PAGES = {
     "automations": "automations_page:AutomationsPage",
     "activity": "activity_page:ActivityPage",
     "review": "review_page:ReviewPage",
+    "insights": "insights_page:InsightsPage",
     "settings": "settings_page:SettingsPage",
 }
 TARGETS = (
-    "contacts, contact:ID, opportunities, opportunity:ID, automations, activity, review, settings"
+    "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
+    "review, insights, settings"
 )
+# Where the contact page's back button returns to, and what it says.
+BACK_LABELS = {
+    "contacts": "← All contacts",
+    "opportunities": "← Back to the opportunity",
+    "activity": "← Back to the activity log",
+}
 
 
 def offer_demo_data(services: AppServices) -> None:
@@ -70,14 +90,21 @@ def offer_demo_data(services: AppServices) -> None:
 
 
 class MainWindow(QMainWindow):
+    quit_requested = Signal()  # File -> Quit (Ctrl+Q), after unsaved changes are settled
+
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services
         self.setWindowTitle(APP_NAME)
-        self.resize(1280, 800)
+        self._fit_to_screen(1280, 800)
+        self.pause = AutomationPause(services, self)
+        self._back_to = "contacts"
         self._build_pages()
         self._build_status_bar()
-        self._build_shortcuts()
+        self._build_menus()
+        self.pause.changed.connect(self._show_pause)
+        self.pause.failed.connect(lambda message: QMessageBox.warning(self, APP_NAME, message))
+        self._show_pause(self.pause.paused)
         self.background: BackgroundWork | None = None
         # Replies near their 10-business-day deadline: a red count on "Needs review".
         self.review_alerts = ReviewEscalation(services, self)
@@ -86,6 +113,14 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Start at ``width`` x ``height``, or smaller on a smaller screen (1024x700 works)."""
+        screen = self.screen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width()), min(height, room.height())
+        self.resize(width, height)
 
     def _build_pages(self) -> None:
         s = self.services
@@ -113,9 +148,10 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self._nav_changed)
 
         self.contact_browser.contact_activated.connect(self.open_contact)
-        self.contact_page.back_requested.connect(lambda: self.show_page("contacts"))
-        self.contact_page.contact_saved.connect(lambda _id: self.contact_browser.refresh())
-        self.contact_browser.contacts_changed.connect(self._contacts_changed)
+        self.contact_page.back_requested.connect(self.go_back)
+        self.contact_page.contact_saved.connect(lambda _id: self._contacts_changed())
+        self.contact_page.open_opportunity_requested.connect(self.open_opportunity)
+        self.contact_browser.contacts_changed.connect(self._opportunities_changed)
         self.contact_page.reply_simulated.connect(self.check_inbox_now)
 
         body = QWidget()
@@ -141,9 +177,13 @@ class MainWindow(QMainWindow):
 
     def _wire_page(self, key: str, widget: QWidget) -> None:
         if key in ("opportunities", "activity"):
-            widget.open_contact_requested.connect(self.open_contact)
-        elif key == "settings":
+            widget.open_contact_requested.connect(
+                lambda contact_id, came_from=key: self.open_contact(contact_id, came_from)
+            )
+        if key == "settings":
             widget.settings_saved.connect(self._settings_saved)
+        elif key == "automations":
+            widget.attach_pause(self.pause)
 
     @property
     def opportunities_page(self) -> OpportunitiesPage:
@@ -166,32 +206,77 @@ class MainWindow(QMainWindow):
         return self.page("settings")  # type: ignore[return-value]
 
     def _contacts_changed(self) -> None:
+        self.contact_browser.refresh()
+        self._opportunities_changed()
+
+    def _opportunities_changed(self) -> None:
         if "opportunities" in self.pages:
             self.opportunities_page.refresh()
+
+    def open_opportunity(self, opportunity_id: int) -> None:
+        """Show one opportunity on the Opportunities page (from the contact page's card)."""
+        if self.show_page("opportunities"):
+            self.opportunities_page.show_opportunity(opportunity_id)
 
     def _build_status_bar(self) -> None:
         self.provider_label = plain_label()
         self.provider_label.setContentsMargins(8, 2, 8, 2)
+        self.pause_label = coloured(bold(plain_label(PAUSED_TEXT)), WARNING_COLOUR)
+        self.pause_label.setToolTip(PAUSED_DETAIL + " Automations → Pause automations resumes.")
+        self.pause_label.setVisible(False)
         self.inbox_label = plain_label("Inbox not checked yet")
         self.statusBar().addWidget(self.provider_label)
+        self.statusBar().addWidget(self.pause_label)
         self.statusBar().addPermanentWidget(self.inbox_label)
         self._show_provider()
 
-    def _build_shortcuts(self) -> None:
-        self.find_shortcut = QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
-        self.save_shortcut = QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_current)
-        self.inbox_shortcut = QShortcut(
-            QKeySequence("Ctrl+I"), self, activated=self.check_inbox_now
-        )
+    def _action(self, menu: QMenu, text: str, slot, keys: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        action = menu.addAction(text)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self.new_contact_action = self._action(file, "&New contact…", self.new_contact, "Ctrl+N")
+        self.import_action = self._action(file, "&Import contacts…", self.import_contacts)
+        self.save_action = self._action(file, "&Save", self.save_current, "Ctrl+S")
+        file.addSeparator()
+        self.quit_action = self._action(file, "&Quit", self.request_quit, "Ctrl+Q")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        go = bar.addMenu("&Go")
+        self.back_action = self._action(go, "&Back", self.go_back, "Alt+Left")
+        self.find_action = self._action(go, "&Find contact", self.focus_search, "Ctrl+F")
+        go.addSeparator()
+        self.page_actions = [
+            self._action(go, label, lambda key=key: self.show_page(key), f"Ctrl+{n}")
+            for n, (key, label) in enumerate(NAVIGATION, start=1)
+        ]
+
+        autos = bar.addMenu("&Automations")
+        self.pause_action = autos.addAction("&Pause automations")
+        self.pause_action.setCheckable(True)
+        self.pause_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.pause_action.toggled.connect(self.set_paused)
+        self.run_due_action = self._action(autos, "&Run due items now", self.run_due_now)
+        self.inbox_action = self._action(autos, "&Check inbox now", self.check_inbox_now, "Ctrl+I")
+
+        helps = help_menu(self)
+        self.guide_action = self._action(helps, "SMS &opt-out guide", self.show_opt_out_guide, "F1")
+        self.shortcuts_action = self._action(helps, "&Keyboard shortcuts", self.show_shortcuts)
+        helps.addSeparator()
 
     def _show_provider(self) -> None:
         choice = self.services.provider_choice
         self.provider_label.setText(choice.description)
         if choice.is_sandbox:
-            # Amber with black text reads in light and dark mode alike.
+            # Amber with black text reads in light and dark mode alike (9.6:1).
             self.provider_label.setStyleSheet(
-                f"background: {SANDBOX_BACKGROUND}; color: black; font-weight: bold;"
-                "border-radius: 3px;"
+                f"background: {SANDBOX_BACKGROUND.name()}; color: {SANDBOX_TEXT.name()};"
+                "font-weight: bold; border-radius: 3px;"
             )
             self.provider_label.setToolTip(
                 "Sandbox mode: texts are recorded here but never sent. Set up Twilio in Settings."
@@ -220,6 +305,8 @@ class MainWindow(QMainWindow):
             return False
         self.stack.setCurrentWidget(target)
         self._sync_nav()
+        if key == "automations":
+            self.pause.refresh()  # another desktop or the agent may have paused meanwhile
         return True
 
     def _nav_changed(self, row: int) -> None:
@@ -234,24 +321,32 @@ class MainWindow(QMainWindow):
 
     def _sync_nav(self) -> None:
         key = self.current_page_key()
-        key = "contacts" if key == "contact" else key
+        key = self._back_to if key == "contact" else key  # a contact opened from an opportunity
         row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == key)
         self.nav.blockSignals(True)
         self.nav.setCurrentRow(row)
         self.nav.blockSignals(False)
 
-    def open_contact(self, contact_id: int) -> bool:
+    def open_contact(self, contact_id: int, came_from: str = "contacts") -> bool:
         """Show a contact's page (asking first about unsaved changes to another contact).
-
-        Raises NotFoundError when the contact does not exist.
+        ``came_from`` is the page its back button returns to (an opportunity keeps its
+        selection there). Raises NotFoundError when the contact does not exist.
         """
         if not self._leave_current():
             self._sync_nav()
             return False
         self.contact_page.load(contact_id)
+        self._back_to = came_from if came_from in BACK_LABELS else "contacts"
+        self.contact_page.set_back_label(BACK_LABELS[self._back_to])
         self.stack.setCurrentWidget(self.contact_page)
         self._sync_nav()
+        self.contact_page.back_button.setFocus()  # Tab then reaches the opt-out toggle
         return True
+
+    def go_back(self) -> None:
+        """Alt+Left and the contact page's back button: to where the contact was opened from."""
+        if self.stack.currentWidget() is self.contact_page:
+            self.show_page(self._back_to)
 
     def show_target(self, target: str) -> None:
         """Navigate by name (``--screenshot --show``). Raises ValueError for an unknown
@@ -266,11 +361,53 @@ class MainWindow(QMainWindow):
                 self.show_page("opportunities")
                 self.opportunities_page.show_opportunity(int(ident))
             return
+        if name == "queue" and not ident:  # the Automations page's Auto Queue tab
+            self.show_page("automations")
+            self.automations_page.tabs.setCurrentIndex(1)
+            return
         if ident or name not in (*self.pages, *LAZY_PAGES) or name == "contact":
             raise ValueError(f"unknown screen '{target}'; choose one of: {TARGETS}")
         self.show_page(name)
 
     # -- status bar and shortcuts ----------------------------------------------------
+
+    def _show_pause(self, paused: bool) -> None:
+        self.pause_action.blockSignals(True)
+        self.pause_action.setChecked(paused)
+        self.pause_action.blockSignals(False)
+        self.pause_label.setVisible(paused)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume automations (menu, Ctrl+Shift+P, the Automations page banner)."""
+        self._show_pause(self.pause.set_paused(paused))
+
+    def new_contact(self) -> None:
+        if self.show_page("contacts"):
+            self.contact_browser.new_contact()
+
+    def import_contacts(self) -> None:
+        if self.show_page("contacts"):
+            self.contact_browser.import_contacts()
+
+    def run_due_now(self) -> None:
+        if self.show_page("automations"):
+            self.automations_page.tabs.setCurrentIndex(1)  # the Auto Queue shows the result
+            self.automations_page.run_due_now()
+
+    def show_opt_out_guide(self) -> None:
+        self.help_dialog("SMS opt-out guide", opt_out_guide_html()).exec()
+
+    def show_shortcuts(self) -> None:
+        self.help_dialog("Keyboard shortcuts", shortcuts_html()).exec()
+
+    def help_dialog(self, title: str, html_text: str):  # type: ignore[no-untyped-def]
+        """Build a Help dialog (tests look at it instead of running it)."""
+        return help_dialog(title, html_text, self)
+
+    def request_quit(self) -> None:
+        """Quit for real (not to the tray), once unsaved changes are saved or discarded."""
+        if self._leave_current():
+            self.quit_requested.emit()
 
     def attach_background(self, work: BackgroundWork) -> None:
         """Listen to the background jobs: inbox status, review count, refreshed pages."""
@@ -307,7 +444,8 @@ class MainWindow(QMainWindow):
         font = item.font()
         font.setBold(bool(urgent))
         item.setFont(font)
-        item.setForeground(URGENT_COLOUR if urgent else self.nav.palette().text())
+        # Red from the palette-fitted tones (readable light or dark); else normal text.
+        item.setForeground(tone_colour(Tone.ERROR) if urgent else self.nav.palette().text())
         item.setToolTip(
             "Replies within two business days of the 10-business-day deadline" if urgent else ""
         )
@@ -351,6 +489,7 @@ class MainWindow(QMainWindow):
 
         if self.background is not None:
             self.background.shutdown()
-        if "activity" in self.pages:
-            self.activity_page.shutdown()
+        for key in ("activity", "insights"):
+            if key in self.pages:
+                self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)

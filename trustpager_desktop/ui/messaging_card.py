@@ -8,27 +8,27 @@ from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from trustpager_desktop.core import conversation
+from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.conversation import ConversationItem
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome, Status
 from trustpager_desktop.core.segments import count_segments
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     OK_COLOUR,
     WARNING_COLOUR,
     Card,
+    TextField,
     bold,
     coloured,
-    local_time,
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
@@ -63,7 +63,9 @@ def outcome_text(outcome: SendOutcome) -> str:
 class MessageBubble(QFrame):
     """One message: a small meta line and the body, both plain text."""
 
-    def __init__(self, item: ConversationItem, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, item: ConversationItem, zone: str = "UTC", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.item = item
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -73,7 +75,9 @@ class MessageBubble(QFrame):
             QPalette.ColorRole.AlternateBase if outbound else QPalette.ColorRole.Window
         )
         who = "You" if outbound else "They"
-        parts = [who, local_time(item.time), STATUS_LABELS.get(item.status, item.status)]
+        parts = [who, format_time(item.time, zone), STATUS_LABELS.get(item.status, item.status)]
+        if item.delivery:
+            parts.append(item.delivery)
         if item.origin:
             parts.append(item.origin)
         if item.recipient_opted_out:
@@ -116,6 +120,7 @@ class MessagingCard(Card):
         banner_layout.setContentsMargins(8, 6, 8, 6)
         banner_layout.addWidget(self.banner)
         self.banner_frame.setVisible(False)
+        self._build_delivery_banner()
 
         self.messages = QVBoxLayout()
         self.messages.setSpacing(6)
@@ -130,7 +135,7 @@ class MessagingCard(Card):
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))  # keep the newest in view
         self.empty = plain_label("No messages yet.")
 
-        self.compose = QPlainTextEdit()
+        self.compose = TextField()  # Tab moves on; a pasted tab becomes a space
         self.compose.setPlaceholderText("Type a text message… (Ctrl+Enter sends)")
         self.compose.setAccessibleName("Message text")
         self.compose.setFixedHeight(80)
@@ -152,11 +157,33 @@ class MessagingCard(Card):
         row.addWidget(self.counter, 1)
         row.addWidget(self.send_button)
         self.body.addWidget(self.banner_frame)
+        self.body.addWidget(self.delivery_frame)
         self.body.addWidget(self.empty)
         self.body.addWidget(self.scroll, 1)
         self.body.addWidget(self.compose)
         self.body.addLayout(row)
         self.body.addWidget(self.result)
+
+    def _build_delivery_banner(self) -> None:
+        """'Texts to this number fail: landline (30006)', why, and a way to try again."""
+        self.delivery_headline = coloured(bold(plain_label(wrap=True)), WARNING_COLOUR)
+        self.delivery_detail = plain_label(wrap=True)
+        self.clear_delivery_button = QPushButton("Try texting this number again")
+        self.clear_delivery_button.setToolTip(
+            "Clear the failures: automations text this number again (logged)."
+        )
+        self.clear_delivery_button.clicked.connect(self.clear_delivery_block)
+        self.delivery_frame = QFrame()
+        self.delivery_frame.setFrameShape(QFrame.Shape.Box)
+        layout = QVBoxLayout(self.delivery_frame)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.delivery_headline)
+        layout.addWidget(self.delivery_detail)
+        button_row = QHBoxLayout()
+        button_row.addStretch(1)
+        button_row.addWidget(self.clear_delivery_button)
+        layout.addLayout(button_row)
+        self.delivery_frame.setVisible(False)
 
     # -- showing ----------------------------------------------------------------------
 
@@ -178,13 +205,39 @@ class MessagingCard(Card):
             return
         with self._services.db.read() as s:
             items = conversation.conversation_for_contact(s, self._contact.id)
+            problem = delivery.delivery_problem(s, self._contact.phone_e164)
+        self._show_delivery_problem(problem)
         while self.messages.count() > 1:  # keep the stretch at index 0
             widget = self.messages.takeAt(1).widget()
             if widget is not None:
                 widget.deleteLater()
         for item in items:
-            self.messages.addWidget(MessageBubble(item))
+            self.messages.addWidget(MessageBubble(item, self._services.settings.business_timezone))
         self.empty.setVisible(not items)
+
+    def _show_delivery_problem(self, problem: delivery.DeliveryProblem | None) -> None:
+        blocked = problem is not None and problem.blocked
+        self.delivery_frame.setVisible(blocked)
+        if problem is not None and blocked:
+            self.delivery_headline.setText(problem.headline)
+            self.delivery_detail.setText(problem.describe())
+
+    def clear_delivery_block(self) -> None:
+        """A person says the number can receive texts again: forget its failures (logged)."""
+        contact = self._contact
+        if contact is None or not contact.phone_e164:
+            return
+        services = self._services
+        try:
+            delivery.clear_block(
+                services.db, contact.phone_e164, actor=services.actor, clock=services.clock
+            )
+        except (UserInputError, NotFoundError) as exc:
+            self.result.setText(str(exc))
+        else:
+            coloured(self.result, OK_COLOUR)
+            self.result.setText("Cleared: automations will text this number again.")
+        self.reload_conversation()
 
     def bubbles(self) -> list[MessageBubble]:
         found = (self.messages.itemAt(i).widget() for i in range(self.messages.count()))

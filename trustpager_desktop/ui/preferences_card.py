@@ -38,7 +38,7 @@ from trustpager_desktop.ui.common import (
     field_error_label,
     plain_label,
 )
-from trustpager_desktop.ui.consent_view import ask_default_no, show_state
+from trustpager_desktop.ui.consent_view import ask_default_no, show_state, status_text
 
 TWILIO_BLOCK_WARNING = (
     "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
@@ -159,15 +159,9 @@ class CommunicationPreferencesCard(Card):
             "re-consent on that contact's page." if through else ""
         )  # fmt: skip
         show_state(self.state_label, state)
-        self.status.setText(self._detail(state))
+        self.status.setText(status_text(state))
         self.error.setVisible(False)
         self._show_dirty()
-
-    @staticmethod
-    def _detail(state: ConsentState) -> str:
-        if state.status is ConsentStatus.SUBSCRIBED and not state.pending_replies:
-            return "Subscribed"
-        return state.detail
 
     def _saved_ticked(self) -> bool:
         contact = self._contact

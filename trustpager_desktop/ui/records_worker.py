@@ -1,8 +1,9 @@
-"""Run one long job (export, import, log verification) off the GUI thread.
+"""Run one long job (export, import, report, log verification) off the GUI thread.
 
 The job is a plain function taking a ``progress(done, total) -> bool`` callback
 (see core.progress); results come back only through Qt signals, so widgets are
-touched on the GUI thread alone.
+touched on the GUI thread alone. ``show_progress`` gives any such task the window's
+one progress display: a bar, plain words and Cancel.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.core.progress import Cancelled, describe
 from trustpager_desktop.store.database import DatabaseError
 
 log = logging.getLogger("trustpager.ui")
@@ -64,3 +66,42 @@ class BackgroundTask(QObject):
             self.finished.emit(result)
         finally:
             self._done.set()
+
+
+# A job that ends sooner than this never shows its dialog (no flash on small files).
+SHOW_AFTER_MS = 400
+
+
+def show_progress(
+    task: BackgroundTask, parent: QWidget, label: str, unit: str = ""
+) -> QProgressDialog:
+    """A window-modal progress dialog for ``task``: a bar (busy until a total is known), the
+    job in plain words ('Verifying the activity log: 120,000 of 1,000,000 entries (12 %)')
+    and Cancel, which asks the task to stop. It appears only when the task runs longer
+    than ``SHOW_AFTER_MS`` and closes itself when the task finishes or fails. Connect it
+    before ``task.start()``."""
+    dialog = QProgressDialog(f"{label}…", "Cancel", 0, 0, parent)
+    dialog.setWindowTitle(label)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(SHOW_AFTER_MS)
+    dialog.setAutoReset(False)
+    dialog.setAutoClose(False)
+    task.progressed.connect(lambda done, total: _show(dialog, label, unit, done, total))
+    dialog.canceled.connect(task.cancel)
+    task.finished.connect(lambda _result: _close(dialog))
+    task.failed.connect(lambda _message: _close(dialog))
+    return dialog
+
+
+def _show(dialog: QProgressDialog, label: str, unit: str, done: int, total: int) -> None:
+    known = total if total >= 0 else None
+    if known:
+        dialog.setMaximum(known)
+        dialog.setValue(min(done, known))
+    dialog.setLabelText(describe(label, done, known, unit))
+
+
+def _close(dialog: QProgressDialog) -> None:
+    dialog.reset()
+    dialog.hide()
+    dialog.deleteLater()

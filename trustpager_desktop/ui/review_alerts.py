@@ -9,7 +9,6 @@ reply due soon). Deadlines come from ``core.inbox`` (``core.business_days``).
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QColor
 
 from trustpager_desktop.core import inbox
 from trustpager_desktop.core.business_days import Urgency
@@ -17,7 +16,6 @@ from trustpager_desktop.core.inbox import ReviewItem
 from trustpager_desktop.services import AppServices
 
 CHECK_EVERY_MS = 5 * 60 * 1000
-URGENT_COLOUR = QColor("#b91c1c")  # red: due within two business days, or overdue
 
 
 def alert_text(items: list[ReviewItem]) -> tuple[str, str]:

@@ -9,7 +9,8 @@ a sender wrote is shown as plain text. The page reads and decides through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -28,11 +29,12 @@ from trustpager_desktop.core.business_days import Urgency
 from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import coloured, plain_label
+from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
-from trustpager_desktop.ui.review_alerts import URGENT_COLOUR
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
+from trustpager_desktop.ui.theme import Tone, tone_colour
 from trustpager_desktop.ui.workers import Job, run_in_background
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -49,12 +51,8 @@ def _one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _short_time(when: datetime, zone: str) -> str:
-    """'26 Nov 2026 10:04' for tables; the detail line keeps the seconds."""
-    return inbox.received_text(when, zone)[:-3]
-
-
 DEADLINE_COLUMN = 1
+URGENT = Tone.ERROR  # red: due within two business days, or overdue
 
 
 def deadline_text(item: ReviewItem, now: datetime) -> str:
@@ -67,15 +65,17 @@ def deadline_text(item: ReviewItem, now: datetime) -> str:
 class ReviewModel(RowsTableModel):
     headers = ("Received", "Decide by", "From", "Contact", "Message", "Why it needs review")
 
-    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, zone: Callable[[], str], now: Callable[[], datetime], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self._zone = timezone_name
-        self.now = datetime.now(UTC)
+        self._zone = zone  # () -> the business time zone's name (a setting that can change)
+        self._now = now
 
     def cell(self, row: ReviewItem, column: int) -> str:
         return (
-            _short_time(row.received_at, self._zone),
-            row.deadline.short(self.now) if row.deadline else "(START held)",
+            format_time(row.received_at, self._zone()),
+            row.deadline.short(self._now()) if row.deadline else "(START held)",
             row.from_display,
             ", ".join(row.contact_names) or "Unknown sender",
             _one_line(row.body),
@@ -84,17 +84,17 @@ class ReviewModel(RowsTableModel):
 
     def tooltip(self, row: ReviewItem, column: int) -> str | None:
         if column == DEADLINE_COLUMN:
-            return deadline_text(row, self.now)
+            return deadline_text(row, self._now())
         return row.body if column == 4 else None
 
     def is_urgent(self, row: ReviewItem) -> bool:
-        return row.urgency(self.now) is not Urgency.ON_TIME
+        return row.urgency(self._now()) is not Urgency.ON_TIME
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None
         if row is not None and self.is_urgent(row):
             if role == Qt.ItemDataRole.ForegroundRole:
-                return URGENT_COLOUR
+                return tone_colour(URGENT)
             if role == Qt.ItemDataRole.FontRole and index.column() == DEADLINE_COLUMN:
                 font = QFont()
                 font.setBold(True)
@@ -105,16 +105,16 @@ class ReviewModel(RowsTableModel):
 class UnknownSendersModel(RowsTableModel):
     headers = ("From", "SMS", "Texts", "Last received", "Last message")
 
-    def __init__(self, timezone_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, zone: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._zone = timezone_name
+        self._zone = zone
 
     def cell(self, row: UnknownSender, column: int) -> str:
         return (
             row.from_display,
             short_label(row.consent) if row.consent else "",
             str(row.message_count),
-            _short_time(row.last_received_at, self._zone),
+            format_time(row.last_received_at, self._zone()),
             _one_line(row.last_body),
         )[column]
 
@@ -133,11 +133,19 @@ class ReviewPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        zone = services.settings.business_timezone
-        self.review_model = ReviewModel(zone, self)
+        zone = self._zone
+        self.review_model = ReviewModel(zone, services.clock.now, self)
         self.unknown_model = UnknownSendersModel(zone, self)
         self.review_view = read_only_table(self.review_model)
         self.unknown_view = read_only_table(self.unknown_model)
+        self.review_view.setAccessibleName("Replies waiting for review")
+        self.unknown_view.setAccessibleName("Unknown senders")
+        self.review_empty = EmptyState(
+            self.review_view, "Nothing waits for review: every reply has been handled."
+        )
+        self.unknown_empty = EmptyState(
+            self.unknown_view, "No texts from numbers that belong to no contact."
+        )
         self.message_label = plain_label(wrap=True, selectable=True)
         self.sender_label = plain_label(wrap=True, selectable=True)
         self.reason_label = plain_label(wrap=True, selectable=True)
@@ -199,7 +207,12 @@ class ReviewPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(heading("Needs review", 4))
+        layout.addWidget(splitter, 1)
+
+    def _zone(self) -> str:
+        return self.services.settings.business_timezone
 
     # ---- data ------------------------------------------------------------------------
 
@@ -210,7 +223,6 @@ class ReviewPage(QWidget):
             items = inbox.list_needs_review(session, region)
             senders = inbox.list_unknown_senders(session, region)
         current = self.current_item()
-        self.review_model.now = self.services.clock.now()
         self.review_model.set_rows(items)
         self.unknown_model.set_rows(senders)
         self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
@@ -248,17 +260,13 @@ class ReviewPage(QWidget):
             self.deadline_label.setText("")
             return
         names = ", ".join(item.contact_names) or "no contact has this number"
-        when = inbox.received_text(item.received_at, self.services.settings.business_timezone)
+        when = format_time(item.received_at, self._zone(), seconds=True)
         self.sender_label.setText(f"From {item.from_display} ({names}), received {when}")
         self.message_label.setVisible(True)
         self.message_label.setText(item.body)
         self.reason_label.setText(f"Why: {item.reason}")
-        self.deadline_label.setText(deadline_text(item, self.review_model.now))
-        urgent = self.review_model.is_urgent(item)
-        if urgent:
-            coloured(self.deadline_label, URGENT_COLOUR)
-        else:
-            self.deadline_label.setPalette(self.palette())
+        self.deadline_label.setText(deadline_text(item, self.services.clock.now()))
+        coloured(self.deadline_label, URGENT if self.review_model.is_urgent(item) else Tone.NORMAL)
         first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
         self.opt_out_button.setText(first[0])
         self.not_opt_out_button.setText(second[0])
@@ -294,5 +302,5 @@ class ReviewPage(QWidget):
         self._confirm_job = run_in_background(
             lambda: send_due_confirmations(s.db, s.gateway, clock=s.clock),
             lambda _report: None,
-            lambda _error: None,  # the background sender retries; nothing to show here
+            lambda _error: None,  # the background sender tries again; nothing to show here
         )

@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import settings as core_settings
+from trustpager_desktop.core.credentials import NO_KEYRING
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.replies import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
+    ERROR_COLOUR,
     OK_COLOUR,
     WARNING_COLOUR,
     coloured,
@@ -38,6 +40,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
+from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 from trustpager_desktop.ui.workers import Job, run_in_background
 
 MODE_LABELS = {
@@ -118,17 +121,14 @@ class SettingsPage(QWidget):
         f.addRow("", plain_label("Test connection checks the saved settings.", wrap=True))
 
         phones, f = self._group("Phone numbers")
-        self.country = QLineEdit()
-        self.country.setMaxLength(2)
-        self.country.setPlaceholderText("US")
+        self.country = CountryCombo()  # the same lists as the first-run assistant
         self._row(f, "Default country", self.country, "default_country")
 
         autos, f = self._group("Automations")
-        self.timezone = QLineEdit()
-        self.timezone.setPlaceholderText("America/New_York")
+        self.timezone = TimeZoneCombo()
         self._row(f, "Business time zone", self.timezone, "business_timezone")
-        self.quiet_start = _spin(0, 24, " h")
-        self.quiet_end = _spin(0, 24, " h")
+        self.quiet_start = hour_spin(8)
+        self.quiet_end = hour_spin(21)
         hours = QHBoxLayout()
         hours.addWidget(plain_label("from"))
         hours.addWidget(self.quiet_start)
@@ -150,6 +150,12 @@ class SettingsPage(QWidget):
         inbox, f = self._group("Inbox")
         self.poll = _spin(5, 3600, " seconds")
         self._row(f, "Check the inbox every", self.poll, "poll_interval_seconds")
+        self.look_back = _spin(1, 400, " days")
+        self.look_back.setToolTip(
+            "How far back the first check reads, and a check after the inbox went unread "
+            "for more than a day (a computer off over a weekend)."
+        )
+        self._row(f, "First check reads back", self.look_back, "inbox_look_back_days")
         self.start_review = QCheckBox("START replies need review before re-subscribing")
         f.addRow("", self.start_review)
         consent_box = self._build_consent()
@@ -234,12 +240,13 @@ class SettingsPage(QWidget):
         has_token = bool(st.twilio_account_sid and self._services.tokens.get(st.twilio_account_sid))
         self.auth_token.setPlaceholderText(TOKEN_SAVED_HINT if has_token else "")
         self.sender.setText(st.twilio_sender)
-        self.country.setText(st.default_country)
-        self.timezone.setText(st.business_timezone)
+        self.country.set_code(st.default_country)
+        self.timezone.setCurrentText(st.business_timezone)
         self.quiet_start.setValue(st.quiet_hours_start)
         self.quiet_end.setValue(st.quiet_hours_end)
         self.stale.setValue(st.stale_limit_hours)
         self.poll.setValue(st.poll_interval_seconds)
+        self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
         self.user_name.setText(st.user_name)
         self.frequency_cap.setValue(st.automation_texts_per_day)
@@ -252,15 +259,13 @@ class SettingsPage(QWidget):
         self.business_name.setText(st.business_name)
         self.confirmation_text.setPlainText(st.confirmation_text)
         self.confirmation_text_es.setPlainText(st.confirmation_text_es)
-        if self._services.tokens.keyring_available():
+        tokens = self._services.tokens
+        if tokens.keyring_available():
             self.keyring_note.setText(
                 "The token is kept in the system keyring, not in the database."
             )
-        else:
-            self.keyring_note.setText(
-                "No system keyring works on this computer: the token is kept only until "
-                "TrustPager closes, and you will need to enter it again next time."
-            )
+        else:  # why not (no keyring, or one that keeps secrets as plain text)
+            self.keyring_note.setText(tokens.keyring_problem() or NO_KEYRING)
         for error in self.errors.values():
             error.setVisible(False)
 
@@ -270,12 +275,13 @@ class SettingsPage(QWidget):
             provider_mode=self.mode.currentData(),
             twilio_account_sid=self.account_sid.text().strip(),
             twilio_sender=self.sender.text().strip(),
-            default_country=self.country.text().strip(),
-            business_timezone=self.timezone.text().strip(),
+            default_country=self.country.code(),
+            business_timezone=self.timezone.zone(),
             quiet_hours_start=self.quiet_start.value(),
             quiet_hours_end=self.quiet_end.value(),
             stale_limit_hours=self.stale.value(),
             poll_interval_seconds=self.poll.value(),
+            inbox_look_back_days=self.look_back.value(),
             start_replies_need_review=self.start_review.isChecked(),
             user_name=self.user_name.text().strip() or "Office",
             automation_texts_per_day=self.frequency_cap.value(),
@@ -317,9 +323,10 @@ class SettingsPage(QWidget):
             message += " The auth token is in the system keyring."
         elif where == "session":
             message += " The auth token is kept for this session only."
-        if s.provider_choice.warning:
-            message += " " + s.provider_choice.warning
-        coloured(self.result, OK_COLOUR)
+        warning = s.provider_choice.warning  # e.g. "Twilio ... missing": saved, not working
+        if warning:
+            message += " " + warning
+        coloured(self.result, WARNING_COLOUR if warning else OK_COLOUR)
         self.result.setText(message)
         self.settings_saved.emit()
         return True
@@ -328,7 +335,7 @@ class SettingsPage(QWidget):
         label = self.errors.get(field) or self.errors["default_country"]
         label.setText(message)
         label.setVisible(True)
-        coloured(self.result, WARNING_COLOUR)
+        coloured(self.result, ERROR_COLOUR)
         self.result.setText("Not saved: " + message)
         return False
 
@@ -348,7 +355,7 @@ class SettingsPage(QWidget):
 
     def _test_failed(self, error: Exception) -> None:
         reason = error.reason if isinstance(error, ProviderError) else str(error)
-        self._show_test(f"Connection failed: {reason}", WARNING_COLOUR)
+        self._show_test(f"Connection failed: {reason}", ERROR_COLOUR)
 
     def _show_test(self, text: str, colour) -> None:  # type: ignore[no-untyped-def]
         self._job = None

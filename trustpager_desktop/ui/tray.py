@@ -16,9 +16,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core.automation_pause import automations_paused, set_automations_paused
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.database import DatabaseError
+from trustpager_desktop.ui.pause import AutomationPause
 from trustpager_desktop.ui.single_instance import bring_to_front
 
 log = logging.getLogger("trustpager.tray")
@@ -48,14 +47,19 @@ class TrayController(QObject):
         *,
         icon: QIcon,
         quit_app: Callable[[], None] | None = None,
+        pause: AutomationPause | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent or window)
         self.window = window
         self.services = services
+        # Shared with the window's menu and status bar when given, so all show one state.
+        self.pause = pause or AutomationPause(services, self)
         self.quitting = False
         self._quit_app = quit_app or QApplication.quit
         self._hidden_hint_shown = False
+        self._paused = False
+        self._inbox_status = ""
         self.icon = QSystemTrayIcon(icon, self)
         self.icon.setToolTip(APP_NAME)
         self.menu = QMenu()
@@ -67,7 +71,9 @@ class TrayController(QObject):
         self.quit_action = self._add("Quit", self.quit)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_icon_activated)
-        self.refresh_pause_state()
+        self.pause.changed.connect(self._show_pause)
+        self.pause.failed.connect(lambda message: self.notify("Automations", message, error=True))
+        self._show_pause(self.pause.paused)
 
     def _add(self, text: str, slot: Callable) -> QAction:  # type: ignore[type-arg]
         action = self.menu.addAction(text)
@@ -97,14 +103,8 @@ class TrayController(QObject):
     @Slot(bool)
     def set_paused(self, paused: bool) -> None:
         """Pause or resume automations (stored in the database, logged as a settings change)."""
-        try:
-            set_automations_paused(
-                self.services.db, paused, actor=self.services.actor, clock=self.services.clock
-            )
-        except DatabaseError as exc:
-            log.error("could not change the automation pause: %s", exc)
-            self.notify("Automations", f"Could not change the pause: {exc}", error=True)
-        self.refresh_pause_state()
+        self.pause.set_paused(paused)
+        self._show_pause(self.pause.paused)
 
     @Slot()
     def quit(self) -> None:
@@ -115,16 +115,28 @@ class TrayController(QObject):
 
     def refresh_pause_state(self) -> None:
         """Tick or untick "Pause automations" from the database (another desktop may change it)."""
-        try:
-            with self.services.db.read() as session:
-                paused = automations_paused(session)
-        except DatabaseError:
-            return
+        self.pause.refresh()
+        self._show_pause(self.pause.paused)
+
+    def _show_pause(self, paused: bool) -> None:
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
-        self.icon.setToolTip(f"{APP_NAME} (automations paused)" if paused else APP_NAME)
+        self._paused = paused
+        self._update_tooltip()
         self.pause_changed.emit(paused)
+
+    @Slot(str)
+    def set_inbox_status(self, text: str) -> None:
+        """Show the inbox line of the status bar in the tooltip too ('Inbox checked by
+        OFFICE-PC (agent) 12 s ago')."""
+        self._inbox_status = text
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        title = f"{APP_NAME} (automations paused)" if self._paused else APP_NAME
+        inbox = self._inbox_status
+        self.icon.setToolTip(f"{title}\n{inbox}" if inbox else title)
 
     # ---- notifications --------------------------------------------------------------------
 
@@ -218,14 +230,19 @@ class CloseToTrayFilter(QObject):
 
 
 def install_tray(
-    window: QWidget, services: AppServices, app: QApplication, *, icon: QIcon
+    window: QWidget,
+    services: AppServices,
+    app: QApplication,
+    *,
+    icon: QIcon,
+    pause: AutomationPause | None = None,
 ) -> TrayController:
     """Add the tray icon (if this desktop has a tray) and close-to-tray to ``window``.
 
     The returned controller stays alive as a child of the window. Without a tray the
     menu slots still work and closing the window quits as usual.
     """
-    tray = TrayController(window, services, icon=icon, quit_app=app.quit)
+    tray = TrayController(window, services, icon=icon, quit_app=app.quit, pause=pause)
     shown = tray.show()
     if not shown:
         log.info("no system tray on this desktop: closing the window quits")

@@ -132,8 +132,8 @@ def test_get_entry_and_details_lines_show_the_whole_record(db, clock):
             get_entry(s, 99)
     lines = details_lines(view)
     assert "Contact: Ann <b>Lee</b> (id 4)" in lines
-    assert "Method: Verbal" in lines and "Note: Called us" in lines
-    assert not any(line.startswith("Message sid") for line in lines)  # empty values are left out
+    assert "How consent was given: Verbal" in lines and "Note: Called us" in lines
+    assert not any(line.startswith("Twilio message SID") for line in lines)  # empty: left out
 
 
 def test_a_filter_refuses_naive_or_reversed_dates(clock):

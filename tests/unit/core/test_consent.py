@@ -243,7 +243,10 @@ def test_status_line_reads_like_a_sentence(db, clock):
         )
     with db.read() as s:
         line = consent.status_line(s.get(Contact, cid))
+        in_new_york = consent.status_line(s.get(Contact, cid), "America/New_York")
     assert line.startswith("Opted out since ") and line.endswith("by STOP reply")
+    # The fixed clock's 15:00 UTC, in the business zone, named (the computer runs on UTC).
+    assert in_new_york == "Opted out since 26 Nov 2026, 10:00 EST by STOP reply"
 
 
 def test_batch_opt_out_makes_the_records_the_single_form_makes_one_after_another(db, clock):

@@ -23,10 +23,12 @@ from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.consent import AutomationAnswer, ConsentStatus, Severity
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMessage
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 ANN, BEN = "+14155550101", "+14155550102"
+NY = "America/New_York"  # the default business time zone
 
 
 def _contact(s: Session, clock, first: str, phone: str = ANN) -> int:
@@ -97,7 +99,9 @@ def test_opted_out_says_how_and_when(db, clock):
         state, decision = _state_and_decision(s, cid, ANN, clock)
     assert (state.status, state.label, state.severity) == (
         ConsentStatus.OPTED_OUT, "Opted out", Severity.BLOCKED)  # fmt: skip
-    assert state.detail == "Opted out since 26 Nov 2026, 13:00 by manual toggle."  # NY time
+    # In the business time zone, the one format of every screen.
+    assert state.detail == f"Opted out since {format_time(NOW, NY)} by manual toggle"
+    assert format_time(NOW, NY).startswith("26 Nov 2026, 13:00")
     assert (decision.allowed, decision.hold, decision.reason) == (
         False, False, "contact opted out of SMS")  # fmt: skip
     assert decision.recipient_opted_out and state.needs_confirmation
@@ -242,7 +246,7 @@ def test_stale_reply_names_both_times():
     times = consent.ConsentTimes(opt_out=datetime(2026, 11, 26, 15, 3, tzinfo=UTC), opt_in=None)
     start = datetime(2026, 11, 26, 15, 2, tzinfo=UTC)
     assert consent.stale_reply("opt_in", start, times, "America/New_York") == (
-        "START of 10:02:00 older than STOP of 10:03:00: no change"
+        "START of 10:02:00 EST older than STOP of 10:03:00 EST: no change"
     )
     assert consent.stale_reply("opt_in", start + timedelta(minutes=2), times, "UTC") is None
     assert consent.stale_reply("opt_out", start, times, "UTC") is None  # no START on record

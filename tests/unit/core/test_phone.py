@@ -6,7 +6,7 @@ from trustpager_desktop.core.phone import (
     InvalidPhoneNumber,
     format_for_reading,
     parse_phone,
-    phone_search_prefixes,
+    phone_search_digits,
 )
 
 
@@ -52,17 +52,30 @@ def test_formatting_for_reading_is_national_at_home_and_international_abroad():
 @pytest.mark.parametrize(
     "typed", ["(415) 555-0101", "4155550101", "+1 415 555 0101", "415-555-0101"]
 )
-def test_phone_search_matches_whatever_format_is_typed(typed):
-    assert phone_search_prefixes(typed, "US") == ["14155550101"]
+def test_phone_search_looks_for_the_digits_whatever_format_is_typed(typed):
+    # The typed digits are inside the E.164 form, so matching them matches it too.
+    assert phone_search_digits(typed, "US") in (["4155550101"], ["14155550101"])
 
 
-def test_partial_numbers_search_by_prefix_with_and_without_country_code():
-    assert phone_search_prefixes("415 555", "US") == ["1415555", "415555"]
-    assert phone_search_prefixes("+44 20", "US") == ["4420"]
-    assert phone_search_prefixes("020 7946", "GB") == ["44207946"]
-    assert phone_search_prefixes("ann", "US") is None
-    assert phone_search_prefixes("ann@x.com", "US") is None
-    assert phone_search_prefixes("12", "US") is None
+@pytest.mark.parametrize(
+    ("typed", "region", "digits"),
+    [
+        ("0137", "US", ["0137"]),  # no trunk zero in the US: the zero is part of the number
+        ("555-0137", "US", ["5550137"]),
+        ("415 555", "US", ["415555"]),
+        ("+44 20", "US", ["4420"]),
+        ("020 7946", "GB", ["207946"]),  # E.164 has no trunk zero: look without it
+        ("020 7946 0018", "GB", ["2079460018"]),
+    ],
+)
+def test_partial_numbers_are_searched_anywhere_in_the_number(typed, region, digits):
+    assert phone_search_digits(typed, region) == digits
+
+
+def test_words_and_short_numbers_are_not_phone_searches():
+    assert phone_search_digits("ann", "US") is None
+    assert phone_search_digits("ann@x.com", "US") is None
+    assert phone_search_digits("12", "US") is None
 
 
 @given(st.text(max_size=50))

@@ -28,7 +28,7 @@ def test_saved_settings_survive_and_changes_are_logged(db, clock):
         45,
         True,
     )
-    assert entry.kind == "settings_change" and "poll_interval_seconds" in entry.summary
+    assert entry.kind == "settings_change" and "Inbox check interval" in entry.summary
 
 
 @pytest.mark.parametrize(

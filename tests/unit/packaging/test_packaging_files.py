@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import ast
 import configparser
+import importlib.util
+import shutil
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 PACKAGING = REPO / "packaging"
@@ -75,3 +80,33 @@ def test_inno_setup_script_installs_the_bundle_folder():
     iss = (PACKAGING / "windows" / "trustpager.iss").read_text()
     assert r"dist\trustpager-desktop\*" in iss
     assert "trustpager-desktop.exe" in iss
+
+
+def test_the_linux_build_stops_when_qts_x11_libraries_are_missing():
+    spec = (PACKAGING / "trustpager.spec").read_text()
+    assert "unresolved_libraries(xcb_binaries(_qt))" in spec and "raise SystemExit" in spec
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the xcb plugin is Linux's")
+def test_the_bundle_check_names_what_the_x11_plugin_cannot_find(tmp_path):
+    """A bundle whose X11 plugin lacks Qt's own libraries beside it fails the check, naming
+    them (a good bundle carries them in _internal/)."""
+    from trustpager_desktop.platform_check import qt_folder
+
+    check_bundle = _load_check_bundle()
+    platforms = tmp_path / "_internal" / "PySide6" / "Qt" / "plugins" / "platforms"
+    platforms.mkdir(parents=True)
+    shutil.copy(qt_folder() / "plugins" / "platforms" / "libqxcb.so", platforms)
+    with pytest.raises(SystemExit, match=r"libQt6XcbQpa\.so\.6"):
+        check_bundle.check_x11_libraries(tmp_path)
+    empty = tmp_path / "empty"
+    (empty / "_internal").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="libqxcb.so"):
+        check_bundle.check_x11_libraries(empty)
+
+
+def _load_check_bundle():
+    spec = importlib.util.spec_from_file_location("check_bundle", PACKAGING / "check_bundle.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,7 @@
 """consent at the edges: Twilio's STOP block per number, opt-out confirmation texts
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 ``provider_blocks`` remembers that Twilio refuses texts to a number (a STOP-type
 reply or error 21610) until the customer sends START, so re-consent recorded by
 hand shows "waiting for the customer's START reply" instead of failing silently.
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
