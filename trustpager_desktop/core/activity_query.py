@@ -289,7 +289,8 @@ KIND_CHOICES: tuple[KindChoice, ...] = (
     KindChoice("automation_sent", "Automation texts sent", (Kind.AUTOMATION_SENT,)),
     KindChoice("automation_skipped", "Automation steps skipped", (Kind.AUTOMATION_SKIPPED,)),
     KindChoice(
-        "automation_held", "Automation texts held (reply waiting for review)",
+        "automation_held",
+        "Automation texts held (reply waiting for review)",
         (Kind.AUTOMATION_HELD,),
     ),  # fmt: skip
     KindChoice("opt_out_confirmation", "Opt-out confirmation texts", (Kind.OPT_OUT_CONFIRMATION,)),

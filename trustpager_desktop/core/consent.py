@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -963,21 +964,29 @@ def record_provider_block(
     """Remember that Twilio refuses texts to ``e164`` from ``at`` (a STOP-type reply's
     sending time, or the moment of a 21610 answer) until the customer texts START.
 
-    Changes nothing when a START sent after ``at`` already lifted it (Twilio saw them in
-    that order). Returns True when the number became blocked."""
-    activity.lock_chain(session)  # serialises writers of this row across desktops
-    row = session.scalar(select(ProviderBlock).where(ProviderBlock.phone_e164 == e164))
-    now = clock.now()
-    if row is None:
-        session.add(ProviderBlock(phone_e164=e164, source=source, message_sid=message_sid,
-                                  blocked_at=at, updated_at=now))  # fmt: skip
-        session.flush()
-        return True
-    if row.cleared_at is None or row.cleared_at > at:
-        return False  # already blocked, or a later START lifted it
-    row.source, row.message_sid, row.blocked_at, row.updated_at = source, message_sid, at, now
-    row.cleared_at = row.cleared_by_sid = None
-    return True
+    Changes nothing when the number is already blocked, or when a START sent after ``at``
+    lifted the block (Twilio saw them in that order). Returns True when the number became
+    blocked. One statement (insert, or update of a lifted block), safe from two desktops."""
+    params = {"phone_e164": e164, "source": source, "message_sid": message_sid,
+              "blocked_at": at, "updated_at": clock.now()}  # fmt: skip
+    statement = _block_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, params).rowcount == 1
+
+
+@functools.lru_cache(maxsize=4)
+def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT a block, or on conflict re-block a lifted one whose START is not newer
+    (built once per dialect: a batch of STOPs runs it thousands of times)."""
+    table = ProviderBlock.__table__
+    columns = ("phone_e164", "source", "message_sid", "blocked_at", "updated_at")
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_(table).values({c: bindparam(c) for c in columns})
+    return statement.on_conflict_do_update(
+        index_elements=["phone_e164"],
+        set_={**{c: statement.excluded[c] for c in columns[1:]},
+              "cleared_at": None, "cleared_by_sid": None},
+        where=table.c.cleared_at.is_not(None) & (table.c.cleared_at <= statement.excluded.blocked_at),
+    )  # fmt: skip
 
 
 def clear_provider_block(
@@ -985,14 +994,23 @@ def clear_provider_block(
     clock: Clock = SYSTEM_CLOCK,
 ) -> bool:  # fmt: skip
     """The customer texted START (or UNSTOP/YES) at ``at``: Twilio lifts its block when
-    that is later than the block. Returns True when a block was lifted."""
-    activity.lock_chain(session)
-    row = session.scalar(select(ProviderBlock).where(ProviderBlock.phone_e164 == e164))
-    if row is None or row.blocked_at > at or (row.cleared_at and row.cleared_at >= at):
-        return False
-    lifted = row.cleared_at is None
-    row.cleared_at, row.cleared_by_sid, row.updated_at = at, message_sid, clock.now()
+    that is later than the block. Returns True when a block was lifted (a lifted block
+    keeps the newest START's time, so a STOP older than it cannot block again)."""
+    params = {"phone": e164, "at": at, "sid": message_sid, "now": clock.now()}
+    lifted = session.connection().execute(_LIFT_BLOCK, params).rowcount == 1
+    if not lifted:  # keep the newest START's time on a block lifted before
+        session.connection().execute(_NEWER_START, params)
     return lifted
+
+
+_BLOCKS = ProviderBlock.__table__
+_MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
+_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+            "updated_at": bindparam("now")}  # fmt: skip
+_LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
+_NEWER_START = (
+    update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at < bindparam("at")).values(_CLEARED)
+)
 
 
 # ---- ordering: the customer's latest word wins (DESIGN promise 11) -----------------------
