@@ -227,8 +227,10 @@ class ReviewPage(QWidget):
         self.unknown_model.set_rows(senders)
         self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
         self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
-        for column, width in ((0, 130), (1, 150), (2, 120), (3, 140), (4, 260)):
+        for column, width in ((2, 120), (3, 140), (4, 260)):
             self.review_view.setColumnWidth(column, width)
+        for column in (0, DEADLINE_COLUMN):  # times and deadlines read in full
+            self.review_view.resizeColumnToContents(column)
         for column, width in ((0, 130), (1, 150), (2, 50), (3, 130)):
             self.unknown_view.setColumnWidth(column, width)
         self._select(current.inbound_id if current else None)
