@@ -29,6 +29,7 @@ SCRIPTS = [
     "insights_page.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "bundle_size.py",  # the last `make package` build; says so when there is none
 ]
 
 
