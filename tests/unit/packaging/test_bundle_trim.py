@@ -152,6 +152,9 @@ WITHOUT_LEFT_OUT = textwrap.dedent(
     provider._account.messages  # the lazily loaded Messages resource of REST API 2010
     provider._client.messaging.v1.services  # Messaging Service senders
 
+    # The Secret Service keyring backend and what it encrypts its session with.
+    import keyring.backends.SecretService, secretstorage.dhcrypto
+
     from trustpager_desktop.core.auto_queue import recipient_timezone
     assert recipient_timezone("+14155550101", "UTC") == "America/Los_Angeles"
     print("ok")
