@@ -9,14 +9,22 @@ hash chain, then measures, several runs each (median and spread):
 - applying a filter: kind, contact, automation, free text (common and rare word);
 - scrolling: the model's next page;
 - the same queries in plain sqlite3 as a floor, and our time / floor;
-- verify_chain over the whole log (reported once).
+- proving the log (issue 18): a full ``log verify`` of every entry, then an
+  incremental one after 10,000 new entries (from the checkpoint the full one
+  signed), and a full verify of the same log in the unkeyed format older versions
+  wrote; the floor is plain sqlite3 reading the same rows and computing one
+  HMAC-SHA256 per row (hashlib, the key's pads hashed once).
 
-Goal (issue 7): opening the view and applying a filter each well under 500 ms.
+Goals: opening the view and applying a filter each well under 500 ms (issue 7);
+a full verify of 1,000,000 entries under 5 s, 10,000 new entries under 1 s (issue 18).
+
+The log key and chain heads go to /tmp/trustpager-bench-userdata (TRUSTPAGER_DATA_DIR).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import sqlite3
@@ -30,8 +38,16 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TRUSTPAGER_DATA_DIR", "/tmp/trustpager-bench-userdata")
 
-from trustpager_desktop.core.activity import GENESIS_HASH, Kind, _canonical, compute_hash  # noqa: E402
+from trustpager_desktop.core import log_keys  # noqa: E402
+from trustpager_desktop.core.activity import (  # noqa: E402
+    GENESIS_HASH,
+    Kind,
+    _canonical,
+    compute_hash,
+    entry_message,
+)
 from trustpager_desktop.store.database import Database  # noqa: E402
 from trustpager_desktop.store.migrate import head_revision  # noqa: E402
 
@@ -87,8 +103,11 @@ def _entry(i: int, rng: random.Random, start: datetime) -> SimpleNamespace:
     )
 
 
-def build(path: Path, entries: int) -> float:
-    """Create the database file with ``entries`` chained entries; returns seconds taken."""
+def build(path: Path, entries: int, *, signed: bool = True) -> float:
+    """Create the database file with ``entries`` chained entries; returns seconds taken.
+
+    ``signed``: entries as this version writes them (HMAC with the benchmark's log key,
+    key id and position); otherwise the unkeyed SHA-256 format of earlier versions."""
     began = time.perf_counter()
     path.unlink(missing_ok=True)
     Database.open(f"sqlite:///{path}").close()
@@ -97,11 +116,13 @@ def build(path: Path, entries: int) -> float:
     conn.execute("PRAGMA synchronous=OFF")
     rng = random.Random(7)
     start = datetime(2024, 1, 1, tzinfo=UTC)
+    key = log_keys.key_ring().own_key()
+    signer = key.signer()
     prev = GENESIS_HASH
     insert = (
         "INSERT INTO activity_log (id, occurred_at, recorded_at, kind, contact_id, contact_name, "
-        "automation_id, actor, summary, details, prev_hash, entry_hash) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+        "automation_id, actor, summary, details, prev_hash, entry_hash, key_id, seq) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
     conn.executemany(
         "INSERT INTO automations (id, name, enabled, created_at) VALUES (?,?,1,?)",
@@ -111,7 +132,11 @@ def build(path: Path, entries: int) -> float:
         rows = []
         for i in range(first, min(first + BATCH, entries + 1)):
             e = _entry(i, rng, start)
-            digest = compute_hash(e, prev)  # type: ignore[arg-type]
+            if signed:
+                fields = {**vars(e), "prev_hash": prev, "key_id": key.key_id, "seq": i}
+                digest = signer.sign(entry_message(fields))
+            else:
+                digest = compute_hash(e, prev)  # type: ignore[arg-type]
             stamp = e.occurred_at.replace(tzinfo=None).strftime(SQLA_TIME)
             rows.append(
                 (
@@ -127,6 +152,8 @@ def build(path: Path, entries: int) -> float:
                     e.details,
                     prev,
                     digest,
+                    key.key_id if signed else None,
+                    i if signed else None,
                 )
             )
             prev = digest
@@ -159,6 +186,8 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--verify-runs", type=int, default=3)
+    parser.add_argument("--only-proof", action="store_true", help="skip the viewer figures")
     args = parser.parse_args()
     path = Path(f"/tmp/trustpager-bench-log-{args.entries}-{head_revision()}.db")
     if args.rebuild or not path.exists():
@@ -166,10 +195,12 @@ def main() -> int:
         print(f"  built in {build(path, args.entries):.1f} s")
     else:
         print(f"Reusing {path}")
+    if args.only_proof:
+        log_proof(path, args)
+        return 0
 
     from PySide6.QtWidgets import QApplication
 
-    from trustpager_desktop.core import activity
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.activity_page import ActivityPage
 
@@ -254,17 +285,111 @@ def main() -> int:
 
     measure("scroll: fetch the next 200 rows", scroll, args.runs, f_open)
 
-    print("\nverify_chain over the whole log (one run):")
-    t0 = time.perf_counter()
-    with services.db.read() as s:
-        report = activity.verify_chain(s)
-    print(f"  {time.perf_counter() - t0:.1f} s: {report.describe()}")
     from trustpager_desktop.ui.common import dispose_widgets
 
     for p in pages:
         p.shutdown()
     dispose_widgets(*pages)
+    services.db.close()
+    raw.close()
+    log_proof(path, args)
     return 0
+
+
+def verify_floor(path: Path) -> float:
+    """Plain sqlite3 reading every row's signed message and computing one HMAC-SHA256 each,
+    the fastest way the standard library offers (the key's pads hashed once, then copied)."""
+    padded = log_keys.key_ring().own_key().secret.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    conn = sqlite3.connect(path)
+    sql = (
+        "SELECT id, entry_hash, key_id, seq, prev_hash || char(31) || key_id || char(31) || seq "
+        "|| char(31) || occurred_at || char(31) || recorded_at || char(31) || kind || char(31) "
+        "|| ifnull(contact_id, '') || char(31) || contact_name || char(31) "
+        "|| ifnull(automation_id, '') || char(31) || actor || char(31) || summary || char(31) "
+        "|| details FROM activity_log ORDER BY id"
+    )
+    t0 = time.perf_counter()
+    bad = 0
+    for _id, entry_hash, _key, _seq, message in conn.execute(sql):
+        i = inner.copy()
+        i.update(message.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        if o.hexdigest() != entry_hash:
+            bad += 1
+    took = time.perf_counter() - t0
+    conn.close()
+    assert bad == 0
+    return took
+
+
+def _timed(label: str, fn: Callable[[], object], floor: float | None = None) -> float:
+    t0 = time.perf_counter()
+    result = fn()
+    took = time.perf_counter() - t0
+    ratio = f"  floor {floor:.2f} s, x{took / floor:.1f}" if floor else ""
+    print(f"  {label:<58} {took:6.2f} s{ratio}")
+    if result is not None and hasattr(result, "headline"):
+        print(f"    {result.headline()}")
+    return took
+
+
+def log_proof(path: Path, args: argparse.Namespace) -> None:
+    """Full and incremental verify on the signed log; full verify on the unkeyed format."""
+    import shutil
+
+    from trustpager_desktop.core import activity, log_verify
+
+    print(f"\nProving the log ({args.entries:,} entries; each figure one run, repeated):")
+    work = Path(f"/tmp/trustpager-bench-verify-{args.entries}.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(path, work)
+    db = Database.open(f"sqlite:///{work}")
+    # A fresh copy replaces the log this computer saw last run, on purpose: forget its head
+    # (`trustpager log forget-head`), or verify rightly reports the last run's entries as cut.
+    with db.read() as session:
+        log_keys.chain_heads().forget(activity.database_name(session))
+    floors = [verify_floor(work) for _ in range(3)]
+    floor = statistics.median(floors)
+    print(f"  floor: sqlite3 + one HMAC-SHA256 per row, median of 3: {floor:.2f} s")
+    fulls = [
+        _timed("log verify --full (no checkpoint saved)",
+               lambda: log_verify.verify_log(db, full=True, read_only=True), floor)
+        for _ in range(args.verify_runs)
+    ]  # fmt: skip
+    print(f"  full verify median {statistics.median(fulls):.2f} s (target < 5 s)")
+    _timed(
+        "log verify --full, signing the checkpoint", lambda: log_verify.verify_log(db, full=True)
+    )
+    t0 = time.perf_counter()
+    with db.write() as session:
+        activity.append_many(
+            session,
+            (
+                {"kind": Kind.MANUAL_SEND, "summary": f"new entry {i}", "actor": "Office",
+                 "details": {"n": i}}
+                for i in range(10_000)
+            ),
+        )  # fmt: skip
+    print(f"  appended 10,000 entries in {time.perf_counter() - t0:.2f} s")
+    incs = [
+        _timed("log verify (incremental: 10,000 new entries)",
+               lambda: log_verify.verify_log(db, read_only=True))
+        for _ in range(args.verify_runs)
+    ]  # fmt: skip
+    print(f"  incremental verify median {statistics.median(incs):.3f} s (target < 1 s)")
+    db.close()
+    legacy = Path(f"/tmp/trustpager-bench-log-unkeyed-{args.entries}-{head_revision()}.db")
+    if not legacy.exists():
+        print(f"Building {legacy} (the unkeyed format of earlier versions) ...")
+        print(f"  built in {build(legacy, args.entries, signed=False):.1f} s")
+    old = Database.open(f"sqlite:///{legacy}")
+    _timed("log verify --full on the unkeyed format (no checkpoint)",
+           lambda: log_verify.verify_log(old, full=True, read_only=True))  # fmt: skip
+    old.close()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ SCRIPTS = [
     "insights_page.py",
     "dispatch.py",
     "inbox_ingest.py",
+    "inbox_requests.py",
+    "automation_import.py",
     "bundle_size.py",  # the last `make package` build; says so when there is none
 ]
 

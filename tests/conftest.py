@@ -108,3 +108,9 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     terminalreporter.section(f"reliability figures ({mode})")
     for name in figures.FIGURE_NAMES:
         terminalreporter.write_line(f"{name}: {values[name]}")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Each test gets its own user data folder: its own log key and chain heads."""
+    monkeypatch.setenv("TRUSTPAGER_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))

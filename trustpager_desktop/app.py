@@ -151,6 +151,7 @@ def _run(argv: Sequence[str] | None) -> int:
         work.inbox.opted_out.connect(
             lambda notices: desktop.tray.notify_opt_out(opt_out_names(notices))
         )
+        work.inbox.status_changed.connect(desktop.tray.set_inbox_status)
     window.show()
     QTimer.singleShot(0, _resume_garbage_collection)  # right after the first paint
     work.start()

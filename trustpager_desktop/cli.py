@@ -13,12 +13,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from trustpager_desktop import APP_NAME, __version__
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.log_keys import LogKeyError
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.database import DatabaseError
+from trustpager_desktop.store.database import DatabaseError, describe_url, explain_error
 
-COMMAND_MODULES = ("basics", "agent", "records", "automations", "report")
+COMMAND_MODULES = ("basics", "agent", "records", "automations", "report", "inbox")
 
 Handler = Callable[[argparse.Namespace, AppServices], int]
 
@@ -43,11 +46,19 @@ class CommandLine:
         self._groups: dict[str, argparse._SubParsersAction] = {}
 
     def command(
-        self, name: str, help: str, handler: Handler, group: str | None = None
+        self,
+        name: str,
+        help: str,
+        handler: Handler,
+        group: str | None = None,
+        *,
+        reads_only: bool = False,
     ) -> argparse.ArgumentParser:
+        """Add a command. ``reads_only``: it works on a database this user cannot write
+        (opened read-only, with a note on stderr) instead of failing."""
         parent = self._groups[group] if group else self._top
         sub = parent.add_parser(name, help=help, description=help)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, reads_only=reads_only)
         return sub
 
     def group(self, name: str, help: str) -> None:
@@ -70,7 +81,26 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
+def undecodable_argument(argv: Sequence[str]) -> str | None:
+    """A sentence about the first argument that is not valid text (bytes the terminal's
+    encoding could not decode reach Python as lone surrogates), or None."""
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+            return (
+                f"argument {position} ('{shown[:60]}') is not valid text: it holds bytes that "
+                "are not UTF-8. Check the terminal's character set, or retype it."
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = undecodable_argument(argv)
+    if problem:
+        return fail(problem, 2)
     cli = build_cli()
     args = cli.parser.parse_args(argv)
     logging.basicConfig(
@@ -81,13 +111,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.parser.print_help()
         return 0
     try:
-        services = AppServices.open(args.db)
+        services = AppServices.open(args.db, allow_read_only=args.reads_only)
     except DatabaseError as exc:
         return fail(str(exc), 2)
+    services.role = "command"  # `agent` says "agent"; other desktops show who read the inbox
+    if services.db.read_only:
+        print(
+            f"trustpager: note: {describe_url(services.db.url)} is read-only for this user; "
+            "opened read-only (exports and verify work, nothing can be changed).",
+            file=sys.stderr,
+        )
     try:
         return handler(args, services)
-    except (UserInputError, NotFoundError, DatabaseError) as exc:
+    except (UserInputError, NotFoundError, DatabaseError, LogKeyError) as exc:
         return fail(str(exc))
+    except SQLAlchemyError as exc:
+        return fail(explain_error(exc, services.db.url))
     except OSError as exc:
         return fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""Logging for the window and the agent: a rotating file in the platform log folder.
+"""Logging for the window and the agent: a rotating file in the platform log folder,
+readable by its owner only (0600, folder 0700), rotations included.
 
 Every handler installed here carries a :class:`SecretScrubber`, so no secret reaches a
 log line, whichever path it takes (message, arguments, exception text, stack):
@@ -13,6 +14,7 @@ Qt-free, so the headless agent uses it too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -71,9 +73,13 @@ def register_known_secrets(services: AppServices) -> None:
 
 
 def register_secrets_from_env(env: dict[str, str] | None = None) -> None:
-    """Register the Twilio auth token from ``TWILIO_AUTH_TOKEN`` if set."""
+    """Register the Twilio auth token from ``TWILIO_AUTH_TOKEN`` or the token file, if set."""
+    from trustpager_desktop.core.credentials import CredentialsError, token_from_file
+
     env = dict(os.environ) if env is None else env
     register_secret(env.get("TWILIO_AUTH_TOKEN"))
+    with contextlib.suppress(CredentialsError):  # an unusable file is reported elsewhere
+        register_secret(token_from_file(env))
 
 
 def scrub(text: str) -> str:
@@ -111,6 +117,29 @@ class SecretScrubber(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (0600): lines name contacts
+    and hold phone numbers. Each new file (the first and every rotation) is created
+    with that mode; a file left readable by an older version is tightened on open."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def _tighten(log_dir: Path) -> None:
+    """Owner-only folder and files, including rotations an older version left 0644."""
+    if os.name != "posix":
+        return  # the user profile's ACL already keeps it private
+    for path in [log_dir, *log_dir.glob(LOG_FILE_NAME + "*")]:
+        try:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        except OSError:
+            continue
+
+
 def _has_handler(logger: logging.Logger, marker: str) -> logging.Handler | None:
     return next((h for h in logger.handlers if getattr(h, "_trustpager", "") == marker), None)
 
@@ -143,7 +172,8 @@ def setup_logging(
     if existing is None:
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            _tighten(log_dir)
+            handler = PrivateRotatingFileHandler(
                 log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
             )
         except OSError as exc:

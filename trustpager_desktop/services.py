@@ -24,6 +24,7 @@ class AppServices:
     db: Database
     clock: Clock = SYSTEM_CLOCK
     tokens: TokenStore = field(default_factory=TokenStore)
+    role: str = "window"  # "window", "agent" or "command": how other desktops name this process
     settings: AppSettings = field(init=False)
     provider_choice: ProviderChoice = field(init=False)
     gateway: OutboundGateway = field(init=False)
@@ -50,9 +51,18 @@ class AppServices:
         return self.settings.user_name or "Office"
 
     @classmethod
-    def open(cls, db_url: str | None = None, clock: Clock = SYSTEM_CLOCK) -> AppServices:
-        """Open the database (migrating it) and wire everything. Raises DatabaseError."""
-        return cls(Database.open(resolve_database_url(db_url)), clock=clock)
+    def open(
+        cls,
+        db_url: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        allow_read_only: bool = False,
+    ) -> AppServices:
+        """Open the database (migrating it) and wire everything. Raises DatabaseError.
+
+        ``allow_read_only``: see ``Database.open`` (commands that only read)."""
+        database = Database.open(resolve_database_url(db_url), allow_read_only=allow_read_only)
+        return cls(database, clock=clock)
 
     def close(self) -> None:
         self.db.close()

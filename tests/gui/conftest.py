@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
 from trustpager_desktop.services import AppServices
 
 
@@ -21,6 +21,10 @@ class _MemoryTokens(TokenStore):
     @staticmethod
     def keyring_available() -> bool:
         return False
+
+    @staticmethod
+    def keyring_problem() -> str | None:
+        return NO_KEYRING
 
 
 @pytest.fixture

@@ -5,7 +5,14 @@ import csv
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.records import add_contact, seed_log, tamper
+from tests.support.records import (
+    TAMPERING,
+    add_contact,
+    opt_out,
+    seed_for_tampering,
+    seed_log,
+    tamper,
+)
 from trustpager_desktop.core import activity
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
@@ -113,13 +120,40 @@ def test_verify_reports_a_tampered_entry(qtbot, page, sqlite_db, clock):
     assert "altered at entry 4" in page.verify_label.text()
 
 
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_verify_log_in_the_window_names_each_tampering(qtbot, db, clock, case):
+    services = AppServices(db, clock=clock)
+    page = ActivityPage(services, poll_interval_ms=60_000)
+    qtbot.addWidget(page)
+    seed_for_tampering(db, clock)
+    with qtbot.waitSignal(page.verify_finished, timeout=10_000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is True, blocker.args[0]
+    attack, named = TAMPERING[case]
+    attack(db)
+    with qtbot.waitSignal(page.verify_finished, timeout=10_000) as blocker:
+        page.verify_button.click()
+    assert blocker.args[1] is False
+    assert named in page.verify_label.toolTip()
+    assert named in page.verify_label.text()  # the first lines are shown, problems first
+    assert page.verify_label.textFormat() == Qt.TextFormat.PlainText
+    page.shutdown()
+
+
+def test_the_full_check_is_offered_next_to_the_quick_one(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 3)
+    with qtbot.waitSignal(page.verify_finished, timeout=5000):
+        page.full_verify_action.trigger()
+    assert "3 entries verified" in page.verify_label.text()
+
+
 def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
     seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
     path = tmp_path / "log.csv"
     with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
         page.export_to(str(path))
-    assert blocker.args[0] == f"Exported 4 entries to {path}"
+    assert blocker.args[0].startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
         assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
 
@@ -143,3 +177,17 @@ def test_a_text_search_can_be_continued_into_older_entries(
         "entry 3",
     ]
     assert page.status_label.text() == "13 entries shown"
+
+
+def test_a_long_report_is_read_in_full_from_the_full_report_button(qtbot, page, sqlite_db, clock):
+    for n in range(5):
+        ann = add_contact(sqlite_db, clock, f"Person{n}", f"415 555 01{n:02d}")
+        opt_out(sqlite_db, clock, ann)
+    tamper(sqlite_db, "UPDATE contacts SET sms_opted_out = 0")
+    with qtbot.waitSignal(page.verify_finished, timeout=5000):
+        page.verify_button.click()
+    assert "disagrees with the consent events in 5 places" in page.verify_label.text()
+    assert "more lines" in page.verify_label.text() and page.verify_report_button.isVisibleTo(page)
+    page.verify_report_button.click()
+    assert "Person4" in page._report_box.text()
+    page._report_box.close()

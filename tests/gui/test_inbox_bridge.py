@@ -48,3 +48,18 @@ def test_unreachable_twilio_shows_next_try(qtbot, bridge, fake_twilio):
     with qtbot.waitSignal(bridge.status_changed, timeout=10_000) as status:
         bridge.check_now()
     assert status.args == ["Twilio unreachable, next try 10:00 EST"]
+
+
+def test_a_window_that_does_not_poll_says_who_does(
+    qtbot, bridge, sqlite_db, twilio_provider, clock
+):
+    agent = InboxPoller(
+        sqlite_db, twilio_provider, clock, settings=AppSettings(), label="OFFICE-PC (agent)"
+    )
+    agent.run_once()  # the agent holds the poller lease and reads
+    clock.advance(seconds=12)
+
+    with qtbot.waitSignal(bridge.status_changed, timeout=10_000) as status:
+        bridge._poller.run_once()  # the window's scheduled tick
+
+    assert status.args == ["Inbox checked by OFFICE-PC (agent) 12 s ago"]

@@ -107,6 +107,14 @@ def test_settings_refuse_bad_values_next_to_the_field(window, services):
         assert s.scalar(select(Setting).where(Setting.key == "business_timezone")) is None
 
 
+def test_settings_set_how_far_the_first_inbox_check_reads_back(window, services):
+    page = window.settings_page
+    assert page.look_back.value() == 30
+    page.look_back.setValue(7)
+    assert page.save()
+    assert services.settings.inbox_look_back_days == 7
+
+
 def test_settings_keep_the_token_out_of_the_database(window, services):
     page = window.settings_page
     sid = "AC" + "1" * 32

@@ -26,8 +26,12 @@ def test_import_dialog_previews_bad_rows_then_imports_good_rows(qtbot, services,
         dialog.load_file(str(path))
     assert "Line 3: '12' is not a valid phone number" in dialog.problems.toPlainText()
     assert not dialog.import_button.isEnabled()  # all-or-nothing is the default
+    assert "nothing will be imported unless" in dialog.summary.text()
     dialog.good_rows.setChecked(True)
     assert dialog.import_button.isEnabled()
+    assert dialog.import_button.text() == "Import 1 contact(s)"  # the count, before confirming
+    assert "1 contact(s) will be imported" in dialog.summary.text()
+    assert "Opt-outs read from the column 'sms_opt_out'" in dialog.summary.text()
     with qtbot.waitSignal(dialog.imported, timeout=5000) as blocker:
         dialog.import_button.click()
     report = blocker.args[0]

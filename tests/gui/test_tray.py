@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtWidgets import QMainWindow, QSystemTrayIcon
 
 from tests.support.desktop import desktop_services  # noqa: F401 - fixture
+from trustpager_desktop import APP_NAME
 from trustpager_desktop.core.automation_pause import automations_paused
 from trustpager_desktop.ui.icons import app_icon
 from trustpager_desktop.ui.tray import CloseToTrayFilter, TrayController, tray_available
@@ -45,6 +46,16 @@ def test_pause_automations_is_stored_for_the_runner_and_logged(tray, desktop_ser
     tray.pause_action.trigger()
     with desktop_services.db.read() as s:
         assert automations_paused(s) is False
+
+
+def test_tooltip_shows_who_reads_the_inbox(tray):
+    tray.set_inbox_status("Inbox checked by OFFICE-PC (agent) 12 s ago")
+    assert tray.icon.toolTip() == f"{APP_NAME}\nInbox checked by OFFICE-PC (agent) 12 s ago"
+    tray.pause_action.trigger()
+    assert tray.icon.toolTip().splitlines() == [
+        f"{APP_NAME} (automations paused)",
+        "Inbox checked by OFFICE-PC (agent) 12 s ago",
+    ]
 
 
 def test_check_inbox_now_asks_the_poller(tray, qtbot):

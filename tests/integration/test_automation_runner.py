@@ -145,7 +145,7 @@ def test_cli_enroll_by_phone_and_bad_files(db_url, tmp_path, capsys):
     path = tmp_path / "a.json"
     path.write_text("{not json")
     assert main(["automations", "import", str(path)]) == 1
-    assert "is not a JSON file" in capsys.readouterr().err
+    assert "is not valid JSON" in capsys.readouterr().err
     path.write_text(json.dumps(good))
     assert main(["automations", "import", str(path)]) == 0
     assert main(["automations", "enroll", "hello", "--phone", "415-555-0101"]) == 0

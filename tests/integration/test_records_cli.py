@@ -78,3 +78,36 @@ def test_import_of_an_unreadable_file_is_one_clear_line(db_url, tmp_path, capsys
     assert main(["contacts", "import", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("trustpager: The file is not UTF-8 text") and err.count("\n") == 1
+
+
+def test_import_says_how_many_will_go_in_before_importing(db_url, tmp_path, capsys):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "Name,Phone,Do Not Text\nAnn,415 555 0101,yes\nBob,415 555 0102,\nCy,415 555 0103,no\n",
+        encoding="utf-8",
+    )
+    assert main(["contacts", "import", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "3 contact(s) will be imported from in.csv (1 opted out of SMS)" in out
+    assert "Opt-outs read from the column 'Do Not Text'" in out
+    assert main(["contacts", "list"]) == 0
+    assert capsys.readouterr().out == ""  # the dry run imported nothing
+    assert main(["contacts", "import", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("3 contact(s) will be imported")  # said first
+    assert lines[-1] == (
+        "Imported 3 contact(s) from in.csv, 1 of them opted out of SMS (column 'Do Not Text')."
+    )
+
+
+def test_a_stray_quote_is_refused_with_its_line_and_exit_1(db_url, tmp_path, capsys):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        'name,phone,sms_opt_out\nAnn,415 555 0101,no\n"Bob,415 555 0102,yes\n'
+        'Carl,415 555 0103,no\nDan,415 555 0104,yes\nEve",415 555 0105,no\n',
+        encoding="utf-8",
+    )
+    assert main(["contacts", "import", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("trustpager: Line 3: the 'name' cell runs over lines 3-6")
+    assert captured.err.count("\n") == 1 and "Imported" not in captured.out

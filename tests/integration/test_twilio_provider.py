@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.support.fake_twilio import FakeTwilio, Fault, unused_base_url
-from trustpager_desktop.providers.base import FailureKind, ProviderError
+from trustpager_desktop.providers.base import FailureKind, MessageQuery, ProviderError
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 
 SID_RE = re.compile(r"^SM[0-9a-f]{32}$")
@@ -225,7 +225,7 @@ def test_listing_many_pages_returns_every_inbound_once(fake_twilio, provider):
 
     records = list(provider.list_inbound(now - timedelta(hours=1)))
 
-    assert len(records) == 2500
+    assert len(records) == 2500  # our own texts are listed too, and left out
     assert {r.sid for r in records} == inbound
     assert all(r.direction == "inbound" for r in records)
     assert all(
@@ -236,7 +236,7 @@ def test_listing_many_pages_returns_every_inbound_once(fake_twilio, provider):
     lists = fake_twilio.requests_to("/Messages.json", "GET")
     assert len(lists) == 3
     first = lists[0].params
-    assert first["To"] == fake_twilio.phone_number
+    assert "To" not in first  # replies to every number of the account
     assert first["PageSize"] == "1000"
     start_of_day = (now - timedelta(hours=1)).strftime("%Y-%m-%dT00:00:00Z")
     assert first["DateSent>"] == start_of_day
@@ -375,6 +375,65 @@ def test_messaging_service_lists_inbound_to_any_number(fake_twilio):
     assert sids == {a, b}
     [req] = fake_twilio.requests_to("/Messages.json", "GET")
     assert "To" not in req.params
+
+
+def test_pages_are_requested_only_when_asked_for(fake_twilio, provider):
+    now = datetime.now(UTC)
+    for i in range(25):
+        fake_twilio.add_inbound(
+            f"+1555{i:07d}", fake_twilio.phone_number, "x", date_sent=now - timedelta(seconds=i)
+        )
+
+    pages = provider.list_message_pages(MessageQuery(now, page_size=10))
+    first = next(pages)
+    pages.close()  # the caller stops after the first page
+
+    assert len(first) == 10
+    assert len(fake_twilio.requests_to("/Messages.json", "GET")) == 1
+
+
+def test_listing_carries_both_directions_with_status_and_error_code(fake_twilio, provider):
+    fake_twilio.deliver_to(CUSTOMER, "undelivered", 30006)
+    sent = provider.send(CUSTOMER, "reminder").sid
+    fake_twilio.advance_deliveries(2)  # queued -> sent -> undelivered
+    reply = fake_twilio.add_inbound(CUSTOMER, "+14155550111", "STOP")  # to a second number
+
+    (page,) = provider.list_message_pages(MessageQuery(datetime.now(UTC)))
+
+    by_sid = {r.sid: r for r in page}
+    assert by_sid[sent].outbound and not by_sid[sent].inbound
+    assert (by_sid[sent].status, by_sid[sent].error_code) == ("undelivered", 30006)
+    assert by_sid[sent].from_number == fake_twilio.phone_number
+    assert by_sid[reply].inbound and by_sid[reply].to_number == "+14155550111"
+    assert by_sid[reply].status == "received" and by_sid[reply].error_code is None
+
+
+def test_one_number_can_be_listed_alone(fake_twilio, provider):
+    mine = fake_twilio.add_inbound(CUSTOMER, "+14155550111", "STOP")
+    fake_twilio.add_inbound(CUSTOMER, fake_twilio.phone_number, "hi")
+
+    (page,) = provider.list_message_pages(MessageQuery(datetime.now(UTC), to="+14155550111"))
+
+    assert [r.sid for r in page] == [mine]
+    (req,) = fake_twilio.requests_to("/Messages.json", "GET")
+    assert req.params["To"] == "+14155550111"
+
+
+def test_messaging_service_numbers_are_listed_page_by_page(fake_twilio):
+    numbers = [f"+1415555{n:04d}" for n in range(1200)]
+    fake_twilio.add_service(SERVICE_SID, numbers)
+    provider = make_provider(fake_twilio, sender=SERVICE_SID)
+
+    assert provider.account_numbers() == numbers
+    requests_made = fake_twilio.requests_to(f"/v1/Services/{SERVICE_SID}/PhoneNumbers", "GET")
+    assert len(requests_made) == 2  # 1,000 a page
+    assert make_provider(fake_twilio).account_numbers() == [fake_twilio.phone_number]
+
+
+def test_unknown_messaging_service_is_a_plain_error(fake_twilio):
+    provider = make_provider(fake_twilio, sender="MG" + "0" * 32)
+    error = raise_of(provider.account_numbers)
+    assert "Messaging Service" in error.reason and error.http_status == 404
 
 
 # ---- fetch_status, test_connection, description ----------------------------------------

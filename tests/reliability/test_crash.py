@@ -10,12 +10,10 @@ show no text twice.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tests.support import figures
+from tests.support.agents import agent_env, start_agent
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -70,32 +69,6 @@ def _enrol_new_contacts(url: str, automation_id: int, numbers: list[str], first:
     db.close()
 
 
-def _agent_env(fake, tmp_path: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
-    env.update(
-        TRUSTPAGER_DB_URL=url,
-        TRUSTPAGER_LOG_DIR=str(tmp_path / "logs"),
-        TWILIO_ACCOUNT_SID=fake.account_sid,
-        TWILIO_AUTH_TOKEN=fake.auth_token,
-        TRUSTPAGER_TWILIO_FROM=fake.phone_number,
-        TRUSTPAGER_TWILIO_API_BASE=fake.base_url,
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
-    return env
-
-
-def _start_agent(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trustpager_desktop.cli", "agent", "--once"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-
-
 def _wait_for_requests(fake, process: subprocess.Popen, method: str, count: int) -> bool:
     """Until the server saw ``count`` more ``method`` requests, or the agent ended."""
     deadline = time.monotonic() + DEADLINE_SECONDS
@@ -126,7 +99,7 @@ def test_agent_killed_at_random_moments_loses_no_stop_and_sends_nothing_twice(
     automation_id = _prepare(url)
     kills = figures.scaled(10, 200)
     numbers = _numbers(PER_ROUND * kills)
-    env = _agent_env(fake_twilio, tmp_path, url)
+    env = agent_env(fake_twilio, tmp_path, url)
     # Every Twilio call takes a little while: that is where a kill can land mid-way.
     fake_twilio.add_fault(Fault.slow(0.04, method="POST", count=10_000))
     fake_twilio.add_fault(Fault.slow(0.15, method="GET", count=10_000))
@@ -139,7 +112,7 @@ def test_agent_killed_at_random_moments_loses_no_stop_and_sends_nothing_twice(
             stops[fake_twilio.add_inbound(number, fake_twilio.phone_number, "STOP")] = number
         gets = sum(1 for r in fake_twilio.requests if r.method == "GET")
         posts = sum(1 for r in fake_twilio.requests if r.method == "POST")
-        agent = _start_agent(env)
+        agent = start_agent(env, "--once")
         if kill % 2 == 0:  # during polling: while Twilio lists, or while storing/acting
             reached = _wait_for_requests(fake_twilio, agent, "GET", gets + 1)
             time.sleep(rng.uniform(0, 0.25))
@@ -154,7 +127,7 @@ def test_agent_killed_at_random_moments_loses_no_stop_and_sends_nothing_twice(
 
     fake_twilio.clear_faults()
     for _ in range(2):  # the first clean run may still be reconciling
-        agent = _start_agent(env)
+        agent = start_agent(env, "--once")
         out, _ = agent.communicate(timeout=DEADLINE_SECONDS)
         assert agent.returncode in (0, 1), out.decode(errors="replace")
 

@@ -26,10 +26,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tests.support import figures
-from tests.support.databases import create_pg_database, drop_pg_database
+from tests.support.databases import create_pg_database, drop_pg_database, empty_all_tables
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import activity, automations, consent, contacts, preferences
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
@@ -43,7 +43,6 @@ from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     ActivityEntry,
-    Base,
     ConsentEvent,
     Contact,
     InboundMessage,
@@ -108,8 +107,18 @@ class JudgingProvider:
                 if not decision.allowed:
                     self.machine.violations.append(f"automation text to {to_e164}: {body!r}")
 
+    @property
+    def inbox_is_shared(self) -> bool:
+        return self.inner.inbox_is_shared
+
+    def list_message_pages(self, query):  # type: ignore[no-untyped-def]
+        return self.inner.list_message_pages(query)
+
     def list_inbound(self, since):  # type: ignore[no-untyped-def]
         return self.inner.list_inbound(since)
+
+    def account_numbers(self) -> list[str]:
+        return self.inner.account_numbers()
 
     def fetch_status(self, sid: str):  # type: ignore[no-untyped-def]
         return self.inner.fetch_status(sid)
@@ -418,12 +427,10 @@ def test_consent_model_on_sqlite(fake_twilio, _sqlite_template, tmp_path):
 def test_consent_model_on_postgres(fake_twilio, _postgres_scratch):
     url = create_pg_database("trustpager_model")
     Database.open(url).close()
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 
     def fresh_url() -> str:
         admin = Database.open(url, migrate=False)
-        with admin.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_all_tables(admin.engine)
         admin.close()
         return url
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
 from trustpager_desktop.services import AppServices
 
 
@@ -15,6 +15,10 @@ class MemoryTokenStore(TokenStore):
     @staticmethod
     def keyring_available() -> bool:
         return False
+
+    @staticmethod
+    def keyring_problem() -> str | None:
+        return NO_KEYRING
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ Typical use (through the ``fake_twilio`` fixture in ``tests/conftest.py``)::
     fake_twilio.add_inbound("+15551230000", fake_twilio.phone_number, "STOP")
     fake_twilio.fail_recipient("+15550001111", 21610)
     fake_twilio.add_fault(Fault.http(429, retry_after=3))
+    fake_twilio.add_service("MG...", ["+14155550100", "+14155550111"])  # a Messaging Service
+    fake_twilio.deliver_to("+15550002222", "undelivered", 30006)  # a landline
+    fake_twilio.advance_deliveries()  # queued -> sent -> delivered/undelivered/failed
     provider = TwilioProvider(fake_twilio.account_sid, fake_twilio.auth_token,
                               fake_twilio.phone_number, api_base=fake_twilio.base_url)
 """
@@ -47,6 +50,16 @@ ERROR_MESSAGES: dict[int, str] = {
     20429: "Too Many Requests",
     20500: "An internal server error has occurred",
 }
+
+# Delivery errors Twilio reports on a message it accepted but could not deliver.
+DELIVERY_ERRORS: dict[int, str] = {
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30008: "Unknown error",
+}
+# Where each status goes on the next advance_deliveries() step.
+_NEXT_STATUS = {"accepted": "queued", "queued": "sent", "sending": "sent"}
 
 
 def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
@@ -155,6 +168,9 @@ class _State:
     sent_messages: list[dict[str, Any]] = field(default_factory=list)
     recipient_errors: dict[str, tuple[int, int, str | None]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    services: dict[str, list[str]] = field(default_factory=dict)  # MG sid -> its numbers
+    # number -> (final status, error code) for texts sent to it; default delivered
+    deliveries: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 class FakeTwilio:
@@ -285,10 +301,13 @@ class FakeTwilio:
         date_sent: datetime | None = None,
         sid: str | None = None,
         visible: bool = True,
+        listed_at: datetime | None = None,
     ) -> str:
         """Put a received message in the account. ``visible=False``: it "shows up late"
-        (fetchable, but not listed until :meth:`release`)."""
-        return self._add(from_, to, body, "inbound", "received", date_sent, sid, visible)
+        (fetchable, but not listed until :meth:`release`). ``listed_at``: where the list
+        places it (and what its date filter sees), when that differs from the date it
+        shows: a message listed out of date order."""
+        return self._add(from_, to, body, "inbound", "received", date_sent, sid, visible, listed_at)
 
     def add_outbound(
         self,
@@ -312,6 +331,48 @@ class FakeTwilio:
             when = date_sent or self.clock()
             self._state.messages[sid] = _Message(self._seq, dict(data), when, visible)
             return sid
+
+    def add_service(self, sid: str, numbers: list[str]) -> None:
+        """A Messaging Service: its numbers are listed at /v1/Services/{sid}/PhoneNumbers and
+        texts sent through it go out from them (round robin)."""
+        with self._lock:
+            self._state.services[sid] = list(numbers)
+
+    def deliver_to(
+        self, number: str, status: str = "delivered", error_code: int | None = None
+    ) -> None:
+        """Texts to ``number`` end in ``status`` ("delivered", "undelivered" or "failed")
+        with ``error_code`` (30003, 30005, 30006) when :meth:`advance_deliveries` moves them."""
+        with self._lock:
+            self._state.deliveries[number] = (status, error_code)
+
+    def advance_deliveries(self, steps: int = 1) -> int:
+        """Move every outbound text ``steps`` steps along accepted -> queued -> sent ->
+        delivered (or the outcome set by :meth:`deliver_to`). Returns how many moved."""
+        moved = 0
+        with self._lock:
+            for _ in range(steps):
+                for msg in self._state.messages.values():
+                    if self._advance(msg):
+                        moved += 1
+        return moved
+
+    def _advance(self, msg: _Message) -> bool:
+        data = msg.data
+        status = data.get("status")
+        if not str(data.get("direction", "")).startswith("outbound"):
+            return False
+        if status in _NEXT_STATUS:
+            data["status"] = _NEXT_STATUS[status]
+        elif status == "sent":
+            final, code = self._state.deliveries.get(str(data.get("to")), ("delivered", None))
+            data["status"] = final
+            data["error_code"] = code
+            data["error_message"] = DELIVERY_ERRORS.get(code or 0) if code else None
+        else:
+            return False
+        data["date_updated"] = rfc2822(self.clock())
+        return True
 
     def release(self, sid: str | None = None) -> None:
         """Make a hidden message (or all hidden ones) show up in lists."""
@@ -369,13 +430,16 @@ class FakeTwilio:
             "uri": uri,
         }
 
-    def _add(self, from_, to, body, direction, status, date_sent, sid, visible) -> str:
+    def _add(
+        self, from_, to, body, direction, status, date_sent, sid, visible, listed_at=None
+    ) -> str:
         with self._lock:
             sid = sid or new_sid()
             when = (date_sent or self.clock()).astimezone(UTC)
             self._seq += 1
             data = self._resource(sid, from_, to, body, direction, status, when)
-            self._state.messages[sid] = _Message(self._seq, data, when, visible)
+            position = listed_at.astimezone(UTC) if listed_at else when
+            self._state.messages[sid] = _Message(self._seq, data, position, visible)
             return sid
 
     def _record(self, req: RecordedRequest) -> tuple[Fault | None, int, threading.Event]:
@@ -401,6 +465,9 @@ class FakeTwilio:
             return 401, twilio_error(20003, ERROR_MESSAGES[20003], 401), {}
         prefix = f"/{API_VERSION}/Accounts/"
         path = req.path
+        service = re.fullmatch(r"/v1/Services/(MG[0-9a-fA-F]{32})/PhoneNumbers", path)
+        if service and req.method == "GET":
+            return self._list_service_numbers(req, service.group(1))
         if not path.startswith(prefix):
             return self._not_found(path)
         rest = path[len(prefix) :]
@@ -425,6 +492,48 @@ class FakeTwilio:
                     return self._not_found(path)
                 return 200, dict(msg.data), {}
         return 405, twilio_error(20004, "Method not allowed", 405), {}
+
+    def _list_service_numbers(
+        self, req: RecordedRequest, service: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Messaging's v1 list format: records under a key named in ``meta``, absolute URLs."""
+        with self._lock:
+            numbers = self._state.services.get(service)
+        if numbers is None:
+            return self._not_found(req.path)
+        page_size = min(int(req.params.get("PageSize", "50")), 1000)
+        page = int(req.params.get("Page", "0"))
+        chunk = numbers[page * page_size : (page + 1) * page_size]
+        url = f"{self.base_url}{req.path}"
+
+        def page_url(number: int) -> str:
+            return f"{url}?{urlencode({'PageSize': page_size, 'Page': number})}"
+
+        more = (page + 1) * page_size < len(numbers)
+        records = [
+            {
+                "sid": "PN" + uuid.uuid5(uuid.NAMESPACE_URL, n).hex,
+                "account_sid": self.account_sid,
+                "service_sid": service,
+                "phone_number": n,
+                "country_code": "US",
+                "capabilities": ["SMS"],
+                "date_created": "2026-01-01T00:00:00Z",
+                "date_updated": "2026-01-01T00:00:00Z",
+                "url": f"{url}/PN{uuid.uuid5(uuid.NAMESPACE_URL, n).hex}",
+            }
+            for n in chunk
+        ]
+        meta = {
+            "page": page,
+            "page_size": page_size,
+            "first_page_url": page_url(0),
+            "previous_page_url": page_url(page - 1) if page > 0 else None,
+            "url": page_url(page),
+            "next_page_url": page_url(page + 1) if more else None,
+            "key": "phone_numbers",
+        }
+        return 200, {"phone_numbers": records, "meta": meta}, {}
 
     def _not_found(self, path: str) -> tuple[int, Any, dict[str, str]]:
         return 404, twilio_error(20404, ERROR_MESSAGES[20404].format(path=path), 404), {}
@@ -462,11 +571,23 @@ class FakeTwilio:
                 code, status, message = forced
                 text = message or ERROR_MESSAGES.get(code, f"Error {code}").format(to=to, path="")
                 return status, twilio_error(code, text, status), {}
+            if service and not from_:
+                numbers = self._state.services.get(service) or [self.phone_number]
+                sent_by_service = sum(
+                    1
+                    for m in self._state.sent_messages
+                    if m.get("messaging_service_sid") == service
+                )
+                picked = numbers[sent_by_service % len(numbers)]
+            else:
+                picked = from_
             sid = new_sid()
             when = self.clock()
             self._seq += 1
             status = "queued" if from_ else "accepted"
-            data = self._resource(sid, from_, to, body or "", "outbound-api", status, when, service)
+            data = self._resource(
+                sid, picked, to, body or "", "outbound-api", status, when, service
+            )
             self._state.messages[sid] = _Message(self._seq, data, when, True)
             self._state.sent_messages.append(dict(data))
             return 201, dict(data), {}

@@ -13,17 +13,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from trustpager_desktop.core import automations, consent, contacts, inbox
+from trustpager_desktop.core import automations, consent, contacts, delivery, inbox
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
-from trustpager_desktop.providers.base import FailureKind, InboundRecord
+from trustpager_desktop.providers.base import FailureKind, InboundRecord, MessageRecord
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import InboundMessage, OutboundMessage
+from trustpager_desktop.store.models import InboundMessage
 
 
 class History:
@@ -84,10 +84,8 @@ class History:
         inbox.decide_review(self.db, inbound_id, decision, actor, self.clock)
 
     def delivery(self, outcome, status: str, error_code: int | None = None) -> None:  # type: ignore[no-untyped-def]
-        """Twilio's later delivery report for a sent text (as the poller will record it)."""
-        with self.db.write() as s:
-            s.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == outcome.message_id)
-                .values(status=status, error_code=error_code)
-            )
+        """Twilio's later delivery report for a sent text, recorded as the poller does."""
+        listed = MessageRecord(
+            outcome.provider_sid, "", "", "", self.clock.now(), "outbound-api", status, error_code
+        )
+        delivery.record_statuses(self.db, [listed], self.clock)

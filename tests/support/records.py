@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.store.models import ActivityEntry
 
 
 def add_contact(db, clock, first: str, phone: str = "", last: str = "") -> int:
@@ -44,17 +45,51 @@ def opt_out(db, clock, contact_id: int, **kwargs) -> None:
         )
 
 
-def tamper(db, statement: str) -> None:
-    """Change the log behind the application's back (triggers off, as an attacker could)."""
+HISTORY_TABLES = ("activity_log", "consent_events", "activity_checkpoints")
+
+
+def tamper(db, *statements: str) -> None:
+    """Change the database behind the application's back, as someone with database access
+    could: on SQLite the append-only triggers are dropped, on PostgreSQL the statements
+    run in a replication session, which fires no trigger (row, statement or TRUNCATE)."""
     with db.engine.begin() as conn:
         if db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS activity_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS activity_log_no_delete")
+            for table in HISTORY_TABLES:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         else:
-            conn.execute(text("ALTER TABLE activity_log DISABLE TRIGGER activity_log_append_only"))
-        conn.execute(text(statement))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def resign_unkeyed(db, from_id: int, edit: str | None = None) -> None:
+    """Rewrite the chain from entry ``from_id`` as an attacker without the log key can:
+    apply ``edit`` (an UPDATE), then recompute plain SHA-256 hashes from there on and drop
+    the signatures (key_id and seq cleared), so every link and hash is consistent."""
+    tamper(db, *([edit] if edit else []))  # also drops SQLite's triggers for the rewrite
+    with db.read() as s:
+        rows = s.scalars(select(ActivityEntry).order_by(ActivityEntry.id)).all()
+    prev = activity.GENESIS_HASH
+    updates = []
+    for row in rows:
+        if row.id >= from_id:
+            digest = activity.compute_hash(row, prev)
+            updates.append({"i": row.id, "p": prev, "h": digest})
+            prev = digest
+        else:
+            prev = row.entry_hash
+    with db.engine.begin() as conn:
         if db.is_postgres:
-            conn.execute(text("ALTER TABLE activity_log ENABLE TRIGGER activity_log_append_only"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for u in updates:
+            conn.execute(
+                text(
+                    "UPDATE activity_log SET prev_hash = :p, entry_hash = :h, key_id = NULL, "
+                    "seq = NULL WHERE id = :i"
+                ),
+                u,
+            )
 
 
 def write_csv(folder: Path, content: str | bytes, name: str = "contacts.csv") -> Path:
@@ -67,3 +102,49 @@ def write_csv(folder: Path, content: str | bytes, name: str = "contacts.csv") ->
 
 
 ONE_DAY = timedelta(days=1)
+
+
+# --- tampering scenarios shared by the CLI and window tests ---------------------------------
+
+
+def seed_for_tampering(db, clock) -> int:
+    """A small office: two contacts, one opted out by hand, a STOP from a number no contact
+    has (a suppression), a few more entries. Returns the opted-out contact's id."""
+    ann = add_contact(db, clock, "Ann", "415 555 0101", last="Lee")
+    add_contact(db, clock, "Bob", "415 555 0102")
+    opt_out(db, clock, ann)
+    with db.write() as s:
+        consent.opt_out_number(
+            s, "+14155550199", source=consent.Source.STOP_REPLY, actor="Inbox",
+            evidence="STOP", message_sid="SM" + "2" * 32, clock=clock,
+        )  # fmt: skip
+    seed_log(db, clock, 4)
+    return ann
+
+
+def _empty_history(db) -> None:
+    if db.is_postgres:
+        tamper(db, "TRUNCATE activity_log")
+    else:
+        tamper(db, "DELETE FROM activity_log")
+
+
+TAMPERING = {
+    "tail-cut": (
+        lambda db: tamper(db, "DELETE FROM activity_log WHERE id > 6"),
+        "entries were cut from the end",
+    ),
+    "every-entry-removed": (_empty_history, "every entry was removed"),
+    "edited-and-rehashed": (
+        lambda db: resign_unkeyed(db, 3, "UPDATE activity_log SET summary = 'x' WHERE id = 3"),
+        "altered at entry 3: it has no signature but comes after signed entries",
+    ),
+    "opt-out-flag-cleared": (
+        lambda db: tamper(db, "UPDATE contacts SET sms_opted_out = false"),
+        "(Ann Lee) is marked subscribed, but consent event 1",
+    ),
+    "suppression-deleted": (
+        lambda db: tamper(db, "DELETE FROM number_suppressions"),
+        "Number +14155550199 should be held as opted out",
+    ),
+}

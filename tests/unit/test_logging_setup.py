@@ -118,3 +118,28 @@ def test_an_unwritable_log_folder_does_not_stop_the_app(tmp_path, capsys):
 def test_traceback_module_text_is_scrubbed_as_a_whole():
     text = "".join(traceback.format_exception(ValueError(f"token={HEX_TOKEN}")))
     assert HEX_TOKEN not in scrub(text)
+
+
+def test_the_log_and_every_rotation_are_owner_only(tmp_path):
+    import os
+    import stat
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    old = folder / (LOG_FILE_NAME + ".3")  # left readable by an earlier version
+    old.write_text("+14155550101 opted out\n")
+    old.chmod(0o644)
+    previous = os.umask(0o022)  # the usual umask, which would make new files 0644
+    try:
+        path = setup_logging(log_dir=folder)
+        handler = next(h for h in logging.getLogger().handlers if hasattr(h, "maxBytes"))
+        handler.maxBytes = 200
+        for n in range(30):
+            logging.getLogger("trustpager.test").warning("line %d for +1415555%04d", n, n)
+    finally:
+        os.umask(previous)
+        shutdown_logging()
+    files = sorted(folder.glob(LOG_FILE_NAME + "*"))
+    assert path in files and len(files) >= 3  # rotated at least twice
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -24,6 +24,7 @@ def run_agent(args: argparse.Namespace, services: AppServices) -> int:
     # The agent runs unattended: keep a rotating log file (secrets scrubbed) like the window.
     setup_logging()
     register_known_secrets(services)
+    services.role = "agent"  # other desktops show "Inbox checked by HOST (agent)"
     if args.once:
         return agent.run_once(services)
     return agent.run_forever(services)

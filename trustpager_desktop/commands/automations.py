@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from trustpager_desktop.core import auto_queue, automations
+from trustpager_desktop.core import auto_queue, automation_file, automations
 from trustpager_desktop.core.automations import Audience
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
@@ -20,10 +20,18 @@ from trustpager_desktop.store.models import Contact
 def register(cli) -> None:  # type: ignore[no-untyped-def]
     cli.group("automations", "list, export, import and enrol automations; run the Auto Queue")
     cli.command(
-        "list", "list automations with their last-run counts", list_cmd, group="automations"
+        "list",
+        "list automations with their last-run counts",
+        list_cmd,
+        group="automations",
+        reads_only=True,
     )
     exp = cli.command(
-        "export", "write every automation to a JSON file", export_cmd, group="automations"
+        "export",
+        "write every automation to a JSON file",
+        export_cmd,
+        group="automations",
+        reads_only=True,
     )
     exp.add_argument("file")
     imp = cli.command("import", "add automations from a JSON file", import_cmd, group="automations")
@@ -44,7 +52,7 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     run.add_argument(
         "--ignore-pause", action="store_true", help="run even if automations are paused"
     )
-    q = cli.command("queue", "show the Auto Queue", queue_cmd, group="automations")
+    q = cli.command("queue", "show the Auto Queue", queue_cmd, group="automations", reads_only=True)
     q.add_argument("--status", choices=auto_queue.STATUSES)
     q.add_argument("--limit", type=int, default=50)
     pause = cli.command("pause", "pause every automation", pause_cmd, group="automations")
@@ -79,10 +87,7 @@ def export_cmd(args: argparse.Namespace, services: AppServices) -> int:
 
 
 def import_cmd(args: argparse.Namespace, services: AppServices) -> int:
-    try:
-        data = json.loads(Path(args.file).read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserInputError(f"{args.file} is not a JSON file: {exc}") from exc
+    data = automation_file.read_file(args.file)  # size, text and depth checked first
     with services.db.write() as s:
         names = automations.import_automations(s, data, replace=args.replace, clock=services.clock)
     print(f"Imported {len(names)} automation(s): {', '.join(names)}.")

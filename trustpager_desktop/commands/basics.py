@@ -11,7 +11,7 @@ from trustpager_desktop.store.database import describe_url
 
 
 def register(cli) -> None:  # type: ignore[no-untyped-def]
-    cli.command("status", "show the database, the SMS provider and counts", status)
+    cli.command("status", "show the database, the SMS provider and counts", status, reads_only=True)
     sub = cli.command("demo", "fill an empty database with a demo business", fill_demo)
     sub.add_argument("--force", action="store_true", help="add demo data even if contacts exist")
     cli.group("contacts", "add, list, import and export contacts")
@@ -23,7 +23,11 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     add.add_argument("--phone", default="")
     add.add_argument("--tags", default="")
     ls = cli.command(
-        "list", "list contacts (search like the window does)", list_contacts, group="contacts"
+        "list",
+        "list contacts (search like the window does)",
+        list_contacts,
+        group="contacts",
+        reads_only=True,
     )
     ls.add_argument("query", nargs="?", default="")
     ls.add_argument("--limit", type=int, default=50)

@@ -7,8 +7,8 @@ import sys
 from datetime import UTC, date, datetime, time, timedelta
 
 from trustpager_desktop.commands.progress_line import TerminalProgress
-from trustpager_desktop.core import activity, exports, imports
-from trustpager_desktop.core.activity import KIND_LABELS
+from trustpager_desktop.core import exports, imports, log_keys, log_verify
+from trustpager_desktop.core.activity import KIND_LABELS, database_name
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.services import AppServices
@@ -16,7 +16,9 @@ from trustpager_desktop.services import AppServices
 
 def register(cli) -> None:  # type: ignore[no-untyped-def]
     cli.group("log", "export and verify the activity log")
-    export = cli.command("export", "export the activity log to CSV", export_log, group="log")
+    export = cli.command(
+        "export", "export the activity log to CSV", export_log, group="log", reads_only=True
+    )
     export.add_argument("file", metavar="FILE.csv")
     export.add_argument(
         "--kind", action="append", default=[], choices=sorted(KIND_LABELS), help="repeatable"
@@ -26,18 +28,65 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     export.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (local day) or ISO time")
     export.add_argument("--until", metavar="DATE", help="YYYY-MM-DD (whole day included)")
     export.add_argument("--search", default="", metavar="TEXT")
-    cli.command("verify", "check that no log entry was changed or removed", verify_log, group="log")
+    verify = cli.command(
+        "verify",
+        "check that no log entry was changed or removed, and that the opt-out state matches "
+        "the consent events (exit 1: something was altered; 3: some entries need another "
+        "desktop's key)",
+        verify_log,
+        group="log",
+        reads_only=True,
+    )
+    verify.add_argument(
+        "--full",
+        action="store_true",
+        help="re-read every entry (default: only those added since the last checkpoint)",
+    )
+    kexp = cli.command(
+        "export-key",
+        "back up this computer's log keys to a file (keep it private and safe)",
+        export_key,
+        group="log",
+        reads_only=True,
+    )
+    kexp.add_argument("file", metavar="FILE.json")
+    kimp = cli.command(
+        "import-key",
+        "add log keys exported on another desktop (to check the entries it signed)",
+        import_key,
+        group="log",
+        reads_only=True,
+    )
+    kimp.add_argument("file", metavar="FILE.json")
+    cli.command(
+        "keys", "list the log keys on this computer", list_keys, group="log", reads_only=True
+    )
+    cli.command(
+        "forget-head",
+        "forget this computer's record of the log's head (only after replacing the database "
+        "on purpose)",
+        forget_head,
+        group="log",
+        reads_only=True,
+    )
     cli.group("optouts", "the list of opted-out numbers")
     opt = cli.command(
-        "export", "export every opt-out in force to CSV", export_optouts, group="optouts"
+        "export",
+        "export every opt-out in force to CSV",
+        export_optouts,
+        group="optouts",
+        reads_only=True,
     )
     opt.add_argument("file", metavar="FILE.csv")
     cli.group("contacts", "add, list, import and export contacts")
-    cexp = cli.command("export", "export every contact to CSV", export_contacts, group="contacts")
+    cexp = cli.command(
+        "export", "export every contact to CSV", export_contacts, group="contacts", reads_only=True
+    )
     cexp.add_argument("file", metavar="FILE.csv")
     cimp = cli.command(
         "import",
-        "import contacts from CSV (name, company, email, phone, sms_opt_out columns)",
+        "import contacts from CSV (name, company, email, phone, and an opt-out column: "
+        "sms_opt_out, Do Not Text, Unsubscribed, DNC, ...); says how many before importing",
         import_contacts,
         group="contacts",
     )
@@ -46,6 +95,11 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
         "--good-rows",
         action="store_true",
         help="add the good rows and list the bad ones (default: nothing goes in if any row is bad)",
+    )
+    cimp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the file and say what would be imported, without importing",
     )
 
 
@@ -82,18 +136,73 @@ def export_log(args: argparse.Namespace, services: AppServices) -> int:
         TerminalProgress("Exporting the activity log", "entries") as shown,
     ):
         count = exports.export_log(s, flt, args.file, shown)
+        head = log_verify.describe_tip(s)
     print(f"Exported {count} log entries to {args.file}")
+    print(head)
     return 0
 
 
-def verify_log(_args: argparse.Namespace, services: AppServices) -> int:
-    with (
-        services.db.read() as s,
-        TerminalProgress("Verifying the activity log", "entries") as shown,
-    ):
-        result = activity.verify_chain(s, progress=shown)
-    print(result.describe())
-    return 0 if result.ok else 1
+EXIT_ALTERED = 1
+EXIT_INCOMPLETE = 3
+
+
+def verify_log(args: argparse.Namespace, services: AppServices) -> int:
+    with TerminalProgress("Verifying the activity log", "entries") as shown:
+        report = log_verify.verify_log(
+            services.db,
+            full=args.full,
+            clock=services.clock,
+            read_only=services.db.read_only,
+            progress=shown,
+        )
+    print(report.describe())
+    if not report.ok:
+        return EXIT_ALTERED
+    return 0 if report.complete else EXIT_INCOMPLETE
+
+
+KEY_WARNING = (
+    "Keep this file private and safe (a password manager or an encrypted drive): it holds "
+    "the secret that proves the activity log is genuine. Anyone holding it could re-sign a "
+    "changed log; if this computer is lost and no copy exists, the entries it signed can "
+    "no longer be proved."
+)
+
+
+def export_key(args: argparse.Namespace, _services: AppServices) -> int:
+    count = log_keys.key_ring().export_to(args.file)
+    print(f"Wrote {count} log key(s) to {args.file}.")
+    print(KEY_WARNING)
+    return 0
+
+
+def import_key(args: argparse.Namespace, _services: AppServices) -> int:
+    new = log_keys.key_ring().import_from(args.file)
+    if not new:
+        print(f"No new keys in {args.file}; this computer already holds them.")
+    for key in new:
+        print(f"Added log key {key.key_id} ({key.label}, created {key.created_at[:10]}).")
+    return 0
+
+
+def list_keys(_args: argparse.Namespace, _services: AppServices) -> int:
+    ring = log_keys.key_ring()
+    own = ring.own_key()
+    for key in ring.all_keys():
+        mine = " (this computer's own key)" if key.key_id == own.key_id else ""
+        print(f"{key.key_id}  {key.label}  created {key.created_at[:10]}{mine}")
+    print(f"Kept in {ring.path} (owner-only). Back it up with `trustpager log export-key FILE`.")
+    return 0
+
+
+def forget_head(_args: argparse.Namespace, services: AppServices) -> int:
+    with services.db.read() as s:
+        name = database_name(s)
+    if log_keys.chain_heads().forget(name):
+        print(f"Forgot this computer's record of the log head for {name}.")
+    else:
+        print(f"This computer had no record of the log head for {name}.")
+    return 0
 
 
 def export_optouts(args: argparse.Namespace, services: AppServices) -> int:
@@ -111,17 +220,24 @@ def export_contacts(args: argparse.Namespace, services: AppServices) -> int:
 
 
 def import_contacts(args: argparse.Namespace, services: AppServices) -> int:
+    mode = "good_rows" if args.good_rows else "all_or_nothing"
+    region = services.settings.default_country
+    plan = imports.preview_import(services.db, args.file, region)
+    for line, reason in plan.problems:
+        print(f"line {line}: {reason}", file=sys.stderr)
+    print(plan.describe(mode), flush=True)  # before anything is written
+    if args.dry_run:
+        return 1 if plan.problems and mode == "all_or_nothing" else 0
     with TerminalProgress("Importing contacts", "rows") as shown:
         result = imports.import_contacts_csv(
             services.db,
             args.file,
-            mode="good_rows" if args.good_rows else "all_or_nothing",
+            mode=mode,
             actor=services.actor,
-            default_region=services.settings.default_country,
+            default_region=region,
             clock=services.clock,
             progress=shown,
+            plan=plan,
         )
-    for line, reason in result.skipped_rows:
-        print(f"line {line}: {reason}", file=sys.stderr)
     print(result.describe())
     return 1 if result.refused else 0

@@ -1,9 +1,13 @@
-"""The activity log: append-only and hash-chained (DESIGN promise 9).
+"""The activity log: append-only and a keyed hash chain (DESIGN promise 9).
 
-Every entry stores a SHA-256 over its own content and the previous entry's
-hash. Editing or deleting any entry breaks the chain at that point, which
-``verify_chain`` reports. The database refuses UPDATE and DELETE on the table
-too (triggers from the migrations), so no code path can change history.
+Every entry stores an HMAC-SHA256, made with a key kept outside the database
+(``core.log_keys``), over its own content, its position and the previous entry's
+hash. Editing, deleting or re-hashing any entry breaks the chain at that point,
+and someone with only the database cannot sign a replacement; ``core.log_verify``
+checks it. Entries written before keyed signing keep their unkeyed SHA-256 and are
+checked as the chain's unkeyed prefix. The database refuses UPDATE, DELETE and
+TRUNCATE on the table too (triggers from the migrations), so no code path can
+change history.
 """
 
 from __future__ import annotations
@@ -12,17 +16,18 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from types import SimpleNamespace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.progress import Progress
-from trustpager_desktop.core.progress import report as report_progress
-from trustpager_desktop.store.models import ActivityEntry, Contact
+from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
 GENESIS_HASH = "0" * 64
 # Serialises appenders on PostgreSQL so two desktops never fork the chain.
@@ -51,6 +56,8 @@ class Kind:
     TASK_CREATED = "task_created"
     ENROLLED = "enrolled"
     IMPORT = "import"
+    DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
+    DELIVERY_UNBLOCKED = "delivery_unblocked"
 
 
 KIND_LABELS = {
@@ -73,6 +80,8 @@ KIND_LABELS = {
     Kind.TASK_CREATED: "Task created",
     Kind.ENROLLED: "Enrolled in automation",
     Kind.IMPORT: "Import",
+    Kind.DELIVERY_BLOCKED: "Texts to number fail",
+    Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
 }
 
 
@@ -100,6 +109,53 @@ def _canonical(value: dict[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+# --- signing ----------------------------------------------------------------------------
+#
+# A signed entry's hash is HMAC-SHA256, with this installation's log key (kept outside
+# the database, core.log_keys), over its fields joined by U+001F in this order:
+#   prev_hash, key_id, seq, occurred_at, recorded_at, kind, contact_id, contact_name,
+#   automation_id, actor, summary, details
+# Times are naive UTC "YYYY-MM-DD HH:MM:SS.ffffff" (how SQLite stores them; PostgreSQL's
+# to_char gives the same), missing ids are "", and U+0000/U+001F never occur inside a
+# field (replaced on the way in; details is JSON, which escapes them), so the database
+# itself can build the same message (core.log_verify) and a field boundary cannot move.
+SEPARATOR = "\x1f"
+_FORBIDDEN = str.maketrans({"\x1f": "\ufffd", "\x00": "\ufffd"})
+
+
+def _plain(text: str) -> str:
+    return text.translate(_FORBIDDEN)
+
+
+def time_text(value: datetime) -> str:
+    """An aware time as the signed message writes it (naive UTC, microseconds)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _id_text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def entry_message(row: dict[str, Any]) -> bytes:
+    """The bytes a signed entry's HMAC covers (``row`` holds the column values)."""
+    return SEPARATOR.join(
+        (
+            row["prev_hash"],
+            row["key_id"],
+            str(row["seq"]),
+            time_text(row["occurred_at"]),
+            time_text(row["recorded_at"]),
+            row["kind"],
+            _id_text(row["contact_id"]),
+            row["contact_name"],
+            _id_text(row["automation_id"]),
+            row["actor"],
+            row["summary"],
+            row["details"],
+        )
+    ).encode("utf-8")
+
+
 def _entry_content(entry: Any) -> dict[str, Any]:
     return {
         "occurred_at": entry.occurred_at.isoformat(),
@@ -115,7 +171,8 @@ def _entry_content(entry: Any) -> dict[str, Any]:
 
 
 def compute_hash(entry: Any, prev_hash: str) -> str:
-    """SHA-256 over the previous hash and the entry's canonical content.
+    """The unkeyed SHA-256 of entries written before keyed signing (no ``key_id``):
+    over the previous hash and the entry's canonical JSON content. Kept to verify them.
 
     ``entry`` is anything with the ActivityEntry columns as attributes (a model or a row)."""
     payload = prev_hash + _canonical(_entry_content(entry))
@@ -123,7 +180,9 @@ def compute_hash(entry: Any, prev_hash: str) -> str:
 
 
 _CHAIN_TIP = "activity_chain_tip"
+_REGISTERED = "activity_key_registered"
 _PENDING = "activity_pending_rows"
+_HEAD = "activity_head_to_record"
 
 
 def lock_chain(session: Session) -> None:
@@ -136,19 +195,65 @@ def lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
 
 
-def _last_hash(session: Session) -> str:
+def _last_link(session: Session) -> tuple[str, int]:
+    """The tip's hash and position (the count of entries so far)."""
     # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
     # on SQLite), so after the first append the tip is remembered instead of re-read.
-    transaction = _current_transaction(session)
+    pending = session.info.get(_PENDING)
+    if pending:  # buffered entries are always the newest
+        return pending[-1]["entry_hash"], pending[-1]["seq"]
     remembered = session.info.get(_CHAIN_TIP)
-    if remembered is not None and remembered[0] is transaction:
-        return remembered[1]
+    if remembered is not None and _is_open_ancestor(remembered[0], session):
+        return remembered[1], remembered[2]
     lock_chain(session)
-    last = session.connection().execute(_TIP_QUERY).scalar()
-    return last or GENESIS_HASH
+    connection = session.connection()
+    tip = connection.execute(_TIP_QUERY).first()
+    _register_key(session)
+    if tip is None:
+        return GENESIS_HASH, 0
+    if tip.seq is None:  # the tip is an unkeyed entry from before signing: count once
+        return tip.entry_hash, connection.execute(_COUNT_QUERY).scalar_one()
+    return tip.entry_hash, tip.seq
 
 
-_TIP_QUERY = select(ActivityEntry.entry_hash).order_by(ActivityEntry.id.desc()).limit(1)
+_TIP_QUERY = (
+    select(ActivityEntry.entry_hash, ActivityEntry.seq).order_by(ActivityEntry.id.desc()).limit(1)
+)
+_COUNT_QUERY = select(func.count()).select_from(ActivityEntry)
+_registered_keys: set[tuple[str, str]] = set()
+KEY_META_PREFIX = "log_key."
+
+
+def _register_key(session: Session) -> None:
+    """Name this installation's key in the database once (who signed, for messages)."""
+    key = log_keys.key_ring().own_key()
+    database = database_name(session)
+    if (database, key.key_id) in _registered_keys:
+        return
+    dialect = session.get_bind().dialect.name
+    values = {
+        "key": KEY_META_PREFIX + key.key_id,
+        "value": f"{key.label} (created {key.created_at[:10]})",
+    }
+    if dialect == "postgresql":
+        statement = pg_insert(Meta).values(values).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(Meta).values(values).on_conflict_do_nothing()
+    session.connection().execute(statement)
+    session.info[_REGISTERED] = (database, key.key_id)  # remembered once committed
+
+
+_database_names: dict[str, str] = {}
+
+
+def database_name(session: Session) -> str:
+    """The name ``chain-heads.json`` knows this session's database by."""
+    url = session.get_bind().url
+    raw = str(url)
+    name = _database_names.get(raw)
+    if name is None:
+        name = _database_names[raw] = log_keys.database_key(url)
+    return name
 
 
 def _current_transaction(session: Session) -> object:
@@ -156,8 +261,19 @@ def _current_transaction(session: Session) -> object:
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _remember_tip(session: Session, entry_hash: str) -> None:
-    session.info[_CHAIN_TIP] = (_current_transaction(session), entry_hash)
+def _is_open_ancestor(transaction: object, session: Session) -> bool:
+    """Is ``transaction`` the current one or one it is nested in (so its tip still holds)?"""
+    current: Any = _current_transaction(session)
+    while current is not None:
+        if current is transaction:
+            return True
+        current = current.parent
+    return False
+
+
+def _remember_tip(session: Session, entry_hash: str, seq: int) -> None:
+    session.info[_CHAIN_TIP] = (_current_transaction(session), entry_hash, seq)
+    session.info[_HEAD] = (database_name(session), seq, entry_hash)
 
 
 def append(
@@ -177,31 +293,36 @@ def append(
 ) -> ActivityEntry | None:
     """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
 
-    ``flush=False`` buffers the entry and inserts it, with the others buffered in
-    this transaction, in one executemany just before commit (or before the next
-    flushed append): for callers logging many entries about existing contacts.
-    Returns the flushed entry, or None for a buffered one."""
+    The entry is signed with this installation's log key (made on first use; raises
+    log_keys.LogKeyError when it cannot be saved). ``flush=False`` buffers the entry
+    and inserts it, with the others buffered in this transaction, in one executemany
+    just before commit (or before the next flushed append): for callers logging many
+    entries about existing contacts. Returns the flushed entry, or None for a buffered one."""
     if contact is not None:
         if flush:
             session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = contact.id, contact.display_name
     now = clock.now()
+    prev_hash, prev_seq = _last_link(session)
+    key = log_keys.key_ring().own_key()
     row = {
         "occurred_at": occurred_at or now,
         "recorded_at": now,
-        "kind": kind,
+        "kind": _plain(kind),
         "contact_id": contact_id,
-        "contact_name": contact_name[:210],
+        "contact_name": _plain(contact_name[:210]),
         "automation_id": automation_id,
-        "actor": actor[:100],
-        "summary": summary,
+        "actor": _plain(actor[:100]),
+        "summary": _plain(summary),
         "details": _canonical(details or {}),
-        "prev_hash": _last_hash(session),
+        "prev_hash": prev_hash,
+        "key_id": key.key_id,
+        "seq": prev_seq + 1,
     }
-    # A plain namespace, not an ActivityEntry: building ORM objects was most of the cost
+    # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
     # of logging thousands of buffered entries.
-    row["entry_hash"] = compute_hash(SimpleNamespace(**row), row["prev_hash"])
-    _remember_tip(session, row["entry_hash"])
+    row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]
+    _remember_tip(session, row["entry_hash"], row["seq"])
     if not flush:
         session.info.setdefault(_PENDING, []).append(row)
         return None
@@ -239,10 +360,42 @@ def _write_pending_before_commit(session: Session) -> None:
     write_pending(session)
 
 
+@event.listens_for(Session, "after_commit")
+def _record_head_after_commit(session: Session) -> None:
+    # Only the outermost commit gets here: what this computer appended is now in the log.
+    head = session.info.pop(_HEAD, None)
+    if head is not None:
+        log_keys.chain_heads().record(*head)
+    registered = session.info.pop(_REGISTERED, None)
+    if registered is not None:
+        _registered_keys.add(registered)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head_after_rollback(session: Session, _previous: object) -> None:
+    # Entries of a rolled-back savepoint are gone; the head waits for the next append.
+    session.info.pop(_HEAD, None)
+    session.info.pop(_REGISTERED, None)
+
+
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_CHAIN_TIP, None)
+
+
+def verify_chain(
+    session: Session, batch_size: int = 20_000, progress: Progress | None = None
+) -> Any:
+    """The chain alone, from its first entry: ``core.log_verify.ChainReport`` (``ok``,
+    ``first_broken_id``, ``describe()``). ``log_verify.verify_log`` is the whole check
+    (checkpoints, this computer's head, the opt-out state).
+
+    ``progress(done, total)`` hears after each batch; returning False stops the walk with
+    ``Cancelled`` (nothing is changed by verifying)."""
+    from trustpager_desktop.core import log_verify  # it builds on this module
+
+    return log_verify.chain_report(session, batch_size=batch_size, progress=progress)
 
 
 def to_view(entry: ActivityEntry) -> ActivityView:
@@ -269,54 +422,3 @@ def for_contact(session: Session, contact_id: int, limit: int = 200) -> list[Act
         .limit(limit)
     )
     return [to_view(row) for row in rows]
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    first_broken_id: int | None = None
-    problem: str = ""
-
-    def describe(self) -> str:
-        if self.ok:
-            return f"The activity log is intact: {self.checked} entries verified."
-        return f"The activity log has been altered at entry {self.first_broken_id}: {self.problem}"
-
-
-def verify_chain(
-    session: Session, batch_size: int = 5000, progress: Progress | None = None
-) -> ChainReport:
-    """Walk the whole log in order and report the first entry where the chain breaks.
-
-    ``progress(done, total)`` hears after each batch; returning False stops the walk with
-    ``Cancelled`` (nothing is changed by verifying)."""
-    prev = GENESIS_HASH
-    checked = 0
-    last_id = 0
-    total = session.scalar(select(func.count()).select_from(ActivityEntry)) if progress else None
-    while True:
-        report_progress(progress, checked, total)
-        # Plain rows, not ORM objects: about 3x quicker, which matters at a million entries.
-        table = ActivityEntry.__table__
-        batch = session.execute(
-            select(*table.c).where(table.c.id > last_id).order_by(table.c.id).limit(batch_size)
-        ).all()
-        if not batch:
-            return ChainReport(ok=True, checked=checked)
-        report = _verify_batch(batch, prev, checked)
-        if isinstance(report, ChainReport):
-            return report
-        prev, checked = report
-        last_id = batch[-1].id
-
-
-def _verify_batch(batch: Iterable[Any], prev: str, checked: int) -> ChainReport | tuple[str, int]:
-    for entry in batch:
-        if entry.prev_hash != prev:
-            return ChainReport(False, checked, entry.id, "an entry before it is missing or changed")
-        if compute_hash(entry, prev) != entry.entry_hash:
-            return ChainReport(False, checked, entry.id, "its content does not match its hash")
-        prev = entry.entry_hash
-        checked += 1
-    return prev, checked

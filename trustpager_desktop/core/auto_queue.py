@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -49,6 +49,7 @@ from trustpager_desktop.core.gateway import (
     SendRequest,
     Status,
 )
+from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
 from trustpager_desktop.store.database import Database
@@ -388,12 +389,15 @@ class QueueDispatcher:
         settings: AppSettings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         worker_id: str = "worker",
+        inbox_check: Callable[[datetime], InboxFreshness] | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
         self.settings = settings or AppSettings()
         self.clock = clock
         self.worker_id = worker_id
+        # Reads the inbox unless it was read after the texts fell due (DESIGN promise 10).
+        self.inbox_check = inbox_check
 
     def dispatch_due(
         self, *, max_items: int | None = None, honour_pause: bool = True
@@ -473,8 +477,10 @@ class QueueDispatcher:
                                     for _, t in texts])  # fmt: skip
 
         requests = [self._request(item) for item in items]
+        due = max(item.due_at for item in items)
+        inbox = self.inbox_check(due) if self.inbox_check is not None else None
         results = self.gateway.send_batch(requests, on_recorded=on_recorded,
-                                          on_finished=on_finished)  # fmt: skip
+                                          on_finished=on_finished, inbox=inbox)  # fmt: skip
         for item, result in zip(items, results, strict=True):
             if isinstance(result, Exception):  # e.g. a template that renders empty
                 with self.db.write() as session:

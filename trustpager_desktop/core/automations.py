@@ -194,18 +194,34 @@ class EnrollResult:
 
 def template_fields(template: str, label: str = "The template") -> list[str]:
     """Names of the {fields} used in ``template``. Raises UserInputError for broken braces."""
+    return [name for _, name, _, _ in _parse_template(template, label) if name is not None]
+
+
+def _parse_template(
+    template: str, label: str
+) -> list[tuple[str, str | None, str | None, str | None]]:
     try:
-        parsed = list(string.Formatter().parse(template))
+        return list(string.Formatter().parse(template))
     except ValueError as exc:
         raise UserInputError(
             f"{label}: stray brace ({exc}). Use {{first_name}} style fields.",
             field="template",
         ) from exc
-    return [name for _, name, _, _ in parsed if name is not None]
 
 
 def _check_template(template: str, label: str) -> None:
-    for name in template_fields(template, label):
+    for _text, name, spec, conversion in _parse_template(template, label):
+        if name is None:
+            continue
+        if spec or conversion:
+            # {first_name:>3000000000} would pad to three billion characters on render.
+            shown = (
+                f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+            )
+            raise UserInputError(
+                f"{label}: {shown[:40]} has a format; use plain fields like {{first_name}}.",
+                field="template",
+            )
         if name not in TEMPLATE_FIELDS:
             shown = name or "{}"
             raise UserInputError(
@@ -282,9 +298,9 @@ def validate_schedule(schedule: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if not isinstance(schedule, dict):
         raise UserInputError("The schedule must be a JSON object.", field="schedule")
-    from trustpager_desktop.core.schedules import build_trigger  # avoids an import cycle
+    from trustpager_desktop.core.schedules import build_trigger, check_min_interval  # a cycle
 
-    build_trigger(schedule, "UTC")
+    check_min_interval(build_trigger(schedule, "UTC"))
     Audience.from_json(schedule.get("audience") or {})
     return schedule
 
@@ -673,24 +689,20 @@ def _step_json(step: StepView) -> dict[str, Any]:
 
 
 def parse_export(data: Any) -> list[AutomationInput]:
-    """Check a whole export file and return validated inputs; raises UserInputError."""
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise UserInputError("This is not a TrustPager automations file.")
-    if data.get("version") != EXPORT_VERSION:
-        raise UserInputError(
-            f"This automations file has version {data.get('version')!r}; "
-            f"this TrustPager reads version {EXPORT_VERSION}."
-        )
-    items = data.get("automations")
-    if not isinstance(items, list):
-        raise UserInputError("The file has no list of automations.")
+    """Check a whole export file and return validated inputs; raises UserInputError.
+
+    The schema (``core.automation_file``: strict types, lengths, known fields) first,
+    then the editor's own rules for each automation."""
+    from trustpager_desktop.core import automation_file  # it builds on this module's limits
+
     parsed = []
     seen: set[str] = set()
-    for index, item in enumerate(items, start=1):
+    for index, item in enumerate(automation_file.parse(data).automations, start=1):
         try:
             parsed.append(validate(_input_from_json(item)))
         except UserInputError as exc:
-            raise UserInputError(f"Automation {index} in the file: {exc.message}") from exc
+            raise UserInputError(f"Automation {index} ('{item.name[:40]}') in the file: "
+                                 f"{exc.message}") from exc  # fmt: skip
         if parsed[-1].name.lower() in seen:
             raise UserInputError(f"The file has two automations named '{parsed[-1].name}'.")
         seen.add(parsed[-1].name.lower())
@@ -698,35 +710,18 @@ def parse_export(data: Any) -> list[AutomationInput]:
 
 
 def _input_from_json(item: Any) -> AutomationInput:
-    if not isinstance(item, dict):
-        raise UserInputError("not an object.")
-    steps_json = item.get("steps")
-    if not isinstance(steps_json, list):
-        raise UserInputError("'steps' must be a list.")
-    steps = []
-    for raw in steps_json:
-        if not isinstance(raw, dict):
-            raise UserInputError("every step must be an object.")
-        steps.append(
-            StepInput(
-                action_type=str(raw.get("action", "")),
-                template=str(raw.get("template", "")),
-                wait_seconds=raw.get("seconds", 0),
-                task_title=str(raw.get("title", "")),
-            )
+    """An ``automation_file.AutomationJson`` (already type-checked) as editor input."""
+    steps = [
+        StepInput(
+            action_type=raw.action,
+            template=getattr(raw, "template", ""),
+            wait_seconds=getattr(raw, "seconds", 0),
+            task_title=getattr(raw, "title", ""),
         )
-    schedule = item.get("schedule")
-    if isinstance(schedule, str):
-        try:
-            schedule = json.loads(schedule)
-        except ValueError as exc:
-            raise UserInputError("the schedule is not valid JSON.") from exc
-    return AutomationInput(
-        name=str(item.get("name", "")),
-        steps=steps,
-        enabled=bool(item.get("enabled", True)),
-        schedule=schedule,
-    )
+        for raw in item.steps
+    ]
+    schedule = item.schedule.model_dump(exclude_none=True) if item.schedule else None
+    return AutomationInput(name=item.name, steps=steps, enabled=item.enabled, schedule=schedule)
 
 
 def import_automations(

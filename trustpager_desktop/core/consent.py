@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from trustpager_desktop.core import activity
+from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
@@ -65,6 +65,7 @@ NOTE_MAX = 2000
 class SendDecision:
     allowed: bool
     reason: str
+    is_opt_out: bool = True  # False when the "no" is not about consent (a number that fails)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,27 @@ def may_automation_text_many(
         suppressed.update(run(_SUPPRESSED_NUMBERS, {"values": chunk}).scalars())
     for chunk in _chunks(sorted(ids), 500):
         opted_out_ids.update(run(_OPTED_OUT_IDS, {"values": chunk}).scalars())
-    return [
+    decisions = [
         _decide(cid, e164, opted_out_ids, opted_out_numbers, suppressed) for cid, e164 in recipients
+    ]
+    return _skip_undeliverable(session, recipients, decisions)
+
+
+def _skip_undeliverable(
+    session: Session,
+    recipients: Sequence[tuple[int | None, str | None]],
+    decisions: list[SendDecision],
+) -> list[SendDecision]:
+    """Numbers whose texts keep failing (landline, unreachable: ``core.delivery``) are
+    skipped with their own reason; an opt-out reason, when there is one, comes first."""
+    blocked = delivery.blocked_numbers(session, (e164 for _, e164 in recipients if e164))
+    if not blocked:
+        return decisions
+    return [
+        SendDecision(False, blocked[e164], is_opt_out=False)
+        if decision.allowed and e164 in blocked
+        else decision
+        for (_, e164), decision in zip(recipients, decisions, strict=True)
     ]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
@@ -56,7 +57,7 @@ class ContactView:
 
 
 def _clean_text(value: str, label: str, limit: int, field: str, *, required: bool = False) -> str:
-    text = (value or "").strip()
+    text = clean_line(value)
     if _CONTROL.search(text):
         raise UserInputError(f"{label} contains control characters; remove them.", field=field)
     if required and not text:
@@ -67,7 +68,7 @@ def _clean_text(value: str, label: str, limit: int, field: str, *, required: boo
 
 
 def _normalise_tags(raw: str) -> str:
-    tags = [t.strip().lower() for t in (raw or "").split(",") if t.strip()]
+    tags = [t.lower() for t in (clean_line(part) for part in (raw or "").split(",")) if t]
     result = ",".join(dict.fromkeys(tags))
     if len(result) > 500:
         raise UserInputError("Too many tags (500 characters at most).", field="tags")
@@ -185,7 +186,9 @@ def delete_contact(
     """Delete a contact. Its consent history and log entries stay, and an opt-out
     stays held on its number so re-adding the person does not lose it."""
     contact = get_contact_row(session, contact_id)
+    details = {}
     if contact.sms_opted_out and contact.phone_e164:
+        details["held_number"] = contact.phone_e164  # core.optout_audit rebuilds the hold from it
         held = consent.NumberOptOut(
             contact.phone_e164,
             source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
@@ -200,6 +203,7 @@ def delete_contact(
         summary="Contact deleted",
         actor=actor,
         contact=contact,
+        details=details,
         clock=clock,
     )
     session.delete(contact)

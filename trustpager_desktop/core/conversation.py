@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustpager_desktop.core import delivery
 from trustpager_desktop.core.gateway import origin_label
 from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMessage
 
@@ -30,6 +31,7 @@ class ConversationItem:
     origin: str = ""  # "Manual, by Ann" or "Automation 'Appointment reminder', step 2"
     error: str = ""
     recipient_opted_out: bool = False
+    delivery: str = ""  # outbound, once Twilio says: "Delivered", "Not delivered (30006)"
 
 
 def conversation_for_contact(
@@ -80,6 +82,7 @@ def _outbound_item(message: OutboundMessage) -> ConversationItem:
         origin=origin_label(message),
         error=message.error_message or "",
         recipient_opted_out=message.recipient_opted_out,
+        delivery=delivery.label(message.delivery_status, message.delivery_error_code),
     )
 
 

@@ -1,8 +1,16 @@
 """Twilio credentials: the auth token lives in the OS keyring, never in the database.
 
-Where no keyring backend works (a bare Linux server, a locked-down desktop),
-the token is kept in memory for this session only and the user is told so.
-Environment variables override everything, for the agent and for tests.
+Where the token comes from, first match wins:
+
+1. ``TWILIO_AUTH_TOKEN`` in the environment (tests, a one-off run);
+2. a file: ``TWILIO_AUTH_TOKEN_FILE`` names it, or systemd's ``LoadCredential=
+   twilio_auth_token:...`` puts it in ``$CREDENTIALS_DIRECTORY``. The file must be
+   readable by its owner only (0600/0400) or it is refused, with the reason: this is
+   how the headless agent gets its token on a server without a desktop session;
+3. the OS keyring (Secret Service, KWallet, macOS Keychain, Windows Credential Manager).
+   A backend that keeps secrets as plain text in a file (``keyrings.alt``'s
+   PlaintextKeyring) is refused like the "fail" backend, and the reason is shown;
+   the token is then kept in memory for this session only and the user is told so.
 """
 
 from __future__ import annotations
@@ -10,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from trustpager_desktop.core.settings import AppSettings
 
@@ -31,6 +41,16 @@ ENV_ACCOUNT_SID = "TWILIO_ACCOUNT_SID"
 ENV_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_SENDER = "TRUSTPAGER_TWILIO_FROM"
 ENV_API_BASE = "TRUSTPAGER_TWILIO_API_BASE"
+ENV_AUTH_TOKEN_FILE = "TWILIO_AUTH_TOKEN_FILE"  # noqa: S105 - a variable name
+SYSTEMD_CREDENTIAL = "twilio_auth_token"  # the name given to LoadCredential=
+NO_KEYRING = (
+    "No system keyring works on this computer: the token is kept only until TrustPager "
+    "closes. On a server, give the agent a token file instead (TWILIO_AUTH_TOKEN_FILE)."
+)
+
+
+class CredentialsError(ValueError):
+    """A token source is set up but unusable; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +72,25 @@ class TokenStore:
         self._lock = threading.Lock()
 
     @staticmethod
-    def keyring_available() -> bool:
+    def keyring_problem() -> str | None:
+        """None when a keyring that really protects secrets works here; else why not."""
         from keyring.backends import fail
 
         backend = _keyring().get_keyring()
-        return not isinstance(backend, fail.Keyring) and backend.priority > 0
+        for part in getattr(backend, "backends", None) or [backend]:  # a chainer: every part
+            if _stores_plain_text(part):
+                where = getattr(part, "file_path", "") or "a file"
+                return (
+                    f"The keyring backend {type(part).__module__}.{type(part).__name__} keeps "
+                    f"secrets as plain text ({where}), so the Twilio Auth Token is not stored "
+                    "there. Use the system keyring, or a token file (TWILIO_AUTH_TOKEN_FILE)."
+                )
+        if isinstance(backend, fail.Keyring) or backend.priority <= 0:
+            return NO_KEYRING
+        return None
+
+    def keyring_available(self) -> bool:
+        return self.keyring_problem() is None
 
     def get(self, account_sid: str) -> str | None:
         with self._lock:
@@ -92,13 +126,59 @@ class TokenStore:
                 _keyring().delete_password(KEYRING_SERVICE, account_sid)
 
 
+def _stores_plain_text(backend: object) -> bool:
+    kind = type(backend)
+    return "plaintext" in kind.__name__.lower() or (
+        kind.__module__.startswith("keyrings.alt") and "Encrypted" not in kind.__name__
+        and "Multipart" not in kind.__name__
+    )  # fmt: skip
+
+
+def token_file(env: dict[str, str]) -> Path | None:
+    """The token file the environment points at (TWILIO_AUTH_TOKEN_FILE, or the systemd
+    credential ``twilio_auth_token``), or None."""
+    named = env.get(ENV_AUTH_TOKEN_FILE)
+    if named:
+        return Path(named)
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if folder and (Path(folder) / SYSTEMD_CREDENTIAL).is_file():
+        return Path(folder) / SYSTEMD_CREDENTIAL
+    return None
+
+
+def token_from_file(env: dict[str, str] | None = None) -> str | None:
+    """The auth token read from :func:`token_file`, or None when none is set up.
+
+    Raises CredentialsError when the file is missing, empty, or readable by others."""
+    env = dict(os.environ) if env is None else env
+    path = token_file(env)
+    if path is None:
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        token = path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise CredentialsError(
+            f"The Twilio token file {path} cannot be read: {exc.strerror or exc}."
+        ) from exc
+    if os.name == "posix" and mode & 0o077:
+        raise CredentialsError(
+            f"The Twilio token file {path} is readable by other users (mode {mode:04o}); "
+            f"make it owner-only with: chmod 600 {path}"
+        )
+    if not token:
+        raise CredentialsError(f"The Twilio token file {path} is empty.")
+    return token
+
+
 def resolve_credentials(
     settings: AppSettings, tokens: TokenStore, env: dict[str, str] | None = None
 ) -> TwilioCredentials | None:
-    """Credentials from the environment (which wins) or settings plus keyring; None if incomplete."""
+    """Credentials from the environment (which wins), a token file, or settings plus keyring;
+    None if incomplete. Raises CredentialsError when a token file is set up but unusable."""
     env = dict(os.environ) if env is None else env
     sid = env.get(ENV_ACCOUNT_SID) or settings.twilio_account_sid
-    token = env.get(ENV_AUTH_TOKEN) or (tokens.get(sid) if sid else None)
+    token = env.get(ENV_AUTH_TOKEN) or token_from_file(env) or (tokens.get(sid) if sid else None)
     sender = env.get(ENV_SENDER) or settings.twilio_sender
     if not (sid and token and sender):
         return None

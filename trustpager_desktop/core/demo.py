@@ -68,13 +68,24 @@ def _demo_consent_history(
         received = now - timedelta(days=30 - n * 5, hours=n)
         # Honoured within a minute, as the inbox does: the compliance report shows it so.
         honoured = FixedClock(received + timedelta(seconds=40 + n))
+        if n % 2 == 0:  # a STOP reply speaks for the number, as the inbox records it
+            consent.opt_out_number(
+                session,
+                contact.phone_e164 or "",
+                source=consent.Source.STOP_REPLY,
+                actor="Inbox",
+                evidence="STOP",
+                message_sid=f"SMdemo{n:026d}",
+                received_at=received,
+                clock=honoured,
+            )
+            continue
         consent.opt_out_contact(
             session,
             contact,
-            source=consent.Source.STOP_REPLY if n % 2 == 0 else consent.Source.MANUAL_TOGGLE,
-            actor="Inbox" if n % 2 == 0 else actor,
-            evidence="STOP" if n % 2 == 0 else "Asked by phone not to be texted",
-            message_sid=f"SMdemo{n:026d}" if n % 2 == 0 else None,
+            source=consent.Source.MANUAL_TOGGLE,
+            actor=actor,
+            evidence="Asked by phone not to be texted",
             received_at=received,
             clock=honoured,
         )

@@ -40,6 +40,7 @@ from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
 from trustpager_desktop.providers.base import FailureKind, ProviderError, SendResult, SmsProvider
@@ -199,6 +200,7 @@ class OutboundGateway:
         raise_errors: bool = False,
         on_recorded: BatchHook | None = None,
         on_finished: BatchHook | None = None,
+        inbox: InboxFreshness | None = None,
     ) -> list[SendOutcome | UserInputError | NotFoundError]:
         """Send several texts with the same two transactions ``send`` uses for one.
 
@@ -209,9 +211,11 @@ class OutboundGateway:
         ones included), ``on_finished`` at the end of the second with the texts
         handed to the provider. A request with bad input gets its
         UserInputError/NotFoundError in its place in the result (or raised, with
-        ``raise_errors``) and records nothing.
+        ``raise_errors``) and records nothing. ``inbox`` (how fresh the inbox was, read
+        just before by dispatch) is recorded on each automation text: in its log
+        details, and in its reason when the inbox could not be read.
         """
-        recorded = self._record(requests, raise_errors, on_recorded)
+        recorded = self._record(requests, raise_errors, on_recorded, inbox)
         pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
         if pending:
             self._deliver(pending, on_finished)
@@ -220,7 +224,11 @@ class OutboundGateway:
     # -- transaction 1 ------------------------------------------------------------
 
     def _record(
-        self, requests: Sequence[SendRequest], raise_errors: bool, hook: BatchHook | None
+        self,
+        requests: Sequence[SendRequest],
+        raise_errors: bool,
+        hook: BatchHook | None,
+        inbox: InboxFreshness | None = None,
     ) -> list[_Recorded | UserInputError | NotFoundError]:
         with self.db.write() as session:
             contacts = self._load_recipients(session, requests)
@@ -244,6 +252,8 @@ class OutboundGateway:
                 for r in resolved
             ]
             texts = [r for r in recorded if isinstance(r, _Recorded)]
+            if inbox is not None:
+                _note_inbox(texts, inbox)
             self._insert_messages(session, [r.text for r in texts])
             for item in texts:
                 self._settle(session, item)
@@ -354,7 +364,7 @@ class OutboundGateway:
             if is_automation
             else "advisory",
             suppression_reason=decision.reason,
-            recipient_opted_out=not decision.allowed,
+            recipient_opted_out=not decision.allowed and decision.is_opt_out,
             status=Status.SENDING,
             provider=self.provider.name,
             provider_sid=None,
@@ -366,6 +376,9 @@ class OutboundGateway:
             created_at=now,
             sent_at=None,
             updated_at=now,
+            delivery_status=None,  # filled in later by the inbox poller (core.delivery)
+            delivery_error_code=None,
+            delivery_updated_at=None,
         )
 
     # -- the provider calls and transaction 2 -----------------------------------------
@@ -460,6 +473,7 @@ class OutboundGateway:
                 "error_message": text.error_message,
                 "recipient_opted_out": text.recipient_opted_out,
                 "suppression_result": text.suppression_result,
+                **(text.inbox.details() if getattr(text, "inbox", None) else {}),
             },
             clock=self.clock,
             flush=False,  # flushed with the rest of the batch: one INSERT for many entries
@@ -503,6 +517,17 @@ def _update_texts(session: Session, texts: list[OutboundText]) -> None:
     """Store the provider's answers: one executemany UPDATE for the whole batch."""
     rows = [{"text_id": t.id, **{key: getattr(t, key) for key in _FINISH_COLUMNS}} for t in texts]
     session.connection().execute(_UPDATE_TEXT, rows)
+
+
+def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
+    """Put the inbox's freshness on each automation text: the log details always, the
+    reason too when the inbox could not be read before the send."""
+    for item in texts:
+        if item.text.origin != "automation":
+            continue
+        item.text.inbox = inbox
+        if inbox.stale and item.outcome is None and item.text.status == Status.SENDING:
+            item.text.suppression_reason = f"{item.text.suppression_reason}; {inbox.note()}"
 
 
 def _single(hook: Hook | None) -> BatchHook | None:

@@ -1,10 +1,14 @@
 """Importing contacts from a CSV file.
 
-Columns are found by header name (any case; a few aliases): ``name`` or
-``first_name`` + ``last_name``, ``company``, ``email``, ``phone``, ``tags`` and
-``sms_opt_out`` (yes/no, true/false, 1/0, "opted out"/"subscribed", empty = no).
-Other columns are ignored, so a file from ``exports.export_contacts`` imports
-back unchanged.
+Columns are found by header name, ignoring case, spaces and punctuation, with
+the aliases other CRMs use: ``name`` or ``first_name`` + ``last_name``,
+``company``, ``email``, ``phone``, ``tags``, and the opt-out column under any of
+``sms_opt_out``, "SMS opt-out", "Opted out", "Do Not Text", "Unsubscribed",
+"DNC", ``opted_out``, ``optout``, ``sms_optout`` (yes/no, true/false, 1/0, x,
+"opted out"/"subscribed", empty = no; several such columns: any "yes" opts out).
+The plan names the opt-out column(s) it used, or says there is none (everyone
+would come in subscribed). Other columns are ignored, so a file from
+``exports.export_contacts`` imports back unchanged.
 
 Every row is checked before anything is written. Each bad row is reported with
 the line it starts on and why. ``mode="all_or_nothing"`` (the default) adds
@@ -18,6 +22,10 @@ File rules (each a clear UserInputError, nothing changed):
   "CSV UTF-8" format is the fix, and the message says so.
 - NUL bytes (a binary or UTF-16 file), an empty file, a file with no rows, a
   header without a name column, or more than MAX_ROWS rows / MAX_FILE_BYTES.
+- Unbalanced quoting, or a record whose name cell runs over several lines (or
+  another known cell that swallowed whole rows): a stray ``"`` folds the rows
+  below it into one cell, and importing "the good rows" would silently lose them.
+  The whole file is refused, naming the line where the quote opened.
 - Cells that look like formulas (``=SUM(...)``) are stored as plain text. A
   leading ``'`` that our own export added in front of ``= + - @`` is removed.
 
@@ -51,26 +59,24 @@ MAX_ROWS = 100_000
 MODES = ("all_or_nothing", "good_rows")
 PROGRESS_EVERY = 200
 
+OPT_OUT = "sms_opt_out"
+# Header names as _header_key leaves them: lower case, letters and digits only.
 _ALIASES = {
-    "name": {"name", "full name", "full_name", "contact", "contact name"},
-    "first_name": {"first_name", "first name", "firstname", "first", "given name"},
-    "last_name": {"last_name", "last name", "lastname", "last", "surname", "family name"},
+    "name": {"name", "fullname", "contact", "contactname"},
+    "first_name": {"firstname", "first", "givenname"},
+    "last_name": {"lastname", "last", "surname", "familyname"},
     "company": {"company", "organisation", "organization", "business"},
-    "email": {"email", "e-mail", "email address"},
-    "phone": {"phone", "phone number", "mobile", "mobile phone", "cell", "telephone"},
+    "email": {"email", "emailaddress"},
+    "phone": {"phone", "phonenumber", "mobile", "mobilephone", "cell", "telephone"},
     "tags": {"tags"},
-    "sms_opt_out": {
-        "sms_opt_out",
-        "sms opt-out",
-        "sms opt out",
-        "sms_opted_out",
-        "opted out",
-        "opt_out",
-        "opt-out",
-        "opt out",
+    OPT_OUT: {
+        "smsoptout", "smsoptedout", "optedout", "optout", "donottext", "unsubscribed",
+        "dnc", "donotsms", "smsunsubscribed", "textoptout",
     },
-}
-_YES = {"yes", "y", "true", "1", "opted out", "opted-out", "opt out", "opt-out", "x"}
+}  # fmt: skip
+NAME_COLUMNS = ("name", "first_name", "last_name")
+_YES = {"yes", "y", "true", "1", "opted out", "opted-out", "opt out", "opt-out", "x",
+        "unsubscribed", "do not text", "dnc", "stop", "stopped"}  # fmt: skip
 _NO = {"", "no", "n", "false", "0", "subscribed", "opted in", "opted-in"}
 
 
@@ -89,6 +95,37 @@ class ImportPlan:
     file_name: str
     rows: list[PlannedRow] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    opt_out_columns: list[str] = field(default_factory=list)  # as the header spells them
+
+    @property
+    def opted_out(self) -> int:
+        return sum(row.opted_out for row in self.rows)
+
+    def describe_opt_out_column(self) -> str:
+        """Which column(s) said who opted out, or that none did."""
+        if not self.opt_out_columns:
+            return (
+                "No opt-out column found (e.g. 'SMS opt-out', 'Do Not Text', 'Unsubscribed', "
+                "'DNC'): every contact would come in subscribed."
+            )
+        names = ", ".join(f"'{c}'" for c in self.opt_out_columns)
+        plural = "s" if len(self.opt_out_columns) > 1 else ""
+        return f"Opt-outs read from the column{plural} {names}."
+
+    def describe(self, mode: str = "all_or_nothing") -> str:
+        """What importing this plan would do, said before anything is written."""
+        count = len(self.rows)
+        if self.problems and mode == "all_or_nothing":
+            text = (
+                f"{count} contact(s) could be imported from {self.file_name}, but "
+                f"{len(self.problems)} row(s) have problems: nothing will be imported unless "
+                "they are fixed or only the good rows are imported."
+            )
+        else:
+            text = f"{count} contact(s) will be imported from {self.file_name}"
+            text += f" ({self.opted_out} opted out of SMS)" if self.opted_out else ""
+            text += f"; {len(self.problems)} bad row(s) skipped." if self.problems else "."
+        return f"{text} {self.describe_opt_out_column()}"
 
 
 @dataclass
@@ -100,6 +137,7 @@ class ImportReport:
     opted_out: int = 0
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     refused: bool = False
+    opt_out_columns: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         if self.refused:
@@ -110,6 +148,8 @@ class ImportReport:
         text = f"Imported {self.added} contact(s) from {self.file_name}"
         if self.opted_out:
             text += f", {self.opted_out} of them opted out of SMS"
+            if self.opt_out_columns:
+                text += " (column " + ", ".join(f"'{c}'" for c in self.opt_out_columns) + ")"
         if self.skipped_rows:
             text += f"; skipped {len(self.skipped_rows)} bad row(s)"
         return text + "."
@@ -151,12 +191,30 @@ def _delimiter(first_line: str) -> str:
     return max([",", ";", "\t"], key=first_line.count)
 
 
-def _map_header(header: list[str]) -> dict[str, int]:
-    lookup = {alias: key for key, aliases in _ALIASES.items() for alias in aliases}
+def _header_key(name: str) -> str:
+    """'Do Not Text', 'do_not_text' and 'DoNotText' all become 'donottext'."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_LOOKUP = {alias: key for key, aliases in _ALIASES.items() for alias in aliases}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each known column is: one index per field, every opt-out column."""
+
+    index: dict[str, int]
+    opt_outs: list[int]
+
+
+def _map_header(header: list[str]) -> Columns:
     columns: dict[str, int] = {}
+    opt_outs: list[int] = []
     for index, name in enumerate(header):
-        key = lookup.get(name.strip().lower())
-        if key and key not in columns:
+        key = _LOOKUP.get(_header_key(name))
+        if key == OPT_OUT:
+            opt_outs.append(index)
+        elif key and key not in columns:
             columns[key] = index
     if "name" not in columns and "first_name" not in columns:
         found = ", ".join(h.strip() for h in header if h.strip()) or "none"
@@ -164,7 +222,7 @@ def _map_header(header: list[str]) -> dict[str, int]:
             "The file needs a name column ('name', or 'first_name' and 'last_name'); "
             f"columns found: {found}."
         )
-    return columns
+    return Columns(columns, opt_outs)
 
 
 def _unquote(cell: str) -> str:
@@ -183,10 +241,10 @@ def _opt_out_value(cell: str) -> bool:
     raise UserInputError(f"SMS opt-out '{cell.strip()}' is not understood: use yes or no.")
 
 
-def _row_input(cells: list[str], columns: dict[str, int]) -> tuple[ContactInput, bool]:
+def _row_input(cells: list[str], columns: Columns) -> tuple[ContactInput, bool]:
     def get(key: str) -> str:
-        index = columns.get(key)
-        return _unquote(cells[index]).strip() if index is not None and index < len(cells) else ""
+        index = columns.index.get(key)
+        return _cell(cells, index)
 
     first, last = get("first_name"), get("last_name")
     if not first and get("name"):
@@ -201,35 +259,67 @@ def _row_input(cells: list[str], columns: dict[str, int]) -> tuple[ContactInput,
         phone=get("phone"),
         tags=get("tags"),
     )
-    return data, _opt_out_value(get("sms_opt_out"))
+    opted_out = [_opt_out_value(_cell(cells, i)) for i in columns.opt_outs]
+    return data, any(opted_out)
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    return _unquote(cells[index]).strip() if index is not None and index < len(cells) else ""
+
+
+def _refuse_folded_rows(
+    cells: list[str], columns: Columns, header: list[str], first: int, last: int, delimiter: str
+) -> None:
+    """A record spanning lines is fine in a notes column, never in a name; elsewhere it is
+    refused when the cell holds whole rows (the delimiter), the mark of a stray quote."""
+    for key, index in columns.index.items():
+        cell = cells[index] if index < len(cells) else ""
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        if key in NAME_COLUMNS or delimiter in cell:
+            raise UserInputError(
+                f"Line {first}: the '{header[index].strip()}' cell runs over lines {first}-{last}, "
+                f'so a quote (") there swallowed the rows below it. Remove the stray quote '
+                "and import again; nothing was imported."
+            )
 
 
 def read_import_file(path: str | os.PathLike[str], default_region: str = "US") -> ImportPlan:
     """Read and check a CSV file without touching the database.
 
-    Returns the plan (good rows, and bad rows with line numbers and reasons).
-    Raises UserInputError for a file that cannot be imported at all."""
+    Returns the plan (good rows, bad rows with line numbers and reasons, the opt-out
+    column used). Raises UserInputError for a file that cannot be imported at all."""
     text = _read_text(path)
     plan = ImportPlan(file_name=Path(path).name)
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text.split("\n", 1)[0]))
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    # strict: a quote that never closes is an error, not a cell running to the end.
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    line = 1
     try:
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
             raise UserInputError("The file has no header row with column names.")
         columns = _map_header(header)
+        plan.opt_out_columns = [header[i].strip() for i in columns.opt_outs]
         seen_phones: dict[str, int] = {}
         while True:
             line = reader.line_num + 1
             cells = next(reader, None)
             if cells is None:
                 break
+            if reader.line_num > line:
+                _refuse_folded_rows(cells, columns, header, line, reader.line_num, delimiter)
             if not any(c.strip() for c in cells):
                 continue  # blank lines are not rows
             if len(plan.rows) + len(plan.problems) >= MAX_ROWS:
                 raise UserInputError(f"The file has more than {MAX_ROWS} rows; split it.")
             _plan_row(plan, line, cells, columns, seen_phones, default_region)
     except csv.Error as exc:
-        raise UserInputError(f"Line {reader.line_num}: the CSV is malformed ({exc}).") from exc
+        raise UserInputError(
+            f'Line {line}: the quoting is unbalanced ({exc}): a quote (") opens a cell that '
+            "does not close where it should, so the rows below would be read into it. "
+            "Remove the stray quote and import again; nothing was imported."
+        ) from exc
     if not plan.rows and not plan.problems:
         raise UserInputError("The file has no contacts below its header row.")
     return plan
@@ -239,7 +329,7 @@ def _plan_row(
     plan: ImportPlan,
     line: int,
     cells: list[str],
-    columns: dict[str, int],
+    columns: Columns,
     seen_phones: dict[str, int],
     default_region: str,
 ) -> None:
@@ -302,17 +392,19 @@ def import_contacts_csv(
     default_region: str = "US",
     clock: Clock = SYSTEM_CLOCK,
     progress: Progress | None = None,
+    plan: ImportPlan | None = None,
 ) -> ImportReport:
     """Import contacts from ``path`` in one transaction.
 
-    Returns an ImportReport. In all-or-nothing mode with any bad row, ``refused``
-    is True and nothing is added. Raises UserInputError for an unusable file
-    (nothing changed) and progress.Cancelled when ``progress`` returns False
-    (nothing changed)."""
+    ``plan``: the file as :func:`read_import_file` read it (shown to the user first);
+    read again when not given. Returns an ImportReport. In all-or-nothing mode with any
+    bad row, ``refused`` is True and nothing is added. Raises UserInputError for an
+    unusable file (nothing changed) and progress.Cancelled when ``progress`` returns
+    False (nothing changed)."""
     if mode not in MODES:
         raise UserInputError(f"Unknown import mode '{mode}': use all_or_nothing or good_rows.")
-    plan = read_import_file(path, default_region)
-    result = ImportReport(file_name=plan.file_name)
+    plan = plan or read_import_file(path, default_region)
+    result = ImportReport(file_name=plan.file_name, opt_out_columns=list(plan.opt_out_columns))
     with db.write() as session:
         _check_existing(session, plan)
         result.skipped_rows = list(plan.problems)
@@ -365,6 +457,7 @@ def _log_import(session: Session, result: ImportReport, actor: str, clock: Clock
             "file": result.file_name,
             "added": result.added,
             "opted_out": result.opted_out,
+            "opt_out_columns": result.opt_out_columns,
             "skipped_lines": [line for line, _ in result.skipped_rows],
         },
         clock=clock,

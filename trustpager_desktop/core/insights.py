@@ -12,10 +12,13 @@ contact: the later text takes it. Counted in SQL (``attribute``), so a year of r
 never comes to Python row by row.
 A text counts as sent once the provider accepted it (it has a provider message SID).
 
-Delivery. Twilio reports queued / sent / delivered / undelivered / failed on
-``outbound_messages.status`` once delivery status is read (issue 19, item 1); until
-any text in the period carries a delivery report, ``delivery_tracked`` is False and
-screens say "not tracked yet" instead of showing a delivered count of 0.
+Delivery. The inbox poller records what Twilio reports later (queued / sent /
+delivered / undelivered / failed, with its error code) in
+``outbound_messages.delivery_status``/``delivery_error_code`` (``core.delivery``
+documents both status sets); a text without a report counts by the gateway's
+``status``. Until any text in the period carries a delivery report,
+``delivery_tracked`` is False and screens say "not tracked yet" instead of showing a
+delivered count of 0.
 """
 
 from __future__ import annotations
@@ -337,7 +340,8 @@ def _period_counts(
     One pass over the period (read from the ``ix_outbound_messages_period`` index)."""
     has_sid = OutboundMessage.provider_sid.is_not(None).label("has_sid")
     columns = (OutboundMessage.automation_id, OutboundMessage.step_id, OutboundMessage.status,
-               OutboundMessage.error_code)  # fmt: skip
+               OutboundMessage.error_code, OutboundMessage.delivery_status,
+               OutboundMessage.delivery_error_code)  # fmt: skip
     rows = session.execute(
         select(*columns, has_sid, func.count())
         .where(_in_period(since, until))
@@ -345,7 +349,9 @@ def _period_counts(
     )
     counts: dict[StepKey, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
     failures: dict[StepKey, Counter[int | None]] = defaultdict(Counter)
-    for aid, sid, status, code, sent, n in rows:
+    for aid, sid, status, code, reported, reported_code, sent, n in rows:
+        if reported:  # Twilio's later word on a sent text (core.delivery)
+            status, code = reported, reported_code
         figures = counts[(aid, sid)]
         figures["sent"] += n if sent else 0
         figures["delivered"] += n if status == DELIVERED else 0

@@ -30,6 +30,12 @@ from trustpager_desktop.store.models import Meta
 CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 INTERVAL_FIELDS = ("weeks", "days", "hours", "minutes")
 _MAX_STEPS = 100_000  # bound on walking fire times (an interval of minutes over months)
+# A schedule enrols its whole audience each time it fires: more often than hourly is a
+# mistake that texts everyone again and again (issue 13: a one-minute interval sent four
+# texts to every contact in 200 s).
+MIN_SCHEDULE_INTERVAL = timedelta(hours=1)
+_GAPS_CHECKED = 60  # fires walked at most: 49 hours of them at one an hour, and some
+_WALK_SPAN = timedelta(hours=49)
 
 Trigger = CronTrigger | IntervalTrigger
 
@@ -57,6 +63,47 @@ def build_trigger(
             raise
         raise UserInputError(f"The schedule is not valid: {exc}", field="schedule") from exc
     raise UserInputError("A schedule's trigger must be 'cron' or 'interval'.", field="schedule")
+
+
+def check_min_interval(trigger: Trigger, minimum: timedelta = MIN_SCHEDULE_INTERVAL) -> None:
+    """Refuse a trigger that fires more often than ``minimum`` (UserInputError saying how often).
+
+    An interval is read directly; a cron expression by walking its next fire times
+    (a year of weekdays at 9:00 passes, ``minute: "*/5"`` does not)."""
+    from trustpager_desktop.core.automations import describe_duration
+
+    interval = isinstance(trigger, IntervalTrigger)
+    gap = trigger.interval if interval else _shortest_cron_gap(trigger, minimum)  # type: ignore[union-attr]
+    if gap is not None and gap < minimum:
+        raise UserInputError(
+            f"The schedule fires every {describe_duration(int(gap.total_seconds()))}; a "
+            f"schedule may fire at most once every {describe_duration(int(minimum.total_seconds()))} "
+            "(each firing enrols its whole audience).",
+            field="schedule",
+        )
+
+
+def _shortest_cron_gap(
+    trigger: Trigger, minimum: timedelta = MIN_SCHEDULE_INTERVAL
+) -> timedelta | None:
+    """The shortest gap between fire times seen over two days of them (a gap under
+    ``minimum`` ends the walk early). Two days cover every pattern of the hour, minute and
+    second fields, the midnight crossing included; more than a day's worth of fires
+    within a day would leave a gap under an hour, so the walk is short either way."""
+    first = previous = trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
+    shortest: timedelta | None = None
+    for _ in range(_GAPS_CHECKED):
+        if previous is None or first is None or previous - first > _WALK_SPAN:
+            break
+        following = trigger.get_next_fire_time(previous, previous + timedelta(microseconds=1))
+        if following is None:
+            break
+        gap = following - previous
+        shortest = gap if shortest is None else min(shortest, gap)
+        if shortest < minimum:
+            break
+        previous = following
+    return shortest
 
 
 def latest_due_fire(trigger: Trigger, after: datetime, now: datetime) -> datetime | None:

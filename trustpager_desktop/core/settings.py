@@ -30,6 +30,7 @@ class AppSettings:
     twilio_account_sid: str = ""
     twilio_sender: str = ""  # +E.164 number or MG… messaging service SID
     poll_interval_seconds: int = 30
+    inbox_look_back_days: int = 30  # how far the first read (and one after a long gap) looks back
     quiet_hours_start: int = 8  # automation texts allowed from 08:00 ...
     quiet_hours_end: int = 21  # ... until 21:00, recipient's local time
     stale_limit_hours: int = 24
@@ -85,6 +86,11 @@ def _validate(settings: AppSettings) -> None:
     if not 5 <= settings.poll_interval_seconds <= 3600:
         raise UserInputError(
             "Check the inbox every 5 to 3600 seconds.", field="poll_interval_seconds"
+        )
+    if not 1 <= settings.inbox_look_back_days <= 400:
+        raise UserInputError(
+            "Look back 1 to 400 days when reading the inbox for the first time.",
+            field="inbox_look_back_days",
         )
     if not (0 <= settings.quiet_hours_start < settings.quiet_hours_end <= 24):
         raise UserInputError(

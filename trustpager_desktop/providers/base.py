@@ -32,15 +32,42 @@ class SendResult:
 
 
 @dataclass(frozen=True)
-class InboundRecord:
-    """One message from the provider's message list, already type-checked."""
+class MessageRecord:
+    """One message from the provider's message list (either direction), type-checked."""
 
     sid: str
     from_number: str
     to_number: str
     body: str
-    date_sent: datetime  # timezone-aware UTC
-    direction: str  # "inbound", "outbound-api", ...
+    date_sent: datetime  # timezone-aware UTC (date created while an outbound text is queued)
+    direction: str  # "inbound", "outbound-api", "outbound-reply", ...
+    status: str = ""  # provider's status: received, queued, sent, delivered, undelivered, ...
+    error_code: int | None = None  # provider's error code for a failed delivery (30003, ...)
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction == "inbound"
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction.startswith("outbound")
+
+
+InboundRecord = MessageRecord  # the name the inbox has always used for a listed record
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """One listing of the account's messages, newest first.
+
+    ``since`` is sent as Twilio's ``DateSent>`` filter, which works by whole UTC
+    days; ``to``/``from_`` narrow the listing to one number; ``page_size`` is
+    the number of messages per request (Twilio allows 1 to 1000)."""
+
+    since: datetime
+    to: str | None = None
+    from_: str | None = None
+    page_size: int = 1000
 
 
 class ProviderError(Exception):
@@ -81,10 +108,29 @@ class SmsProvider(Protocol):
         """Hand one message to the provider. Raises ProviderError."""
         ...
 
-    def list_inbound(self, since: datetime) -> Iterator[InboundRecord]:
-        """Yield received messages sent on or after ``since`` (day granularity),
-        newest first, following every page. Raises ProviderError. Records that
-        cannot be understood are skipped and logged, never raised."""
+    @property
+    def inbox_is_shared(self) -> bool:
+        """True when every desktop on a database reads the same inbox (Twilio), so one
+        poller per database is enough; False for an inbox kept in this process (sandbox)."""
+        ...
+
+    def list_message_pages(self, query: MessageQuery) -> Iterator[list[MessageRecord]]:
+        """Yield the messages ``query`` selects, newest first, one page per API request.
+
+        The next page is requested only when the caller asks for it, so a caller
+        that stops early makes no further requests. Raises ProviderError (pages
+        yielded before the error stay valid). Records that cannot be understood
+        are skipped and logged, never raised."""
+        ...
+
+    def list_inbound(self, since: datetime) -> Iterator[MessageRecord]:
+        """Every received message (to any number of the account) sent on or after
+        ``since`` (day granularity), newest first, following every page."""
+        ...
+
+    def account_numbers(self) -> list[str]:
+        """The numbers this provider sends from: the sender number, or every number of
+        the Messaging Service (one request per 1,000 numbers). Raises ProviderError."""
         ...
 
     def fetch_status(self, sid: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trustpager_desktop.core.credentials import TokenStore, resolve_credentials
+from trustpager_desktop.core.credentials import CredentialsError, TokenStore, resolve_credentials
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
@@ -30,7 +30,10 @@ def choose_provider(
     so the application always starts and nothing is texted by accident."""
     if settings.provider_mode == "sandbox":
         return ProviderChoice(SandboxProvider(), True)
-    credentials = resolve_credentials(settings, tokens, env)
+    try:
+        credentials = resolve_credentials(settings, tokens, env)
+    except CredentialsError as exc:
+        return ProviderChoice(SandboxProvider(), True, f"{exc} Using the sandbox until then.")
     if credentials is None:
         warning = (
             "Twilio is selected but the Account SID, Auth Token or sending number is missing; "

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from trustpager_desktop.providers.base import (
     FailureKind,
     InboundRecord,
+    MessageQuery,
+    MessageRecord,
     ProviderError,
     SendResult,
 )
@@ -125,13 +127,44 @@ class SandboxProvider:
             self._replies.append(record)
         return record
 
-    def list_inbound(self, since: datetime) -> Iterator[InboundRecord]:
-        day = _utc(since).date()
+    @property
+    def inbox_is_shared(self) -> bool:
+        return False  # simulated replies live in this process only
+
+    def list_message_pages(self, query: MessageQuery) -> Iterator[list[MessageRecord]]:
+        """Everything in one page: simulated replies and "sent" texts (reported delivered)."""
+        day = _utc(query.since).date()
         with self._lock:
-            replies = [r for r in self._replies if r.date_sent.date() >= day]
+            records = [*self._replies, *(self._as_record(m) for m in self._sent)]
+        records = [
+            r
+            for r in records
+            if r.date_sent.date() >= day
+            and (query.to is None or r.to_number == query.to)
+            and (query.from_ is None or r.from_number == query.from_)
+        ]
         # newest first, like Twilio; stable for equal times (later-added first)
-        indexed = sorted(enumerate(replies), key=lambda p: (p[1].date_sent, p[0]), reverse=True)
-        yield from (r for _, r in indexed)
+        indexed = sorted(enumerate(records), key=lambda p: (p[1].date_sent, p[0]), reverse=True)
+        yield [r for _, r in indexed]
+
+    def list_inbound(self, since: datetime) -> Iterator[MessageRecord]:
+        for page in self.list_message_pages(MessageQuery(since)):
+            yield from (r for r in page if r.inbound)
+
+    def account_numbers(self) -> list[str]:
+        return [self.sender]
+
+    @staticmethod
+    def _as_record(message: SandboxMessage) -> MessageRecord:
+        return MessageRecord(
+            sid=message.sid,
+            from_number=message.from_number,
+            to_number=message.to_number,
+            body=message.body,
+            date_sent=message.date_sent,
+            direction="outbound-api",
+            status="delivered",
+        )
 
     def fetch_status(self, sid: str) -> str | None:
         with self._lock:

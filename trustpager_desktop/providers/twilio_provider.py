@@ -23,7 +23,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from trustpager_desktop.providers.base import (
     FailureKind,
-    InboundRecord,
+    MessageQuery,
+    MessageRecord,
     ProviderError,
     SendResult,
 )
@@ -197,6 +198,7 @@ class TwilioProvider:
         )
         if self.api_base:
             self._client.api.base_url = self.api_base
+            self._client.messaging.base_url = self.api_base  # Messaging Service numbers
             # ClientBase.get_hostname rewrites the host to
             # "<product>.<edge>.<region>.twilio.com" whenever edge or region is set
             # (they default from TWILIO_EDGE / TWILIO_REGION); a local base must stay as is.
@@ -249,41 +251,75 @@ class TwilioProvider:
             )
         return SendResult(sid=sid, status=status if isinstance(status, str) else "unknown")
 
-    def list_inbound(self, since: datetime) -> Iterator[InboundRecord]:
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # naive means UTC
+    @property
+    def inbox_is_shared(self) -> bool:
+        return True  # every desktop on the database reads the same Twilio account
+
+    def list_message_pages(self, query: MessageQuery) -> Iterator[list[MessageRecord]]:
+        since = query.since if query.since.tzinfo else query.since.replace(tzinfo=UTC)
         day = since.astimezone(UTC).date()
-        start_of_day = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        filters: dict[str, Any] = {"date_sent_after": start_of_day, "page_size": MAX_PAGE_SIZE}
-        if not self.uses_messaging_service:
-            filters["to"] = self.sender
-        seen: set[str] = set()
+        filters: dict[str, Any] = {
+            "date_sent_after": datetime(day.year, day.month, day.day, tzinfo=UTC),
+            "page_size": max(1, min(MAX_PAGE_SIZE, query.page_size)),
+        }
+        if query.to:
+            filters["to"] = query.to
+        if query.from_:
+            filters["from_"] = query.from_
         try:
             page = self._account.messages.page(**filters)
         except Exception as exc:
             raise self._translate(exc, action="read received texts") from None
         while page is not None:
-            while True:
-                try:
-                    instance = next(page)
-                except StopIteration:
-                    break
-                except Exception as exc:  # the library could not build the record
-                    log.warning(
-                        "Skipped a Twilio message record that could not be read: %s",
-                        self._scrub(f"{type(exc).__name__}: {exc}"),
-                    )
-                    continue
-                record = self._to_record(instance)
-                if record is None or record.sid in seen:
-                    continue
-                seen.add(record.sid)
-                if record.direction == "inbound":
-                    yield record
+            yield self._page_records(page)
             try:
-                page = page.next_page()
+                page = page.next_page()  # one request, made only when the caller asks
             except Exception as exc:
                 raise self._translate(exc, action="read received texts") from None
+
+    def list_inbound(self, since: datetime) -> Iterator[MessageRecord]:
+        seen: set[str] = set()
+        for page in self.list_message_pages(MessageQuery(since)):
+            for record in page:
+                if record.inbound and record.sid not in seen:
+                    seen.add(record.sid)
+                    yield record
+
+    def account_numbers(self) -> list[str]:
+        if not self.uses_messaging_service:
+            return [self.sender]
+        service = self._client.messaging.v1.services(self.sender)
+        numbers: list[str] = []
+        try:
+            page = service.phone_numbers.page(page_size=MAX_PAGE_SIZE)
+            while page is not None:
+                numbers.extend(
+                    n.phone_number
+                    for n in page
+                    if isinstance(n.phone_number, str) and n.phone_number
+                )
+                page = page.next_page()
+        except Exception as exc:
+            raise self._translate(exc, action="list the Messaging Service's numbers") from None
+        return numbers
+
+    def _page_records(self, page: Any) -> list[MessageRecord]:
+        """The page's readable records; unreadable ones are logged and skipped."""
+        records: list[MessageRecord] = []
+        while True:
+            try:
+                instance = next(page)
+            except StopIteration:
+                return records
+            except Exception as exc:  # the library could not build the record
+                log.warning(
+                    "Skipped a Twilio message record that could not be read: %s",
+                    self._scrub(f"{type(exc).__name__}: {exc}"),
+                )
+                continue
+            record = self._to_record(instance)
+            if record is not None:
+                records.append(record)
 
     def fetch_status(self, sid: str) -> str | None:
         try:
@@ -320,17 +356,23 @@ class TwilioProvider:
             text = text.replace(token, "[auth token hidden]")
         return text
 
-    def _to_record(self, m: Any) -> InboundRecord | None:
+    def _to_record(self, m: Any) -> MessageRecord | None:
         sid = getattr(m, "sid", None)
+        direction = getattr(m, "direction", None)
+        outbound = isinstance(direction, str) and direction.startswith("outbound")
         fields = {
             "sid": sid,
             "from": getattr(m, "from_", None),
             "to": getattr(m, "to", None),
             "body": getattr(m, "body", None),
-            "direction": getattr(m, "direction", None),
+            "direction": direction,
         }
+        if outbound and fields["from"] is None:
+            fields["from"] = ""  # a Messaging Service picks the sender after accepting the text
         bad = [name for name, value in fields.items() if not isinstance(value, str)]
         date_sent = getattr(m, "date_sent", None)
+        if outbound and date_sent is None:
+            date_sent = getattr(m, "date_created", None)  # not sent yet: still queued
         if not isinstance(date_sent, datetime):
             bad.append("date_sent")
         if not bad and not fields["sid"]:
@@ -344,13 +386,17 @@ class TwilioProvider:
             return None
         if date_sent.tzinfo is None:
             date_sent = date_sent.replace(tzinfo=UTC)
-        return InboundRecord(
+        status = getattr(m, "status", None)
+        error_code = getattr(m, "error_code", None)
+        return MessageRecord(
             sid=fields["sid"],
             from_number=fields["from"],
             to_number=fields["to"],
             body=fields["body"],
             date_sent=date_sent.astimezone(UTC),
             direction=fields["direction"],
+            status=status if isinstance(status, str) else "",
+            error_code=error_code if isinstance(error_code, int) else None,
         )
 
     def _error(self, kind: FailureKind, reason: str, **kw: Any) -> ProviderError:

@@ -13,11 +13,15 @@ log = logging.getLogger("trustpager.agent")
 
 
 def run_once(services: AppServices) -> int:
-    """One cycle of every job, in order; 0 if all succeeded, 1 otherwise (for cron)."""
+    """One cycle of every job, in order; 0 if all succeeded, 1 otherwise (for cron).
+
+    A one-off run reads the inbox whatever the schedule and the poller lease say
+    (``check_now``): whoever runs it wants the inbox read now."""
     failures = 0
-    for job in build_all_jobs(services):
+    jobs = build_all_jobs(services)
+    for job in jobs:
         try:
-            report = job.run_once()
+            report = getattr(job, "check_now", job.run_once)()
         except Exception:
             log.exception("%s failed", job.job_id)
             failures += 1
@@ -25,7 +29,16 @@ def run_once(services: AppServices) -> int:
         print(f"{job.job_id}: {report.message}")
         (log.info if report.ok else log.warning)("%s: %s", job.job_id, report.message)
         failures += 0 if report.ok else 1
+    close_jobs(jobs)
     return 1 if failures else 0
+
+
+def close_jobs(jobs: list) -> None:  # list[BackgroundJob]
+    """Let jobs give up what they hold (the inbox poller's lease) on a clean stop."""
+    for job in jobs:
+        close = getattr(job, "close", None)
+        if close is not None:
+            close()
 
 
 def run_forever(services: AppServices, stop: threading.Event | None = None) -> int:
@@ -44,4 +57,5 @@ def run_forever(services: AppServices, stop: threading.Event | None = None) -> i
     log.info("agent running with %d jobs: %s", len(jobs), ", ".join(j.job_id for j in jobs))
     stop.wait()
     scheduler.shutdown(wait=True)
+    close_jobs(jobs)
     return 0

@@ -12,9 +12,6 @@ Every cycle (about every 5 s, on APScheduler in the window or in the agent):
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -28,7 +25,8 @@ from trustpager_desktop.core.auto_queue import (
 )
 from trustpager_desktop.core.automations import Audience
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport
+from trustpager_desktop.runtime.inbox_poller import dispatch_inbox_check
+from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport, new_worker_id
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import Automation
 
@@ -36,11 +34,6 @@ log = logging.getLogger("trustpager.automation_runner")
 
 JOB_ID = "automation-runner"
 INTERVAL_SECONDS = 5.0
-
-
-def new_worker_id() -> str:
-    """host:pid:random, so claims from different processes can be told apart."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +51,7 @@ class AutomationRunner:
         self.services = services
         self.worker_id = worker_id or new_worker_id()
         self._reconciled = False
+        self.inbox_check = dispatch_inbox_check(services, self.worker_id)
 
     def interval_seconds(self) -> float:
         return INTERVAL_SECONDS
@@ -65,8 +59,9 @@ class AutomationRunner:
     def _dispatcher(self) -> QueueDispatcher:
         s = self.services
         return QueueDispatcher(
-            s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id
-        )
+            s.db, s.gateway, settings=s.settings, clock=s.clock, worker_id=self.worker_id,
+            inbox_check=self.inbox_check,
+        )  # fmt: skip
 
     def reconcile(self) -> str:
         report = reconcile_in_flight(

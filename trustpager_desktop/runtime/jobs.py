@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,6 +30,16 @@ JOB_MODULES: tuple[str, ...] = (
     "trustpager_desktop.runtime.inbox_poller",
     "trustpager_desktop.runtime.automation_runner",
 )
+
+
+def new_worker_id() -> str:
+    """host:pid:random, so claims and leases from different processes can be told apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def process_label(role: str) -> str:
+    """How other desktops name this process: 'OFFICE-PC (agent)'."""
+    return f"{socket.gethostname()} ({role})"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,10 @@ def resolve_database_url(cli_url: str | None = None, settings_url: str | None = 
 
 
 def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # create_app_engine says what is wrong with it
     if not parsed.drivername.startswith("sqlite"):
         return None
     database = parsed.database
@@ -55,6 +58,21 @@ def _sqlite_path(url: str) -> Path | None:
     if database.startswith("file:"):  # an SQLite URI filename (uri=true): file:/path?mode=ro
         return Path(database[len("file:") :].split("?", 1)[0])
     return Path(database)
+
+
+def sqlite_is_read_only(path: Path) -> bool:
+    """An existing SQLite file this user may read but not change (the file or its folder,
+    where SQLite writes its journal, refuses writes)."""
+    if not path.exists() or not os.access(path, os.R_OK):
+        return False
+    return not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+
+
+def read_only_sqlite_url(path: Path, *, immutable: bool = False) -> str:
+    """A URL opening ``path`` read-only (``immutable``: not even the WAL index is touched,
+    for a file in a folder this user cannot write)."""
+    flag = "immutable=1" if immutable else "mode=ro"
+    return f"sqlite:///file:{path.resolve()}?{flag}&uri=true"
 
 
 def _prepare_sqlite_file(path: Path) -> None:
@@ -80,7 +98,7 @@ def _prepare_sqlite_file(path: Path) -> None:
             path.chmod(0o600)
 
 
-def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -88,7 +106,8 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # switching the journal mode writes to the file
+            cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a power cut must not lose a committed "sending" record (it would be re-sent).
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
@@ -109,17 +128,31 @@ def describe_url(url: str) -> str:
         return "(unreadable database address)"
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
+
+
+def _is_read_only_url(url: str) -> bool:
+    database = make_url(url).database or ""
+    return "mode=ro" in database or "immutable=1" in database
+
+
 def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"'{url}' is not a database address SQLAlchemy understands.") from exc
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseError(
+            f"'{describe_url(url)}' is not a database address TrustPager can open: use "
+            "sqlite:///path/to/file.db or postgresql://user@server/database."
+        )
     path = _sqlite_path(url)
-    if path is not None and parsed.query.get("mode") != "ro":
+    read_only = _is_read_only_url(url)
+    if path is not None and parsed.query.get("mode") != "ro" and not read_only:
         _prepare_sqlite_file(path)
     if parsed.drivername.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-        _install_sqlite_pragmas(engine, busy_timeout_ms)
+        _install_sqlite_pragmas(engine, busy_timeout_ms, read_only)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -135,9 +168,10 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
 class Database:
     """An open, migrated database and its session factories."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, read_only: bool = False) -> None:
         self.engine = engine
         self.url = url
+        self.read_only = read_only  # opened read-only: reads, exports and verify only
         self._reads = sessionmaker(engine, expire_on_commit=False)
         self._writes = sessionmaker(
             engine.execution_options(write_lock=True), expire_on_commit=False
@@ -150,13 +184,20 @@ class Database:
         *,
         migrate: bool = True,
         busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        allow_read_only: bool = False,
     ) -> Database:
         """Open (and by default upgrade) the database at ``url``.
 
-        Raises DatabaseError with a plain-language reason when the database is
-        unreachable, read-only, locked or not a database.
+        ``allow_read_only``: an SQLite file this user cannot write is opened read-only
+        (``read_only`` is True; reads, exports and verify work) instead of refused; it
+        must already have this version's schema. Raises DatabaseError with a
+        plain-language reason when the database is unreachable, read-only (and that is
+        not allowed), locked, not a database, or from a newer version of TrustPager.
         """
         url = url or resolve_database_url()
+        path = _sqlite_path(url)
+        if allow_read_only and path is not None and sqlite_is_read_only(path):
+            return cls._open_read_only(url, path, busy_timeout_ms)
         engine = create_app_engine(url, busy_timeout_ms)
         try:
             with engine.connect() as conn:
@@ -173,7 +214,30 @@ class Database:
             except SQLAlchemyError as exc:
                 engine.dispose()
                 raise DatabaseError(_explain(exc, url)) from exc
+            except DatabaseError:
+                engine.dispose()
+                raise
         return db
+
+    @classmethod
+    def _open_read_only(cls, url: str, path: Path, busy_timeout_ms: int) -> Database:
+        from trustpager_desktop.store.migrate import check_revision
+
+        last_error: SQLAlchemyError | None = None
+        for immutable in (False, True):  # a folder we cannot write: not even the WAL index
+            engine = create_app_engine(read_only_sqlite_url(path, immutable=immutable),
+                                       busy_timeout_ms)  # fmt: skip
+            try:
+                check_revision(engine, read_only=True)
+                return cls(engine, url, read_only=True)
+            except SQLAlchemyError as exc:
+                engine.dispose()
+                last_error = exc
+            except DatabaseError:
+                engine.dispose()
+                raise
+        assert last_error is not None
+        raise DatabaseError(_explain(last_error, url)) from last_error
 
     @property
     def is_sqlite(self) -> bool:
@@ -213,6 +277,11 @@ class Database:
         self.engine.dispose()
 
 
+def explain_error(exc: Exception, url: str) -> str:
+    """A database error (SQLAlchemy's or the driver's own) as one sentence for a person."""
+    return _explain(exc, url)  # type: ignore[arg-type]
+
+
 def _explain(exc: SQLAlchemyError, url: str) -> str:
     """Turn a driver error into a sentence an office user can act on."""
     raw = str(getattr(exc, "orig", exc)).lower()
@@ -228,6 +297,11 @@ def _explain(exc: SQLAlchemyError, url: str) -> str:
         return f"The disk holding {where} is full or failing; nothing was saved."
     if "not a database" in raw or "file is encrypted" in raw:
         return f"{where} is not a TrustPager database (the file is not an SQLite database)."
+    if "malformed" in raw or "corrupt" in raw:
+        return (
+            f"The database {where} is damaged (SQLite: {raw.splitlines()[0]}); its contents "
+            "cannot be read or checked. Restore it from a backup."
+        )
     if "connection refused" in raw or "could not connect" in raw or "timeout" in raw:
         return (
             f"Cannot reach the database server at {where}. Is it running, and is the address right?"

@@ -76,9 +76,40 @@ def _stored_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def known_revisions() -> set[str]:
+    """Every migration id this version of the application ships."""
+    found: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found.update(_REVISION.findall(script.read_text(encoding="utf-8")))
+    return found
+
+
+def check_revision(engine: Engine, *, read_only: bool = False) -> str | None:
+    """The stored schema revision, refused (DatabaseError, one sentence) when a newer
+    version of TrustPager wrote it, or, ``read_only``, when it needs an upgrade first."""
+    from trustpager_desktop.store.database import DatabaseError
+
+    stored = _stored_revision(engine)
+    head = head_revision()
+    if stored is not None and stored != head and stored not in known_revisions():
+        raise DatabaseError(
+            f"This database was upgraded by a newer version of TrustPager (schema {stored}; "
+            f"this version knows up to {head}). Install the newer version, or open another "
+            "database."
+        )
+    if read_only and stored != head:
+        raise DatabaseError(
+            f"The database is read-only for this user and has schema {stored or 'none'}, "
+            f"older than this version's {head}: open it once with write access to upgrade it."
+        )
+    return stored
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring the schema up to date. Safe when several desktops open one database at once."""
-    if _stored_revision(engine) == head_revision():
+    """Bring the schema up to date. Safe when several desktops open one database at once.
+
+    Raises DatabaseError when a newer version of the application wrote the schema."""
+    if check_revision(engine) == head_revision():
         return
     from alembic import command
 

@@ -158,6 +158,10 @@ class ActivityEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The log key that signed this entry (HMAC-SHA256) and its position in the chain;
+    # both NULL on entries written before keyed signing (the unkeyed SHA-256 prefix).
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    seq: Mapped[int | None] = mapped_column(Integer)
 
     # The viewer pages newest first (id DESC) within a filter: (filter column, id)
     # lets both SQLite and PostgreSQL read one page straight off the index.
@@ -166,6 +170,25 @@ class ActivityEntry(Base):
         Index("ix_activity_log_contact_id_id", "contact_id", "id"),
         Index("ix_activity_log_automation_id_id", "automation_id", "id"),
     )
+
+
+class ActivityCheckpoint(Base):
+    """A signed mark "the log was verified up to this entry", so a verify can start here.
+
+    ``mac`` is an HMAC with the key ``key_id`` over the other columns: a checkpoint
+    written by someone without that key is refused. Append-only, like the log."""
+
+    __tablename__ = "activity_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    mac: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_activity_checkpoints_seq", "seq"),)
 
 
 class InboundMessage(Base):
@@ -222,16 +245,43 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # What the provider later said about delivery (core.delivery documents the set):
+    # queued | sent | delivered | undelivered | failed; NULL until the inbox reads it.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error_code: Mapped[int | None] = mapped_column(Integer)
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    # Insights (migration 0009): a period's figures from the index alone, and the last
-    # text sent to a number before a reply or opt-out in one index step.
+    # Insights (migrations 0009, 0006): a period's figures, delivery reports included, from
+    # the index alone, and the last text sent to a number before a reply or opt-out in one
+    # index step.
     __table_args__ = (
         Index("ix_outbound_messages_period", "created_at", "automation_id", "step_id",
-              "status", "error_code", "provider_sid"),
+              "status", "error_code", "provider_sid", "delivery_status",
+              "delivery_error_code"),
         Index("ix_outbound_messages_sent_to", "to_e164", "sent_at",
               sqlite_where=text("provider_sid IS NOT NULL"),
               postgresql_where=text("provider_sid IS NOT NULL")),
     )  # fmt: skip
+
+
+class UndeliverableNumber(Base):
+    """Delivery failures in a row to one number (landline, unreachable handset).
+
+    ``blocked_at`` is set once the failures reach the limit for their error code;
+    automations then skip the number until a person clears it (``cleared_at``/by)
+    or a text to it is delivered."""
+
+    __tablename__ = "undeliverable_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    error_code: Mapped[int] = mapped_column(Integer)  # the latest failure's code
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last delivery
+    first_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cleared_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Automation(Base):
@@ -341,6 +391,7 @@ class Meta(Base):
 
 
 __all__ = [
+    "ActivityCheckpoint",
     "ActivityEntry",
     "Automation",
     "AutomationStep",
@@ -356,4 +407,5 @@ __all__ = [
     "QueueItem",
     "Setting",
     "Task",
+    "UndeliverableNumber",
 ]

@@ -33,15 +33,18 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contacts, exports
+from trustpager_desktop.core import contacts, exports, log_verify
 from trustpager_desktop.core.activity import ActivityView
 from trustpager_desktop.core.activity_query import (
     KIND_CHOICE_BY_KEY,
@@ -71,6 +74,7 @@ from trustpager_desktop.ui.common import (
 from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
 
 POLL_INTERVAL_MS = 3000
+VERIFY_LINES_SHOWN = 3
 NEW_ENTRIES_MAX = 1000
 # A text search scans a bounded slice per query; keep scanning this long per fetch.
 FETCH_TIME_BUDGET_S = 0.25
@@ -305,8 +309,19 @@ class ActivityPage(QWidget):
 
         self.status_label = plain_label(wrap=True)
         self.verify_label = plain_label(wrap=True)
-        self.verify_button = QPushButton("Verify log")
-        self.verify_button.clicked.connect(self.verify_log)
+        # Click: check what was added since the last checkpoint (seconds at most); the
+        # arrow offers the full check that re-reads every entry.
+        self.verify_button = QToolButton(text="Verify log")
+        self.verify_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        verify_menu = QMenu(self.verify_button)
+        self.full_verify_action = verify_menu.addAction("Verify every entry (full check)")
+        self.full_verify_action.triggered.connect(lambda: self.verify_log(full=True))
+        self.verify_button.setMenu(verify_menu)
+        self.verify_button.clicked.connect(lambda: self.verify_log())
+        # A long report (many opt-out mismatches) is read in full here.
+        self.verify_report_button = QPushButton("Full report…")
+        self.verify_report_button.hide()
+        self.verify_report_button.clicked.connect(self._show_verify_report)
         # A text search reads a bounded slice of the log per step; this reads the next slice.
         self.search_further_button = QPushButton("Search older entries")
         self.search_further_button.hide()
@@ -317,6 +332,7 @@ class ActivityPage(QWidget):
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.search_further_button)
         bottom.addWidget(self.verify_label, 2)
+        bottom.addWidget(self.verify_report_button)
         bottom.addWidget(self.verify_button)
         bottom.addWidget(self.export_button)
 
@@ -532,15 +548,18 @@ class ActivityPage(QWidget):
         if task in self._tasks:
             self._tasks.remove(task)
 
-    def verify_log(self) -> BackgroundTask:
-        """Check the hash chain in the background; the result lands in the verify label."""
+    def verify_log(self, full: bool = False) -> BackgroundTask:
+        """Check the log (core.log_verify: the keyed chain from the last checkpoint, or all
+        of it when ``full``; this computer's head; the opt-out state) in the background;
+        the findings land in the verify label (all of them in its tooltip)."""
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the activity log…")
-        db = self._db
+        db, clock = self._db, self._services.clock
 
         def work(progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                return activity.verify_chain(s, progress=progress)
+            return log_verify.verify_log(
+                db, full=full, clock=clock, read_only=db.read_only, progress=progress
+            )
 
         task = BackgroundTask(work)
         show_progress(task, self, "Verifying the activity log", "entries")
@@ -552,12 +571,27 @@ class ActivityPage(QWidget):
         self.verify_button.setEnabled(True)
         text = report.describe() if report is not None else f"Could not verify: {message}"
         ok = bool(report is not None and report.ok)
-        self.verify_label.setText(text)
+        lines = text.splitlines()
+        shown = lines[:VERIFY_LINES_SHOWN]
+        if len(lines) > VERIFY_LINES_SHOWN:
+            shown.append(f"… and {len(lines) - VERIFY_LINES_SHOWN} more lines (Full report).")
+        self.verify_label.setText("\n".join(shown))
+        self.verify_label.setToolTip(text)
+        self.verify_report_button.setVisible(len(lines) > VERIFY_LINES_SHOWN)
         coloured(self.verify_label, OK_COLOUR if ok else ERROR_COLOUR)
         font = self.verify_label.font()
         font.setBold(not ok)
         self.verify_label.setFont(font)
         self.verify_finished.emit(text, ok)
+
+    def _show_verify_report(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Activity log check")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(self.verify_label.toolTip())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.open()
+        self._report_box = box  # kept for tests and so it is not collected while open
 
     def _choose_export_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -572,11 +606,14 @@ class ActivityPage(QWidget):
 
         def work(progress):  # type: ignore[no-untyped-def]
             with db.read() as s:
-                return exports.export_log(s, flt, path, progress)
+                count = exports.export_log(s, flt, path, progress)
+                return count, log_verify.describe_tip(s)
 
         task = BackgroundTask(work)
         show_progress(task, self, "Exporting the activity log", "entries")
-        task.finished.connect(lambda count: self._exported(f"Exported {count} entries to {path}"))
+        task.finished.connect(
+            lambda result: self._exported(f"Exported {result[0]} entries to {path}. {result[1]}.")
+        )
         task.failed.connect(self._exported)
         return self._run(task)
 

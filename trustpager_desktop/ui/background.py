@@ -11,6 +11,7 @@ import logging
 
 from PySide6.QtCore import QObject
 
+from trustpager_desktop.runtime.agent import close_jobs
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.runtime.jobs import (
     BackgroundJob,
@@ -49,6 +50,7 @@ class BackgroundWork(QObject):
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.inbox.shutdown()
+        close_jobs(self.jobs)  # the inbox lease goes to another desktop at once
 
 
 def opt_out_names(notices: list) -> list[str]:  # list[core.inbox.OptOutNotice]

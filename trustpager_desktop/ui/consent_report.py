@@ -18,7 +18,7 @@ from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import activity, contacts, exports
+from trustpager_desktop.core import contacts, exports, log_verify
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.progress import Progress
@@ -47,13 +47,17 @@ class ConsentReportData:
 
 
 def gather_report(services, contact_id: int, progress: Progress | None = None) -> ConsentReportData:  # type: ignore[no-untyped-def]
-    """Read the contact, its consent events and the log verification (``progress`` follows
-    it). NotFoundError if the contact is gone; Cancelled when ``progress`` says stop."""
+    """Read the contact, its consent events and the log verification, which ends with the
+    log head (entry count and hash), so the printed report pins the log (``progress``
+    follows it). NotFoundError if the contact is gone; Cancelled when ``progress`` says stop."""
     region = services.settings.default_country
     with services.db.read() as s:
         contact = contacts.get_contact(s, contact_id, region)
         events = exports.consent_history_rows(s, contact_id)
-        chain = activity.verify_chain(s, progress=progress)
+    db = services.db
+    chain = log_verify.verify_log(
+        db, clock=services.clock, read_only=db.read_only, progress=progress
+    )
     return ConsentReportData(contact, events, chain.describe(), chain.ok, services.clock.now())
 
 
@@ -93,7 +97,7 @@ def report_html(data: ConsentReportData) -> str:
 <tr>{"".join(f'<th align="left" width="{w}%">{e(h)}</th>' for h, w in REPORT_COLUMNS)}</tr>
 {rows}
 </table>
-<p style="color:{chain_colour}"><b>Activity log check:</b> {e(data.chain_text)}</p>
+<p style="color:{chain_colour}"><b>Activity log check:</b> {"<br>".join(e(line) for line in data.chain_text.splitlines())}</p>
 """
 
 

@@ -6,6 +6,7 @@ progress bar and Cancel; a cancelled import changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -52,8 +53,9 @@ class ImportContactsDialog(QDialog):
         top.addWidget(choose)
 
         help_text = QLabel(
-            "Columns: name (or first_name and last_name), company, email, phone, sms_opt_out "
-            "(yes/no). Save from Excel as 'CSV UTF-8'.",
+            "Columns: name (or first_name and last_name), company, email, phone, and the "
+            "opt-out column (sms_opt_out, 'Do Not Text', 'Unsubscribed', 'DNC'…: yes/no). "
+            "Save from Excel as 'CSV UTF-8'.",
             wordWrap=True,
             textFormat=Qt.TextFormat.PlainText,
         )
@@ -120,12 +122,6 @@ class ImportContactsDialog(QDialog):
 
     def _previewed(self, plan: ImportPlan) -> None:
         self._plan = plan
-        bad = len(plan.problems)
-        text = f"{len(plan.rows)} contact(s) ready to import"
-        text += f"; {bad} row(s) have problems (listed below)." if bad else "; no problems found."
-        if bad and plan.rows:
-            text += " Fix the file, or choose 'Import the good rows' to skip them."
-        self.summary.setText(text)
         self.problems.setPlainText("\n".join(f"Line {ln}: {why}" for ln, why in plan.problems))
         self._update_buttons()
         self.preview_ready.emit(plan)
@@ -136,17 +132,26 @@ class ImportContactsDialog(QDialog):
         self.preview_ready.emit(None)
 
     def _update_buttons(self) -> None:
+        """The count that would go in, said on the summary and on the button itself."""
         plan = self._plan
         ready = plan is not None and bool(plan.rows) and self._task is None
         if plan is not None and plan.problems and self.mode == "all_or_nothing":
             ready = False
         self.import_button.setEnabled(ready)
+        if plan is not None:
+            self.summary.setText(plan.describe(self.mode))
+        count = len(plan.rows) if ready and plan is not None else 0
+        self.import_button.setText(f"Import {count} contact(s)" if count else "Import")
 
     def start_import(self) -> BackgroundTask | None:
         """Import the chosen file with the chosen mode, in the background."""
         if self._path is None:
             return None
         s, path, mode = self._services, self._path, self.mode
+
+        # A copy: the import re-checks the plan against the database (moving clashing rows).
+        plan = dataclasses.replace(self._plan, rows=list(self._plan.rows),
+                                   problems=list(self._plan.problems)) if self._plan else None  # fmt: skip
 
         def work(progress):  # type: ignore[no-untyped-def]
             return imports.import_contacts_csv(
@@ -157,6 +162,7 @@ class ImportContactsDialog(QDialog):
                 default_region=s.settings.default_country,
                 clock=s.clock,
                 progress=progress,
+                plan=plan,
             )
 
         task = BackgroundTask(work)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import conversation
+from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.conversation import ConversationItem
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
@@ -79,6 +79,8 @@ class MessageBubble(QFrame):
         )
         who = "You" if outbound else "They"
         parts = [who, format_time(item.time, zone), STATUS_LABELS.get(item.status, item.status)]
+        if item.delivery:
+            parts.append(item.delivery)
         if item.origin:
             parts.append(item.origin)
         if item.recipient_opted_out:
@@ -118,6 +120,7 @@ class MessagingCard(Card):
         banner_layout.setContentsMargins(8, 6, 8, 6)
         banner_layout.addWidget(self.banner)
         self.banner_frame.setVisible(False)
+        self._build_delivery_banner()
 
         self.messages = QVBoxLayout()
         self.messages.setSpacing(6)
@@ -154,11 +157,33 @@ class MessagingCard(Card):
         row.addWidget(self.counter, 1)
         row.addWidget(self.send_button)
         self.body.addWidget(self.banner_frame)
+        self.body.addWidget(self.delivery_frame)
         self.body.addWidget(self.empty)
         self.body.addWidget(self.scroll, 1)
         self.body.addWidget(self.compose)
         self.body.addLayout(row)
         self.body.addWidget(self.result)
+
+    def _build_delivery_banner(self) -> None:
+        """'Texts to this number fail: landline (30006)', why, and a way to try again."""
+        self.delivery_headline = coloured(bold(plain_label(wrap=True)), WARNING_COLOUR)
+        self.delivery_detail = plain_label(wrap=True)
+        self.clear_delivery_button = QPushButton("Try texting this number again")
+        self.clear_delivery_button.setToolTip(
+            "Clear the failures: automations text this number again (logged)."
+        )
+        self.clear_delivery_button.clicked.connect(self.clear_delivery_block)
+        self.delivery_frame = QFrame()
+        self.delivery_frame.setFrameShape(QFrame.Shape.Box)
+        layout = QVBoxLayout(self.delivery_frame)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.delivery_headline)
+        layout.addWidget(self.delivery_detail)
+        button_row = QHBoxLayout()
+        button_row.addStretch(1)
+        button_row.addWidget(self.clear_delivery_button)
+        layout.addLayout(button_row)
+        self.delivery_frame.setVisible(False)
 
     # -- showing ----------------------------------------------------------------------
 
@@ -179,6 +204,8 @@ class MessagingCard(Card):
             return
         with self._services.db.read() as s:
             items = conversation.conversation_for_contact(s, self._contact.id)
+            problem = delivery.delivery_problem(s, self._contact.phone_e164)
+        self._show_delivery_problem(problem)
         while self.messages.count() > 1:  # keep the stretch at index 0
             widget = self.messages.takeAt(1).widget()
             if widget is not None:
@@ -186,6 +213,30 @@ class MessagingCard(Card):
         for item in items:
             self.messages.addWidget(MessageBubble(item, self._services.settings.business_timezone))
         self.empty.setVisible(not items)
+
+    def _show_delivery_problem(self, problem: delivery.DeliveryProblem | None) -> None:
+        blocked = problem is not None and problem.blocked
+        self.delivery_frame.setVisible(blocked)
+        if problem is not None and blocked:
+            self.delivery_headline.setText(problem.headline)
+            self.delivery_detail.setText(problem.describe())
+
+    def clear_delivery_block(self) -> None:
+        """A person says the number can receive texts again: forget its failures (logged)."""
+        contact = self._contact
+        if contact is None or not contact.phone_e164:
+            return
+        services = self._services
+        try:
+            delivery.clear_block(
+                services.db, contact.phone_e164, actor=services.actor, clock=services.clock
+            )
+        except (UserInputError, NotFoundError) as exc:
+            self.result.setText(str(exc))
+        else:
+            coloured(self.result, OK_COLOUR)
+            self.result.setText("Cleared: automations will text this number again.")
+        self.reload_conversation()
 
     def bubbles(self) -> list[MessageBubble]:
         found = (self.messages.itemAt(i).widget() for i in range(self.messages.count()))

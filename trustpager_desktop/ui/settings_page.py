@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import settings as core_settings
+from trustpager_desktop.core.credentials import NO_KEYRING
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import ProviderError
@@ -132,6 +133,12 @@ class SettingsPage(QWidget):
         inbox, f = self._group("Inbox")
         self.poll = _spin(5, 3600, " seconds")
         self._row(f, "Check the inbox every", self.poll, "poll_interval_seconds")
+        self.look_back = _spin(1, 400, " days")
+        self.look_back.setToolTip(
+            "How far back the first check reads, and a check after the inbox went unread "
+            "for more than a day (a computer off over a weekend)."
+        )
+        self._row(f, "First check reads back", self.look_back, "inbox_look_back_days")
         self.start_review = QCheckBox("START replies need review before re-subscribing")
         f.addRow("", self.start_review)
 
@@ -184,17 +191,16 @@ class SettingsPage(QWidget):
         self.quiet_end.setValue(st.quiet_hours_end)
         self.stale.setValue(st.stale_limit_hours)
         self.poll.setValue(st.poll_interval_seconds)
+        self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
         self.user_name.setText(st.user_name)
-        if self._services.tokens.keyring_available():
+        tokens = self._services.tokens
+        if tokens.keyring_available():
             self.keyring_note.setText(
                 "The token is kept in the system keyring, not in the database."
             )
-        else:
-            self.keyring_note.setText(
-                "No system keyring works on this computer: the token is kept only until "
-                "TrustPager closes, and you will need to enter it again next time."
-            )
+        else:  # why not (no keyring, or one that keeps secrets as plain text)
+            self.keyring_note.setText(tokens.keyring_problem() or NO_KEYRING)
         for error in self.errors.values():
             error.setVisible(False)
 
@@ -210,6 +216,7 @@ class SettingsPage(QWidget):
             quiet_hours_end=self.quiet_end.value(),
             stale_limit_hours=self.stale.value(),
             poll_interval_seconds=self.poll.value(),
+            inbox_look_back_days=self.look_back.value(),
             start_replies_need_review=self.start_review.isChecked(),
             user_name=self.user_name.text().strip() or "Office",
         )

@@ -58,6 +58,8 @@ class TrayController(QObject):
         self.quitting = False
         self._quit_app = quit_app or QApplication.quit
         self._hidden_hint_shown = False
+        self._paused = False
+        self._inbox_status = ""
         self.icon = QSystemTrayIcon(icon, self)
         self.icon.setToolTip(APP_NAME)
         self.menu = QMenu()
@@ -120,8 +122,21 @@ class TrayController(QObject):
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
-        self.icon.setToolTip(f"{APP_NAME} (automations paused)" if paused else APP_NAME)
+        self._paused = paused
+        self._update_tooltip()
         self.pause_changed.emit(paused)
+
+    @Slot(str)
+    def set_inbox_status(self, text: str) -> None:
+        """Show the inbox line of the status bar in the tooltip too ('Inbox checked by
+        OFFICE-PC (agent) 12 s ago')."""
+        self._inbox_status = text
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        title = f"{APP_NAME} (automations paused)" if self._paused else APP_NAME
+        inbox = self._inbox_status
+        self.icon.setToolTip(f"{title}\n{inbox}" if inbox else title)
 
     # ---- notifications --------------------------------------------------------------------
 

@@ -178,13 +178,13 @@ def test_export_import_round_trip(db, clock):
         (
             {"format": "trustpager-automations", "version": 1, "automations": [
                 {"name": "A", "steps": [{"action": "send_sms", "template": "Hi {bogus}"}]}]},
-            r"Automation 1 in the file: Step 1: unknown field \{bogus\}",
+            r"Automation 1 \('A'\) in the file: Step 1: unknown field \{bogus\}",
         ),
         (
             {"format": "trustpager-automations", "version": 1, "automations": [
                 {"name": "A", "steps": [{"action": "wait", "seconds": 1}]},
                 {"name": "B", "steps": [{"action": "wait", "seconds": -1}]}]},
-            "Automation 2 in the file: Step 1: a wait cannot be negative",
+            r"Automation 2 \('B'\), step 1, seconds: is out of range \(greater than or equal to 0\)",
         ),
     ],
 )  # fmt: skip

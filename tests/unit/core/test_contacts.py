@@ -184,3 +184,46 @@ def test_a_capped_count_stops_at_the_cap(crowd):
         assert contacts.count_contacts(s, "grace", cap=5) == 5
         assert contacts.count_contacts(s, "gr", cap=5) == 5  # short word: LIKE, capped too
         assert contacts.count_contacts(s, "name01", cap=50) == 10
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Ann\u202etxet", "Anntxet"),  # right-to-left override: would show as "Anntext" reversed
+        ("\u2067Bob\u2069 \u200fLee", "Bob Lee"),
+        ("Cy\nRay", "Cy Ray"),
+        ("Di\r\n\u2028Moss\t ", "Di Moss"),
+        ("\ufeffEd\u200b", "Ed"),
+        ("Zo\u00eb \u200d", "Zo\u00eb \u200d".strip()),  # a joiner is kept for scripts/emoji
+    ],
+)
+def test_bidi_controls_and_line_breaks_are_stripped_from_names(db, clock, typed, stored):
+    with db.write() as s:
+        contact = contacts.create_contact(
+            s,
+            ContactInput(
+                typed, last_name="x\u202dy", company="Acme\n\u202eInc", tags="vip,\u202en ew"
+            ),
+            actor="Test",
+            clock=clock,
+        )
+        assert contact.first_name == stored
+        assert (contact.last_name, contact.company, contact.tags) == ("xy", "Acme Inc", "vip,n ew")
+        contacts.update_contact(
+            s, contact.id, ContactInput("Eve\u202e", company="A\nB"), actor="Test", clock=clock
+        )
+        assert (contact.first_name, contact.company) == ("Eve", "A B")
+
+
+def test_the_cli_and_the_import_clean_names_the_same_way(tmp_path, monkeypatch, capsys):
+    from trustpager_desktop.cli import main
+
+    monkeypatch.setenv("TRUSTPAGER_DB_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    assert main(["contacts", "add", "Ann\u202eeL", "--company", "Acme\u2066"]) == 0
+    csv_path = tmp_path / "in.csv"
+    csv_path.write_text("name,company\nBob\u202e Ray,Beta\u200f\n", encoding="utf-8")
+    assert main(["contacts", "import", str(csv_path)]) == 0
+    capsys.readouterr()
+    assert main(["contacts", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "AnneL" in listed and "Bob Ray" in listed and "\u202e" not in listed

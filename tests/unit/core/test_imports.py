@@ -137,3 +137,78 @@ def test_a_cancelled_import_adds_nothing(db, clock, tmp_path, monkeypatch):
     with pytest.raises(Cancelled):
         _import(db, clock, path, progress=lambda done, total: done < 10)
     assert _count(db) == 0 and _count(db, ActivityEntry) == 0
+
+
+# --- opt-out columns under other CRMs' names, folded rows, the count before importing ---
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Do Not Text", "Unsubscribed", "DNC", "opted_out", "optout", "sms_optout", "SMS Opt-Out",
+     "do-not-text", " Opted Out "],
+)  # fmt: skip
+def test_the_opt_out_column_is_found_under_other_crms_names(db, clock, tmp_path, header):
+    path = write_csv(tmp_path, f"name,phone,{header}\nAnn,415 555 0101,yes\nBob,415 555 0102,\n")
+    plan = imports.read_import_file(path)
+    assert plan.opt_out_columns == [header.strip()]
+    assert f"Opt-outs read from the column '{header.strip()}'" in plan.describe()
+    report = _import(db, clock, path)
+    assert (report.added, report.opted_out) == (2, 1)
+    assert f"1 of them opted out of SMS (column '{header.strip()}')" in report.describe()
+    with db.read() as s:
+        opted = {n: o for n, o in s.execute(select(Contact.first_name, Contact.sms_opted_out))}
+    assert opted == {"Ann": True, "Bob": False}
+
+
+def test_any_of_several_opt_out_columns_opts_out(db, clock, tmp_path):
+    path = write_csv(tmp_path, "name,DNC,Unsubscribed\nAnn,,TRUE\nBob,x,\nCy,no,false\n")
+    plan = imports.read_import_file(path)
+    assert plan.opt_out_columns == ["DNC", "Unsubscribed"] and plan.opted_out == 2
+
+
+def test_a_file_without_an_opt_out_column_says_so_before_importing(tmp_path):
+    plan = imports.read_import_file(write_csv(tmp_path, "name,phone\nAnn,415 555 0101\n"))
+    assert "No opt-out column found" in plan.describe()
+    assert "every contact would come in subscribed" in plan.describe()
+
+
+STRAY_QUOTE = (
+    "name,phone,sms_opt_out\n"
+    "Ann,415 555 0101,no\n"
+    '"Bob,415 555 0102,yes\n'
+    "Carl,415 555 0103,no\n"
+    "Dan,415 555 0104,yes\n"
+    'Eve",415 555 0105,no\n'
+)
+
+
+@pytest.mark.parametrize("mode", imports.MODES)
+def test_a_stray_quote_that_folds_rows_into_a_name_refuses_the_file(db, clock, tmp_path, mode):
+    # Before: "Imported 2 contact(s)", Bob, Carl and Dan (two opt-outs) silently lost.
+    with pytest.raises(UserInputError) as caught:
+        _import(db, clock, write_csv(tmp_path, STRAY_QUOTE), mode=mode)
+    message = caught.value.message
+    assert message.startswith("Line 3: the 'name' cell runs over lines 3-6")
+    assert "nothing was imported" in message and "\n" not in message
+    assert _count(db) == 0 and _count(db, ActivityEntry) == 0
+
+
+def test_a_quote_that_never_closes_refuses_the_file_at_its_line(db, clock, tmp_path):
+    path = write_csv(tmp_path, 'name,phone\nAnn,415 555 0101\n"Bob,415 555 0102\nCy,415 555 0103\n')
+    with pytest.raises(UserInputError, match=r"^Line 3: the quoting is unbalanced"):
+        _import(db, clock, path)
+    assert _count(db) == 0
+
+
+def test_a_newline_inside_a_quoted_name_is_refused(db, clock, tmp_path):
+    path = write_csv(tmp_path, 'name,phone\n"Ann\nLee",415 555 0101\n')
+    with pytest.raises(UserInputError, match="Line 2: the 'name' cell runs over lines 2-3"):
+        _import(db, clock, path)
+
+
+def test_a_company_cell_that_swallowed_rows_is_refused_too(db, clock, tmp_path):
+    path = write_csv(
+        tmp_path, 'name,company,phone\nAnn,"Acme,415 555 0101\nBob,Beta",415 555 0102\n'
+    )
+    with pytest.raises(UserInputError, match="the 'company' cell runs over lines 2-3"):
+        _import(db, clock, path)
