@@ -54,6 +54,7 @@ class Status:
     SENDING = "sending"  # recorded, provider call under way (or interrupted by a crash)
     SENT = "sent"
     SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
+    HELD = "held"  # automation text not handed to the provider: a reply waits for review
     FAILED = "failed"
 
 
@@ -77,7 +78,16 @@ class AutomationOrigin:
     action_type: str = "send_sms"
 
 
-Origin = ManualOrigin | AutomationOrigin
+@dataclass(frozen=True)
+class ConfirmationOrigin:
+    """The one confirmation text of an opt-out (``core.confirmations``). Not an
+    automation: the opt-out it confirms must never block it, and it is never marketing."""
+
+    confirmation_id: int
+    actor: str = "Opt-out confirmation"
+
+
+Origin = ManualOrigin | AutomationOrigin | ConfirmationOrigin
 
 
 class OutboundText(SimpleNamespace):
@@ -148,6 +158,8 @@ def origin_label(message: OutboundMessage) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
     if message.origin == "manual":
         return f"Manual, by {message.actor or 'unknown'}"
+    if message.origin == "confirmation":
+        return "Opt-out confirmation"
     return f"Automation '{message.automation_name}', step {message.step_position}"
 
 
@@ -244,7 +256,7 @@ class OutboundGateway:
             # THE consent rule, for every text of the batch, inside this transaction.
             decisions = iter(
                 consent.may_automation_text_many(
-                    session, [(r.request.contact_id, r.e164) for r in valid]
+                    session, [(r.request.contact_id, r.e164) for r in valid], clock=self.clock
                 )
             )
             recorded = [
@@ -294,8 +306,8 @@ class OutboundGateway:
         is_automation = isinstance(origin, AutomationOrigin)
         text = self._new_text(resolved, decision, is_automation)
         if is_automation and not decision.allowed:
-            text.status = Status.SUPPRESSED
-            text.error_message = f"skipped: {decision.reason}"
+            text.status = Status.HELD if decision.hold else Status.SUPPRESSED
+            text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
         return _Recorded(resolved.request, text, decision.reason)
 
     @staticmethod
@@ -326,6 +338,10 @@ class OutboundGateway:
             self._log(session, text, Kind.AUTOMATION_SKIPPED,
                       f"Automation text skipped: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
+        elif text.status == Status.HELD:
+            self._log(session, text, Kind.AUTOMATION_HELD,
+                      f"Automation text held: {item.reason}")  # fmt: skip
+            item.outcome = self._outcome(text, retryable=False)
 
     def _recipient(self, contact: _Recipient | None, to: str | None, origin: Origin) -> str | None:
         if to:
@@ -344,15 +360,20 @@ class OutboundGateway:
         origin, contact = resolved.request.origin, resolved.contact
         automation = origin if isinstance(origin, AutomationOrigin) else None
         manual = origin if isinstance(origin, ManualOrigin) else None
+        confirmation = isinstance(origin, ConfirmationOrigin)
         return OutboundText(
             id=None,
             contact_id=contact.id if contact else None,
             contact_name=contact.display_name if contact else "",  # for the log; not a column
             to_e164=resolved.e164 or "",
             body=resolved.body,
-            origin="automation" if is_automation else "manual",
-            action_type=automation.action_type if automation else "manual_sms",
-            actor=manual.actor if manual else None,
+            origin="automation" if is_automation else "confirmation" if confirmation else "manual",
+            action_type=automation.action_type
+            if automation
+            else "opt_out_confirmation"
+            if confirmation
+            else "manual_sms",
+            actor=manual.actor if manual else origin.actor if confirmation else None,
             screen=manual.screen if manual else None,
             automation_id=automation.automation_id if automation else None,
             automation_name=automation.automation_name if automation else None,
@@ -360,11 +381,9 @@ class OutboundGateway:
             step_position=automation.step_position if automation else None,
             queue_item_id=automation.queue_item_id if automation else None,
             suppression_checked=True,
-            suppression_result=("allowed" if decision.allowed else "blocked")
-            if is_automation
-            else "advisory",
+            suppression_result=_suppression_result(decision, is_automation, confirmation),
             suppression_reason=decision.reason,
-            recipient_opted_out=not decision.allowed and decision.is_opt_out,
+            recipient_opted_out=decision.recipient_opted_out,
             status=Status.SENDING,
             provider=self.provider.name,
             provider_sid=None,
@@ -417,6 +436,8 @@ class OutboundGateway:
     def _log_sent(self, session: Session, text: OutboundText) -> None:
         if text.origin == "automation":
             kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(text)})"
+        elif text.origin == "confirmation":
+            kind, summary = Kind.OPT_OUT_CONFIRMATION, "Opt-out confirmation text sent"
         elif text.recipient_opted_out:
             kind = Kind.MANUAL_SEND_OPTED_OUT
             summary = f"Manual text sent to an opted-out contact by {text.actor}, after a warning"
@@ -441,6 +462,10 @@ class OutboundGateway:
         return self._outcome(text, retryable=retryable, reason=error.reason)
 
     def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
+        # Twilio blocks the number until the customer's START: re-consent by other means
+        # must show that instead of failing (and re-opting out) silently next time.
+        consent.record_provider_block(session, text.to_e164, source=consent.Source.TWILIO_21610,
+                                      at=self.clock.now(), clock=self.clock)  # fmt: skip
         consent.opt_out_number(
             session,
             text.to_e164,
@@ -507,6 +532,17 @@ _RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact
 _LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
 _IDS_AFTER = select(_TABLE.c.id).where(_TABLE.c.id > bindparam("before")).order_by(_TABLE.c.id)
 _UPDATE_TEXT = update(_TABLE).where(_TABLE.c.id == bindparam("text_id"))
+
+
+def _suppression_result(
+    decision: consent.SendDecision, is_automation: bool, confirmation: bool
+) -> str:
+    """allowed | blocked | held for automations; advisory for manual sends; confirmation."""
+    if confirmation:
+        return "confirmation"
+    if not is_automation:
+        return "advisory"
+    return "allowed" if decision.allowed else "held" if decision.hold else "blocked"
 
 
 def _columns(text: OutboundText) -> dict[str, Any]:
