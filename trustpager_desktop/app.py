@@ -152,6 +152,14 @@ def _run(argv: Sequence[str] | None) -> int:
             lambda notices: desktop.tray.notify_opt_out(opt_out_names(notices))
         )
         work.inbox.status_changed.connect(desktop.tray.set_inbox_status)
+    from trustpager_desktop.ui.review_alerts import alert_text
+
+    def review_due(items: list) -> None:  # a reply nears its 10-business-day deadline
+        QApplication.alert(window)
+        if desktop.tray is not None:
+            desktop.tray.notify(*alert_text(items), error=True)
+
+    window.review_alerts.newly_urgent.connect(review_due)
     window.show()
     QTimer.singleShot(0, _resume_garbage_collection)  # right after the first paint
     work.start()

@@ -21,7 +21,7 @@ from trustpager_desktop.core.log_keys import LogKeyError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError, describe_url, explain_error
 
-COMMAND_MODULES = ("basics", "agent", "records", "automations", "report", "inbox")
+COMMAND_MODULES = ("basics", "agent", "records", "automations", "report", "inbox", "review")
 
 Handler = Callable[[argparse.Namespace, AppServices], int]
 

@@ -18,7 +18,6 @@ from trustpager_desktop.store.models import (
     OutboundMessage,
 )
 from trustpager_desktop.ui.contact_page import ContactPage
-from trustpager_desktop.ui.messaging_card import OPTED_OUT_BANNER
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
 
 HTML = "<b>hi</b><img src=x>"
@@ -60,13 +59,19 @@ def test_toggle_without_save_changes_nothing_and_shows_unsaved(page, services, a
     assert _count(services, ConsentEvent) == 0
 
 
-def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(page, services, add_contact):
+def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
+    page, services, add_contact, answer_dialog
+):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     card = page.preferences
 
     card.toggle.click()
+    asked = answer_dialog(lambda box: box.defaultButton().click())  # the default: no text
     card.save_button.click()
+
+    assert asked and "confirmation" in asked[0].windowTitle().lower()
+    assert asked[0].defaultButton() is asked[0].button(QMessageBox.StandardButton.No)
 
     assert _contact(services, cid).sms_opted_out
     with services.db.read() as s:
@@ -150,14 +155,17 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     page.load(cid)
     card = page.messaging
     assert card.banner_frame.isVisible()
-    assert card.banner.text() == OPTED_OUT_BANNER
+    assert card.banner.text() == (
+        "This contact opted out of SMS. Automations will not text them. "
+        "A manual text still goes through after you confirm it."
+    )
     card.compose.setPlainText("Your order is ready")
 
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     with qtbot.waitSignal(card.send_finished, timeout=5000) as blocker:
         card.send_button.click()
 
-    assert asked and "opted out" in asked[0].text()
+    assert asked and "opted out" in asked[0].text().lower()
     outcome = blocker.args[0]
     assert outcome.status == "sent" and outcome.recipient_opted_out
     assert [m.body for m in services.provider_choice.provider.sent] == ["Your order is ready"]

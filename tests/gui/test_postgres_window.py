@@ -26,6 +26,7 @@ def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, an
     page = window.contact_page
 
     page.preferences.toggle.click()
+    answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())  # no text
     page.preferences.save_button.click()
     page.messaging.compose.setPlainText("Your keys are ready")
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())

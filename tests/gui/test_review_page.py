@@ -53,8 +53,8 @@ def test_message_text_is_shown_literally(page):
     assert page.message_label.text() == TRICKY
     assert page.message_label.textFormat() == Qt.TextFormat.PlainText
     assert "Ann Lee" in page.sender_label.text()
-    cell = page.review_model.index(0, 3).data()
-    assert cell == TRICKY and page.review_model.index(0, 2).data() == "Ann Lee"
+    cell = page.review_model.index(0, 4).data()
+    assert cell == TRICKY and page.review_model.index(0, 3).data() == "Ann Lee"
     assert page.unknown_model.index(0, 0).data() == "(415) 555-0199"
     assert page.unknown_model.index(0, 4).data() == "Who is this?"
 

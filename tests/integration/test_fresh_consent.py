@@ -20,7 +20,13 @@ from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import CONSENT_MAX_AGE, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage, QueueItem
+from trustpager_desktop.store.models import (
+    ActivityEntry,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    QueueItem,
+)
 
 AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 ANYTIME = AppSettings(quiet_hours_start=0, quiet_hours_end=24)
@@ -125,9 +131,9 @@ def test_a_fast_twilio_sends_the_batch_on_one_consent_answer(
     queries = Counter()
     original = consent.may_automation_text_many
 
-    def counting(session, recipients):  # type: ignore[no-untyped-def]
+    def counting(session, recipients, **options):  # type: ignore[no-untyped-def]
         queries["asked"] += 1
-        return original(session, recipients)
+        return original(session, recipients, **options)
 
     slow = SlowTwilio(twilio_provider, elapsed, CONSENT_MAX_AGE / 10, lambda: None)
     gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
@@ -193,3 +199,32 @@ def test_a_text_another_desktop_took_over_meanwhile_is_neither_sent_nor_settled_
             OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
     assert (second.status, second.claimed_by, message.status) == (
         "pending", "another desktop", "unknown")  # fmt: skip
+
+
+def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
+    db, clock, fake_twilio, twilio_provider
+):
+    """The re-check asks the same rule: a possible opt-out that arrived meanwhile holds the
+    remaining texts to that number (they wait, neither sent nor skipped)."""
+    _enrol_six(db, clock)
+    other = Database.open(db.url)
+
+    def a_reply_waits_for_review() -> None:
+        with other.write() as s:
+            s.add(InboundMessage(sid="SMwait", from_number=NUMBERS[3], from_e164=NUMBERS[3],
+                                 to_number=fake_twilio.phone_number, body="pls stop texting",
+                                 date_sent=clock.now(), fetched_at=clock.now(),
+                                 processed_at=clock.now(), classification="possible_opt_out",
+                                 review_status="pending"))  # fmt: skip
+
+    elapsed = SecondsOnEachCall()
+    slow = SlowTwilio(twilio_provider, elapsed, 1.2, a_reply_waits_for_review)
+    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
+    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock, workers=1).dispatch_due()
+    other.close()
+
+    assert NUMBERS[3] not in _reached_twilio(fake_twilio)
+    assert (report.sent, report.held) == (5, 1)
+    with db.read() as s:
+        held = s.scalars(select(QueueItem.status).order_by(QueueItem.id)).all()[3]
+    assert held == "held"

@@ -305,6 +305,11 @@ class FakeTwilio:
         with self._lock:
             self._state.recipient_errors[number] = (code, status, message)
 
+    def clear_recipient(self, number: str) -> None:
+        """Sends to ``number`` work again (e.g. Twilio lifted its STOP block on START)."""
+        with self._lock:
+            self._state.recipient_errors.pop(number, None)
+
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
             self._state.faults.append(fault)

@@ -17,6 +17,8 @@ FIGURE_NAMES = (
     "bad inputs tried",
     "messages lost",
     "duplicate sends",
+    "held texts (reply waiting for review)",
+    "re-consents waiting for START",
 )
 
 _lock = threading.Lock()

@@ -57,6 +57,7 @@ def fill_demo(args: argparse.Namespace, services: AppServices) -> int:
 def add_contact(args: argparse.Namespace, services: AppServices) -> int:
     data = ContactInput(args.first_name, args.last, args.company, args.email, args.phone, args.tags)
     with services.db.write() as s:
+        warning = contacts.number_warning(s, args.phone, services.settings.default_country)
         contact = contacts.create_contact(
             s,
             data,
@@ -68,8 +69,11 @@ def add_contact(args: argparse.Namespace, services: AppServices) -> int:
             contact, services.settings.default_country, services.settings.business_timezone
         )
     print(
-        f"Added contact {view.id}: {view.display_name} {view.phone_e164 or ''} ({view.status_line})"
+        f"Added contact {view.id}: {view.display_name} {view.phone_e164 or ''} "
+        f"({view.consent.label})"
     )
+    if warning:
+        print(f"Note: {warning}")
     return 0
 
 
@@ -77,7 +81,9 @@ def list_contacts(args: argparse.Namespace, services: AppServices) -> int:
     region = services.settings.default_country
     with services.db.read() as s:
         rows = contacts.search_contacts(s, args.query, limit=args.limit, default_region=region)
-    for row in rows:
-        sms = "OPTED OUT" if row.sms_opted_out else "subscribed"
-        print(f"{row.id:>6}  {row.name:<30} {row.phone_display:<18} {sms:<10} {row.company}")
+    for row in rows:  # the SMS column is the one consent state, as in the window
+        state = row.consent
+        sms = state.status.value.replace("_", " ") if state else "subscribed"
+        sms = sms.upper() if state and not state.automation_allowed and state.opted_out else sms
+        print(f"{row.id:>6}  {row.name:<30} {row.phone_display:<18} {sms:<16} {row.company}")
     return 0

@@ -45,6 +45,8 @@ class Kind:
     MANUAL_SEND_OPTED_OUT = "manual_send_opted_out"
     AUTOMATION_SENT = "automation_sent"
     AUTOMATION_SKIPPED = "automation_skipped"
+    AUTOMATION_HELD = "automation_held"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
     AUTOMATION_FAILED = "automation_failed"
     SEND_FAILED = "send_failed"
     INBOUND_MESSAGE = "inbound_message"
@@ -69,6 +71,8 @@ KIND_LABELS = {
     Kind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
     Kind.AUTOMATION_SENT: "Automation step sent",
     Kind.AUTOMATION_SKIPPED: "Automation step skipped",
+    Kind.AUTOMATION_HELD: "Automation step held",
+    Kind.OPT_OUT_CONFIRMATION: "Opt-out confirmation",
     Kind.AUTOMATION_FAILED: "Automation step failed",
     Kind.SEND_FAILED: "Send failed",
     Kind.INBOUND_MESSAGE: "Inbound message",

@@ -288,6 +288,12 @@ KIND_CHOICES: tuple[KindChoice, ...] = (
     ),  # fmt: skip
     KindChoice("automation_sent", "Automation texts sent", (Kind.AUTOMATION_SENT,)),
     KindChoice("automation_skipped", "Automation steps skipped", (Kind.AUTOMATION_SKIPPED,)),
+    KindChoice(
+        "automation_held",
+        "Automation texts held (reply waiting for review)",
+        (Kind.AUTOMATION_HELD,),
+    ),  # fmt: skip
+    KindChoice("opt_out_confirmation", "Opt-out confirmation texts", (Kind.OPT_OUT_CONFIRMATION,)),
     KindChoice("failed", "Failed sends", (Kind.AUTOMATION_FAILED, Kind.SEND_FAILED)),
     KindChoice(
         "inbound_message", "Replies received (not STOP)", (Kind.INBOUND_MESSAGE, Kind.HELP_REQUEST)

@@ -60,6 +60,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import phonenumbers
@@ -67,7 +68,7 @@ from phonenumbers import timezone as phone_timezone
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import activity, automations
+from trustpager_desktop.core import activity, automations, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.automation_pause import automations_paused as is_paused
 from trustpager_desktop.core.automation_pause import set_paused
@@ -99,10 +100,12 @@ log = logging.getLogger("trustpager.auto_queue")
 
 PENDING, IN_FLIGHT, SENT, DONE = "pending", "in_flight", "sent", "done"
 SKIPPED, FAILED, REVIEW = "skipped", "failed", "review"
-STATUSES = (PENDING, IN_FLIGHT, SENT, DONE, SKIPPED, FAILED, REVIEW)
+HELD = "held"  # the consent rule holds the text: a reply waits for review; not claimed
+STATUSES = (PENDING, IN_FLIGHT, HELD, SENT, DONE, SKIPPED, FAILED, REVIEW)
 STATUS_LABELS = {
     PENDING: "Upcoming",
     IN_FLIGHT: "Sending",
+    HELD: "Held",
     SENT: "Sent",
     DONE: "Done",
     SKIPPED: "Skipped",
@@ -268,13 +271,14 @@ class DispatchReport:
     done: int = 0
     deferred: int = 0
     review: int = 0
+    held: int = 0  # the consent rule holds them: a reply waits for review
     checking: int = 0  # may have been sent: waiting for a lookup at Twilio
     taken_over: int = 0  # the lease was lost (a stall): another process finishes them
     paused: bool = False
     reasons: list[str] = field(default_factory=list)
 
     _COUNTS = ("claimed", "sent", "skipped", "failed", "retrying", "done", "deferred", "review",
-               "checking", "taken_over")  # fmt: skip
+               "held", "checking", "taken_over")  # fmt: skip
 
     def add(self, other: DispatchReport) -> None:
         for name in self._COUNTS:
@@ -287,6 +291,7 @@ class DispatchReport:
             f"{self.claimed} due item(s): {self.sent} sent, {self.skipped} skipped, "
             f"{self.failed} failed, {self.done} done, {self.retrying} to retry, "
             f"{self.deferred} waiting for quiet hours"
+            + (f", {self.held} held (reply waiting for review)" if self.held else "")
         )
         if self.checking:
             text += f", {self.checking} being checked with Twilio (may have been sent)"
@@ -524,6 +529,7 @@ class QueueDispatcher:
                 if is_paused(session):
                     report.paused = True
                     return report
+        release_held(self.db, clock=self.clock)  # holds a decision or a setting ended
         if self.workers == 1 or max_items is not None:
             return self._dispatch_batches(report, max_items)
         helpers = [self._helper(n) for n in range(1, self.workers)]
@@ -725,6 +731,8 @@ class QueueDispatcher:
             report.sent += 1
         elif result.status == Status.SUPPRESSED:
             report.skipped += 1
+        elif result.status == Status.HELD:
+            report.held += 1
         elif result.status == Status.UNKNOWN:
             report.checking += 1
         elif result.retryable and attempt < MAX_SEND_ATTEMPTS:
@@ -872,12 +880,66 @@ def _finished_values(message: Any, now: datetime) -> dict[str, Any]:
     """Queue item columns that mirror a finished outbound message (a record or a text)."""
     if message.status == Status.SENT:
         return {"status": SENT, "reason": None, "finished_at": now}
+    if message.status == Status.HELD:
+        return {"status": HELD, "reason": message.error_message, "claimed_by": None,
+                "claimed_at": None, "lease_until": None}  # fmt: skip
     if message.status == Status.SUPPRESSED:
         reason = message.error_message or "contact opted out of SMS"
         if not reason.startswith("skipped"):
             reason = f"skipped: {reason}"
         return {"status": SKIPPED, "reason": reason, "finished_at": now}
     return {"status": FAILED, "reason": message.error_message or "not sent", "finished_at": now}
+
+
+# -- holds ---------------------------------------------------------------------------------------
+
+
+_HELD_ITEMS = (
+    select(QueueItem.id, QueueItem.contact_id, Contact.phone_e164, Automation.name,
+           QueueItem.automation_id, QueueItem.step_position, QueueItem.due_at,
+           Contact.first_name, Contact.last_name)
+    .join(Contact, Contact.id == QueueItem.contact_id)
+    .join(Automation, Automation.id == QueueItem.automation_id)
+    .where(QueueItem.status == HELD)
+)  # fmt: skip
+
+
+def release_held(db: Database, *, clock: Clock = SYSTEM_CLOCK) -> int:
+    """Every dispatch cycle: held texts whose hold ended (a decision, the setting turned
+    off, a changed number) go back to the queue. Returns how many moved."""
+    with db.read() as session:
+        if session.scalar(select(QueueItem.id).where(QueueItem.status == HELD).limit(1)) is None:
+            return 0
+    with db.write() as session:
+        return release_held_in(session, clock=clock)
+
+
+def release_held_in(
+    session: Session, *, clock: Clock = SYSTEM_CLOCK, numbers: Iterable[str] | None = None
+) -> int:
+    """Re-ask the consent state for held texts (only to ``numbers`` when given, e.g. the
+    sender of a reply just decided), in the caller's transaction. Released texts become
+    pending with their due time kept, so the stale limit still applies; texts the rule
+    would now skip are skipped with its reason and logged. Returns how many moved."""
+    query = _HELD_ITEMS
+    if numbers is not None:
+        query = query.where(Contact.phone_e164.in_(sorted(set(numbers))))
+    rows = session.execute(query).all()
+    states = consent.consent_states(session, [(r.contact_id, r.phone_e164) for r in rows])
+    now, moved = clock.now(), 0
+    for row, state in zip(rows, states, strict=True):
+        if state.automation is consent.AutomationAnswer.WAIT:
+            continue
+        moved += 1
+        if state.automation_allowed:
+            _set(session, row.id, status=PENDING, reason=None)
+            continue
+        item = SimpleNamespace(id=row.id, automation_name=row.name, contact_id=row.contact_id,
+                               contact_name=f"{row.first_name} {row.last_name}".strip(),
+                               automation_id=row.automation_id, step_position=row.step_position,
+                               due_at=row.due_at)  # fmt: skip
+        _skip(session, item, state.reason, now, clock)  # type: ignore[arg-type]
+    return moved
 
 
 # -- crash recovery --------------------------------------------------------------------------------
@@ -1001,6 +1063,7 @@ class QueueRow:
     reason: str
     finished_at: datetime | None
     attempts: int
+    consent: consent.ConsentState | None = None  # for texts still to run
 
     @property
     def action_label(self) -> str:
@@ -1026,6 +1089,7 @@ def list_queue(
             Automation.name,
             Contact.first_name,
             Contact.last_name,
+            Contact.phone_e164,
         )
         .join(Automation, Automation.id == QueueItem.automation_id)
         .join(Contact, Contact.id == QueueItem.contact_id)
@@ -1037,6 +1101,9 @@ def list_queue(
     upcoming_only = statuses and set(statuses) <= {PENDING, IN_FLIGHT}
     order = QueueItem.due_at.asc() if upcoming_only else QueueItem.due_at.desc()
     rows = session.execute(query.order_by(order, QueueItem.id).limit(limit)).all()
+    upcoming = [r for r in rows if _to_run(r[0])]
+    states = dict(zip((r[0].id for r in upcoming), consent.consent_states(
+        session, [(r[0].contact_id, r[4]) for r in upcoming]), strict=True))  # fmt: skip
     return [
         QueueRow(
             id=q.id,
@@ -1048,12 +1115,27 @@ def list_queue(
             action_type=q.action_type,
             due_at=q.due_at,
             status=q.status,
-            reason=q.reason or "",
+            reason=_upcoming_reason(q.reason or "", states.get(q.id)),
             finished_at=q.finished_at,
             attempts=q.attempts,
+            consent=states.get(q.id),
         )
-        for q, name, first, last in rows
+        for q, name, first, last, _phone in rows
     ]
+
+
+def _to_run(item: QueueItem) -> bool:
+    return item.action_type == automations.SEND_SMS and item.status in (PENDING, IN_FLIGHT, HELD)
+
+
+def _upcoming_reason(stored: str, state: consent.ConsentState | None) -> str:
+    """What will happen to a text still to run, from the one consent state: 'will be
+    skipped: contact opted out of SMS' says more than 'waiting for quiet hours'."""
+    if state is None or state.automation_allowed:
+        return stored
+    if state.automation is consent.AutomationAnswer.WAIT:
+        return f"held: {state.reason}"
+    return f"will be skipped: {state.reason}"
 
 
 def count_by_status(session: Session, *, automation_id: int | None = None) -> dict[str, int]:

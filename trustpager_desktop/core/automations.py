@@ -62,7 +62,7 @@ MAX_STEPS = 50
 MAX_WAIT_SECONDS = 366 * 86_400
 EXPORT_FORMAT = "trustpager-automations"
 EXPORT_VERSION = 1
-OPEN_STATUSES = ("pending", "in_flight")
+OPEN_STATUSES = ("pending", "in_flight", "held")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -495,7 +495,7 @@ def list_rows(session: Session) -> list[AutomationRow]:
                 sent=counts.get((a.id, "sent"), 0),
                 skipped=counts.get((a.id, "skipped"), 0),
                 failed=counts.get((a.id, "failed"), 0) + counts.get((a.id, "review"), 0),
-                pending=counts.get((a.id, "pending"), 0) + counts.get((a.id, "in_flight"), 0),
+                pending=sum(counts.get((a.id, status), 0) for status in OPEN_STATUSES),
                 last_run_at=last_run.get(a.id),
             )
         )

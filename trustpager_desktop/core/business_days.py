@@ -13,9 +13,11 @@ on Friday afternoon has its first business day on Monday (or Tuesday after a hol
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -105,3 +107,79 @@ def beyond_limit(
     """True when ``done_at`` is after the end of the ``days``-th business day following
     the day of ``received_at`` (the 10-business-day line by default)."""
     return done_at >= deadline_after(received_at, timezone_name, days, country)
+
+
+# ---- review deadlines: a reply that may be an opt-out --------------------------------------
+
+ESCALATE_BUSINESS_DAYS = 2  # the red count and a notification from 2 business days before
+
+
+class Urgency(enum.Enum):
+    """Where a reply waiting for review stands against its deadline."""
+
+    ON_TIME = "on_time"
+    DUE_SOON = "due_soon"  # within the last ESCALATE_BUSINESS_DAYS business days
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class ReviewDeadline:
+    """When a person must have decided a reply that may be an opt-out."""
+
+    due_day: date  # the last business day, in the business time zone
+    due: datetime  # the end of that day (the first moment after it), aware UTC
+    escalate_from: datetime  # start of the day ESCALATE_BUSINESS_DAYS business days before
+    timezone_name: str
+
+    def urgency(self, now: datetime) -> Urgency:
+        if now >= self.due:
+            return Urgency.OVERDUE
+        return Urgency.DUE_SOON if now >= self.escalate_from else Urgency.ON_TIME
+
+    def business_days_left(self, now: datetime) -> int:
+        """Business days after today up to the due day (0 on the due day itself)."""
+        return business_days_between(local_day(now, self.timezone_name), self.due_day)
+
+    def short(self, now: datetime) -> str:
+        """'Wed 09 Dec (4 days left)', 'Wed 09 Dec (today)', 'Wed 09 Dec (overdue)'."""
+        day = self.due_day.strftime("%a %d %b")
+        if self.urgency(now) is Urgency.OVERDUE:
+            return f"{day} (overdue)"
+        left = self.business_days_left(now)
+        return (
+            f"{day} (today)" if left == 0 else f"{day} ({left} day{'s' if left > 1 else ''} left)"
+        )
+
+    def describe(self, now: datetime) -> str:
+        """'Decide by Mon 07 Dec 2026 (8 business days left)', 'Decide today', 'Overdue'."""
+        day = self.due_day.strftime("%a %d %b %Y")
+        if self.urgency(now) is Urgency.OVERDUE:
+            return f"Overdue: the deadline was {day}"
+        left = self.business_days_left(now)
+        if left == 0:
+            return f"Decide today ({day} is the last business day)"
+        unit = "business day" if left == 1 else "business days"
+        return f"Decide by {day} ({left} {unit} left)"
+
+
+def review_deadline(received_at: datetime, timezone_name: str) -> ReviewDeadline:
+    """The deadline of a reply received at ``received_at`` (aware): the end of the 10th
+    business day after the day it arrived in the business time zone (``deadline_after``),
+    escalated from the start of the business day two before that."""
+    zone = _zone_name(timezone_name)
+    received_day = local_day(received_at, zone)
+    due_day = add_business_days(received_day, HONOUR_LIMIT_BUSINESS_DAYS)
+    escalate_day = add_business_days(
+        received_day, HONOUR_LIMIT_BUSINESS_DAYS - ESCALATE_BUSINESS_DAYS
+    )
+    escalate_from = datetime.combine(escalate_day, time(), ZoneInfo(zone)).astimezone(UTC)
+    return ReviewDeadline(due_day, deadline_after(received_at, zone), escalate_from, zone)
+
+
+def _zone_name(name: str) -> str:
+    """``name`` when it is a time zone, else UTC (a bad setting must not break a screen)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name

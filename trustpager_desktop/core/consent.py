@@ -10,20 +10,32 @@ transaction that records the send (DESIGN promise 1).
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
+from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.timefmt import business_zone, format_time
+from trustpager_desktop.store.models import (
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    NumberSuppression,
+    OutboundMessage,
+    ProviderBlock,
+)
 
 
 class Source:
@@ -61,11 +73,98 @@ RECONSENT_METHODS = {
 NOTE_MAX = 2000
 
 
+class ConsentStatus(enum.Enum):
+    """What a person should know about texting a contact or a number (most serious first
+    in ``consent_states``' order of checks)."""
+
+    SUBSCRIBED = "subscribed"
+    NO_NUMBER = "no_number"
+    OPTED_OUT = "opted_out"  # this contact opted out
+    NUMBER_OPTED_OUT = "number_opted_out"  # another contact with this number opted out
+    NUMBER_SUPPRESSED = "number_suppressed"  # the number itself is held (earlier opt-out, list)
+    AWAITING_START = "awaiting_start"  # re-consent recorded; Twilio still blocks the number
+    HELD_FOR_REVIEW = "held_for_review"  # a reply that may be an opt-out waits for a person
+    UNDELIVERABLE = "undeliverable"  # texts to the number keep failing (core.delivery)
+    # Room for issue 15: NO_CONSENT_ON_RECORD and PURPOSE_DECLINED slot in before SUBSCRIBED.
+
+
+class Severity(enum.Enum):
+    """How a screen should colour a state."""
+
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    BLOCKED = "blocked"
+
+
+class AutomationAnswer(enum.Enum):
+    """What the automation rule does with a text to this recipient right now."""
+
+    SEND = "send"
+    WAIT = "wait"  # held: the Auto Queue item waits, neither sent nor skipped
+    SKIP = "skip"
+
+
+REASON_SUBSCRIBED = "contact subscribed"
+REASON_NO_NUMBER = "contact has no valid phone number"
+REASON_OPTED_OUT = "contact opted out of SMS"
+REASON_NUMBER_OPTED_OUT = "number opted out of SMS"
+REASON_AWAITING_START = "re-consent recorded; waiting for the customer's START reply"
+REASON_HELD = "reply waiting for review"
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The consent state of one recipient, as plain data: what every screen shows and
+    what the automation rule enforces (``may_automation_text_many`` is built on it).
+
+    ``label`` is a short status ("Opted out"), ``detail`` one plain sentence with how and
+    when, ``reason`` the rule's words in the Auto Queue ("contact opted out of SMS").
+    ``opted_out``: an opt-out applies (contact, number or suppression).
+    ``provider_refuses``: Twilio blocks the number until the customer texts START, so a
+    manual text will not go through either."""
+
+    status: ConsentStatus
+    label: str
+    detail: str
+    severity: Severity
+    automation: AutomationAnswer
+    reason: str
+    opted_out: bool = False
+    provider_refuses: bool = False
+    since: datetime | None = None
+    source: str | None = None
+    via: str = ""  # the other contact a number opt-out came through
+    pending_replies: int = 0  # replies from this number waiting on Needs review
+
+    @property
+    def automation_allowed(self) -> bool:
+        return self.automation is AutomationAnswer.SEND
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """A manual send should be confirmed first (Send and Ctrl+Enter alike)."""
+        return self.opted_out or self.provider_refuses or self.automation is AutomationAnswer.WAIT
+
+    @property
+    def banner(self) -> str:
+        """The Messaging card's warning, true for this state ('' when there is none)."""
+        return _banner(self)
+
+    def send_question(self, name: str) -> str:
+        """The question before a manual send (see ``needs_confirmation``)."""
+        return _send_question(self, name)
+
+
 @dataclass(frozen=True)
 class SendDecision:
+    """The rule's answer for one text: ``allowed``, and if not, ``hold`` (wait) or skip."""
+
     allowed: bool
     reason: str
-    is_opt_out: bool = True  # False when the "no" is not about consent (a number that fails)
+    hold: bool = False
+    recipient_opted_out: bool = False
+    state: ConsentState | None = None
 
 
 @dataclass(frozen=True)
@@ -74,85 +173,319 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The rule's three lookups, built once: a batch of sends runs them hundreds of times.
+# The state's lookups, built once: a batch of sends runs them hundreds of times.
 _VALUES = bindparam("values", expanding=True)
-_OPTED_OUT_NUMBERS = select(Contact.phone_e164).where(
-    Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES)
+_OPTED_OUT_BY_NUMBER = (
+    select(Contact.phone_e164, Contact.first_name, Contact.last_name,
+           Contact.sms_opt_out_source, Contact.sms_opted_out_at)
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES))
+    .order_by(Contact.sms_opted_out_at, Contact.id)
+)  # fmt: skip
+_SUPPRESSED_NUMBERS = select(
+    NumberSuppression.phone_e164, NumberSuppression.source, NumberSuppression.created_at
+).where(NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None))
+_OPTED_OUT_IDS = select(Contact.id, Contact.sms_opt_out_source, Contact.sms_opted_out_at).where(
+    Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES)
 )
-_SUPPRESSED_NUMBERS = select(NumberSuppression.phone_e164).where(
-    NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None)
+_BLOCKED_NUMBERS = select(
+    ProviderBlock.phone_e164, ProviderBlock.source, ProviderBlock.blocked_at
+).where(ProviderBlock.phone_e164.in_(_VALUES), ProviderBlock.cleared_at.is_(None))
+_PENDING_REVIEW = (
+    select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
+    .where(
+        InboundMessage.review_status == "pending",
+        InboundMessage.classification == "possible_opt_out",
+        InboundMessage.from_e164.in_(_VALUES),
+    )
+    .group_by(InboundMessage.from_e164)
 )
-_OPTED_OUT_IDS = select(Contact.id).where(Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES))
+
+
+@dataclass
+class _Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in a few queries."""
+
+    opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
+    by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
+    suppressed: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    blocked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    pending: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
+
+    @classmethod
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
+        facts = cls()
+        numbers = sorted({e164 for _, e164 in recipients if e164})
+        ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        run = session.connection().execute
+        for chunk in _chunks(numbers, 500):
+            for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
+                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
+            facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
+                                                                          {"values": chunk}))  # fmt: skip
+            facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
+                                                                       {"values": chunk}))  # fmt: skip
+            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
+                                                                   {"values": chunk}))  # fmt: skip
+        facts.undeliverable = delivery.blocked_numbers(session, numbers)
+        for chunk in _chunks(ids, 500):
+            facts.opted_out_ids.update(
+                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
+            )
+        return facts
+
+
+def consent_states(
+    session: Session,
+    recipients: Sequence[tuple[int | None, str | None]],
+    *,
+    settings: AppSettings | None = None,
+) -> list[ConsentState]:
+    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+
+    The automation rule (``may_automation_text_many``) and every screen use this, so
+    what a person sees is what the rule does. Checked in this order: no number; this
+    contact opted out; the number opted out through another contact; the number held
+    by a suppression; Twilio's STOP block after re-consent (waiting for START); a reply
+    waiting for review (held, unless the setting turns holding off); texts to the number
+    keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
+    ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
+    settings = settings or load_settings(session)
+    facts = _Facts.load(session, recipients)
+    return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
+
+
+def consent_state(
+    session: Session, contact_id: int | None, e164: str | None, *,
+    settings: AppSettings | None = None,
+) -> ConsentState:  # fmt: skip
+    """``consent_states`` for one recipient."""
+    return consent_states(session, [(contact_id, e164)], settings=settings)[0]
+
+
+def contact_consent_state(session: Session, contact_id: int) -> ConsentState:
+    """The state of a contact by id (its current number). Raises NotFoundError."""
+    phone = session.scalar(select(Contact.phone_e164).where(Contact.id == contact_id))
+    if phone is None and session.get(Contact, contact_id) is None:
+        raise NotFoundError(f"Contact {contact_id} no longer exists.")
+    return consent_state(session, contact_id, phone)
+
+
+def contact_states(session: Session, contact_ids: Sequence[int]) -> dict[int, ConsentState]:
+    """The state of each contact by id (their current numbers); missing ids are left out."""
+    phones: dict[int, str | None] = {}
+    for chunk in _chunks(sorted(set(contact_ids)), 500):
+        rows = session.execute(select(Contact.id, Contact.phone_e164).where(Contact.id.in_(chunk)))
+        phones.update({cid: phone for cid, phone in rows})
+    states = consent_states(session, list(phones.items()))
+    return dict(zip(phones, states, strict=True))
+
+
+def describe_audience(states: Sequence[ConsentState]) -> str:
+    """One warning for a group about to be enrolled: how many are opted out (or otherwise
+    skipped) and how many are held. '' when every text may go."""
+    total = len(states)
+    skipped = [s for s in states if s.automation is AutomationAnswer.SKIP]
+    held = sum(1 for s in states if s.automation is AutomationAnswer.WAIT)
+    opted_out = sum(1 for s in skipped if s.opted_out)
+    parts = []
+    if opted_out:
+        parts.append(f"{opted_out} of {total} opted out of SMS: their texts will be skipped.")
+    others = len(skipped) - opted_out
+    if others:
+        parts.append(f"{others} of {total} cannot be texted now (no number, or waiting for "
+                     "the customer's START reply): their texts will be skipped.")  # fmt: skip
+    if held:
+        parts.append(f"{held} of {total} held: a reply waits for review, so their texts "
+                     "wait until someone decides.")  # fmt: skip
+    return " ".join(parts)
+
+
+def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
+    if not e164:
+        return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
+                            "Add a valid phone number to text this contact.", Severity.INFO,
+                            AutomationAnswer.SKIP, REASON_NO_NUMBER)  # fmt: skip
+    blocked = facts.blocked.get(e164)
+    pending = facts.pending.get(e164, (0, None))[0]
+    when = functools.partial(_when, zone=settings.business_timezone)
+    if cid is not None and cid in facts.opted_out_ids:
+        source, at = facts.opted_out_ids[cid]
+        detail = f"Opted out since {when(at)} by {_label(source)}"
+        return _blocked_state(ConsentStatus.OPTED_OUT, "Opted out", detail, REASON_OPTED_OUT,
+                              blocked, at, source, "", pending)  # fmt: skip
+    if e164 in facts.by_number:
+        name, source, at = facts.by_number[e164]
+        detail = (f"This number is opted out through {name or 'another contact'} "
+                  f"({_label(source)}, {when(at)}). Automations skip it.")  # fmt: skip
+        return _blocked_state(ConsentStatus.NUMBER_OPTED_OUT, "Number opted out", detail,
+                              REASON_NUMBER_OPTED_OUT, blocked, at, source, name, pending)  # fmt: skip
+    if e164 in facts.suppressed:
+        source, at = facts.suppressed[e164]
+        detail = (f"This number was opted out by {_label(source)} on {when(at)}; the opt-out "
+                  "stays on the number. Automations skip it.")  # fmt: skip
+        return _blocked_state(ConsentStatus.NUMBER_SUPPRESSED, "Number opted out", detail,
+                              REASON_NUMBER_OPTED_OUT, blocked, at, source, "", pending)  # fmt: skip
+    if blocked is not None:
+        source, at = blocked
+        detail = (f"Twilio refuses texts to this number since the {_label(source)} of "
+                  f"{when(at)}, until the customer texts START. Automations skip it.")  # fmt: skip
+        return ConsentState(ConsentStatus.AWAITING_START, "Re-consent recorded; waiting for "
+                            "the customer's START reply", detail, Severity.WARNING,
+                            AutomationAnswer.SKIP, REASON_AWAITING_START, provider_refuses=True,
+                            since=at, source=source, pending_replies=pending)  # fmt: skip
+    if pending:
+        held = _pending_state(pending, facts.pending[e164][1], settings)
+        if not held.automation_allowed or e164 not in facts.undeliverable:
+            return held
+    if e164 in facts.undeliverable:
+        reason = facts.undeliverable[e164]
+        return ConsentState(ConsentStatus.UNDELIVERABLE, "Texts to this number fail",
+                            f"Automations skip this number: {reason}.", Severity.WARNING,
+                            AutomationAnswer.SKIP, reason, pending_replies=pending)  # fmt: skip
+    return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed",
+                        "Automations may text this contact.", Severity.OK,
+                        AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
+
+
+def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+    if blocked is not None:
+        detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
+                                       "customer texts START.")  # fmt: skip
+    return ConsentState(status, label, detail, Severity.BLOCKED, AutomationAnswer.SKIP, reason,
+                        opted_out=True, provider_refuses=blocked is not None, since=at,
+                        source=source, via=via, pending_replies=pending)  # fmt: skip
+
+
+def _pending_state(count: int, first: datetime, settings: AppSettings) -> ConsentState:
+    replies = "A reply" if count == 1 else f"{count} replies"
+    received = _when(first, settings.business_timezone)
+    due = review_deadline(first, settings.business_timezone).due_day.strftime("%a %d %b %Y")
+    if settings.hold_while_pending:
+        detail = (f"{replies} that may be an opt-out (received {received}) waiting on Needs "
+                  f"review; decide by {due}. Automation texts wait until someone decides.")  # fmt: skip
+        return ConsentState(ConsentStatus.HELD_FOR_REVIEW, "Held: reply waiting for review",
+                            detail, Severity.WARNING, AutomationAnswer.WAIT, REASON_HELD,
+                            since=first, pending_replies=count)  # fmt: skip
+    detail = (f"{replies} that may be an opt-out (received {received}) waiting on Needs review. "
+              "Holding is turned off in Settings: automations still text this number.")  # fmt: skip
+    return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed (reply waiting for review)", detail,
+                        Severity.WARNING, AutomationAnswer.SEND, REASON_SUBSCRIBED, since=first,
+                        pending_replies=count)  # fmt: skip
+
+
+def _label(source: str | None) -> str:
+    return SOURCE_LABELS.get(source or "", source or "an earlier opt-out")
+
+
+def _when(at: datetime | None, zone: str) -> str:
+    """'26 Nov 2026, 10:04' in the business time zone (the one format of every screen)."""
+    return format_time(at, zone) if at is not None else "an unknown time"
+
+
+def _banner(state: ConsentState) -> str:
+    refuses = (" Twilio refuses texts to this number until the customer texts START: a manual "
+               "text will NOT go through.")  # fmt: skip
+    goes = " A manual text still goes through after you confirm it."
+    if state.status is ConsentStatus.OPTED_OUT:
+        text = "This contact opted out of SMS. Automations will not text them."
+    elif state.status is ConsentStatus.NUMBER_OPTED_OUT:
+        text = (f"This number is opted out through {state.via or 'another contact'}. "
+                "Automations will not text it.")  # fmt: skip
+    elif state.status is ConsentStatus.NUMBER_SUPPRESSED:
+        text = "This number was opted out earlier. Automations will not text it."
+    elif state.status is ConsentStatus.AWAITING_START:
+        return ("Re-consent is recorded, but Twilio refuses texts to this number until the "
+                "customer texts START: a manual text will NOT go through, and automations "
+                "skip it.")  # fmt: skip
+    elif state.status is ConsentStatus.HELD_FOR_REVIEW:
+        text = ("A reply from this number may be an opt-out and waits on Needs review. "
+                "Automation texts are held until someone decides.")  # fmt: skip
+    else:
+        return ""
+    return text + (refuses if state.provider_refuses else goes)
+
+
+def _send_question(state: ConsentState, name: str) -> str:
+    if state.provider_refuses:
+        return (f"Twilio refuses texts to {name}'s number until they text START, so this "
+                "text will not be delivered (Twilio answers error 21610 and the number is "
+                "recorded as opted out again).\n\nTry to send it anyway?")  # fmt: skip
+    if state.opted_out:
+        return (f"{state.detail}\n\nSend this text to {name} anyway? It will be recorded as "
+                "a manual send to an opted-out contact.")  # fmt: skip
+    return f"{state.detail}\n\nSend this text to {name} anyway?"
 
 
 def may_automation_text(session: Session, contact_id: int | None, e164: str | None) -> SendDecision:
     """May an automation text this contact at this number right now?
 
-    No when: the number is missing; the contact is opted out; any contact with
-    the same E.164 number is opted out (opt-out follows the number); or the
-    number carries an active suppression. Call it inside the transaction that
-    records the send so a just-saved opt-out is seen.
+    ``may_automation_text_many`` for one recipient. Call it inside the transaction that
+    records the send so a just-saved opt-out (or a just-stored reply) is seen.
     """
     return may_automation_text_many(session, [(contact_id, e164)])[0]
 
 
 def may_automation_text_many(
-    session: Session, recipients: Sequence[tuple[int | None, str | None]]
-) -> list[SendDecision]:
-    """``may_automation_text`` for several (contact id, number) pairs, in two queries.
-
-    This is the rule itself (the single form calls it), so a batch of sends and
-    a single send can never disagree. Same transaction requirement.
-    """
-    numbers = {e164 for _, e164 in recipients if e164}
-    ids = {cid for cid, e164 in recipients if cid is not None and e164}
-    opted_out_ids: set[int] = set()
-    opted_out_numbers: set[str] = set()
-    suppressed: set[str] = set()
-    run = session.connection().execute
-    for chunk in _chunks(sorted(numbers), 500):
-        opted_out_numbers.update(run(_OPTED_OUT_NUMBERS, {"values": chunk}).scalars())
-        suppressed.update(run(_SUPPRESSED_NUMBERS, {"values": chunk}).scalars())
-    for chunk in _chunks(sorted(ids), 500):
-        opted_out_ids.update(run(_OPTED_OUT_IDS, {"values": chunk}).scalars())
-    decisions = [
-        _decide(cid, e164, opted_out_ids, opted_out_numbers, suppressed) for cid, e164 in recipients
-    ]
-    return _skip_undeliverable(session, recipients, decisions)
-
-
-def _skip_undeliverable(
     session: Session,
     recipients: Sequence[tuple[int | None, str | None]],
-    decisions: list[SendDecision],
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    frequency_cap: bool = True,
 ) -> list[SendDecision]:
-    """Numbers whose texts keep failing (landline, unreachable: ``core.delivery``) are
-    skipped with their own reason; an opt-out reason, when there is one, comes first."""
-    blocked = delivery.blocked_numbers(session, (e164 for _, e164 in recipients if e164))
-    if not blocked:
-        return decisions
-    return [
-        SendDecision(False, blocked[e164], is_opt_out=False)
-        if decision.allowed and e164 in blocked
-        else decision
-        for (_, e164), decision in zip(recipients, decisions, strict=True)
-    ]
+    """THE automation rule, for several (contact id, number) pairs in one go.
+
+    No (skip) when the consent state says skip (no number, opted out, number opted
+    out, Twilio blocking after re-consent) and when the contact already had the
+    setting's number of automation texts in the last 24 hours (``frequency_cap``;
+    counted through the batch in order). No with ``hold`` (the text waits) while a
+    reply that may be an opt-out waits for review. Same transaction requirement as
+    ``may_automation_text``: the single form calls this, so they never disagree.
+    """
+    settings = load_settings(session)
+    states = consent_states(session, recipients, settings=settings)
+    cap = settings.automation_texts_per_day if frequency_cap else 0
+    sent = _automation_texts_since(session, recipients, clock.now() - _CAP_WINDOW) if cap else {}
+    decisions = []
+    for (cid, _e164), state in zip(recipients, states, strict=True):
+        if not state.automation_allowed:
+            decisions.append(SendDecision(False, state.reason, state.automation is
+                                          AutomationAnswer.WAIT, state.opted_out, state))  # fmt: skip
+        elif cap and cid is not None and sent.get(cid, 0) >= cap:
+            decisions.append(SendDecision(False, frequency_cap_reason(cap), state=state))
+        else:
+            if cid is not None:
+                sent[cid] = sent.get(cid, 0) + 1
+            decisions.append(SendDecision(True, state.reason, state=state))
+    return decisions
 
 
-def _decide(
-    contact_id: int | None,
-    e164: str | None,
-    opted_out_ids: set[int],
-    opted_out_numbers: set[str],
-    suppressed: set[str],
-) -> SendDecision:
-    if not e164:
-        return SendDecision(False, "contact has no valid phone number")
-    if contact_id in opted_out_ids or e164 in opted_out_numbers:
-        return SendDecision(False, "contact opted out of SMS")
-    if e164 in suppressed:
-        return SendDecision(False, "number opted out of SMS")
-    return SendDecision(True, "contact subscribed")
+_CAP_WINDOW = timedelta(hours=24)
+_COUNTED_STATUSES = ("sent", "sending")
+
+
+def frequency_cap_reason(cap: int) -> str:
+    """'frequency cap: 3 texts in 24 hours'."""
+    return f"frequency cap: {cap} text{'s' if cap != 1 else ''} in 24 hours"
+
+
+def _automation_texts_since(
+    session: Session, recipients: Sequence[tuple[int | None, str | None]], since: datetime
+) -> dict[int, int]:
+    """Automation texts sent (or being sent) to each contact since ``since``."""
+    ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+    counts: dict[int, int] = {}
+    for chunk in _chunks(ids, 500):
+        rows = session.execute(
+            select(OutboundMessage.contact_id, func.count())
+            .where(OutboundMessage.contact_id.in_(chunk),
+                   OutboundMessage.origin == "automation",
+                   OutboundMessage.status.in_(_COUNTED_STATUSES),
+                   OutboundMessage.created_at > since)
+            .group_by(OutboundMessage.contact_id)
+        )  # fmt: skip
+        counts.update({cid: n for cid, n in rows})
+    return counts
 
 
 def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
@@ -507,11 +840,12 @@ def re_consent_contact(
     """Remove an opt-out, recording how consent was obtained (DESIGN promise 5).
 
     Raises UserInputError without changing anything when method or note is
-    missing. Returns False if the contact was not opted out. Also lifts a
-    suppression held on the contact's number: the person behind it agreed again.
+    missing. Returns False if neither the contact nor its number was opted out. Also
+    lifts a suppression held on the contact's number: the person behind it agreed again
+    (which is all there is to do when only the number was held).
     """
     note = validate_reconsent(method, note, message_sid)
-    if not contact.sms_opted_out:
+    if not contact.sms_opted_out and is_number_suppressed(session, contact.phone_e164) is None:
         return False
     now = clock.now()
     received = received_at or now
@@ -612,7 +946,148 @@ def re_consent_number(
 
 def number_is_opted_out(session: Session, e164: str | None) -> bool:
     """True when anyone holds an opt-out on this number (a contact or a suppression)."""
-    return not may_automation_text(session, None, e164).allowed if e164 else False
+    return consent_state(session, None, e164).opted_out if e164 else False
+
+
+# ---- Twilio's own STOP block -----------------------------------------------------------
+
+
+def record_provider_block(
+    session: Session,
+    e164: str,
+    *,
+    source: str,
+    at: datetime,
+    message_sid: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Remember that Twilio refuses texts to ``e164`` from ``at`` (a STOP-type reply's
+    sending time, or the moment of a 21610 answer) until the customer texts START.
+
+    Changes nothing when the number is already blocked, or when a START sent after ``at``
+    lifted the block (Twilio saw them in that order). Returns True when the number became
+    blocked. One statement (insert, or update of a lifted block), safe from two desktops."""
+    params = {"phone_e164": e164, "source": source, "message_sid": message_sid,
+              "blocked_at": at, "updated_at": clock.now()}  # fmt: skip
+    statement = _block_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, params).rowcount == 1
+
+
+@functools.lru_cache(maxsize=4)
+def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT a block, or on conflict re-block a lifted one whose START is not newer
+    (built once per dialect: a batch of STOPs runs it thousands of times)."""
+    table = ProviderBlock.__table__
+    columns = ("phone_e164", "source", "message_sid", "blocked_at", "updated_at")
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_(table).values({c: bindparam(c) for c in columns})
+    return statement.on_conflict_do_update(
+        index_elements=["phone_e164"],
+        set_={**{c: statement.excluded[c] for c in columns[1:]},
+              "cleared_at": None, "cleared_by_sid": None},
+        where=table.c.cleared_at.is_not(None) & (table.c.cleared_at <= statement.excluded.blocked_at),
+    )  # fmt: skip
+
+
+def clear_provider_block(
+    session: Session, e164: str, *, at: datetime, message_sid: str | None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:  # fmt: skip
+    """The customer texted START (or UNSTOP/YES) at ``at``: Twilio lifts its block when
+    that is later than the block. Returns True when a block was lifted (a lifted block
+    keeps the newest START's time, so a STOP older than it cannot block again)."""
+    params = {"phone": e164, "at": at, "sid": message_sid, "now": clock.now()}
+    lifted = session.connection().execute(_LIFT_BLOCK, params).rowcount == 1
+    if not lifted:  # keep the newest START's time on a block lifted before
+        session.connection().execute(_NEWER_START, params)
+    return lifted
+
+
+_BLOCKS = ProviderBlock.__table__
+_MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
+_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+            "updated_at": bindparam("now")}  # fmt: skip
+_LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
+_NEWER_START = (
+    update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at < bindparam("at")).values(_CLEARED)
+)
+
+
+# ---- ordering: the customer's latest word wins (DESIGN promise 11) -----------------------
+#
+# A reply changes consent only if it is newer than the newest *opposite* word on its number:
+# a START older than the newest opt-out (a STOP-type reply, a reply decided as an opt-out,
+# a 21610, a staff toggle, an import: each at its own time) changes nothing, and a
+# STOP-type reply older than the newest START-type reply changes nothing. Both are logged
+# ("START of 10:02:00 EST older than STOP of 10:03:00 EST: no change"). Staff changes take effect when
+# saved. One asymmetry, on purpose: an opt-out reply is never set aside because of a
+# re-consent a person recorded after the reply was sent. That person could not have seen
+# a reply Twilio had not listed yet, so the opt-out applies and the log says so (promise 10).
+
+
+@dataclass(frozen=True)
+class ConsentTimes:
+    """The newest opt-out and newest START-type opt-in on one number (customer's time)."""
+
+    opt_out: datetime | None = None
+    opt_in: datetime | None = None
+
+
+def consent_times(
+    session: Session, numbers: Sequence[str], *, exclude_inbound_id: int | None = None
+) -> dict[str, ConsentTimes]:
+    """Newest opt-out and opt-in per number, from consent events and processed replies
+    (a STOP that changed nothing still counts as the customer's word)."""
+    found: dict[str, dict[str, datetime]] = {}
+
+    def keep(number: str, kind: str, when: datetime | None) -> None:
+        if when is not None and (kind not in found.setdefault(number, {}) or
+                                 when > found[number][kind]):  # fmt: skip
+            found[number][kind] = when
+
+    for chunk in _chunks(sorted(set(numbers)), 500):
+        events = session.execute(
+            select(ConsentEvent.phone_e164, ConsentEvent.kind, func.max(ConsentEvent.received_at))
+            .where(ConsentEvent.phone_e164.in_(chunk),
+                   (ConsentEvent.kind == "opt_out") | (ConsentEvent.source == Source.START_REPLY))
+            .group_by(ConsentEvent.phone_e164, ConsentEvent.kind)
+        )  # fmt: skip
+        for number, kind, when in events:
+            keep(number, "opt_out" if kind == "opt_out" else "opt_in", when)
+        replies = (
+            select(InboundMessage.from_e164, InboundMessage.classification,
+                   func.max(InboundMessage.date_sent))
+            .where(InboundMessage.from_e164.in_(chunk),
+                   InboundMessage.classification.in_(("opt_out", "opt_in")),
+                   InboundMessage.processed_at.is_not(None))
+            .group_by(InboundMessage.from_e164, InboundMessage.classification)
+        )  # fmt: skip
+        if exclude_inbound_id is not None:
+            replies = replies.where(InboundMessage.id != exclude_inbound_id)
+        for number, kind, when in session.execute(replies):
+            keep(number, kind, when)
+    return {n: ConsentTimes(v.get("opt_out"), v.get("opt_in")) for n, v in found.items()}
+
+
+def stale_reply(
+    kind: str, sent_at: datetime, times: ConsentTimes | None, timezone_name: str
+) -> str | None:
+    """Why a reply of ``kind`` ("opt_out" or "opt_in") sent at ``sent_at`` changes nothing,
+    or None when it is the customer's latest word. E.g. "START of 10:02:00 EST older than
+    STOP of 10:03:00 EST: no change"."""
+    if times is None:
+        return None
+    newer = times.opt_in if kind == "opt_out" else times.opt_out
+    if newer is None or sent_at >= newer:
+        return None
+    mine, theirs = ("STOP", "START") if kind == "opt_out" else ("START", "STOP")
+    return (f"{mine} of {_clock(sent_at, timezone_name)} older than {theirs} of "
+            f"{_clock(newer, timezone_name)}: no change")  # fmt: skip
+
+
+def _clock(at: datetime, zone: str) -> str:
+    """'10:02:00 EST': stored in the log, so the zone is always named."""
+    return at.astimezone(business_zone(zone)).strftime("%H:%M:%S %Z")
 
 
 def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:

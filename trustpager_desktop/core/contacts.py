@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
@@ -50,6 +50,7 @@ class ContactView:
     sms_opted_out_at: datetime | None
     sms_opt_out_source: str | None
     status_line: str
+    consent: consent.ConsentState  # what every screen shows and the automation rule enforces
 
     @property
     def display_name(self) -> str:
@@ -209,6 +210,30 @@ def delete_contact(
     session.delete(contact)
 
 
+def number_warning(
+    session: Session, phone: str, default_region: str = "US", contact_id: int | None = None
+) -> str | None:
+    """What to tell a person before saving ``phone`` on a new contact (or on contact
+    ``contact_id``, when the number changes): the number's own consent state when it is
+    opted out, suppressed, waiting for START or held. None when there is nothing to say,
+    including a number that does not parse (saving reports that itself)."""
+    try:
+        e164 = parse_phone(phone, default_region).e164 if (phone or "").strip() else None
+    except UserInputError:
+        return None
+    if not e164:
+        return None
+    if contact_id is not None:
+        current = session.scalar(select(Contact.phone_e164).where(Contact.id == contact_id))
+        if current == e164:
+            return None
+    state = consent.consent_state(session, None, e164)
+    if state.automation_allowed and not state.pending_replies:
+        return None
+    shown = format_for_reading(e164, default_region)
+    return f"{shown}: {state.label}. {state.detail}"
+
+
 def get_contact_row(session: Session, contact_id: int) -> Contact:
     contact = session.get(Contact, contact_id)
     if contact is None:
@@ -216,8 +241,20 @@ def get_contact_row(session: Session, contact_id: int) -> Contact:
     return contact
 
 
-def to_view(contact: Contact, default_region: str = "US", zone: str = "UTC") -> ContactView:
-    """Plain data for one contact; times in words are in the business ``zone``."""
+def to_view(
+    contact: Contact,
+    default_region: str = "US",
+    zone: str = "UTC",
+    state: consent.ConsentState | None = None,
+) -> ContactView:
+    """Plain data for one contact; times in words are in the business ``zone``. Pass its
+    ``consent.consent_state`` (``get_contact`` does); without one the state is read from
+    the contact's session."""
+    if state is None:
+        session = object_session(contact)
+        if session is None:
+            raise ValueError("to_view needs the contact's consent state or a session")
+        state = consent.consent_state(session, contact.id, contact.phone_e164)
     return ContactView(
         id=contact.id,
         first_name=contact.first_name,
@@ -232,6 +269,7 @@ def to_view(contact: Contact, default_region: str = "US", zone: str = "UTC") -> 
         sms_opted_out_at=contact.sms_opted_out_at,
         sms_opt_out_source=contact.sms_opt_out_source,
         status_line=consent.status_line(contact, zone),
+        consent=state,
     )
 
 
@@ -265,6 +303,7 @@ class ContactRow:
     email: str
     company: str
     sms_opted_out: bool
+    consent: consent.ConsentState | None = None  # filled by search_contacts
 
 
 def _escape_like(text: str) -> str:
@@ -416,7 +455,9 @@ def search_contacts(
     )
     if ids is not None:
         stmt = stmt.where(ids)
-    rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit))
+    rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
+    # The SMS column shows the one consent state (number opt-outs, holds...), not the flag.
+    states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows])
     return [
         ContactRow(
             id=r.id,
@@ -425,6 +466,7 @@ def search_contacts(
             email=r.email,
             company=r.company,
             sms_opted_out=r.sms_opted_out,
+            consent=state,
         )
-        for r in rows
+        for r, state in zip(rows, states, strict=True)
     ]

@@ -90,6 +90,7 @@ class Status:
     SENDING = "sending"  # recorded, provider call under way (or interrupted by a crash)
     SENT = "sent"
     SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
+    HELD = "held"  # automation text not handed to the provider: a reply waits for review
     FAILED = "failed"
     # The provider got the request but its answer was an error or never came: the text may
     # have been sent. Looked up (confirm_uncertain) before any retry.
@@ -124,7 +125,16 @@ class AutomationOrigin:
     action_type: str = "send_sms"
 
 
-Origin = ManualOrigin | AutomationOrigin
+@dataclass(frozen=True)
+class ConfirmationOrigin:
+    """The one confirmation text of an opt-out (``core.confirmations``). Not an
+    automation: the opt-out it confirms must never block it, and it is never marketing."""
+
+    confirmation_id: int
+    actor: str = "Opt-out confirmation"
+
+
+Origin = ManualOrigin | AutomationOrigin | ConfirmationOrigin
 
 
 class OutboundText(SimpleNamespace):
@@ -207,6 +217,8 @@ def origin_label(message: OutboundMessage) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
     if message.origin == "manual":
         return f"Manual, by {message.actor or 'unknown'}"
+    if message.origin == "confirmation":
+        return "Opt-out confirmation"
     return f"Automation '{message.automation_name}', step {message.step_position}"
 
 
@@ -318,7 +330,7 @@ class OutboundGateway:
             # THE consent rule, for every text of the batch, inside this transaction.
             decisions = iter(
                 consent.may_automation_text_many(
-                    session, [(r.request.contact_id, r.e164) for r in valid]
+                    session, [(r.request.contact_id, r.e164) for r in valid], clock=self.clock
                 )
             )
             recorded = [
@@ -405,6 +417,10 @@ class OutboundGateway:
             self._log(session, text, Kind.AUTOMATION_SKIPPED,
                       f"Automation text skipped: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
+        elif text.status == Status.HELD:
+            self._log(session, text, Kind.AUTOMATION_HELD,
+                      f"Automation text held: {item.reason}")  # fmt: skip
+            item.outcome = self._outcome(text, retryable=False)
 
     def _recipient(self, contact: _Recipient | None, to: str | None, origin: Origin) -> str | None:
         if to:
@@ -423,15 +439,20 @@ class OutboundGateway:
         origin, contact = resolved.request.origin, resolved.contact
         automation = origin if isinstance(origin, AutomationOrigin) else None
         manual = origin if isinstance(origin, ManualOrigin) else None
+        confirmation = isinstance(origin, ConfirmationOrigin)
         return OutboundText(
             id=None,
             contact_id=contact.id if contact else None,
             contact_name=contact.display_name if contact else "",  # for the log; not a column
             to_e164=resolved.e164 or "",
             body=resolved.body,
-            origin="automation" if is_automation else "manual",
-            action_type=automation.action_type if automation else "manual_sms",
-            actor=manual.actor if manual else None,
+            origin="automation" if is_automation else "confirmation" if confirmation else "manual",
+            action_type=automation.action_type
+            if automation
+            else "opt_out_confirmation"
+            if confirmation
+            else "manual_sms",
+            actor=manual.actor if manual else origin.actor if confirmation else None,
             screen=manual.screen if manual else None,
             automation_id=automation.automation_id if automation else None,
             automation_name=automation.automation_name if automation else None,
@@ -439,11 +460,9 @@ class OutboundGateway:
             step_position=automation.step_position if automation else None,
             queue_item_id=automation.queue_item_id if automation else None,
             suppression_checked=True,
-            suppression_result=("allowed" if decision.allowed else "blocked")
-            if is_automation
-            else "advisory",
+            suppression_result=_suppression_result(decision, is_automation, confirmation),
             suppression_reason=decision.reason,
-            recipient_opted_out=not decision.allowed and decision.is_opt_out,
+            recipient_opted_out=decision.recipient_opted_out,
             status=Status.SENDING,
             provider=self.provider.name,
             provider_sid=None,
@@ -522,17 +541,24 @@ class OutboundGateway:
         if not waiting:
             return asked_at
         with self.db.read() as session:
-            decisions = consent.may_automation_text_many(session, _recipients(waiting))
+            decisions = self._ask_again(session, waiting)
         blocked = [r for r, d in zip(waiting, decisions, strict=True) if not d.allowed]
         if blocked:
             self._settle_blocked(blocked, hook)
         return asked_at
 
+    def _ask_again(self, session: Session, items: list[_Recorded]) -> list[consent.SendDecision]:
+        """The rule once more for recorded texts. Without the frequency cap: that was
+        decided when they were recorded, and they would now count against themselves."""
+        return consent.may_automation_text_many(
+            session, _recipients(items), clock=self.clock, frequency_cap=False
+        )
+
     def _settle_blocked(self, blocked: list[_Recorded], hook: BatchHook | None) -> None:
         """Store as suppressed the texts an opt-out saved since they were recorded now
         blocks (the rule asked once more, in the transaction that settles them)."""
         with self.db.write() as session:
-            decisions = consent.may_automation_text_many(session, _recipients(blocked))
+            decisions = self._ask_again(session, blocked)
             now_blocked = [(i, d) for i, d in zip(blocked, decisions, strict=True) if not d.allowed]
             for item, decision in now_blocked:  # (a re-consent in between lets it go)
                 _block(item.text, decision)
@@ -578,6 +604,8 @@ class OutboundGateway:
         if text.origin == "automation":
             kind = Kind.AUTOMATION_SENT
             summary = f"Automation text sent ({origin_label(text)}){note}"
+        elif text.origin == "confirmation":
+            kind, summary = Kind.OPT_OUT_CONFIRMATION, f"Opt-out confirmation text sent{note}"
         elif text.recipient_opted_out:
             kind = Kind.MANUAL_SEND_OPTED_OUT
             summary = (
@@ -588,6 +616,10 @@ class OutboundGateway:
         self._log(session, text, kind, summary)
 
     def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
+        # Twilio blocks the number until the customer's START: re-consent by other means
+        # must show that instead of failing (and re-opting out) silently next time.
+        consent.record_provider_block(session, text.to_e164, source=consent.Source.TWILIO_21610,
+                                      at=self.clock.now(), clock=self.clock)  # fmt: skip
         consent.opt_out_number(
             session,
             text.to_e164,
@@ -727,12 +759,13 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 
 
 def _block(text: OutboundText, decision: consent.SendDecision) -> None:
-    """Mark an automation text as stopped by the consent rule (never handed to the provider)."""
-    text.status = Status.SUPPRESSED
-    text.error_message = f"skipped: {decision.reason}"
-    text.suppression_result = "blocked"
+    """Mark an automation text the consent rule stopped: held (it waits for a decision) or
+    skipped. Either way it is never handed to the provider."""
+    text.status = Status.HELD if decision.hold else Status.SUPPRESSED
+    text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
+    text.suppression_result = _suppression_result(decision, True, False)
     text.suppression_reason = decision.reason
-    text.recipient_opted_out = decision.is_opt_out
+    text.recipient_opted_out = decision.recipient_opted_out
 
 
 def _still_to_go(item: _Recorded) -> bool:
@@ -776,6 +809,17 @@ _TEXT_WITH_NAME = (
     .outerjoin(Contact, Contact.id == _TABLE.c.contact_id)
     .where(_TABLE.c.id == bindparam("id"))
 )
+
+
+def _suppression_result(
+    decision: consent.SendDecision, is_automation: bool, confirmation: bool
+) -> str:
+    """allowed | blocked | held for automations; advisory for manual sends; confirmation."""
+    if confirmation:
+        return "confirmation"
+    if not is_automation:
+        return "advisory"
+    return "allowed" if decision.allowed else "held" if decision.hold else "blocked"
 
 
 def _columns(text: OutboundText) -> dict[str, Any]:

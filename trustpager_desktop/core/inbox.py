@@ -26,6 +26,7 @@ Everything handed out is plain dataclasses, safe for widgets and threads.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import zoneinfo
@@ -38,12 +39,18 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core import activity, auto_queue, confirmations, consent
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, review_deadline
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, try_e164
-from trustpager_desktop.core.replies import ReplyClassification, ReplyKind, classify_reply
+from trustpager_desktop.core.replies import (
+    ReplyClassification,
+    ReplyKind,
+    classify_reply,
+    twilio_acts_on,
+)
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.database import Database
@@ -137,6 +144,11 @@ class ReviewItem:
     received_at: datetime
     classification: str  # possible_opt_out | opt_in
     reason: str
+    # The FCC's 10 business days (possible opt-outs only; a held START has none).
+    deadline: ReviewDeadline | None = None
+
+    def urgency(self, now: datetime) -> Urgency:
+        return self.deadline.urgency(now) if self.deadline else Urgency.ON_TIME
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,7 @@ class UnknownSender:
     last_received_at: datetime
     last_body: str
     opted_out: bool
+    consent: consent.ConsentState | None = None  # the number's consent state
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,7 @@ class ReviewOutcome:
     review_status: str
     contact_ids: tuple[int, ...]
     message: str
+    confirmation_requested: bool = False  # an opt-out confirmation text waits to be sent
 
 
 # ---- storing -------------------------------------------------------------------------
@@ -304,6 +318,28 @@ class _Journal:
         self.session = session
         self.clock = clock
         self.pending: list[tuple[str, object, object]] = []
+        # Newest opt-out / START-type word per number (the customer's time), read once per
+        # batch and kept current as the batch's replies are acted on (promise 11).
+        self.times: dict[str, consent.ConsentTimes] = {}
+        self.times_loaded: set[str] = set()
+
+    def load_times(self, numbers: Iterable[str]) -> None:
+        wanted = sorted({n for n in numbers if n} - self.times_loaded)
+        if wanted:
+            self.times.update(consent.consent_times(self.session, wanted))
+            self.times_loaded.update(wanted)
+
+    def times_for(self, e164: str) -> consent.ConsentTimes | None:
+        self.load_times([e164])
+        return self.times.get(e164)
+
+    def note_word(self, e164: str, kind: str, sent_at: datetime) -> None:
+        """Remember a reply's word ("opt_out" or "opt_in") for the rest of the batch."""
+        old = self.times.get(e164) or consent.ConsentTimes()
+        mine = old.opt_out if kind == "opt_out" else old.opt_in
+        if mine is None or sent_at > mine:
+            key = "opt_out" if kind == "opt_out" else "opt_in"
+            self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
     def add(self, **entry: object) -> None:
         self.pending.append(("log", entry, None))
@@ -375,17 +411,24 @@ def _log_reply(
 
 
 def _classify(
-    session: Session, message: InboundMessage, journal: _Journal
+    session: Session, message: InboundMessage, journal: _Journal, settings: AppSettings
 ) -> tuple[ReplyClassification, bool]:
     """The verdict, and whether the sender is opted out (looked up only when it matters:
-    for opt-in wording such as START or YES, after earlier opt-outs are written)."""
-    plain = classify_reply(message.body)
+    for opt-in wording such as START or YES, after earlier opt-outs are written). YES
+    also counts from a number Twilio still blocks after re-consent: Twilio lifts it too."""
+    words = settings.keywords
+    plain = classify_reply(message.body, keywords=words)
     if plain.kind is ReplyKind.OPT_IN or (
-        classify_reply(message.body, sender_opted_out=True).kind is not plain.kind
+        classify_reply(message.body, sender_opted_out=True, keywords=words).kind is not plain.kind
     ):
         journal.flush()
-        opted_out = consent.number_is_opted_out(session, message.from_e164)
-        return classify_reply(message.body, sender_opted_out=opted_out), opted_out
+        opted_out = blocked = False
+        if message.from_e164:
+            state = consent.consent_state(session, None, message.from_e164, settings=settings)
+            opted_out, blocked = state.opted_out, state.provider_refuses
+        verdict = classify_reply(message.body, sender_opted_out=opted_out or blocked,
+                                 keywords=words)  # fmt: skip
+        return verdict, opted_out
     return plain, False
 
 
@@ -402,14 +445,32 @@ def _act(
 
     ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
-    verdict, opted_out = _classify(session, message, journal)
+    verdict, opted_out = _classify(session, message, journal, settings)
     contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
     message.classification = verdict.kind.value
     if not contacts:
         result.unknown_sender += 1
     quoted = message.body.strip()[:200]
+    twilio = twilio_acts_on(message.body)
+    lifted = False
+    if twilio is ReplyKind.OPT_IN and e164:  # Twilio lifts its block on START, UNSTOP, YES
+        lifted = consent.clear_provider_block(session, e164, at=message.date_sent,
+                                              message_sid=message.sid, clock=clock)  # fmt: skip
+    if e164 and verdict.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
+        stale = consent.stale_reply(verdict.kind.value, message.date_sent,
+                                    journal.times_for(e164), settings.business_timezone)  # fmt: skip
+        journal.note_word(e164, verdict.kind.value, message.date_sent)
+        if stale and (verdict.kind is ReplyKind.OPT_OUT or opted_out):
+            result.other += 1
+            _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE,
+                       summary=f"{stale}: “{quoted}”", verdict=verdict)  # fmt: skip
+            return
 
     if verdict.kind is ReplyKind.OPT_OUT and e164:
+        if twilio is ReplyKind.OPT_OUT:  # Twilio confirmed it and blocks the number itself
+            consent.record_provider_block(session, e164, source=consent.Source.STOP_REPLY,
+                                          at=message.date_sent, message_sid=message.sid,
+                                          clock=clock)  # fmt: skip
         when = received_text(message.date_sent, settings.business_timezone)
         item = consent.NumberOptOut(
             e164,
@@ -429,6 +490,13 @@ def _act(
                 result.opt_outs.append(
                     OptOutNotice(e164, tuple(outcome.contact_ids), names, sid, received)
                 )
+                if twilio is None:  # Twilio confirms only its own keywords: we confirm the rest
+                    confirmations.request_confirmation(
+                        session, key=confirmations.reply_key(sid), e164=e164,
+                        contact_id=outcome.contact_ids[0] if outcome.contact_ids else None,
+                        language=verdict.language, requested_at=received, requested_by=ACTOR,
+                        settings=settings, clock=clock,
+                    )  # fmt: skip
 
         # Written with the batch's other STOPs in one go, in order (see _Journal).
         journal.opt_out(item, notify)
@@ -478,14 +546,11 @@ def _act(
         )
         return
     result.other += 1
-    _log_reply(
-        journal,
-        message,
-        contacts,
-        kind=Kind.INBOUND_MESSAGE,
-        summary=f"Text received: “{quoted}”",
-        verdict=verdict,
-    )
+    summary = f"Text received: “{quoted}”"
+    if lifted:  # re-consent was recorded earlier; this was the word Twilio waited for
+        summary = f"START reply received: Twilio texts this number again: “{quoted}”"
+    _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary,
+               verdict=verdict)  # fmt: skip
 
 
 def process_one(
@@ -554,6 +619,7 @@ def _process_batch(
             messages = _claim_batch(session, size, skip)
             known = _contacts_by_number(session, messages)
             journal = _Journal(session, clock)
+            journal.load_times(known)  # one read for the batch's numbers
             for message in messages:
                 _act(session, message, settings, clock, batch, journal, known)
                 message.processed_at = clock.now()
@@ -656,17 +722,20 @@ def _names_by_number(session: Session, numbers: set[str]) -> dict[str, tuple[str
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _review_reason(message: InboundMessage) -> str:
+def _review_reason(message: InboundMessage, settings: AppSettings) -> str:
+    words = settings.keywords
     if message.classification == ReplyKind.OPT_IN.value:
         return (
-            classify_reply(message.body, sender_opted_out=True).reason
+            classify_reply(message.body, sender_opted_out=True, keywords=words).reason
             + " Settings send START replies to review before re-consent is recorded."
         )
-    return classify_reply(message.body).reason
+    return classify_reply(message.body, keywords=words).reason
 
 
 def list_needs_review(session: Session, default_region: str = "US") -> list[ReviewItem]:
-    """Replies waiting for a decision, oldest first."""
+    """Replies waiting for a decision, oldest first, each possible opt-out with its
+    deadline (10 business days from receipt, in the business time zone)."""
+    settings = load_settings(session)
     messages = list(
         session.scalars(
             select(InboundMessage)
@@ -686,9 +755,22 @@ def list_needs_review(session: Session, default_region: str = "US") -> list[Revi
             body=m.body,
             received_at=m.date_sent,
             classification=m.classification or ReplyKind.POSSIBLE_OPT_OUT.value,
-            reason=_review_reason(m),
+            reason=_review_reason(m, settings),
+            deadline=None
+            if m.classification == ReplyKind.OPT_IN.value
+            else review_deadline(m.date_sent, settings.business_timezone),
         )
         for m in messages
+    ]
+
+
+def urgent_reviews(session: Session, now: datetime, default_region: str = "US") -> list[ReviewItem]:
+    """Possible opt-outs within two business days of their deadline, or past it: the red
+    count and the desktop notification."""
+    return [
+        item
+        for item in list_needs_review(session, default_region)
+        if item.urgency(now) is not Urgency.ON_TIME
     ]
 
 
@@ -726,12 +808,17 @@ def decide_review(
         if message is None:
             raise NotFoundError("That reply no longer exists.")
         _check_decidable(message, decision)
-        contact_ids = _apply_decision(session, message, decision, actor, clock)
+        settings = load_settings(session)
+        unchanged = _stale_decision(session, message, decision, settings)
+        contact_ids, confirm = ([], False) if unchanged else _apply_decision(
+            session, message, decision, actor, clock, settings)  # fmt: skip
         status = DECISIONS[decision][1]
         message.review_status = status
         message.reviewed_by = actor[:100]
         message.reviewed_at = clock.now()
-        label = DECISION_LABELS[status]
+        if message.from_e164:  # texts held for this reply go on, or are skipped
+            auto_queue.release_held_in(session, clock=clock, numbers=[message.from_e164])
+        label = DECISION_LABELS[status] + (f" ({unchanged})" if unchanged else "")
         contacts = _contacts_with(session, message.from_e164)
         verdict = ReplyClassification(ReplyKind(message.classification), None, "")
         journal = _Journal(session, clock)
@@ -746,7 +833,19 @@ def decide_review(
             decided_at=message.reviewed_at,
         )
         journal.flush()
-    return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.")
+    return ReviewOutcome(inbound_id, status, tuple(contact_ids), f"Marked as {label}.", confirm)
+
+
+def _stale_decision(
+    session: Session, message: InboundMessage, decision: str, settings: AppSettings
+) -> str | None:
+    """Why the decision changes no consent: the customer said the opposite later."""
+    if decision not in ("opt_out", "re_consent") or not message.from_e164:
+        return None
+    kind = "opt_out" if decision == "opt_out" else "opt_in"
+    times = consent.consent_times(session, [message.from_e164], exclude_inbound_id=message.id)
+    return consent.stale_reply(kind, message.date_sent, times.get(message.from_e164),
+                               settings.business_timezone)  # fmt: skip
 
 
 def _check_decidable(message: InboundMessage, decision: str) -> None:
@@ -765,8 +864,14 @@ def _check_decidable(message: InboundMessage, decision: str) -> None:
 
 
 def _apply_decision(
-    session: Session, message: InboundMessage, decision: str, actor: str, clock: Clock
-) -> list[int]:
+    session: Session,
+    message: InboundMessage,
+    decision: str,
+    actor: str,
+    clock: Clock,
+    settings: AppSettings,
+) -> tuple[list[int], bool]:
+    """Apply a decision; (contacts changed, whether a confirmation text was requested)."""
     e164 = message.from_e164
     if decision in ("opt_out", "re_consent") and not e164:
         raise UserInputError(
@@ -774,7 +879,7 @@ def _apply_decision(
             "opted out or in; mark it the other way or handle it in Twilio."
         )
     if decision == "opt_out":
-        zone = load_settings(session).business_timezone
+        zone = settings.business_timezone
         outcome = consent.opt_out_number(
             session,
             e164,
@@ -787,9 +892,18 @@ def _apply_decision(
             f"{received_text(message.date_sent, zone)} ({message.sid})",
             clock=clock,
         )
-        return outcome.contact_ids
+        confirm = False
+        if outcome.contact_ids or outcome.number_suppressed:  # Twilio never confirms these
+            verdict = classify_reply(message.body, keywords=settings.keywords)
+            confirm = confirmations.request_confirmation(
+                session, key=confirmations.reply_key(message.sid), e164=e164,
+                contact_id=outcome.contact_ids[0] if outcome.contact_ids else None,
+                language=verdict.language, requested_at=message.date_sent, requested_by=actor,
+                settings=settings, clock=clock,
+            )  # fmt: skip
+        return outcome.contact_ids, confirm
     if decision == "re_consent":
-        return consent.re_consent_number(
+        changed = consent.re_consent_number(
             session,
             e164,
             message_sid=message.sid,
@@ -798,7 +912,8 @@ def _apply_decision(
             actor=actor,
             clock=clock,
         )
-    return []
+        return changed, False
+    return [], False
 
 
 def list_unknown_senders(
@@ -825,8 +940,9 @@ def list_unknown_senders(
             select(InboundMessage).where(InboundMessage.id.in_([row[2] for row in grouped]))
         )
     }
+    states = consent.consent_states(session, [(None, latest[r[2]].from_e164) for r in grouped])
     senders = []
-    for from_number, count, last_id in grouped:
+    for (from_number, count, last_id), state in zip(grouped, states, strict=True):
         last = latest[last_id]
         senders.append(
             UnknownSender(
@@ -836,7 +952,8 @@ def list_unknown_senders(
                 message_count=count,
                 last_received_at=last.date_sent,
                 last_body=last.body,
-                opted_out=consent.number_is_opted_out(session, last.from_e164),
+                opted_out=state.opted_out,
+                consent=state,
             )
         )
     return senders

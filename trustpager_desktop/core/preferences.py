@@ -8,20 +8,28 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import consent
+from trustpager_desktop.core import confirmations, consent
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import get_contact_row
+from trustpager_desktop.core.settings import load_settings
 
 
 def opt_out_by_hand(
-    session: Session, contact_id: int, *, actor: str, clock: Clock = SYSTEM_CLOCK
+    session: Session,
+    contact_id: int,
+    *,
+    actor: str,
+    clock: Clock = SYSTEM_CLOCK,
+    send_confirmation: bool = False,
 ) -> bool:
     """Opt the contact out with the manual toggle. False if already opted out.
 
-    Raises NotFoundError when the contact no longer exists.
+    With ``send_confirmation`` (the person said yes when asked; the default is no) the
+    opt-out gets its one confirmation text, sent within five minutes by the
+    confirmation sender. Raises NotFoundError when the contact no longer exists.
     """
     contact = get_contact_row(session, contact_id)
-    return consent.opt_out_contact(
+    changed = consent.opt_out_contact(
         session,
         contact,
         source=consent.Source.MANUAL_TOGGLE,
@@ -29,6 +37,19 @@ def opt_out_by_hand(
         evidence="Communication Preferences card",
         clock=clock,
     )
+    if changed and send_confirmation and contact.phone_e164:
+        now = clock.now()
+        confirmations.request_confirmation(
+            session, key=confirmations.toggle_key(contact_id, now), e164=contact.phone_e164,
+            contact_id=contact_id, language="en", requested_at=now, requested_by=actor,
+            settings=load_settings(session), clock=clock,
+        )  # fmt: skip
+    return changed
+
+
+def confirmation_offered(session: Session) -> bool:
+    """Whether a staff opt-out should ask about a confirmation text (the setting is on)."""
+    return load_settings(session).confirm_opt_outs
 
 
 def re_consent_by_hand(

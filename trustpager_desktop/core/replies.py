@@ -25,6 +25,12 @@ Why the rules look like this:
   appointment", "I'll stop by at 3"), so they become ``POSSIBLE_OPT_OUT`` for a
   person to decide within the 10-business-day window, rather than being
   silently dropped or silently acted on.
+- The keyword lists can be extended in settings (``Keywords``): Twilio's defaults
+  and the FCC words are locked in, and the defaults add the single-word Spanish
+  opt-outs PARAR, ALTO, BAJA, CANCELAR and DETENER (accents and punctuation do not
+  matter: "¡Alto!" and "PARÁR" count). Longer Spanish wording ("ALTO por favor",
+  "quiero darme de baja") stays ``POSSIBLE_OPT_OUT``, and ordinary Spanish that
+  merely contains such a word ("Alto el precio?") is ``OTHER``.
 - Only opt-*out* is forgiving. Opt-in (which lets texts flow again) needs the
   whole message to be exactly START or UNSTOP, or YES from a sender who is
   currently opted out.
@@ -85,17 +91,20 @@ class ReplyClassification:
 
     ``keyword`` is the keyword or phrase that decided it (lower case, from our
     tables, not the sender's text), or None. ``reason`` is one short sentence
-    for office staff, shown as plain text.
+    for office staff, shown as plain text. ``language`` is "es" when that
+    keyword or phrase is Spanish, else "en".
     """
 
     kind: ReplyKind
     keyword: str | None
     reason: str
+    language: str = "en"  # "es" when the deciding wording is Spanish (confirmation text)
 
 
 # Twilio defaults plus the FCC's always-a-revocation words, in the joined form
 # used for matching: letters and digits only, so "opt out", "OPT-OUT" and
-# "opt_out" all become "optout", and "stop all" becomes "stopall".
+# "opt_out" all become "optout", and "stop all" becomes "stopall". These are
+# locked: settings can add keywords, never remove these.
 OPT_OUT_KEYWORDS: frozenset[str] = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
 )
@@ -103,6 +112,26 @@ OPT_IN_KEYWORDS: frozenset[str] = frozenset({"start", "unstop", "yes"})
 # YES re-subscribes only a sender who is currently opted out.
 CONDITIONAL_OPT_IN_KEYWORDS: frozenset[str] = frozenset({"yes"})
 HELP_KEYWORDS: frozenset[str] = frozenset({"help", "info"})
+# Single-word Spanish opt-outs acted on automatically by default (settings may drop them).
+SPANISH_OPT_OUT_KEYWORDS: tuple[str, ...] = ("parar", "alto", "baja", "cancelar", "detener")
+
+# Twilio's own STOP filtering: the whole message, any case, surrounding white space and
+# punctuation ignored (read generously: when in doubt we assume Twilio blocked the
+# number, which only ever holds texts back). Twilio then confirms the opt-out itself
+# and refuses texts to the number (error 21610) until the customer sends an opt-in word.
+TWILIO_OPT_OUT_WORDS: frozenset[str] = frozenset(
+    {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke",
+     "optout", "opt out", "opt-out"}
+)  # fmt: skip
+TWILIO_OPT_IN_WORDS: frozenset[str] = frozenset({"start", "unstop", "yes"})
+
+# Spanish wording, accent-free: decides the language of a confirmation text.
+_SPANISH: frozenset[str] = frozenset(
+    {"parar", "alto", "para", "pare", "baja", "cancelar", "detener", "detente", "desuscribir",
+     "desuscribirme", "darme de baja", "no mas", "no mas mensajes", "no más", "dar de baja",
+     "dejen de enviar", "no me envíen", "parar de enviar", "no quiero mensajes",
+     "cancelar suscripción", "no me interesa", "número equivocado"}
+)  # fmt: skip
 
 # Known misspellings of the opt-out keywords, besides the edit-distance check.
 OPT_OUT_MISSPELLINGS: frozenset[str] = frozenset(
@@ -207,7 +236,17 @@ _POSSIBLE_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Spanish / French / German / Portuguese / Italian phrases.
         (r"\bno\s+mas\b", "no más"),
         (r"\bdar(?:me|nos)?\s+de\s+baja\b", "dar de baja"),
-        (r"\b(?:dejen|deje|deja)\s+de\s+(?:enviar|mandar|escribir)\b", "dejen de enviar"),
+        (
+            r"\b(?:dejen|deje|deja)\s+de\s+(?:enviar|mandar|escribir)(?:me|nos)?\b",
+            "dejen de enviar",
+        ),
+        (
+            r"\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?(?:mensajes|textos|sms)\b",
+            "no quiero mensajes",
+        ),
+        (r"\b(?:cancelar|anular)\s+(?:mi\s+|la\s+)?suscripcion\b", "cancelar suscripción"),
+        (r"\bno\s+me\s+interesa\b", "no me interesa"),
+        (r"\bnumero\s+equivocado\b", "número equivocado"),
         (r"\bno\s+me\s+(?:envien|manden|escriban|contacten)\b", "no me envíen"),
         (r"\bdes(?:abonner|inscrire|abonnez|inscrivez)\b", "désabonner"),
         (r"\barret(?:ez|er)?\s+(?:de\s+)?(?:m\s*)?(?:envoyer|ecrire|contacter)\b", "arrêtez"),
@@ -297,8 +336,80 @@ def _fold_accents(text: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
+_SPANISH_FOLDED = frozenset(_fold_accents(word) for word in _SPANISH)
+
+
 def _words(text: str) -> list[str]:
     return _WORD.findall(text)
+
+
+def keyword_form(word: str) -> str:
+    """The form a keyword is matched in: "Opt-Out" -> "optout", "¡PARÁR!" -> "parar"."""
+    return "".join(_words(_fold_accents(normalize_reply(word)).translate(_NO_APOSTROPHES)))
+
+
+def parse_keywords(text: str, *, single_words: bool = False) -> tuple[str, ...]:
+    """Keywords typed in settings (comma or line separated) in matching form, in order.
+
+    Raises ValueError with a sentence for a person when an entry has no letters, is
+    longer than 30 characters or (with ``single_words``) has more than one word."""
+    found: list[str] = []
+    for raw in re.split(r"[,\n;]", text or ""):
+        if not raw.strip():
+            continue
+        form = keyword_form(raw)
+        if not form:
+            raise ValueError(f"'{raw.strip()}' has no letters to match.")
+        if len(form) > 30:
+            raise ValueError(f"'{raw.strip()}' is too long for a keyword (30 letters at most).")
+        if single_words and len(_words(normalize_reply(raw))) > 1:
+            raise ValueError(f"'{raw.strip()}' must be a single word.")
+        if form not in found:
+            found.append(form)
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """The whole-message keyword lists the classifier acts on (matching form).
+
+    Build with ``Keywords.with_extra``: the locked Twilio/FCC words are always in."""
+
+    opt_out: frozenset[str] = OPT_OUT_KEYWORDS | frozenset(SPANISH_OPT_OUT_KEYWORDS)
+    opt_in: frozenset[str] = OPT_IN_KEYWORDS
+    help: frozenset[str] = HELP_KEYWORDS
+
+    @classmethod
+    def with_extra(
+        cls,
+        opt_out: tuple[str, ...] = (),
+        opt_in: tuple[str, ...] = (),
+        help: tuple[str, ...] = (),
+    ) -> Keywords:
+        return cls(
+            OPT_OUT_KEYWORDS | frozenset(opt_out),
+            OPT_IN_KEYWORDS | frozenset(opt_in),
+            HELP_KEYWORDS | frozenset(help),
+        )
+
+
+DEFAULT_KEYWORDS = Keywords()
+
+
+def twilio_acts_on(body: str) -> ReplyKind | None:
+    """What Twilio's own keyword filtering does with this reply on its own number:
+    ``OPT_OUT`` (it confirms the opt-out itself and blocks the number), ``OPT_IN``
+    (it lifts its block), or None (it passes the reply on untouched)."""
+    text = normalize_reply(body)
+    if text in TWILIO_OPT_OUT_WORDS:
+        return ReplyKind.OPT_OUT
+    if text in TWILIO_OPT_IN_WORDS:
+        return ReplyKind.OPT_IN
+    return None
+
+
+def _language(keyword: str | None) -> str:
+    return "es" if keyword is not None and _fold_accents(keyword) in _SPANISH_FOLDED else "en"
 
 
 def damerau_levenshtein(a: str, b: str) -> int:
@@ -337,16 +448,16 @@ def _closest_keyword(word: str) -> str:
     return min(sorted(OPT_OUT_KEYWORDS), key=lambda k: damerau_levenshtein(word, k))
 
 
-def _keyword_run(words: list[str]) -> list[str] | None:
+def _keyword_run(words: list[str], keywords: frozenset[str] = OPT_OUT_KEYWORDS) -> list[str] | None:
     """Split ``words`` into opt-out keywords ("stop all" and "opt out" are one),
     or return None if any word is not part of a keyword."""
     found: list[str] = []
     i = 0
     while i < len(words):
-        if i + 1 < len(words) and words[i] + words[i + 1] in OPT_OUT_KEYWORDS:
+        if i + 1 < len(words) and words[i] + words[i + 1] in keywords:
             found.append(words[i] + words[i + 1])
             i += 2
-        elif words[i] in OPT_OUT_KEYWORDS:
+        elif words[i] in keywords:
             found.append(words[i])
             i += 1
         else:
@@ -359,15 +470,18 @@ def _display(keyword: str) -> str:
 
 
 def _possible(keyword: str, reason: str) -> ReplyClassification:
-    return ReplyClassification(ReplyKind.POSSIBLE_OPT_OUT, keyword, reason)
+    return ReplyClassification(ReplyKind.POSSIBLE_OPT_OUT, keyword, reason, _language(keyword))
 
 
-def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassification:
+def classify_reply(
+    body: str, *, sender_opted_out: bool = False, keywords: Keywords = DEFAULT_KEYWORDS
+) -> ReplyClassification:
     """Decide what an inbound reply asks for.
 
-    In: the message body exactly as received, and whether the sender's number
-    is currently opted out (only then does YES re-subscribe). Out: a
-    ``ReplyClassification``. Never raises for any string.
+    In: the message body exactly as received, whether the sender's number is
+    currently opted out (only then does YES re-subscribe), and the keyword lists
+    (settings may add words to the defaults). Out: a ``ReplyClassification``.
+    Never raises for any string.
 
     Order: whole-message opt-out, opt-in, help (Twilio-style whole-message
     keywords, forgivingly normalised); then the possible-opt-out checks
@@ -383,22 +497,24 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
         return ReplyClassification(ReplyKind.OTHER, None, "No words in the message")
 
     # 1. Whole message is an opt-out keyword (or only opt-out keywords).
-    if joined in OPT_OUT_KEYWORDS:
+    if joined in keywords.opt_out:
         return ReplyClassification(
             ReplyKind.OPT_OUT,
             joined,
             f'Whole message is the opt-out keyword "{_display(joined)}"',
+            _language(joined),
         )
-    run = _keyword_run(words)
+    run = _keyword_run(words, keywords.opt_out)
     if run:
         return ReplyClassification(
             ReplyKind.OPT_OUT,
             run[0],
             f'Message is only the opt-out keyword "{_display(run[0])}", repeated or combined',
+            _language(run[0]),
         )
 
     # 2. Opt-in: strict whole-message match.
-    if joined in OPT_IN_KEYWORDS and len(words) == 1:
+    if joined in keywords.opt_in and len(words) == 1:
         if joined not in CONDITIONAL_OPT_IN_KEYWORDS:
             return ReplyClassification(
                 ReplyKind.OPT_IN, joined, f'Whole message is the opt-in keyword "{joined.upper()}"'
@@ -416,16 +532,16 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
         )
 
     # 3. Help.
-    if joined in HELP_KEYWORDS and len(words) == 1:
+    if joined in keywords.help and len(words) == 1:
         return ReplyClassification(
             ReplyKind.HELP, joined, f'Whole message is the help keyword "{joined.upper()}"'
         )
 
     # 4. Possible opt-out.
-    found = _possible_opt_out(core, words, joined)
+    found = _possible_opt_out(core, words, joined, keywords.opt_out)
     if found is not None:
         return found
-    return _read_past_markup(body) or ReplyClassification(
+    return _read_past_markup(body, keywords) or ReplyClassification(
         ReplyKind.OTHER, None, "No opt-out, opt-in or help wording found"
     )
 
@@ -433,7 +549,7 @@ def classify_reply(body: str, *, sender_opted_out: bool = False) -> ReplyClassif
 _MARKUP = re.compile(r"<[^<>]{0,200}>")
 
 
-def _read_past_markup(body: str) -> ReplyClassification | None:
+def _read_past_markup(body: str, keywords: Keywords) -> ReplyClassification | None:
     """A reply wrapped in HTML tags or entities ("<b>STOP</b> texting me &amp; ...") is
     read again as plain words. A person would see a request to stop there, but the
     markup means it is not a plain keyword, so at most it goes to review."""
@@ -442,7 +558,7 @@ def _read_past_markup(body: str) -> ReplyClassification | None:
     plain = html.unescape(_MARKUP.sub(" ", body))
     if plain == body:
         return None
-    again = classify_reply(plain)
+    again = classify_reply(plain, keywords=keywords)
     if again.kind in (ReplyKind.OPT_OUT, ReplyKind.POSSIBLE_OPT_OUT):
         return _possible(
             again.keyword or "stop", f"{again.reason} (once the HTML markup is removed)"
@@ -450,7 +566,9 @@ def _read_past_markup(body: str) -> ReplyClassification | None:
     return None
 
 
-def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassification | None:
+def _possible_opt_out(
+    core: str, words: list[str], joined: str, opt_out: frozenset[str]
+) -> ReplyClassification | None:
     # Phrase form: words separated by single spaces ("don't!" -> "dont").
     phrase_text = " ".join(words)
 
@@ -474,11 +592,11 @@ def _possible_opt_out(core: str, words: list[str], joined: str) -> ReplyClassifi
 
     # An opt-out keyword (or a misspelling of one) with only filler words around it.
     if content and len(words) <= _SHORT_MESSAGE_WORDS:
-        keywords = _keyword_run(content)
-        if keywords is None and all(_near_miss(w) for w in content):
-            keywords = [_near_miss(content[0]) or content[0]]
-        if keywords:
-            word = keywords[0]
+        found = _keyword_run(content, opt_out)
+        if found is None and all(_near_miss(w) for w in content):
+            found = [_near_miss(content[0]) or content[0]]
+        if found:
+            word = found[0]
             return _possible(
                 word,
                 f'Short message built around the opt-out word "{_display(word)}"; '

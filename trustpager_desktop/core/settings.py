@@ -7,6 +7,8 @@ The Twilio auth token is NOT a setting: it lives in the OS keyring (see
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 import zoneinfo
 from dataclasses import dataclass, fields
 
@@ -17,9 +19,37 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.replies import Keywords, parse_keywords
 from trustpager_desktop.store.models import Setting
 
 PROVIDER_MODES = ("auto", "sandbox", "twilio")  # auto: Twilio when credentials exist
+DEFAULT_CONFIRMATION = (
+    "You're unsubscribed from {business}. No more texts. Reply START to resubscribe."
+)
+DEFAULT_CONFIRMATION_ES = (
+    "Has cancelado tu suscripción a {business}. No recibirás más mensajes. "
+    "Responde START para volver a suscribirte."
+)
+CONFIRMATION_MAX = 320  # two segments at most: a confirmation says one thing
+MAX_TEXTS_PER_DAY = 50
+_LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|ly|co|io)\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+
+
+@functools.lru_cache(maxsize=32)
+def _keywords(opt_out: str, opt_in: str, help_words: str) -> Keywords:
+    return Keywords.with_extra(
+        _parsed_or_none(opt_out, False), _parsed_or_none(opt_in, True),
+        _parsed_or_none(help_words, True),
+    )  # fmt: skip
+
+
+def _parsed_or_none(text: str, single: bool) -> tuple[str, ...]:
+    # A value damaged outside the app (it was validated when saved): keep the locked words.
+    try:
+        return parse_keywords(text, single_words=single)
+    except ValueError:
+        return ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,23 @@ class AppSettings:
     user_name: str = "Office"
     first_run_done: bool = False
     keep_in_tray: bool = True
+    # Consent at the edges (issue 14).
+    hold_while_pending: bool = True  # a reply waiting for review holds automation texts
+    extra_opt_out_keywords: str = "PARAR, ALTO, BAJA, CANCELAR, DETENER"
+    extra_opt_in_keywords: str = ""
+    extra_help_keywords: str = ""
+    confirm_opt_outs: bool = True  # one confirmation text per opt-out Twilio did not confirm
+    business_name: str = ""
+    confirmation_text: str = DEFAULT_CONFIRMATION
+    confirmation_text_es: str = DEFAULT_CONFIRMATION_ES
+    automation_texts_per_day: int = 3  # per contact, in any 24 hours; 0 = no cap
+
+    @property
+    def keywords(self) -> Keywords:
+        """The classifier's keyword lists: the locked defaults plus the words added here."""
+        return _keywords(
+            self.extra_opt_out_keywords, self.extra_opt_in_keywords, self.extra_help_keywords
+        )
 
 
 # What each setting is called on the screen (activity log entries, the details pane).
@@ -111,6 +158,57 @@ def _validate(settings: AppSettings) -> None:
     if sid and not (sid.startswith("AC") and len(sid) == 34):
         raise UserInputError(
             "A Twilio Account SID starts with AC and has 34 characters.", field="twilio_account_sid"
+        )
+    _validate_keywords(settings)
+    _validate_confirmation(settings.confirmation_text, "confirmation_text")
+    _validate_confirmation(settings.confirmation_text_es, "confirmation_text_es")
+    if len(settings.business_name) > 100:
+        raise UserInputError("The business name is too long (100 characters at most).",
+                             field="business_name")  # fmt: skip
+    if not 0 <= settings.automation_texts_per_day <= MAX_TEXTS_PER_DAY:
+        raise UserInputError(
+            f"Automation texts per contact a day: 0 (no limit) to {MAX_TEXTS_PER_DAY}.",
+            field="automation_texts_per_day",
+        )
+
+
+def _validate_keywords(settings: AppSettings) -> None:
+    """Each list parses, and no word is both an opt-out and an opt-in or help word."""
+    lists = {}
+    for field, single in (("extra_opt_out_keywords", False), ("extra_opt_in_keywords", True),
+                          ("extra_help_keywords", True)):  # fmt: skip
+        try:
+            lists[field] = set(parse_keywords(getattr(settings, field), single_words=single))
+        except ValueError as exc:
+            raise UserInputError(f"Keywords: {exc}", field=field) from exc
+    words = Keywords.with_extra(*(tuple(v) for v in lists.values()))
+    for field, clash in (
+        ("extra_opt_out_keywords", words.opt_out & (words.opt_in | words.help)),
+        ("extra_opt_in_keywords", words.opt_in & words.help),
+    ):
+        if clash:
+            word = sorted(clash)[0].upper()
+            raise UserInputError(f"'{word}' cannot be in two keyword lists.", field=field)
+
+
+def _validate_confirmation(text: str, field: str) -> None:
+    """A confirmation says the opt-out worked and nothing else: no links, no offers."""
+    if not text.strip():
+        raise UserInputError("The confirmation text cannot be empty.", field=field)
+    if len(text) > CONFIRMATION_MAX:
+        raise UserInputError(
+            f"The confirmation text is too long ({CONFIRMATION_MAX} characters at most).",
+            field=field,
+        )
+    if _LINK.search(text):
+        raise UserInputError(
+            "A confirmation text may not carry links: it must never be marketing.", field=field
+        )
+    unknown = [p for p in _PLACEHOLDER.findall(text) if p != "business"]
+    if unknown:
+        raise UserInputError(
+            f"Unknown field {{{unknown[0]}}} in the confirmation text; only {{business}} works.",
+            field=field,
         )
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger("trustpager.jobs")
 JOB_MODULES: tuple[str, ...] = (
     "trustpager_desktop.runtime.inbox_poller",
     "trustpager_desktop.runtime.automation_runner",
+    "trustpager_desktop.runtime.confirmation_sender",
 )
 
 

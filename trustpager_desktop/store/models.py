@@ -141,6 +141,48 @@ class NumberSuppression(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class ProviderBlock(Base):
+    """Twilio's own STOP block on a number: set by a STOP-type reply (Twilio confirms it
+    and refuses texts, error 21610) or by a 21610 answer; lifted only by the customer's
+    START. Times are the customer's (when the reply was sent), so late listings keep order."""
+
+    __tablename__ = "provider_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    source: Mapped[str] = mapped_column(String(40))  # stop_reply | twilio_21610
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    blocked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cleared_by_sid: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OptOutConfirmation(Base):
+    """The one confirmation text an opt-out may get (FCC: within 5 minutes, no marketing).
+
+    ``opt_out_key`` is unique per opt-out, so it is asked for at most once; the row moves
+    pending -> sending in the same transaction that records the outbound text, so it is
+    sent at most once, whatever crashes or how many desktops share the database."""
+
+    __tablename__ = "opt_out_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opt_out_key: Mapped[str] = mapped_column(String(100), unique=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), index=True)
+    contact_id: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(5))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # pending | sending | sent | failed | expired | skipped
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    outbound_message_id: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ActivityEntry(Base):
     """Append-only, hash-chained log: each entry hashes its content and the previous hash."""
 
@@ -426,7 +468,9 @@ __all__ = [
     "Meta",
     "NumberSuppression",
     "Opportunity",
+    "OptOutConfirmation",
     "OutboundMessage",
+    "ProviderBlock",
     "QueueItem",
     "Setting",
     "Task",

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import auto_queue, automations, opportunities
+from trustpager_desktop.core import auto_queue, automations, consent, opportunities
 from trustpager_desktop.core.auto_queue import QueueRow
 from trustpager_desktop.core.automations import (
     ACTION_LABELS,
@@ -476,9 +476,11 @@ class AutomationsPage(QWidget):
         self.automation_filter.setMinimumContentsLength(14)
         self.status_filter = QComboBox()
         self.status_filter.addItem("Any status", None)
-        self.status_filter.addItem("Upcoming", [auto_queue.PENDING, auto_queue.IN_FLIGHT])
-        for status in (auto_queue.SENT, auto_queue.SKIPPED, auto_queue.FAILED, auto_queue.REVIEW,
-                       auto_queue.DONE):  # fmt: skip
+        self.status_filter.addItem(
+            "Upcoming", [auto_queue.PENDING, auto_queue.IN_FLIGHT, auto_queue.HELD]
+        )
+        for status in (auto_queue.HELD, auto_queue.SENT, auto_queue.SKIPPED, auto_queue.FAILED,
+                       auto_queue.REVIEW, auto_queue.DONE):  # fmt: skip
             self.status_filter.addItem(auto_queue.STATUS_LABELS[status], [status])
         self.run_button = QPushButton("Run due items now")
         self.queue_counts = plain_label(wrap=True)
@@ -666,6 +668,14 @@ class EnrollDialog(QDialog):
                 label = view.name if view.enabled else f"{view.name} (disabled)"
                 self.automation.addItem(label, view.id)
         self.message = plain_label(wrap=True)
+        # Before enrolling: how many are opted out or held, from the one consent state.
+        with services.db.read() as s:
+            states = consent.contact_states(s, self._contact_ids)
+        self.consent_warning = coloured(
+            plain_label(consent.describe_audience(list(states.values())), wrap=True),
+            WARNING_COLOUR,
+        )
+        self.consent_warning.setVisible(bool(self.consent_warning.text()))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -675,6 +685,7 @@ class EnrollDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(wrapped_label(f"Enrol {len(self._contact_ids)} contact(s) in:"))
         layout.addWidget(self.automation)
+        layout.addWidget(self.consent_warning)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         if self.automation.count() == 0:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QStyle,
     QTableView,
@@ -30,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import contacts
+from trustpager_desktop.core.consent import ConsentState, Severity
 from trustpager_desktop.core.contacts import ContactInput, ContactRow
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.table_models import PagedTableModel
@@ -132,18 +135,24 @@ class ContactTableModel(PagedTableModel):
             return row.id
         if role == Qt.ItemDataRole.ToolTipRole and column != SMS_COLUMN:
             return self._text(row, column) or None  # a long name or email, in full
-        if column == SMS_COLUMN and row.sms_opted_out:
-            return self._opted_out_style(role)
+        if column == SMS_COLUMN and row.consent is not None:
+            return self._sms_style(row.consent, role)
         return None
 
     @staticmethod
     def _text(row: ContactRow, column: int) -> str:
-        if column == SMS_COLUMN:
-            return OPTED_OUT_TEXT if row.sms_opted_out else SUBSCRIBED_TEXT
+        if column == SMS_COLUMN:  # the one consent state, as the automation rule sees it
+            if row.consent is None:
+                return OPTED_OUT_TEXT if row.sms_opted_out else SUBSCRIBED_TEXT
+            return consent_view.short_label(row.consent)
         return [row.name, row.phone_display, row.email, row.company][column]
 
     @staticmethod
-    def _opted_out_style(role: int) -> Any:
+    def _sms_style(state: ConsentState, role: int) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return consent_view.tooltip(state)
+        if state.severity not in (Severity.BLOCKED, Severity.WARNING):
+            return None
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -153,9 +162,9 @@ class ContactTableModel(PagedTableModel):
         if role == Qt.ItemDataRole.DecorationRole:
             from PySide6.QtWidgets import QApplication
 
-            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return "Opted out of SMS: automations will not text this contact."
+            icon = (QStyle.StandardPixmap.SP_MessageBoxWarning if state.severity is
+                    Severity.BLOCKED else QStyle.StandardPixmap.SP_MessageBoxInformation)  # fmt: skip
+            return QApplication.style().standardIcon(icon)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -206,6 +215,8 @@ class ContactDialog(QDialog):
         self.form.clear_errors()
         data = self.contact_input()
         s = self._services
+        if not confirm_number(self, s, data.phone, self.contact_id):
+            return False
         try:
             with s.db.write() as session:
                 if self.contact_id is None:
@@ -236,6 +247,30 @@ class ContactDialog(QDialog):
         self.form.show_error(field, message)
         self.layout().activate()
         self.resize(self.width(), max(self.height(), self.heightForWidth(self.width())))
+
+
+def confirm_number(
+    parent: QWidget, services: AppServices, phone: str, contact_id: int | None
+) -> bool:
+    """Before saving a contact onto a number that is opted out, suppressed, blocked by
+    Twilio or held, say so and ask. True when it is fine to save."""
+    with services.db.read() as session:
+        warning = contacts.number_warning(
+            session, phone, services.settings.default_country, contact_id
+        )
+    return warning is None or ask_number_warning(parent, warning)
+
+
+def ask_number_warning(parent: QWidget, warning: str) -> bool:
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "This number is opted out",
+        f"{warning}\n\nSave the contact with this number anyway?",
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    return box.exec() == QMessageBox.StandardButton.Save
 
 
 class ContactBrowser(QWidget):

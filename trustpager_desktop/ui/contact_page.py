@@ -26,6 +26,7 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
+from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
@@ -83,6 +84,8 @@ class DetailsCard(Card):
         self.form.clear_errors()
         data = self.form.contact_input()
         s = self._services
+        if not confirm_number(self, s, data.phone, self._contact.id):
+            return False
         try:
             with s.db.write() as session:
                 contacts.update_contact(

@@ -32,7 +32,8 @@ from trustpager_desktop.ui.help_menu import (
     shortcuts_html,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
-from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT
+from trustpager_desktop.ui.review_alerts import ReviewEscalation
+from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
 
 if TYPE_CHECKING:
     from trustpager_desktop.ui.activity_page import ActivityPage
@@ -105,6 +106,10 @@ class MainWindow(QMainWindow):
         self.pause.failed.connect(lambda message: QMessageBox.warning(self, APP_NAME, message))
         self._show_pause(self.pause.paused)
         self.background: BackgroundWork | None = None
+        # Replies near their 10-business-day deadline: a red count on "Needs review".
+        self.review_alerts = ReviewEscalation(services, self)
+        self.review_alerts.urgent_changed.connect(lambda _n: self._show_review_badge())
+        self._review_count = 0
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
@@ -411,6 +416,7 @@ class MainWindow(QMainWindow):
         work.inbox.review_count_changed.connect(self._review_count_changed)
         work.inbox.opted_out.connect(self._inbox_changed_contacts)
         self.set_inbox_status(work.inbox.status_text)
+        self.review_alerts.start()
 
     def check_inbox_now(self) -> None:
         """ "Check inbox now" (tray and Ctrl+I): one poll on a worker thread."""
@@ -419,11 +425,30 @@ class MainWindow(QMainWindow):
             self.background.inbox.check_now()
 
     def _review_count_changed(self, count: int) -> None:
-        label = "Needs review" + (f" ({count})" if count else "")
-        row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == "review")
-        self.nav.item(row).setText(label)
+        self._review_count = count
+        self.review_alerts.check()  # a new or decided reply may change what is due soon
+        self._show_review_badge()
         if "review" in self.pages:
             self.review_page.refresh()
+
+    def _show_review_badge(self) -> None:
+        """'Needs review (3)'; red and bold with '1 due soon' when a reply is within two
+        business days of its deadline (or past it)."""
+        count, urgent = self._review_count, len(self.review_alerts.urgent)
+        label = "Needs review" + (f" ({count})" if count else "")
+        if urgent:
+            label = f"Needs review ({max(count, urgent)}, {urgent} due soon)"
+        row = next(i for i, (k, _l) in enumerate(NAVIGATION) if k == "review")
+        item = self.nav.item(row)
+        item.setText(label)
+        font = item.font()
+        font.setBold(bool(urgent))
+        item.setFont(font)
+        # Red from the palette-fitted tones (readable light or dark); else normal text.
+        item.setForeground(tone_colour(Tone.ERROR) if urgent else self.nav.palette().text())
+        item.setToolTip(
+            "Replies within two business days of the 10-business-day deadline" if urgent else ""
+        )
 
     def _inbox_changed_contacts(self, _notices: list) -> None:
         """Opt-outs arrived: the list and an open contact must show them at once."""

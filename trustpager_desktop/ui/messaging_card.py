@@ -8,7 +8,6 @@ from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -32,17 +31,15 @@ from trustpager_desktop.ui.common import (
     coloured,
     plain_label,
 )
+from trustpager_desktop.ui.consent_view import ask_default_no
 from trustpager_desktop.ui.workers import Job, run_in_background
 
-OPTED_OUT_BANNER = (
-    "This contact opted out of SMS. Automations will not text them; a manual text still "
-    "goes through and is recorded as a send to an opted-out contact."
-)
 STATUS_LABELS = {
     Status.SENDING: "Sending",
     Status.SENT: "Sent",
     Status.FAILED: "Failed",
     Status.SUPPRESSED: "Not sent",
+    Status.HELD: "Held, not sent",
     Status.UNKNOWN: "May have been sent",
     "received": "Received",
 }
@@ -116,7 +113,10 @@ class MessagingCard(Card):
         self._build()
 
     def _build(self) -> None:
-        self.banner = coloured(bold(plain_label(OPTED_OUT_BANNER, wrap=True)), WARNING_COLOUR)
+        # The banner's words come from the consent state, so they are true for each state
+        # (e.g. "a manual text will NOT go through" where Twilio refuses the number).
+        self.banner = coloured(bold(plain_label(wrap=True)), WARNING_COLOUR)
+        self.banner.setAccessibleName("SMS consent warning")
         self.banner_frame = QFrame()
         self.banner_frame.setFrameShape(QFrame.Shape.Box)
         banner_layout = QVBoxLayout(self.banner_frame)
@@ -195,7 +195,8 @@ class MessagingCard(Card):
             self.compose.clear()
             self.result.clear()
         self._contact = contact
-        self.banner_frame.setVisible(contact.sms_opted_out)
+        self.banner.setText(contact.consent.banner)
+        self.banner_frame.setVisible(bool(contact.consent.banner))
         self.send_button.setEnabled(bool(contact.phone_e164) and self._job is None)
         self.send_button.setToolTip(
             "" if contact.phone_e164 else "This contact has no phone number."
@@ -251,12 +252,16 @@ class MessagingCard(Card):
     # -- sending ----------------------------------------------------------------------
 
     def send(self) -> None:
-        """Send what is typed; for an opted-out contact only after a confirmation."""
+        """Send what is typed (Send and Ctrl+Enter alike). Where the consent state calls
+        for it (opted out, held, Twilio refusing the number) only after a confirmation."""
         contact = self._contact
         if contact is None or self._job is not None or not self.send_button.isEnabled():
             return
         body = self.compose.toPlainText()
-        if contact.sms_opted_out and not self.confirm_send_to_opted_out(contact.display_name):
+        state = contact.consent
+        if state.needs_confirmation and not self.confirm_send_to_opted_out(
+            contact.display_name, state.send_question(contact.display_name)
+        ):
             self.result.setText("Not sent.")
             return
         gateway, actor = self._services.gateway, self._services.actor
@@ -273,20 +278,10 @@ class MessagingCard(Card):
             self._on_error,
         )
 
-    def confirm_send_to_opted_out(self, name: str) -> bool:
-        """Ask before texting someone who opted out. Default answer: No."""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Text an opted-out contact?",
-            f"{name} opted out of SMS.\n\nSend this text anyway? It will be recorded as a "
-            "manual send to an opted-out contact.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Send anyway")
-        box.button(QMessageBox.StandardButton.No).setText("Don't send")
-        return box.exec() == QMessageBox.StandardButton.Yes
+    def confirm_send_to_opted_out(self, name: str, question: str) -> bool:
+        """Ask before texting someone the consent state warns about. Default answer: No."""
+        return ask_default_no(self, f"Text {name}?", question, "Send anyway", "Don't send",
+                              warning=True)  # fmt: skip
 
     def _on_sent(self, outcome: SendOutcome) -> None:
         self._job = None

@@ -41,6 +41,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
+from trustpager_desktop.ui.consent_view import show_state, status_text, tooltip
 from trustpager_desktop.ui.table_models import PagedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -187,9 +188,12 @@ class OpportunityPanel(Card):
                 contact = contacts.get_contact(session, row.contact_id, s.settings.default_country)
         except NotFoundError:
             contact = None
-        opted_out = contact is not None and contact.sms_opted_out
-        self.sms_status.setText(contact.status_line if contact else "Contact no longer exists.")
-        coloured(self.sms_status, WARNING_COLOUR if opted_out else OK_COLOUR)
+        if contact is None:
+            self.sms_status.setText("Contact no longer exists.")
+            coloured(self.sms_status, WARNING_COLOUR)
+        else:  # the one consent state: what the automation rule enforces
+            show_state(self.sms_status, contact.consent, status_text(contact.consent))
+            self.sms_status.setToolTip(tooltip(contact.consent))
         self.title_edit.setText(row.title)
         self.value_edit.setText(f"{row.value:.2f}")
         self.stage_edit.clear()

@@ -1,7 +1,12 @@
-"""The Communication Preferences card: the SMS opt-out toggle, its status line, and Save.
+"""The Communication Preferences card: the SMS opt-out toggle, the consent state, and Save.
 
-Nothing reaches the database until Save. Turning the opt-out off asks how
-consent was obtained (``ReconsentDialog``); cancelling leaves the contact opted out.
+The state shown is ``core.consent``'s one state (the one the automation rule enforces):
+opted out and how, opted out through another contact or an earlier opt-out of the
+number, held while a reply waits for review, or re-consent waiting for the customer's
+START. Nothing reaches the database until Save. Turning the opt-out on asks whether to
+send a confirmation text (default: no); turning it off asks how consent was obtained
+(``ReconsentDialog``, which says when Twilio will keep refusing texts until START);
+cancelling leaves the contact opted out.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import consent, contacts, preferences
+from trustpager_desktop.core.consent import ConsentState, ConsentStatus
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
-    OK_COLOUR,
     WARNING_COLOUR,
     Card,
     bold,
@@ -33,12 +38,24 @@ from trustpager_desktop.ui.common import (
     field_error_label,
     plain_label,
 )
+from trustpager_desktop.ui.consent_view import ask_default_no, show_state, status_text
+
+TWILIO_BLOCK_WARNING = (
+    "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
+    "until the customer texts START, whatever is recorded here. Until then the card shows "
+    "\u201cRe-consent recorded; waiting for the customer's START reply\u201d and "
+    "automations skip this number."
+)
+# Opt-outs that belong to the number, not this contact: the toggle shows them ticked.
+_NUMBER_LEVEL = (ConsentStatus.NUMBER_OPTED_OUT, ConsentStatus.NUMBER_SUPPRESSED)
 
 
 class ReconsentDialog(QDialog):
     """Asks how the contact agreed to texts again: a method and a note, both required."""
 
-    def __init__(self, contact_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, contact_name: str, parent: QWidget | None = None, *, twilio_blocks: bool = False
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Record re-consent")
         self.setMinimumWidth(440)
@@ -47,6 +64,9 @@ class ReconsentDialog(QDialog):
             "agreed to receive texts.",
             wrap=True,
         )
+        self.twilio_warning = coloured(bold(plain_label(TWILIO_BLOCK_WARNING, wrap=True)),
+                                       WARNING_COLOUR)  # fmt: skip
+        self.twilio_warning.setVisible(twilio_blocks)
         self.method = QComboBox()
         self.method.setAccessibleName("How consent was obtained")
         self.method.addItem("Choose…", "")
@@ -69,6 +89,7 @@ class ReconsentDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(self.twilio_warning)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -102,7 +123,9 @@ class CommunicationPreferencesCard(Card):
             "When ticked, automations will not text this contact. Press Save to apply."
         )
         self.toggle.toggled.connect(self._on_toggled)
-        self.status = bold(plain_label(wrap=True))
+        self.state_label = bold(plain_label(wrap=True))
+        self.state_label.setAccessibleName("SMS consent state")
+        self.status = plain_label(wrap=True, selectable=True)
         self.unsaved = coloured(plain_label("Unsaved change: press Save to apply"), WARNING_COLOUR)
         self.unsaved.setVisible(False)
         self.save_button = QPushButton("Save")
@@ -115,6 +138,7 @@ class CommunicationPreferencesCard(Card):
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.body.addWidget(self.toggle)
+        self.body.addWidget(self.state_label)
         self.body.addWidget(self.status)
         self.body.addLayout(row)
         self.body.addWidget(self.error)
@@ -124,16 +148,34 @@ class CommunicationPreferencesCard(Card):
     def load(self, contact: ContactView) -> None:
         """Show a contact's saved state; any unsaved toggle is dropped."""
         self._contact = contact
+        state = contact.consent
         self.toggle.blockSignals(True)
-        self.toggle.setChecked(contact.sms_opted_out)
+        self.toggle.setChecked(self._saved_ticked())
         self.toggle.blockSignals(False)
-        self.status.setText(contact.status_line)
-        coloured(self.status, WARNING_COLOUR if contact.sms_opted_out else OK_COLOUR)
+        through = state.status is ConsentStatus.NUMBER_OPTED_OUT
+        self.toggle.setEnabled(not through)
+        self.toggle.setToolTip(
+            f"The number is opted out through {state.via or 'another contact'}: record "
+            "re-consent on that contact's page." if through else ""
+        )  # fmt: skip
+        show_state(self.state_label, state)
+        self.status.setText(status_text(state))
         self.error.setVisible(False)
         self._show_dirty()
 
+    def _saved_ticked(self) -> bool:
+        contact = self._contact
+        if contact is None:
+            return False
+        return contact.sms_opted_out or contact.consent.status in _NUMBER_LEVEL
+
+    @property
+    def state(self) -> ConsentState | None:
+        """The consent state shown (the one the automation rule enforces)."""
+        return self._contact.consent if self._contact else None
+
     def is_dirty(self) -> bool:
-        return self._contact is not None and self.toggle.isChecked() != self._contact.sms_opted_out
+        return self._contact is not None and self.toggle.isChecked() != self._saved_ticked()
 
     def discard(self) -> None:
         if self._contact is not None:
@@ -155,7 +197,10 @@ class CommunicationPreferencesCard(Card):
         if not self.is_dirty() or self._contact is None:
             return True
         if self.toggle.isChecked():
-            return self._apply(lambda session: self._opt_out(session))
+            confirm = self._offer_confirmation() and self.ask_confirmation(
+                self._contact.display_name
+            )
+            return self._apply(lambda session: self._opt_out(session, confirm))
         answer = self.ask_reconsent(self._contact.display_name)
         if answer is None:
             self.discard()  # Cancel: the contact stays opted out
@@ -164,15 +209,39 @@ class CommunicationPreferencesCard(Card):
         return self._apply(lambda session: self._re_consent(session, method, note))
 
     def ask_reconsent(self, contact_name: str) -> tuple[str, str] | None:
-        """Run the re-consent dialog; (method, note) or None when cancelled."""
-        dialog = ReconsentDialog(contact_name, self)
+        """Run the re-consent dialog; (method, note) or None when cancelled. It warns when
+        Twilio will keep refusing the number until the customer's START."""
+        state = self.state
+        dialog = ReconsentDialog(contact_name, self,
+                                 twilio_blocks=bool(state and state.provider_refuses))  # fmt: skip
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.chosen()
 
-    def _opt_out(self, session) -> None:  # type: ignore[no-untyped-def]
+    def _offer_confirmation(self) -> bool:
+        """Ask about a confirmation text only where one could go: the setting is on, the
+        contact has a number, and Twilio is not blocking it (it confirmed itself)."""
+        state = self.state
+        if state is None or state.status is ConsentStatus.NO_NUMBER or state.provider_refuses:
+            return False
+        return self._services.settings.confirm_opt_outs
+
+    def ask_confirmation(self, contact_name: str) -> bool:
+        """Send the one opt-out confirmation text? Default answer: No."""
+        return ask_default_no(
+            self,
+            "Send a confirmation text?",
+            f"Send {contact_name} one text confirming the opt-out?\n\n"
+            "It says they are unsubscribed and how to resubscribe, nothing else, and goes "
+            "out within 5 minutes. Choose No if they did not ask by text or phone.",
+            "Send confirmation",
+            "No text",
+        )
+
+    def _opt_out(self, session, confirm: bool = False) -> None:  # type: ignore[no-untyped-def]
         s = self._services
-        preferences.opt_out_by_hand(session, self._contact.id, actor=s.actor, clock=s.clock)  # type: ignore[union-attr]
+        preferences.opt_out_by_hand(session, self._contact.id, actor=s.actor, clock=s.clock,  # type: ignore[union-attr]
+                                    send_confirmation=confirm)  # fmt: skip
 
     def _re_consent(self, session, method: str, note: str) -> None:  # type: ignore[no-untyped-def]
         s = self._services

@@ -1,14 +1,20 @@
 """The Review page: replies that might be opt-outs, and texts from unknown numbers.
 
-Everything a sender wrote is shown as plain text. The page reads and decides
-through ``core.inbox``; it never writes SQL or calls Twilio itself.
+Each reply shows its deadline (10 business days from receipt, US federal holidays
+counted); from two business days before, it is shown in red. While a reply waits,
+automation texts to its number are held (unless Settings turn holding off). Everything
+a sender wrote is shown as plain text. The page reads and decides through
+``core.inbox``; it never writes SQL or calls Twilio itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -19,12 +25,17 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import inbox
+from trustpager_desktop.core.business_days import Urgency
+from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.ui.common import EmptyState, heading, plain_label
+from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
+from trustpager_desktop.ui.consent_view import short_label
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
+from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.ui.workers import Job, run_in_background
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -40,16 +51,31 @@ def _one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class ReviewModel(RowsTableModel):
-    headers = ("Received", "From", "Contact", "Message", "Why it needs review")
+DEADLINE_COLUMN = 1
+URGENT = Tone.ERROR  # red: due within two business days, or overdue
 
-    def __init__(self, zone: Callable[[], str], parent: QWidget | None = None) -> None:
+
+def deadline_text(item: ReviewItem, now: datetime) -> str:
+    """'Decide by Mon 07 Dec 2026 (3 business days left)' or, for a held START, a note."""
+    if item.deadline is None:
+        return "START reply held (no deadline)"
+    return item.deadline.describe(now)
+
+
+class ReviewModel(RowsTableModel):
+    headers = ("Received", "Decide by", "From", "Contact", "Message", "Why it needs review")
+
+    def __init__(
+        self, zone: Callable[[], str], now: Callable[[], datetime], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._zone = zone  # () -> the business time zone's name (a setting that can change)
+        self._now = now
 
     def cell(self, row: ReviewItem, column: int) -> str:
         return (
             format_time(row.received_at, self._zone()),
+            row.deadline.short(self._now()) if row.deadline else "(START held)",
             row.from_display,
             ", ".join(row.contact_names) or "Unknown sender",
             _one_line(row.body),
@@ -57,7 +83,23 @@ class ReviewModel(RowsTableModel):
         )[column]
 
     def tooltip(self, row: ReviewItem, column: int) -> str | None:
-        return row.body if column == 3 else None
+        if column == DEADLINE_COLUMN:
+            return deadline_text(row, self._now())
+        return row.body if column == 4 else None
+
+    def is_urgent(self, row: ReviewItem) -> bool:
+        return row.urgency(self._now()) is not Urgency.ON_TIME
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.row_at(index.row()) if index.isValid() else None
+        if row is not None and self.is_urgent(row):
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return tone_colour(URGENT)
+            if role == Qt.ItemDataRole.FontRole and index.column() == DEADLINE_COLUMN:
+                font = QFont()
+                font.setBold(True)
+                return font
+        return super().data(index, role)
 
 
 class UnknownSendersModel(RowsTableModel):
@@ -70,7 +112,7 @@ class UnknownSendersModel(RowsTableModel):
     def cell(self, row: UnknownSender, column: int) -> str:
         return (
             row.from_display,
-            "Opted out" if row.opted_out else "Subscribed",
+            short_label(row.consent) if row.consent else "",
             str(row.message_count),
             format_time(row.last_received_at, self._zone()),
             _one_line(row.last_body),
@@ -92,7 +134,7 @@ class ReviewPage(QWidget):
         super().__init__(parent)
         self.services = services
         zone = self._zone
-        self.review_model = ReviewModel(zone, self)
+        self.review_model = ReviewModel(zone, services.clock.now, self)
         self.unknown_model = UnknownSendersModel(zone, self)
         self.review_view = read_only_table(self.review_model)
         self.unknown_view = read_only_table(self.unknown_model)
@@ -107,7 +149,9 @@ class ReviewPage(QWidget):
         self.message_label = plain_label(wrap=True, selectable=True)
         self.sender_label = plain_label(wrap=True, selectable=True)
         self.reason_label = plain_label(wrap=True, selectable=True)
+        self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
+        self._confirm_job: Job | None = None
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
@@ -121,7 +165,8 @@ class ReviewPage(QWidget):
     def _build(self) -> None:
         intro = plain_label(
             "Replies that might be asking you to stop texting. Decide each one: the law gives "
-            "you at most 10 business days to honour an opt-out.",
+            "you at most 10 business days to honour an opt-out. Until you decide, automation "
+            "texts to that number are held.",
             wrap=True,
             selectable=True,
         )
@@ -131,7 +176,8 @@ class ReviewPage(QWidget):
         self.message_label.setStyleSheet(
             "QLabel { background: palette(base); border: 1px solid palette(mid); padding: 8px; }"
         )
-        for label in (self.sender_label, self.message_label, self.reason_label):
+        for label in (self.sender_label, self.message_label, self.reason_label,
+                      self.deadline_label):  # fmt: skip
             detail_layout.addWidget(label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.opt_out_button)
@@ -181,9 +227,11 @@ class ReviewPage(QWidget):
         self.unknown_model.set_rows(senders)
         self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
         self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
-        for column, width in ((0, 130), (1, 120), (2, 140), (3, 320)):
+        for column, width in ((2, 120), (3, 140), (4, 260)):
             self.review_view.setColumnWidth(column, width)
-        for column, width in ((0, 130), (1, 90), (2, 50), (3, 130)):
+        for column in (0, DEADLINE_COLUMN):  # times and deadlines read in full
+            self.review_view.resizeColumnToContents(column)
+        for column, width in ((0, 130), (1, 150), (2, 50), (3, 130)):
             self.unknown_view.setColumnWidth(column, width)
         self._select(current.inbound_id if current else None)
         self.review_count_changed.emit(len(items))
@@ -211,6 +259,7 @@ class ReviewPage(QWidget):
             self.message_label.setText("")
             self.message_label.setVisible(False)
             self.reason_label.setText("")
+            self.deadline_label.setText("")
             return
         names = ", ".join(item.contact_names) or "no contact has this number"
         when = format_time(item.received_at, self._zone(), seconds=True)
@@ -218,6 +267,8 @@ class ReviewPage(QWidget):
         self.message_label.setVisible(True)
         self.message_label.setText(item.body)
         self.reason_label.setText(f"Why: {item.reason}")
+        self.deadline_label.setText(deadline_text(item, self.services.clock.now()))
+        coloured(self.deadline_label, URGENT if self.review_model.is_urgent(item) else Tone.NORMAL)
         first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
         self.opt_out_button.setText(first[0])
         self.not_opt_out_button.setText(second[0])
@@ -242,4 +293,16 @@ class ReviewPage(QWidget):
             self.feedback_label.setText(str(exc))
         else:
             self.feedback_label.setText(f"{item.from_display}: {outcome.message}")
+            if outcome.confirmation_requested:
+                self._send_confirmations()
         self.refresh()
+
+    def _send_confirmations(self) -> None:
+        """An opt-out decided here may get its confirmation text: send it now, off the GUI
+        thread, rather than at the sender's next run (the FCC allows 5 minutes)."""
+        s = self.services
+        self._confirm_job = run_in_background(
+            lambda: send_due_confirmations(s.db, s.gateway, clock=s.clock),
+            lambda _report: None,
+            lambda _error: None,  # the background sender tries again; nothing to show here
+        )

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.credentials import NO_KEYRING
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.replies import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
@@ -47,6 +49,16 @@ MODE_LABELS = {
     "twilio": "Twilio",
 }
 TOKEN_SAVED_HINT = "A token is saved (hidden). Type a new one to replace it."
+HOLD_OFF_WARNING = (
+    "Holding is off: automation texts go to numbers whose reply may be an opt-out. If it was "
+    "one, each of those texts breaks the law (up to $1,500 per text)."
+)
+
+
+def _locked(words: frozenset[str]) -> str:
+    return "Always (Twilio and FCC, cannot be removed): " + ", ".join(
+        sorted(w.upper() for w in words)
+    )
 
 
 class SettingsPage(QWidget):
@@ -130,6 +142,11 @@ class SettingsPage(QWidget):
         self.stale = _spin(1, 24 * 14, " hours")
         self._row(f, "Skip a send missed by more than", self.stale, "stale_limit_hours")
 
+        self.frequency_cap = _spin(0, core_settings.MAX_TEXTS_PER_DAY, " texts")
+        self.frequency_cap.setSpecialValueText("No limit")
+        self._row(f, "At most, per contact in 24 hours", self.frequency_cap,
+                  "automation_texts_per_day")  # fmt: skip
+
         inbox, f = self._group("Inbox")
         self.poll = _spin(5, 3600, " seconds")
         self._row(f, "Check the inbox every", self.poll, "poll_interval_seconds")
@@ -141,6 +158,7 @@ class SettingsPage(QWidget):
         self._row(f, "First check reads back", self.look_back, "inbox_look_back_days")
         self.start_review = QCheckBox("START replies need review before re-subscribing")
         f.addRow("", self.start_review)
+        consent_box = self._build_consent()
 
         you, f = self._group("You")
         self.user_name = QLineEdit()
@@ -159,7 +177,7 @@ class SettingsPage(QWidget):
         column.setContentsMargins(16, 12, 16, 12)
         column.setSpacing(12)
         column.addWidget(heading("Settings", 4))
-        for box in (twilio, phones, autos, inbox, you):
+        for box in (twilio, phones, autos, inbox, consent_box, you):
             column.addWidget(box)
         column.addStretch(1)
         content.setMaximumWidth(760)
@@ -173,6 +191,43 @@ class SettingsPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(area, 1)
         layout.addLayout(bottom)
+
+    def _build_consent(self) -> QGroupBox:
+        """Holds while a reply waits for review, keyword lists, the confirmation text."""
+        box, f = self._group("Opt-outs")
+        self.hold = QCheckBox("Hold automation texts while a reply waits for review")
+        self.hold.toggled.connect(lambda on: self.hold_warning.setVisible(not on))
+        f.addRow("", self.hold)
+        self.hold_warning = coloured(plain_label(HOLD_OFF_WARNING, wrap=True), WARNING_COLOUR)
+        f.addRow("", self.hold_warning)
+        self.opt_out_words = QLineEdit()
+        self.opt_in_words = QLineEdit()
+        self.help_words = QLineEdit()
+        for editor, field, label, locked, example in (
+            (self.opt_out_words, "extra_opt_out_keywords", "Opt-out words", OPT_OUT_KEYWORDS,
+             "PARAR, ALTO"),
+            (self.opt_in_words, "extra_opt_in_keywords", "Opt-in words", OPT_IN_KEYWORDS, "ALTA"),
+            (self.help_words, "extra_help_keywords", "Help words", HELP_KEYWORDS, "AYUDA"),
+        ):  # fmt: skip
+            editor.setPlaceholderText(f"Comma separated, e.g. {example}")
+            self._row(f, f"{label}, also", editor, field)
+            f.addRow("", plain_label(_locked(locked), wrap=True))
+        f.addRow("", plain_label(
+            "A reply that is exactly one of these words (any case, accents and punctuation "
+            "ignored) acts at once; longer wording goes to Needs review.", wrap=True))  # fmt: skip
+        self.confirm = QCheckBox("Send one confirmation text per opt-out Twilio did not confirm")
+        f.addRow("", self.confirm)
+        self.business_name = QLineEdit()
+        self.business_name.setPlaceholderText("e.g. Harbor Dental (shown as {business})")
+        self._row(f, "Business name", self.business_name, "business_name")
+        self.confirmation_text = _text_box()
+        self._row(f, "Confirmation text", self.confirmation_text, "confirmation_text")
+        self.confirmation_text_es = _text_box()
+        self._row(f, "Spanish confirmation", self.confirmation_text_es, "confirmation_text_es")
+        f.addRow("", plain_label(
+            "Sent within 5 minutes of the request, never with marketing or links; staff "
+            "opt-outs ask first. Twilio confirms its own STOP-type keywords itself.", wrap=True))  # fmt: skip
+        return box
 
     # -- data ------------------------------------------------------------------------
 
@@ -194,6 +249,16 @@ class SettingsPage(QWidget):
         self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
         self.user_name.setText(st.user_name)
+        self.frequency_cap.setValue(st.automation_texts_per_day)
+        self.hold.setChecked(st.hold_while_pending)
+        self.hold_warning.setVisible(not st.hold_while_pending)
+        self.opt_out_words.setText(st.extra_opt_out_keywords)
+        self.opt_in_words.setText(st.extra_opt_in_keywords)
+        self.help_words.setText(st.extra_help_keywords)
+        self.confirm.setChecked(st.confirm_opt_outs)
+        self.business_name.setText(st.business_name)
+        self.confirmation_text.setPlainText(st.confirmation_text)
+        self.confirmation_text_es.setPlainText(st.confirmation_text_es)
         tokens = self._services.tokens
         if tokens.keyring_available():
             self.keyring_note.setText(
@@ -219,6 +284,15 @@ class SettingsPage(QWidget):
             inbox_look_back_days=self.look_back.value(),
             start_replies_need_review=self.start_review.isChecked(),
             user_name=self.user_name.text().strip() or "Office",
+            automation_texts_per_day=self.frequency_cap.value(),
+            hold_while_pending=self.hold.isChecked(),
+            extra_opt_out_keywords=self.opt_out_words.text().strip(),
+            extra_opt_in_keywords=self.opt_in_words.text().strip(),
+            extra_help_keywords=self.help_words.text().strip(),
+            confirm_opt_outs=self.confirm.isChecked(),
+            business_name=self.business_name.text().strip(),
+            confirmation_text=self.confirmation_text.toPlainText().strip(),
+            confirmation_text_es=self.confirmation_text_es.toPlainText().strip(),
         )
 
     def save(self) -> bool:
@@ -289,6 +363,14 @@ class SettingsPage(QWidget):
         coloured(self.test_result, colour)
         self.test_result.setText(text)
         self.connection_tested.emit(text)
+
+
+def _text_box() -> QPlainTextEdit:
+    """Two lines for a short text (a confirmation), Tab moving on as in a line editor."""
+    box = QPlainTextEdit()
+    box.setTabChangesFocus(True)
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * 3 + 12)
+    return box
 
 
 def _spin(low: int, high: int, suffix: str) -> QSpinBox:

@@ -62,3 +62,46 @@ def test_the_local_day_decides_not_the_utc_day():
 def test_negative_days_are_refused():
     with pytest.raises(ValueError):
         bd.add_business_days(date(2026, 11, 25), -1)
+
+
+# ---- review deadlines of replies that may be opt-outs --------------------------------------
+
+
+def test_a_review_deadline_over_thanksgiving():
+    received = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # Friday 10:00 in New York
+    deadline = bd.review_deadline(received, NY)
+    # Mon 23, Tue 24, Wed 25, (Thu 26 holiday), Fri 27, Mon 30, Tue 1, Wed 2, Thu 3, Fri 4, Mon 7
+    assert deadline.due_day == date(2026, 12, 7)
+    assert deadline.due == ny(2026, 12, 8, 0, 0)  # the same line as deadline_after
+    assert deadline.escalate_from == ny(2026, 12, 3, 0, 0)
+
+
+def test_a_reply_on_friday_evening_counts_from_monday_in_the_business_zone():
+    # 23:30 UTC Friday is 18:30 in New York (still Friday there) but Saturday in UTC.
+    received = datetime(2026, 1, 9, 23, 30, tzinfo=UTC)
+    assert bd.review_deadline(received, NY).due_day == date(2026, 1, 26)  # MLK day on the 19th
+
+
+def test_urgency_escalates_two_business_days_before_and_then_overdue():
+    deadline = bd.review_deadline(datetime(2026, 11, 20, 15, 0, tzinfo=UTC), NY)
+    assert deadline.urgency(ny(2026, 12, 2, 23, 59)) is bd.Urgency.ON_TIME
+    assert deadline.urgency(ny(2026, 12, 3, 0, 0)) is bd.Urgency.DUE_SOON
+    assert deadline.urgency(ny(2026, 12, 7, 23, 59)) is bd.Urgency.DUE_SOON
+    assert deadline.urgency(ny(2026, 12, 8, 0, 0)) is bd.Urgency.OVERDUE
+
+
+def test_a_review_deadline_reads_like_a_sentence():
+    deadline = bd.review_deadline(datetime(2026, 11, 20, 15, 0, tzinfo=UTC), NY)
+    assert deadline.describe(ny(2026, 11, 20, 11, 0)) == (
+        "Decide by Mon 07 Dec 2026 (10 business days left)"
+    )
+    assert deadline.describe(ny(2026, 12, 4, 11, 0)) == (
+        "Decide by Mon 07 Dec 2026 (1 business day left)"
+    )
+    assert deadline.describe(ny(2026, 12, 7, 11, 0)).startswith("Decide today")
+    assert deadline.describe(ny(2026, 12, 8, 9, 0)).startswith("Overdue")
+    assert deadline.short(ny(2026, 12, 4, 11, 0)) == "Mon 07 Dec (1 day left)"
+
+
+def test_a_bad_time_zone_setting_falls_back_to_utc():
+    assert bd.review_deadline(datetime(2026, 11, 20, 15, 0, tzinfo=UTC), "Nowhere/Else").due_day

@@ -10,11 +10,14 @@ from trustpager_desktop.core.replies import (
     HELP_KEYWORDS,
     OPT_IN_KEYWORDS,
     OPT_OUT_KEYWORDS,
+    Keywords,
     ReplyClassification,
     ReplyKind,
     classify_reply,
     damerau_levenshtein,
     normalize_reply,
+    parse_keywords,
+    twilio_acts_on,
 )
 
 OUT = ReplyKind.OPT_OUT
@@ -66,6 +69,15 @@ CASES: list[tuple[str, ReplyKind, str | None]] = [
     ("STOP!!! STOP", OUT, "stop"),
     ("stop, stop, STOP", OUT, "stop"),
     ("stop unsubscribe", OUT, "stop"),
+    # Single-word Spanish opt-outs (defaults), accents and punctuation tolerated.
+    ("¡ALTO!", OUT, "alto"),
+    ("Alto.", OUT, "alto"),
+    ("PARÁR", OUT, "parar"),
+    ("Parar!!", OUT, "parar"),
+    ("Cancelar?", OUT, "cancelar"),
+    ("DETENER 🛑", OUT, "detener"),
+    ("baja 🙏", OUT, "baja"),
+    ("ALTO ALTO", OUT, "alto"),
     # --- Opt-in: strict whole message ---
     ("START", IN, "start"),
     ("start!", IN, "start"),
@@ -153,17 +165,25 @@ CASES: list[tuple[str, ReplyKind, str | None]] = [
     ("stpo please", MAYBE, "stop"),
     ("s t p o", MAYBE, "stop"),
     # --- Possible opt-out: other languages ---
-    ("ALTO", MAYBE, "alto"),
-    ("PARAR", MAYBE, "parar"),
-    ("BAJA", MAYBE, "baja"),
+    ("ALTO", OUT, "alto"),
+    ("PARAR", OUT, "parar"),
+    ("BAJA", OUT, "baja"),
     ("no más", MAYBE, "no más"),
     ("No mas", MAYBE, "no más"),
     ("no más mensajes por favor", MAYBE, "no más"),
-    ("cancelar", MAYBE, "cancelar"),
-    ("detener", MAYBE, "detener"),
+    ("cancelar", OUT, "cancelar"),
+    ("detener", OUT, "detener"),
     ("Quiero darme de baja", MAYBE, "dar de baja"),
     ("dejen de enviar mensajes", MAYBE, "dejen de enviar"),
     ("ALTO por favor", MAYBE, "alto"),
+    ("Parar por favor", MAYBE, "parar"),
+    ("baja por favor", MAYBE, "baja"),
+    ("Pare", MAYBE, "pare"),
+    ("no quiero más mensajes", MAYBE, "no quiero mensajes"),
+    ("dejen de mandarme mensajes", MAYBE, "dejen de enviar"),
+    ("Cancelar mi suscripción", MAYBE, "cancelar suscripción"),
+    ("No me interesa", MAYBE, "no me interesa"),
+    ("Número equivocado", MAYBE, "número equivocado"),
     ("ARRET", MAYBE, "arret"),
     ("ARRÊT", MAYBE, "arret"),
     ("arrête", MAYBE, "arrete"),
@@ -173,7 +193,7 @@ CASES: list[tuple[str, ReplyKind, str | None]] = [
     ("abmelden", MAYBE, "abmelden"),
     ("Bitte abmelden", MAYBE, "abmelden"),
     ("keine SMS mehr", MAYBE, "keine sms mehr"),
-    ("parar", MAYBE, "parar"),
+    ("parar", OUT, "parar"),
     ("sair", MAYBE, "sair"),
     ("basta", MAYBE, "basta"),
     ("annulla", MAYBE, "annulla"),
@@ -220,6 +240,13 @@ CASES: list[tuple[str, ReplyKind, str | None]] = [
     ("?!", OTHER, None),
     ("Is 3pm ok? Last stop before the bridge", OTHER, None),
     ("My spam folder caught your invoice", OTHER, None),
+    # Ordinary Spanish containing an opt-out word is not an opt-out.
+    ("Alto el precio?", OTHER, None),
+    ("Baja el precio?", OTHER, None),
+    ("Cancelar la cita", OTHER, None),
+    ("Quiero cancelar mi cita", OTHER, None),
+    ("Detener la cita del lunes?", OTHER, None),
+    ("Baja California", OTHER, None),
 ]
 
 
@@ -370,3 +397,61 @@ def test_markup_that_splits_a_phrase_is_read_as_plain_words():
 @pytest.mark.parametrize("body", ["I <3 your shop", "Fish & chips at 5?", "<b>See you at 3</b>"])
 def test_ordinary_text_with_markup_characters_stays_other(body):
     assert classify_reply(body).kind is ReplyKind.OTHER
+
+
+# --- keyword lists from settings, language, Twilio's own filtering -------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "language"),
+    [("PARAR", "es"), ("¡Alto!", "es"), ("ALTO por favor", "es"), ("Quiero darme de baja", "es"),
+     ("STOP", "en"), ("please stop texting me", "en"), ("Unsubscribe", "en")],
+)  # fmt: skip
+def test_spanish_wording_is_marked_spanish(body, language):
+    assert classify_reply(body).language == language
+
+
+def test_spanish_words_can_be_dropped_from_the_automatic_list():
+    english_only = Keywords.with_extra()
+    assert classify_reply("PARAR", keywords=english_only).kind is MAYBE
+    assert classify_reply("STOP", keywords=english_only).kind is OUT
+
+
+def test_added_keywords_act_like_the_defaults():
+    extra = Keywords.with_extra(opt_out=("arret", "nomas"), opt_in=("alta",), help=("ayuda",))
+    assert classify_reply("ARRÊT!", keywords=extra).kind is OUT
+    assert classify_reply("no más", keywords=extra).kind is OUT  # a phrase keyword, joined
+    assert classify_reply("alta", keywords=extra).kind is IN
+    assert classify_reply("Ayuda", keywords=extra).kind is HELP
+    assert classify_reply("STOP", keywords=extra).kind is OUT  # locked words stay
+
+
+def test_locked_words_cannot_be_removed():
+    assert Keywords.with_extra().opt_out >= OPT_OUT_KEYWORDS
+    assert Keywords.with_extra().opt_in >= OPT_IN_KEYWORDS
+    assert Keywords.with_extra().help >= HELP_KEYWORDS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("PARAR, ALTO", ("parar", "alto")), ("Opt-Out\nARRÊT", ("optout", "arret")),
+     ("stop, STOP,, ", ("stop",)), ("", ())],
+)  # fmt: skip
+def test_parse_keywords(text, expected):
+    assert parse_keywords(text) == expected
+
+
+@pytest.mark.parametrize("text", ["!!!", "x" * 31, "sign up"])
+def test_parse_keywords_refuses_bad_entries(text):
+    with pytest.raises(ValueError):
+        parse_keywords(text, single_words=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [("STOP", OUT), (" Stop. ", OUT), ("stopall", OUT), ("OPT OUT", OUT), ("START", IN),
+     ("yes", IN), ("PARAR", None), ("STOP STOP", None), ("stop please", None),
+     ("Hello", None)],
+)  # fmt: skip
+def test_twilio_acts_only_on_its_own_whole_message_words(body, kind):
+    assert twilio_acts_on(body) is kind

@@ -35,7 +35,7 @@ def test_spec_parses_and_builds_both_programs():
 
 def test_spec_references_files_that_exist():
     strings = string_constants(spec_tree())
-    for script in ("entry_gui.py", "entry_cli.py"):
+    for script in ("entry_gui.py", "entry_cli.py", "entry_linux.py"):
         assert script in strings
         assert (PACKAGING / script).is_file()
     for icon in ("trustpager.ico", "trustpager.icns"):
@@ -47,12 +47,20 @@ def test_spec_references_files_that_exist():
     assert "resources" in strings
 
 
+def test_the_spec_trims_through_bundle_trim():
+    spec = (PACKAGING / "trustpager.spec").read_text()
+    assert "from bundle_trim import" in spec and (PACKAGING / "bundle_trim.py").is_file()
+
+
 def test_entry_scripts_call_the_installed_entry_points():
     pyproject = (REPO / "pyproject.toml").read_text()
     assert 'trustpager = "trustpager_desktop.cli:main"' in pyproject
     assert 'trustpager-desktop = "trustpager_desktop.app:main"' in pyproject
     assert "from trustpager_desktop.cli import main" in (PACKAGING / "entry_cli.py").read_text()
     assert "from trustpager_desktop.app import main" in (PACKAGING / "entry_gui.py").read_text()
+    linux = (PACKAGING / "entry_linux.py").read_text()
+    assert "from trustpager_desktop.cli import main" in linux
+    assert "from trustpager_desktop.app import main" in linux
 
 
 def test_desktop_file_has_the_required_keys():

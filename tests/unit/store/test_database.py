@@ -136,6 +136,44 @@ def test_sqlite_uri_filenames_open_the_named_file_and_create_nothing_else(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("shared.db")) == []
 
 
+def test_migration_0008_gives_earlier_stop_replies_their_twilio_block(tmp_path):
+    """A database from before 0008: a STOP-reply opt-out (re-consented by hand since) and a
+    STOP then START get a block and no block respectively, so the first shows "waiting
+    for the customer's START reply" after the upgrade."""
+    from alembic import command
+
+    from trustpager_desktop.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = Database.open(url, migrate=False).engine
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        insert = text(
+            "INSERT INTO consent_events (contact_id, phone_e164, kind, source, method, evidence,"
+            " message_sid, actor, received_at, recorded_at) VALUES (1, :phone, :kind, :source,"
+            " NULL, '', :sid, 'Inbox', :at, :at)"
+        )
+        for phone, kind, source, at in (
+            ("+14155550101", "opt_out", "stop_reply", "2026-01-01 10:00:00"),
+            ("+14155550101", "re_consent", "manual_toggle", "2026-01-02 10:00:00"),
+            ("+14155550102", "opt_out", "stop_reply", "2026-01-01 10:00:00"),
+            ("+14155550102", "re_consent", "start_reply", "2026-01-03 10:00:00"),
+            ("+14155550103", "opt_out", "manual_toggle", "2026-01-01 10:00:00"),
+        ):
+            conn.execute(insert, {"phone": phone, "kind": kind, "source": source, "sid": "SM1",
+                                  "at": at})  # fmt: skip
+    engine.dispose()
+    database = Database.open(url)
+    try:
+        with database.engine.connect() as conn:
+            blocks = conn.execute(text("SELECT phone_e164, source FROM provider_blocks")).all()
+    finally:
+        database.close()
+    assert blocks == [("+14155550101", "stop_reply")]
+
+
 def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_items(tmp_path):
     """Migration 0005 on a database the old enrolment race had already doubled."""
     from alembic import command

@@ -1,7 +1,7 @@
 """one open enrolment per automation and contact; leases on in-flight queue items
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0008
 
 Enrolment takes the same claim discipline as dispatch (issue 13):
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,8 +49,10 @@ _items = sa.table(
     sa.column("lease_until", sa.DateTime),
     sa.column("finished_at", sa.DateTime),
 )
+# Open: waiting, in flight, or held by the consent rule (a reply awaits review).
+OPEN_STATUSES = ("pending", "in_flight", "held")
 _OPEN_ITEM = sa.exists().where(
-    _items.c.enrollment_id == _enrollments.c.id, _items.c.status.in_(("pending", "in_flight"))
+    _items.c.enrollment_id == _enrollments.c.id, _items.c.status.in_(OPEN_STATUSES)
 )
 
 
