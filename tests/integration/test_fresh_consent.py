@@ -96,15 +96,22 @@ class SlowTwilio:
         return result
 
 
+def _dispatch_while_twilio_is_slow(db, clock, twilio_provider, after_first):  # type: ignore[no-untyped-def]
+    """One dispatch (one dispatcher) in which every send takes 1.2 s of the gateway's
+    real-time clock, ``after_first`` running once the first text went."""
+    elapsed = SecondsOnEachCall()
+    slow = SlowTwilio(twilio_provider, elapsed, 1.2, after_first)
+    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
+    return QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock, workers=1).dispatch_due()
+
+
 def test_an_opt_out_saved_while_twilio_is_slow_blocks_the_rest_of_the_batch(
     db, clock, fake_twilio, twilio_provider
 ):
     ids = _enrol_six(db, clock)
     other = Database.open(db.url)
-    elapsed = SecondsOnEachCall()
-    slow = SlowTwilio(twilio_provider, elapsed, 1.2, lambda: _opt_out(other, ids[2:], clock))
-    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
-    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock).dispatch_due()
+    report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider,
+                                            lambda: _opt_out(other, ids[2:], clock))  # fmt: skip
     other.close()
 
     assert _reached_twilio(fake_twilio) == NUMBERS[:2]
@@ -185,10 +192,8 @@ def test_a_text_another_desktop_took_over_meanwhile_is_neither_sent_nor_settled_
                 OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
             message.status = "unknown"  # that desktop's reconcile: to be looked up
 
-    elapsed = SecondsOnEachCall()
-    slow = SlowTwilio(twilio_provider, elapsed, 1.2, opt_out_and_take_over_the_second)
-    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
-    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock, workers=1).dispatch_due()
+    report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider,
+                                            opt_out_and_take_over_the_second)  # fmt: skip
     other.close()
 
     assert NUMBERS[1] not in _reached_twilio(fake_twilio)
@@ -217,10 +222,7 @@ def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
                                  processed_at=clock.now(), classification="possible_opt_out",
                                  review_status="pending"))  # fmt: skip
 
-    elapsed = SecondsOnEachCall()
-    slow = SlowTwilio(twilio_provider, elapsed, 1.2, a_reply_waits_for_review)
-    gateway = OutboundGateway(db, slow, clock=clock, monotonic=elapsed)
-    report = QueueDispatcher(db, gateway, settings=ANYTIME, clock=clock, workers=1).dispatch_due()
+    report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider, a_reply_waits_for_review)
     other.close()
 
     assert NUMBERS[3] not in _reached_twilio(fake_twilio)
