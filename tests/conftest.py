@@ -106,8 +106,13 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         return
     mode = "soak" if figures.soak() else "bounded"
     terminalreporter.section(f"reliability figures ({mode})")
+    rates = figures.rates()
     for name in figures.FIGURE_NAMES:
-        terminalreporter.write_line(f"{name}: {values[name]}")
+        line = f"{name}: {values[name]}"
+        if name in rates:
+            seconds, per_minute = rates[name]
+            line += f" in {seconds:.0f} s ({per_minute:.1f} a minute)"
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,8 @@ def clock():
 
 
 @pytest.fixture
-def gateway(db, twilio_provider, clock):
+def gateway(db, twilio_provider, fake_twilio, clock):
+    fake_twilio.clock = clock.now  # Twilio dates its messages on the test's clock
     return OutboundGateway(db, twilio_provider, clock=clock)
 
 
@@ -161,7 +162,7 @@ def test_catch_up_after_downtime_runs_each_item_once_and_skips_stale_ones(
 def test_temporary_provider_failure_is_retried_with_backoff(db, dispatcher, fake_twilio, clock):
     cid = add_contact(db, clock)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), cid)
-    fake_twilio.add_fault(Fault.http(503, method="POST"))
+    fake_twilio.add_fault(Fault.http(429, method="POST"))  # a refusal: certainly not sent
     assert dispatcher.dispatch_due().retrying == 1
     (item,) = items(db)
     assert item.status == "pending" and item.reason.startswith("will retry")
@@ -247,7 +248,7 @@ class KilledAfterSending:
         return self.real.fetch_status(sid)
 
 
-def test_a_kill_mid_send_never_sends_twice(db, twilio_provider, fake_twilio, clock):
+def test_a_kill_mid_send_never_sends_twice(db, gateway, twilio_provider, fake_twilio, clock):
     cid = add_contact(db, clock)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), cid)
     dying = QueueDispatcher(
@@ -257,15 +258,19 @@ def test_a_kill_mid_send_never_sends_twice(db, twilio_provider, fake_twilio, clo
         dying.dispatch_due()
     (item,) = items(db)
     assert item.status == "in_flight"
-    # A restart: another dispatcher must not touch it, reconcile puts it up for review.
-    restarted = QueueDispatcher(db, OutboundGateway(db, twilio_provider, clock=clock), clock=clock)
+    # A restart: the claim holds until its lease runs out; nobody touches it before.
+    restarted = QueueDispatcher(db, gateway, clock=clock)
     assert restarted.dispatch_due().claimed == 0
-    clock.advance(minutes=5)
-    report = reconcile_in_flight(db, twilio_provider, clock=clock)
-    assert report.review == 1
-    restarted.dispatch_due()
+    assert reconcile_in_flight(db, clock=clock).touched == 0
+    clock.advance(seconds=(auto_queue.LEASE + auto_queue.CLOCK_SKEW).total_seconds() + 1)
+    assert reconcile_in_flight(db, clock=clock).to_look_up == 1
+    # The record says "sending" without a SID: Twilio is asked, it has the text: sent.
+    assert restarted.dispatch_due().sent == 1
     (item,) = items(db)
-    assert (item.status, item.reason) == ("review", auto_queue.REASON_REVIEW)
+    with db.read() as s:
+        message = s.get(OutboundMessage, item.outbound_message_id)
+    assert item.status == "sent" and message.status == "sent"
+    assert message.provider_sid == fake_twilio.sent_messages[0]["sid"]
     assert posts_to(fake_twilio) == Counter({"+14155550101": 1})
 
 
@@ -278,12 +283,7 @@ def test_reconcile_requeues_items_that_never_reached_the_gateway(
     claimed = auto_queue.claim_due(db, "dead", clock.now(), settings=AppSettings())
     assert [c.action_type for c in claimed] == ["send_sms"]
     clock.advance(minutes=5)
-    assert (
-        reconcile_in_flight(
-            db, fake_twilio and dispatcher.gateway.provider, clock=clock
-        ).returned_to_pending
-        == 1
-    )
+    assert reconcile_in_flight(db, clock=clock).returned_to_pending == 1
     dispatcher.dispatch_due()
     assert posts_to(fake_twilio) == Counter({"+14155550101": 1})
 
@@ -299,7 +299,7 @@ def test_reconcile_finishes_from_the_providers_record(
         item.status = "in_flight"
         s.get(OutboundMessage, item.outbound_message_id).status = "sending"
     clock.advance(minutes=5)
-    assert reconcile_in_flight(db, twilio_provider, clock=clock).finished == 1
+    assert reconcile_in_flight(db, clock=clock).finished == 1
     assert items(db)[0].status == "sent" and len(fake_twilio.sent_messages) == 1
 
 

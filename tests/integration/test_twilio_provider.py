@@ -125,12 +125,33 @@ def test_429_is_temporary_with_retry_after(fake_twilio, provider):
     assert SID_RE.match(provider.send(CUSTOMER, "hi").sid)
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_5xx_is_temporary(fake_twilio, provider, status):
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_answer_to_a_send_means_it_may_have_been_sent(fake_twilio, provider, status):
     fake_twilio.add_fault(Fault.http(status))
     error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
-    assert error.kind is FailureKind.TEMPORARY
+    assert error.kind is FailureKind.UNKNOWN and not error.retryable
     assert error.http_status == status
+    assert f"HTTP {status}" in error.reason and "may or may not have been sent" in error.reason
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_5xx_answer_to_a_read_is_temporary(fake_twilio, provider, status):
+    fake_twilio.add_fault(Fault.http(status))
+    error = raise_of(provider.test_connection)
+    assert error.kind is FailureKind.TEMPORARY and error.http_status == status
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.accept_then_fail(500), Fault.accept_then_fail(504), Fault.accept_then_drop()],
+    ids=["500", "504", "dropped"],
+)
+def test_a_send_twilio_accepted_then_answered_badly_is_unknown(fake_twilio, fault):
+    provider = make_provider(fake_twilio, timeout=0.5)
+    fake_twilio.add_fault(fault)
+    error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
+    assert error.kind is FailureKind.UNKNOWN
+    assert [m["to"] for m in fake_twilio.sent_messages] == [CUSTOMER]  # Twilio has it
 
 
 def test_refused_connection_is_temporary(fake_twilio):
@@ -156,12 +177,12 @@ def test_slow_reply_beyond_timeout_is_temporary(fake_twilio):
     assert "no answer within 0.2 seconds" in error.reason
 
 
-def test_send_without_an_answer_is_not_retryable(fake_twilio):
+def test_send_without_an_answer_may_have_been_sent(fake_twilio):
     # Twilio may have the text: a retry could send it twice.
     provider = make_provider(fake_twilio, timeout=0.2)
-    fake_twilio.add_fault(Fault.slow(1.0, method="POST"))
+    fake_twilio.add_fault(Fault.accept_then_hang(1.0))
     error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
-    assert error.kind is FailureKind.PERMANENT and not error.retryable
+    assert error.kind is FailureKind.UNKNOWN and not error.retryable
     assert "may or may not have been sent" in error.reason
 
 
@@ -171,10 +192,10 @@ def test_dropped_connection_is_temporary(fake_twilio, provider):
     assert error.kind is FailureKind.TEMPORARY
 
 
-def test_send_dropped_after_the_request_is_not_retryable(fake_twilio, provider):
+def test_send_dropped_after_the_request_may_have_been_sent(fake_twilio, provider):
     fake_twilio.add_fault(Fault.drop(method="POST"))
     error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
-    assert error.kind is FailureKind.PERMANENT and not error.retryable
+    assert error.kind is FailureKind.UNKNOWN and not error.retryable
 
 
 def test_send_to_a_server_that_refuses_connections_is_temporary(fake_twilio):
@@ -183,10 +204,62 @@ def test_send_to_a_server_that_refuses_connections_is_temporary(fake_twilio):
     assert error.kind is FailureKind.TEMPORARY  # nothing reached Twilio: safe to retry
 
 
-def test_unreadable_send_reply_is_permanent_not_retryable(fake_twilio, provider):
+def test_unreadable_send_reply_may_have_been_sent(fake_twilio, provider):
     fake_twilio.add_fault(Fault.malformed_json(method="POST"))
     error = raise_of(lambda: provider.send(CUSTOMER, "hi"))
-    assert error.kind is FailureKind.PERMANENT  # Twilio may have accepted it: do not resend
+    assert error.kind is FailureKind.UNKNOWN  # Twilio may have accepted it: look it up first
+
+
+def test_a_429_to_a_send_is_a_certain_refusal(fake_twilio, provider):
+    fake_twilio.add_fault(Fault.http(429, method="POST"))
+    assert raise_of(lambda: provider.send(CUSTOMER, "hi")).kind is FailureKind.TEMPORARY
+
+
+# ---- list_sent (looking up a send that may have happened) -----------------------------
+
+
+def test_list_sent_finds_our_texts_to_that_number_since_the_attempt(fake_twilio, provider):
+    now = datetime.now(UTC)
+    ours = fake_twilio.phone_number
+    old = fake_twilio.add_outbound(ours, CUSTOMER, "hi", date_sent=now - timedelta(hours=3))
+    recent = fake_twilio.add_outbound(ours, CUSTOMER, "hi", date_sent=now - timedelta(seconds=5))
+    fake_twilio.add_outbound(ours, "+15551239999", "hi", date_sent=now)  # another number
+    fake_twilio.add_outbound("+17770000000", CUSTOMER, "hi", date_sent=now)  # another sender
+    fake_twilio.add_inbound(CUSTOMER, ours, "hi", date_sent=now)  # their reply
+
+    records = list(provider.list_sent(CUSTOMER, now - timedelta(minutes=2)))
+
+    assert [r.sid for r in records] == [recent]
+    assert records[0].body == "hi" and records[0].to_number == CUSTOMER
+    assert old not in {r.sid for r in records}
+    [request] = fake_twilio.requests_to("/Messages.json", "GET")
+    assert request.params["To"] == CUSTOMER and request.params["From"] == ours
+    assert not any(key.startswith("DateSent") for key in request.params)  # queued: no DateSent
+
+
+def test_list_sent_follows_pages_until_they_are_older_than_the_attempt(fake_twilio, provider):
+    now = datetime.now(UTC)
+    for i in range(450):  # three pages of 200 when the lookup must read them all
+        fake_twilio.add_outbound(
+            fake_twilio.phone_number, CUSTOMER, f"text {i}", date_sent=now - timedelta(seconds=i)
+        )
+    records = list(provider.list_sent(CUSTOMER, now - timedelta(hours=1)))
+    assert len(records) == 450 and len({r.sid for r in records}) == 450
+    assert len(fake_twilio.requests_to("/Messages.json", "GET")) == 3
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.http(500, method="GET"), Fault.drop(method="GET"), Fault.wrong_types(method="GET")],
+    ids=["500", "dropped", "unreadable"],
+)
+def test_a_lookup_that_cannot_be_read_raises_rather_than_answer_not_found(
+    fake_twilio, provider, fault
+):
+    fake_twilio.add_outbound(fake_twilio.phone_number, CUSTOMER, "hi")
+    fake_twilio.add_fault(fault)
+    error = raise_of(lambda: list(provider.list_sent(CUSTOMER, datetime.now(UTC))))
+    assert error.kind is not FailureKind.UNKNOWN and error.reason
 
 
 def test_wrong_credentials_is_authentication(fake_twilio):

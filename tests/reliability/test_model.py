@@ -4,12 +4,17 @@ Hypothesis interleaves contacts (some sharing a number), manual opt-outs and
 re-consents, STOP / START / PARAR / "please stop texting me" replies from known and
 unknown numbers (through the local Twilio server, the real Twilio client and
 the real inbox poller), review decisions, opt-out confirmations, enrolments,
-dispatch ticks, provider faults, kills in the middle of a dispatch and restarts.
-The Twilio server blocks a number after a STOP-type reply until START, as Twilio
-does, so re-consent by hand reaches the "waiting for START" state. After every step
-it checks DESIGN.md's promises 1, 4, 6, 8, 9 and 10 against the database and the
-Twilio server's record: no automation text reaches the provider for a number that
-is opted out, held by a reply waiting for review, or waiting for the customer's START.
+dispatch ticks, provider faults (refusals, and sends Twilio took but answered 5xx,
+dropped or never answered), kills in the middle of a dispatch and restarts within
+seconds. Two desktops ("seats") share the database, each with its own engine,
+provider, poller and dispatcher; either one acts, is killed or restarts while the
+other goes on. The Twilio server blocks a number after a STOP-type reply until
+START, as Twilio does, so re-consent by hand reaches the "waiting for START" state.
+After every step it checks DESIGN.md's promises 1, 4, 6, 8, 9 and 10 against the
+database and the Twilio server's record: no automation text reaches the provider
+for a number that is opted out, held by a reply waiting for review, or waiting for
+the customer's START, and no text reaches it twice; after every dispatch tick,
+that nothing is still "Sending" past its lease.
 """
 
 from __future__ import annotations
@@ -35,7 +40,15 @@ from sqlalchemy import func, select
 from tests.support import figures
 from tests.support.databases import create_pg_database, drop_pg_database, empty_all_tables
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import activity, automations, consent, contacts, inbox, preferences
+from trustpager_desktop.core import (
+    activity,
+    auto_queue,
+    automations,
+    consent,
+    contacts,
+    inbox,
+    preferences,
+)
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
@@ -143,8 +156,37 @@ class JudgingProvider:
     def fetch_status(self, sid: str):  # type: ignore[no-untyped-def]
         return self.inner.fetch_status(sid)
 
+    def list_sent(self, to_e164: str, since):  # type: ignore[no-untyped-def]
+        return self.inner.list_sent(to_e164, since)
+
     def test_connection(self) -> str:
         return self.inner.test_connection()
+
+
+class Seat:
+    """One desktop on the shared database: what a (re)started process builds."""
+
+    def __init__(self, machine: ConsentMachine) -> None:
+        self.db = Database.open(machine.url)  # its own engine and connections
+        inner = TwilioProvider(
+            machine.fake.account_sid,
+            machine.fake.auth_token,
+            machine.fake.phone_number,
+            api_base=machine.fake.base_url,
+            timeout=0.3,
+        )
+        self.provider = JudgingProvider(inner, machine)
+        self.gateway = OutboundGateway(self.db, self.provider, clock=machine.clock)
+        self.poller = InboxPoller(
+            self.db, self.provider, machine.clock, settings=SETTINGS, rand=lambda: 1.0
+        )
+        self.dispatcher = QueueDispatcher(
+            self.db, self.gateway, settings=SETTINGS, clock=machine.clock,
+            worker_id=uuid.uuid4().hex, workers=1,  # deterministic: one dispatcher per seat
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.db.close()
 
 
 class ConsentMachine(RuleBasedStateMachine):
@@ -159,16 +201,14 @@ class ConsentMachine(RuleBasedStateMachine):
         self.clock = FixedClock(START_AT)
         self.fake.clock = self.clock.now
         self.url = self.backend.fresh_url()
-        self.db = Database.open(self.url)
         self.violations: list[str] = []
         self.inbound: dict[str, tuple[str, str]] = {}  # sid -> (number, body)
         self.first_seen: dict[str, tuple[datetime, int]] = {}  # sid -> (processed_at, events)
         self.contact_ids: list[int] = []
         self.enrolled: set[int] = set()
         self.manual_sends = 0
-        self.unknown_outcome_sends = 0
         self.awaiting_start_seen = False
-        self._connect()
+        self.seats = [Seat(self), Seat(self)]
         with self.db.write() as s:
             self.automation_id = automations.create_automation(
                 s,
@@ -184,23 +224,10 @@ class ConsentMachine(RuleBasedStateMachine):
                 clock=self.clock,
             ).id
 
-    def _connect(self) -> None:
-        """The objects a (re)started process builds: provider, gateway, poller, dispatcher."""
-        inner = TwilioProvider(
-            self.fake.account_sid,
-            self.fake.auth_token,
-            self.fake.phone_number,
-            api_base=self.fake.base_url,
-            timeout=0.3,
-        )
-        self.provider = JudgingProvider(inner, self)
-        gateway = OutboundGateway(self.db, self.provider, clock=self.clock)
-        self.poller = InboxPoller(
-            self.db, self.provider, self.clock, settings=SETTINGS, rand=lambda: 1.0
-        )
-        self.dispatcher = QueueDispatcher(
-            self.db, gateway, settings=SETTINGS, clock=self.clock, worker_id=uuid.uuid4().hex
-        )
+    @property
+    def db(self) -> Database:
+        """The first seat's database, for the office's own changes and the checks."""
+        return self.seats[0].db
 
     # ---- rules -----------------------------------------------------------------------------
 
@@ -246,16 +273,16 @@ class ConsentMachine(RuleBasedStateMachine):
         """A reply that may be an opt-out, then a text falls due: it must be held."""
         contact_id = data.draw(st.sampled_from(self.contact_ids))
         self.reply_arrives(self._number(contact_id), body)
-        self.poll(check_now=True)
+        self.poll(0, True)
         self._enrol([contact_id])
-        self.dispatch_tick(0)
+        self.dispatch_tick(0, 0)
 
     @rule(data=st.data())
     def stop_then_reconsent_by_hand(self, data: st.DataObject) -> None:
         """STOP, then a person records re-consent: Twilio still blocks until START."""
         contact_id = data.draw(st.sampled_from(self.contact_ids))
         self.reply_arrives(self._number(contact_id), "STOP")
-        self.poll(check_now=True)
+        self.poll(0, True)
         with self.db.write() as s:
             if s.get(Contact, contact_id).sms_opted_out:
                 preferences.re_consent_by_hand(
@@ -263,7 +290,7 @@ class ConsentMachine(RuleBasedStateMachine):
                     clock=self.clock,
                 )  # fmt: skip
         self._enrol([contact_id])
-        self.dispatch_tick(0)
+        self.dispatch_tick(0, 0)
 
     @rule(data=st.data(), yes=st.booleans())
     def decide_review(self, data: st.DataObject, yes: bool) -> None:
@@ -281,7 +308,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule()
     def send_confirmations(self) -> None:
-        send_due_confirmations(self.db, self.dispatcher.gateway, clock=self.clock)
+        send_due_confirmations(self.db, self.seats[0].gateway, clock=self.clock)
 
     @rule(data=st.data())
     def enrol(self, data: st.DataObject) -> None:
@@ -306,23 +333,28 @@ class ConsentMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             return s.get(Contact, contact_id).phone_e164
 
-    @rule(minutes=st.sampled_from([0, 1, 11]))
-    def dispatch_tick(self, minutes: int) -> None:
+    @rule(seat=st.sampled_from([0, 1]), minutes=st.sampled_from([0, 1, 11]))
+    def dispatch_tick(self, seat: int, minutes: int) -> None:
+        """A runner cycle on one desktop: expired claims reconciled, then due items run."""
         self.clock.advance(minutes=minutes)
-        self.dispatcher.dispatch_due()
+        desk = self.seats[seat]
+        reconcile_in_flight(desk.db, clock=self.clock)
+        desk.dispatcher.dispatch_due()
         self._check_held_items_are_still_held()
+        self._nothing_sending_past_its_lease()
 
-    @rule(check_now=st.booleans())
-    def poll(self, check_now: bool) -> None:
+    @rule(seat=st.sampled_from([0, 1]), check_now=st.booleans())
+    def poll(self, seat: int, check_now: bool) -> None:
         before = self._processed_sids()
-        (self.poller.check_now if check_now else self.poller.run_once)()
+        poller = self.seats[seat].poller
+        (poller.check_now if check_now else poller.run_once)()
         self._check_stops_took_effect(self._processed_sids() - before)
 
-    @rule(data=st.data())
-    def manual_send(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), seat=st.sampled_from([0, 1]))
+    def manual_send(self, data: st.DataObject, seat: int) -> None:
         contact_id = data.draw(st.sampled_from(self.contact_ids))
         self.manual_sends += 1
-        gateway = self.dispatcher.gateway
+        gateway = self.seats[seat].gateway
         gateway.send(
             contact_id=contact_id,
             body=f"Manual note {self.manual_sends}",
@@ -331,44 +363,52 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(
         fault=st.sampled_from(
-            ["21610", "429", "500", "500-list", "drop-post", "slow-post", "malformed-list"]
+            ["21610", "429", "500", "500-list", "drop-post", "slow-post", "malformed-list",
+             "accepted-500", "accepted-504", "accepted-dropped"]
         ),
         number=st.sampled_from(NUMBERS),
-    )
+    )  # fmt: skip
     def provider_fault(self, fault: str, number: str) -> None:
         if fault == "21610":
             self.fake.fail_recipient(number, 21610)
         elif fault == "429":
             self.fake.add_fault(Fault.http(429, retry_after="1"))
-        elif fault == "500":
+        elif fault == "500":  # refused before Twilio created anything
             self.fake.add_fault(Fault.http(500, method="POST"))
         elif fault == "500-list":
             self.fake.add_fault(Fault.http(500, method="GET"))
         elif fault == "drop-post":
             self.fake.add_fault(Fault.drop(method="POST"))
         elif fault == "slow-post":  # the reply comes after the client gave up; Twilio sent it
-            self.fake.add_fault(Fault.slow(0.5, method="POST"))
+            self.fake.add_fault(Fault.accept_then_hang(0.5))
+        elif fault == "accepted-500":
+            self.fake.add_fault(Fault.accept_then_fail(500))
+        elif fault == "accepted-504":
+            self.fake.add_fault(Fault.accept_then_fail(504))
+        elif fault == "accepted-dropped":
+            self.fake.add_fault(Fault.accept_then_drop())
         else:
             self.fake.add_fault(Fault.malformed_json(method="GET"))
 
-    @rule(after_twilio=st.booleans())
-    def kill_during_dispatch(self, after_twilio: bool) -> None:
-        """The process dies while a text is with the provider, then starts again."""
+    @rule(seat=st.sampled_from([0, 1]), after_twilio=st.booleans())
+    def kill_during_dispatch(self, seat: int, after_twilio: bool) -> None:
+        """The desktop dies while a text is with the provider, and starts again at once;
+        the other desktop carries on."""
         self.clock.advance(minutes=1)
-        self.provider.kill_before, self.provider.kill_after = not after_twilio, after_twilio
+        provider = self.seats[seat].provider
+        provider.kill_before, provider.kill_after = not after_twilio, after_twilio
         with contextlib.suppress(SimulatedKill):
-            self.dispatcher.dispatch_due()
-        self.provider.kill_before = self.provider.kill_after = False
-        self.restart()
+            self.seats[seat].dispatcher.dispatch_due()
+        provider.kill_before = provider.kill_after = False
+        self.restart(seat)
 
-    @rule()
-    def restart(self) -> None:
-        """Drop every connection and object, open the database again, reconcile."""
-        self.db.close()
-        self.db = Database.open(self.url)
-        self._connect()
-        self.clock.advance(minutes=3)  # past the in-flight grace
-        reconcile_in_flight(self.db, self.provider, clock=self.clock)
+    @rule(seat=st.sampled_from([0, 1]))
+    def restart(self, seat: int) -> None:
+        """Drop the desktop's connections and objects and build them again, seconds later:
+        its claims still hold until their lease runs out."""
+        self.seats[seat].close()
+        self.seats[seat] = Seat(self)
+        self.clock.advance(seconds=5)
 
     # ---- invariants -----------------------------------------------------------------------
 
@@ -456,6 +496,17 @@ class ConsentMachine(RuleBasedStateMachine):
                 )
             )
 
+    def _nothing_sending_past_its_lease(self) -> None:
+        """After a runner cycle nothing is "Sending" whose lease ran out (it was reconciled)."""
+        expired_before = self.clock.now() - auto_queue.CLOCK_SKEW
+        with self.db.read() as s:
+            stuck = s.scalars(
+                select(QueueItem.id).where(
+                    QueueItem.status == "in_flight", QueueItem.lease_until < expired_before
+                )
+            ).all()
+        assert stuck == [], f"still Sending past their lease: {stuck}"
+
     def _check_held_items_are_still_held(self) -> None:
         """After a dispatch, a queue item is 'held' only while its number is held, and
         the held ones are counted for the figures."""
@@ -488,21 +539,29 @@ class ConsentMachine(RuleBasedStateMachine):
                     assert all(s.scalars(with_number)), number
 
     def teardown(self) -> None:
-        """Twilio recovers: one more check must pick up every reply, none lost."""
+        """Twilio recovers: one more check must pick up every reply, none lost; once every
+        lease has run out, a cycle on each desktop leaves nothing "Sending"."""
         try:
             self.fake.clear_faults()
             before = self._processed_sids()
-            self.poller.check_now()
+            self.seats[0].poller.check_now()
             self._check_stops_took_effect(self._processed_sids() - before)
             processed = self._processed_sids()
             lost = [sid for sid in self.inbound if sid not in processed]
             figures.add("messages lost", len(lost))
             assert not lost, lost
             self.every_inbound_processed_once()
+            self.clock.advance(seconds=(auto_queue.LEASE + auto_queue.CLOCK_SKEW).total_seconds())
+            for seat in (0, 1):
+                self.dispatch_tick(seat, 2)
+            with self.db.read() as s:
+                assert s.scalar(select(func.count()).where(QueueItem.status == "in_flight")) == 0
+            self.no_text_reached_twilio_twice()
             figures.add("interleavings run")
             figures.add("re-consents waiting for START", int(self.awaiting_start_seen))
         finally:
-            self.db.close()
+            for seat in self.seats:
+                seat.close()
             self.backend.after_example(self.url)
 
 
@@ -515,6 +574,11 @@ class _Backend:
 
 def _run(backend: _Backend, examples: int, steps: int) -> None:
     machine = type("Machine", (ConsentMachine,), {"backend": backend})
+    with figures.timed("interleavings run"):
+        _run_machine(machine, examples, steps)
+
+
+def _run_machine(machine: type, examples: int, steps: int) -> None:
     run_state_machine_as_test(
         machine,
         settings=settings(
@@ -541,7 +605,7 @@ def test_consent_model_on_sqlite(fake_twilio, _sqlite_template, tmp_path):
             path = tmp_path / (url.rsplit("/", 1)[1] + suffix)
             path.unlink(missing_ok=True)
 
-    _run(_Backend(fake_twilio, fresh_url, cleanup), figures.scaled(15, 400), 25)
+    _run(_Backend(fake_twilio, fresh_url, cleanup), figures.scaled(15, 8_000), 25)
 
 
 @pytest.mark.postgres
@@ -556,6 +620,6 @@ def test_consent_model_on_postgres(fake_twilio, _postgres_scratch):
         return url
 
     try:
-        _run(_Backend(fake_twilio, fresh_url), figures.scaled(8, 100), 25)
+        _run(_Backend(fake_twilio, fresh_url), figures.scaled(8, 2_000), 25)
     finally:
         drop_pg_database(url)

@@ -11,6 +11,7 @@ Typical use (through the ``fake_twilio`` fixture in ``tests/conftest.py``)::
     fake_twilio.add_inbound("+15551230000", fake_twilio.phone_number, "STOP")
     fake_twilio.fail_recipient("+15550001111", 21610)
     fake_twilio.add_fault(Fault.http(429, retry_after=3))
+    fake_twilio.add_fault(Fault.accept_then_fail(500))  # creates the message, answers 500
     fake_twilio.add_service("MG...", ["+14155550100", "+14155550111"])  # a Messaging Service
     fake_twilio.deliver_to("+15550002222", "undelivered", 30006)  # a landline
     fake_twilio.advance_deliveries()  # queued -> sent -> delivered/undelivered/failed
@@ -101,6 +102,10 @@ class Fault:
     then answer normally, or drop if the server was reset meanwhile), "drop"
     (close the socket without a response), "malformed_json" (200 with a body
     that is not JSON), "wrong_types" (answer normally but with wrong-typed fields).
+    The "accept_then_..." kinds handle the request first (a POST creates the
+    message, as Twilio would) and only then go wrong: "accept_then_fail"
+    answers ``status`` (500, 502, 503, 504), "accept_then_drop" closes the
+    socket, "accept_then_hang" answers after ``delay`` (past the client's timeout).
     ``method``/``path_contains`` restrict which requests the fault applies to.
     """
 
@@ -127,6 +132,21 @@ class Fault:
     @classmethod
     def drop(cls, **kw: Any) -> Fault:
         return cls("drop", **kw)
+
+    @classmethod
+    def accept_then_fail(cls, status: int = 500, **kw: Any) -> Fault:
+        kw.setdefault("method", "POST")
+        return cls("accept_then_fail", status=status, code=20500, **kw)
+
+    @classmethod
+    def accept_then_drop(cls, **kw: Any) -> Fault:
+        kw.setdefault("method", "POST")
+        return cls("accept_then_drop", **kw)
+
+    @classmethod
+    def accept_then_hang(cls, delay: float, **kw: Any) -> Fault:
+        kw.setdefault("method", "POST")
+        return cls("accept_then_hang", delay=delay, **kw)
 
     @classmethod
     def malformed_json(cls, **kw: Any) -> Fault:
@@ -711,6 +731,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # An answer goes out in several small writes: without this, Nagle's algorithm holds
+        # the last one until the client's delayed ACK, 40 ms on every POST.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _handle(self) -> None:
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -737,6 +763,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         fault, generation, wake = fake._record(req)
         extra: dict[str, str] = {}
+        if fault is not None and fault.kind.startswith("accept_then_"):
+            self._accept_then(fault, fake._dispatch(req), generation, wake)
+            return
         if fault is not None:
             if fault.kind == "drop":
                 self._drop()
@@ -760,6 +789,20 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "wrong_types" and status < 400:
             payload = _corrupt(payload)
         self._send(status, payload, extra)
+
+    def _accept_then(self, fault: Fault, answer, generation: int, wake) -> None:  # type: ignore[no-untyped-def]
+        """The request has been handled (a message created); now the answer goes wrong."""
+        if fault.kind == "accept_then_drop":
+            self._drop()
+        elif fault.kind == "accept_then_hang":
+            wake.wait(fault.delay)
+            if self.fake._generation_now() != generation:
+                self._drop()
+            else:
+                self._send(*answer)
+        else:
+            message = fault.message or ERROR_MESSAGES.get(20500, f"HTTP {fault.status}")
+            self._send(fault.status, twilio_error(fault.code or 20500, message, fault.status), {})
 
     def _drop(self) -> None:
         self.close_connection = True

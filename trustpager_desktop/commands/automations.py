@@ -124,8 +124,10 @@ def _audience(args: argparse.Namespace, session, services: AppServices) -> Audie
 
 def run_due_cmd(args: argparse.Namespace, services: AppServices) -> int:
     runner = AutomationRunner(services)
-    print(runner.reconcile())
-    report = runner.dispatch(honour_pause=not args.ignore_pause)
+    recovered = runner.reconcile()
+    if recovered.touched:
+        print(recovered.describe())
+    report = runner.run_due(honour_pause=not args.ignore_pause)
     print(report.describe())
     return 0
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
 GENESIS_HASH = "0" * 64
@@ -355,8 +356,8 @@ def write_pending(session: Session) -> None:
     """Insert entries appended with ``flush=False`` (one executemany, in append order).
     Runs by itself before every commit."""
     rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.connection().execute(insert(ActivityEntry.__table__), rows)
+    if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
+        bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
 
 
 @event.listens_for(Session, "before_commit")

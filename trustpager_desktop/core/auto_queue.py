@@ -1,30 +1,60 @@
-"""The Auto Queue dispatch: claim due items, run them, reconcile after a crash.
+"""The Auto Queue dispatch: claim due items under a lease, run them, recover after a kill.
 
-Qt-free. The flow for one cycle (``dispatch_due``):
+Qt-free. Never twice, never lost, with several desktops on one database, a slow
+or half-answering Twilio, and kills at any moment. One cycle (``dispatch_due``):
 
 1. ``claim_due`` takes a batch of due ``pending`` items of enabled automations
    and marks them ``in_flight`` in ONE transaction (PostgreSQL: ``FOR UPDATE
    SKIP LOCKED``, so two processes never claim the same item; SQLite: the
-   ``BEGIN IMMEDIATE`` write lock serialises claimers). In the same
-   transaction, texts past the stale limit are skipped ("missed send window")
-   and texts outside quiet hours in the recipient's time zone go back to
-   ``pending`` with a later due time.
-2. Each claimed item runs. A text goes through ``OutboundGateway.send`` with
-   an ``AutomationOrigin``: the gateway asks ``consent.may_automation_text``
-   in the transaction that records the message, before the provider is
-   called. This module adds no second rule; it only follows the outcome via
-   the gateway's hooks (suppressed -> ``skipped``, sent -> ``sent``, failed ->
-   ``failed`` or re-queued with back-off when the failure is temporary).
-3. ``reconcile_in_flight`` runs when a runner starts: an item left
-   ``in_flight`` by a crash is finished from the outbound record or the
-   provider's record, returned to ``pending`` only when provably never sent,
-   and otherwise put up for ``review``. It is never re-sent blindly.
+   ``BEGIN IMMEDIATE`` write lock serialises claimers), with ``claimed_by`` (this
+   dispatch's own id) and a lease: ``lease_until``. In the same transaction,
+   texts past the stale limit are skipped ("missed send window") and texts
+   outside quiet hours in the recipient's time zone go back to ``pending`` with
+   a later due time.
+2. Each claimed item runs. A text goes through ``OutboundGateway.send_batch``
+   with an ``AutomationOrigin``: the gateway asks ``consent.may_automation_text``
+   in the transaction that records the message, and again before a provider
+   call whenever that answer is over a second old. This module adds no second
+   rule; it only follows the outcome via the gateway's hooks.
+3. The lease. Before each provider call (and each task or lookup) the
+   dispatcher makes sure its lease outlives the call: with less than
+   ``RENEW_FRACTION`` of it left, it renews it for every item it still holds,
+   in one UPDATE, and learns which items it no longer holds (taken over by
+   another process after a stall): those are not sent. The record transaction
+   also re-checks the claim under a row lock (``owned``), so an item is
+   recorded only by its holder. One provider call lasts at most about twice
+   its timeout (connect + read), well inside the lease left after a renewal.
+4. Finishing is a compare-and-set on the lease holder: every item update says
+   ``WHERE claimed_by = me AND status = 'in_flight'``, so a finishing
+   dispatcher never overwrites a decision another process made meanwhile.
+   Sent -> ``sent``; suppressed -> ``skipped``; a failure Twilio certainly never
+   received -> back to ``pending`` with back-off (in the same transaction, so a
+   kill cannot lose the retry); a send that may have happened (Twilio answered
+   5xx, timed out, dropped the connection) -> ``pending`` with the outbound
+   record ``unknown``: when due, the item is claimed like any other and the
+   gateway looks the text up at Twilio (``confirm_uncertain``): found -> ``sent``
+   with its SID; not there -> sent again; the lookup fails -> asked again later,
+   and after ``LOOKUP_GIVE_UP`` put up for ``review``. Never a blind resend.
+5. On PostgreSQL ``WORKERS_POSTGRES`` dispatchers claim and run batches side by side
+   in one dispatch (SKIP LOCKED claims are made for it; each has its own claims and
+   lease): one's database round trip is another's Python work, and slow provider
+   answers are awaited in parallel. Batches are written with one statement of
+   arrays each (``store.bulk``). SQLite serialises writers: one dispatcher.
+6. ``reconcile_in_flight`` runs every runner cycle and touches only items whose
+   lease expired (``CLOCK_SKEW`` allowed between desktops): tasks and waits are
+   finished (idempotent); an item the gateway never recorded goes back to
+   ``pending`` with its due time moved to when its lease ran out (the recovery
+   delay never makes it a "missed send window"); an item whose text was
+   recorded is finished from the record or, if the record is still ``sending``,
+   looked up as above. It calls no provider and never re-sends blindly.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
+import uuid
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,7 +65,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, automations, consent
@@ -45,14 +75,17 @@ from trustpager_desktop.core.automation_pause import set_paused
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.gateway import (
     AutomationOrigin,
+    NotOwned,
     OutboundGateway,
     OutboundText,
+    SendOutcome,
     SendRequest,
     Status,
 )
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.providers.base import SmsProvider
+from trustpager_desktop.providers.base import FailureKind, ProviderError
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     Automation,
@@ -82,17 +115,39 @@ STATUS_LABELS = {
 
 REASON_QUIET_HOURS = "waiting for quiet hours to end"
 REASON_STALE = "missed send window"
-REASON_REVIEW = "send outcome unknown after a crash: check before resending"
 REASON_STEP_REMOVED = "the step was removed from the automation"
+REASON_REQUEUED = "queued again: the send never started before the interruption"
+REASON_CHECKING = "may have been sent ({why}): checking with Twilio before any retry"
+REASON_NOT_AT_PROVIDER = "Twilio has no record of the earlier attempt: sending again"
+REASON_ASK_AGAIN = "may have been sent; Twilio could not be asked ({why}): asking again later"
+REASON_REVIEW = (
+    "may have been sent, and Twilio could not be asked for hours: check the Twilio console "
+    "before resending"
+)
+INTERRUPTED = "interrupted while sending: it may or may not have reached Twilio"
 MAX_SEND_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 30 * 60
 CLAIM_BATCH = 200
 # Texts per gateway batch: one record transaction, the provider calls, one finish transaction.
-# A kill during a chunk can leave at most this many texts "sending" for review.
-SEND_CHUNK = 50
-# A claim older than this is presumed abandoned by a dead process (longer than any provider call).
-IN_FLIGHT_GRACE = timedelta(minutes=2)
+SEND_CHUNK = 100
+# Dispatchers side by side in one dispatch on PostgreSQL (SKIP LOCKED claims are made for
+# it); SQLite serialises writers, where a second one only waits.
+WORKERS_POSTGRES = 2
+# How long a claim holds without renewal. A killed dispatcher's items are picked up
+# this long after its last renewal (plus CLOCK_SKEW and one runner cycle).
+LEASE = timedelta(seconds=60)
+# Renew when less than this share of the lease is left: 40 s of a 60 s lease, which
+# outlives one provider call (at most connect + read timeout, 2 x 10 s) with room.
+RENEW_FRACTION = 2 / 3
+# Desktops sharing a database may disagree this much about the time (NTP keeps them closer).
+CLOCK_SKEW = timedelta(seconds=5)
+# Twilio may list a new message a little late: an uncertain send is looked up this long after.
+LOOKUP_DELAY = timedelta(seconds=60)
+# After this long without being able to ask Twilio, an uncertain send goes to a person.
+LOOKUP_GIVE_UP = timedelta(hours=6)
+# Kept for callers of the old rule (a claim older than this was presumed abandoned).
+IN_FLIGHT_GRACE = LEASE
 
 
 # -- quiet hours ----------------------------------------------------------------------------
@@ -191,6 +246,14 @@ class ClaimedItem:
     company: str
     phone_e164: str | None
     step_exists: bool = True
+    outbound_message_id: int | None = None
+    outbound_status: str | None = None
+    outbound_created_at: datetime | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Its last send may have happened: it is looked up, not sent."""
+        return self.outbound_status == Status.UNKNOWN
 
     def render(self, template: str) -> str:
         return automations.render(
@@ -208,25 +271,33 @@ class DispatchReport:
     done: int = 0
     deferred: int = 0
     review: int = 0
-    held: int = 0
+    held: int = 0  # the consent rule holds them: a reply waits for review
+    checking: int = 0  # may have been sent: waiting for a lookup at Twilio
+    taken_over: int = 0  # the lease was lost (a stall): another process finishes them
     paused: bool = False
     reasons: list[str] = field(default_factory=list)
 
+    _COUNTS = ("claimed", "sent", "skipped", "failed", "retrying", "done", "deferred", "review",
+               "held", "checking", "taken_over")  # fmt: skip
+
     def add(self, other: DispatchReport) -> None:
-        for name in ("claimed", "sent", "skipped", "failed", "retrying", "done", "deferred",
-                     "held"):  # fmt: skip
+        for name in self._COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.review += other.review
 
     def describe(self) -> str:
         if self.paused:
             return "Automations are paused; nothing was run."
-        return (
+        text = (
             f"{self.claimed} due item(s): {self.sent} sent, {self.skipped} skipped, "
             f"{self.failed} failed, {self.done} done, {self.retrying} to retry, "
             f"{self.deferred} waiting for quiet hours"
             + (f", {self.held} held (reply waiting for review)" if self.held else "")
         )
+        if self.checking:
+            text += f", {self.checking} being checked with Twilio (may have been sent)"
+        if self.review:
+            text += f", {self.review} need review"
+        return text
 
 
 _CLAIM_COLUMNS = (
@@ -246,6 +317,9 @@ _CLAIM_COLUMNS = (
     Contact.company,
     Contact.phone_e164,
     AutomationStep.id,
+    QueueItem.outbound_message_id,
+    OutboundMessage.status,
+    OutboundMessage.created_at,
 )
 
 
@@ -258,36 +332,40 @@ def claim_due(
     settings: AppSettings | None = None,
     clock: Clock = SYSTEM_CLOCK,
     report: DispatchReport | None = None,
+    lease: timedelta = LEASE,
 ) -> list[ClaimedItem]:
-    """Atomically claim up to ``limit`` due pending items; they become ``in_flight``.
+    """Atomically claim up to ``limit`` due pending items for ``worker_id``; they become
+    ``in_flight`` with a lease until ``now + lease``.
 
     Texts past the stale limit are skipped and texts outside quiet hours are
-    deferred in the same transaction; those are not returned.
+    deferred in the same transaction; those are not returned. Items waiting for
+    a lookup (their send may have happened) are returned whatever the hour.
     """
     settings = settings or AppSettings()
     report = report if report is not None else DispatchReport()
     with db.write() as session:
+        due = (
+            select(QueueItem.id)
+            .join(Automation, Automation.id == QueueItem.automation_id)
+            .where(QueueItem.status == PENDING, QueueItem.due_at <= now,
+                   Automation.enabled.is_(True))
+            .order_by(QueueItem.due_at, QueueItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=QueueItem)
+        )  # fmt: skip
+        # One statement takes them: UPDATE .. WHERE id IN (SELECT .. SKIP LOCKED) RETURNING.
         ids = list(
-            session.scalars(
-                select(QueueItem.id)
-                .join(Automation, Automation.id == QueueItem.automation_id)
-                .where(
-                    QueueItem.status == PENDING,
-                    QueueItem.due_at <= now,
-                    Automation.enabled.is_(True),
-                )
-                .order_by(QueueItem.due_at, QueueItem.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=QueueItem)
-            )
-        )
+            session.execute(
+                update(QueueItem)
+                .where(QueueItem.id.in_(due.scalar_subquery()))
+                .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
+                        lease_until=now + lease, reason=None)
+                .returning(QueueItem.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )  # fmt: skip
         if not ids:
             return []
-        session.execute(
-            update(QueueItem)
-            .where(QueueItem.id.in_(ids))
-            .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now, reason=None)
-        )
         items = _load_claimed(session, ids)
         report.claimed += len(items)
         return _apply_time_rules(session, items, now, settings, clock, report)
@@ -299,7 +377,8 @@ def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
         .join(Automation, Automation.id == QueueItem.automation_id)
         .join(Contact, Contact.id == QueueItem.contact_id)
         .outerjoin(AutomationStep, AutomationStep.id == QueueItem.step_id)
-        .where(QueueItem.id.in_(ids))
+        .outerjoin(OutboundMessage, OutboundMessage.id == QueueItem.outbound_message_id)
+        .where(bulk.id_in(QueueItem.id, ids, session.get_bind().dialect.name))
         .order_by(QueueItem.due_at, QueueItem.id)
     ).all()
     return [
@@ -321,6 +400,9 @@ def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
             company=r[13],
             phone_e164=r[14],
             step_exists=r[15] is not None,
+            outbound_message_id=r[16],
+            outbound_status=r[17],
+            outbound_created_at=r[18],
         )
         for r in rows
     ]
@@ -337,8 +419,8 @@ def _apply_time_rules(
     stale_before = now - timedelta(hours=settings.stale_limit_hours)
     runnable = []
     for item in items:
-        if item.action_type != automations.SEND_SMS:
-            runnable.append(item)
+        if item.action_type != automations.SEND_SMS or item.uncertain:
+            runnable.append(item)  # a lookup only records what happened: any hour
             continue
         if item.due_at < stale_before:
             _skip(session, item, REASON_STALE, now, clock)
@@ -347,7 +429,7 @@ def _apply_time_rules(
         allowed = send_time(now, item.phone_e164, settings)
         if allowed > now:
             _set(session, item.id, status=PENDING, due_at=allowed, reason=REASON_QUIET_HOURS,
-                 claimed_by=None, claimed_at=None)  # fmt: skip
+                 claimed_by=None, claimed_at=None, lease_until=None)  # fmt: skip
             report.deferred += 1
             continue
         runnable.append(item)
@@ -364,6 +446,10 @@ def _set(session: Session, item_id: int, **values: Any) -> None:
 
 def _skip(session: Session, item: ClaimedItem, reason: str, now: datetime, clock: Clock) -> None:
     _set(session, item.id, status=SKIPPED, reason=f"skipped: {reason}", finished_at=now)
+    _log_skip(session, item, reason, clock)
+
+
+def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) -> None:
     activity.append(
         session,
         kind=Kind.AUTOMATION_SKIPPED,
@@ -384,8 +470,18 @@ def retry_delay(attempt: int, rng: random.Random | None = None) -> timedelta:
     return timedelta(seconds=min(RETRY_CAP_SECONDS, base * jitter))
 
 
+def _ask_again_delay(since_attempt: timedelta) -> timedelta:
+    """A failed lookup is tried again after about as long as it has been uncertain
+    (between the retry base and cap): roughly doubling, without a counter."""
+    seconds = since_attempt.total_seconds()
+    return timedelta(seconds=min(RETRY_CAP_SECONDS, max(RETRY_BASE_SECONDS, seconds)))
+
+
 class QueueDispatcher:
-    """Runs claimed items through the gateway (texts) or directly (tasks, waits)."""
+    """Runs claimed items through the gateway (texts) or directly (tasks, waits).
+
+    Each ``dispatch_due`` claims under its own id (``worker_id#n``), so a dispatch
+    interrupted by an error never has its orphaned claims renewed by the next one."""
 
     def __init__(
         self,
@@ -394,21 +490,39 @@ class QueueDispatcher:
         *,
         settings: AppSettings | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        worker_id: str = "worker",
+        worker_id: str | None = None,
+        lease: timedelta = LEASE,
+        claim_batch: int = CLAIM_BATCH,
+        send_chunk: int = SEND_CHUNK,
+        workers: int | None = None,
         inbox_check: Callable[[datetime], InboxFreshness] | None = None,
     ) -> None:
         self.db = db
         self.gateway = gateway
         self.settings = settings or AppSettings()
         self.clock = clock
-        self.worker_id = worker_id
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+        self.claim_batch = claim_batch
+        self.send_chunk = send_chunk
+        self.workers = workers or (WORKERS_POSTGRES if db.is_postgres else 1)
         # Reads the inbox unless it was read after the texts fell due (DESIGN promise 10).
         self.inbox_check = inbox_check
+        self._inbox_lock = threading.Lock()  # shared with the helper dispatchers: one read
+        self._runs = 0
+        self._claimer = self.worker_id
+        self._lease_until: datetime | None = None
+        self._held: set[int] = set()
 
     def dispatch_due(
         self, *, max_items: int | None = None, honour_pause: bool = True
     ) -> DispatchReport:
-        """Claim and run due items batch by batch until none is due (or ``max_items``)."""
+        """Claim and run due items batch by batch until none is due (or ``max_items``).
+
+        With ``workers`` > 1 (PostgreSQL), that many dispatchers claim and run batches
+        side by side, each with its own claims and lease, and their reports are added
+        up. One's database wait is another's Python work, and a slow provider's
+        answers are awaited in parallel."""
         report = DispatchReport()
         if honour_pause:
             with self.db.read() as session:
@@ -416,48 +530,145 @@ class QueueDispatcher:
                     report.paused = True
                     return report
         release_held(self.db, clock=self.clock)  # holds a decision or a setting ended
+        if self.workers == 1 or max_items is not None:
+            return self._dispatch_batches(report, max_items)
+        helpers = [self._helper(n) for n in range(1, self.workers)]
+        outcomes: list[DispatchReport | BaseException] = []
+
+        def work(helper: QueueDispatcher) -> None:
+            try:
+                outcomes.append(helper._dispatch_batches(DispatchReport(), None))
+            except BaseException as exc:  # raised again below, in the caller's thread
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=work, args=(h,), daemon=True) for h in helpers]
+        for thread in threads:
+            thread.start()
+        try:
+            self._dispatch_batches(report, None)
+        finally:
+            for thread in threads:
+                thread.join()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            report.add(outcome)
+        return report
+
+    def _helper(self, number: int) -> QueueDispatcher:
+        helper = QueueDispatcher(
+            self.db, self.gateway, settings=self.settings, clock=self.clock,
+            worker_id=f"{self.worker_id}/{number}", lease=self.lease,
+            claim_batch=self.claim_batch, send_chunk=self.send_chunk, workers=1,
+            inbox_check=self.inbox_check,
+        )  # fmt: skip
+        helper._inbox_lock = self._inbox_lock
+        return helper
+
+    def _dispatch_batches(self, report: DispatchReport, max_items: int | None) -> DispatchReport:
+        self._runs += 1
+        self._claimer = f"{self.worker_id}#{self._runs}"
         while max_items is None or report.claimed < max_items:
-            limit = (
-                CLAIM_BATCH if max_items is None else min(CLAIM_BATCH, max_items - report.claimed)
-            )
+            limit = self.claim_batch
+            if max_items is not None:
+                limit = min(limit, max_items - report.claimed)
             batch = DispatchReport()
+            now = self.clock.now()
             items = claim_due(
-                self.db, self.worker_id, self.clock.now(), limit,
-                settings=self.settings, clock=self.clock, report=batch,
+                self.db, self._claimer, now, limit,
+                settings=self.settings, clock=self.clock, report=batch, lease=self.lease,
             )  # fmt: skip
+            self._lease_until, self._held = now + self.lease, {i.id for i in items}
             self.run_items(items, batch)
             report.add(batch)
             if batch.claimed == 0:
                 break
         return report
 
+    # -- the lease ---------------------------------------------------------------------------
+
+    def _owns(self, item_id: int) -> bool:
+        """Whether this dispatch still holds ``item_id``, with enough lease left for one
+        more provider call (renewed here when it runs low)."""
+        now = self.clock.now()
+        left = (self._lease_until - now) if self._lease_until else timedelta(0)
+        if left < self.lease * RENEW_FRACTION:
+            self._renew(now)
+        return item_id in self._held
+
+    def _renew(self, now: datetime) -> None:
+        """Extend the lease of every item this dispatch still holds, in one UPDATE, and learn
+        which ones those are (an item taken over after a stall is no longer among them)."""
+        until = now + self.lease
+        mine = (QueueItem.claimed_by == self._claimer, QueueItem.status == IN_FLIGHT)
+        with self.db.write() as session:
+            connection = session.connection()
+            connection.execute(update(QueueItem).where(*mine).values(lease_until=until))
+            self._held = set(connection.execute(select(QueueItem.id).where(*mine)).scalars())
+        self._lease_until = until
+
+    def _still_owned(self, session: Session, requests: list[SendRequest]) -> list[bool]:
+        """The gateway's ``owned`` check: first in its record transaction, under row locks,
+        so only the holder records a text (a reconciler skips locked rows)."""
+        ids = [r.origin.queue_item_id for r in requests]  # type: ignore[union-attr]
+        connection = session.connection()
+        held = set(
+            connection.execute(
+                select(QueueItem.id)
+                .where(bulk.id_in(QueueItem.id, ids, connection.dialect.name),
+                       QueueItem.claimed_by == self._claimer, QueueItem.status == IN_FLIGHT)
+                .with_for_update()
+            ).scalars()
+        )  # fmt: skip
+        return [i in held for i in ids]
+
+    def _finish(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Compare-and-set: update the items only while this dispatch still holds them."""
+        _update_items(session, rows, self._claimer)
+
+    # -- running items -----------------------------------------------------------------------
+
     def run_items(self, items: list[ClaimedItem], report: DispatchReport) -> None:
-        """Run claimed items: texts in chunks through ``gateway.send_batch``, the rest one by
-        one. Only BaseException (a kill) escapes; its items stay ``in_flight`` for
-        ``reconcile_in_flight``."""
-        texts = [i for i in items if i.step_exists and i.action_type == automations.SEND_SMS]
+        """Run claimed items: lookups of texts that may have been sent, then texts in chunks
+        through ``gateway.send_batch``, tasks and waits one by one. Only BaseException (a
+        kill) escapes; its items stay ``in_flight`` until their lease expires."""
+        texts = [i for i in items if not i.uncertain and i.step_exists
+                 and i.action_type == automations.SEND_SMS]  # fmt: skip
         text_ids = {i.id for i in texts}
         for item in items:
-            if item.id not in text_ids:
+            if not item.uncertain and item.id not in text_ids:
                 self.run_item(item, report)
-        for start in range(0, len(texts), SEND_CHUNK):
-            self._send(texts[start : start + SEND_CHUNK], report)
+        for item in items:
+            if item.uncertain:
+                self._confirm(item, report)
+        for start in range(0, len(texts), self.send_chunk):
+            self._send(texts[start : start + self.send_chunk], report)
 
     def run_item(self, item: ClaimedItem, report: DispatchReport) -> None:
         """Run one claimed item (see ``run_items``)."""
-        if not item.step_exists:
-            with self.db.write() as session:
-                _skip(session, item, REASON_STEP_REMOVED, self.clock.now(), self.clock)
-            report.skipped += 1
-        elif item.action_type == automations.SEND_SMS:
+        if item.uncertain:
+            self._confirm(item, report)
+        elif item.step_exists and item.action_type == automations.SEND_SMS:
             self._send([item], report)
-        elif item.action_type == automations.CREATE_TASK:
-            self._create_task(item)
-            report.done += 1
+        elif not self._owns(item.id):
+            report.taken_over += 1
+        elif not item.step_exists:
+            with self.db.write() as session:
+                if self._claim_locked(session, item.id):
+                    self._finish(session, [_row(item.id, SKIPPED, REASON_STEP_REMOVED, self.clock)])
+                    _log_skip(session, item, REASON_STEP_REMOVED, self.clock)
+            report.skipped += 1
         else:
             with self.db.write() as session:
-                _set(session, item.id, status=DONE, finished_at=self.clock.now())
+                if self._claim_locked(session, item.id):
+                    if item.action_type == automations.CREATE_TASK:
+                        create_task_for_item(session, item, self.clock.now(), self.clock)
+                    self._finish(session, [_row(item.id, DONE, None, self.clock)])
             report.done += 1
+
+    def _claim_locked(self, session: Session, item_id: int) -> bool:
+        """Lock our item for this transaction; False if it is no longer ours."""
+        return self._still_owned(session, [_request_for(item_id)])[0]
 
     def _request(self, item: ClaimedItem) -> SendRequest:
         origin = AutomationOrigin(
@@ -471,76 +682,170 @@ class QueueDispatcher:
                            contact_id=item.contact_id)  # fmt: skip
 
     def _send(self, items: list[ClaimedItem], report: DispatchReport) -> None:
+        inbox = None
+        if self.inbox_check is not None:
+            with self._inbox_lock:  # the other worker's read counts if it was just now
+                inbox = self.inbox_check(max(item.due_at for item in items))
+        self._owns(items[0].id)  # renew first if the lease runs low (reading the inbox takes time)
+        lost = [i for i in items if i.id not in self._held]
+        report.taken_over += len(lost)
+        items = [i for i in items if i.id in self._held]
+        if not items:
+            return
         attempts = {item.id: item.attempts + 1 for item in items}
         now = self.clock.now()
 
         def on_recorded(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
-            # The queue rows move in the gateway's record transaction, in one statement.
-            _update_items(session, [_recorded_values(t, attempts, now) for _, t in texts])
+            # Texts the consent rule stopped are finished here, in the record transaction;
+            # the others move when the provider's answer is stored (one UPDATE each time).
+            rows = [_settled_row(t, attempts, now) for _, t in texts if t.status != Status.SENDING]
+            self._finish(session, rows)
 
         def on_finished(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
             finished = self.clock.now()
-            _update_items(session, [{"item_id": t.queue_item_id, **_finished_values(t, finished)}
-                                    for _, t in texts])  # fmt: skip
+            self._finish(session, [_settled_row(t, attempts, finished) for _, t in texts])
 
-        requests = [self._request(item) for item in items]
-        due = max(item.due_at for item in items)
-        inbox = self.inbox_check(due) if self.inbox_check is not None else None
-        results = self.gateway.send_batch(requests, on_recorded=on_recorded,
-                                          on_finished=on_finished, inbox=inbox)  # fmt: skip
+        results = self.gateway.send_batch(
+            [self._request(item) for item in items],
+            on_recorded=on_recorded,
+            on_finished=on_finished,
+            owned=self._still_owned,
+            before_call=lambda text: self._owns(text.queue_item_id),
+            inbox=inbox,
+        )
         for item, result in zip(items, results, strict=True):
-            if isinstance(result, Exception):  # e.g. a template that renders empty
-                with self.db.write() as session:
-                    _set(session, item.id, status=FAILED, reason=str(result),
-                         finished_at=self.clock.now())  # fmt: skip
-                report.failed += 1
-            elif result.status == Status.SENT:
-                report.sent += 1
-            elif result.status == Status.SUPPRESSED:
-                report.skipped += 1
-            elif result.status == Status.HELD:
-                report.held += 1
-            elif result.retryable and item.attempts + 1 < MAX_SEND_ATTEMPTS:
-                self._requeue(item, item.attempts + 1, result.reason)
-                report.retrying += 1
-            else:
-                report.failed += 1
+            self._count(item, result, attempts[item.id], report)
 
-    def _requeue(self, item: ClaimedItem, attempt: int, reason: str) -> None:
-        due = self.clock.now() + retry_delay(attempt)
-        with self.db.write() as session:
-            _set(session, item.id, status=PENDING, due_at=due, claimed_by=None, claimed_at=None,
-                 finished_at=None, reason=f"will retry (attempt {attempt} failed: {reason})")  # fmt: skip
+    def _count(
+        self, item: ClaimedItem, result: object, attempt: int, report: DispatchReport
+    ) -> None:
+        if isinstance(result, NotOwned):
+            report.taken_over += 1
+        elif isinstance(result, Exception):  # e.g. a template that renders empty
+            with self.db.write() as session:
+                self._finish(session, [_row(item.id, FAILED, str(result), self.clock)])
+            report.failed += 1
+        elif not isinstance(result, SendOutcome):
+            raise TypeError(result)
+        elif result.status == Status.SENT:
+            report.sent += 1
+        elif result.status == Status.SUPPRESSED:
+            report.skipped += 1
+        elif result.status == Status.HELD:
+            report.held += 1
+        elif result.status == Status.UNKNOWN:
+            report.checking += 1
+        elif result.retryable and attempt < MAX_SEND_ATTEMPTS:
+            report.retrying += 1
+        else:
+            report.failed += 1
 
-    def _create_task(self, item: ClaimedItem) -> None:
+    # -- a send that may have happened ------------------------------------------------------
+
+    def _confirm(self, item: ClaimedItem, report: DispatchReport) -> None:
+        """Ask Twilio whether an uncertain text went out and move the item accordingly:
+        found -> sent; not there -> due again now (sent on the next claim); the lookup
+        fails -> asked again later, or put up for review after ``LOOKUP_GIVE_UP``."""
+        if not self._owns(item.id):
+            report.taken_over += 1
+            return
+        assert item.outbound_message_id is not None
+
+        def on_settled(session: Session, text: OutboundText) -> None:
+            values = _looked_up_values(text, item.attempts, self.clock.now())
+            self._finish(session, [{"item_id": item.id, **values}])
+
+        try:
+            outcome = self.gateway.confirm_uncertain(
+                item.outbound_message_id, on_settled=on_settled
+            )
+        except ProviderError as error:
+            to_review = self._ask_again_later(item, error)
+            report.review += to_review
+            report.checking += 1 - to_review
+            return
+        if outcome.status == Status.SENT:
+            report.sent += 1
+        elif outcome.status == Status.FAILED and item.attempts < MAX_SEND_ATTEMPTS:
+            report.retrying += 1
+
+    def _ask_again_later(self, item: ClaimedItem, error: ProviderError) -> int:
+        """Back to pending for another lookup (1 if it went to review instead)."""
         now = self.clock.now()
+        since = now - (item.outbound_created_at or now)
+        if since > LOOKUP_GIVE_UP:
+            row = _row(item.id, REVIEW, REASON_REVIEW, self.clock)
+        else:
+            row = _pending_row(item.id, now + _ask_again_delay(since),
+                               REASON_ASK_AGAIN.format(why=error.reason))  # fmt: skip
         with self.db.write() as session:
-            create_task_for_item(session, item, now, self.clock)
-            _set(session, item.id, status=DONE, finished_at=now)
+            self._finish(session, [row])
+        return 1 if row["status"] == REVIEW else 0
 
 
-def _recorded_values(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict:
-    """Queue columns once the gateway recorded the text (skipped if consent said no)."""
-    values = {"item_id": text.queue_item_id, "outbound_message_id": text.id,
-              "attempts": attempts[text.queue_item_id]}  # fmt: skip
-    if text.status == Status.SUPPRESSED:  # the gateway's consent rule said no
-        values.update(status=SKIPPED, reason=text.error_message, finished_at=now)
-    elif text.status == Status.HELD:  # the rule said wait: not claimed again until released
-        values.update(status=HELD, reason=text.error_message, claimed_by=None, claimed_at=None)
-    return values
+def _request_for(item_id: int) -> SendRequest:
+    """A stand-in request naming only the queue item (for the ownership check)."""
+    return SendRequest("", AutomationOrigin(0, "", 0, 0, queue_item_id=item_id))
 
 
-def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Plain executemany UPDATEs of queue rows by ``item_id``: one per set of columns, since
-    an executemany sets the same columns on every row."""
+def _row(item_id: int, status: str, reason: str | None, clock: Clock) -> dict[str, Any]:
+    return {"item_id": item_id, "status": status, "reason": reason, "finished_at": clock.now()}
+
+
+def _pending_row(item_id: int, due: datetime, reason: str) -> dict[str, Any]:
+    """Back to ``pending``, due at ``due``, released by this dispatch."""
+    return {"item_id": item_id, "status": PENDING, "due_at": due, "reason": reason,
+            "claimed_by": None, "lease_until": None, "finished_at": None}  # fmt: skip
+
+
+def _settled_row(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict[str, Any]:
+    """The item's update for a settled text: its outcome, the record and the attempt."""
+    item_id = text.queue_item_id
+    return {"item_id": item_id, "outbound_message_id": text.id, "attempts": attempts[item_id],
+            **_settled_values(text, attempts[item_id], now)}  # fmt: skip
+
+
+def _settled_values(text: OutboundText, attempt: int, now: datetime) -> dict[str, Any]:
+    """Queue columns once the provider answered (or a consent re-check blocked the text)."""
+    if text.status == Status.UNKNOWN:  # may have been sent: look it up before anything else
+        why = (text.error_message or "no clear answer").split(", so ")[0]
+        return _pending_row(text.queue_item_id, now + LOOKUP_DELAY,
+                            REASON_CHECKING.format(why=why))  # fmt: skip
+    if (
+        text.status == Status.FAILED
+        and getattr(text, "failure_kind", None) is FailureKind.TEMPORARY
+        and attempt < MAX_SEND_ATTEMPTS
+    ):  # Twilio certainly never took it: retry after a back-off, decided in this transaction
+        return _pending_row(text.queue_item_id, now + retry_delay(attempt),
+                            f"will retry (attempt {attempt} failed: {text.error_message})")  # fmt: skip
+    return _finished_values(text, now)
+
+
+def _looked_up_values(text: OutboundText, attempts: int, now: datetime) -> dict[str, Any]:
+    """Queue columns once a lookup settled an uncertain text."""
+    if text.status == Status.FAILED and attempts < MAX_SEND_ATTEMPTS:
+        # Not at Twilio: due again at once (its due time stays: the lookup is no reason to
+        # call it a missed send window), sent on the next claim under the usual rules.
+        return {"status": PENDING, "reason": REASON_NOT_AT_PROVIDER,
+                "claimed_by": None, "lease_until": None}  # fmt: skip
+    return _finished_values(text, now)
+
+
+def _update_items(session: Session, rows: list[dict[str, Any]], holder: str) -> None:
+    """Compare-and-set UPDATEs of queue rows by ``item_id``, only while ``holder`` holds
+    them in flight; one statement per set of columns (see ``store.bulk``)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     for group in groups.values():
-        session.connection().execute(_UPDATE_ITEM, group)
+        changed = bulk.update_rows(session.connection(), _ITEMS, group, key="item_id",
+                                   only_where={"claimed_by": holder, "status": IN_FLIGHT})  # fmt: skip
+        if len(changed) < len(group):
+            log.warning("%d queue item(s) were taken over meanwhile; their new state stands",
+                        len(group) - len(changed))  # fmt: skip
 
 
-_UPDATE_ITEM = update(QueueItem.__table__).where(QueueItem.__table__.c.id == bindparam("item_id"))
+_ITEMS = QueueItem.__table__
 
 
 def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clock: Clock) -> None:
@@ -571,13 +876,13 @@ def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clo
     )
 
 
-def _finished_values(message: OutboundMessage, now: datetime) -> dict[str, Any]:
-    """Queue item columns that mirror a finished outbound message."""
+def _finished_values(message: Any, now: datetime) -> dict[str, Any]:
+    """Queue item columns that mirror a finished outbound message (a record or a text)."""
     if message.status == Status.SENT:
         return {"status": SENT, "reason": None, "finished_at": now}
     if message.status == Status.HELD:
         return {"status": HELD, "reason": message.error_message, "claimed_by": None,
-                "claimed_at": None}  # fmt: skip
+                "claimed_at": None, "lease_until": None}  # fmt: skip
     if message.status == Status.SUPPRESSED:
         reason = message.error_message or "contact opted out of SMS"
         if not reason.startswith("skipped"):
@@ -644,53 +949,55 @@ def release_held_in(
 class ReconcileReport:
     finished: int = 0
     returned_to_pending: int = 0
+    to_look_up: int = 0
     review: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.finished + self.returned_to_pending + self.to_look_up + self.review
 
     def describe(self) -> str:
         return (
-            f"after a restart: {self.finished} finished from records, "
-            f"{self.returned_to_pending} never sent (queued again), {self.review} need review"
+            f"after an interruption: {self.finished} finished from records, "
+            f"{self.returned_to_pending} never sent (queued again), "
+            f"{self.to_look_up} to look up at Twilio (may have been sent)"
         )
 
 
 def reconcile_in_flight(
-    db: Database,
-    provider: SmsProvider,
-    *,
-    clock: Clock = SYSTEM_CLOCK,
-    grace: timedelta = IN_FLIGHT_GRACE,
+    db: Database, *, clock: Clock = SYSTEM_CLOCK, skew: timedelta = CLOCK_SKEW
 ) -> ReconcileReport:
-    """Resolve items left ``in_flight`` (claimed before ``now - grace``) by a dead process.
+    """Resolve items whose lease expired (more than ``skew`` ago): their holder died.
 
-    - outbound message finished (sent/failed/suppressed): copy its outcome;
-    - outbound message with a provider SID: ask the provider, then mark sent;
-    - no outbound message at all: it was never handed to the provider, back to pending;
-    - outbound still ``sending`` without a SID: the provider may or may not
-      have it; ``review`` with a reason. Never re-sent automatically.
-    Tasks and waits are idempotent and simply finished.
+    - tasks and waits: finished (creating the task is idempotent);
+    - no outbound record: never handed to the gateway, back to ``pending``, due
+      when its lease ran out at the earliest (so recovery never makes it stale);
+    - outbound record finished (sent/failed/suppressed): its outcome is copied;
+    - outbound record with a provider SID: Twilio took it, ``sent``;
+    - outbound record ``sending``/``unknown`` without a SID: Twilio may have it;
+      the record becomes ``unknown`` and the item waits for a lookup.
+    Runs every runner cycle; cheap when nothing expired (one indexed query).
     """
     now = clock.now()
+    expired = (QueueItem.status == IN_FLIGHT, QueueItem.lease_until < now - skew)
     report = ReconcileReport()
+    with db.read() as session:
+        if session.scalar(select(QueueItem.id).where(*expired).limit(1)) is None:
+            return report
     with db.write() as session:
+        activity.lock_chain(session)  # before the row locks: see activity.lock_chain
         stuck = list(
-            session.scalars(
-                select(QueueItem)
-                .where(QueueItem.status == IN_FLIGHT, QueueItem.claimed_at < now - grace)
-                .with_for_update(skip_locked=True)
-            )
+            session.scalars(select(QueueItem).where(*expired).with_for_update(skip_locked=True))
         )
         for item in stuck:
-            _reconcile_one(session, item, provider, now, clock, report)
+            _reconcile_one(session, item, now, clock, report)
+    if report.touched:
+        log.info("reconciled expired claims: %s", report.describe())
     return report
 
 
 def _reconcile_one(
-    session: Session,
-    item: QueueItem,
-    provider: SmsProvider,
-    now: datetime,
-    clock: Clock,
-    report: ReconcileReport,
+    session: Session, item: QueueItem, now: datetime, clock: Clock, report: ReconcileReport
 ) -> None:
     if item.action_type != automations.SEND_SMS:
         _reconcile_non_text(session, item, now, clock)
@@ -698,22 +1005,27 @@ def _reconcile_one(
         return
     message = _outbound_for(session, item)
     if message is None:
-        item.status, item.claimed_by, item.claimed_at = PENDING, None, None
-        item.reason = "queued again: the send never started before the interruption"
+        lease_ran_out = item.lease_until or now
+        item.status, item.claimed_by, item.lease_until = PENDING, None, None
+        item.due_at = max(item.due_at, lease_ran_out)
+        item.reason = REASON_REQUEUED
         report.returned_to_pending += 1
         return
-    item.outbound_message_id = message.id
-    if message.status == Status.SENDING and message.provider_sid:
-        status = _safe_fetch(provider, message.provider_sid)
-        if status is not None:
-            message.status, message.sent_at, message.updated_at = Status.SENT, now, now
-    if message.status != Status.SENDING:
-        for key, value in _finished_values(message, now).items():
-            setattr(item, key, value)
-        report.finished += 1
+    if item.outbound_message_id != message.id:  # recorded, never settled: count the attempt
+        item.outbound_message_id, item.attempts = message.id, item.attempts + 1
+    if message.status in (Status.SENDING, Status.UNKNOWN) and message.provider_sid:
+        message.status, message.sent_at, message.updated_at = Status.SENT, now, now
+    if message.status in (Status.SENDING, Status.UNKNOWN):
+        message.status, message.updated_at = Status.UNKNOWN, now
+        message.error_message = message.error_message or INTERRUPTED
+        item.status, item.claimed_by, item.lease_until = PENDING, None, None
+        item.due_at = message.created_at + LOOKUP_DELAY
+        item.reason = REASON_CHECKING.format(why="interrupted while sending")
+        report.to_look_up += 1
         return
-    item.status, item.reason, item.finished_at = REVIEW, REASON_REVIEW, now
-    report.review += 1
+    for key, value in _finished_values(message, now).items():
+        setattr(item, key, value)
+    report.finished += 1
 
 
 def _reconcile_non_text(session: Session, item: QueueItem, now: datetime, clock: Clock) -> None:
@@ -725,24 +1037,13 @@ def _reconcile_non_text(session: Session, item: QueueItem, now: datetime, clock:
 
 
 def _outbound_for(session: Session, item: QueueItem) -> OutboundMessage | None:
-    if item.outbound_message_id is not None:
-        found = session.get(OutboundMessage, item.outbound_message_id)
-        if found is not None:
-            return found
-    return session.scalar(
-        select(OutboundMessage)
-        .where(OutboundMessage.queue_item_id == item.id)
-        .order_by(OutboundMessage.id.desc())
-        .limit(1)
-    )
-
-
-def _safe_fetch(provider: SmsProvider, sid: str) -> str | None:
-    try:
-        return provider.fetch_status(sid)
-    except Exception:  # the provider is unreachable: leave it for review rather than guess
-        log.warning("could not fetch status of %s while reconciling", sid, exc_info=True)
-        return None
+    """The outbound record made under the interrupted claim, if the gateway got that far:
+    the newest one for this item created since it was claimed (an older one belongs to
+    an earlier attempt that was already settled)."""
+    query = select(OutboundMessage).where(OutboundMessage.queue_item_id == item.id)
+    if item.claimed_at is not None:
+        query = query.where(OutboundMessage.created_at >= item.claimed_at)
+    return session.scalar(query.order_by(OutboundMessage.id.desc()).limit(1))
 
 
 # -- the queue view -------------------------------------------------------------------------------
@@ -846,6 +1147,7 @@ def count_by_status(session: Session, *, automation_id: int | None = None) -> di
 
 
 __all__ = [
+    "LEASE",
     "ClaimedItem",
     "DispatchReport",
     "QueueDispatcher",

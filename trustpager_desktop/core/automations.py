@@ -10,6 +10,10 @@ that the runner simply marks ``done``, so the Auto Queue shows the whole plan.
 No duplicates. A contact that still has pending or in-flight items in an
 automation is not enrolled in it again (``EnrollResult.already_enrolled``);
 once every item of the earlier enrolment is finished it may be enrolled anew.
+The database enforces it, like a dispatch claim: at most one OPEN enrolment
+per (automation, contact) (a partial unique index on ``enrollments`` where
+``closed_at IS NULL``), inserted with ON CONFLICT DO NOTHING, so two desktops,
+a manual enrolment and a schedule firing at the same moment cannot double it.
 
 Opted-out contacts may be enrolled: the opt-out is checked when a text is due
 (the gateway's one rule), so a later re-consent is honoured and the
@@ -27,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
@@ -544,9 +549,11 @@ def enroll(
 ) -> EnrollResult:
     """Enrol an audience: an Enrollment and one queue item per step for each new contact.
 
-    Contacts with unfinished items in this automation are left alone. Raises
-    NotFoundError for an unknown automation or contact id, UserInputError for
-    an automation without steps.
+    Contacts with an open enrolment in this automation (unfinished items) are left
+    alone; the database decides which (see ``_open_enrolments``), so two desktops,
+    a manual enrolment and a schedule enrolling at once never enrol anyone twice.
+    Raises NotFoundError for an unknown automation or contact id, UserInputError
+    for an automation without steps.
     """
     automation = _get(session, automation_id)
     steps = list(automation.steps)
@@ -554,31 +561,27 @@ def enroll(
         raise UserInputError(f"'{automation.name}' has no steps to run.")
     ids = audience_contact_ids(session, audience)
     contacts = _load_contacts(session, ids)
-    busy = _contacts_with_open_items(session, automation_id, ids)
+    # Lock order: the log's append lock before the enrolment rows (see activity.lock_chain).
+    activity.lock_chain(session)
     now = clock.now()
+    _close_finished_enrolments(session, automation_id, ids, now)
+    opened = _open_enrolments(session, automation_id, ids, actor, now)
     start = start_at or now
-    result = EnrollResult(automation.name)
     rows: list[dict[str, Any]] = []
+    enrolled, opted_out = [], []
     for contact_id in ids:
-        if contact_id in busy:
-            result.already_enrolled.append(contact_id)
+        if contact_id not in opened:
             continue
+        rows.extend(_queue_rows(opened[contact_id], automation_id, contact_id, steps, start))
+        enrolled.append(contact_id)
         contact = contacts[contact_id]
-        enrollment = Enrollment(
-            automation_id=automation_id, contact_id=contact_id, enrolled_at=now, enrolled_by=actor
-        )
-        session.add(enrollment)
-        session.flush()
-        rows.extend(_queue_rows(enrollment, steps, start))
-        result.enrolled.append(contact_id)
         if contact.sms_opted_out:
-            result.opted_out.append(contact_id)
+            opted_out.append(contact_id)
         _log_enrolment(session, automation, contact, actor, audience, clock)
     if rows:
         session.execute(insert(QueueItem), rows)
-    return EnrollResult(
-        automation.name, result.enrolled, result.already_enrolled, result.opted_out, len(rows)
-    )
+    already = [c for c in ids if c not in opened]
+    return EnrollResult(automation.name, enrolled, already, opted_out, len(rows))
 
 
 def _load_contacts(session: Session, ids: list[int]) -> dict[int, Contact]:
@@ -593,25 +596,72 @@ def _load_contacts(session: Session, ids: list[int]) -> dict[int, Contact]:
     return found
 
 
-def _contacts_with_open_items(session: Session, automation_id: int, ids: list[int]) -> set[int]:
-    busy: set[int] = set()
+_OPEN_ITEM = (
+    select(QueueItem.id)
+    .where(QueueItem.enrollment_id == Enrollment.id, QueueItem.status.in_(OPEN_STATUSES))
+    .exists()
+)
+
+
+def _close_finished_enrolments(
+    session: Session, automation_id: int, ids: list[int], now: datetime
+) -> None:
+    """Close these contacts' open enrolments whose items are all finished: they may be
+    enrolled anew. (No item goes back from finished to waiting, so this cannot race.)"""
     for chunk in _chunks(ids, 500):
-        busy.update(
-            session.scalars(
-                select(QueueItem.contact_id)
-                .where(
-                    QueueItem.automation_id == automation_id,
-                    QueueItem.status.in_(OPEN_STATUSES),
-                    QueueItem.contact_id.in_(chunk),
-                )
-                .distinct()
+        session.execute(
+            update(Enrollment)
+            .where(
+                Enrollment.automation_id == automation_id,
+                Enrollment.contact_id.in_(chunk),
+                Enrollment.closed_at.is_(None),
+                ~_OPEN_ITEM,
             )
+            .values(closed_at=now)
+            .execution_options(synchronize_session=False)
         )
-    return busy
+
+
+def _open_enrolments(
+    session: Session, automation_id: int, ids: list[int], actor: str, now: datetime
+) -> dict[int, int]:
+    """Insert an open enrolment for each contact unless one is open already; returns
+    {contact id: new enrolment id} for the ones inserted.
+
+    The partial unique index ``uq_enrollments_open`` decides: ON CONFLICT DO NOTHING
+    leaves out a contact whose open enrolment exists, including one that another
+    transaction inserted and has not committed yet (PostgreSQL waits for it, SQLite's
+    write lock has serialised us already)."""
+    table = Enrollment.__table__
+    dialect = session.get_bind().dialect.name
+    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    opened: dict[int, int] = {}
+    # Contact id order: two enrolments racing on PostgreSQL wait for each other in one order.
+    for chunk in _chunks(sorted(ids), 500):
+        values = [
+            {"automation_id": automation_id, "contact_id": cid, "enrolled_at": now,
+             "enrolled_by": actor, "closed_at": None}
+            for cid in chunk
+        ]  # fmt: skip
+        statement = (
+            make_insert(table)
+            .values(values)
+            .on_conflict_do_nothing(
+                index_elements=["automation_id", "contact_id"],
+                index_where=table.c.closed_at.is_(None),
+            )
+            .returning(table.c.contact_id, table.c.id)
+        )
+        opened.update({contact_id: row_id for contact_id, row_id in session.execute(statement)})
+    return opened
 
 
 def _queue_rows(
-    enrollment: Enrollment, steps: list[AutomationStep], start: datetime
+    enrollment_id: int,
+    automation_id: int,
+    contact_id: int,
+    steps: list[AutomationStep],
+    start: datetime,
 ) -> list[dict[str, Any]]:
     due = start
     rows = []
@@ -620,12 +670,12 @@ def _queue_rows(
             due = due + timedelta(seconds=step.wait_seconds)
         rows.append(
             {
-                "enrollment_id": enrollment.id,
-                "automation_id": enrollment.automation_id,
+                "enrollment_id": enrollment_id,
+                "automation_id": automation_id,
                 "step_id": step.id,
                 "step_position": step.position,
                 "action_type": step.action_type,
-                "contact_id": enrollment.contact_id,
+                "contact_id": contact_id,
                 "due_at": due,
                 "status": "pending",
                 "attempts": 0,
@@ -648,10 +698,12 @@ def _log_enrolment(
         kind=Kind.ENROLLED,
         summary=f"Enrolled in automation '{automation.name}'{note}",
         actor=actor,
-        contact=contact,
+        contact_id=contact.id,
+        contact_name=contact.display_name,
         automation_id=automation.id,
         details={"automation": automation.name, "audience": audience.describe()},
         clock=clock,
+        flush=False,  # one INSERT for the whole audience, before commit
     )
 
 

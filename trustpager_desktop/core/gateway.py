@@ -9,31 +9,52 @@ Two transactions around one provider call:
    send records whether the recipient was opted out and goes on (promise 3).
    The record is committed as ``sending`` *before* the provider is called, so
    a crash afterwards leaves evidence that a send may have happened and the
-   runner puts it up for review instead of sending again (promise 8).
+   runner looks it up instead of sending again (promise 8).
 2. *Finish*: store the provider's answer: SID and ``sent``, or the failure
    with Twilio's code and a plain reason. 21610 means Twilio holds the number
    as unsubscribed: the number is opted out here too (promise 7).
 
-Callers may pass hooks that run inside those two transactions (the automation
-runner uses them to move its queue item in step with the message).
+Callers may pass hooks that run inside those transactions (the automation
+runner uses them to move its queue item in step with the message): ``owned``
+runs first in the record transaction and leaves out requests the caller no
+longer owns (its claim was taken over), ``on_recorded`` runs at its end,
+``on_finished`` in every transaction that settles texts, and ``before_call``
+right before each provider call (the runner renews its lease there, and a
+``False`` withdraws the text: nothing is sent).
 
 ``send_batch`` is the same path for many texts at once (``send`` is a batch of
 one): one record transaction asks the consent rule for every text
 (``consent.may_automation_text_many``, the rule itself), the provider is
-called per text, and one finish transaction stores every answer. The Auto
-Queue uses it for speed; a kill during a batch leaves its texts ``sending``,
-which the runner puts up for review.
+called per text, and one finish transaction stores every answer.
+
+Fresh consent. No automation text reaches the provider on a consent answer
+older than ``CONSENT_MAX_AGE`` (1 s of real time): when the provider is slow,
+the rest of the batch is asked again (one query) before the next call, and
+texts an opt-out saved meanwhile now blocks are settled ``suppressed``. On a
+fast provider a batch of 50 goes out on the one answer.
+
+May have been sent. An error that came after the request reached the provider
+(HTTP 5xx, a read timeout, a connection dropped mid-answer) leaves the text
+``unknown``: the provider may have it. ``confirm_uncertain`` lists what the
+provider sent to that number since the attempt, matches the body, and records
+what it finds (its SID: ``sent``) or that it has nothing (``failed``, so the
+caller may send again). Only a send the provider certainly never took is
+``failed`` as retryable at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
@@ -43,11 +64,26 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
-from trustpager_desktop.providers.base import FailureKind, ProviderError, SendResult, SmsProvider
+from trustpager_desktop.providers.base import (
+    FailureKind,
+    ProviderError,
+    SendResult,
+    SentRecord,
+    SmsProvider,
+)
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, OutboundMessage
 
 log = logging.getLogger("trustpager.gateway")
+
+# Seconds of real time a consent answer may be old when a text reaches the provider.
+CONSENT_MAX_AGE = 1.0
+# Re-asking the rule can itself be slow (a locked database): after this many answers that
+# were already too old when they came, the rest of the batch waits for a retry instead.
+MAX_CONSENT_RECHECKS = 3
+# Clocks here and at the provider may disagree a little: a lookup starts this much earlier.
+LOOKUP_MARGIN = timedelta(minutes=2)
 
 
 class Status:
@@ -56,6 +92,17 @@ class Status:
     SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
     HELD = "held"  # automation text not handed to the provider: a reply waits for review
     FAILED = "failed"
+    # The provider got the request but its answer was an error or never came: the text may
+    # have been sent. Looked up (confirm_uncertain) before any retry.
+    UNKNOWN = "unknown"
+
+
+class NotOwned(Exception):
+    """The caller no longer owns this send (another process took its claim over).
+
+    Returned in a request's place by ``send_batch``: either nothing was recorded, or
+    the record stays ``sending`` for whoever took over (it is looked up, never resent
+    blindly). The provider was not called."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +147,10 @@ Hook = Callable[[Session, OutboundText], None]
 # Called once per transaction with every text of the batch it concerns: lets a caller
 # write its own rows for the whole batch in one statement.
 BatchHook = Callable[[Session, list[tuple["SendRequest", OutboundText]]], None]
+# First thing in the record transaction: for each request, does the caller still own it?
+OwnedCheck = Callable[[Session, list["SendRequest"]], list[bool]]
+# Right before each provider call, outside any transaction: False withdraws the text.
+BeforeCall = Callable[[OutboundText], bool]
 
 
 @dataclass(frozen=True)
@@ -134,7 +185,8 @@ class _Recorded:
     request: SendRequest
     text: OutboundText
     reason: str
-    outcome: SendOutcome | None = None  # set when transaction 1 already decided (suppressed)
+    outcome: SendOutcome | None = None  # set once decided (suppressed) or answered
+    withdrawn: bool = False  # the caller's claim was lost before the provider call
 
 
 @dataclass(frozen=True)
@@ -152,6 +204,13 @@ class SendOutcome:
     @property
     def delivered_to_provider(self) -> bool:
         return self.status == Status.SENT
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        return self.status == Status.UNKNOWN
+
+
+Result = SendOutcome | UserInputError | NotFoundError | NotOwned
 
 
 def origin_label(message: OutboundMessage) -> str:
@@ -171,11 +230,14 @@ class OutboundGateway:
         *,
         clock: Clock = SYSTEM_CLOCK,
         default_region: str = "US",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.provider = provider
         self.clock = clock
         self.default_region = default_region
+        # Real elapsed time, for the age of a consent answer (the clock may be a test's).
+        self.monotonic = monotonic
 
     def send(
         self,
@@ -212,26 +274,32 @@ class OutboundGateway:
         raise_errors: bool = False,
         on_recorded: BatchHook | None = None,
         on_finished: BatchHook | None = None,
+        owned: OwnedCheck | None = None,
+        before_call: BeforeCall | None = None,
         inbox: InboxFreshness | None = None,
-    ) -> list[SendOutcome | UserInputError | NotFoundError]:
+    ) -> list[Result]:
         """Send several texts with the same two transactions ``send`` uses for one.
 
         The consent rule is asked for each text inside the one transaction that
-        records them all; the provider is then called for each allowed text and
-        all answers are stored in one second transaction. ``on_recorded`` runs
-        at the end of the first transaction with every recorded text (suppressed
-        ones included), ``on_finished`` at the end of the second with the texts
-        handed to the provider. A request with bad input gets its
-        UserInputError/NotFoundError in its place in the result (or raised, with
-        ``raise_errors``) and records nothing. ``inbox`` (how fresh the inbox was, read
-        just before by dispatch) is recorded on each automation text: in its log
-        details, and in its reason when the inbox could not be read.
+        records them all; the provider is then called for each allowed text (the
+        rule asked again first whenever its answer is over ``CONSENT_MAX_AGE``
+        old) and all answers are stored in one second transaction.
+        ``on_recorded`` runs at the end of the first transaction with every
+        recorded text (suppressed ones included), ``on_finished`` in each
+        transaction that settles texts: the finish, and a re-check that blocks
+        some. ``owned`` runs first in the record transaction; ``before_call``
+        before each provider call (see the module docstring). A request with bad
+        input gets its UserInputError/NotFoundError in its place in the result
+        (or raised, with ``raise_errors``) and records nothing; a request the
+        caller no longer owns gets ``NotOwned``. ``inbox`` (how fresh the inbox was,
+        read just before by dispatch) is recorded on each automation text: in its
+        log details, and in its reason when the inbox could not be read.
         """
-        recorded = self._record(requests, raise_errors, on_recorded, inbox)
+        recorded, checked_at = self._record(requests, raise_errors, on_recorded, owned, inbox)
         pending = [r for r in recorded if isinstance(r, _Recorded) and r.outcome is None]
         if pending:
-            self._deliver(pending, on_finished)
-        return [r if isinstance(r, Exception) else r.outcome for r in recorded]  # type: ignore[misc]
+            self._deliver(pending, on_finished, checked_at, before_call)
+        return [_result(r) for r in recorded]
 
     # -- transaction 1 ------------------------------------------------------------
 
@@ -240,12 +308,17 @@ class OutboundGateway:
         requests: Sequence[SendRequest],
         raise_errors: bool,
         hook: BatchHook | None,
+        owned: OwnedCheck | None,
         inbox: InboxFreshness | None = None,
-    ) -> list[_Recorded | UserInputError | NotFoundError]:
+    ) -> tuple[list[_Recorded | UserInputError | NotFoundError | NotOwned], float]:
         with self.db.write() as session:
+            still_owned = owned(session, list(requests)) if owned else [True] * len(requests)
             contacts = self._load_recipients(session, requests)
-            resolved: list[_Resolved | UserInputError | NotFoundError] = []
-            for request in requests:
+            resolved: list[_Resolved | UserInputError | NotFoundError | NotOwned] = []
+            for request, mine in zip(requests, still_owned, strict=True):
+                if not mine:
+                    resolved.append(NotOwned())
+                    continue
                 try:
                     resolved.append(self._resolve(request, contacts))
                 except (UserInputError, NotFoundError) as exc:
@@ -253,6 +326,7 @@ class OutboundGateway:
                         raise
                     resolved.append(exc)
             valid = [r for r in resolved if isinstance(r, _Resolved)]
+            checked_at = self.monotonic()  # the answer is as old as the query that gives it
             # THE consent rule, for every text of the batch, inside this transaction.
             decisions = iter(
                 consent.may_automation_text_many(
@@ -271,7 +345,7 @@ class OutboundGateway:
                 self._settle(session, item)
             if hook and texts:
                 hook(session, [(r.request, r.text) for r in texts])
-            return recorded
+            return recorded, checked_at
 
     @staticmethod
     def _load_recipients(
@@ -280,8 +354,11 @@ class OutboundGateway:
         """The batch's contacts in one query, as plain rows."""
         ids = sorted({r.contact_id for r in requests if r.contact_id is not None})
         found: dict[int, _Recipient] = {}
+        connection = session.connection()
         for start in range(0, len(ids), 500):
-            rows = session.connection().execute(_RECIPIENTS, {"ids": ids[start : start + 500]})
+            chunk = ids[start : start + 500]
+            rows = connection.execute(_RECIPIENTS.where(
+                bulk.id_in(Contact.id, chunk, connection.dialect.name)))  # fmt: skip
             for cid, phone, first, last in rows:
                 found[cid] = _Recipient(cid, phone, f"{first} {last}".strip())
         return found
@@ -306,8 +383,7 @@ class OutboundGateway:
         is_automation = isinstance(origin, AutomationOrigin)
         text = self._new_text(resolved, decision, is_automation)
         if is_automation and not decision.allowed:
-            text.status = Status.HELD if decision.hold else Status.SUPPRESSED
-            text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
+            _block(text, decision)
         return _Recorded(resolved.request, text, decision.reason)
 
     @staticmethod
@@ -316,18 +392,21 @@ class OutboundGateway:
         if not texts:
             return
         table = OutboundMessage.__table__
-        rows = [_columns(t) for t in texts]
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             # SQLite cannot order RETURNING rows, so SQLAlchemy would insert one row per
             # statement. Under the write lock (BEGIN IMMEDIATE) nobody else inserts, and a
             # plain executemany gives consecutive rowids in order: read them back.
             before = connection.execute(_LAST_ID).scalar_one()
-            connection.execute(insert(table), rows)
+            connection.execute(insert(table), [_columns(t) for t in texts])
             ids = list(connection.execute(_IDS_AFTER, {"before": before}).scalars())
         else:
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = list(connection.execute(statement, rows).scalars())
+            # Reserve the ids from the sequence first, then one INSERT of arrays (see
+            # store.bulk): an INSERT .. RETURNING whose ids come back in parameter order
+            # was a new 40 kB statement for every batch, half the cost of a dispatch.
+            ids = list(connection.execute(_RESERVE_IDS, {"n": len(texts)}).scalars())
+            bulk.insert_rows(connection, table, [dict(_columns(t), id=i)
+                                                 for t, i in zip(texts, ids, strict=True)])  # fmt: skip
         for text, message_id in zip(texts, ids, strict=True):
             text.id = message_id
 
@@ -398,24 +477,101 @@ class OutboundGateway:
             delivery_status=None,  # filled in later by the inbox poller (core.delivery)
             delivery_error_code=None,
             delivery_updated_at=None,
+            failure_kind=None,  # for the caller's hooks: how a failed send failed; not a column
         )
 
     # -- the provider calls and transaction 2 -----------------------------------------
 
-    def _deliver(self, recorded: list[_Recorded], hook: BatchHook | None) -> None:
-        """Call the provider for each text, then store every answer in one transaction."""
-        answers = [(item, self._call_provider(item.text.to_e164, item.text.body))
-                   for item in recorded]  # fmt: skip
+    def _deliver(
+        self,
+        recorded: list[_Recorded],
+        hook: BatchHook | None,
+        checked_at: float,
+        before_call: BeforeCall | None,
+    ) -> None:
+        """Call the provider for each text (consent fresh, claim still held), then store
+        every answer in one transaction."""
+        answered: list[tuple[_Recorded, SendResult | ProviderError]] = []
+        for index, item in enumerate(recorded):
+            if not _still_to_go(item):  # blocked by a re-check, or taken over
+                continue
+            if before_call is not None and not before_call(item.text):
+                item.withdrawn = True
+                continue
+            rechecks = 0
+            while self.monotonic() - checked_at > CONSENT_MAX_AGE and _still_to_go(item):
+                if rechecks == MAX_CONSENT_RECHECKS:
+                    break
+                checked_at = self._recheck(recorded[index:], hook)
+                rechecks += 1
+            if not _still_to_go(item):
+                continue
+            if self.monotonic() - checked_at > CONSENT_MAX_AGE:
+                answered.append((item, _CONSENT_TOO_SLOW))
+                continue
+            answered.append((item, self._call_provider(item.text.to_e164, item.text.body)))
+        if answered:
+            self._finish(answered, hook)
+
+    def _finish(
+        self, answered: list[tuple[_Recorded, SendResult | ProviderError]], hook: BatchHook | None
+    ) -> None:
+        """Store the answers: each record changes only while still ``sending`` (one another
+        process settled meanwhile, after our claim ran out, keeps what it found), and only
+        the records that changed are logged and handed to the hook."""
+        now = self.clock.now()
         with self.db.write() as session:
-            for item, answer in answers:
-                if isinstance(answer, ProviderError):
-                    item.outcome = self._finish_failed(session, item.text, answer,
-                                                       item.request.origin)  # fmt: skip
-                else:
-                    item.outcome = self._finish_sent(session, item.text, answer)
-            _update_texts(session, [item.text for item in recorded])
-            if hook:
-                hook(session, [(item.request, item.text) for item in recorded])
+            for item, answer in answered:
+                _apply_answer(item.text, answer, now)
+            changed = _update_texts(session, [item.text for item, _ in answered])
+            kept = []
+            for item, answer in answered:
+                item.withdrawn = item.text.id not in changed
+                if not item.withdrawn:
+                    item.outcome = self._record_answer(session, item, answer)
+                    kept.append(item)
+            if hook and kept:
+                hook(session, [(item.request, item.text) for item in kept])
+
+    def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
+        """Ask the consent rule again for the automation texts still to go (one query) and
+        settle the ones it now blocks. Returns when the new answer was taken."""
+        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == "automation"]
+        asked_at = self.monotonic()
+        if not waiting:
+            return asked_at
+        with self.db.read() as session:
+            decisions = self._ask_again(session, waiting)
+        blocked = [r for r, d in zip(waiting, decisions, strict=True) if not d.allowed]
+        if blocked:
+            self._settle_blocked(blocked, hook)
+        return asked_at
+
+    def _ask_again(self, session: Session, items: list[_Recorded]) -> list[consent.SendDecision]:
+        """The rule once more for recorded texts. Without the frequency cap: that was
+        decided when they were recorded, and they would now count against themselves."""
+        return consent.may_automation_text_many(
+            session, _recipients(items), clock=self.clock, frequency_cap=False
+        )
+
+    def _settle_blocked(self, blocked: list[_Recorded], hook: BatchHook | None) -> None:
+        """Store as suppressed the texts an opt-out saved since they were recorded now
+        blocks (the rule asked once more, in the transaction that settles them)."""
+        with self.db.write() as session:
+            decisions = self._ask_again(session, blocked)
+            now_blocked = [(i, d) for i, d in zip(blocked, decisions, strict=True) if not d.allowed]
+            for item, decision in now_blocked:  # (a re-consent in between lets it go)
+                _block(item.text, decision)
+                item.reason = decision.reason
+                item.text.updated_at = self.clock.now()
+            changed = _update_texts(session, [i.text for i, _ in now_blocked], _BLOCK_COLUMNS)
+            settled = [item for item, _ in now_blocked if item.text.id in changed]
+            for item, _ in now_blocked:  # settled by another process meanwhile: not ours
+                item.withdrawn = item.text.id not in changed
+            for item in settled:
+                self._settle(session, item)
+            if hook and settled:
+                hook(session, [(i.request, i.text) for i in settled])
 
     def _call_provider(self, to: str, body: str) -> SendResult | ProviderError:
         try:
@@ -426,40 +582,38 @@ class OutboundGateway:
             log.exception("unexpected error from the %s provider", self.provider.name)
             return ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
 
-    def _finish_sent(self, session: Session, text: OutboundText, result: SendResult) -> SendOutcome:
-        text.status = Status.SENT
-        text.provider_sid = result.sid
-        text.sent_at = text.updated_at = self.clock.now()
-        self._log_sent(session, text)
-        return self._outcome(text)
+    def _record_answer(
+        self, session: Session, item: _Recorded, answer: SendResult | ProviderError
+    ) -> SendOutcome:
+        """Log a stored answer (and act on 21610); returns the outcome for the caller."""
+        text = item.text
+        if not isinstance(answer, ProviderError):
+            self._log_sent(session, text)
+            return self._outcome(text)
+        summary = f"Text not sent: {answer.reason}"
+        if answer.kind is FailureKind.UNSUBSCRIBED:
+            self._record_twilio_opt_out(session, text)
+        elif answer.kind is FailureKind.UNKNOWN:
+            summary = f"Text may have been sent: {answer.reason}"
+        kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+        self._log(session, text, kind, summary)
+        retryable = answer.retryable and isinstance(item.request.origin, AutomationOrigin)
+        return self._outcome(text, retryable=retryable, reason=answer.reason)
 
-    def _log_sent(self, session: Session, text: OutboundText) -> None:
+    def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
         if text.origin == "automation":
-            kind, summary = Kind.AUTOMATION_SENT, f"Automation text sent ({origin_label(text)})"
+            kind = Kind.AUTOMATION_SENT
+            summary = f"Automation text sent ({origin_label(text)}){note}"
         elif text.origin == "confirmation":
-            kind, summary = Kind.OPT_OUT_CONFIRMATION, "Opt-out confirmation text sent"
+            kind, summary = Kind.OPT_OUT_CONFIRMATION, f"Opt-out confirmation text sent{note}"
         elif text.recipient_opted_out:
             kind = Kind.MANUAL_SEND_OPTED_OUT
-            summary = f"Manual text sent to an opted-out contact by {text.actor}, after a warning"
+            summary = (
+                f"Manual text sent to an opted-out contact by {text.actor}, after a warning{note}"
+            )
         else:
-            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}"
+            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
         self._log(session, text, kind, summary)
-
-    def _finish_failed(
-        self, session: Session, text: OutboundText, error: ProviderError, origin: Origin
-    ) -> SendOutcome:
-        text.error_code = error.code
-        text.error_message = error.reason
-        text.updated_at = self.clock.now()
-        if error.kind is FailureKind.UNSUBSCRIBED:
-            text.status = Status.SUPPRESSED
-            self._record_twilio_opt_out(session, text)
-        else:
-            text.status = Status.FAILED
-        kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
-        self._log(session, text, kind, f"Text not sent: {error.reason}")
-        retryable = error.retryable and isinstance(origin, AutomationOrigin)
-        return self._outcome(text, retryable=retryable, reason=error.reason)
 
     def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
         # Twilio blocks the number until the customer's START: re-consent by other means
@@ -475,6 +629,73 @@ class OutboundGateway:
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
             clock=self.clock,
         )
+
+    # -- a send that may have happened ---------------------------------------------------
+
+    def confirm_uncertain(self, message_id: int, *, on_settled: Hook | None = None) -> SendOutcome:
+        """Find out whether an ``unknown`` text reached the provider, and record it.
+
+        Lists what the provider sent to the text's number since the attempt (less
+        ``LOOKUP_MARGIN``) and matches the body; a match no other outbound record
+        claims makes the text ``sent`` with that SID, no match makes it ``failed``
+        ("not sent": the caller may send again). ``on_settled`` runs in the
+        transaction that records it. A text no longer ``unknown`` is returned as
+        it is. Raises ProviderError when the provider cannot be asked: nothing
+        changes, and nothing may be resent.
+        """
+        text = self._load_text(message_id)
+        if text.status != Status.UNKNOWN:  # settled already: the caller's record follows it
+            if on_settled:
+                with self.db.write() as session:
+                    on_settled(session, text)
+            return self._outcome(text)
+        since = text.created_at - LOOKUP_MARGIN
+        matches = [r for r in self.provider.list_sent(text.to_e164, since)
+                   if _same_text(r.body, text.body)]  # fmt: skip
+        with self.db.write() as session:
+            current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
+            if current.scalar_one() != Status.UNKNOWN:  # settled by someone else meanwhile
+                text = self._load_text(message_id, session)
+                if on_settled:
+                    on_settled(session, text)
+                return self._outcome(text)
+            found = self._unclaimed(session, matches)
+            text.updated_at = self.clock.now()
+            if found is not None:
+                text.status, text.provider_sid, text.sent_at = (
+                    Status.SENT,
+                    found.sid,
+                    text.updated_at,
+                )
+                text.error_message = None
+                self._log_sent(session, text, note=" (found at Twilio after an unclear answer)")
+            else:
+                text.status, text.error_message = Status.FAILED, NOT_AT_PROVIDER
+                kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+                self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
+            _update_texts(session, [text], was=Status.UNKNOWN)
+            if on_settled:
+                on_settled(session, text)
+        return self._outcome(text)
+
+    def _load_text(self, message_id: int, session: Session | None = None) -> OutboundText:
+        if session is None:
+            with self.db.read() as reading:
+                return self._load_text(message_id, reading)
+        row = session.connection().execute(_TEXT_WITH_NAME, {"id": message_id}).one()
+        values = dict(row._mapping)
+        first, last = values.pop("first_name") or "", values.pop("last_name") or ""
+        return OutboundText(**values, contact_name=f"{first} {last}".strip(), failure_kind=None)
+
+    @staticmethod
+    def _unclaimed(session: Session, matches: list[SentRecord]) -> SentRecord | None:
+        """The earliest match no outbound record has claimed yet: the same words sent to
+        the same number twice must each find their own message."""
+        sids = [m.sid for m in matches]
+        claimed = set(session.scalars(select(OutboundMessage.provider_sid)
+                                      .where(OutboundMessage.provider_sid.in_(sids)))) if sids else set()  # fmt: skip
+        free = [m for m in matches if m.sid not in claimed]
+        return min(free, key=lambda m: m.created_at) if free else None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -522,16 +743,72 @@ class OutboundGateway:
 _COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
 # What the finish transaction may change on a record.
 _FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
+# What a consent re-check that blocks a recorded text changes on it.
+_BLOCK_COLUMNS = (
+    "status", "error_message", "suppression_result", "suppression_reason",
+    "recipient_opted_out", "updated_at",
+)  # fmt: skip
+NOT_AT_PROVIDER = "Twilio has no record of this text (looked up after an unclear answer)"
+_CONSENT_TOO_SLOW = ProviderError(
+    FailureKind.TEMPORARY,
+    "The opt-out check could not be made fresh within a second (the database is slow); "
+    "the text waits for a retry",
+)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                         "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # fmt: skip
+
+
+def _block(text: OutboundText, decision: consent.SendDecision) -> None:
+    """Mark an automation text the consent rule stopped: held (it waits for a decision) or
+    skipped. Either way it is never handed to the provider."""
+    text.status = Status.HELD if decision.hold else Status.SUPPRESSED
+    text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
+    text.suppression_result = _suppression_result(decision, True, False)
+    text.suppression_reason = decision.reason
+    text.recipient_opted_out = decision.recipient_opted_out
+
+
+def _still_to_go(item: _Recorded) -> bool:
+    return item.outcome is None and not item.withdrawn
+
+
+def _recipients(items: list[_Recorded]) -> list[tuple[int | None, str | None]]:
+    return [(i.text.contact_id, i.text.to_e164 or None) for i in items]
+
+
+def _result(item: _Recorded | UserInputError | NotFoundError | NotOwned) -> Result:
+    if isinstance(item, Exception):
+        return item
+    if item.withdrawn:
+        return NotOwned()
+    assert item.outcome is not None
+    return item.outcome
+
+
+def _same_text(sent: str, ours: str) -> bool:
+    """Bodies compared as a person would read them: a provider may swap typographic quotes
+    and dashes for plain ones (Twilio's smart encoding) or trim spaces."""
+
+    def plain(body: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", body).translate(_QUOTES).split())
+
+    return plain(sent) == plain(ours)
 
 
 # Statements the batch path runs hundreds of times, built once.
 _TABLE = OutboundMessage.__table__
-_RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name).where(
-    Contact.id.in_(bindparam("ids", expanding=True))
-)
+_RECIPIENTS = select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name)
 _LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
 _IDS_AFTER = select(_TABLE.c.id).where(_TABLE.c.id > bindparam("before")).order_by(_TABLE.c.id)
-_UPDATE_TEXT = update(_TABLE).where(_TABLE.c.id == bindparam("text_id"))
+_RESERVE_IDS = sql_text(
+    "SELECT nextval(pg_get_serial_sequence('outbound_messages', 'id')) FROM generate_series(1, :n)"
+)
+_STATUS_FOR_UPDATE = select(_TABLE.c.status).where(_TABLE.c.id == bindparam("id")).with_for_update()
+_TEXT_WITH_NAME = (
+    select(_TABLE, Contact.first_name, Contact.last_name)
+    .outerjoin(Contact, Contact.id == _TABLE.c.contact_id)
+    .where(_TABLE.c.id == bindparam("id"))
+)
 
 
 def _suppression_result(
@@ -549,10 +826,33 @@ def _columns(text: OutboundText) -> dict[str, Any]:
     return {key: getattr(text, key) for key in _COLUMNS}
 
 
-def _update_texts(session: Session, texts: list[OutboundText]) -> None:
-    """Store the provider's answers: one executemany UPDATE for the whole batch."""
-    rows = [{"text_id": t.id, **{key: getattr(t, key) for key in _FINISH_COLUMNS}} for t in texts]
-    session.connection().execute(_UPDATE_TEXT, rows)
+def _update_texts(
+    session: Session,
+    texts: list[OutboundText],
+    columns: Sequence[str] = _FINISH_COLUMNS,
+    *,
+    was: str = Status.SENDING,
+) -> set[int]:
+    """Store what happened to the texts, in one statement, on the records still in status
+    ``was`` (a compare-and-set); returns the ids of the records that changed."""
+    rows = [{"text_id": t.id, **{key: getattr(t, key) for key in columns}} for t in texts]
+    return bulk.update_rows(session.connection(), _TABLE, rows, key="text_id",
+                            only_where={"status": was})  # fmt: skip
+
+
+def _apply_answer(text: OutboundText, answer: SendResult | ProviderError, now: datetime) -> None:
+    """Put the provider's answer on the text (nothing stored yet)."""
+    text.updated_at = now
+    if not isinstance(answer, ProviderError):
+        text.status, text.provider_sid, text.sent_at = Status.SENT, answer.sid, now
+        return
+    text.error_code, text.error_message, text.failure_kind = (
+        answer.code, answer.reason, answer.kind
+    )  # fmt: skip
+    text.status = {
+        FailureKind.UNSUBSCRIBED: Status.SUPPRESSED,
+        FailureKind.UNKNOWN: Status.UNKNOWN,
+    }.get(answer.kind, Status.FAILED)
 
 
 def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:

@@ -19,7 +19,11 @@ class FailureKind(enum.Enum):
     UNSUBSCRIBED = "unsubscribed"  # 21610: Twilio holds the number as opted out
     INVALID_RECIPIENT = "invalid_recipient"  # 21211, 21614, 21408: permanent for this number
     AUTHENTICATION = "authentication"  # 20003: credentials wrong
-    TEMPORARY = "temporary"  # 429, 5xx, timeouts, refused connections: retry later
+    TEMPORARY = "temporary"  # the provider certainly never took it (429, refused): retry later
+    # The request reached the provider but the answer was an error or never came (HTTP 5xx,
+    # read timeout, connection dropped after the request went out): the text may have been
+    # sent. Look it up (``SmsProvider.list_sent``) before any retry.
+    UNKNOWN = "unknown"
     PERMANENT = "permanent"  # anything else the provider refused
 
 
@@ -68,6 +72,17 @@ class MessageQuery:
     to: str | None = None
     from_: str | None = None
     page_size: int = 1000
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """One message we sent, as the provider lists it (for looking up an uncertain send)."""
+
+    sid: str
+    to_number: str
+    body: str
+    status: str  # Twilio status: queued, sent, delivered, failed, ...
+    created_at: datetime  # timezone-aware UTC, when the provider created it
 
 
 class ProviderError(Exception):
@@ -131,6 +146,12 @@ class SmsProvider(Protocol):
     def account_numbers(self) -> list[str]:
         """The numbers this provider sends from: the sender number, or every number of
         the Messaging Service (one request per 1,000 numbers). Raises ProviderError."""
+        ...
+
+    def list_sent(self, to_e164: str, since: datetime) -> Iterator[SentRecord]:
+        """Yield the messages we sent to ``to_e164`` that the provider created on or after
+        ``since``, newest first, following every page. Raises ProviderError when the
+        list cannot be read (the caller then knows nothing, and must not resend)."""
         ...
 
     def fetch_status(self, sid: str) -> str | None:

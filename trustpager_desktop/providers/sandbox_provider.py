@@ -19,6 +19,7 @@ from trustpager_desktop.providers.base import (
     MessageRecord,
     ProviderError,
     SendResult,
+    SentRecord,
 )
 
 SANDBOX_NUMBER = "+15005550006"  # Twilio's magic "valid sender" test number
@@ -165,6 +166,13 @@ class SandboxProvider:
             direction="outbound-api",
             status="delivered",
         )
+
+    def list_sent(self, to_e164: str, since: datetime) -> Iterator[SentRecord]:
+        since = _utc(since)
+        with self._lock:
+            sent = [m for m in self._sent if m.to_number == to_e164 and m.date_sent >= since]
+        for m in reversed(sent):  # newest first, like Twilio
+            yield SentRecord(m.sid, m.to_number, m.body, m.status, m.date_sent)
 
     def fetch_status(self, sid: str) -> str | None:
         with self._lock:

@@ -1,7 +1,12 @@
 """SMS through Twilio, using the ``twilio`` library (9.x).
 
 Every failure leaves this module as a :class:`ProviderError` with a plain-language
-reason. The auth token never appears in a reason or a log line: every text that
+reason. A failed send is ``TEMPORARY`` (safe to retry) only when Twilio certainly
+never took the request: no connection was made (refused, DNS failure, connect
+timeout) or Twilio answered 4xx (429 included). Any other failure after the request
+went out (HTTP 5xx, a read timeout, a connection dropped mid-answer, an unreadable
+answer) is ``UNKNOWN``: the text may have been sent, and ``list_sent`` lets the
+caller look it up before any retry. The auth token never appears in a reason or a log line: every text that
 could carry it (exception messages, URLs) goes through :meth:`TwilioProvider._scrub`.
 """
 
@@ -11,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -27,12 +32,15 @@ from trustpager_desktop.providers.base import (
     MessageRecord,
     ProviderError,
     SendResult,
+    SentRecord,
 )
 
 log = logging.getLogger("trustpager.twilio")
 
 DEFAULT_TIMEOUT = 10.0
 MAX_PAGE_SIZE = 1000
+# Looking up one recipient's recent texts: they are few, so one page is nearly always all.
+LOOKUP_PAGE_SIZE = 200
 
 INVALID_RECIPIENT_REASONS = {
     21211: "The number is not a valid phone number",
@@ -44,8 +52,10 @@ UNSUBSCRIBED_REASON = (
 )
 AUTH_REASON = "Twilio did not accept the Account SID and Auth Token"
 UNKNOWN_OUTCOME_REASON = (
-    "Twilio did not answer after receiving the text, so it may or may not have been sent; "
-    "check the Twilio console before sending it again"
+    "Twilio did not answer after receiving the text, so it may or may not have been sent"
+)
+UNCLEAR_REPLY_REASON = (
+    "Twilio's reply to the send could not be understood, so it may or may not have been sent"
 )
 
 
@@ -101,17 +111,13 @@ def _pretty_number(e164: str) -> str:
         return e164
 
 
-def _request_may_have_arrived(exc: BaseException) -> bool:
-    """True when a failed request may still have reached Twilio: the reply timed out or
-    the connection broke after the request went out. False when no connection was made
-    (refused, connect timeout) or Twilio answered (an HTTP error): those are safe to retry."""
+def _send_never_arrived(exc: BaseException) -> bool:
+    """True when a failed request certainly never reached Twilio: no connection was made
+    (refused, DNS failure, connect timeout). A read timeout or a connection that broke
+    after the request went out may have reached it."""
     if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ReadTimeout):
         return True
-    if not isinstance(exc, requests.ConnectionError):
-        return False
-    return not _never_connected(exc)
+    return isinstance(exc, requests.ConnectionError) and _never_connected(exc)
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -235,21 +241,84 @@ class TwilioProvider:
         try:
             message = self._account.messages.create(**kwargs)
         except Exception as exc:
-            if _request_may_have_arrived(exc):
-                # Twilio may have the text: a retry could send it twice (DESIGN promise 8).
-                raise self._error(FailureKind.PERMANENT, UNKNOWN_OUTCOME_REASON) from None
-            raise self._translate(
-                exc, action="send the text", unclear_reply=FailureKind.PERMANENT
-            ) from None
+            raise self._send_error(exc) from None
         sid, status = message.sid, message.status
         if not isinstance(sid, str) or not sid:
             # Twilio probably accepted the message; resending blindly could text twice.
-            raise ProviderError(
-                FailureKind.PERMANENT,
-                "Twilio's reply to the send could not be understood; check the Twilio "
-                "console before sending again",
-            )
+            raise self._error(FailureKind.UNKNOWN, UNCLEAR_REPLY_REASON)
         return SendResult(sid=sid, status=status if isinstance(status, str) else "unknown")
+
+    def _send_error(self, exc: BaseException) -> ProviderError:
+        """The ProviderError for a failed send: TEMPORARY only when Twilio certainly never
+        took it, the refusal kinds for a 4xx answer, UNKNOWN (may have been sent) otherwise."""
+        if _send_never_arrived(exc):
+            return self._translate(exc, action="send the text")
+        if isinstance(exc, requests.RequestException):  # timed out or broke after sending
+            return self._error(FailureKind.UNKNOWN, UNKNOWN_OUTCOME_REASON)
+        error = self._translate(exc, action="send the text", unclear_reply=FailureKind.UNKNOWN)
+        if error.http_status is not None and 400 <= error.http_status < 500:
+            return error  # Twilio answered that it refused it (429 included): not sent
+        if error.kind is FailureKind.UNKNOWN:
+            return error
+        status = f" (HTTP {error.http_status})" if error.http_status else ""
+        return self._error(
+            FailureKind.UNKNOWN,
+            f"Twilio answered with an error{status} after receiving the text, "
+            "so it may or may not have been sent",
+            code=error.code,
+            http_status=error.http_status,
+        )
+
+    def list_sent(self, to_e164: str, since: datetime) -> Iterator[SentRecord]:
+        """Texts we sent to ``to_e164`` created on or after ``since``, newest first.
+
+        Filtered by ``To`` (and ``From`` for a single sender number) but not by
+        ``DateSent``: a text still queued at Twilio has no DateSent yet, and the
+        filter has day granularity anyway. Pages are followed by ``next_page_uri``
+        until a whole page is older than a day before ``since``."""
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        filters: dict[str, Any] = {"to": to_e164, "page_size": LOOKUP_PAGE_SIZE}
+        if not self.uses_messaging_service:
+            filters["from_"] = self.sender
+        horizon = since - timedelta(days=1)
+        try:
+            page = self._account.messages.page(**filters)
+            while page is not None:
+                newest_on_page = None
+                for record in self._sent_records(page):
+                    newest_on_page = max(newest_on_page or record.created_at, record.created_at)
+                    if record.created_at >= since:
+                        yield record
+                if newest_on_page is None or newest_on_page < horizon:
+                    return
+                page = page.next_page()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, action="look up a sent text") from None
+
+    def _sent_records(self, page: Any) -> Iterator[SentRecord]:
+        """The page's outbound records. One that cannot be read fails the whole lookup: it
+        might be the very text looked for, and "not found" would send it again."""
+        for instance in page:
+            direction = getattr(instance, "direction", None)
+            if isinstance(direction, str) and not direction.startswith("outbound"):
+                continue
+            created = getattr(instance, "date_created", None) or getattr(
+                instance, "date_sent", None
+            )
+            fields = [getattr(instance, name, None) for name in ("sid", "to", "body", "status")]
+            if not all(isinstance(f, str) for f in [direction, *fields]) or not isinstance(
+                created, datetime
+            ):
+                raise ProviderError(
+                    FailureKind.TEMPORARY,
+                    "Twilio's list of sent texts could not be read; the text is looked up again later",
+                )
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            yield SentRecord(*fields, created_at=created.astimezone(UTC))
 
     @property
     def inbox_is_shared(self) -> bool:

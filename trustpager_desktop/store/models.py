@@ -361,6 +361,14 @@ class AutomationStep(Base):
 
 
 class Enrollment(Base):
+    """One contact enrolled once in one automation.
+
+    At most one OPEN enrolment per (automation, contact): a partial unique index
+    (``closed_at IS NULL``) lets the database refuse a second one, so racing
+    desktops, a manual enrolment and a schedule firing cannot double it.
+    ``closed_at`` is set when a later enrolment finds every item of this one
+    finished (``core.automations.enroll``)."""
+
     __tablename__ = "enrollments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -372,6 +380,18 @@ class Enrollment(Base):
     )
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     enrolled_by: Mapped[str] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index(
+            "uq_enrollments_open",
+            "automation_id",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
 
 
 class QueueItem(Base):
@@ -394,6 +414,9 @@ class QueueItem(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # While in flight: the claim holds until then; the holder renews it as it works, and
+    # only an expired lease may be reconciled by another process (core.auto_queue).
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outbound_message_id: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

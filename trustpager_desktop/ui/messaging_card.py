@@ -40,6 +40,7 @@ STATUS_LABELS = {
     Status.FAILED: "Failed",
     Status.SUPPRESSED: "Not sent",
     Status.HELD: "Held, not sent",
+    Status.UNKNOWN: "May have been sent",
     "received": "Received",
 }
 
@@ -57,6 +58,8 @@ def outcome_text(outcome: SendOutcome) -> str:
         return "Sent."
     if outcome.status == Status.SUPPRESSED:
         return f"Not sent: {outcome.reason} The contact is now opted out."
+    if outcome.status == Status.UNKNOWN:
+        return f"{outcome.reason}. Check the Twilio console before sending it again."
     return f"Not sent: {outcome.reason}"
 
 

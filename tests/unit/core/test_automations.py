@@ -4,13 +4,20 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from trustpager_desktop.core import automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.store.models import ActivityEntry, Automation, Opportunity, QueueItem
+from trustpager_desktop.store.models import (
+    ActivityEntry,
+    Automation,
+    Enrollment,
+    Opportunity,
+    QueueItem,
+)
 
 REMINDER = AutomationInput(
     "Reminder",
@@ -122,6 +129,35 @@ def test_enrolling_twice_does_not_duplicate_pending_items(db, clock):
         again = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
     assert again.enrolled == [] and again.already_enrolled == [cid]
     assert "already enrolled" in again.describe()
+
+
+def test_the_database_refuses_a_second_open_enrolment(db, clock):
+    """Whatever code path inserts it: the partial unique index is the guarantee."""
+    with db.write() as s:
+        view = automations.create_automation(s, REMINDER, clock=clock)
+        cid = _contact(s, clock)
+        automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
+    row = {"automation_id": view.id, "contact_id": cid, "enrolled_at": clock.now(),
+           "enrolled_by": "a racing desktop"}  # fmt: skip
+    with pytest.raises(IntegrityError), db.write() as s:
+        s.execute(insert(Enrollment), [row])
+    with db.write() as s:  # a closed enrolment does not count
+        s.execute(insert(Enrollment), [dict(row, closed_at=clock.now())])
+
+
+def test_a_finished_enrolment_is_closed_and_the_contact_may_be_enrolled_again(db, clock):
+    with db.write() as s:
+        view = automations.create_automation(s, REMINDER, clock=clock)
+        cid = _contact(s, clock)
+        automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
+        s.execute(update(QueueItem).where(QueueItem.step_position < 5).values(status="done"))
+        busy = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
+        s.execute(update(QueueItem).values(status="sent"))  # the last step went out
+        again = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
+    assert busy.already_enrolled == [cid] and again.enrolled == [cid]
+    with db.read() as s:
+        enrolments = s.execute(select(Enrollment.closed_at).order_by(Enrollment.id)).all()
+    assert [closed is not None for (closed,) in enrolments] == [True, False]
 
 
 def test_opted_out_contacts_are_enrolled_with_a_note(db, clock):

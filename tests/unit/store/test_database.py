@@ -172,3 +172,66 @@ def test_migration_0008_gives_earlier_stop_replies_their_twilio_block(tmp_path):
     finally:
         database.close()
     assert blocks == [("+14155550101", "stop_reply")]
+
+
+def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_items(tmp_path):
+    """Migration 0005 on a database the old enrolment race had already doubled."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from trustpager_desktop.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        before = ScriptDirectory.from_config(cfg).get_revision("0005").down_revision
+        command.upgrade(cfg, before)  # the schema just before enrolment claims
+        conn.execute(
+            text(
+                "INSERT INTO automations (id, name, enabled, created_at) "
+                "VALUES (1, 'R', 1, '2026-11-26 10:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (id, first_name, last_name, company, email, phone_raw, "
+                "tags, search_text, sms_opted_out, created_at, updated_at) VALUES "
+                "(1, 'Ann', '', '', '', '', '', '', 0, '2026-11-26', '2026-11-26'), "
+                "(2, 'Bo', '', '', '', '', '', '', 0, '2026-11-26', '2026-11-26')"
+            )
+        )
+        # Ann: enrolled twice at once (two open enrolments); Bo: one finished enrolment.
+        conn.execute(
+            text(
+                "INSERT INTO enrollments (id, automation_id, contact_id, enrolled_at, "
+                "enrolled_by) VALUES (1, 1, 1, '2026-11-26 10:00:00', 'a'), "
+                "(2, 1, 1, '2026-11-26 10:00:00', 'b'), (3, 1, 2, '2026-11-25 10:00:00', 'a')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO queue_items (id, enrollment_id, automation_id, step_id, "
+                "step_position, action_type, contact_id, due_at, status, claimed_at, "
+                "finished_at, attempts) VALUES "
+                "(1, 1, 1, 1, 1, 'send_sms', 1, '2026-11-26 10:00:00', 'in_flight', "
+                "'2026-11-26 10:00:05', NULL, 0), "
+                "(2, 2, 1, 1, 1, 'send_sms', 1, '2026-11-26 10:00:00', 'pending', NULL, NULL, 0), "
+                "(3, 3, 1, 1, 1, 'send_sms', 2, '2026-11-25 10:00:00', 'sent', NULL, "
+                "'2026-11-25 10:00:09', 1)"
+            )
+        )
+    engine.dispose()
+    db = Database.open(url)
+    with db.read() as s:
+        closed = dict(s.execute(text("SELECT id, closed_at FROM enrollments")).all())
+        items = {r[0]: r[1:] for r in s.execute(
+            text("SELECT id, status, reason, lease_until FROM queue_items"))}  # fmt: skip
+    db.close()
+    assert closed[1] is None  # Ann's first enrolment stays open
+    assert closed[2] is not None and str(closed[3]).startswith("2026-11-25 10:00:09")
+    assert items[2][:2] == ("skipped", "skipped: duplicate enrolment (the contact was enrolled "
+                            "twice at once)")  # fmt: skip
+    assert str(items[1][2]).startswith("2026-11-26 10:02:05")  # the old 2-minute rule
