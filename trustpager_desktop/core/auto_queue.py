@@ -56,7 +56,7 @@ import random
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -65,7 +65,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, automations, consent
@@ -354,19 +354,19 @@ def claim_due(
             .with_for_update(skip_locked=True, of=QueueItem)
         )  # fmt: skip
         # One statement takes them: UPDATE .. WHERE id IN (SELECT .. SKIP LOCKED) RETURNING.
-        ids = list(
-            session.execute(
-                update(QueueItem)
-                .where(QueueItem.id.in_(due.scalar_subquery()))
-                .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
-                        lease_until=now + lease, reason=None)
-                .returning(QueueItem.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
+        claim = (
+            update(QueueItem)
+            .where(QueueItem.id.in_(due.scalar_subquery()))
+            .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
+                    lease_until=now + lease, reason=None)
         )  # fmt: skip
-        if not ids:
+        if db.is_postgres:  # ... and, as a data-modifying WITH, reads what they need too
+            items = _claim_and_load(session, claim)
+        else:
+            ids = list(session.connection().execute(claim.returning(QueueItem.id)).scalars())
+            items = _load_claimed(session, ids) if ids else []
+        if not items:
             return []
-        items = _load_claimed(session, ids)
         report.claimed += len(items)
         return _apply_time_rules(session, items, now, settings, clock, report)
 
@@ -381,6 +381,32 @@ def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
         .where(bulk.id_in(QueueItem.id, ids, session.get_bind().dialect.name))
         .order_by(QueueItem.due_at, QueueItem.id)
     ).all()
+    return _claimed_items(rows)
+
+
+def _claim_and_load(session: Session, claim: Update) -> list[ClaimedItem]:
+    """PostgreSQL: the claim and the read of the claimed items in one statement (one
+    round trip): WITH claimed AS (UPDATE .. RETURNING ..) SELECT .. FROM claimed JOIN .."""
+    returned = [QueueItem.__table__.c[c.key] for c in _CLAIM_COLUMNS if c.table is _ITEMS]
+    claimed = claim.returning(*returned).cte("claimed")
+    columns = [claimed.c[c.key] if c.table is _ITEMS else c for c in _CLAIM_COLUMNS]
+    rows = (
+        session.connection()
+        .execute(
+            select(*columns)
+            .select_from(claimed)
+            .join(Automation, Automation.id == claimed.c.automation_id)
+            .join(Contact, Contact.id == claimed.c.contact_id)
+            .outerjoin(AutomationStep, AutomationStep.id == claimed.c.step_id)
+            .outerjoin(OutboundMessage, OutboundMessage.id == claimed.c.outbound_message_id)
+            .order_by(claimed.c.due_at, claimed.c.id)
+        )
+        .all()
+    )
+    return _claimed_items(rows)
+
+
+def _claimed_items(rows: Sequence[Row[Any]]) -> list[ClaimedItem]:
     return [
         ClaimedItem(
             id=r[0],
