@@ -65,8 +65,9 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import Row, Update, func, select, update
+from sqlalchemy import Row, Select, Update, any_, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from trustpager_desktop.core import activity, automations, consent
 from trustpager_desktop.core.activity import Kind
@@ -300,6 +301,25 @@ class DispatchReport:
         return text
 
 
+_ENABLED_AUTOMATIONS = select(Automation.id).where(Automation.enabled.is_(True))
+
+
+def _enabled_automation(column: Any, postgres: bool) -> ColumnElement[bool]:
+    """``column`` names an enabled automation (see ``_one_of``)."""
+    return _one_of(column, _ENABLED_AUTOMATIONS, postgres)
+
+
+def _one_of(column: Any, query: Select[Any], postgres: bool) -> ColumnElement[bool]:
+    """``column IN (query)``; on PostgreSQL ``column = ANY(ARRAY(query))``: the query runs
+    once for the statement and its answer is a plain condition (an index lookup, or a
+    filter on an index walk). PostgreSQL turns ``IN (SELECT ..)`` into a join and, its
+    costs assuming data on disk, answers it by reading the whole table (every due item
+    read and sorted for each claim, every queue row scanned to update 200)."""
+    if postgres:
+        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]
+    return column.in_(query)  # type: ignore[no-any-return]
+
+
 _CLAIM_COLUMNS = (
     QueueItem.id,
     QueueItem.automation_id,
@@ -344,11 +364,13 @@ def claim_due(
     settings = settings or AppSettings()
     report = report if report is not None else DispatchReport()
     with db.write() as session:
+        # In claim order, walking ix_queue_items_claim_order (status, due_at, id) and
+        # stopping at ``limit``; enabled automations are a filter on that walk (a join
+        # would read and sort every pending item first).
         due = (
             select(QueueItem.id)
-            .join(Automation, Automation.id == QueueItem.automation_id)
             .where(QueueItem.status == PENDING, QueueItem.due_at <= now,
-                   Automation.enabled.is_(True))
+                   _enabled_automation(QueueItem.automation_id, db.is_postgres))
             .order_by(QueueItem.due_at, QueueItem.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=QueueItem)
@@ -356,7 +378,7 @@ def claim_due(
         # One statement takes them: UPDATE .. WHERE id IN (SELECT .. SKIP LOCKED) RETURNING.
         claim = (
             update(QueueItem)
-            .where(QueueItem.id.in_(due.scalar_subquery()))
+            .where(_one_of(QueueItem.id, due, db.is_postgres))
             .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
                     lease_until=now + lease, reason=None)
         )  # fmt: skip
