@@ -229,7 +229,8 @@ def _lock_and_read_tip(session: Session) -> tuple[str, int | None] | None:
     driver = connection.connection.driver_connection
     with driver.pipeline():  # type: ignore[union-attr]
         driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]
-        found = driver.execute(_TIP_SQL).fetchone()  # type: ignore[union-attr]
+        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]
+    found = tip.fetchone()  # read once the pipeline is synced: fetching inside waits twice
     return None if found is None else (found[0], found[1])
 
 
