@@ -65,7 +65,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import Row, Select, Update, any_, func, select, update
+from sqlalchemy import Select, Update, any_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -428,7 +428,7 @@ def _claim_and_load(session: Session, claim: Update) -> list[ClaimedItem]:
     return _claimed_items(rows)
 
 
-def _claimed_items(rows: Sequence[Row[Any]]) -> list[ClaimedItem]:
+def _claimed_items(rows: Sequence[Any]) -> list[ClaimedItem]:
     return [
         ClaimedItem(
             id=r[0],

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.types import TypeEngine
 
 from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.activity import Kind
@@ -200,11 +201,11 @@ class NumberOptOutResult:
 # the whole consent read is one round trip instead of eight. Every branch has the same
 # columns (unused ones are typed NULLs); the first branch gives the result types.
 _COLUMNS = ("tag", "s1", "s2", "s3", "s4", "i1", "i2", "at")
-_TYPES = {"s1": String(), "s2": String(), "s3": String(), "s4": String(),
+_TYPES: dict[str, TypeEngine[Any]] = {"s1": String(), "s2": String(), "s3": String(), "s4": String(),
           "i1": Integer(), "i2": Integer(), "at": UtcDateTime()}  # fmt: skip
 
 
-def _branch(tag: str, **columns: Any) -> Select[Any]:
+def _branch(tag: str, **columns: Any) -> Select[*tuple[Any, ...]]:
     """One lookup as a branch of the union: ``columns`` by name, typed NULLs elsewhere."""
     values = [literal_column(f"'{tag}'", String()).label("tag")]
     for name in _COLUMNS[1:]:
@@ -222,7 +223,9 @@ def _in(column: Any, name: str, dialect: str, item_type: Any) -> ColumnElement[b
 
 
 @functools.lru_cache(maxsize=16)
-def _facts_query(dialect: str, with_settings: bool, with_counts: bool) -> CompoundSelect:
+def _facts_query(
+    dialect: str, with_settings: bool, with_counts: bool
+) -> CompoundSelect[*tuple[Any, ...]]:
     numbers = functools.partial(_in, name="numbers", dialect=dialect, item_type=String())
     ids = functools.partial(_in, name="ids", dialect=dialect, item_type=Integer())
     branches = [
