@@ -16,10 +16,10 @@ from sqlalchemy import select
 from tests.support.inbox import add_contact, list_requests
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import conversation, delivery
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
@@ -124,7 +124,7 @@ def test_a_landline_is_skipped_by_automations_after_two_failures(
         problem = delivery.delivery_problem(s, LANDLINE)
         contact = s.get(Contact, landline)
         (entry,) = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == Kind.DELIVERY_BLOCKED)
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_BLOCKED)
         )
     assert (decision.allowed, decision.reason) == (
         False,
@@ -192,7 +192,7 @@ def test_a_person_clears_the_block_from_the_command_line(
     with db.read() as s:
         assert may_automation_text(s, landline, LANDLINE).allowed
         entry = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == Kind.DELIVERY_UNBLOCKED)
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
     assert entry.actor == "Office" and entry.contact_id == landline
     assert json.loads(entry.details)["failures"] == 2

@@ -58,6 +58,7 @@ from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.replies import ReplyKind, twilio_acts_on
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
@@ -81,7 +82,7 @@ SETTINGS = AppSettings(business_timezone="America/Los_Angeles")
 CONFIRMATION_BODIES = {render(SETTINGS, "en"), render(SETTINGS, "es")}
 # Later events may cite a reply as evidence without acting on it again: a review decision
 # on it, a contact created later on the number it opted out.
-LATER_CITATIONS = (consent.Source.REVIEW, consent.Source.NUMBER_SUPPRESSION)
+LATER_CITATIONS = (ConsentSource.REVIEW, ConsentSource.NUMBER_SUPPRESSION)
 
 
 class SimulatedKill(BaseException):

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry
 
 
@@ -115,7 +116,7 @@ def seed_for_tampering(db, clock) -> int:
     opt_out(db, clock, ann)
     with db.write() as s:
         consent.opt_out_number(
-            s, "+14155550199", source=consent.Source.STOP_REPLY, actor="Inbox",
+            s, "+14155550199", source=ConsentSource.STOP_REPLY, actor="Inbox",
             evidence="STOP", message_sid="SM" + "2" * 32, clock=clock,
         )  # fmt: skip
     seed_log(db, clock, 4)

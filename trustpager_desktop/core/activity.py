@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
@@ -35,58 +36,34 @@ GENESIS_HASH = "0" * 64
 _PG_CHAIN_LOCK = 727_002
 
 
-class Kind:
-    """Kinds of activity entry; the viewer filters on these."""
-
-    OPT_OUT = "opt_out"
-    RE_CONSENT = "re_consent"
-    STOP_REPLY = "stop_reply"
-    MANUAL_SEND = "manual_send"
-    MANUAL_SEND_OPTED_OUT = "manual_send_opted_out"
-    AUTOMATION_SENT = "automation_sent"
-    AUTOMATION_SKIPPED = "automation_skipped"
-    AUTOMATION_HELD = "automation_held"
-    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
-    AUTOMATION_FAILED = "automation_failed"
-    SEND_FAILED = "send_failed"
-    INBOUND_MESSAGE = "inbound_message"
-    HELP_REQUEST = "help_request"
-    REVIEW_DECISION = "review_decision"
-    SETTINGS_CHANGE = "settings_change"
-    CONTACT_CREATED = "contact_created"
-    CONTACT_UPDATED = "contact_updated"
-    CONTACT_DELETED = "contact_deleted"
-    TASK_CREATED = "task_created"
-    ENROLLED = "enrolled"
-    IMPORT = "import"
-    DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
-    DELIVERY_UNBLOCKED = "delivery_unblocked"
+# The old name of the kinds, kept while code written against it moves to ActivityKind.
+Kind = ActivityKind
 
 
 KIND_LABELS = {
-    Kind.OPT_OUT: "Opt-out",
-    Kind.RE_CONSENT: "Re-consent",
-    Kind.STOP_REPLY: "STOP reply",
-    Kind.MANUAL_SEND: "Manual send",
-    Kind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
-    Kind.AUTOMATION_SENT: "Automation step sent",
-    Kind.AUTOMATION_SKIPPED: "Automation step skipped",
-    Kind.AUTOMATION_HELD: "Automation step held",
-    Kind.OPT_OUT_CONFIRMATION: "Opt-out confirmation",
-    Kind.AUTOMATION_FAILED: "Automation step failed",
-    Kind.SEND_FAILED: "Send failed",
-    Kind.INBOUND_MESSAGE: "Inbound message",
-    Kind.HELP_REQUEST: "HELP reply",
-    Kind.REVIEW_DECISION: "Review decision",
-    Kind.SETTINGS_CHANGE: "Settings change",
-    Kind.CONTACT_CREATED: "Contact created",
-    Kind.CONTACT_UPDATED: "Contact updated",
-    Kind.CONTACT_DELETED: "Contact deleted",
-    Kind.TASK_CREATED: "Task created",
-    Kind.ENROLLED: "Enrolled in automation",
-    Kind.IMPORT: "Import",
-    Kind.DELIVERY_BLOCKED: "Texts to number fail",
-    Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
+    ActivityKind.OPT_OUT: "Opt-out",
+    ActivityKind.RE_CONSENT: "Re-consent",
+    ActivityKind.STOP_REPLY: "STOP reply",
+    ActivityKind.MANUAL_SEND: "Manual send",
+    ActivityKind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
+    ActivityKind.AUTOMATION_SENT: "Automation step sent",
+    ActivityKind.AUTOMATION_SKIPPED: "Automation step skipped",
+    ActivityKind.AUTOMATION_HELD: "Automation step held",
+    ActivityKind.OPT_OUT_CONFIRMATION: "Opt-out confirmation",
+    ActivityKind.AUTOMATION_FAILED: "Automation step failed",
+    ActivityKind.SEND_FAILED: "Send failed",
+    ActivityKind.INBOUND_MESSAGE: "Inbound message",
+    ActivityKind.HELP_REQUEST: "HELP reply",
+    ActivityKind.REVIEW_DECISION: "Review decision",
+    ActivityKind.SETTINGS_CHANGE: "Settings change",
+    ActivityKind.CONTACT_CREATED: "Contact created",
+    ActivityKind.CONTACT_UPDATED: "Contact updated",
+    ActivityKind.CONTACT_DELETED: "Contact deleted",
+    ActivityKind.TASK_CREATED: "Task created",
+    ActivityKind.ENROLLED: "Enrolled in automation",
+    ActivityKind.IMPORT: "Import",
+    ActivityKind.DELIVERY_BLOCKED: "Texts to number fail",
+    ActivityKind.DELIVERY_UNBLOCKED: "Delivery block cleared",
 }
 
 

@@ -36,10 +36,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
+from trustpager_desktop.core.states import ActivityKind, QueueStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     TITLE_MAX,
@@ -62,7 +62,7 @@ MAX_STEPS = 50
 MAX_WAIT_SECONDS = 366 * 86_400
 EXPORT_FORMAT = "trustpager-automations"
 EXPORT_VERSION = 1
-OPEN_STATUSES = ("pending", "in_flight", "held")
+OPEN_STATUSES = (QueueStatus.PENDING, QueueStatus.IN_FLIGHT, QueueStatus.HELD)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -492,9 +492,10 @@ def list_rows(session: Session) -> list[AutomationRow]:
                 enabled=a.enabled,
                 scheduled=bool(a.schedule),
                 step_count=steps.get(a.id, 0),
-                sent=counts.get((a.id, "sent"), 0),
-                skipped=counts.get((a.id, "skipped"), 0),
-                failed=counts.get((a.id, "failed"), 0) + counts.get((a.id, "review"), 0),
+                sent=counts.get((a.id, QueueStatus.SENT), 0),
+                skipped=counts.get((a.id, QueueStatus.SKIPPED), 0),
+                failed=counts.get((a.id, QueueStatus.FAILED), 0)
+                + counts.get((a.id, QueueStatus.REVIEW), 0),
                 pending=sum(counts.get((a.id, status), 0) for status in OPEN_STATUSES),
                 last_run_at=last_run.get(a.id),
             )
@@ -677,7 +678,7 @@ def _queue_rows(
                 "action_type": step.action_type,
                 "contact_id": contact_id,
                 "due_at": due,
-                "status": "pending",
+                "status": QueueStatus.PENDING,
                 "attempts": 0,
             }
         )
@@ -695,7 +696,7 @@ def _log_enrolment(
     note = " (opted out of SMS: texts will be skipped)" if contact.sms_opted_out else ""
     activity.append(
         session,
-        kind=Kind.ENROLLED,
+        kind=ActivityKind.ENROLLED,
         summary=f"Enrolled in automation '{automation.name}'{note}",
         actor=actor,
         contact_id=contact.id,

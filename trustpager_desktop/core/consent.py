@@ -22,11 +22,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity, delivery
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentEventKind,
+    ConsentSource,
+    MessageStatus,
+    ReviewStatus,
+)
 from trustpager_desktop.core.timefmt import business_zone, format_time
 from trustpager_desktop.store.models import (
     ConsentEvent,
@@ -37,31 +44,22 @@ from trustpager_desktop.store.models import (
     ProviderBlock,
 )
 
-
-class Source:
-    """How an opt-out or re-consent reached us."""
-
-    MANUAL_TOGGLE = "manual_toggle"
-    STOP_REPLY = "stop_reply"
-    TWILIO_21610 = "twilio_21610"
-    IMPORT = "import"
-    REVIEW = "review_decision"
-    NUMBER_SUPPRESSION = "number_suppression"  # a contact created with a suppressed number
-    START_REPLY = "start_reply"
+# The old name of the sources, kept while code written against it moves to ConsentSource.
+Source = ConsentSource
 
 
 SOURCE_LABELS = {
-    Source.MANUAL_TOGGLE: "manual toggle",
-    Source.STOP_REPLY: "STOP reply",
-    Source.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
-    Source.IMPORT: "import",
-    Source.REVIEW: "review of a reply",
-    Source.NUMBER_SUPPRESSION: "earlier opt-out of this number",
-    Source.START_REPLY: "START reply",
+    ConsentSource.MANUAL_TOGGLE: "manual toggle",
+    ConsentSource.STOP_REPLY: "STOP reply",
+    ConsentSource.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
+    ConsentSource.IMPORT: "import",
+    ConsentSource.REVIEW: "review of a reply",
+    ConsentSource.NUMBER_SUPPRESSION: "earlier opt-out of this number",
+    ConsentSource.START_REPLY: "START reply",
 }
 
 # Sources that speak for the phone number, not just one contact record.
-NUMBER_LEVEL_SOURCES = {Source.STOP_REPLY, Source.TWILIO_21610, Source.REVIEW}
+NUMBER_LEVEL_SOURCES = {ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW}
 
 RECONSENT_METHODS = {
     "verbal": "Verbal",
@@ -193,7 +191,7 @@ _BLOCKED_NUMBERS = select(
 _PENDING_REVIEW = (
     select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
     .where(
-        InboundMessage.review_status == "pending",
+        InboundMessage.review_status == ReviewStatus.PENDING,
         InboundMessage.classification == "possible_opt_out",
         InboundMessage.from_e164.in_(_VALUES),
     )
@@ -461,7 +459,7 @@ def may_automation_text_many(
 
 
 _CAP_WINDOW = timedelta(hours=24)
-_COUNTED_STATUSES = ("sent", "sending")
+_COUNTED_STATUSES = (MessageStatus.SENT, MessageStatus.SENDING)
 
 
 def frequency_cap_reason(cap: int) -> str:
@@ -718,7 +716,7 @@ def _event_row(
     return {
         "contact_id": contact_id,
         "phone_e164": phone,
-        "kind": "opt_out",
+        "kind": ConsentEventKind.OPT_OUT,
         "source": item.source,
         "method": None,
         "evidence": item.evidence,
@@ -747,7 +745,7 @@ def _opt_out_contact(
     writes.events.append(_event_row(item, contact.id, contact.phone_e164, now))
     activity.append(
         session,
-        kind=Kind.OPT_OUT,
+        kind=ActivityKind.OPT_OUT,
         summary=item.summary
         or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
         actor=item.actor,
@@ -787,7 +785,7 @@ def _suppress_number(
         label = SOURCE_LABELS.get(item.source, item.source)
         activity.append(
             session,
-            kind=Kind.OPT_OUT,
+            kind=ActivityKind.OPT_OUT,
             summary=(item.summary or f"Number {item.e164} opted out by {label}")
             + " (no contact has this number yet)",
             actor=item.actor,
@@ -855,10 +853,12 @@ def re_consent_contact(
     contact.updated_at = now
     _event(
         session,
-        kind="re_consent",
+        kind=ConsentEventKind.RE_CONSENT,
         contact=contact,
         phone=contact.phone_e164,
-        source=Source.START_REPLY if method == "start_reply" else Source.MANUAL_TOGGLE,
+        source=ConsentSource.START_REPLY
+        if method == "start_reply"
+        else ConsentSource.MANUAL_TOGGLE,
         method=method,
         actor=actor,
         evidence=note,
@@ -871,7 +871,7 @@ def re_consent_contact(
     sid_text = f" ({message_sid})" if message_sid else ""
     activity.append(
         session,
-        kind=Kind.RE_CONSENT,
+        kind=ActivityKind.RE_CONSENT,
         summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
         actor=actor,
         contact=contact,
@@ -921,10 +921,10 @@ def re_consent_number(
         _lift_suppression(session, e164, now)
         _event(
             session,
-            kind="re_consent",
+            kind=ConsentEventKind.RE_CONSENT,
             contact=None,
             phone=e164,
-            source=Source.START_REPLY,
+            source=ConsentSource.START_REPLY,
             method="start_reply",
             actor=actor,
             evidence=f"Reply: {body.strip()[:200]}",
@@ -934,7 +934,7 @@ def re_consent_number(
         )
         activity.append(
             session,
-            kind=Kind.RE_CONSENT,
+            kind=ActivityKind.RE_CONSENT,
             summary=f"Number {e164} opted back in by START reply ({message_sid})",
             actor=actor,
             details={"phone": e164, "message_sid": message_sid},
@@ -1049,16 +1049,20 @@ def consent_times(
         events = session.execute(
             select(ConsentEvent.phone_e164, ConsentEvent.kind, func.max(ConsentEvent.received_at))
             .where(ConsentEvent.phone_e164.in_(chunk),
-                   (ConsentEvent.kind == "opt_out") | (ConsentEvent.source == Source.START_REPLY))
+                   (ConsentEvent.kind == ConsentEventKind.OPT_OUT) | (ConsentEvent.source == ConsentSource.START_REPLY))
             .group_by(ConsentEvent.phone_e164, ConsentEvent.kind)
         )  # fmt: skip
         for number, kind, when in events:
-            keep(number, "opt_out" if kind == "opt_out" else "opt_in", when)
+            keep(
+                number,
+                ReplyKind.OPT_OUT if kind == ConsentEventKind.OPT_OUT else ReplyKind.OPT_IN,
+                when,
+            )
         replies = (
             select(InboundMessage.from_e164, InboundMessage.classification,
                    func.max(InboundMessage.date_sent))
             .where(InboundMessage.from_e164.in_(chunk),
-                   InboundMessage.classification.in_(("opt_out", "opt_in")),
+                   InboundMessage.classification.in_((ReplyKind.OPT_OUT, ReplyKind.OPT_IN)),
                    InboundMessage.processed_at.is_not(None))
             .group_by(InboundMessage.from_e164, InboundMessage.classification)
         )  # fmt: skip
@@ -1066,7 +1070,9 @@ def consent_times(
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
         for number, kind, when in session.execute(replies):
             keep(number, kind, when)
-    return {n: ConsentTimes(v.get("opt_out"), v.get("opt_in")) for n, v in found.items()}
+    return {
+        n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
+    }
 
 
 def stale_reply(
@@ -1077,10 +1083,10 @@ def stale_reply(
     STOP of 10:03:00 EST: no change"."""
     if times is None:
         return None
-    newer = times.opt_in if kind == "opt_out" else times.opt_out
+    newer = times.opt_in if kind == ReplyKind.OPT_OUT else times.opt_out
     if newer is None or sent_at >= newer:
         return None
-    mine, theirs = ("STOP", "START") if kind == "opt_out" else ("START", "STOP")
+    mine, theirs = ("STOP", "START") if kind == ReplyKind.OPT_OUT else ("START", "STOP")
     return (f"{mine} of {_clock(sent_at, timezone_name)} older than {theirs} of "
             f"{_clock(newer, timezone_name)}: no change")  # fmt: skip
 

@@ -58,12 +58,17 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentSource,
+    MessageStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.providers.base import (
     FailureKind,
     ProviderError,
@@ -86,15 +91,8 @@ MAX_CONSENT_RECHECKS = 3
 LOOKUP_MARGIN = timedelta(minutes=2)
 
 
-class Status:
-    SENDING = "sending"  # recorded, provider call under way (or interrupted by a crash)
-    SENT = "sent"
-    SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
-    HELD = "held"  # automation text not handed to the provider: a reply waits for review
-    FAILED = "failed"
-    # The provider got the request but its answer was an error or never came: the text may
-    # have been sent. Looked up (confirm_uncertain) before any retry.
-    UNKNOWN = "unknown"
+# The old name of the statuses, kept while code written against it moves to MessageStatus.
+Status = MessageStatus
 
 
 class NotOwned(Exception):
@@ -203,11 +201,11 @@ class SendOutcome:
 
     @property
     def delivered_to_provider(self) -> bool:
-        return self.status == Status.SENT
+        return self.status == MessageStatus.SENT
 
     @property
     def may_have_been_sent(self) -> bool:
-        return self.status == Status.UNKNOWN
+        return self.status == MessageStatus.UNKNOWN
 
 
 Result = SendOutcome | UserInputError | NotFoundError | NotOwned
@@ -413,12 +411,12 @@ class OutboundGateway:
     def _settle(self, session: Session, item: _Recorded) -> None:
         """Log a blocked send now that the message has an id; it is decided already."""
         text = item.text
-        if text.status == Status.SUPPRESSED:
-            self._log(session, text, Kind.AUTOMATION_SKIPPED,
+        if text.status == MessageStatus.SUPPRESSED:
+            self._log(session, text, ActivityKind.AUTOMATION_SKIPPED,
                       f"Automation text skipped: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
-        elif text.status == Status.HELD:
-            self._log(session, text, Kind.AUTOMATION_HELD,
+        elif text.status == MessageStatus.HELD:
+            self._log(session, text, ActivityKind.AUTOMATION_HELD,
                       f"Automation text held: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
 
@@ -463,7 +461,7 @@ class OutboundGateway:
             suppression_result=_suppression_result(decision, is_automation, confirmation),
             suppression_reason=decision.reason,
             recipient_opted_out=decision.recipient_opted_out,
-            status=Status.SENDING,
+            status=MessageStatus.SENDING,
             provider=self.provider.name,
             provider_sid=None,
             error_code=None,
@@ -595,35 +593,42 @@ class OutboundGateway:
             self._record_twilio_opt_out(session, text)
         elif answer.kind is FailureKind.UNKNOWN:
             summary = f"Text may have been sent: {answer.reason}"
-        kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+        kind = (
+            ActivityKind.AUTOMATION_FAILED
+            if text.origin == "automation"
+            else ActivityKind.SEND_FAILED
+        )
         self._log(session, text, kind, summary)
         retryable = answer.retryable and isinstance(item.request.origin, AutomationOrigin)
         return self._outcome(text, retryable=retryable, reason=answer.reason)
 
     def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
         if text.origin == "automation":
-            kind = Kind.AUTOMATION_SENT
+            kind = ActivityKind.AUTOMATION_SENT
             summary = f"Automation text sent ({origin_label(text)}){note}"
         elif text.origin == "confirmation":
-            kind, summary = Kind.OPT_OUT_CONFIRMATION, f"Opt-out confirmation text sent{note}"
+            kind, summary = (
+                ActivityKind.OPT_OUT_CONFIRMATION,
+                f"Opt-out confirmation text sent{note}",
+            )
         elif text.recipient_opted_out:
-            kind = Kind.MANUAL_SEND_OPTED_OUT
+            kind = ActivityKind.MANUAL_SEND_OPTED_OUT
             summary = (
                 f"Manual text sent to an opted-out contact by {text.actor}, after a warning{note}"
             )
         else:
-            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
+            kind, summary = ActivityKind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
         self._log(session, text, kind, summary)
 
     def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
         # Twilio blocks the number until the customer's START: re-consent by other means
         # must show that instead of failing (and re-opting out) silently next time.
-        consent.record_provider_block(session, text.to_e164, source=consent.Source.TWILIO_21610,
+        consent.record_provider_block(session, text.to_e164, source=ConsentSource.TWILIO_21610,
                                       at=self.clock.now(), clock=self.clock)  # fmt: skip
         consent.opt_out_number(
             session,
             text.to_e164,
-            source=consent.Source.TWILIO_21610,
+            source=ConsentSource.TWILIO_21610,
             actor="Twilio",
             evidence=f"Send refused with error 21610 (outbound message {text.id})",
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
@@ -644,7 +649,7 @@ class OutboundGateway:
         changes, and nothing may be resent.
         """
         text = self._load_text(message_id)
-        if text.status != Status.UNKNOWN:  # settled already: the caller's record follows it
+        if text.status != MessageStatus.UNKNOWN:  # settled already: the caller's record follows it
             if on_settled:
                 with self.db.write() as session:
                     on_settled(session, text)
@@ -654,7 +659,7 @@ class OutboundGateway:
                    if _same_text(r.body, text.body)]  # fmt: skip
         with self.db.write() as session:
             current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
-            if current.scalar_one() != Status.UNKNOWN:  # settled by someone else meanwhile
+            if current.scalar_one() != MessageStatus.UNKNOWN:  # settled by someone else meanwhile
                 text = self._load_text(message_id, session)
                 if on_settled:
                     on_settled(session, text)
@@ -663,17 +668,21 @@ class OutboundGateway:
             text.updated_at = self.clock.now()
             if found is not None:
                 text.status, text.provider_sid, text.sent_at = (
-                    Status.SENT,
+                    MessageStatus.SENT,
                     found.sid,
                     text.updated_at,
                 )
                 text.error_message = None
                 self._log_sent(session, text, note=" (found at Twilio after an unclear answer)")
             else:
-                text.status, text.error_message = Status.FAILED, NOT_AT_PROVIDER
-                kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+                text.status, text.error_message = MessageStatus.FAILED, NOT_AT_PROVIDER
+                kind = (
+                    ActivityKind.AUTOMATION_FAILED
+                    if text.origin == "automation"
+                    else ActivityKind.SEND_FAILED
+                )
                 self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
-            _update_texts(session, [text], was=Status.UNKNOWN)
+            _update_texts(session, [text], was=MessageStatus.UNKNOWN)
             if on_settled:
                 on_settled(session, text)
         return self._outcome(text)
@@ -761,7 +770,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 def _block(text: OutboundText, decision: consent.SendDecision) -> None:
     """Mark an automation text the consent rule stopped: held (it waits for a decision) or
     skipped. Either way it is never handed to the provider."""
-    text.status = Status.HELD if decision.hold else Status.SUPPRESSED
+    text.status = MessageStatus.HELD if decision.hold else MessageStatus.SUPPRESSED
     text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
     text.suppression_result = _suppression_result(decision, True, False)
     text.suppression_reason = decision.reason
@@ -818,8 +827,10 @@ def _suppression_result(
     if confirmation:
         return "confirmation"
     if not is_automation:
-        return "advisory"
-    return "allowed" if decision.allowed else "held" if decision.hold else "blocked"
+        return SuppressionResult.ADVISORY
+    if decision.allowed:
+        return SuppressionResult.ALLOWED
+    return SuppressionResult.HELD if decision.hold else SuppressionResult.BLOCKED
 
 
 def _columns(text: OutboundText) -> dict[str, Any]:
@@ -831,7 +842,7 @@ def _update_texts(
     texts: list[OutboundText],
     columns: Sequence[str] = _FINISH_COLUMNS,
     *,
-    was: str = Status.SENDING,
+    was: str = MessageStatus.SENDING,
 ) -> set[int]:
     """Store what happened to the texts, in one statement, on the records still in status
     ``was`` (a compare-and-set); returns the ids of the records that changed."""
@@ -844,15 +855,15 @@ def _apply_answer(text: OutboundText, answer: SendResult | ProviderError, now: d
     """Put the provider's answer on the text (nothing stored yet)."""
     text.updated_at = now
     if not isinstance(answer, ProviderError):
-        text.status, text.provider_sid, text.sent_at = Status.SENT, answer.sid, now
+        text.status, text.provider_sid, text.sent_at = MessageStatus.SENT, answer.sid, now
         return
     text.error_code, text.error_message, text.failure_kind = (
         answer.code, answer.reason, answer.kind
     )  # fmt: skip
     text.status = {
-        FailureKind.UNSUBSCRIBED: Status.SUPPRESSED,
-        FailureKind.UNKNOWN: Status.UNKNOWN,
-    }.get(answer.kind, Status.FAILED)
+        FailureKind.UNSUBSCRIBED: MessageStatus.SUPPRESSED,
+        FailureKind.UNKNOWN: MessageStatus.UNKNOWN,
+    }.get(answer.kind, MessageStatus.FAILED)
 
 
 def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
@@ -862,7 +873,7 @@ def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
         if item.text.origin != "automation":
             continue
         item.text.inbox = inbox
-        if inbox.stale and item.outcome is None and item.text.status == Status.SENDING:
+        if inbox.stale and item.outcome is None and item.text.status == MessageStatus.SENDING:
             item.text.suppression_reason = f"{item.text.suppression_reason}; {inbox.note()}"
 
 

@@ -45,12 +45,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent, contacts
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.exports import DANGEROUS_PREFIXES
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact
 
@@ -437,7 +437,7 @@ def _add_row(
         consent.opt_out_contact(
             session,
             contact,
-            source=consent.Source.IMPORT,
+            source=ConsentSource.IMPORT,
             actor=actor,
             evidence=f"imported from {file_name} (line {row.line})",
             summary=f"Opted out of SMS by import from {file_name}",
@@ -450,7 +450,7 @@ def _add_row(
 def _log_import(session: Session, result: ImportReport, actor: str, clock: Clock) -> None:
     activity.append(
         session,
-        kind=Kind.IMPORT,
+        kind=ActivityKind.IMPORT,
         summary=f"Imported {result.added} contact(s) from {result.file_name}",
         actor=actor,
         details={

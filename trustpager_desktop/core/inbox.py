@@ -40,7 +40,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, auto_queue, confirmations, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, review_deadline
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
@@ -52,6 +51,7 @@ from trustpager_desktop.core.replies import (
     twilio_acts_on,
 )
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, InboundMessage
@@ -62,25 +62,18 @@ ACTOR = "Inbox"
 STORE_BATCH = 500
 BODY_MAX = 10_000  # a concatenated SMS is at most ~1,600 characters; keep junk bounded
 
-# review_status values
-PENDING = "pending"
-OPTED_OUT = "opted_out"
-NOT_OPT_OUT = "not_opt_out"
-RE_CONSENTED = "re_consented"
-KEPT_OPTED_OUT = "kept_opted_out"
-
 # decision -> (classification it applies to, resulting review_status)
 DECISIONS = {
-    "opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, OPTED_OUT),
-    "not_opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, NOT_OPT_OUT),
-    "re_consent": (ReplyKind.OPT_IN.value, RE_CONSENTED),
-    "keep_opted_out": (ReplyKind.OPT_IN.value, KEPT_OPTED_OUT),
+    ReviewDecision.OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.OPTED_OUT),
+    ReviewDecision.NOT_OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.NOT_OPT_OUT),
+    ReviewDecision.RE_CONSENT: (ReplyKind.OPT_IN, ReviewStatus.RE_CONSENTED),
+    ReviewDecision.KEEP_OPTED_OUT: (ReplyKind.OPT_IN, ReviewStatus.KEPT_OPTED_OUT),
 }
 DECISION_LABELS = {
-    OPTED_OUT: "opted out",
-    NOT_OPT_OUT: "not an opt-out",
-    RE_CONSENTED: "re-consent recorded",
-    KEPT_OPTED_OUT: "kept opted out",
+    ReviewStatus.OPTED_OUT: "opted out",
+    ReviewStatus.NOT_OPT_OUT: "not an opt-out",
+    ReviewStatus.RE_CONSENTED: "re-consent recorded",
+    ReviewStatus.KEPT_OPTED_OUT: "kept opted out",
 }
 
 
@@ -336,9 +329,9 @@ class _Journal:
     def note_word(self, e164: str, kind: str, sent_at: datetime) -> None:
         """Remember a reply's word ("opt_out" or "opt_in") for the rest of the batch."""
         old = self.times.get(e164) or consent.ConsentTimes()
-        mine = old.opt_out if kind == "opt_out" else old.opt_in
+        mine = old.opt_out if kind == ReplyKind.OPT_OUT else old.opt_in
         if mine is None or sent_at > mine:
-            key = "opt_out" if kind == "opt_out" else "opt_in"
+            key = "opt_out" if kind == ReplyKind.OPT_OUT else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
     def add(self, **entry: object) -> None:
@@ -367,10 +360,15 @@ class _Journal:
 
 def _hold_for_review(journal, message, contacts, verdict, result, summary: str) -> None:  # type: ignore[no-untyped-def]
     """Put the message on the Needs review list (never silently ignored) and log it."""
-    message.review_status = PENDING
+    message.review_status = ReviewStatus.PENDING
     result.needs_review += 1
     _log_reply(
-        journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary, verdict=verdict
+        journal,
+        message,
+        contacts,
+        kind=ActivityKind.INBOUND_MESSAGE,
+        summary=summary,
+        verdict=verdict,
     )
 
 
@@ -462,19 +460,19 @@ def _act(
         journal.note_word(e164, verdict.kind.value, message.date_sent)
         if stale and (verdict.kind is ReplyKind.OPT_OUT or opted_out):
             result.other += 1
-            _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE,
+            _log_reply(journal, message, contacts, kind=ActivityKind.INBOUND_MESSAGE,
                        summary=f"{stale}: “{quoted}”", verdict=verdict)  # fmt: skip
             return
 
     if verdict.kind is ReplyKind.OPT_OUT and e164:
         if twilio is ReplyKind.OPT_OUT:  # Twilio confirmed it and blocks the number itself
-            consent.record_provider_block(session, e164, source=consent.Source.STOP_REPLY,
+            consent.record_provider_block(session, e164, source=ConsentSource.STOP_REPLY,
                                           at=message.date_sent, message_sid=message.sid,
                                           clock=clock)  # fmt: skip
         when = received_text(message.date_sent, settings.business_timezone)
         item = consent.NumberOptOut(
             e164,
-            source=consent.Source.STOP_REPLY,
+            source=ConsentSource.STOP_REPLY,
             actor=ACTOR,
             evidence=message.body,
             message_sid=message.sid,
@@ -540,7 +538,7 @@ def _act(
             journal,
             message,
             contacts,
-            kind=Kind.HELP_REQUEST,
+            kind=ActivityKind.HELP_REQUEST,
             summary=f"Asked for help by text: “{quoted}”",
             verdict=verdict,
         )
@@ -549,7 +547,7 @@ def _act(
     summary = f"Text received: “{quoted}”"
     if lifted:  # re-consent was recorded earlier; this was the word Twilio waited for
         summary = f"START reply received: Twilio texts this number again: “{quoted}”"
-    _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary,
+    _log_reply(journal, message, contacts, kind=ActivityKind.INBOUND_MESSAGE, summary=summary,
                verdict=verdict)  # fmt: skip
 
 
@@ -739,7 +737,7 @@ def list_needs_review(session: Session, default_region: str = "US") -> list[Revi
     messages = list(
         session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.review_status == PENDING)
+            .where(InboundMessage.review_status == ReviewStatus.PENDING)
             .order_by(InboundMessage.date_sent, InboundMessage.id)
         )
     )
@@ -780,7 +778,7 @@ def count_needs_review(session: Session) -> int:
         session.scalar(
             select(func.count())
             .select_from(InboundMessage)
-            .where(InboundMessage.review_status == PENDING)
+            .where(InboundMessage.review_status == ReviewStatus.PENDING)
         )
         or 0
     )
@@ -826,7 +824,7 @@ def decide_review(
             journal,
             message,
             contacts,
-            kind=Kind.REVIEW_DECISION,
+            kind=ActivityKind.REVIEW_DECISION,
             summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
             verdict=verdict,
             actor=actor,
@@ -840,16 +838,16 @@ def _stale_decision(
     session: Session, message: InboundMessage, decision: str, settings: AppSettings
 ) -> str | None:
     """Why the decision changes no consent: the customer said the opposite later."""
-    if decision not in ("opt_out", "re_consent") or not message.from_e164:
+    if decision not in (ReviewDecision.OPT_OUT, ReviewDecision.RE_CONSENT) or not message.from_e164:
         return None
-    kind = "opt_out" if decision == "opt_out" else "opt_in"
+    kind = ReplyKind.OPT_OUT if decision == ReviewDecision.OPT_OUT else ReplyKind.OPT_IN
     times = consent.consent_times(session, [message.from_e164], exclude_inbound_id=message.id)
     return consent.stale_reply(kind, message.date_sent, times.get(message.from_e164),
                                settings.business_timezone)  # fmt: skip
 
 
 def _check_decidable(message: InboundMessage, decision: str) -> None:
-    if message.review_status != PENDING:
+    if message.review_status != ReviewStatus.PENDING:
         if message.review_status in DECISION_LABELS:
             when = message.reviewed_at.strftime("%d %b %Y %H:%M") if message.reviewed_at else ""
             raise UserInputError(
@@ -873,17 +871,17 @@ def _apply_decision(
 ) -> tuple[list[int], bool]:
     """Apply a decision; (contacts changed, whether a confirmation text was requested)."""
     e164 = message.from_e164
-    if decision in ("opt_out", "re_consent") and not e164:
+    if decision in (ReviewDecision.OPT_OUT, ReviewDecision.RE_CONSENT) and not e164:
         raise UserInputError(
             f"The sender {message.from_number!r} is not a phone number that can be "
             "opted out or in; mark it the other way or handle it in Twilio."
         )
-    if decision == "opt_out":
+    if decision == ReviewDecision.OPT_OUT:
         zone = settings.business_timezone
         outcome = consent.opt_out_number(
             session,
             e164,
-            source=consent.Source.REVIEW,
+            source=ConsentSource.REVIEW,
             actor=actor,
             evidence=message.body,
             message_sid=message.sid,
@@ -902,7 +900,7 @@ def _apply_decision(
                 settings=settings, clock=clock,
             )  # fmt: skip
         return outcome.contact_ids, confirm
-    if decision == "re_consent":
+    if decision == ReviewDecision.RE_CONSENT:
         changed = consent.re_consent_number(
             session,
             e164,

@@ -20,6 +20,7 @@ from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.replies import Keywords, parse_keywords
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import Setting
 
 PROVIDER_MODES = ("auto", "sandbox", "twilio")  # auto: Twilio when credentials exist
@@ -254,7 +255,7 @@ def save_settings(
     if changed:
         activity.append(
             session,
-            kind=activity.Kind.SETTINGS_CHANGE,
+            kind=ActivityKind.SETTINGS_CHANGE,
             summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
             actor=actor,
             details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},

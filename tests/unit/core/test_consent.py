@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact
 
 
@@ -27,7 +28,7 @@ def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
     cid = _add(db, clock)
     with db.write() as s:
         changed = consent.opt_out_contact(
-            s, s.get(Contact, cid), source=consent.Source.MANUAL_TOGGLE, actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     assert changed
     with db.read() as s:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, text
 from tests.support.records import add_contact, opt_out, resign_unkeyed, seed_log, tamper
 from trustpager_desktop.core import activity, consent, contacts, log_keys, log_verify
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityCheckpoint, ActivityEntry
 
 
@@ -24,7 +25,7 @@ def _verify(db, clock, **kwargs):
 def _stop_from_unknown_number(db, clock, number="+14155550199"):
     with db.write() as s:
         consent.opt_out_number(
-            s, number, source=consent.Source.STOP_REPLY, actor="Inbox", evidence="STOP",
+            s, number, source=ConsentSource.STOP_REPLY, actor="Inbox", evidence="STOP",
             message_sid="SM" + "1" * 32, clock=clock,
         )  # fmt: skip
 
