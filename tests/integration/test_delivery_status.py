@@ -19,7 +19,7 @@ from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
@@ -152,7 +152,9 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
     with db.write() as s:
-        consent.opt_out_number(s, LANDLINE, source="manual_toggle", actor="t", clock=clock)
+        consent.opt_out_number(
+            s, LANDLINE, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
+        )
     with db.read() as s:
         assert may_automation_text(s, landline, LANDLINE).reason == "contact opted out of SMS"
 

@@ -7,7 +7,7 @@ from tests.support.records import add_contact, opt_out
 from trustpager_desktop.core import activity_query, inbox
 from trustpager_desktop.core.activity_query import KIND_CHOICE_BY_KEY, detail_fields, query_entries
 from trustpager_desktop.core.settings import AppSettings, save_settings
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, ReviewDecision
 
 
 def _entries(db, key: str, **others):
@@ -42,7 +42,7 @@ def test_a_review_decision_happens_when_it_is_decided(db, clock, inbox_poller, s
         (item,) = inbox.list_needs_review(s)
     decided = clock.advance(hours=5)
 
-    inbox.decide_review(db, item.inbound_id, "opt_out", "Maria", clock)
+    inbox.decide_review(db, item.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
 
     (decision,) = _entries(db, "review_decision")
     assert decision.occurred_at == decided  # not the reply's time, hours earlier

@@ -14,7 +14,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.database import Database, DatabaseError
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact, QueueItem
 
@@ -152,7 +152,7 @@ def _opt_out_rows(db) -> tuple[int, int, int]:
         return (
             s.scalar(select(func.count()).where(Contact.sms_opted_out.is_(True))),
             s.scalar(select(func.count()).select_from(ConsentEvent)),
-            s.scalar(select(func.count()).where(ActivityEntry.kind == "opt_out")),
+            s.scalar(select(func.count()).where(ActivityEntry.kind == ActivityKind.OPT_OUT)),
         )
 
 
