@@ -13,6 +13,7 @@ from trustpager_desktop.core import log_keys, log_verify
 APPENDER = """
 import sys
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.database import Database
 db = Database.open(sys.argv[1])
 for i in range(int(sys.argv[2])):
