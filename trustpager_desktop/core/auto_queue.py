@@ -71,7 +71,9 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity, automations, consent
 from trustpager_desktop.core.automation_pause import automations_paused as is_paused
 from trustpager_desktop.core.automation_pause import set_paused
+from trustpager_desktop.core.backoff import backoff_seconds
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.gateway import (
     AutomationOrigin,
     NotOwned,
@@ -83,6 +85,7 @@ from trustpager_desktop.core.gateway import (
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, MessageStatus, QueueStatus
+from trustpager_desktop.core.timefmt import known_zone
 from trustpager_desktop.providers.base import FailureKind, ProviderError
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
@@ -177,11 +180,7 @@ def recipient_timezone(e164: str | None, fallback: str) -> str:
         return fallback
     if len(zones) != 1 or zones[0] == phone_timezone.UNKNOWN_TIMEZONE:
         return fallback
-    try:
-        zoneinfo.ZoneInfo(zones[0])
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return fallback
-    return zones[0]
+    return zones[0] if known_zone(zones[0]) is not None else fallback
 
 
 @lru_cache(maxsize=65_536)
@@ -273,12 +272,8 @@ class DispatchReport:
     paused: bool = False
     reasons: list[str] = field(default_factory=list)
 
-    _COUNTS = ("claimed", "sent", "skipped", "failed", "retrying", "done", "deferred", "review",
-               "held", "checking", "taken_over")  # fmt: skip
-
     def add(self, other: DispatchReport) -> None:
-        for name in self._COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        add_counts(self, other)
 
     def describe(self) -> str:
         if self.paused:
@@ -461,9 +456,9 @@ def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) ->
 
 def retry_delay(attempt: int, rng: random.Random | None = None) -> timedelta:
     """Capped exponential back-off with +-20 % jitter, so a provider outage is not hammered."""
-    base = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    jitter = (rng or random).uniform(0.8, 1.2)
-    return timedelta(seconds=min(RETRY_CAP_SECONDS, base * jitter))
+    seconds = backoff_seconds(attempt, first=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS,
+                              jitter=(0.8, 1.2), draw=(rng or random).random)  # fmt: skip
+    return timedelta(seconds=seconds)
 
 
 def _ask_again_delay(since_attempt: timedelta) -> timedelta:
@@ -637,8 +632,8 @@ class QueueDispatcher:
         for item in items:
             if item.uncertain:
                 self._confirm(item, report)
-        for start in range(0, len(texts), self.send_chunk):
-            self._send(texts[start : start + self.send_chunk], report)
+        for chunk in bulk.chunks(texts, self.send_chunk):
+            self._send(list(chunk), report)
 
     def run_item(self, item: ClaimedItem, report: DispatchReport) -> None:
         """Run one claimed item (see ``run_items``)."""

@@ -40,6 +40,7 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
 from trustpager_desktop.core.states import ActivityKind, QueueStatus
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     TITLE_MAX,
@@ -587,7 +588,7 @@ def enroll(
 
 def _load_contacts(session: Session, ids: list[int]) -> dict[int, Contact]:
     found: dict[int, Contact] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         found.update(
             {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(chunk)))}
         )
@@ -609,7 +610,7 @@ def _close_finished_enrolments(
 ) -> None:
     """Close these contacts' open enrolments whose items are all finished: they may be
     enrolled anew. (No item goes back from finished to waiting, so this cannot race.)"""
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         session.execute(
             update(Enrollment)
             .where(
@@ -638,7 +639,7 @@ def _open_enrolments(
     make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     opened: dict[int, int] = {}
     # Contact id order: two enrolments racing on PostgreSQL wait for each other in one order.
-    for chunk in _chunks(sorted(ids), 500):
+    for chunk in bulk.chunks(sorted(ids)):
         values = [
             {"automation_id": automation_id, "contact_id": cid, "enrolled_at": now,
              "enrolled_by": actor, "closed_at": None}
@@ -706,11 +707,6 @@ def _log_enrolment(
         clock=clock,
         flush=False,  # one INSERT for the whole audience, before commit
     )
-
-
-def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 # -- JSON export / import ------------------------------------------------------------------

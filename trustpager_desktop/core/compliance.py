@@ -36,6 +36,7 @@ from trustpager_desktop.core.inbox import DECISION_LABELS
 from trustpager_desktop.core.insights import format_table
 from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.core.states import ConsentEventKind, ReviewStatus
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -246,11 +247,9 @@ def gather_compliance(
 def _contact_names(session: Session, ids: set[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     ordered = sorted(ids)
-    for i in range(0, len(ordered), 500):
+    for chunk in bulk.chunks(ordered):
         rows = session.execute(
-            select(Contact.id, Contact.first_name, Contact.last_name).where(
-                Contact.id.in_(ordered[i : i + 500])
-            )
+            select(Contact.id, Contact.first_name, Contact.last_name).where(Contact.id.in_(chunk))
         )
         names.update({cid: f"{first} {last}".strip() for cid, first, last in rows})
     return names

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +26,7 @@ from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import (
@@ -35,6 +37,7 @@ from trustpager_desktop.core.states import (
     ReviewStatus,
 )
 from trustpager_desktop.core.timefmt import business_zone, format_time
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import (
     ConsentEvent,
     Contact,
@@ -216,7 +219,7 @@ class _Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
         run = session.connection().execute
-        for chunk in _chunks(numbers, 500):
+        for chunk in bulk.chunks(numbers):
             for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
                 facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
             facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
@@ -226,7 +229,7 @@ class _Facts:
             facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
                                                                    {"values": chunk}))  # fmt: skip
         facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for chunk in _chunks(ids, 500):
+        for chunk in bulk.chunks(ids):
             facts.opted_out_ids.update(
                 (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
             )
@@ -272,7 +275,7 @@ def contact_consent_state(session: Session, contact_id: int) -> ConsentState:
 def contact_states(session: Session, contact_ids: Sequence[int]) -> dict[int, ConsentState]:
     """The state of each contact by id (their current numbers); missing ids are left out."""
     phones: dict[int, str | None] = {}
-    for chunk in _chunks(sorted(set(contact_ids)), 500):
+    for chunk in bulk.chunks(sorted(set(contact_ids))):
         rows = session.execute(select(Contact.id, Contact.phone_e164).where(Contact.id.in_(chunk)))
         phones.update({cid: phone for cid, phone in rows})
     states = consent_states(session, list(phones.items()))
@@ -473,7 +476,7 @@ def _automation_texts_since(
     """Automation texts sent (or being sent) to each contact since ``since``."""
     ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
     counts: dict[int, int] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         rows = session.execute(
             select(OutboundMessage.contact_id, func.count())
             .where(OutboundMessage.contact_id.in_(chunk),
@@ -486,47 +489,12 @@ def _automation_texts_since(
     return counts
 
 
-def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:
     if not e164:
         return None
     return session.scalar(
         select(NumberSuppression).where(
             NumberSuppression.phone_e164 == e164, NumberSuppression.lifted_at.is_(None)
-        )
-    )
-
-
-def _event(
-    session: Session,
-    *,
-    kind: str,
-    contact: Contact | None,
-    phone: str | None,
-    source: str,
-    actor: str,
-    evidence: str,
-    message_sid: str | None,
-    received_at: datetime,
-    now: datetime,
-    method: str | None = None,
-) -> None:
-    session.add(
-        ConsentEvent(
-            contact_id=contact.id if contact else None,
-            phone_e164=phone,
-            kind=kind,
-            source=source,
-            method=method,
-            evidence=evidence,
-            message_sid=message_sid,
-            actor=actor,
-            received_at=received_at,
-            recorded_at=now,
         )
     )
 
@@ -636,7 +604,7 @@ def hold_number(session: Session, item: NumberOptOut, *, clock: Clock = SYSTEM_C
 
 def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[_ContactState]]:
     found: dict[str, list[_ContactState]] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in bulk.chunks(numbers):
         rows = session.execute(
             select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name,
                    Contact.sms_opted_out)
@@ -652,7 +620,7 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
 def _suppressions_by_number(session: Session, numbers: list[str]) -> dict[str, bool]:
     """Number -> whether its suppression is active (lifted ones: False; none: absent)."""
     found: dict[str, bool] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in bulk.chunks(numbers):
         rows = session.execute(
             select(NumberSuppression.phone_e164, NumberSuppression.lifted_at).where(
                 NumberSuppression.phone_e164.in_(chunk)
@@ -711,20 +679,46 @@ def _expire(session: Session, model: type, ids: list[int]) -> None:
 
 
 def _event_row(
-    item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
-) -> dict:
+    *,
+    kind: ConsentEventKind,
+    contact_id: int | None,
+    phone: str | None,
+    source: str,
+    actor: str,
+    evidence: str,
+    message_sid: str | None,
+    received_at: datetime,
+    now: datetime,
+    method: str | None = None,
+) -> dict[str, Any]:
+    """The ``consent_events`` columns of one event: the one place they are filled in,
+    whether the row is added alone or with a batch's others in one statement."""
     return {
         "contact_id": contact_id,
         "phone_e164": phone,
-        "kind": ConsentEventKind.OPT_OUT,
-        "source": item.source,
-        "method": None,
-        "evidence": item.evidence,
-        "message_sid": item.message_sid,
-        "actor": item.actor,
-        "received_at": item.received_at or now,
+        "kind": kind,
+        "source": source,
+        "method": method,
+        "evidence": evidence,
+        "message_sid": message_sid,
+        "actor": actor,
+        "received_at": received_at,
         "recorded_at": now,
     }
+
+
+def _add_event(session: Session, **columns: Any) -> None:
+    """One event on its own (``_event_row``'s arguments), flushed with the session."""
+    session.add(ConsentEvent(**_event_row(**columns)))
+
+
+def _opt_out_event_row(
+    item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
+) -> dict[str, Any]:
+    return _event_row(kind=ConsentEventKind.OPT_OUT, contact_id=contact_id, phone=phone,
+                      source=item.source, actor=item.actor, evidence=item.evidence,
+                      message_sid=item.message_sid, received_at=item.received_at or now,
+                      now=now)  # fmt: skip
 
 
 def _opt_out_contact(
@@ -742,7 +736,7 @@ def _opt_out_contact(
     received = item.received_at or now
     writes.flags.append({"contact_id": contact.id, "sms_opted_out_at": received,
                          "sms_opt_out_source": item.source, "updated_at": now})  # fmt: skip
-    writes.events.append(_event_row(item, contact.id, contact.phone_e164, now))
+    writes.events.append(_opt_out_event_row(item, contact.id, contact.phone_e164, now))
     activity.append(
         session,
         kind=ActivityKind.OPT_OUT,
@@ -781,7 +775,7 @@ def _suppress_number(
     suppressions[item.e164] = True
     if log_it:
         received = item.received_at or now
-        writes.events.append(_event_row(item, None, item.e164, now))
+        writes.events.append(_opt_out_event_row(item, None, item.e164, now))
         label = SOURCE_LABELS.get(item.source, item.source)
         activity.append(
             session,
@@ -851,10 +845,10 @@ def re_consent_contact(
     contact.sms_opted_out_at = None
     contact.sms_opt_out_source = None
     contact.updated_at = now
-    _event(
+    _add_event(
         session,
         kind=ConsentEventKind.RE_CONSENT,
-        contact=contact,
+        contact_id=contact.id,
         phone=contact.phone_e164,
         source=ConsentSource.START_REPLY
         if method == "start_reply"
@@ -899,13 +893,11 @@ def re_consent_number(
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[int]:
     """A START reply: re-consent every opted-out contact with this number and lift its suppression."""
-    contacts = session.scalars(
-        select(Contact).where(Contact.phone_e164 == e164, Contact.sms_opted_out.is_(True))
-    )
     changed = [
         c.id
-        for c in contacts
-        if re_consent_contact(
+        for c in contacts_with_number(session, e164)
+        if c.sms_opted_out
+        and re_consent_contact(
             session,
             c,
             method="start_reply",
@@ -919,10 +911,10 @@ def re_consent_number(
     if not changed and is_number_suppressed(session, e164) is not None:
         now = clock.now()
         _lift_suppression(session, e164, now)
-        _event(
+        _add_event(
             session,
             kind=ConsentEventKind.RE_CONSENT,
-            contact=None,
+            contact_id=None,
             phone=e164,
             source=ConsentSource.START_REPLY,
             method="start_reply",
@@ -1045,7 +1037,7 @@ def consent_times(
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
 
-    for chunk in _chunks(sorted(set(numbers)), 500):
+    for chunk in bulk.chunks(sorted(set(numbers))):
         events = session.execute(
             select(ConsentEvent.phone_e164, ConsentEvent.kind, func.max(ConsentEvent.received_at))
             .where(ConsentEvent.phone_e164.in_(chunk),

@@ -280,10 +280,6 @@ def get_contact(session: Session, contact_id: int, default_region: str = "US") -
     return to_view(get_contact_row(session, contact_id), default_region, zone)
 
 
-def contacts_with_number(session: Session, e164: str) -> list[Contact]:
-    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
-
-
 # --- Search for the contact browser -------------------------------------------------
 
 SORT_COLUMNS = {

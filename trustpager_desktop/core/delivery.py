@@ -40,11 +40,13 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError
+from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.states import ActivityKind, DeliveryStatus
 from trustpager_desktop.providers.base import MessageRecord
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import Contact, OutboundMessage, UndeliverableNumber
+from trustpager_desktop.store.models import OutboundMessage, UndeliverableNumber
 
 ACTOR = "Twilio"
 
@@ -144,8 +146,8 @@ def record_statuses(
     current: dict[str, str | None] = {}
     sids = sorted(wanted)
     with db.read() as session:
-        for start in range(0, len(sids), 500):
-            rows = session.execute(_CURRENT, {"sids": sids[start : start + 500]})
+        for chunk in bulk.chunks(sids):
+            rows = session.execute(_CURRENT, {"sids": chunk})
             current.update(dict(rows.all()))
     changes = sorted(
         ((sid, *wanted[sid]) for sid, old in current.items() if _moves(old, wanted[sid][0])),
@@ -275,7 +277,7 @@ def _log(
     clock: Clock,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts = list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+    contacts = contacts_with_number(session, e164)
     for contact in contacts or [None]:
         activity.append(
             session,
@@ -303,8 +305,8 @@ def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
     e.g. 'number cannot receive texts: landline (30006)'."""
     wanted = sorted({n for n in numbers if n})
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.connection().execute(_BLOCKED, {"numbers": wanted[start : start + 500]})
+    for chunk in bulk.chunks(wanted):
+        rows = session.connection().execute(_BLOCKED, {"numbers": chunk})
         for number, code in rows:
             found[number] = f"number cannot receive texts: {block_reason(code)}"
     return found

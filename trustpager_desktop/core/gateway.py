@@ -353,8 +353,7 @@ class OutboundGateway:
         ids = sorted({r.contact_id for r in requests if r.contact_id is not None})
         found: dict[int, _Recipient] = {}
         connection = session.connection()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in bulk.chunks(ids):
             rows = connection.execute(_RECIPIENTS.where(
                 bulk.id_in(Contact.id, chunk, connection.dialect.name)))  # fmt: skip
             for cid, phone, first, last in rows:

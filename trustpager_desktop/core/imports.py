@@ -51,6 +51,7 @@ from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.exports import DANGEROUS_PREFIXES
 from trustpager_desktop.core.progress import Progress, report
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact
 
@@ -352,8 +353,7 @@ def _check_existing(session: Session, plan: ImportPlan) -> None:
     """Rows whose phone number already belongs to a contact are duplicates."""
     phones = [r.e164 for r in plan.rows if r.e164]
     existing: dict[str, str] = {}
-    for start in range(0, len(phones), 500):
-        chunk = phones[start : start + 500]
+    for chunk in bulk.chunks(phones):
         for c in session.scalars(select(Contact).where(Contact.phone_e164.in_(chunk))):
             existing.setdefault(c.phone_e164 or "", f"{c.display_name} (id {c.id})")
     if not existing:

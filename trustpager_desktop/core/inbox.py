@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +41,9 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity, auto_queue, confirmations, consent
 from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, review_deadline
 from trustpager_desktop.core.clock import Clock
+from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.number_contacts import contacts_by_number, contacts_with_number
 from trustpager_desktop.core.phone import format_for_reading, try_e164
 from trustpager_desktop.core.replies import (
     ReplyClassification,
@@ -52,6 +53,7 @@ from trustpager_desktop.core.replies import (
 )
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
+from trustpager_desktop.core.timefmt import business_zone
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, InboundMessage
@@ -263,12 +265,8 @@ def store_inbound(
 
 
 def received_text(when: datetime, timezone_name: str) -> str:
-    """'26 Nov 2026 10:04:17' in the business time zone (local time if the name is bad)."""
-    try:
-        local = when.astimezone(zoneinfo.ZoneInfo(timezone_name))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = when.astimezone()
-    return local.strftime("%d %b %Y %H:%M:%S")
+    """'26 Nov 2026 10:04:17' in the business time zone (UTC if the name is bad)."""
+    return when.astimezone(business_zone(timezone_name)).strftime("%d %b %Y %H:%M:%S")
 
 
 def pending_ids(session: Session, limit: int | None = None) -> list[int]:
@@ -291,12 +289,6 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.scalar(query)
-
-
-def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
-    if not e164:
-        return []
-    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
 
 
 class _Journal:
@@ -444,7 +436,9 @@ def _act(
     ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
     verdict, opted_out = _classify(session, message, journal, settings)
-    contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
+    contacts = (
+        known[e164] if known is not None and e164 in known else contacts_with_number(session, e164)
+    )
     message.classification = verdict.kind.value
     if not contacts:
         result.unknown_sender += 1
@@ -590,15 +584,6 @@ def _claim_batch(session: Session, size: int, skip: set[int]) -> list[InboundMes
     return list(session.scalars(query))
 
 
-def _contacts_by_number(session: Session, messages: list[InboundMessage]) -> dict:
-    numbers = {m.from_e164 for m in messages if m.from_e164}
-    found: dict[str, list[Contact]] = {number: [] for number in numbers}
-    if numbers:
-        for contact in session.scalars(select(Contact).where(Contact.phone_e164.in_(numbers))):
-            found[contact.phone_e164].append(contact)
-    return found
-
-
 def _process_batch(
     db: Database,
     size: int,
@@ -615,7 +600,7 @@ def _process_batch(
         with db.write() as session:
             activity.lock_chain(session)  # before any row lock: see lock_chain
             messages = _claim_batch(session, size, skip)
-            known = _contacts_by_number(session, messages)
+            known = contacts_by_number(session, (m.from_e164 for m in messages))
             journal = _Journal(session, clock)
             journal.load_times(known)  # one read for the batch's numbers
             for message in messages:
@@ -632,17 +617,7 @@ def _process_batch(
 
 
 def _merge(into: ProcessResult, part: ProcessResult) -> None:
-    for name in (
-        "processed",
-        "opted_out",
-        "re_consented",
-        "help_requests",
-        "needs_review",
-        "other",
-        "unknown_sender",
-        "failed",
-    ):
-        setattr(into, name, getattr(into, name) + getattr(part, name))
+    add_counts(into, part)
     into.opt_outs.extend(part.opt_outs)
 
 
@@ -817,7 +792,7 @@ def decide_review(
         if message.from_e164:  # texts held for this reply go on, or are skipped
             auto_queue.release_held_in(session, clock=clock, numbers=[message.from_e164])
         label = DECISION_LABELS[status] + (f" ({unchanged})" if unchanged else "")
-        contacts = _contacts_with(session, message.from_e164)
+        contacts = contacts_with_number(session, message.from_e164)
         verdict = ReplyClassification(ReplyKind(message.classification), None, "")
         journal = _Journal(session, clock)
         _log_reply(
