@@ -370,8 +370,8 @@ def log_proof(path: Path, args: argparse.Namespace) -> None:
         activity.append_many(
             session,
             (
-                {"kind": ActivityKind.MANUAL_SEND, "summary": f"new entry {i}", "actor": "Office",
-                 "details": {"n": i}}
+                activity.LogEntry(kind=ActivityKind.MANUAL_SEND, summary=f"new entry {i}",
+                                  actor="Office", details={"n": i})
                 for i in range(10_000)
             ),
         )  # fmt: skip

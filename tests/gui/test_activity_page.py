@@ -79,7 +79,11 @@ def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db
     page.apply_filters()
     with sqlite_db.write() as s:
         activity.append(
-            s, kind=ActivityKind.STOP_REPLY, summary="STOP from +1415", actor="Inbox", clock=clock
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="STOP from +1415", actor="Inbox"
+            ),
+            clock=clock,
         )
     qtbot.waitUntil(lambda: page.model.rowCount() == 4)
     assert page.model.entry(0).summary == "STOP from +1415"
@@ -89,12 +93,14 @@ def test_details_show_the_record_literally_and_open_contact_emits(qtbot, page, s
     with sqlite_db.write() as s:
         activity.append(
             s,
-            kind=ActivityKind.INBOUND_MESSAGE,
-            summary="Reply <b>bold</b>",
-            actor="Inbox",
-            contact_id=9,
-            contact_name="<i>Ann</i>",
-            details={"body": "<script>alert(1)</script> STOP", "message_sid": "SM123"},
+            activity.LogEntry(
+                kind=ActivityKind.INBOUND_MESSAGE,
+                summary="Reply <b>bold</b>",
+                actor="Inbox",
+                contact_id=9,
+                contact_name="<i>Ann</i>",
+                details={"body": "<script>alert(1)</script> STOP", "message_sid": "SM123"},
+            ),
             clock=clock,
         )
     page.apply_filters()

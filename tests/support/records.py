@@ -27,13 +27,15 @@ def seed_log(db, clock, n: int, *, kinds=("opt_out", "manual_send"), contact_ids
             clock.advance(minutes=1)
             activity.append(
                 s,
-                kind=kinds[i % len(kinds)],
-                summary=f"entry {i}",
-                actor="Test",
-                contact_id=contact_ids[i % len(contact_ids)],
-                contact_name=f"Person {contact_ids[i % len(contact_ids)]}",
-                automation_id=7 if i % 5 == 0 else None,
-                details={"n": i},
+                activity.LogEntry(
+                    kind=kinds[i % len(kinds)],
+                    summary=f"entry {i}",
+                    actor="Test",
+                    contact_id=contact_ids[i % len(contact_ids)],
+                    contact_name=f"Person {contact_ids[i % len(contact_ids)]}",
+                    automation_id=7 if i % 5 == 0 else None,
+                    details={"n": i},
+                ),
                 clock=clock,
             )
 

@@ -443,13 +443,15 @@ def _skip(session: Session, item: ClaimedItem, reason: str, now: datetime, clock
 def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) -> None:
     activity.append(
         session,
-        kind=ActivityKind.AUTOMATION_SKIPPED,
-        summary=f"Automation step skipped: {reason}",
-        actor=item.automation_name,
-        contact_id=item.contact_id,
-        contact_name=item.contact_name,
-        automation_id=item.automation_id,
-        details={"queue_item_id": item.id, "step": item.step_position, "due_at": item.due_at},
+        activity.LogEntry(
+            kind=ActivityKind.AUTOMATION_SKIPPED,
+            summary=f"Automation step skipped: {reason}",
+            actor=item.automation_name,
+            contact_id=item.contact_id,
+            contact_name=item.contact_name,
+            automation_id=item.automation_id,
+            details={"queue_item_id": item.id, "step": item.step_position, "due_at": item.due_at},
+        ),
         clock=clock,
     )
 
@@ -811,7 +813,7 @@ def _settled_values(text: OutboundText, attempt: int, now: datetime) -> dict[str
                             REASON_CHECKING.format(why=why))  # fmt: skip
     if (
         text.status == MessageStatus.FAILED
-        and getattr(text, "failure_kind", None) is FailureKind.TEMPORARY
+        and text.failure_kind is FailureKind.TEMPORARY
         and attempt < MAX_SEND_ATTEMPTS
     ):  # Twilio certainly never took it: retry after a back-off, decided in this transaction
         return _pending_row(text.queue_item_id, now + retry_delay(attempt),
@@ -863,13 +865,15 @@ def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clo
     )
     activity.append(
         session,
-        kind=ActivityKind.TASK_CREATED,
-        summary=f"Task created by automation '{item.automation_name}': {title}",
-        actor=item.automation_name,
-        contact_id=item.contact_id,
-        contact_name=item.contact_name,
-        automation_id=item.automation_id,
-        details={"queue_item_id": item.id, "title": title},
+        activity.LogEntry(
+            kind=ActivityKind.TASK_CREATED,
+            summary=f"Task created by automation '{item.automation_name}': {title}",
+            actor=item.automation_name,
+            contact_id=item.contact_id,
+            contact_name=item.contact_name,
+            automation_id=item.automation_id,
+            details={"queue_item_id": item.id, "title": title},
+        ),
         clock=clock,
     )
 

@@ -697,15 +697,17 @@ def _log_enrolment(
     note = " (opted out of SMS: texts will be skipped)" if contact.sms_opted_out else ""
     activity.append(
         session,
-        kind=ActivityKind.ENROLLED,
-        summary=f"Enrolled in automation '{automation.name}'{note}",
-        actor=actor,
-        contact_id=contact.id,
-        contact_name=contact.display_name,
-        automation_id=automation.id,
-        details={"automation": automation.name, "audience": audience.describe()},
+        activity.LogEntry(
+            kind=ActivityKind.ENROLLED,
+            summary=f"Enrolled in automation '{automation.name}'{note}",
+            actor=actor,
+            contact_id=contact.id,
+            contact_name=contact.display_name,
+            automation_id=automation.id,
+            details={"automation": automation.name, "audience": audience.describe()},
+        ),
         clock=clock,
-        flush=False,  # one INSERT for the whole audience, before commit
+        flush=False,
     )
 
 

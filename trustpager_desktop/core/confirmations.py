@@ -151,11 +151,13 @@ def _close(
         row.status, row.reason, row.finished_at = status, reason, clock.now()
         activity.append(
             session,
-            kind=ActivityKind.OPT_OUT_CONFIRMATION,
-            summary=f"Opt-out confirmation {reason}",
-            actor="Opt-out confirmation",
-            contact_id=row.contact_id,
-            details={"phone": row.phone_e164, "opt_out": row.opt_out_key},
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT_CONFIRMATION,
+                summary=f"Opt-out confirmation {reason}",
+                actor="Opt-out confirmation",
+                contact_id=row.contact_id,
+                details={"phone": row.phone_e164, "opt_out": row.opt_out_key},
+            ),
             clock=clock,
         )
     setattr(report, status, getattr(report, status) + 1)

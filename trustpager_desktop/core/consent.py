@@ -33,6 +33,7 @@ from trustpager_desktop.core.states import (
     ActivityKind,
     ConsentEventKind,
     ConsentSource,
+    MessageOrigin,
     MessageStatus,
     ReviewStatus,
 )
@@ -480,7 +481,7 @@ def _automation_texts_since(
         rows = session.execute(
             select(OutboundMessage.contact_id, func.count())
             .where(OutboundMessage.contact_id.in_(chunk),
-                   OutboundMessage.origin == "automation",
+                   OutboundMessage.origin == MessageOrigin.AUTOMATION,
                    OutboundMessage.status.in_(_COUNTED_STATUSES),
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
@@ -739,14 +740,20 @@ def _opt_out_contact(
     writes.events.append(_opt_out_event_row(item, contact.id, contact.phone_e164, now))
     activity.append(
         session,
-        kind=ActivityKind.OPT_OUT,
-        summary=item.summary
-        or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
-        actor=item.actor,
-        contact_id=contact.id,
-        contact_name=contact.name,
-        details={"source": item.source, "evidence": item.evidence, "message_sid": item.message_sid},
-        occurred_at=received,
+        activity.LogEntry(
+            kind=ActivityKind.OPT_OUT,
+            summary=item.summary
+            or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
+            actor=item.actor,
+            contact_id=contact.id,
+            contact_name=contact.name,
+            details={
+                "source": item.source,
+                "evidence": item.evidence,
+                "message_sid": item.message_sid,
+            },
+            occurred_at=received,
+        ),
         clock=clock,
         flush=False,
     )
@@ -779,17 +786,19 @@ def _suppress_number(
         label = SOURCE_LABELS.get(item.source, item.source)
         activity.append(
             session,
-            kind=ActivityKind.OPT_OUT,
-            summary=(item.summary or f"Number {item.e164} opted out by {label}")
-            + " (no contact has this number yet)",
-            actor=item.actor,
-            details={
-                "source": item.source,
-                "phone": item.e164,
-                "evidence": item.evidence,
-                "message_sid": item.message_sid,
-            },  # fmt: skip
-            occurred_at=received,
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT,
+                summary=(item.summary or f"Number {item.e164} opted out by {label}")
+                + " (no contact has this number yet)",
+                actor=item.actor,
+                details={
+                    "source": item.source,
+                    "phone": item.e164,
+                    "evidence": item.evidence,
+                    "message_sid": item.message_sid,
+                },
+                occurred_at=received,
+            ),
             clock=clock,
             flush=False,
         )
@@ -865,12 +874,14 @@ def re_consent_contact(
     sid_text = f" ({message_sid})" if message_sid else ""
     activity.append(
         session,
-        kind=ActivityKind.RE_CONSENT,
-        summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
-        actor=actor,
-        contact=contact,
-        details={"method": method, "note": note, "message_sid": message_sid},
-        occurred_at=received,
+        activity.LogEntry(
+            kind=ActivityKind.RE_CONSENT,
+            summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
+            actor=actor,
+            contact=contact,
+            details={"method": method, "note": note, "message_sid": message_sid},
+            occurred_at=received,
+        ),
         clock=clock,
     )
     return True
@@ -926,11 +937,13 @@ def re_consent_number(
         )
         activity.append(
             session,
-            kind=ActivityKind.RE_CONSENT,
-            summary=f"Number {e164} opted back in by START reply ({message_sid})",
-            actor=actor,
-            details={"phone": e164, "message_sid": message_sid},
-            occurred_at=received_at,
+            activity.LogEntry(
+                kind=ActivityKind.RE_CONSENT,
+                summary=f"Number {e164} opted back in by START reply ({message_sid})",
+                actor=actor,
+                details={"phone": e164, "message_sid": message_sid},
+                occurred_at=received_at,
+            ),
             clock=clock,
         )
     return changed

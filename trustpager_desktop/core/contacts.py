@@ -140,10 +140,12 @@ def create_contact(
     session.flush()
     activity.append(
         session,
-        kind=ActivityKind.CONTACT_CREATED,
-        summary="Contact created",
-        actor=actor,
-        contact=contact,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_CREATED,
+            summary="Contact created",
+            actor=actor,
+            contact=contact,
+        ),
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
@@ -171,10 +173,12 @@ def update_contact(
     contact.updated_at = clock.now()
     activity.append(
         session,
-        kind=ActivityKind.CONTACT_UPDATED,
-        summary="Contact details changed: " + ", ".join(k.replace("_", " ") for k in changed),
-        actor=actor,
-        contact=contact,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_UPDATED,
+            summary="Contact details changed: " + ", ".join(k.replace("_", " ") for k in changed),
+            actor=actor,
+            contact=contact,
+        ),
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
@@ -200,11 +204,13 @@ def delete_contact(
         consent.hold_number(session, held, clock=clock)
     activity.append(
         session,
-        kind=ActivityKind.CONTACT_DELETED,
-        summary="Contact deleted",
-        actor=actor,
-        contact=contact,
-        details=details,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_DELETED,
+            summary="Contact deleted",
+            actor=actor,
+            contact=contact,
+            details=details,
+        ),
         clock=clock,
     )
     session.delete(contact)

@@ -281,12 +281,14 @@ def _log(
     for contact in contacts or [None]:
         activity.append(
             session,
-            kind=kind,
-            summary=summary if contact else f"{summary} ({e164})",
-            actor=actor,
-            contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",
-            details={"number": e164, **details},
+            activity.LogEntry(
+                kind=kind,
+                summary=summary if contact else f"{summary} ({e164})",
+                actor=actor,
+                contact_id=contact.id if contact else None,
+                contact_name=contact.display_name if contact else "",
+                details={"number": e164, **details},
+            ),
             clock=clock,
             flush=False,
         )

@@ -48,9 +48,8 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -66,6 +65,7 @@ from trustpager_desktop.core.segments import MessageBodyError, count_segments, v
 from trustpager_desktop.core.states import (
     ActivityKind,
     ConsentSource,
+    MessageOrigin,
     MessageStatus,
     SuppressionResult,
 )
@@ -135,10 +135,47 @@ class ConfirmationOrigin:
 Origin = ManualOrigin | AutomationOrigin | ConfirmationOrigin
 
 
-class OutboundText(SimpleNamespace):
+@dataclass(slots=True, kw_only=True)
+class OutboundText:
     """An outbound record as plain data, with the column names of ``OutboundMessage``
     (``id``, ``status``, ``error_message``, ...). The batch path works on these, not
     on ORM objects: building and flushing those was most of the cost of a batch."""
+
+    id: int | None
+    contact_id: int | None
+    to_e164: str
+    body: str
+    origin: str  # manual | automation | confirmation
+    action_type: str
+    actor: str | None
+    screen: str | None
+    automation_id: int | None
+    automation_name: str | None
+    step_id: int | None
+    step_position: int | None
+    queue_item_id: int | None
+    suppression_checked: bool
+    suppression_result: str
+    suppression_reason: str | None
+    recipient_opted_out: bool
+    status: str
+    provider: str
+    provider_sid: str | None
+    error_code: int | None
+    error_message: str | None
+    segments: int
+    encoding: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    updated_at: datetime
+    delivery_status: str | None
+    delivery_error_code: int | None
+    delivery_updated_at: datetime | None
+    # Not columns:
+    contact_name: str = ""  # for the log
+    failure_kind: FailureKind | None = None  # for the caller's hooks: how a failed send failed
+    inbox: InboxFreshness | None = None  # for the log: how fresh the inbox was at the send
 
 
 Hook = Callable[[Session, OutboundText], None]
@@ -213,9 +250,9 @@ Result = SendOutcome | UserInputError | NotFoundError | NotOwned
 
 def origin_label(message: OutboundMessage) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
-    if message.origin == "manual":
+    if message.origin == MessageOrigin.MANUAL:
         return f"Manual, by {message.actor or 'unknown'}"
-    if message.origin == "confirmation":
+    if message.origin == MessageOrigin.CONFIRMATION:
         return "Opt-out confirmation"
     return f"Automation '{message.automation_name}', step {message.step_position}"
 
@@ -440,10 +477,14 @@ class OutboundGateway:
         return OutboundText(
             id=None,
             contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",  # for the log; not a column
+            contact_name=contact.display_name if contact else "",
             to_e164=resolved.e164 or "",
             body=resolved.body,
-            origin="automation" if is_automation else "confirmation" if confirmation else "manual",
+            origin=MessageOrigin.AUTOMATION
+            if is_automation
+            else MessageOrigin.CONFIRMATION
+            if confirmation
+            else MessageOrigin.MANUAL,
             action_type=automation.action_type
             if automation
             else "opt_out_confirmation"
@@ -474,7 +515,6 @@ class OutboundGateway:
             delivery_status=None,  # filled in later by the inbox poller (core.delivery)
             delivery_error_code=None,
             delivery_updated_at=None,
-            failure_kind=None,  # for the caller's hooks: how a failed send failed; not a column
         )
 
     # -- the provider calls and transaction 2 -----------------------------------------
@@ -533,7 +573,7 @@ class OutboundGateway:
     def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
         """Ask the consent rule again for the automation texts still to go (one query) and
         settle the ones it now blocks. Returns when the new answer was taken."""
-        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == "automation"]
+        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == MessageOrigin.AUTOMATION]
         asked_at = self.monotonic()
         if not waiting:
             return asked_at
@@ -594,7 +634,7 @@ class OutboundGateway:
             summary = f"Text may have been sent: {answer.reason}"
         kind = (
             ActivityKind.AUTOMATION_FAILED
-            if text.origin == "automation"
+            if text.origin == MessageOrigin.AUTOMATION
             else ActivityKind.SEND_FAILED
         )
         self._log(session, text, kind, summary)
@@ -602,10 +642,10 @@ class OutboundGateway:
         return self._outcome(text, retryable=retryable, reason=answer.reason)
 
     def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
-        if text.origin == "automation":
+        if text.origin == MessageOrigin.AUTOMATION:
             kind = ActivityKind.AUTOMATION_SENT
             summary = f"Automation text sent ({origin_label(text)}){note}"
-        elif text.origin == "confirmation":
+        elif text.origin == MessageOrigin.CONFIRMATION:
             kind, summary = (
                 ActivityKind.OPT_OUT_CONFIRMATION,
                 f"Opt-out confirmation text sent{note}",
@@ -677,7 +717,7 @@ class OutboundGateway:
                 text.status, text.error_message = MessageStatus.FAILED, NOT_AT_PROVIDER
                 kind = (
                     ActivityKind.AUTOMATION_FAILED
-                    if text.origin == "automation"
+                    if text.origin == MessageOrigin.AUTOMATION
                     else ActivityKind.SEND_FAILED
                 )
                 self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
@@ -691,9 +731,9 @@ class OutboundGateway:
             with self.db.read() as reading:
                 return self._load_text(message_id, reading)
         row = session.connection().execute(_TEXT_WITH_NAME, {"id": message_id}).one()
-        values = dict(row._mapping)
-        first, last = values.pop("first_name") or "", values.pop("last_name") or ""
-        return OutboundText(**values, contact_name=f"{first} {last}".strip(), failure_kind=None)
+        values = {k: v for k, v in row._mapping.items() if k in _TEXT_FIELDS}
+        name = f"{row.first_name or ''} {row.last_name or ''}".strip()
+        return OutboundText(**values, contact_name=name)
 
     @staticmethod
     def _unclaimed(session: Session, matches: list[SentRecord]) -> SentRecord | None:
@@ -710,27 +750,29 @@ class OutboundGateway:
     def _log(self, session: Session, text: OutboundText, kind: str, summary: str) -> None:
         activity.append(
             session,
-            kind=kind,
-            summary=summary,
-            actor=text.actor or (text.automation_name or "Automation"),
-            contact_id=text.contact_id,
-            contact_name=text.contact_name,
-            automation_id=text.automation_id,
-            details={
-                "message_id": text.id,
-                "to": text.to_e164,
-                "body": text.body,
-                "origin": origin_label(text),
-                "provider": text.provider,
-                "provider_sid": text.provider_sid,
-                "error_code": text.error_code,
-                "error_message": text.error_message,
-                "recipient_opted_out": text.recipient_opted_out,
-                "suppression_result": text.suppression_result,
-                **(text.inbox.details() if getattr(text, "inbox", None) else {}),
-            },
+            activity.LogEntry(
+                kind=kind,
+                summary=summary,
+                actor=text.actor or (text.automation_name or "Automation"),
+                contact_id=text.contact_id,
+                contact_name=text.contact_name,
+                automation_id=text.automation_id,
+                details={
+                    "message_id": text.id,
+                    "to": text.to_e164,
+                    "body": text.body,
+                    "origin": origin_label(text),
+                    "provider": text.provider,
+                    "provider_sid": text.provider_sid,
+                    "error_code": text.error_code,
+                    "error_message": text.error_message,
+                    "recipient_opted_out": text.recipient_opted_out,
+                    "suppression_result": text.suppression_result,
+                    **(text.inbox.details() if text.inbox else {}),
+                },
+            ),
             clock=self.clock,
-            flush=False,  # flushed with the rest of the batch: one INSERT for many entries
+            flush=False,
         )
 
     @staticmethod
@@ -748,7 +790,11 @@ class OutboundGateway:
         )
 
 
-_COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
+_TEXT_FIELDS = {f.name for f in fields(OutboundText)}
+# The columns a batch writes: every column the text carries (a column added to the table
+# without a field here keeps its database default on the batch path).
+_COLUMNS = [c.key for c in OutboundMessage.__table__.columns
+            if c.key != "id" and c.key in _TEXT_FIELDS]  # fmt: skip
 # What the finish transaction may change on a record.
 _FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
 # What a consent re-check that blocks a recorded text changes on it.
@@ -824,7 +870,7 @@ def _suppression_result(
 ) -> str:
     """allowed | blocked | held for automations; advisory for manual sends; confirmation."""
     if confirmation:
-        return "confirmation"
+        return SuppressionResult.CONFIRMATION
     if not is_automation:
         return SuppressionResult.ADVISORY
     if decision.allowed:
@@ -869,7 +915,7 @@ def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
     """Put the inbox's freshness on each automation text: the log details always, the
     reason too when the inbox could not be read before the send."""
     for item in texts:
-        if item.text.origin != "automation":
+        if item.text.origin != MessageOrigin.AUTOMATION:
             continue
         item.text.inbox = inbox
         if inbox.stale and item.outcome is None and item.text.status == MessageStatus.SENDING:

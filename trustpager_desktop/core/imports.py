@@ -450,15 +450,17 @@ def _add_row(
 def _log_import(session: Session, result: ImportReport, actor: str, clock: Clock) -> None:
     activity.append(
         session,
-        kind=ActivityKind.IMPORT,
-        summary=f"Imported {result.added} contact(s) from {result.file_name}",
-        actor=actor,
-        details={
-            "file": result.file_name,
-            "added": result.added,
-            "opted_out": result.opted_out,
-            "opt_out_columns": result.opt_out_columns,
-            "skipped_lines": [line for line, _ in result.skipped_rows],
-        },
+        activity.LogEntry(
+            kind=ActivityKind.IMPORT,
+            summary=f"Imported {result.added} contact(s) from {result.file_name}",
+            actor=actor,
+            details={
+                "file": result.file_name,
+                "added": result.added,
+                "opted_out": result.opted_out,
+                "opt_out_columns": result.opt_out_columns,
+                "skipped_lines": [line for line, _ in result.skipped_rows],
+            },
+        ),
         clock=clock,
     )

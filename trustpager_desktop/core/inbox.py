@@ -326,7 +326,7 @@ class _Journal:
             key = "opt_out" if kind == ReplyKind.OPT_OUT else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
-    def add(self, **entry: object) -> None:
+    def add(self, entry: activity.LogEntry) -> None:
         self.pending.append(("log", entry, None))
 
     def opt_out(
@@ -390,13 +390,17 @@ def _log_reply(
         details["received_at"] = message.date_sent.isoformat()
     for contact in contacts or [None]:
         journal.add(
-            kind=kind,
-            summary=summary if contact else f"{summary} from unknown number {message.from_number}",
-            actor=actor,
-            contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",
-            details=details,
-            occurred_at=decided_at or message.date_sent,
+            activity.LogEntry(
+                kind=kind,
+                summary=summary
+                if contact
+                else f"{summary} from unknown number {message.from_number}",
+                actor=actor,
+                contact_id=contact.id if contact else None,
+                contact_name=contact.display_name if contact else "",
+                details=details,
+                occurred_at=decided_at or message.date_sent,
+            )
         )
 
 

@@ -157,9 +157,7 @@ def create_opportunity(
                               created_at=clock.now())  # fmt: skip
     session.add(opportunity)
     session.flush()
-    activity.append(session, kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=contact,
-                    summary=f"Opportunity added: {title} ({stage}, {format_value(value)})",
-                    details={"opportunity_id": opportunity.id}, clock=clock)  # fmt: skip
+    activity.append(session, activity.LogEntry(kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=contact, summary=f"Opportunity added: {title} ({stage}, {format_value(value)})", details={"opportunity_id": opportunity.id}), clock=clock)  # fmt: skip
     return get_opportunity(session, opportunity.id)
 
 
@@ -187,10 +185,7 @@ def update_opportunity(
                        f"{format_value(value)}")  # fmt: skip
     if changes:
         opportunity.title, opportunity.value, opportunity.stage = title, value, stage
-        activity.append(session, kind=ActivityKind.CONTACT_UPDATED, actor=actor,
-                        contact=_contact(session, opportunity.contact_id),
-                        summary=f"Opportunity {title} changed: " + ", ".join(changes),
-                        details={"opportunity_id": opportunity.id}, clock=clock)  # fmt: skip
+        activity.append(session, activity.LogEntry(kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=_contact(session, opportunity.contact_id), summary=f"Opportunity {title} changed: " + ", ".join(changes), details={"opportunity_id": opportunity.id}), clock=clock)  # fmt: skip
     return get_opportunity(session, opportunity_id)
 
 

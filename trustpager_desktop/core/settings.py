@@ -253,10 +253,12 @@ def save_settings(
     if changed:
         activity.append(
             session,
-            kind=ActivityKind.SETTINGS_CHANGE,
-            summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
-            actor=actor,
-            details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
+            activity.LogEntry(
+                kind=ActivityKind.SETTINGS_CHANGE,
+                summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
+                actor=actor,
+                details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
+            ),
             clock=clock,
         )
     return changed

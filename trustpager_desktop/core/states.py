@@ -82,6 +82,15 @@ class MessageStatus(StrEnum):
 
 
 @unique
+class MessageOrigin(StrEnum):
+    """Who asked for an outbound text (``outbound_messages.origin``)."""
+
+    MANUAL = "manual"  # a person pressed Send
+    AUTOMATION = "automation"  # an Auto Queue step
+    CONFIRMATION = "confirmation"  # the one confirmation text of an opt-out
+
+
+@unique
 class DeliveryStatus(StrEnum):
     """What the provider later said about delivery (``outbound_messages.delivery_status``,
     NULL until the inbox reads it). Moves forward only: queued -> sent -> the rest."""
@@ -138,6 +147,7 @@ class SuppressionResult(StrEnum):
     BLOCKED = "blocked"
     HELD = "held"  # automation text held: a reply waits for review
     ADVISORY = "advisory"  # a manual send to an opted-out recipient: warned, sent on request
+    CONFIRMATION = "confirmation"  # an opt-out's confirmation text: never blocked by it
 
 
 @unique
@@ -158,6 +168,7 @@ __all__ = [
     "ConsentEventKind",
     "ConsentSource",
     "DeliveryStatus",
+    "MessageOrigin",
     "MessageStatus",
     "QueueStatus",
     "ReviewDecision",

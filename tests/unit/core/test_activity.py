@@ -10,10 +10,9 @@ def _log(db, clock, n):
         for i in range(n):
             activity.append(
                 s,
-                kind=ActivityKind.OPT_OUT,
-                summary=f"entry {i}",
-                actor="t",
-                contact_id=1,
+                activity.LogEntry(
+                    kind=ActivityKind.OPT_OUT, summary=f"entry {i}", actor="t", contact_id=1
+                ),
                 clock=clock,
             )
 

@@ -69,25 +69,26 @@ def test_free_text_search_matches_summary_name_and_details_in_any_case(db, clock
     with db.write() as s:
         activity.append(
             s,
-            kind=ActivityKind.STOP_REPLY,
-            summary="Reply STOP received",
-            actor="Inbox",
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="Reply STOP received", actor="Inbox"
+            ),
             clock=clock,
         )
         activity.append(
             s,
-            kind=ActivityKind.OPT_OUT,
-            summary="x",
-            actor="t",
-            contact_name="Zoë Quist",
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT, summary="x", actor="t", contact_name="Zoë Quist"
+            ),
             clock=clock,
         )
         activity.append(
             s,
-            kind=ActivityKind.SEND_FAILED,
-            summary="y",
-            actor="t",
-            details={"error": "Twilio 21610 100%_x"},
+            activity.LogEntry(
+                kind=ActivityKind.SEND_FAILED,
+                summary="y",
+                actor="t",
+                details={"error": "Twilio 21610 100%_x"},
+            ),
             clock=clock,
         )
     with db.read() as s:
@@ -128,12 +129,14 @@ def test_get_entry_and_details_lines_show_the_whole_record(db, clock):
     with db.write() as s:
         activity.append(
             s,
-            kind=ActivityKind.RE_CONSENT,
-            summary="Re-consent recorded",
-            actor="Office",
-            contact_id=4,
-            contact_name="Ann <b>Lee</b>",
-            details={"method": "verbal", "note": "Called us", "message_sid": None},
+            activity.LogEntry(
+                kind=ActivityKind.RE_CONSENT,
+                summary="Re-consent recorded",
+                actor="Office",
+                contact_id=4,
+                contact_name="Ann <b>Lee</b>",
+                details={"method": "verbal", "note": "Called us", "message_sid": None},
+            ),
             clock=clock,
         )
     with db.read() as s:

@@ -350,14 +350,20 @@ def test_the_head_is_recorded_only_for_committed_appends(db, clock):
         try:
             with s.begin_nested():
                 activity.append(
-                    s, kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t", clock=clock
+                    s,
+                    activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t"),
+                    clock=clock,
                 )
                 raise RuntimeError
         except RuntimeError:
             pass
     assert log_keys.chain_heads().get(name).seq == 2
     with pytest.raises(RuntimeError), db.write() as s:
-        activity.append(s, kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t", clock=clock)
+        activity.append(
+            s,
+            activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t"),
+            clock=clock,
+        )
         raise RuntimeError
     assert log_keys.chain_heads().get(name).seq == 2
     assert _verify(db, clock).ok

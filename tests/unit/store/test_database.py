@@ -91,7 +91,9 @@ def test_url_resolution_order(monkeypatch, tmp_path):
 
 def test_history_tables_refuse_update_and_delete(db, clock):
     with db.write() as s:
-        activity.append(s, kind=ActivityKind.OPT_OUT, summary="x", actor="t", clock=clock)
+        activity.append(
+            s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="x", actor="t"), clock=clock
+        )
     for statement in ("UPDATE activity_log SET summary = 'y'", "DELETE FROM activity_log"):
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
@@ -101,7 +103,9 @@ def test_history_tables_refuse_update_and_delete(db, clock):
 
 def test_failed_write_changes_nothing(db, clock):
     with pytest.raises(RuntimeError), db.write() as s:
-        activity.append(s, kind=ActivityKind.OPT_OUT, summary="half", actor="t", clock=clock)
+        activity.append(
+            s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="half", actor="t"), clock=clock
+        )
         raise RuntimeError("boom")
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0
@@ -116,7 +120,11 @@ def test_locked_database_gets_a_clear_error_and_nothing_is_half_written(tmp_path
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(DatabaseError, match="locked by another program"), database.write() as s:
-            activity.append(s, kind=ActivityKind.OPT_OUT, summary="blocked", actor="t", clock=clock)
+            activity.append(
+                s,
+                activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="blocked", actor="t"),
+                clock=clock,
+            )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
