@@ -40,7 +40,7 @@ _PG_CHAIN_LOCK = 727_002
 Kind = ActivityKind
 
 
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     ActivityKind.OPT_OUT: "Opt-out",
     ActivityKind.RE_CONSENT: "Re-consent",
     ActivityKind.STOP_REPLY: "STOP reply",

@@ -101,7 +101,7 @@ from trustpager_desktop.store.models import (
 log = logging.getLogger("trustpager.auto_queue")
 
 STATUSES = tuple(QueueStatus)
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     QueueStatus.PENDING: "Upcoming",
     QueueStatus.IN_FLIGHT: "Sending",
     QueueStatus.HELD: "Held",
@@ -710,7 +710,7 @@ class QueueDispatcher:
             on_recorded=on_recorded,
             on_finished=on_finished,
             owned=self._still_owned,
-            before_call=lambda text: self._owns(text.queue_item_id),
+            before_call=lambda text: self._owns(text.item_id),
             inbox=inbox,
         )
         for item, result in zip(items, results, strict=True):
@@ -800,7 +800,7 @@ def _pending_row(item_id: int, due: datetime, reason: str) -> dict[str, Any]:
 
 def _settled_row(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict[str, Any]:
     """The item's update for a settled text: its outcome, the record and the attempt."""
-    item_id = text.queue_item_id
+    item_id = text.item_id
     return {"item_id": item_id, "outbound_message_id": text.id, "attempts": attempts[item_id],
             **_settled_values(text, attempts[item_id], now)}  # fmt: skip
 
@@ -809,14 +809,14 @@ def _settled_values(text: OutboundText, attempt: int, now: datetime) -> dict[str
     """Queue columns once the provider answered (or a consent re-check blocked the text)."""
     if text.status == MessageStatus.UNKNOWN:  # may have been sent: look it up before anything else
         why = (text.error_message or "no clear answer").split(", so ")[0]
-        return _pending_row(text.queue_item_id, now + LOOKUP_DELAY,
+        return _pending_row(text.item_id, now + LOOKUP_DELAY,
                             REASON_CHECKING.format(why=why))  # fmt: skip
     if (
         text.status == MessageStatus.FAILED
         and text.failure_kind is FailureKind.TEMPORARY
         and attempt < MAX_SEND_ATTEMPTS
     ):  # Twilio certainly never took it: retry after a back-off, decided in this transaction
-        return _pending_row(text.queue_item_id, now + retry_delay(attempt),
+        return _pending_row(text.item_id, now + retry_delay(attempt),
                             f"will retry (attempt {attempt} failed: {text.error_message})")  # fmt: skip
     return _finished_values(text, now)
 

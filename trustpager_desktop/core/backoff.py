@@ -23,7 +23,7 @@ def backoff_seconds(
     ``first * 2 ** (attempt - 1)``, capped at ``cap``, times a factor drawn uniformly from
     ``jitter`` (``draw`` gives a number in [0, 1)), and never more than ``cap``.
     ``at_least`` (the provider's Retry-After) raises the wait, up to ``cap``."""
-    ceiling = min(cap, first * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, first * 2.0 ** max(0, attempt - 1))
     low, high = jitter
     wait = min(cap, ceiling * (low + (high - low) * draw()))
     if at_least is not None:

@@ -52,7 +52,7 @@ from trustpager_desktop.store.models import (
 Source = ConsentSource
 
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, str] = {
     ConsentSource.MANUAL_TOGGLE: "manual toggle",
     ConsentSource.STOP_REPLY: "STOP reply",
     ConsentSource.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
@@ -230,9 +230,9 @@ class _Facts:
             facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
                                                                    {"values": chunk}))  # fmt: skip
         facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for chunk in bulk.chunks(ids):
+        for id_chunk in bulk.chunks(ids):
             facts.opted_out_ids.update(
-                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
+                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": id_chunk})
             )
         return facts
 

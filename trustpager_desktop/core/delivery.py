@@ -51,14 +51,14 @@ from trustpager_desktop.store.models import OutboundMessage, UndeliverableNumber
 ACTOR = "Twilio"
 
 STATUSES = tuple(DeliveryStatus)
-LABELS = {
+LABELS: dict[str, str] = {
     DeliveryStatus.QUEUED: "Queued at Twilio",
     DeliveryStatus.SENT: "Sent to the carrier",
     DeliveryStatus.DELIVERED: "Delivered",
     DeliveryStatus.UNDELIVERED: "Not delivered",
     DeliveryStatus.FAILED: "Delivery failed",
 }
-_FROM_TWILIO = {
+_FROM_TWILIO: dict[str, DeliveryStatus] = {
     "accepted": DeliveryStatus.QUEUED,
     "scheduled": DeliveryStatus.QUEUED,
     "queued": DeliveryStatus.QUEUED,
@@ -70,7 +70,7 @@ _FROM_TWILIO = {
     "failed": DeliveryStatus.FAILED,
     "canceled": DeliveryStatus.FAILED,
 }
-_RANK = {
+_RANK: dict[str, int] = {
     DeliveryStatus.QUEUED: 0,
     DeliveryStatus.SENT: 1,
     DeliveryStatus.DELIVERED: 2,
@@ -270,7 +270,7 @@ def _delivered(session: Session, e164: str, now: datetime, clock: Clock) -> None
 def _log(
     session: Session,
     e164: str,
-    kind: str,
+    kind: ActivityKind,
     summary: str,
     details: dict[str, object],
     actor: str,

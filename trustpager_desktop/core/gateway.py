@@ -177,6 +177,20 @@ class OutboundText:
     failure_kind: FailureKind | None = None  # for the caller's hooks: how a failed send failed
     inbox: InboxFreshness | None = None  # for the log: how fresh the inbox was at the send
 
+    @property
+    def message_id(self) -> int:
+        """The record's id; the text is recorded before anyone asks."""
+        if self.id is None:
+            raise RuntimeError("the outbound text has not been recorded yet")
+        return self.id
+
+    @property
+    def item_id(self) -> int:
+        """The Auto Queue item an automation text belongs to."""
+        if self.queue_item_id is None:
+            raise RuntimeError("the outbound text is not an Auto Queue step")
+        return self.queue_item_id
+
 
 Hook = Callable[[Session, OutboundText], None]
 # Called once per transaction with every text of the batch it concerns: lets a caller
@@ -248,7 +262,7 @@ class SendOutcome:
 Result = SendOutcome | UserInputError | NotFoundError | NotOwned
 
 
-def origin_label(message: OutboundMessage) -> str:
+def origin_label(message: OutboundMessage | OutboundText) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
     if message.origin == MessageOrigin.MANUAL:
         return f"Manual, by {message.actor or 'unknown'}"
@@ -747,7 +761,7 @@ class OutboundGateway:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _log(self, session: Session, text: OutboundText, kind: str, summary: str) -> None:
+    def _log(self, session: Session, text: OutboundText, kind: ActivityKind, summary: str) -> None:
         activity.append(
             session,
             activity.LogEntry(
@@ -780,7 +794,7 @@ class OutboundGateway:
         text: OutboundText, *, retryable: bool = False, reason: str | None = None
     ) -> SendOutcome:
         return SendOutcome(
-            message_id=text.id,
+            message_id=text.message_id,
             status=text.status,
             reason=reason or text.error_message or text.suppression_reason or "",
             recipient_opted_out=text.recipient_opted_out,

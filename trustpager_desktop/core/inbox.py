@@ -65,13 +65,13 @@ STORE_BATCH = 500
 BODY_MAX = 10_000  # a concatenated SMS is at most ~1,600 characters; keep junk bounded
 
 # decision -> (classification it applies to, resulting review_status)
-DECISIONS = {
+DECISIONS: dict[str, tuple[ReplyKind, ReviewStatus]] = {
     ReviewDecision.OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.OPTED_OUT),
     ReviewDecision.NOT_OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.NOT_OPT_OUT),
     ReviewDecision.RE_CONSENT: (ReplyKind.OPT_IN, ReviewStatus.RE_CONSENTED),
     ReviewDecision.KEEP_OPTED_OUT: (ReplyKind.OPT_IN, ReviewStatus.KEPT_OPTED_OUT),
 }
-DECISION_LABELS = {
+DECISION_LABELS: dict[str, str] = {
     ReviewStatus.OPTED_OUT: "opted out",
     ReviewStatus.NOT_OPT_OUT: "not an opt-out",
     ReviewStatus.RE_CONSENTED: "re-consent recorded",
@@ -369,7 +369,7 @@ def _log_reply(
     message: InboundMessage,
     contacts: list[Contact],
     *,
-    kind: str,
+    kind: ActivityKind,
     summary: str,
     verdict: ReplyClassification,
     actor: str = ACTOR,
@@ -797,7 +797,9 @@ def decide_review(
             auto_queue.release_held_in(session, clock=clock, numbers=[message.from_e164])
         label = DECISION_LABELS[status] + (f" ({unchanged})" if unchanged else "")
         contacts = contacts_with_number(session, message.from_e164)
-        verdict = ReplyClassification(ReplyKind(message.classification), None, "")
+        verdict = ReplyClassification(
+            ReplyKind(message.classification or ReplyKind.OTHER), None, ""
+        )
         journal = _Journal(session, clock)
         _log_reply(
             journal,

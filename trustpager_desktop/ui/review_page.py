@@ -127,7 +127,7 @@ class ReviewPage(QWidget):
     review_count_changed = Signal(int)
 
     # (first button, second button) per kind of review item
-    _ACTIONS = {
+    _ACTIONS: dict[str, tuple[tuple[str, ReviewDecision], tuple[str, ReviewDecision]]] = {
         ReplyKind.POSSIBLE_OPT_OUT: (
             ("Opt out", ReviewDecision.OPT_OUT),
             ("Not an opt-out", ReviewDecision.NOT_OPT_OUT),
