@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,10 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from trustpager_desktop.store.round_trips import PINGED
 
 log = logging.getLogger("trustpager.store")
 
@@ -114,10 +117,12 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, read_only: boo
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if conn.get_execution_options().get("write_lock"):
+        options = conn.get_execution_options()
+        if options.get("write_lock"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif options.get("snapshot", True):
             conn.exec_driver_sql("BEGIN")
+        # snapshot=False: no transaction; each statement sees what was committed when it began.
 
 
 def describe_url(url: str) -> str:
@@ -158,11 +163,52 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
         parsed = parsed.set(drivername="postgresql+psycopg")
     connect_args = {"connect_timeout": 5} if parsed.drivername.startswith("postgresql") else {}
     try:
-        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        engine = create_engine(parsed, connect_args=connect_args)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"The database driver for {parsed.drivername} is not installed ({exc.name})."
         ) from exc
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection unused for this long is checked before use (one round trip):
+# a server restart or a dropped network link then costs a fresh connection, not an
+# error. One used more recently is trusted, so a burst of short sessions (opening a
+# page) does not pay a round trip each to the server for the check.
+IDLE_PING_SECONDS = 10.0
+_CHECKED_IN_AT = "trustpager_checked_in_at"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        last_used = record.info.get(_CHECKED_IN_AT)
+        due = last_used is not None and time.monotonic() - last_used > IDLE_PING_SECONDS
+        record.info[PINGED] = due
+        if due and not _answers(dbapi_connection):
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise DisconnectionError("The database connection was lost while idle.")
+
+
+def _answers(dbapi_connection) -> bool:  # type: ignore[no-untyped-def]
+    """One ``SELECT 1`` outside any transaction (psycopg would otherwise send BEGIN too)."""
+    was_autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.autocommit = was_autocommit
+        return True
+    except Exception:  # any failure: the connection cannot be trusted
+        log.info("an idle database connection no longer answers; reconnecting")
+        return False
 
 
 class Database:
@@ -173,6 +219,13 @@ class Database:
         self.url = url
         self.read_only = read_only  # opened read-only: reads, exports and verify only
         self._reads = sessionmaker(engine, expire_on_commit=False)
+        # Reads without a transaction: no BEGIN and ROLLBACK (two round trips to a
+        # distant server). On PostgreSQL that changes nothing else for plain queries:
+        # under READ COMMITTED each statement already sees its own snapshot.
+        quick = engine.execution_options(snapshot=False)
+        if engine.dialect.name == "postgresql":
+            quick = quick.execution_options(isolation_level="AUTOCOMMIT")
+        self._quick_reads = sessionmaker(quick, expire_on_commit=False)
         self._writes = sessionmaker(
             engine.execution_options(write_lock=True), expire_on_commit=False
         )
@@ -252,11 +305,16 @@ class Database:
         return _sqlite_path(self.url)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, *, snapshot: bool = True) -> Iterator[Session]:
         """A short session for queries; closed (not committed) at the end.
 
-        Objects read here stay usable afterwards as plain detached data."""
-        with self._reads() as session:
+        Objects read here stay usable afterwards as plain detached data.
+
+        ``snapshot=False``: no transaction, so no BEGIN and ROLLBACK round trips; each
+        statement sees what was committed when it began (as PostgreSQL's READ COMMITTED
+        does anyway). For a page read in a few plain queries; not for streaming results
+        (``yield_per`` needs a transaction on PostgreSQL) or anything that locks."""
+        with (self._reads if snapshot else self._quick_reads)() as session:
             yield session
 
     @contextmanager
