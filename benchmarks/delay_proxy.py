@@ -47,6 +47,7 @@ class DelayProxy:
         self.port = port
         self.round_trips = 0
         self.connections = 0
+        self.requests: list[bytes] | None = None  # a list: keep each request's first bytes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
@@ -89,7 +90,9 @@ class DelayProxy:
             self._server.close()
             self._loop.close()
 
-    async def _serve(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
         try:
             server_in, server_out = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -118,6 +121,8 @@ class DelayProxy:
             while chunk := await source.read(65536):
                 if from_client and link.server_spoke:
                     self.round_trips += 1
+                    if self.requests is not None:
+                        self.requests.append(chunk[:120])
                 link.server_spoke = not from_client
                 queue.put_nowait((time.monotonic() + self.delay, chunk))
         except (ConnectionError, OSError):
@@ -127,7 +132,9 @@ class DelayProxy:
             await writer
 
     @staticmethod
-    async def _deliver(queue: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter) -> None:
+    async def _deliver(
+        queue: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter
+    ) -> None:
         try:
             while True:
                 due, chunk = await queue.get()

@@ -163,7 +163,9 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
         parsed = parsed.set(drivername="postgresql+psycopg")
     connect_args = {"connect_timeout": 5} if parsed.drivername.startswith("postgresql") else {}
     try:
-        engine = create_engine(parsed, connect_args=connect_args)
+        # No HSTORE columns here: without this, each first connection looks the type up
+        # (three round trips).
+        engine = create_engine(parsed, connect_args=connect_args, use_native_hstore=False)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"The database driver for {parsed.drivername} is not installed ({exc.name})."
@@ -253,8 +255,9 @@ class Database:
             return cls._open_read_only(url, path, busy_timeout_ms)
         engine = create_app_engine(url, busy_timeout_ms)
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with engine.connect() as conn:  # connecting proves the server is there
+                if engine.dialect.name == "sqlite":  # the file is read on first use
+                    conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             engine.dispose()
             raise DatabaseError(_explain(exc, url)) from exc
