@@ -71,10 +71,21 @@ class DelayProxy:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
+        """Close every connection and the listening socket, then end the thread."""
+        if self._loop is not None and self._loop.is_running():
+            done = asyncio.run_coroutine_threadsafe(self._shut_down(), self._loop)
+            done.result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(5)
+
+    async def _shut_down(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -87,7 +98,6 @@ class DelayProxy:
         try:
             self._loop.run_forever()
         finally:
-            self._server.close()
             self._loop.close()
 
     async def _serve(
@@ -100,11 +110,14 @@ class DelayProxy:
             return
         self.connections += 1
         link = _Link()
-        await asyncio.gather(
-            self._pipe(client_in, server_out, link, from_client=True),
-            self._pipe(server_in, client_out, link, from_client=False),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pipe(client_in, server_out, link, from_client=True),
+                self._pipe(server_in, client_out, link, from_client=False),
+            )
+        finally:
+            for writer in (client_out, server_out):
+                writer.close()
 
     async def _pipe(
         self,
@@ -127,9 +140,11 @@ class DelayProxy:
                 queue.put_nowait((time.monotonic() + self.delay, chunk))
         except (ConnectionError, OSError):
             pass
-        finally:
-            queue.put_nowait((0.0, b""))  # end of stream once the rest is delivered
-            await writer
+        except asyncio.CancelledError:
+            writer.cancel()
+            raise
+        queue.put_nowait((0.0, b""))  # end of stream once the rest is delivered
+        await writer
 
     @staticmethod
     async def _deliver(
@@ -147,8 +162,7 @@ class DelayProxy:
                 await sink.drain()
         except (ConnectionError, OSError):
             pass
-        finally:
-            sink.close()
+        sink.close()
 
 
 def main() -> int:
