@@ -115,6 +115,8 @@ class DelayProxy:
                 self._pipe(client_in, server_out, link, from_client=True),
                 self._pipe(server_in, client_out, link, from_client=False),
             )
+        except asyncio.CancelledError:
+            pass  # the proxy stops: end quietly (asyncio reports a cancelled handler)
         finally:
             for writer in (client_out, server_out):
                 writer.close()
