@@ -171,7 +171,21 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
             f"The database driver for {parsed.drivername} is not installed ({exc.name})."
         ) from exc
     _ping_idle_connections(engine)
+    _first_look_without_transaction(engine)
     return engine
+
+
+def _first_look_without_transaction(engine: Engine) -> None:
+    """SQLAlchemy's first look at a new server (version, schema, settings) in autocommit:
+    psycopg would wrap it in BEGIN and ROLLBACK, two more round trips at every start."""
+
+    @event.listens_for(engine, "connect", insert=True)  # before SQLAlchemy's own look
+    def _before(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "connect")  # after it: transactions as usual
+    def _after(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.autocommit = False
 
 
 # A pooled connection unused for this long is checked before use (one round trip):
