@@ -234,7 +234,7 @@ class Database:
         self.engine = engine
         self.url = url
         self.read_only = read_only  # opened read-only: reads, exports and verify only
-        self._reads = sessionmaker(engine, expire_on_commit=False)
+        self._transaction_reads = sessionmaker(engine, expire_on_commit=False)
         # Reads without a transaction: no BEGIN and ROLLBACK (two round trips to a
         # distant server). On PostgreSQL that changes nothing else for plain queries:
         # under READ COMMITTED each statement already sees its own snapshot.
@@ -242,6 +242,10 @@ class Database:
         if engine.dialect.name == "postgresql":
             quick = quick.execution_options(isolation_level="AUTOCOMMIT")
         self._quick_reads = sessionmaker(quick, expire_on_commit=False)
+        # The default: SQLite reads share one snapshot (free in-process); PostgreSQL
+        # reads go without a transaction, which would buy them nothing but round trips.
+        postgres = engine.dialect.name == "postgresql"
+        self._reads = self._quick_reads if postgres else self._transaction_reads
         self._writes = sessionmaker(
             engine.execution_options(write_lock=True), expire_on_commit=False
         )
@@ -322,16 +326,21 @@ class Database:
         return _sqlite_path(self.url)
 
     @contextmanager
-    def read(self, *, snapshot: bool = True) -> Iterator[Session]:
+    def read(self, *, snapshot: bool | None = None) -> Iterator[Session]:
         """A short session for queries; closed (not committed) at the end.
 
-        Objects read here stay usable afterwards as plain detached data.
-
-        ``snapshot=False``: no transaction, so no BEGIN and ROLLBACK round trips; each
-        statement sees what was committed when it began (as PostgreSQL's READ COMMITTED
-        does anyway). For a page read in a few plain queries; not for streaming results
-        (``yield_per`` needs a transaction on PostgreSQL) or anything that locks."""
-        with (self._reads if snapshot else self._quick_reads)() as session:
+        Objects read here stay usable afterwards as plain detached data. By default an
+        SQLite session reads one snapshot and a PostgreSQL one has no transaction (each
+        statement sees what was committed when it began, as READ COMMITTED does anyway,
+        without a BEGIN and a ROLLBACK crossing the network). ``snapshot=False``: no
+        transaction on SQLite either (a page read in a few statements). ``snapshot=True``:
+        a transaction on both, for streaming results (``yield_per`` needs one on
+        PostgreSQL). Never write in a read session."""
+        if snapshot is None:
+            factory = self._reads
+        else:
+            factory = self._transaction_reads if snapshot else self._quick_reads
+        with factory() as session:
             yield session
 
     @contextmanager
