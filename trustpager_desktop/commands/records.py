@@ -213,11 +213,7 @@ def export_optouts(args: argparse.Namespace, services: AppServices) -> int:
 
 
 def export_contacts(args: argparse.Namespace, services: AppServices) -> int:
-    # A transaction: the rows stream from a server-side cursor on PostgreSQL.
-    with (
-        services.db.read(snapshot=True) as s,
-        TerminalProgress("Exporting contacts", "contacts") as shown,
-    ):
+    with services.db.read() as s, TerminalProgress("Exporting contacts", "contacts") as shown:
         count = exports.export_contacts(s, args.file, shown)
     print(f"Exported {count} contacts to {args.file}")
     return 0
