@@ -98,7 +98,13 @@ def test_a_hidden_view_does_not_poll_and_catches_up_when_shown(qtbot, page, sqli
     seed_log(sqlite_db, clock, 3)
     page.apply_filters()
     with sqlite_db.write() as s:
-        activity.append(s, kind="stop_reply", summary="STOP from +1415", actor="Inbox", clock=clock)
+        activity.append(
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="STOP from +1415", actor="Inbox"
+            ),
+            clock=clock,
+        )
     with RoundTripCounter(sqlite_db.engine) as counter:
         for _ in range(3):
             page.poll_timer.timeout.emit()  # the timer fires while another page shows
