@@ -12,16 +12,10 @@ from trustpager_desktop.core import contacts, inbox
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.providers.base import InboundRecord
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry
 from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
 
 TRICKY = "please stop texting me <b>now</b> &amp; <a href='x'>forever</a>"
-
-
-@pytest.fixture
-def services(sqlite_db, clock):
-    return AppServices(sqlite_db, clock=clock)
 
 
 def _receive(services, clock, sender: str, body: str, sid: str) -> None:
