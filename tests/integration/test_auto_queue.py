@@ -28,9 +28,9 @@ STEPS = [
 ]
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 @pytest.fixture

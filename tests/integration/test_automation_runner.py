@@ -12,7 +12,7 @@ from trustpager_desktop.cli import main
 from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
-from trustpager_desktop.runtime import jobs
+from trustpager_desktop.runtime import automation_runner, jobs
 from trustpager_desktop.runtime.automation_runner import AutomationRunner, build_jobs
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import Enrollment, Opportunity, QueueItem
@@ -58,7 +58,7 @@ def enrolments(db):
 
 
 def test_runner_is_registered_as_a_background_job(agent):
-    assert "trustpager_desktop.runtime.automation_runner" in jobs.JOB_MODULES
+    assert automation_runner in jobs.job_modules()
     (job,) = build_jobs(agent)
     assert job.job_id == "automation-runner" and 1 <= job.interval_seconds() <= 10
 

@@ -36,9 +36,9 @@ AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # inside sending hours on
 ANN = "+14155550101"
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 @pytest.fixture

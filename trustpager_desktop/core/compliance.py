@@ -13,7 +13,7 @@ For one calendar month (in the business's time zone) it lists:
   consent events at that moment;
 - the activity log's verification, with its chain head (last entry and hash).
 
-Qt-free: the CSV is written here, the PDF by ``ui.compliance_report`` from the same data.
+Qt-free: the CSV is written here, the PDF by ``pdf.compliance_report`` from the same data.
 """
 
 from __future__ import annotations

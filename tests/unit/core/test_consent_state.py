@@ -63,9 +63,9 @@ def _state_and_decision(s: Session, cid: int | None, e164: str | None, clock):
     return state, decision
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(NOW)
+@pytest.fixture(autouse=True)
+def _now(clock):
+    clock.set(NOW)
 
 
 def test_subscribed(db, clock):
