@@ -8,8 +8,8 @@ import pytest
 from tests.support.contacts import add_contact
 from tests.support.records import opt_out, write_csv
 from trustpager_desktop.core import consent
-from trustpager_desktop.store.models import Contact
 from trustpager_desktop.pdf.consent_report import save_consent_report
+from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 
 
