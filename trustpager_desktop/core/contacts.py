@@ -6,6 +6,7 @@ Widgets get plain ``ContactView`` / ``ContactRow`` data, never live ORM objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -282,6 +283,23 @@ def get_contact(session: Session, contact_id: int, default_region: str = "US") -
 
 def contacts_with_number(session: Session, e164: str) -> list[Contact]:
     return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+
+
+def names_by_number(session: Session, numbers: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The names of the contacts with each number (E.164), sorted by last then first name;
+    a number no contact has is left out."""
+    wanted = set(numbers)
+    if not wanted:
+        return {}
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(Contact.phone_e164, Contact.first_name, Contact.last_name)
+        .where(Contact.phone_e164.in_(wanted))
+        .order_by(Contact.last_name, Contact.first_name)
+    )
+    for e164, first, last in rows:
+        found.setdefault(e164, []).append(f"{first} {last}".strip())
+    return {number: tuple(names) for number, names in found.items()}
 
 
 # --- Search for the contact browser -------------------------------------------------

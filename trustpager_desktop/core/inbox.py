@@ -43,6 +43,7 @@ from trustpager_desktop.core import activity, auto_queue, confirmations, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, review_deadline
 from trustpager_desktop.core.clock import Clock
+from trustpager_desktop.core.contacts import names_by_number
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, try_e164
 from trustpager_desktop.core.replies import (
@@ -708,20 +709,6 @@ def _process_one_by_one(
 # ---- review --------------------------------------------------------------------------
 
 
-def _names_by_number(session: Session, numbers: set[str]) -> dict[str, tuple[str, ...]]:
-    if not numbers:
-        return {}
-    found: dict[str, list[str]] = {}
-    rows = session.execute(
-        select(Contact.phone_e164, Contact.first_name, Contact.last_name)
-        .where(Contact.phone_e164.in_(numbers))
-        .order_by(Contact.last_name, Contact.first_name)
-    )
-    for e164, first, last in rows:
-        found.setdefault(e164, []).append(f"{first} {last}".strip())
-    return {k: tuple(v) for k, v in found.items()}
-
-
 def _review_reason(message: InboundMessage, settings: AppSettings) -> str:
     words = settings.keywords
     if message.classification == ReplyKind.OPT_IN.value:
@@ -743,7 +730,7 @@ def list_needs_review(session: Session, default_region: str = "US") -> list[Revi
             .order_by(InboundMessage.date_sent, InboundMessage.id)
         )
     )
-    names = _names_by_number(session, {m.from_e164 for m in messages if m.from_e164})
+    names = names_by_number(session, {m.from_e164 for m in messages if m.from_e164})
     return [
         ReviewItem(
             inbound_id=m.id,

@@ -16,7 +16,7 @@ for the same fire time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.store.models import Meta
+from trustpager_desktop.store.models import Automation, Meta
 
 CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 INTERVAL_FIELDS = ("weeks", "days", "hours", "minutes")
@@ -118,6 +118,25 @@ def latest_due_fire(trigger: Trigger, after: datetime, now: datetime) -> datetim
             return latest
         latest = cursor = nxt
     return latest
+
+
+class ScheduledAutomation(NamedTuple):
+    """An enabled automation with a schedule, as the runner needs it."""
+
+    id: int
+    name: str
+    schedule: str  # the JSON as stored
+    created_at: datetime
+
+
+def scheduled_automations(session: Session) -> list[ScheduledAutomation]:
+    """Every enabled automation that has a schedule."""
+    rows = session.execute(
+        select(Automation.id, Automation.name, Automation.schedule, Automation.created_at).where(
+            Automation.enabled.is_(True), Automation.schedule.is_not(None)
+        )
+    )
+    return [ScheduledAutomation(*row) for row in rows]
 
 
 def _key(automation_id: int) -> str:

@@ -24,8 +24,6 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from trustpager_desktop.core import automations, schedules
 from trustpager_desktop.core.auto_queue import (
     LEASE,
@@ -40,7 +38,6 @@ from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.runtime.inbox_poller import dispatch_inbox_check
 from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport, new_worker_id
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.models import Automation
 
 log = logging.getLogger("trustpager.automation_runner")
 
@@ -96,13 +93,7 @@ class AutomationRunner:
         now = s.clock.now()
         fired = []
         with s.db.read() as session:
-            scheduled = list(
-                session.execute(
-                    select(
-                        Automation.id, Automation.name, Automation.schedule, Automation.created_at
-                    ).where(Automation.enabled.is_(True), Automation.schedule.is_not(None))
-                ).all()
-            )
+            scheduled = schedules.scheduled_automations(session)
         for automation_id, name, raw, created_at in scheduled:
             try:
                 fire = self._fire_one(automation_id, raw, created_at, now)

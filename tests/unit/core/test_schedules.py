@@ -1,6 +1,7 @@
 """Schedules: triggers from the automation's JSON, the hourly floor, one enrolment per missed
 run of fires, fire times claimed once, and the schedule in plain words."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,3 +180,21 @@ def test_a_fire_time_is_claimed_once(db):
 )
 def test_the_audience_is_described_in_words(audience, words):
     assert describe_audience(audience) == words
+
+
+def test_the_runner_sees_only_enabled_automations_with_a_schedule(db, clock):
+    from trustpager_desktop.core import automations
+    from trustpager_desktop.core.automations import AutomationInput, StepInput
+    from trustpager_desktop.core.schedules import scheduled_automations
+
+    daily = {"trigger": "cron", "hour": 9, "minute": 0, "audience": {"all": True}}
+    steps = [StepInput("send_sms", "Hi")]
+    with db.write() as s:
+        kept = automations.create_automation(
+            s, AutomationInput("Daily", steps, schedule=daily), clock=clock
+        )
+        automations.create_automation(s, AutomationInput("By hand", steps), clock=clock)
+    with db.read() as s:
+        (found,) = scheduled_automations(s)
+    assert (found.id, found.name) == (kept.id, "Daily")
+    assert json.loads(found.schedule) == daily
