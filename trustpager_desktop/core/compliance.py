@@ -334,13 +334,15 @@ def _opt_out_timeline(session: Session) -> dict[str, tuple[list[datetime], list[
         .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
     )
     for number, kind, recorded_at in rows:
-        times, states = timeline[number]
+        times, states = timeline[number or ""]  # the query keeps numbered events only
         times.append(recorded_at)
         states.append(kind == "opt_out")
     return timeline
 
 
-def _was_opted_out(timeline: dict, number: str, when: datetime) -> bool:
+def _was_opted_out(
+    timeline: dict[str, tuple[list[datetime], list[bool]]], number: str, when: datetime
+) -> bool:
     if number not in timeline:
         return False
     times, states = timeline[number]

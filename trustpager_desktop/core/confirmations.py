@@ -32,7 +32,13 @@ from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import ConfirmationOrigin, OutboundGateway, Status
+from trustpager_desktop.core.gateway import (
+    ConfirmationOrigin,
+    OutboundGateway,
+    OutboundText,
+    SendOutcome,
+    Status,
+)
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import OptOutConfirmation
@@ -172,7 +178,7 @@ def _send_one(
     report: ConfirmationReport,
 ) -> None:
     with db.read() as session:
-        row = session.get(OptOutConfirmation, row_id)
+        row = session.get_one(OptOutConfirmation, row_id)
         state = consent.consent_state(session, None, row.phone_e164, settings=settings)
         phone, contact_id, language = row.phone_e164, row.contact_id, row.language
     if state.provider_refuses:
@@ -183,8 +189,8 @@ def _send_one(
         _close(db, row_id, SKIPPED, "not sent: the number is no longer opted out", clock, report)
         return
 
-    def claim(session: Session, text) -> None:  # type: ignore[no-untyped-def]
-        taken = session.execute(
+    def claim(session: Session, text: OutboundText) -> None:
+        taken = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             update(OptOutConfirmation)
             .where(OptOutConfirmation.id == row_id, OptOutConfirmation.status == PENDING)
             .values(status=SENDING, outbound_message_id=text.id)
@@ -192,7 +198,7 @@ def _send_one(
         if taken != 1:
             raise _Taken
 
-    def finish(session: Session, text) -> None:  # type: ignore[no-untyped-def]
+    def finish(session: Session, text: OutboundText) -> None:
         ok = text.status == Status.SENT
         session.execute(
             update(OptOutConfirmation).where(OptOutConfirmation.id == row_id)
@@ -200,7 +206,7 @@ def _send_one(
                     reason=None if ok else f"not sent: {text.error_message}")
         )  # fmt: skip
 
-    def send(to_contact: int | None):  # type: ignore[no-untyped-def]
+    def send(to_contact: int | None) -> SendOutcome:
         return gateway.send(
             body=render(settings, language), origin=ConfirmationOrigin(row_id), to=phone,
             contact_id=to_contact, on_recorded=claim, on_finished=finish,

@@ -15,8 +15,9 @@ import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, Executable, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -174,7 +175,7 @@ class NumberOptOutResult:
 
 
 # The state's lookups, built once: a batch of sends runs them hundreds of times.
-_VALUES = bindparam("values", expanding=True)
+_VALUES: BindParameter[Any] = bindparam("values", expanding=True)
 _OPTED_OUT_BY_NUMBER = (
     select(Contact.phone_e164, Contact.first_name, Contact.last_name,
            Contact.sms_opt_out_source, Contact.sms_opted_out_at)
@@ -220,17 +221,18 @@ class _Facts:
         run = session.connection().execute
         for chunk in _chunks(numbers, 500):
             for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
-                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
+                if phone is not None:
+                    facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
             facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
                                                                           {"values": chunk}))  # fmt: skip
             facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
                                                                        {"values": chunk}))  # fmt: skip
-            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
+            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,  # type: ignore[misc]  # the query keeps senders with a number
                                                                    {"values": chunk}))  # fmt: skip
         facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for chunk in _chunks(ids, 500):
+        for id_chunk in _chunks(ids, 500):
             facts.opted_out_ids.update(
-                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": chunk})
+                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": id_chunk})
             )
         return facts
 
@@ -348,7 +350,10 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
 
 
-def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+def _blocked_state(
+    status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
+    at: datetime | None, source: str | None, via: str, pending: int,
+) -> ConsentState:  # fmt: skip
     if blocked is not None:
         detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
                                        "customer texts START.")  # fmt: skip
@@ -484,11 +489,14 @@ def _automation_texts_since(
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
         )  # fmt: skip
-        counts.update({cid: n for cid, n in rows})
+        counts.update({cid: n for cid, n in rows if cid is not None})
     return counts
 
 
-def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
+_T = TypeVar("_T")
+
+
+def _chunks(values: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -647,7 +655,8 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
             state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
-            found.setdefault(phone, []).append(state)
+            if phone is not None:
+                found.setdefault(phone, []).append(state)
     return found
 
 
@@ -668,10 +677,10 @@ class _Writes:
     """The rows a batch of opt-outs writes, collected in order and written together."""
 
     def __init__(self) -> None:
-        self.flags: list[dict] = []
-        self.events: list[dict] = []
-        self.new_suppressions: list[dict] = []
-        self.renewed_suppressions: list[dict] = []
+        self.flags: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.new_suppressions: list[dict[str, Any]] = []
+        self.renewed_suppressions: list[dict[str, Any]] = []
 
     def apply(self, session: Session) -> None:
         run = session.connection().execute
@@ -714,7 +723,7 @@ def _expire(session: Session, model: type, ids: list[int]) -> None:
 
 def _event_row(
     item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
-) -> dict:
+) -> dict[str, Any]:
     return {
         "contact_id": contact_id,
         "phone_e164": phone,
@@ -974,7 +983,7 @@ def record_provider_block(
 
 
 @functools.lru_cache(maxsize=4)
-def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _block_statement(dialect: str) -> Executable:
     """INSERT a block, or on conflict re-block a lifted one whose START is not newer
     (built once per dialect: a batch of STOPs runs it thousands of times)."""
     table = ProviderBlock.__table__
@@ -1005,7 +1014,7 @@ def clear_provider_block(
 
 _BLOCKS = ProviderBlock.__table__
 _MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
-_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+_CLEARED: dict[str, BindParameter[Any]] = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
             "updated_at": bindparam("now")}  # fmt: skip
 _LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
 _NEWER_START = (
@@ -1040,7 +1049,9 @@ def consent_times(
     (a STOP that changed nothing still counts as the customer's word)."""
     found: dict[str, dict[str, datetime]] = {}
 
-    def keep(number: str, kind: str, when: datetime | None) -> None:
+    def keep(number: str | None, kind: str | None, when: datetime | None) -> None:
+        if number is None or kind is None:
+            return  # the queries keep numbered rows of these kinds only
         if when is not None and (kind not in found.setdefault(number, {}) or
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
@@ -1064,8 +1075,8 @@ def consent_times(
         )  # fmt: skip
         if exclude_inbound_id is not None:
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
-        for number, kind, when in session.execute(replies):
-            keep(number, kind, when)
+        for sender, word, sent in session.execute(replies):
+            keep(sender, word, sent)
     return {n: ConsentTimes(v.get("opt_out"), v.get("opt_in")) for n, v in found.items()}
 
 

@@ -22,6 +22,7 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.base import SmsProvider
@@ -30,7 +31,7 @@ from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 log = logging.getLogger("trustpager.credentials")
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:  # keyring has no type hints
     """The keyring module, imported on first use: it costs a fifth of a second at start-up."""
     import keyring
     import keyring.errors  # noqa: F401 - makes keyring.errors available
@@ -101,7 +102,8 @@ class TokenStore:
         if not account_sid or not self.keyring_available():
             return None
         try:
-            return _keyring().get_password(KEYRING_SERVICE, account_sid)
+            token: str | None = _keyring().get_password(KEYRING_SERVICE, account_sid)
+            return token
         except _keyring().errors.KeyringError as exc:
             log.warning("The system keyring could not be read: %s", type(exc).__name__)
             return None

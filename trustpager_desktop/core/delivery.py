@@ -138,7 +138,7 @@ def record_statuses(
     with db.read() as session:
         for start in range(0, len(sids), 500):
             rows = session.execute(_CURRENT, {"sids": sids[start : start + 500]})
-            current.update(dict(rows.all()))
+            current.update({sid: status for sid, status in rows if sid is not None})
     changes = sorted(
         ((sid, *wanted[sid]) for sid, old in current.items() if _moves(old, wanted[sid][0])),
         key=lambda change: change[3],
@@ -180,8 +180,10 @@ def _apply(
             changed += 1
             if status == DELIVERED:
                 _delivered(session, row.to_e164, now, clock)
-            elif _counts_against(status, code, row.to_e164) and _failed(
-                session, row.to_e164, code, now, clock
+            elif (
+                code is not None
+                and _counts_against(status, code, row.to_e164)
+                and _failed(session, row.to_e164, code, now, clock)
             ):
                 blocked.append(row.to_e164)
     return DeliveryUpdate(changed, tuple(blocked))
@@ -261,7 +263,9 @@ def _log(
     clock: Clock,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts = list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+    contacts: list[Contact | None] = [
+        *session.scalars(select(Contact).where(Contact.phone_e164 == e164))
+    ]
     for contact in contacts or [None]:
         activity.append(
             session,
@@ -403,7 +407,7 @@ def delivery_for_sids(
             OutboundMessage.delivery_error_code,
         ).where(OutboundMessage.provider_sid.in_(list(sids)))
     )
-    return {sid: (status, code) for sid, status, code in rows}
+    return {sid: (status, code) for sid, status, code in rows if sid is not None}
 
 
 __all__ = [

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby, islice
+from typing import Any, cast
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -183,7 +184,7 @@ def _clean_text(value: str, limit: int) -> str:
     return value.replace("\x00", "")[:limit]
 
 
-def _row(record: InboundRecord, default_region: str, now: datetime) -> dict | None:
+def _row(record: InboundRecord, default_region: str, now: datetime) -> dict[str, Any] | None:
     """The column values for one record, or None (logged) when it cannot be stored."""
     sid = record.sid if isinstance(record.sid, str) else ""
     sender = record.from_number if isinstance(record.from_number, str) else ""
@@ -220,7 +221,7 @@ def _batches(items: Iterable[InboundRecord], size: int) -> Iterator[list[Inbound
         yield batch
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT (sid) DO NOTHING; returns how many rows were new."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -249,7 +250,7 @@ def store_inbound(
     new = duplicates = skipped = 0
     now = clock.now()
     for batch in _batches(records, batch_size):
-        rows: dict[str, dict] = {}
+        rows: dict[str, dict[str, Any]] = {}
         for record in batch:
             row = _row(record, default_region, now)
             if row is None:
@@ -307,6 +308,14 @@ def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
     return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
 
 
+# ("log", entry, None) or ("opt_out", item, then): one pending write of a _Journal.
+_Pending = tuple[
+    str,
+    dict[str, Any] | consent.NumberOptOut,
+    Callable[[consent.NumberOptOutResult], None] | None,
+]
+
+
 class _Journal:
     """Log entries and STOP opt-outs of one transaction, written together in order.
 
@@ -318,7 +327,7 @@ class _Journal:
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
         self.clock = clock
-        self.pending: list[tuple[str, object, object]] = []
+        self.pending: list[_Pending] = []
         # Newest opt-out / START-type word per number (the customer's time), read once per
         # batch and kept current as the batch's replies are acted on (promise 11).
         self.times: dict[str, consent.ConsentTimes] = {}
@@ -342,7 +351,7 @@ class _Journal:
             key = "opt_out" if kind == "opt_out" else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
-    def add(self, **entry: object) -> None:
+    def add(self, **entry: Any) -> None:
         self.pending.append(("log", entry, None))
 
     def opt_out(
@@ -358,15 +367,24 @@ class _Journal:
         for kind, run in groupby(pending, key=lambda p: p[0]):
             group = list(run)
             if kind == "log":
-                activity.append_many(self.session, [p[1] for p in group], clock=self.clock)
+                entries = [cast(dict[str, Any], p[1]) for p in group]
+                activity.append_many(self.session, entries, clock=self.clock)
                 continue
-            items = [p[1] for p in group]
+            items = [cast(consent.NumberOptOut, p[1]) for p in group]
             results = consent.opt_out_numbers(self.session, items, clock=self.clock)
             for (_, _, then), result in zip(group, results, strict=True):
-                then(result)
+                if then is not None:
+                    then(result)
 
 
-def _hold_for_review(journal, message, contacts, verdict, result, summary: str) -> None:  # type: ignore[no-untyped-def]
+def _hold_for_review(
+    journal: _Journal,
+    message: InboundMessage,
+    contacts: list[Contact],
+    verdict: ReplyClassification,
+    result: ProcessResult,
+    summary: str,
+) -> None:
     """Put the message on the Needs review list (never silently ignored) and log it."""
     message.review_status = PENDING
     result.needs_review += 1
@@ -399,7 +417,8 @@ def _log_reply(
     }
     if decided_at is not None:
         details["received_at"] = message.date_sent.isoformat()
-    for contact in contacts or [None]:
+    recipients: list[Contact | None] = [*contacts] or [None]
+    for contact in recipients:
         journal.add(
             kind=kind,
             summary=summary if contact else f"{summary} from unknown number {message.from_number}",
@@ -593,12 +612,14 @@ def _claim_batch(session: Session, size: int, skip: set[int]) -> list[InboundMes
     return list(session.scalars(query))
 
 
-def _contacts_by_number(session: Session, messages: list[InboundMessage]) -> dict:
+def _contacts_by_number(
+    session: Session, messages: list[InboundMessage]
+) -> dict[str, list[Contact]]:
     numbers = {m.from_e164 for m in messages if m.from_e164}
     found: dict[str, list[Contact]] = {number: [] for number in numbers}
     if numbers:
         for contact in session.scalars(select(Contact).where(Contact.phone_e164.in_(numbers))):
-            found[contact.phone_e164].append(contact)
+            found[contact.phone_e164 or ""].append(contact)  # the query keeps those numbers
     return found
 
 
@@ -865,7 +886,7 @@ def _apply_decision(
             f"The sender {message.from_number!r} is not a phone number that can be "
             "opted out or in; mark it the other way or handle it in Twilio."
         )
-    if decision == "opt_out":
+    if decision == "opt_out" and e164:
         zone = settings.business_timezone
         outcome = consent.opt_out_number(
             session,
@@ -889,7 +910,7 @@ def _apply_decision(
                 settings=settings, clock=clock,
             )  # fmt: skip
         return outcome.contact_ids, confirm
-    if decision == "re_consent":
+    if decision == "re_consent" and e164:
         changed = consent.re_consent_number(
             session,
             e164,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from trustpager_desktop.core import automations, schedules
 from trustpager_desktop.core.auto_queue import (
@@ -104,7 +104,9 @@ class AutomationRunner:
                 fired.append(ScheduleFire(name, fire))
         return fired
 
-    def _fire_one(self, automation_id: int, raw: str, created_at, now) -> int | None:  # type: ignore[no-untyped-def]
+    def _fire_one(
+        self, automation_id: int, raw: str, created_at: datetime, now: datetime
+    ) -> int | None:
         import json
 
         s = self.services

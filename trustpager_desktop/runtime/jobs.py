@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
@@ -79,7 +80,7 @@ def make_scheduler() -> BackgroundScheduler:
     )
 
 
-def _guarded(job: BackgroundJob):  # type: ignore[no-untyped-def]
+def _guarded(job: BackgroundJob) -> Callable[[], None]:
     def run() -> None:
         try:
             report = job.run_once()
