@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.support import contacts as contact_factory
 from tests.support.desktop import app_services
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
 
 
@@ -26,7 +27,10 @@ def add_contact(services) -> Callable[..., int]:
     """add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=False) -> contact id;
     an opted-out contact said STOP (tests/support/contacts.py)."""
     return functools.partial(
-        contact_factory.add_contact, services.db, services.clock, opt_out_source="stop_reply"
+        contact_factory.add_contact,
+        services.db,
+        services.clock,
+        opt_out_source=ConsentSource.STOP_REPLY,
     )
 
 

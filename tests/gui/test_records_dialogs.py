@@ -8,6 +8,7 @@ import pytest
 from tests.support.contacts import add_contact
 from tests.support.records import opt_out, write_csv
 from trustpager_desktop.core import consent
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.pdf.consent_report import save_consent_report
 from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
@@ -46,7 +47,9 @@ def test_import_dialog_explains_an_unusable_file(qtbot, services, tmp_path):
 def _history(services, clock):
     db = services.db
     cid = add_contact(db, clock, "<b>Ann</b>", "Lee", phone="+14155550101")
-    opt_out(db, clock, cid, source="stop_reply", evidence="STOP", message_sid="SMstop123")
+    opt_out(
+        db, clock, cid, source=ConsentSource.STOP_REPLY, evidence="STOP", message_sid="SMstop123"
+    )
     clock.advance(days=2)
     with db.write() as s:
         consent.re_consent_contact(

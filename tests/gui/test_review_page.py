@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import contacts, inbox
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import ActivityEntry
 from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
@@ -61,7 +61,9 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
     assert signal.args == [0]
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
-        decision = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.REVIEW_DECISION))
+        decision = s.scalar(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.REVIEW_DECISION)
+        )
     assert ann.sms_opted_out
     assert decision.actor == services.actor and "opted out" in decision.summary
     assert page.review_model.rowCount() == 0 and not page.opt_out_button.isEnabled()

@@ -8,6 +8,7 @@ from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import consent
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage
 
 REMINDER = AutomationOrigin(
@@ -28,7 +29,7 @@ def _message(db, message_id) -> OutboundMessage:
 def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_twilio, clock):
     cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
-    assert outcome.status == "sent" and outcome.provider_sid.startswith("SM")
+    assert outcome.status == MessageStatus.SENT and outcome.provider_sid.startswith("SM")
     assert [m["to"] for m in fake_twilio.sent_messages] == ["+14155550101"]
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.automation_name, msg.step_position) == (
@@ -42,16 +43,22 @@ def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_
 
 def test_automation_send_to_opted_out_contact_never_reaches_twilio(db, gateway, fake_twilio, clock):
     cid = add_contact(
-        db, clock, "Ann", "Lee", phone="(415) 555-0101", opted_out=True, opt_out_source="stop_reply"
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
     )
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
-    assert outcome.status == "suppressed" and "opted out" in outcome.reason
+    assert outcome.status == MessageStatus.SUPPRESSED and "opted out" in outcome.reason
     assert fake_twilio.requests_to("Messages.json", method="POST") == []
     msg = _message(db, outcome.message_id)
     assert (msg.suppression_result, msg.status, msg.provider_sid) == ("blocked", "suppressed", None)
     with db.read() as s:
         entry = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == "automation_skipped")
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED)
         ).one()
     assert entry.contact_id == cid and "opted out" in entry.summary
 
@@ -60,7 +67,7 @@ def test_an_opt_out_saved_just_before_the_send_blocks_it(db, gateway, fake_twili
     cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="manual_toggle", actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     assert gateway.send(contact_id=cid, body="hi", origin=REMINDER).status == "suppressed"
     assert fake_twilio.sent_messages == []
@@ -70,7 +77,13 @@ def test_automation_to_a_number_opted_out_by_another_contact_is_blocked(
     db, gateway, fake_twilio, clock
 ):
     add_contact(
-        db, clock, "Ann", "Lee", phone="(415) 555-0101", opted_out=True, opt_out_source="stop_reply"
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
     )
     other = add_contact(
         db, clock, "Ann", "Lee", phone="(415) 555-0101"
@@ -83,10 +96,16 @@ def test_manual_send_to_opted_out_contact_goes_through_and_is_recorded(
     db, gateway, fake_twilio, clock
 ):
     cid = add_contact(
-        db, clock, "Ann", "Lee", phone="(415) 555-0101", opted_out=True, opt_out_source="stop_reply"
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
     )
     outcome = gateway.send(contact_id=cid, body="Your keys are ready", origin=ManualOrigin("Ann"))
-    assert outcome.status == "sent" and outcome.recipient_opted_out
+    assert outcome.status == MessageStatus.SENT and outcome.recipient_opted_out
     assert len(fake_twilio.sent_messages) == 1
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.actor, msg.recipient_opted_out, msg.suppression_result) == (
@@ -152,7 +171,9 @@ def test_refused_connection_is_recorded_not_raised(db, gateway, fake_twilio, clo
     cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.stop()
     outcome = gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
-    assert outcome.status == "failed" and "could not be reached" in outcome.reason.lower()
+    assert (
+        outcome.status == MessageStatus.FAILED and "could not be reached" in outcome.reason.lower()
+    )
 
 
 @pytest.mark.parametrize("body", ["", "   ", "x" * 1601, "a\x00b"])

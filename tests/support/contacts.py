@@ -3,7 +3,7 @@
 ``add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")`` -> the new contact's id.
 Pass a Session instead of a Database to add it inside a transaction the test already holds.
 ``opted_out=True`` then opts the contact out the way ``opt_out_source`` says: a staff toggle
-by default, or a STOP reply (``"stop_reply"``, recorded by the inbox with "STOP" as
+by default, or a STOP reply (``ConsentSource.STOP_REPLY``, recorded by the inbox with "STOP" as
 evidence); ``opted_out_at`` dates the customer's word (default: now on the clock).
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.database import Database
 
 
@@ -28,7 +29,7 @@ def add_contact(
     *,
     phone: str = "",
     opted_out: bool = False,
-    opt_out_source: str = "manual_toggle",
+    opt_out_source: str = ConsentSource.MANUAL_TOGGLE,
     opted_out_at: datetime | None = None,
     **fields: Any,
 ) -> int:
@@ -36,7 +37,7 @@ def add_contact(
         data = ContactInput(first, last, phone=phone, **fields)
         contact = contacts.create_contact(s, data, actor="Test", clock=clock)
         if opted_out:
-            by_reply = opt_out_source == "stop_reply"
+            by_reply = opt_out_source == ConsentSource.STOP_REPLY
             consent.opt_out_contact(
                 s,
                 contact,

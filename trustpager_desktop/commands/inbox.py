@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from trustpager_desktop.core import contacts, delivery, inbox_state
+from trustpager_desktop.core import delivery, inbox_state
+from trustpager_desktop.core.number_contacts import names_by_number
 from trustpager_desktop.core.phone import format_for_reading
 from trustpager_desktop.services import AppServices
 
@@ -48,7 +49,7 @@ def list_cmd(_args: argparse.Namespace, services: AppServices) -> int:
     region = services.settings.default_country
     with services.db.read() as s:
         problems = delivery.list_blocked(s)
-        names = contacts.names_by_number(s, (p.phone_e164 for p in problems))
+        names = names_by_number(s, (p.phone_e164 for p in problems))
     if not problems:
         print("No numbers are skipped for failed deliveries.")
         return 0

@@ -16,6 +16,7 @@ from trustpager_desktop.core.auto_queue import (
 )
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import Contact, QueueItem
 
 NY, LA = "America/New_York", "America/Los_Angeles"
@@ -154,7 +155,9 @@ def test_the_queue_lists_what_will_happen_to_a_text_still_to_run(db, clock):
     item_id = _enrolled(db, clock, "(212) 555-0101")
     with db.write() as s:
         contact = s.get(Contact, s.get(QueueItem, item_id).contact_id)
-        consent.opt_out_contact(s, contact, source="manual_toggle", actor="t", clock=clock)
+        consent.opt_out_contact(
+            s, contact, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
+        )
     with db.read() as s:
         (row,) = auto_queue.list_queue(s, statuses=[auto_queue.PENDING])
         counts = auto_queue.count_by_status(s)

@@ -11,6 +11,7 @@ from tests.support.contacts import add_contact
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import (
     ActivityEntry,
     Automation,
@@ -101,7 +102,9 @@ def test_enrol_creates_items_with_cumulative_due_times_and_logs(db, clock):
     assert result.enrolled == [cid] and result.queue_items == 5
     with db.read() as s:
         items = s.scalars(select(QueueItem).order_by(QueueItem.step_position)).all()
-        logged = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "enrolled")).one()
+        logged = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.ENROLLED)
+        ).one()
     offsets = [item.due_at - clock.now() for item in items]
     hour, day = timedelta(hours=1), timedelta(days=1)
     assert offsets == [timedelta(0), hour, hour, hour + day, hour + day]
