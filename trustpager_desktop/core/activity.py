@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Insert, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -231,6 +231,7 @@ def _register_key(session: Session) -> None:
         "key": KEY_META_PREFIX + key.key_id,
         "value": f"{key.label} (created {key.created_at[:10]})",
     }
+    statement: Insert
     if dialect == "postgresql":
         statement = pg_insert(Meta).values(values).on_conflict_do_nothing()
     else:
@@ -244,7 +245,7 @@ _database_names: dict[str, str] = {}
 
 def database_name(session: Session) -> str:
     """The name ``chain-heads.json`` knows this session's database by."""
-    url = session.get_bind().url
+    url = session.get_bind().engine.url
     raw = str(url)
     name = _database_names.get(raw)
     if name is None:
@@ -309,7 +310,7 @@ def append(
             session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
-    row = {
+    row: dict[str, Any] = {
         "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
         "kind": _plain(entry.kind),

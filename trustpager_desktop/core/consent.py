@@ -14,31 +14,28 @@ import enum
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
+    Executable,
     Integer,
     Select,
     String,
-    any_,
     bindparam,
     cast,
     func,
     insert,
-    literal_column,
+    literal,
     null,
     select,
     union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import CompoundSelect
-from sqlalchemy.types import TypeEngine
 
 from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.business_days import review_deadline
@@ -46,7 +43,7 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.replies import ReplyKind
-from trustpager_desktop.core.settings import AppSettings, settings_from_stored
+from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import (
     ActivityKind,
     ConsentEventKind,
@@ -64,9 +61,7 @@ from trustpager_desktop.store.models import (
     NumberSuppression,
     OutboundMessage,
     ProviderBlock,
-    Setting,
     UndeliverableNumber,
-    UtcDateTime,
 )
 
 # The old name of the sources, kept while code written against it moves to ConsentSource.
@@ -196,81 +191,63 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The state's lookups. A batch of sends asks them for every text, inside the transaction
-# that records the texts: they go to the database as ONE statement (a UNION ALL of
-# every lookup, each row tagged with the lookup it answers), so on a database server
-# the whole consent read is one round trip instead of eight. Every branch has the same
-# columns (unused ones are typed NULLs); the first branch gives the result types.
-_COLUMNS = ("tag", "s1", "s2", "s3", "s4", "i1", "i2", "at")
-_TYPES: dict[str, TypeEngine[Any]] = {"s1": String(), "s2": String(), "s3": String(), "s4": String(),
-          "i1": Integer(), "i2": Integer(), "at": UtcDateTime()}  # fmt: skip
+# The state's lookups, built once: a batch of sends runs them hundreds of times. They
+# are one UNION ALL, so a state costs one round trip to a distant database, not six.
+# Every branch has the same columns: kind, key (a number, or a contact id as text),
+# first and last name, source, a time, and a number (a contact id, a count, a code).
+_NUMBERS: BindParameter[Any] = bindparam("numbers", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
 
-def _branch(tag: str, **columns: Any) -> Select[*tuple[Any, ...]]:
-    """One lookup as a branch of the union: ``columns`` by name, typed NULLs elsewhere."""
-    values = [literal_column(f"'{tag}'", String()).label("tag")]
-    for name in _COLUMNS[1:]:
-        given = columns.get(name)
-        values.append((given if given is not None else cast(null(), _TYPES[name])).label(name))
-    return select(*values)
+def _nothing(type_: Any) -> Any:
+    """A typed NULL, so every branch of the UNION ALL has the same column types."""
+    return cast(null(), type_)
 
 
-def _in(column: Any, name: str, dialect: str, item_type: Any) -> ColumnElement[bool]:
-    """``column IN :name``; on PostgreSQL ``= ANY(:name)``, one array parameter whatever
-    the count, so the statement has one text (prepared once)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(item_type)))  # type: ignore[no-any-return]
-    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+_AT = Contact.sms_opted_out_at.type
+_FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
+    select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
+           Contact.first_name.label("first"), Contact.last_name.label("last"),
+           Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
+           Contact.id.label("n"))
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_NUMBERS)),
+    select(literal("suppressed"), NumberSuppression.phone_e164, _nothing(String),
+           _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
+           _nothing(Integer))
+    .where(NumberSuppression.phone_e164.in_(_NUMBERS), NumberSuppression.lifted_at.is_(None)),
+    select(literal("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
+           ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
+    .where(ProviderBlock.phone_e164.in_(_NUMBERS), ProviderBlock.cleared_at.is_(None)),
+    select(literal("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
+           _nothing(String), func.min(InboundMessage.date_sent), func.count())
+    .where(
+        InboundMessage.review_status == ReviewStatus.PENDING,
+        InboundMessage.classification == "possible_opt_out",
+        InboundMessage.from_e164.in_(_NUMBERS),
+    )
+    .group_by(InboundMessage.from_e164),
+    # core.delivery's rule: a number is skipped once its failures blocked it.
+    select(literal("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
+           _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
+    .where(UndeliverableNumber.blocked_at.is_not(None),
+           UndeliverableNumber.phone_e164.in_(_NUMBERS)),
+    select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
+           _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
+    .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
+]  # fmt: skip
+_FACTS = union_all(*_FACT_SELECTS)
 
 
-@functools.lru_cache(maxsize=16)
-def _facts_query(
-    dialect: str, with_settings: bool, with_counts: bool
-) -> CompoundSelect[*tuple[Any, ...]]:
-    numbers = functools.partial(_in, name="numbers", dialect=dialect, item_type=String())
-    ids = functools.partial(_in, name="ids", dialect=dialect, item_type=Integer())
-    branches = [
-        # Opted out through this number (the earliest opt-out names the contact).
-        _branch("number", s1=Contact.phone_e164, s2=Contact.first_name, s3=Contact.last_name,
-                s4=Contact.sms_opt_out_source, i1=Contact.id, at=Contact.sms_opted_out_at)
-        .where(Contact.sms_opted_out.is_(True), numbers(Contact.phone_e164)),
-        _branch("suppressed", s1=NumberSuppression.phone_e164, s4=NumberSuppression.source,
-                at=NumberSuppression.created_at)
-        .where(numbers(NumberSuppression.phone_e164), NumberSuppression.lifted_at.is_(None)),
-        _branch("blocked", s1=ProviderBlock.phone_e164, s4=ProviderBlock.source,
-                at=ProviderBlock.blocked_at)
-        .where(numbers(ProviderBlock.phone_e164), ProviderBlock.cleared_at.is_(None)),
-        _branch("pending", s1=InboundMessage.from_e164, i1=func.count(),
-                at=func.min(InboundMessage.date_sent))
-        .where(InboundMessage.review_status == ReviewStatus.PENDING,
-               InboundMessage.classification == "possible_opt_out",
-               numbers(InboundMessage.from_e164))
-        .group_by(InboundMessage.from_e164),
-        _branch("undeliverable", s1=UndeliverableNumber.phone_e164,
-                i1=UndeliverableNumber.error_code)
-        .where(delivery.IS_BLOCKED, numbers(UndeliverableNumber.phone_e164)),
-        _branch("contact", s4=Contact.sms_opt_out_source, i1=Contact.id,
-                at=Contact.sms_opted_out_at)
-        .where(Contact.sms_opted_out.is_(True), ids(Contact.id)),
-    ]  # fmt: skip
-    if with_counts:  # automation texts sent (or being sent) to each contact since :since
-        branches.append(
-            _branch("sent", i1=OutboundMessage.contact_id, i2=func.count())
-            .where(ids(OutboundMessage.contact_id),
-                   OutboundMessage.origin == MessageOrigin.AUTOMATION,
-                   OutboundMessage.status.in_(_COUNTED_STATUSES),
-                   OutboundMessage.created_at > bindparam("since", type_=UtcDateTime()))
-            .group_by(OutboundMessage.contact_id)
-        )  # fmt: skip
-    if with_settings:
-        branches.append(_branch("setting", s1=Setting.key, s2=cast(Setting.value, String())))
-    return union_all(*branches)
+def fact_selects() -> list[Select[Any]]:
+    """The branches of the consent facts' UNION ALL (parameters ``numbers`` and ``ids``),
+    for a caller that adds branches of its own to the same statement (the contact page).
+    ``Facts.add_rows`` reads the result and ignores kinds it does not know."""
+    return list(_FACT_SELECTS)
 
 
 @dataclass
-class _Facts:
-    """Everything ``consent_states`` needs about a set of recipients, read in one query
-    (per 500 recipients), with the settings and the frequency-cap counts when asked."""
+class Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in one query."""
 
     opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
     by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
@@ -278,57 +255,46 @@ class _Facts:
     blocked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     pending: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
-    sent: dict[int, int] = field(default_factory=dict)  # contact id -> automation texts since
-    settings: AppSettings | None = None
 
     @classmethod
-    def load(
-        cls,
-        session: Session,
-        recipients: Sequence[tuple[int | None, str | None]],
-        *,
-        with_settings: bool = False,
-        sent_since: datetime | None = None,
-    ) -> _Facts:
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
+        numbers = sorted({e164 for _, e164 in recipients if e164})
+        ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        rows: list[Any] = []
+        run = session.connection().execute
+        size = bulk.IN_LIST_SIZE
+        for start in range(0, max(len(numbers), len(ids)), size):
+            params = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
+            rows += run(_FACTS, params).all()
         facts = cls()
-        session.flush()  # the rule sees changes made in this session (an ORM query would too)
-        connection = session.connection()
-        stored: dict[str, str] = {}
-        by_number: list[tuple[datetime | None, int, str, tuple[str, str | None, datetime | None]]]
-        by_number = []
-        for start in range(0, max(len(recipients), 1), 500):
-            chunk = recipients[start : start + 500]
-            numbers = sorted({e164 for _, e164 in chunk if e164})
-            ids = sorted({cid for cid, e164 in chunk if cid is not None and e164})
-            query = _facts_query(connection.dialect.name, with_settings and start == 0,
-                                 sent_since is not None)  # fmt: skip
-            params: dict[str, Any] = {"numbers": numbers, "ids": ids}
-            if sent_since is not None:
-                params["since"] = sent_since
-            for tag, s1, s2, s3, s4, i1, i2, at in connection.execute(query, params):
-                if tag == "number":
-                    by_number.append((at, i1, s1, (f"{s2} {s3}".strip(), s4, at)))
-                elif tag == "suppressed":
-                    facts.suppressed[s1] = (s4, at)
-                elif tag == "blocked":
-                    facts.blocked[s1] = (s4, at)
-                elif tag == "pending":
-                    facts.pending[s1] = (i1, at)
-                elif tag == "undeliverable":
-                    facts.undeliverable[s1] = delivery.undeliverable_reason(i1)
-                elif tag == "contact":
-                    facts.opted_out_ids[i1] = (s4, at)
-                elif tag == "sent":
-                    facts.sent[i1] = i2
-                elif tag == "setting":
-                    stored[s1] = s2
-        # The earliest opt-out of a number names it (times unknown last, then by contact id).
-        by_number.sort(key=lambda r: (r[0] is None, r[0] or datetime.min.replace(tzinfo=UTC), r[1]))
-        for _at, _id, phone, value in by_number:
-            facts.by_number.setdefault(phone, value)
-        if with_settings:
-            facts.settings = settings_from_stored(stored)
+        facts.add_rows(rows)
         return facts
+
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        """Take in rows of ``fact_selects()`` (kind first); other kinds are left alone."""
+        by_number = []
+        for kind, key, first, last, source, at, n in rows:
+            if kind == "by_number":
+                by_number.append((at is not None, at, n, key, f"{first} {last}".strip(), source))
+            elif kind == "suppressed":
+                self.suppressed[key] = (source, at)
+            elif kind == "blocked":
+                self.blocked[key] = (source, at)
+            elif kind == "pending":
+                self.pending[key] = (n, at)
+            elif kind == "undeliverable":
+                self.undeliverable[key] = f"number cannot receive texts: {delivery.block_reason(n)}"
+            elif kind == "opted_out_id":
+                self.opted_out_ids[n] = (source, at)
+        # The earliest opt-out names the number's (as ORDER BY opted-out time, id did).
+        for _dated, at, _id, key, name, source in sorted(by_number, key=lambda r: r[:3]):
+            self.by_number.setdefault(key, (name, source, at))
+
+    def state(
+        self, contact_id: int | None, e164: str | None, settings: AppSettings
+    ) -> ConsentState:
+        """THE state of one recipient these facts were read for."""
+        return _state(contact_id, e164, self, settings)
 
 
 def consent_states(
@@ -337,7 +303,7 @@ def consent_states(
     *,
     settings: AppSettings | None = None,
 ) -> list[ConsentState]:
-    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+    """THE consent state of each (contact id, E.164 number) pair, in one query.
 
     The automation rule (``may_automation_text_many``) and every screen use this, so
     what a person sees is what the rule does. Checked in this order: no number; this
@@ -346,9 +312,8 @@ def consent_states(
     waiting for review (held, unless the setting turns holding off); texts to the number
     keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
     ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
-    facts = _Facts.load(session, recipients, with_settings=settings is None)
-    settings = settings or facts.settings
-    assert settings is not None
+    settings = settings or load_settings(session)
+    facts = Facts.load(session, recipients)
     return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
 
 
@@ -398,7 +363,7 @@ def describe_audience(states: Sequence[ConsentState]) -> str:
     return " ".join(parts)
 
 
-def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
+def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSettings) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
                             "Add a valid phone number to text this contact.", Severity.INFO,
@@ -445,7 +410,10 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
 
 
-def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+def _blocked_state(
+    status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
+    at: datetime | None, source: str | None, via: str, pending: int,
+) -> ConsentState:  # fmt: skip
     if blocked is not None:
         detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
                                        "customer texts START.")  # fmt: skip
@@ -539,15 +507,10 @@ def may_automation_text_many(
     reply that may be an opt-out waits for review. Same transaction requirement as
     ``may_automation_text``: the single form calls this, so they never disagree.
     """
-    # One query: the settings, every recipient's consent facts and the texts counted
-    # against the cap (read whether or not the cap is on; that is one branch more).
-    since = clock.now() - _CAP_WINDOW if frequency_cap else None
-    facts = _Facts.load(session, recipients, with_settings=True, sent_since=since)
-    settings = facts.settings
-    assert settings is not None
-    states = [_state(cid, e164, facts, settings) for cid, e164 in recipients]
+    settings = load_settings(session)
+    states = consent_states(session, recipients, settings=settings)
     cap = settings.automation_texts_per_day if frequency_cap else 0
-    sent = dict(facts.sent) if cap else {}
+    sent = _automation_texts_since(session, recipients, clock.now() - _CAP_WINDOW) if cap else {}
     decisions = []
     for (cid, _e164), state in zip(recipients, states, strict=True):
         if not state.automation_allowed:
@@ -569,6 +532,25 @@ _COUNTED_STATUSES = (MessageStatus.SENT, MessageStatus.SENDING)
 def frequency_cap_reason(cap: int) -> str:
     """'frequency cap: 3 texts in 24 hours'."""
     return f"frequency cap: {cap} text{'s' if cap != 1 else ''} in 24 hours"
+
+
+def _automation_texts_since(
+    session: Session, recipients: Sequence[tuple[int | None, str | None]], since: datetime
+) -> dict[int, int]:
+    """Automation texts sent (or being sent) to each contact since ``since``."""
+    ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+    counts: dict[int, int] = {}
+    for chunk in bulk.chunks(ids):
+        rows = session.execute(
+            select(OutboundMessage.contact_id, func.count())
+            .where(OutboundMessage.contact_id.in_(chunk),
+                   OutboundMessage.origin == MessageOrigin.AUTOMATION,
+                   OutboundMessage.status.in_(_COUNTED_STATUSES),
+                   OutboundMessage.created_at > since)
+            .group_by(OutboundMessage.contact_id)
+        )  # fmt: skip
+        counts.update({cid: n for cid, n in rows if cid is not None})
+    return counts
 
 
 def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:
@@ -695,7 +677,8 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
             state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
-            found.setdefault(phone, []).append(state)
+            if phone is not None:
+                found.setdefault(phone, []).append(state)
     return found
 
 
@@ -716,10 +699,10 @@ class _Writes:
     """The rows a batch of opt-outs writes, collected in order and written together."""
 
     def __init__(self) -> None:
-        self.flags: list[dict] = []
-        self.events: list[dict] = []
-        self.new_suppressions: list[dict] = []
-        self.renewed_suppressions: list[dict] = []
+        self.flags: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.new_suppressions: list[dict[str, Any]] = []
+        self.renewed_suppressions: list[dict[str, Any]] = []
 
     def apply(self, session: Session) -> None:
         run = session.connection().execute
@@ -1060,7 +1043,7 @@ def record_provider_block(
 
 
 @functools.lru_cache(maxsize=4)
-def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _block_statement(dialect: str) -> Executable:
     """INSERT a block, or on conflict re-block a lifted one whose START is not newer
     (built once per dialect: a batch of STOPs runs it thousands of times)."""
     table = ProviderBlock.__table__
@@ -1091,7 +1074,7 @@ def clear_provider_block(
 
 _BLOCKS = ProviderBlock.__table__
 _MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
-_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+_CLEARED: dict[str, BindParameter[Any]] = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
             "updated_at": bindparam("now")}  # fmt: skip
 _LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
 _NEWER_START = (
@@ -1126,7 +1109,9 @@ def consent_times(
     (a STOP that changed nothing still counts as the customer's word)."""
     found: dict[str, dict[str, datetime]] = {}
 
-    def keep(number: str, kind: str, when: datetime | None) -> None:
+    def keep(number: str | None, kind: str | None, when: datetime | None) -> None:
+        if number is None or kind is None:
+            return  # the queries keep numbered rows of these kinds only
         if when is not None and (kind not in found.setdefault(number, {}) or
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
@@ -1154,8 +1139,8 @@ def consent_times(
         )  # fmt: skip
         if exclude_inbound_id is not None:
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
-        for number, kind, when in session.execute(replies):
-            keep(number, kind, when)
+        for sender, word, sent in session.execute(replies):
+            keep(sender, word, sent)
     return {
         n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
     }
