@@ -226,7 +226,11 @@ def _encode(value: object) -> str:
 
 
 def load_settings(session: Session) -> AppSettings:
-    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    return settings_from_stored({row.key: row.value for row in session.scalars(select(Setting))})
+
+
+def settings_from_stored(stored: dict[str, str]) -> AppSettings:
+    """The settings from the stored key/value rows (defaults for missing or damaged ones)."""
     values: dict[str, object] = {}
     for f in fields(AppSettings):
         if f.name in stored:

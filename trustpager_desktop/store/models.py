@@ -425,7 +425,8 @@ class QueueItem(Base):
     outbound_message_id: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_queue_items_status_due", "status", "due_at"),)
+    # The claim order (status, due_at, id): a claim reads its batch and stops (migration 0013).
+    __table_args__ = (Index("ix_queue_items_claim_order", "status", "due_at", "id"),)
 
 
 class Task(Base):
