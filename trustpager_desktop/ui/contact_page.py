@@ -340,12 +340,19 @@ class ContactPage(QWidget):
         contact_id = self.contact.id
         keep_prefs = self.preferences.is_dirty()
         toggle = self.preferences.toggle.isChecked()
+        # A change seen from elsewhere must not throw away what is being typed here.
+        typed = {k: e.text() for k, e in self.details.editors.items()}
+        keep_details = not announce and self.details.is_dirty()
         try:
             self.load(contact_id)
         except NotFoundError:
             return
         if keep_prefs:  # a details save must not throw away an unsaved toggle
             self.preferences.toggle.setChecked(toggle)
+        if keep_details:
+            for key, text in typed.items():
+                self.details.editors[key].setText(text)
+            self.details.form.edited.emit()  # Save stays enabled
         if announce:
             self.contact_saved.emit(contact_id)
 

@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.live import LiveUpdates
 from trustpager_desktop.ui.help_menu import (
     help_dialog,
     help_menu,
@@ -65,6 +67,23 @@ TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
     "review, insights, settings"
 )
+# Which pages show which topics (store.change_marker): a change refreshes the visible page
+# at once and the others when they are next shown.
+PAGE_TOPICS = {
+    "contacts": {topic.CONTACTS},
+    "contact": {
+        topic.CONTACTS,
+        topic.MESSAGES,
+        topic.AUTOMATIONS,
+        topic.TASKS,
+        topic.OPPORTUNITIES,
+        topic.ACTIVITY,
+    },
+    "opportunities": {topic.CONTACTS, topic.OPPORTUNITIES},
+    "automations": {topic.AUTOMATIONS, topic.CONTACTS},
+    "activity": {topic.ACTIVITY},
+    "review": {topic.MESSAGES},
+}
 # Where the contact page's back button returns to, and what it says.
 BACK_LABELS = {
     "contacts": "← All contacts",
@@ -110,6 +129,10 @@ class MainWindow(QMainWindow):
         self.review_alerts = ReviewEscalation(services, self)
         self.review_alerts.urgent_changed.connect(lambda _n: self._show_review_badge())
         self._review_count = 0
+        # Changes made here, on another desktop or by the agent: refresh what shows them.
+        self._stale: set[str] = set()
+        self.live = LiveUpdates(services, self)
+        self.live.changed.connect(self.show_changes)
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
@@ -184,6 +207,8 @@ class MainWindow(QMainWindow):
             widget.settings_saved.connect(self._settings_saved)
         elif key == "automations":
             widget.attach_pause(self.pause)
+        elif key == "activity" and self.live.watcher.running:
+            widget.poll_timer.stop()  # the change marker says when the log grew
 
     @property
     def opportunities_page(self) -> OpportunitiesPage:
@@ -305,8 +330,10 @@ class MainWindow(QMainWindow):
             return False
         self.stack.setCurrentWidget(target)
         self._sync_nav()
-        if key == "automations":
+        if key == "automations" and not self.live.watcher.running:
             self.pause.refresh()  # another desktop or the agent may have paused meanwhile
+        if key in self._stale:
+            self._refresh_page(key)
         return True
 
     def _nav_changed(self, row: int) -> None:
@@ -418,6 +445,50 @@ class MainWindow(QMainWindow):
         self.set_inbox_status(work.inbox.status_text)
         self.review_alerts.start()
 
+    # -- live views -------------------------------------------------------------------
+
+    def start_live_updates(self, interval: float | None = None) -> None:
+        """Watch the database's change marker (every two seconds, off the GUI thread) so
+        changes from another desktop, the agent or a command show without navigating."""
+        self.live.start(interval)
+        if "activity" in self.pages:
+            self.activity_page.poll_timer.stop()
+
+    def show_changes(self, changed: frozenset[str]) -> None:
+        """Refresh what shows the changed topics: the visible page now, the others when
+        they are next shown; the pause state and the review badge always."""
+        if topic.PAUSE in changed:
+            self.pause.refresh()
+        if topic.MESSAGES in changed:
+            from trustpager_desktop.ui.review_page import needs_review_count
+
+            self._review_count_changed(needs_review_count(self.services))
+        current = self.current_page_key()
+        for key, shown in PAGE_TOPICS.items():
+            if key not in self.pages or not (shown & changed):
+                continue
+            if key == "review":
+                continue  # the review count above re-reads the page
+            if key == current:
+                self._refresh_page(key)
+            else:
+                self._stale.add(key)
+
+    def _refresh_page(self, key: str) -> None:
+        self._stale.discard(key)
+        if key == "contacts":
+            self.contact_browser.refresh()
+        elif key == "contact":
+            self.contact_page.reload_from_database()
+        elif key == "opportunities":
+            self.opportunities_page.refresh()
+        elif key == "automations":
+            self.automations_page.refresh()
+        elif key == "activity":
+            self.activity_page.poll_new_entries()
+        elif key == "review":
+            self.review_page.refresh()
+
     def check_inbox_now(self) -> None:
         """ "Check inbox now" (tray and Ctrl+I): one poll on a worker thread."""
         if self.background is not None:
@@ -487,6 +558,7 @@ class MainWindow(QMainWindow):
         """Stop background work before the window goes away."""
         from PySide6.QtCore import QThreadPool
 
+        self.live.shutdown()
         if self.background is not None:
             self.background.shutdown()
         for key in ("activity", "insights"):
