@@ -64,9 +64,9 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
-from trustpager_desktop.ui.workers import Job, run_in_background
 
 Index = QModelIndex | QPersistentModelIndex
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
@@ -380,7 +380,7 @@ class AutomationsPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._job: Job | None = None
+        self._job: BackgroundTask | None = None
         self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
         self.queue_model = QueueModel(lambda: services.settings.business_timezone, self)

@@ -30,7 +30,7 @@ from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, show_progress
 
 
 class DetailsCard(Card):

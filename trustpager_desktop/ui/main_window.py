@@ -26,13 +26,13 @@ from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
-from trustpager_desktop.ui.live import LiveUpdates
 from trustpager_desktop.ui.help_menu import (
     help_dialog,
     help_menu,
     opt_out_guide_html,
     shortcuts_html,
 )
+from trustpager_desktop.ui.live import LiveUpdates
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour

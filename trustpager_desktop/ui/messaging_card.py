@@ -32,7 +32,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 
 STATUS_LABELS = {
     Status.SENDING: "Sending",
@@ -109,7 +109,7 @@ class MessagingCard(Card):
         super().__init__("Messaging", parent)
         self._services = services
         self._contact: ContactView | None = None
-        self._job: Job | None = None
+        self._job: BackgroundTask | None = None
         self._build()
 
     def _build(self) -> None:

@@ -33,9 +33,9 @@ from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.theme import Tone, tone_colour
-from trustpager_desktop.ui.workers import Job, run_in_background
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -151,7 +151,7 @@ class ReviewPage(QWidget):
         self.reason_label = plain_label(wrap=True, selectable=True)
         self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
-        self._confirm_job: Job | None = None
+        self._confirm_job: BackgroundTask | None = None
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
