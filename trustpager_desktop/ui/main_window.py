@@ -5,7 +5,9 @@ sandbox mode), the automation pause and the inbox state."""
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -35,7 +37,10 @@ from trustpager_desktop.ui.help_menu import (
 from trustpager_desktop.ui.live import LiveUpdates
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.review import ReviewService
 
 if TYPE_CHECKING:
     from trustpager_desktop.ui.activity_page import ActivityPage
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
     from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
     from trustpager_desktop.ui.review_page import ReviewPage
     from trustpager_desktop.ui.settings_page import SettingsPage
+
+log = logging.getLogger("trustpager.ui")
 
 NAVIGATION = [
     ("contacts", "Contacts"),
@@ -132,6 +139,9 @@ class MainWindow(QMainWindow):
         # Changes made here, on another desktop or by the agent: refresh what shows them.
         self._stale: set[str] = set()
         self.live = LiveUpdates(services, self)
+        self.automations = AutomationsService(services)
+        self.review = ReviewService(services)
+        self._live_tasks: list[BackgroundTask] = []  # kept while they run
         self.live.changed.connect(self.show_changes)
         self.nav.setCurrentRow(0)
 
@@ -458,11 +468,9 @@ class MainWindow(QMainWindow):
         """Refresh what shows the changed topics: the visible page now, the others when
         they are next shown; the pause state and the review badge always."""
         if topic.PAUSE in changed:
-            self.pause.refresh()
+            self._in_background(self.automations.paused, self.pause.show)
         if topic.MESSAGES in changed:
-            from trustpager_desktop.ui.review_page import needs_review_count
-
-            self._review_count_changed(needs_review_count(self.services))
+            self._in_background(self.review.count, self._review_count_changed)
         current = self.current_page_key()
         for key, shown in PAGE_TOPICS.items():
             if key not in self.pages or not (shown & changed):
@@ -473,6 +481,13 @@ class MainWindow(QMainWindow):
                 self._refresh_page(key)
             else:
                 self._stale.add(key)
+
+    def _in_background(self, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
+        self._live_tasks = [t for t in self._live_tasks if not t.is_done]
+        self._live_tasks.append(run_in_background(read, show, self._live_failed))
+
+    def _live_failed(self, error: Exception) -> None:
+        log.warning("a live refresh failed (the next change tries again): %s", error)
 
     def _refresh_page(self, key: str) -> None:
         self._stale.discard(key)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QDeadlineTimer, QEventLoop, QObject, Qt, QThread, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
@@ -95,6 +95,19 @@ def run_in_background(
     task.errored.connect(on_error)
     task.start()
     return task
+
+
+def wait_until(done: Callable[[], bool], timeout_ms: int = 15_000) -> bool:
+    """Run the event loop until ``done()`` (for ``--screenshot``, which pictures a page once
+    its background read is on screen). True when done, False on timeout."""
+    loop = QEventLoop()
+    deadline = QDeadlineTimer(timeout_ms)
+    while not done():
+        if deadline.hasExpired():
+            return False
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        QThread.msleep(2)
+    return True
 
 
 # A job that ends sooner than this never shows its dialog (no flash on small files).
