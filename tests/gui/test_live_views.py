@@ -44,6 +44,7 @@ def window(qtbot, here):
     qtbot.addWidget(w)
     w.show()
     w.start_live_updates(POLL)
+    qtbot.waitUntil(lambda: w.live.watcher.polls > 0)  # the baseline is read
     yield w
     w.shutdown()
 

@@ -217,6 +217,7 @@ class AutomationEditor(QWidget):
     def __init__(self, service: AutomationsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
+        self.stages: list[str] = []  # read with the page's list, off the GUI thread
         self._automation_id: int | None = None
         self._steps: list[StepInput] = []
         self.name = QLineEdit()
@@ -231,7 +232,7 @@ class AutomationEditor(QWidget):
         self.schedule = ScheduleEditor(
             zone=lambda: service.zone,
             now=service.clock.now,
-            stages=service.stages,
+            stages=lambda: self.stages,
         )
         self.save_button = QPushButton("Save automation")
         self.save_button.setDefault(True)
@@ -543,6 +544,7 @@ class AutomationsPage(QWidget):
 
     def _show_overview(self, data: AutomationsOverview) -> None:
         self._loading = None
+        self.editor.stages = list(data.stages)
         rows = list(data.automations)
         selected = self.selected_automation_id()
         self.list_model.set_rows(rows)

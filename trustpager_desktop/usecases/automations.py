@@ -33,6 +33,7 @@ class AutomationsOverview:
     automations: tuple[AutomationRow, ...]
     queue: QueueView
     paused: bool
+    stages: tuple[str, ...]  # opportunity stages, for a schedule's audience
 
 
 class AutomationsService(ScreenService):
@@ -46,7 +47,8 @@ class AutomationsService(ScreenService):
                 automation_id = None  # the filtered automation was deleted meanwhile
             queue = self._queue(s, automation_id, statuses)
             paused = automations_paused(s)
-        return AutomationsOverview(rows, queue, paused)
+            stages = tuple(opportunities.stages(s))
+        return AutomationsOverview(rows, queue, paused, stages)
 
     def queue(self, automation_id: int | None, statuses: Sequence[str] | None) -> QueueView:
         with self.db.read() as s:

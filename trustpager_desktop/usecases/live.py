@@ -61,7 +61,6 @@ class ChangeWatcher:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._poll_quietly()  # the baseline, so the first change is seen as one
         event.listen(self._db.engine, "commit", self._on_commit)
         self._thread = threading.Thread(target=self._run, name="change-watcher", daemon=True)
         self._thread.start()
@@ -86,6 +85,7 @@ class ChangeWatcher:
         self._wake.set()
 
     def _run(self) -> None:
+        self._poll_quietly()  # the baseline, so the first change is seen as one
         while True:
             self._wake.wait(self.interval)
             if self._stop.is_set():
