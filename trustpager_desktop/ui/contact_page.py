@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
 from trustpager_desktop.core.contacts import ContactView
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
@@ -31,6 +31,7 @@ from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
 from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.usecases.contacts import ContactsService
 
 
 class DetailsCard(Card):
@@ -86,18 +87,9 @@ class DetailsCard(Card):
         s = self._services
         if not confirm_number(self, s, data.phone, self._contact.id):
             return False
-        try:
-            with s.db.write() as session:
-                contacts.update_contact(
-                    session,
-                    self._contact.id,
-                    data,
-                    actor=s.actor,
-                    default_region=s.settings.default_country,
-                    clock=s.clock,
-                )
-        except UserInputError as exc:
-            self.form.show_error(exc.field, str(exc))
+        outcome = ContactsService(s).update(self._contact.id, data)
+        if not outcome.ok:  # a refused value beside its field, or deleted meanwhile
+            self.form.show_error(outcome.field, outcome.message)
             return False
         self.saved.emit()
         return True
