@@ -483,11 +483,18 @@ class MainWindow(QMainWindow):
                 self._stale.add(key)
 
     def _in_background(self, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
-        self._live_tasks = [t for t in self._live_tasks if not t.is_done]
-        self._live_tasks.append(run_in_background(read, show, self._live_failed))
+        """Read on the runner, show on the GUI thread; the task is kept until it reported."""
 
-    def _live_failed(self, error: Exception) -> None:
-        log.warning("a live refresh failed (the next change tries again): %s", error)
+        def done(result: Any) -> None:
+            self._live_tasks.remove(task)
+            show(result)
+
+        def failed(error: Exception) -> None:
+            self._live_tasks.remove(task)
+            log.warning("a live refresh failed (the next change tries again): %s", error)
+
+        task = run_in_background(read, done, failed)
+        self._live_tasks.append(task)
 
     def _refresh_page(self, key: str) -> None:
         self._stale.discard(key)
