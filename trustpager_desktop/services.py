@@ -10,10 +10,9 @@ import logging
 from dataclasses import dataclass, field
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.core.credentials import ProviderChoice, TokenStore, choose_provider
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings, load_settings
-from trustpager_desktop.providers.factory import ProviderChoice, choose_provider
 from trustpager_desktop.store.database import Database, resolve_database_url
 from trustpager_desktop.usecases.events import ChangeBus
 
@@ -37,7 +36,7 @@ class AppServices:
 
     def reload(self) -> None:
         """Re-read settings and re-pick the provider (after the settings dialog saves)."""
-        with self.db.read() as session:
+        with self.db.read(snapshot=False) as session:  # one statement: no BEGIN/ROLLBACK
             self.settings = load_settings(session)
         self.provider_choice = choose_provider(self.settings, self.tokens)
         if self.provider_choice.warning:

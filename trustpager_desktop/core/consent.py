@@ -17,7 +17,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Executable,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -46,6 +61,7 @@ from trustpager_desktop.store.models import (
     NumberSuppression,
     OutboundMessage,
     ProviderBlock,
+    UndeliverableNumber,
 )
 
 # The old name of the sources, kept while code written against it moves to ConsentSource.
@@ -175,37 +191,63 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The state's lookups, built once: a batch of sends runs them hundreds of times.
-_VALUES = bindparam("values", expanding=True)
-_OPTED_OUT_BY_NUMBER = (
-    select(Contact.phone_e164, Contact.first_name, Contact.last_name,
-           Contact.sms_opt_out_source, Contact.sms_opted_out_at)
-    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES))
-    .order_by(Contact.sms_opted_out_at, Contact.id)
-)  # fmt: skip
-_SUPPRESSED_NUMBERS = select(
-    NumberSuppression.phone_e164, NumberSuppression.source, NumberSuppression.created_at
-).where(NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None))
-_OPTED_OUT_IDS = select(Contact.id, Contact.sms_opt_out_source, Contact.sms_opted_out_at).where(
-    Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES)
-)
-_BLOCKED_NUMBERS = select(
-    ProviderBlock.phone_e164, ProviderBlock.source, ProviderBlock.blocked_at
-).where(ProviderBlock.phone_e164.in_(_VALUES), ProviderBlock.cleared_at.is_(None))
-_PENDING_REVIEW = (
-    select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
+# The state's lookups, built once: a batch of sends runs them hundreds of times. They
+# are one UNION ALL, so a state costs one round trip to a distant database, not six.
+# Every branch has the same columns: kind, key (a number, or a contact id as text),
+# first and last name, source, a time, and a number (a contact id, a count, a code).
+_NUMBERS: BindParameter[Any] = bindparam("numbers", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+
+def _nothing(type_: Any) -> Any:
+    """A typed NULL, so every branch of the UNION ALL has the same column types."""
+    return cast(null(), type_)
+
+
+_AT = Contact.sms_opted_out_at.type
+_FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
+    select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
+           Contact.first_name.label("first"), Contact.last_name.label("last"),
+           Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
+           Contact.id.label("n"))
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_NUMBERS)),
+    select(literal("suppressed"), NumberSuppression.phone_e164, _nothing(String),
+           _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
+           _nothing(Integer))
+    .where(NumberSuppression.phone_e164.in_(_NUMBERS), NumberSuppression.lifted_at.is_(None)),
+    select(literal("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
+           ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
+    .where(ProviderBlock.phone_e164.in_(_NUMBERS), ProviderBlock.cleared_at.is_(None)),
+    select(literal("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
+           _nothing(String), func.min(InboundMessage.date_sent), func.count())
     .where(
         InboundMessage.review_status == ReviewStatus.PENDING,
         InboundMessage.classification == "possible_opt_out",
-        InboundMessage.from_e164.in_(_VALUES),
+        InboundMessage.from_e164.in_(_NUMBERS),
     )
-    .group_by(InboundMessage.from_e164)
-)
+    .group_by(InboundMessage.from_e164),
+    # core.delivery's rule: a number is skipped once its failures blocked it.
+    select(literal("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
+           _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
+    .where(UndeliverableNumber.blocked_at.is_not(None),
+           UndeliverableNumber.phone_e164.in_(_NUMBERS)),
+    select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
+           _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
+    .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
+]  # fmt: skip
+_FACTS = union_all(*_FACT_SELECTS)
+
+
+def fact_selects() -> list[Select[Any]]:
+    """The branches of the consent facts' UNION ALL (parameters ``numbers`` and ``ids``),
+    for a caller that adds branches of its own to the same statement (the contact page).
+    ``Facts.add_rows`` reads the result and ignores kinds it does not know."""
+    return list(_FACT_SELECTS)
 
 
 @dataclass
-class _Facts:
-    """Everything ``consent_states`` needs about a set of recipients, read in a few queries."""
+class Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in one query."""
 
     opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
     by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
@@ -215,26 +257,44 @@ class _Facts:
     undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
 
     @classmethod
-    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
-        facts = cls()
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        rows: list[Any] = []
         run = session.connection().execute
-        for chunk in bulk.chunks(numbers):
-            for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
-                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
-            facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
-                                                                          {"values": chunk}))  # fmt: skip
-            facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
-                                                                       {"values": chunk}))  # fmt: skip
-            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
-                                                                   {"values": chunk}))  # fmt: skip
-        facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for id_chunk in bulk.chunks(ids):
-            facts.opted_out_ids.update(
-                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": id_chunk})
-            )
+        size = bulk.IN_LIST_SIZE
+        for start in range(0, max(len(numbers), len(ids)), size):
+            params = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
+            rows += run(_FACTS, params).all()
+        facts = cls()
+        facts.add_rows(rows)
         return facts
+
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        """Take in rows of ``fact_selects()`` (kind first); other kinds are left alone."""
+        by_number = []
+        for kind, key, first, last, source, at, n in rows:
+            if kind == "by_number":
+                by_number.append((at is not None, at, n, key, f"{first} {last}".strip(), source))
+            elif kind == "suppressed":
+                self.suppressed[key] = (source, at)
+            elif kind == "blocked":
+                self.blocked[key] = (source, at)
+            elif kind == "pending":
+                self.pending[key] = (n, at)
+            elif kind == "undeliverable":
+                self.undeliverable[key] = f"number cannot receive texts: {delivery.block_reason(n)}"
+            elif kind == "opted_out_id":
+                self.opted_out_ids[n] = (source, at)
+        # The earliest opt-out names the number's (as ORDER BY opted-out time, id did).
+        for _dated, at, _id, key, name, source in sorted(by_number, key=lambda r: r[:3]):
+            self.by_number.setdefault(key, (name, source, at))
+
+    def state(
+        self, contact_id: int | None, e164: str | None, settings: AppSettings
+    ) -> ConsentState:
+        """THE state of one recipient these facts were read for."""
+        return _state(contact_id, e164, self, settings)
 
 
 def consent_states(
@@ -243,7 +303,7 @@ def consent_states(
     *,
     settings: AppSettings | None = None,
 ) -> list[ConsentState]:
-    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+    """THE consent state of each (contact id, E.164 number) pair, in one query.
 
     The automation rule (``may_automation_text_many``) and every screen use this, so
     what a person sees is what the rule does. Checked in this order: no number; this
@@ -253,7 +313,7 @@ def consent_states(
     keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
     ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
     settings = settings or load_settings(session)
-    facts = _Facts.load(session, recipients)
+    facts = Facts.load(session, recipients)
     return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
 
 
@@ -303,7 +363,7 @@ def describe_audience(states: Sequence[ConsentState]) -> str:
     return " ".join(parts)
 
 
-def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
+def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSettings) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
                             "Add a valid phone number to text this contact.", Severity.INFO,
@@ -350,7 +410,10 @@ def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettin
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
 
 
-def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+def _blocked_state(
+    status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
+    at: datetime | None, source: str | None, via: str, pending: int,
+) -> ConsentState:  # fmt: skip
     if blocked is not None:
         detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
                                        "customer texts START.")  # fmt: skip
@@ -486,7 +549,7 @@ def _automation_texts_since(
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
         )  # fmt: skip
-        counts.update({cid: n for cid, n in rows})
+        counts.update({cid: n for cid, n in rows if cid is not None})
     return counts
 
 
@@ -614,7 +677,8 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
             state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
-            found.setdefault(phone, []).append(state)
+            if phone is not None:
+                found.setdefault(phone, []).append(state)
     return found
 
 
@@ -635,10 +699,10 @@ class _Writes:
     """The rows a batch of opt-outs writes, collected in order and written together."""
 
     def __init__(self) -> None:
-        self.flags: list[dict] = []
-        self.events: list[dict] = []
-        self.new_suppressions: list[dict] = []
-        self.renewed_suppressions: list[dict] = []
+        self.flags: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.new_suppressions: list[dict[str, Any]] = []
+        self.renewed_suppressions: list[dict[str, Any]] = []
 
     def apply(self, session: Session) -> None:
         run = session.connection().execute
@@ -979,7 +1043,7 @@ def record_provider_block(
 
 
 @functools.lru_cache(maxsize=4)
-def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _block_statement(dialect: str) -> Executable:
     """INSERT a block, or on conflict re-block a lifted one whose START is not newer
     (built once per dialect: a batch of STOPs runs it thousands of times)."""
     table = ProviderBlock.__table__
@@ -1010,7 +1074,7 @@ def clear_provider_block(
 
 _BLOCKS = ProviderBlock.__table__
 _MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
-_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+_CLEARED: dict[str, BindParameter[Any]] = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
             "updated_at": bindparam("now")}  # fmt: skip
 _LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
 _NEWER_START = (
@@ -1045,7 +1109,9 @@ def consent_times(
     (a STOP that changed nothing still counts as the customer's word)."""
     found: dict[str, dict[str, datetime]] = {}
 
-    def keep(number: str, kind: str, when: datetime | None) -> None:
+    def keep(number: str | None, kind: str | None, when: datetime | None) -> None:
+        if number is None or kind is None:
+            return  # the queries keep numbered rows of these kinds only
         if when is not None and (kind not in found.setdefault(number, {}) or
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
@@ -1073,8 +1139,8 @@ def consent_times(
         )  # fmt: skip
         if exclude_inbound_id is not None:
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
-        for number, kind, when in session.execute(replies):
-            keep(number, kind, when)
+        for sender, word, sent in session.execute(replies):
+            keep(sender, word, sent)
     return {
         n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
     }
