@@ -163,6 +163,7 @@ def _run(argv: Sequence[str] | None) -> int:
     window.show()
     QTimer.singleShot(0, _resume_garbage_collection)  # right after the first paint
     work.start()
+    window.start_live_updates()  # other desktops' and the agent's changes, within 2 s
     code = app.exec()
     error_net.uninstall()
     window.shutdown()

@@ -14,6 +14,7 @@ from trustpager_desktop.core.credentials import ProviderChoice, TokenStore, choo
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.store.database import Database, resolve_database_url
+from trustpager_desktop.usecases.events import ChangeBus
 
 log = logging.getLogger("trustpager")
 
@@ -24,6 +25,8 @@ class AppServices:
     clock: Clock = SYSTEM_CLOCK
     tokens: TokenStore = field(default_factory=TokenStore)
     role: str = "window"  # "window", "agent" or "command": how other desktops name this process
+    # "This changed" for the screens: use-case services and the change watcher publish here.
+    changes: ChangeBus = field(default_factory=ChangeBus)
     settings: AppSettings = field(init=False)
     provider_choice: ProviderChoice = field(init=False)
     gateway: OutboundGateway = field(init=False)

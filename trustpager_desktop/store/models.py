@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -460,12 +461,24 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ChangeMarker(Base):
+    """One version per topic ("contacts", "messages", ...), bumped by database triggers in
+    the same transaction as every write to the topic's tables (migration 0012), so windows
+    see what any writer changed by polling this small table (``store.change_marker``)."""
+
+    __tablename__ = "change_marker"
+
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "ActivityCheckpoint",
     "ActivityEntry",
     "Automation",
     "AutomationStep",
     "Base",
+    "ChangeMarker",
     "ConsentEvent",
     "Contact",
     "Enrollment",

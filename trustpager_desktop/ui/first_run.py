@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import threading
 import zoneinfo
 from collections.abc import Callable
 
@@ -42,6 +41,7 @@ from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
 from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured, plain_label
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
+from trustpager_desktop.ui.runner import run_in_background
 
 log = logging.getLogger("trustpager.first_run")
 
@@ -71,28 +71,25 @@ def _error_label() -> QLabel:
 
 
 class _ConnectionTest(QObject):
-    """Runs provider.test_connection() on a worker thread; reports through ``finished``."""
+    """Runs provider.test_connection() on the background runner; reports through ``finished``."""
 
     finished = Signal(bool, str)
 
     def start(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
-        threading.Thread(
-            target=self._run, args=(factory, sid, token, sender), daemon=True, name="twilio-test"
-        ).start()
+        self._task = run_in_background(
+            lambda: factory(sid, token, sender).test_connection(),  # type: ignore[attr-defined]
+            lambda message: self.finished.emit(True, str(message)),
+            self._failed,
+        )
 
-    def _run(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
-        try:
-            provider = factory(sid, token, sender)
-            message = provider.test_connection()  # type: ignore[attr-defined]
-        except ValueError as exc:
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, ValueError):
             self.finished.emit(False, str(exc))
-        except ProviderError as exc:
+        elif isinstance(exc, ProviderError):
             self.finished.emit(False, exc.reason)
-        except Exception as exc:  # noqa: BLE001 - any surprise becomes a message, not a crash
-            log.exception("the Twilio connection test failed unexpectedly")
+        else:  # any surprise becomes a message, not a crash
+            log.error("the Twilio connection test failed unexpectedly", exc_info=exc)
             self.finished.emit(False, f"The test could not run ({type(exc).__name__}).")
-        else:
-            self.finished.emit(True, str(message))
 
 
 class ProviderPage(QWizardPage):

@@ -41,7 +41,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 
 MODE_LABELS = {
     "auto": "Automatic: Twilio when set up, otherwise the sandbox",
@@ -68,7 +68,7 @@ class SettingsPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._job: Job | None = None
+        self._job: BackgroundTask | None = None
         self.errors: dict[str, QLabel] = {}
         self._build()
         self.load()
