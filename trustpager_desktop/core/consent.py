@@ -48,6 +48,7 @@ class Source:
     REVIEW = "review_decision"
     NUMBER_SUPPRESSION = "number_suppression"  # a contact created with a suppressed number
     START_REPLY = "start_reply"
+    DNC_LIST = "dnc_list"  # a do-not-contact list imported by a person (core.dnc_list)
 
 
 SOURCE_LABELS = {
@@ -58,10 +59,11 @@ SOURCE_LABELS = {
     Source.REVIEW: "review of a reply",
     Source.NUMBER_SUPPRESSION: "earlier opt-out of this number",
     Source.START_REPLY: "START reply",
+    Source.DNC_LIST: "do-not-contact list",
 }
 
 # Sources that speak for the phone number, not just one contact record.
-NUMBER_LEVEL_SOURCES = {Source.STOP_REPLY, Source.TWILIO_21610, Source.REVIEW}
+NUMBER_LEVEL_SOURCES = {Source.STOP_REPLY, Source.TWILIO_21610, Source.REVIEW, Source.DNC_LIST}
 
 RECONSENT_METHODS = {
     "verbal": "Verbal",

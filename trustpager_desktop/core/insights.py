@@ -52,8 +52,8 @@ DELIVERED = "delivered"
 DELIVERY_REPORTS = ("delivered", "undelivered")
 FAILED_STATUSES = ("failed", "undelivered")
 # Opt-outs that are not a customer's reaction to a text: a spreadsheet's opt-out column,
-# a new contact taking over an already-suppressed number.
-NOT_A_REACTION = (Source.IMPORT, Source.NUMBER_SUPPRESSION)
+# a do-not-contact list, a new contact taking over an already-suppressed number.
+NOT_A_REACTION = (Source.IMPORT, Source.DNC_LIST, Source.NUMBER_SUPPRESSION)
 # Issue 15 adds the opt-in consent record; set this to its Contact column (the time
 # consent was given) and consent coverage shows a figure instead of "not recorded yet".
 CONSENT_ON_RECORD_COLUMN: str | None = None
