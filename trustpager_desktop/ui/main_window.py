@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from trustpager_desktop.ui.automations_page import AutomationsPage
     from trustpager_desktop.ui.background import BackgroundWork
     from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+    from trustpager_desktop.ui.optouts_page import OptOutsPage
     from trustpager_desktop.ui.review_page import ReviewPage
     from trustpager_desktop.ui.settings_page import SettingsPage
 
@@ -49,6 +50,7 @@ NAVIGATION = [
     ("automations", "Automations"),
     ("activity", "Activity Log"),
     ("review", "Needs review"),
+    ("optouts", "Opt-outs"),
     ("insights", "Insights"),
     ("settings", "Settings"),
 ]
@@ -58,12 +60,13 @@ LAZY_PAGES = {
     "automations": "automations_page:AutomationsPage",
     "activity": "activity_page:ActivityPage",
     "review": "review_page:ReviewPage",
+    "optouts": "optouts_page:OptOutsPage",
     "insights": "insights_page:InsightsPage",
     "settings": "settings_page:SettingsPage",
 }
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
-    "review, insights, settings"
+    "review, optouts, insights, settings"
 )
 # Where the contact page's back button returns to, and what it says.
 BACK_LABELS = {
@@ -182,6 +185,8 @@ class MainWindow(QMainWindow):
             )
         if key == "settings":
             widget.settings_saved.connect(self._settings_saved)
+        elif key == "optouts":  # a do-not-contact list opted contacts out
+            widget.optouts_changed.connect(self._contacts_changed)
         elif key == "automations":
             widget.attach_pause(self.pause)
 
@@ -200,6 +205,10 @@ class MainWindow(QMainWindow):
     @property
     def review_page(self) -> ReviewPage:
         return self.page("review")  # type: ignore[return-value]
+
+    @property
+    def optouts_page(self) -> OptOutsPage:
+        return self.page("optouts")  # type: ignore[return-value]
 
     @property
     def settings_page(self) -> SettingsPage:
@@ -489,7 +498,7 @@ class MainWindow(QMainWindow):
 
         if self.background is not None:
             self.background.shutdown()
-        for key in ("activity", "insights"):
+        for key in ("activity", "insights", "optouts"):
             if key in self.pages:
                 self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)
