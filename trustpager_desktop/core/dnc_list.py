@@ -317,6 +317,8 @@ def _contacts_by_number(session: Session, batch: list[str]) -> tuple[dict[str, i
         select(Contact.phone_e164, Contact.sms_opted_out).where(Contact.phone_e164.in_(batch))
     )
     for phone, opted_out in rows:
+        if phone is None:  # not in the batch: the IN above never matches NULL
+            continue
         known.add(phone)
         if not opted_out:
             waiting[phone] = waiting.get(phone, 0) + 1

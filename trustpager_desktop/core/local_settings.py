@@ -163,9 +163,10 @@ def claim_database_name(session: Session, *, clock: Clock = SYSTEM_CLOCK) -> str
     if row is None:
         return ""
     value = row.value.strip()
-    taken = session.execute(
+    taken = session.connection().execute(
         delete(Setting).where(Setting.key == LEGACY_NAME_KEY, Setting.value == row.value)
     )
+    session.expunge(row)  # deleted behind the ORM's back
     if taken.rowcount != 1 or value == LEGACY_DEFAULT:
         return ""
     try:

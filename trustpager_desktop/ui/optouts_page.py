@@ -143,7 +143,12 @@ class OptOutsPage(QWidget):
         task, loop = self._loading, QEventLoop()
         QTimer.singleShot(timeout_ms, loop.quit)
         poll = QTimer(interval=20)  # the task's own signals may already be on their way
-        poll.timeout.connect(lambda: task.is_done and loop.quit())
+
+        def check() -> None:
+            if task.is_done:
+                loop.quit()
+
+        poll.timeout.connect(check)
         poll.start()
         loop.exec()
         poll.stop()
