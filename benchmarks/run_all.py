@@ -31,6 +31,7 @@ SCRIPTS = [
     "inbox_ingest.py",
     "inbox_requests.py",
     "automation_import.py",
+    "dnc_import.py",
     "bundle_size.py",  # the last `make package` build; says so when there is none
 ]
 
