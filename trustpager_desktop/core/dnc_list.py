@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.activity import Kind
+from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.exports import DANGEROUS_PREFIXES
@@ -136,7 +137,8 @@ def read_dnc_file(path: str | os.PathLike[str], default_region: str = "US") -> D
     UserInputError for a file that cannot be imported at all (empty, not UTF-8, too big,
     unbalanced quotes, no numbers)."""
     text = read_text(path)
-    plan = DncPlan(file_name=Path(path).name)
+    # The name goes into every opt-out's evidence: no line breaks or bidi controls in it.
+    plan = DncPlan(file_name=clean_line(Path(path).name)[:120])
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
