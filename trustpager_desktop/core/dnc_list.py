@@ -35,7 +35,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
@@ -44,6 +43,7 @@ from trustpager_desktop.core.imports import MODES
 from trustpager_desktop.core.imports import _read_text as read_text
 from trustpager_desktop.core.phone import InvalidPhoneNumber, parse_phone
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, NumberSuppression
 
@@ -304,7 +304,7 @@ def _import_batch(
                 continue
             # Its contacts are all opted out already: the number is held too (no new
             # event or log entry), so a contact added later with it starts opted out.
-        items.append(consent.NumberOptOut(e164, consent.Source.DNC_LIST, actor,
+        items.append(consent.NumberOptOut(e164, ConsentSource.DNC_LIST, actor,
                                           evidence=source, summary=summary))  # fmt: skip
     if items and not dry_run:
         consent.opt_out_numbers(session, items, clock=clock)
@@ -342,18 +342,20 @@ def _log_import(
 ) -> None:
     activity.append(
         session,
-        kind=Kind.IMPORT,
-        summary=f"Imported the {source_text(outcome.file_name, actor)}: "
-        f"{outcome.contacts_opted_out:,} contacts opted out, "
-        f"{outcome.numbers_suppressed:,} numbers suppressed, {outcome.already:,} already opted out",
-        actor=actor,
-        details={
-            "file": outcome.file_name,
-            "numbers": listed,
-            "contacts_opted_out": outcome.contacts_opted_out,
-            "numbers_suppressed": outcome.numbers_suppressed,
-            "already_opted_out": outcome.already,
-            "bad_lines": [line for line, _ in outcome.bad_rows],
-        },
+        activity.LogEntry(
+            kind=ActivityKind.IMPORT,
+            summary=f"Imported the {source_text(outcome.file_name, actor)}: "
+            f"{outcome.contacts_opted_out:,} contacts opted out, {outcome.numbers_suppressed:,} "
+            f"numbers suppressed, {outcome.already:,} already opted out",
+            actor=actor,
+            details={
+                "file": outcome.file_name,
+                "numbers": listed,
+                "contacts_opted_out": outcome.contacts_opted_out,
+                "numbers_suppressed": outcome.numbers_suppressed,
+                "already_opted_out": outcome.already,
+                "bad_lines": [line for line, _ in outcome.bad_rows],
+            },
+        ),
         clock=clock,
     )

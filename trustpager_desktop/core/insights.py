@@ -35,8 +35,14 @@ from sqlalchemy import ColumnElement, Interval, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import business_days
-from trustpager_desktop.core.consent import Source
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.states import (
+    ConsentEventKind,
+    ConsentSource,
+    DeliveryStatus,
+    MessageStatus,
+    ReviewStatus,
+)
 from trustpager_desktop.store.models import (
     Automation,
     AutomationStep,
@@ -47,13 +53,13 @@ from trustpager_desktop.store.models import (
 )
 
 ATTRIBUTION_WINDOW = timedelta(hours=48)
-DELIVERED = "delivered"
 # Statuses only a delivery report writes: their presence means delivery is tracked.
-DELIVERY_REPORTS = ("delivered", "undelivered")
-FAILED_STATUSES = ("failed", "undelivered")
+DELIVERY_REPORTS = (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
+# A text that failed at the gateway, or that the carrier could not deliver.
+FAILED_STATUSES = (MessageStatus.FAILED, DeliveryStatus.UNDELIVERED)
 # Opt-outs that are not a customer's reaction to a text: a spreadsheet's opt-out column,
 # a do-not-contact list, a new contact taking over an already-suppressed number.
-NOT_A_REACTION = (Source.IMPORT, Source.DNC_LIST, Source.NUMBER_SUPPRESSION)
+NOT_A_REACTION = (ConsentSource.IMPORT, ConsentSource.DNC_LIST, ConsentSource.NUMBER_SUPPRESSION)
 # Issue 15 adds the opt-in consent record; set this to its Contact column (the time
 # consent was given) and consent coverage shows a figure instead of "not recorded yet".
 CONSENT_ON_RECORD_COLUMN: str | None = None
@@ -297,7 +303,7 @@ def opt_out_events(since: datetime, until: datetime):  # type: ignore[no-untyped
     return (
         select(ConsentEvent.phone_e164, ConsentEvent.received_at)
         .where(
-            ConsentEvent.kind == "opt_out",
+            ConsentEvent.kind == ConsentEventKind.OPT_OUT,
             ConsentEvent.phone_e164.is_not(None),
             ConsentEvent.received_at >= since,
             ConsentEvent.received_at < until,
@@ -354,10 +360,10 @@ def _period_counts(
             status, code = reported, reported_code
         figures = counts[(aid, sid)]
         figures["sent"] += n if sent else 0
-        figures["delivered"] += n if status == DELIVERED else 0
+        figures["delivered"] += n if status == DeliveryStatus.DELIVERED else 0
         figures["reported"] += n if status in DELIVERY_REPORTS else 0
-        figures["blocked"] += n if status == "suppressed" and code is None else 0
-        if status in FAILED_STATUSES or (status == "suppressed" and code is not None):
+        figures["blocked"] += n if status == MessageStatus.SUPPRESSED and code is None else 0
+        if status in FAILED_STATUSES or (status == MessageStatus.SUPPRESSED and code is not None):
             failures[(aid, sid)][code] += n
     return counts, failures
 
@@ -469,7 +475,9 @@ def review_age(session: Session, now: datetime, timezone_name: str) -> ReviewAge
     # Sorted here: ORDER BY makes SQLite walk every reply by date instead of the status index.
     received = sorted(
         session.scalars(
-            select(InboundMessage.date_sent).where(InboundMessage.review_status == "pending")
+            select(InboundMessage.date_sent).where(
+                InboundMessage.review_status == ReviewStatus.PENDING
+            )
         )
     )
     today = business_days.local_day(now, timezone_name)

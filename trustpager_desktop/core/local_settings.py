@@ -36,6 +36,7 @@ from trustpager_desktop.core import activity
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import Setting
 
 log = logging.getLogger("trustpager.local_settings")
@@ -175,11 +176,13 @@ def claim_database_name(session: Session, *, clock: Clock = SYSTEM_CLOCK) -> str
         return ""
     activity.append(
         session,
-        kind=activity.Kind.SETTINGS_CHANGE,
-        summary=f"Your name ('{name}') is now kept on this computer ({default_name()}), "
-        "not in the shared database",
-        actor=name,
-        details={LEGACY_NAME_KEY: [value, ""], "moved_to": default_name()},
+        activity.LogEntry(
+            kind=ActivityKind.SETTINGS_CHANGE,
+            summary=f"Your name ('{name}') is now kept on this computer ({default_name()}), "
+            "not in the shared database",
+            actor=name,
+            details={LEGACY_NAME_KEY: [value, ""], "moved_to": default_name()},
+        ),
         clock=clock,
     )
     return name
@@ -193,9 +196,12 @@ def log_name_change(
     after = acting_name(new)
     activity.append(
         session,
-        kind=activity.Kind.SETTINGS_CHANGE,
-        summary=f"Name on this computer ({default_name()}) changed from '{before}' to '{after}'",
-        actor=after,
-        details={LEGACY_NAME_KEY: [before, after], "computer": default_name()},
+        activity.LogEntry(
+            kind=ActivityKind.SETTINGS_CHANGE,
+            summary=f"Name on this computer ({default_name()}) changed from '{before}' to "
+            f"'{after}'",
+            actor=after,
+            details={LEGACY_NAME_KEY: [before, after], "computer": default_name()},
+        ),
         clock=clock,
     )
