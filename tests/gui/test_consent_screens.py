@@ -171,7 +171,7 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, "Office")
+    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):

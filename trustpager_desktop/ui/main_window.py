@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from trustpager_desktop.ui.automations_page import AutomationsPage
     from trustpager_desktop.ui.background import BackgroundWork
     from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+    from trustpager_desktop.ui.optouts_page import OptOutsPage
     from trustpager_desktop.ui.review_page import ReviewPage
     from trustpager_desktop.ui.settings_page import SettingsPage
 
@@ -57,14 +58,17 @@ NAVIGATION = [
     ("automations", "Automations"),
     ("activity", "Activity Log"),
     ("review", "Needs review"),
+    ("optouts", "Opt-outs"),
     ("insights", "Insights"),
     ("settings", "Settings"),
 ]
 # Pages built on first visit (_page_class), so their imports wait too.
-LAZY_PAGES = ("opportunities", "automations", "activity", "review", "insights", "settings")
+LAZY_PAGES = (
+    "opportunities", "automations", "activity", "review", "optouts", "insights", "settings"
+)  # fmt: skip
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
-    "review, insights, settings"
+    "review, optouts, insights, settings"
 )
 # Which pages show which topics (store.change_marker): a change refreshes the visible page
 # at once and the others when they are next shown.
@@ -205,6 +209,8 @@ class MainWindow(QMainWindow):
             )
         if key == "settings":
             widget.settings_saved.connect(self._settings_saved)
+        elif key == "optouts":  # a do-not-contact list opted contacts out
+            widget.optouts_changed.connect(self._contacts_changed)
         elif key == "automations":
             widget.attach_pause(self.pause)
         elif key == "activity" and self.live.watcher.running:
@@ -225,6 +231,10 @@ class MainWindow(QMainWindow):
     @property
     def review_page(self) -> ReviewPage:
         return self.page("review")  # type: ignore[return-value]
+
+    @property
+    def optouts_page(self) -> OptOutsPage:
+        return self.page("optouts")  # type: ignore[return-value]
 
     @property
     def settings_page(self) -> SettingsPage:
@@ -573,7 +583,7 @@ class MainWindow(QMainWindow):
         self.live.shutdown()
         if self.background is not None:
             self.background.shutdown()
-        for key in ("activity", "insights"):
+        for key in ("activity", "insights", "optouts"):
             if key in self.pages:
                 self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)
@@ -598,6 +608,10 @@ def _page_class(key: str) -> Callable[[AppServices], QWidget]:
         from trustpager_desktop.ui.review_page import ReviewPage
 
         return ReviewPage
+    if key == "optouts":
+        from trustpager_desktop.ui.optouts_page import OptOutsPage
+
+        return OptOutsPage
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 

@@ -15,9 +15,9 @@ import time
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
+from trustpager_desktop.core.events import ChangeBus
 from trustpager_desktop.store.change_marker import changed_topics, read_versions
 from trustpager_desktop.store.database import Database, DatabaseError
-from trustpager_desktop.usecases.events import ChangeBus
 
 log = logging.getLogger("trustpager.usecases")
 

@@ -11,10 +11,10 @@ from trustpager_desktop.core import automations, contacts
 from trustpager_desktop.core.automation_pause import set_automations_paused
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.events import ChangeBus
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.store.change_marker import changed_topics, read_versions
 from trustpager_desktop.store.models import Meta, QueueItem
-from trustpager_desktop.usecases.events import ChangeBus
 from trustpager_desktop.usecases.live import ChangeWatcher
 
 
