@@ -28,10 +28,22 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Pool, event
+from sqlalchemy import Connection, Engine, Pool, event
 
 # store.database marks a connection record with this when it pinged the server on checkout.
 PINGED = "trustpager_pinged"
+# Counters listening now: code that talks to the driver directly (psycopg's pipeline mode,
+# which SQLAlchemy's events do not see) reports its round trips through note_driver_round_trip.
+_LISTENING: list[RoundTripCounter] = []
+
+
+def note_driver_round_trip(connection: Connection, what: str) -> None:
+    """One round trip sent on ``connection``'s driver connection behind SQLAlchemy's back
+    (several statements pipelined and waited for once count as one)."""
+    for counter in list(_LISTENING):
+        # by pool: a session may run on an engine copy with its own execution options
+        if counter.engine is None or counter.engine.pool is connection.engine.pool:
+            counter.statements.append(what)
 
 
 def driver_in_transaction(dbapi_connection: Any) -> bool:
@@ -113,12 +125,14 @@ class RoundTripCounter:
         if not self._active:
             for target, name, listener in self._listeners():
                 event.listen(target, name, listener)
+            _LISTENING.append(self)
             self._active = True
 
     def stop(self) -> None:
         if self._active:
             for target, name, listener in self._listeners():
                 event.remove(target, name, listener)
+            _LISTENING[:] = [c for c in _LISTENING if c is not self]  # by identity, not ==
             self._active = False
 
     def _statement(self, conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
