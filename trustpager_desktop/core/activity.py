@@ -61,6 +61,8 @@ class Kind:
     IMPORT = "import"
     DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
     DELIVERY_UNBLOCKED = "delivery_unblocked"
+    CONSENT_RECORD = "consent_record"  # the opt-in consent record was set or changed
+    PURPOSE_PREFERENCE = "purpose_preference"  # an SMS purpose declined or allowed again
 
 
 KIND_LABELS = {
@@ -87,6 +89,8 @@ KIND_LABELS = {
     Kind.IMPORT: "Import",
     Kind.DELIVERY_BLOCKED: "Texts to number fail",
     Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
+    Kind.CONSENT_RECORD: "Consent record",
+    Kind.PURPOSE_PREFERENCE: "SMS purpose preference",
 }
 
 

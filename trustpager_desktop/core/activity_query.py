@@ -280,6 +280,10 @@ KIND_CHOICES: tuple[KindChoice, ...] = (
         (Source.TWILIO_21610,),
     ),  # fmt: skip
     KindChoice("re_consent", "Re-consents", (Kind.RE_CONSENT,)),
+    KindChoice("consent_record", "Consent records (opt-in proof)", (Kind.CONSENT_RECORD,)),
+    KindChoice(
+        "purpose_preference", "SMS purposes declined or allowed", (Kind.PURPOSE_PREFERENCE,)
+    ),  # fmt: skip
     KindChoice("manual_send", "Texts sent by hand", (Kind.MANUAL_SEND, Kind.MANUAL_SEND_OPTED_OUT)),
     KindChoice(
         "manual_send_opted_out",
