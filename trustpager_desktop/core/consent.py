@@ -30,9 +30,9 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.opt_in import (
     ConsentRecord,
     declines,
+    keyword_record,
     parse_declined,
     record_from_reconsent,
-    keyword_record,
     record_from_row,
     set_record,
 )
