@@ -12,13 +12,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session, object_session
 
-from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core import activity, consent, opt_in
 from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
-from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -33,6 +33,9 @@ class ContactInput:
     email: str = ""
     phone: str = ""
     tags: str = ""
+    # None leaves the contact's consent record / declined purposes as they are.
+    consent: opt_in.ConsentInput | None = None
+    declined_purposes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class ContactView:
     sms_opt_out_source: str | None
     status_line: str
     consent: consent.ConsentState  # what every screen shows and the automation rule enforces
+    record: opt_in.ConsentRecord = opt_in.ConsentRecord()  # the opt-in consent record
+    declined_purposes: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -134,6 +139,8 @@ def create_contact(
 ) -> Contact:
     """Validate and add a contact. Raises UserInputError (nothing added) on bad input."""
     values = validate(data, default_region)
+    if data.consent is not None or data.declined_purposes is not None:
+        check_preferences(data, load_settings(session), clock.now())  # bad input: nothing added
     now = clock.now()
     contact = Contact(**values, search_text=_search_text(values), created_at=now, updated_at=now)
     session.add(contact)
@@ -147,7 +154,37 @@ def create_contact(
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
+    _save_preferences(session, contact, data, actor, clock)
     return contact
+
+
+def check_preferences(
+    data: ContactInput, settings: AppSettings, now: datetime
+) -> tuple[opt_in.ConsentRecord | None, str | None]:
+    """The consent record and declined-purposes column ``data`` asks for (None: leave as
+    is). Raises UserInputError naming the field."""
+    record = data.consent.validate(settings.business_timezone, now) if data.consent else None
+    declined = (
+        opt_in.validate_declined(data.declined_purposes, settings.purposes)
+        if data.declined_purposes is not None
+        else None
+    )
+    return record, declined
+
+
+def _save_preferences(
+    session: Session, contact: Contact, data: ContactInput, actor: str, clock: Clock
+) -> None:
+    """Store the consent record and declined purposes ``data`` carries (each change logged)."""
+    if data.consent is None and data.declined_purposes is None:
+        return
+    settings = load_settings(session)
+    record, declined = check_preferences(data, settings, clock.now())
+    if record is not None:
+        opt_in.set_record(session, contact, record, actor=actor,
+                          zone=settings.business_timezone, clock=clock)  # fmt: skip
+    if declined is not None:
+        opt_in.set_declined(session, contact, declined, actor=actor, clock=clock)
 
 
 def update_contact(
@@ -162,8 +199,11 @@ def update_contact(
     """Validate and save edits. The opt-out flag is not touched here: that is consent's job."""
     contact = get_contact_row(session, contact_id)
     values = validate(data, default_region)
+    if data.consent is not None or data.declined_purposes is not None:
+        check_preferences(data, load_settings(session), clock.now())  # bad input: no change
     changed = [k for k, v in values.items() if getattr(contact, k) != v]
     if not changed:
+        _save_preferences(session, contact, data, actor, clock)
         return contact
     for key in changed:
         setattr(contact, key, values[key])
@@ -178,6 +218,7 @@ def update_contact(
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
+    _save_preferences(session, contact, data, actor, clock)
     return contact
 
 
@@ -270,6 +311,8 @@ def to_view(
         sms_opt_out_source=contact.sms_opt_out_source,
         status_line=consent.status_line(contact, zone),
         consent=state,
+        record=opt_in.record_of(contact),
+        declined_purposes=opt_in.parse_declined(contact.declined_purposes),
     )
 
 

@@ -86,6 +86,20 @@ class ConsentRecord:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class ConsentInput:
+    """A consent record as typed in the form or the CLI, or read from an import file."""
+
+    source: str = ""
+    date: str | datetime | None = None
+    method: str = ""
+    evidence: str = ""
+
+    def validate(self, zone: str, now: datetime) -> ConsentRecord:
+        return validate_record(source=self.source, date=self.date, method=self.method,
+                               evidence=self.evidence, zone=zone, now=now)  # fmt: skip
+
+
 def record_of(contact: Contact) -> ConsentRecord:
     return ConsentRecord(contact.consent_at, contact.consent_source or "",
                          contact.consent_method, contact.consent_evidence or "")  # fmt: skip
