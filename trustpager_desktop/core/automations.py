@@ -144,6 +144,7 @@ class AutomationRow:
     failed: int = 0
     pending: int = 0
     last_run_at: datetime | None = None
+    purpose: str = DEFAULT_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -517,6 +518,7 @@ def list_rows(session: Session) -> list[AutomationRow]:
                 failed=counts.get((a.id, "failed"), 0) + counts.get((a.id, "review"), 0),
                 pending=sum(counts.get((a.id, status), 0) for status in OPEN_STATUSES),
                 last_run_at=last_run.get(a.id),
+                purpose=a.purpose or DEFAULT_PURPOSE,
             )
         )
     return rows

@@ -422,19 +422,31 @@ def search_query(
     return stmt.where(_word_filter(words, dialect, use_index=use_index))
 
 
+# The browser's "No consent on record" filter: none of the record's fields is filled in.
+NO_CONSENT_ON_RECORD = and_(
+    Contact.consent_at.is_(None), Contact.consent_source.is_(None),
+    Contact.consent_method.is_(None),
+)  # fmt: skip
+
+
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
 def count_contacts(
-    session: Session, query: str = "", default_region: str = "US", *, cap: int | None = None
-) -> int:
-    """How many contacts match ``query``; with ``cap``, counting stops there (a search box
-    needs "10,000+" quickly more than the exact figure), so the result is at most ``cap``."""
+    session: Session, query: str = "", default_region: str = "US", *, cap: int | None = None,
+    no_consent: bool = False,
+) -> int:  # fmt: skip
+    """How many contacts match ``query`` (and, with ``no_consent``, have no consent on
+    record); with ``cap``, counting stops there (a search box needs "10,000+" quickly more
+    than the exact figure), so the result is at most ``cap``."""
     dialect = _dialect(session)
     prefixes, words = _search_words(query, default_region)
     indexed = _indexed_words(words, dialect)
-    if prefixes is None and words and indexed == words:
+    if no_consent:
+        ids = search_query(query, default_region, dialect).where(NO_CONSENT_ON_RECORD)
+        ids = ids if cap is None else ids.limit(cap)
+    elif prefixes is None and words and indexed == words:
         # Every word is in the trigram index: count there, without reading the contacts.
         ids = _fts_ids(words, cap)
     else:
@@ -473,12 +485,14 @@ def search_contacts(
     sort: str = "name",
     descending: bool = False,
     default_region: str = "US",
+    no_consent: bool = False,
 ) -> list[ContactRow]:
     """One page of the browser's rows, filtered and sorted in the database.
 
     On SQLite a common word (say a first name every tenth contact has) is answered by
     walking the sort index with LIKE, a rare one from the trigram index: the same rows
-    either way, each in a few milliseconds on 100,000 contacts.
+    either way, each in a few milliseconds on 100,000 contacts. ``no_consent`` keeps
+    only contacts with no consent on record.
     """
     dialect = _dialect(session)
     _prefixes, words = _search_words(query, default_region)
@@ -498,6 +512,8 @@ def search_contacts(
     )
     if ids is not None:
         stmt = stmt.where(ids)
+    if no_consent:  # the "No consent on record" filter
+        stmt = stmt.where(NO_CONSENT_ON_RECORD)
     rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
     # The SMS column shows the one consent state (number opt-outs, holds...), not the flag.
     states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows])
