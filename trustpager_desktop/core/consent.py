@@ -339,14 +339,22 @@ def describe_audience(states: Sequence[ConsentState]) -> str:
     parts = []
     if opted_out:
         parts.append(f"{opted_out} of {total} opted out of SMS: their texts will be skipped.")
-    others = len(skipped) - opted_out
+    others = [s for s in skipped if not s.opted_out]
     if others:
-        parts.append(f"{others} of {total} cannot be texted now (no number, or waiting for "
-                     "the customer's START reply): their texts will be skipped.")  # fmt: skip
+        reasons = ", ".join(dict.fromkeys(_AUDIENCE_REASONS.get(s.status, s.reason)
+                                          for s in others))  # fmt: skip
+        parts.append(f"{len(others)} of {total} cannot be texted now ({reasons}): their texts "
+                     "will be skipped.")  # fmt: skip
     if held:
         parts.append(f"{held} of {total} held: a reply waits for review, so their texts "
                      "wait until someone decides.")  # fmt: skip
     return " ".join(parts)
+
+
+_AUDIENCE_REASONS = {
+    ConsentStatus.NO_NUMBER: "no number",
+    ConsentStatus.AWAITING_START: "waiting for the customer's START reply",
+}
 
 
 def _state(

@@ -422,11 +422,7 @@ def search_query(
     return stmt.where(_word_filter(words, dialect, use_index=use_index))
 
 
-# The browser's "No consent on record" filter: none of the record's fields is filled in.
-NO_CONSENT_ON_RECORD = and_(
-    Contact.consent_at.is_(None), Contact.consent_source.is_(None),
-    Contact.consent_method.is_(None),
-)  # fmt: skip
+NO_CONSENT_ON_RECORD = opt_in.NO_CONSENT_ON_RECORD  # the browser's filter
 
 
 def _dialect(session: Session) -> str:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
@@ -35,6 +36,13 @@ METHODS = {
 }
 EVIDENCE_MAX = 2000
 NO_CONSENT = "No consent on record"
+
+# The "No consent on record" test in SQL (the contact list's filter, insights' coverage):
+# none of the record's fields is filled in, as ``ConsentRecord.on_record`` reads it.
+NO_CONSENT_ON_RECORD = and_(
+    Contact.consent_at.is_(None), Contact.consent_source.is_(None),
+    Contact.consent_method.is_(None),
+)  # fmt: skip
 
 # A manual re-consent's method -> the record's method.
 _RECONSENT_METHODS = {"start_reply": "keyword_reply"}
