@@ -135,7 +135,9 @@ def test_reconsent_requires_method_and_note_and_records_them(
         event = s.scalar(select(ConsentEvent).where(ConsentEvent.kind == "re_consent"))
     assert event.method == "verbal"
     assert event.evidence == "Asked on the phone to get reminders again"
-    assert page.preferences.status.text() == "Subscribed"
+    # Said once: the bold state line reads "Subscribed" and no second line repeats it.
+    assert page.preferences.state_label.text() == "Subscribed"
+    assert page.preferences.status.text() == ""
 
 
 def test_accessible_names_on_toggle_save_and_send(page, add_contact):

@@ -111,7 +111,7 @@ class WeeklyBarChart(QWidget):
         ticks = [(i, f"{d:%d %b}") for i, d in enumerate(starts) if (last - i) % step == 0]
         self.plot.getAxis("bottom").setTicks([ticks, []])
         top = max(values, default=0)
-        self.plot.setYRange(0, max(top * 1.15, 1), padding=0)
+        self.plot.setYRange(0, max(top, 1) * 1.15, padding=0)  # room above the top tick
         self.plot.setXRange(-0.9, max(len(values) - 0.1, 0.4), padding=0)
         self.plot.getAxis("left").setTickSpacing(levels=[(_nice_step(top), 0)])
         self.setToolTip(

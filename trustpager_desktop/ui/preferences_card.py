@@ -176,7 +176,10 @@ class CommunicationPreferencesCard(Card):
             "re-consent on that contact's page." if through else ""
         )  # fmt: skip
         show_state(self.state_label, state)
-        self.status.setText(status_text(state))
+        detail = status_text(state)
+        # The bold state line already says "Subscribed"; repeat nothing, show only news.
+        self.status.setText("" if detail == state.label else detail)
+        self.status.setVisible(detail != state.label)
         zone = self._services.settings.business_timezone
         self.record_label.setText(record_line(state, zone))
         self.record_label.setToolTip(state.record.full(zone) if state.record else "")

@@ -156,7 +156,7 @@ class ReviewPage(QWidget):
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
         self.not_opt_out_button.clicked.connect(lambda: self._decide(1))
-        self.review_title = QGroupBox("Needs review")
+        self.review_title = QGroupBox("Replies to decide")
         self.unknown_title = QGroupBox("Unknown senders")
         self._build()
         self.review_view.selectionModel().currentRowChanged.connect(self._show_current)
@@ -225,7 +225,9 @@ class ReviewPage(QWidget):
         current = self.current_item()
         self.review_model.set_rows(items)
         self.unknown_model.set_rows(senders)
-        self.review_title.setTitle(f"Needs review ({len(items)})" if items else "Needs review")
+        self.review_title.setTitle(
+            f"Replies to decide ({len(items)})" if items else "Replies to decide"
+        )
         self.unknown_title.setTitle(f"Unknown senders ({len(senders)})")
         for column, width in ((2, 120), (3, 140), (4, 260)):
             self.review_view.setColumnWidth(column, width)
@@ -255,7 +257,7 @@ class ReviewPage(QWidget):
         for widget in (self.opt_out_button, self.not_opt_out_button):
             widget.setEnabled(has_item)
         if item is None:
-            self.sender_label.setText("Nothing waits for review.")
+            self.sender_label.setText("")  # the empty table already says nothing waits
             self.message_label.setText("")
             self.message_label.setVisible(False)
             self.reason_label.setText("")
