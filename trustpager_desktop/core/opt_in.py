@@ -148,6 +148,7 @@ def parse_consent_date(text: str | None, zone: str) -> datetime | None:
     text = " ".join((text or "").replace(",", " ").split())
     if not text:
         return None
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
