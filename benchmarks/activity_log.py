@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+from trustpager_desktop.core.states import ActivityKind
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TRUSTPAGER_DATA_DIR", "/tmp/trustpager-bench-userdata")
@@ -43,7 +45,6 @@ os.environ.setdefault("TRUSTPAGER_DATA_DIR", "/tmp/trustpager-bench-userdata")
 from trustpager_desktop.core import log_keys  # noqa: E402
 from trustpager_desktop.core.activity import (  # noqa: E402
     GENESIS_HASH,
-    Kind,
     _canonical,
     compute_hash,
     entry_message,
@@ -55,17 +56,17 @@ CONTACTS = 20_000
 AUTOMATIONS = 10
 BATCH = 20_000
 KIND_WEIGHTS = [
-    (Kind.AUTOMATION_SENT, 40),
-    (Kind.INBOUND_MESSAGE, 20),
-    (Kind.MANUAL_SEND, 12),
-    (Kind.CONTACT_UPDATED, 10),
-    (Kind.AUTOMATION_SKIPPED, 6),
-    (Kind.CONTACT_CREATED, 5),
-    (Kind.AUTOMATION_FAILED, 2),
-    (Kind.OPT_OUT, 2),
-    (Kind.STOP_REPLY, 1),
-    (Kind.RE_CONSENT, 1),
-    (Kind.SETTINGS_CHANGE, 1),
+    (ActivityKind.AUTOMATION_SENT, 40),
+    (ActivityKind.INBOUND_MESSAGE, 20),
+    (ActivityKind.MANUAL_SEND, 12),
+    (ActivityKind.CONTACT_UPDATED, 10),
+    (ActivityKind.AUTOMATION_SKIPPED, 6),
+    (ActivityKind.CONTACT_CREATED, 5),
+    (ActivityKind.AUTOMATION_FAILED, 2),
+    (ActivityKind.OPT_OUT, 2),
+    (ActivityKind.STOP_REPLY, 1),
+    (ActivityKind.RE_CONSENT, 1),
+    (ActivityKind.SETTINGS_CHANGE, 1),
 ]
 WORDS = [
     "reminder",
@@ -219,7 +220,7 @@ def main() -> int:
     f_kind = floor(
         "kind = re_consent",
         f"SELECT {cols} FROM activity_log WHERE kind = ? ORDER BY id DESC LIMIT 200",
-        Kind.RE_CONSENT,
+        ActivityKind.RE_CONSENT,
     )
     f_contact = floor(
         "one contact",
@@ -249,17 +250,17 @@ def main() -> int:
 
     def set_kind() -> None:
         page.kind_combo.setCurrentIndex(0)
-        page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.RE_CONSENT))
+        page.kind_combo.setCurrentIndex(page.kind_combo.findData(ActivityKind.RE_CONSENT))
 
     def kind_only() -> None:
         page.model.set_filter(page.current_filter())
 
     page.clear_filters()
-    page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.RE_CONSENT))
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(ActivityKind.RE_CONSENT))
     measure("filter: kind = Re-consent (rare kind)", kind_only, args.runs, f_kind)
     print(f"    rows shown: {page.model.rowCount()}")
     page.clear_filters()
-    page.kind_combo.setCurrentIndex(page.kind_combo.findData(Kind.AUTOMATION_SENT))
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(ActivityKind.AUTOMATION_SENT))
     measure("filter: kind = Automation step sent (common)", kind_only, args.runs, f_open)
     page.clear_filters()
     measure(
@@ -369,8 +370,8 @@ def log_proof(path: Path, args: argparse.Namespace) -> None:
         activity.append_many(
             session,
             (
-                {"kind": Kind.MANUAL_SEND, "summary": f"new entry {i}", "actor": "Office",
-                 "details": {"n": i}}
+                activity.LogEntry(kind=ActivityKind.MANUAL_SEND, summary=f"new entry {i}",
+                                  actor="Office", details={"n": i})
                 for i in range(10_000)
             ),
         )  # fmt: skip

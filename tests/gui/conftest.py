@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
 
 
@@ -49,7 +50,7 @@ def add_contact(services) -> Callable[..., int]:
                 consent.opt_out_contact(
                     s,
                     contact,
-                    source=consent.Source.STOP_REPLY,
+                    source=ConsentSource.STOP_REPLY,
                     actor="Inbox",
                     evidence="STOP",
                     clock=services.clock,

@@ -14,6 +14,7 @@ from tests.support.records import (
     tamper,
 )
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
 
@@ -77,7 +78,13 @@ def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db
     seed_log(sqlite_db, clock, 3)
     page.apply_filters()
     with sqlite_db.write() as s:
-        activity.append(s, kind="stop_reply", summary="STOP from +1415", actor="Inbox", clock=clock)
+        activity.append(
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="STOP from +1415", actor="Inbox"
+            ),
+            clock=clock,
+        )
     qtbot.waitUntil(lambda: page.model.rowCount() == 4)
     assert page.model.entry(0).summary == "STOP from +1415"
 
@@ -86,12 +93,14 @@ def test_details_show_the_record_literally_and_open_contact_emits(qtbot, page, s
     with sqlite_db.write() as s:
         activity.append(
             s,
-            kind="inbound_message",
-            summary="Reply <b>bold</b>",
-            actor="Inbox",
-            contact_id=9,
-            contact_name="<i>Ann</i>",
-            details={"body": "<script>alert(1)</script> STOP", "message_sid": "SM123"},
+            activity.LogEntry(
+                kind=ActivityKind.INBOUND_MESSAGE,
+                summary="Reply <b>bold</b>",
+                actor="Inbox",
+                contact_id=9,
+                contact_name="<i>Ann</i>",
+                details={"body": "<script>alert(1)</script> STOP", "message_sid": "SM123"},
+            ),
             clock=clock,
         )
     page.apply_filters()

@@ -10,6 +10,7 @@ from trustpager_desktop.core import auto_queue, automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
 
@@ -35,7 +36,9 @@ def add_contact(services, first, phone, opted_out=False):
             s, ContactInput(first, "Lee", phone=phone), actor="t", clock=services.clock
         )
         if opted_out:
-            consent.opt_out_contact(s, c, source="manual_toggle", actor="t", clock=services.clock)
+            consent.opt_out_contact(
+                s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=services.clock
+            )
         return c.id
 
 

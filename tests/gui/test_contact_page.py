@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from trustpager_desktop.core.gateway import OutboundGateway
+from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, MessageStatus
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -78,7 +79,7 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
         event = s.scalar(select(ConsentEvent).where(ConsentEvent.contact_id == cid))
         entry = s.scalar(
             select(ActivityEntry).where(
-                ActivityEntry.contact_id == cid, ActivityEntry.kind == "opt_out"
+                ActivityEntry.contact_id == cid, ActivityEntry.kind == ActivityKind.OPT_OUT
             )
         )
     assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", "Office")
@@ -104,7 +105,7 @@ def test_turning_off_asks_for_reconsent_and_cancel_keeps_the_opt_out(
     assert _contact(services, cid).sms_opted_out
     assert card.toggle.isChecked()
     assert not card.is_dirty()
-    assert _count(services, ConsentEvent, ConsentEvent.kind == "re_consent") == 0
+    assert _count(services, ConsentEvent, ConsentEvent.kind == ConsentEventKind.RE_CONSENT) == 0
 
 
 def test_reconsent_requires_method_and_note_and_records_them(
@@ -132,7 +133,9 @@ def test_reconsent_requires_method_and_note_and_records_them(
     assert "Add a note" in problems[1]
     assert not _contact(services, cid).sms_opted_out
     with services.db.read() as s:
-        event = s.scalar(select(ConsentEvent).where(ConsentEvent.kind == "re_consent"))
+        event = s.scalar(
+            select(ConsentEvent).where(ConsentEvent.kind == ConsentEventKind.RE_CONSENT)
+        )
     assert event.method == "verbal"
     assert event.evidence == "Asked on the phone to get reminders again"
     # Said once: the bold state line reads "Subscribed" and no second line repeats it.
@@ -169,7 +172,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
 
     assert asked and "opted out" in asked[0].text().lower()
     outcome = blocker.args[0]
-    assert outcome.status == "sent" and outcome.recipient_opted_out
+    assert outcome.status == MessageStatus.SENT and outcome.recipient_opted_out
     assert [m.body for m in services.provider_choice.provider.sent] == ["Your order is ready"]
     with services.db.read() as s:
         row = s.scalar(select(OutboundMessage))

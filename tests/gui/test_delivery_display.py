@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from tests.gui.test_contact_page import page  # noqa: F401 - the contact page fixture
 from trustpager_desktop.core import delivery
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.gateway import ManualOrigin
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry
 
@@ -76,6 +76,6 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
     with services.db.read() as s:
         assert may_automation_text(s, cid, LANDLINE).allowed
         entry = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == Kind.DELIVERY_UNBLOCKED)
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
     assert entry.actor == "Office" and entry.contact_id == cid

@@ -14,6 +14,7 @@ from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin
 from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.core.settings import save_settings
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -79,7 +80,7 @@ def test_a_status_line_uses_the_business_zone_too(window, services, clock):
 
     clock.advance(hours=1)
     with services.db.write() as s:
-        consent.opt_out_contact(s, s.get(Contact, window.ann), source="manual_toggle",
+        consent.opt_out_contact(s, s.get(Contact, window.ann), source=ConsentSource.MANUAL_TOGGLE,
                                 actor="t", clock=clock)  # fmt: skip
     window.open_contact(window.ann)
     assert window.contact_page.preferences.status.text() == (

@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.records import add_contact, opt_out, write_csv
 from trustpager_desktop.core import consent
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.consent_report import save_consent_report
@@ -51,7 +52,9 @@ def test_import_dialog_explains_an_unusable_file(qtbot, services, tmp_path):
 def _history(services, clock):
     db = services.db
     cid = add_contact(db, clock, "<b>Ann</b>", "+14155550101", last="Lee")
-    opt_out(db, clock, cid, source="stop_reply", evidence="STOP", message_sid="SMstop123")
+    opt_out(
+        db, clock, cid, source=ConsentSource.STOP_REPLY, evidence="STOP", message_sid="SMstop123"
+    )
     clock.advance(days=2)
     with db.write() as s:
         consent.re_consent_contact(

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from trustpager_desktop.core import contacts, inbox
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry
@@ -66,7 +66,9 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
     assert signal.args == [0]
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
-        decision = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.REVIEW_DECISION))
+        decision = s.scalar(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.REVIEW_DECISION)
+        )
     assert ann.sms_opted_out
     assert decision.actor == services.actor and "opted out" in decision.summary
     assert page.review_model.rowCount() == 0 and not page.opt_out_button.isEnabled()

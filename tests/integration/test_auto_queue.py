@@ -16,6 +16,7 @@ from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage, QueueItem, Task
 
@@ -51,7 +52,9 @@ def add_contact(db, clock, first="Ann", phone=CA, opted_out=False):
             s, ContactInput(first, "Lee", company="Acme", phone=phone), actor="t", clock=clock
         )
         if opted_out:
-            consent.opt_out_contact(s, c, source="manual_toggle", actor="t", clock=clock)
+            consent.opt_out_contact(
+                s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
+            )
         return c.id
 
 
@@ -83,7 +86,7 @@ def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
     enroll(db, clock, make_automation(db, clock), cid)
     with db.write() as s:  # the contact opts out after enrolment, before the step is due
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="stop_reply", actor="In", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.STOP_REPLY, actor="In", clock=clock
         )
     dispatcher.dispatch_due()
     clock.advance(hours=1)
@@ -94,13 +97,17 @@ def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
     with db.read() as s:
         assert [t.title for t in s.scalars(select(Task))] == ["Call Ann Lee"]
         kinds = [e.kind for e in s.scalars(select(ActivityEntry).order_by(ActivityEntry.id))]
-        skipped = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "automation_skipped"))
+        skipped = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED)
+        )
         assert "contact opted out of SMS" in skipped.one().summary
     assert kinds[-1] == "task_created"
     assert posts_to(fake_twilio) == Counter()
     # The manual path is unaffected: it warns elsewhere but sends.
     outcome = gateway.send(contact_id=cid, body="Your invoice", origin=ManualOrigin("Ann"))
-    assert outcome.status == "sent" and posts_to(fake_twilio) == Counter({"+14155550101": 1})
+    assert outcome.status == MessageStatus.SENT and posts_to(fake_twilio) == Counter(
+        {"+14155550101": 1}
+    )
 
 
 def test_subscribed_contact_gets_the_rendered_text_once(db, dispatcher, fake_twilio, clock):
@@ -198,7 +205,7 @@ def test_two_dispatchers_on_one_database_send_each_step_exactly_once(
     with other.write() as s:  # an opt-out made on the other instance
         for cid in ids[:6]:
             consent.opt_out_contact(
-                s, s.get(Contact, cid), source="manual_toggle", actor="B", clock=clock
+                s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="B", clock=clock
             )
     dispatchers = [
         QueueDispatcher(database, OutboundGateway(database, twilio_provider, clock=clock),

@@ -23,6 +23,7 @@ from trustpager_desktop.core.consent import ConsentStatus
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ReviewDecision, ReviewStatus
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
@@ -168,7 +169,7 @@ def test_a_hold_that_appears_between_claim_and_send_still_holds(db, clock, gatew
         s.add(InboundMessage(sid="SMx", from_number=ANN, from_e164=ANN, to_number="+1",
                              body="stop texting", date_sent=clock.now(), fetched_at=clock.now(),
                              processed_at=clock.now(), classification="possible_opt_out",
-                             review_status="pending"))  # fmt: skip
+                             review_status=ReviewStatus.PENDING))  # fmt: skip
     report = auto_queue.DispatchReport()
     dispatcher.run_items(claimed, report)
     assert report.held == 1 and posts(fake_twilio) == []
@@ -291,7 +292,7 @@ def test_a_review_decision_within_five_minutes_is_confirmed(
     add_contact(db, clock)
     send_inbound(ANN, "no quiero más mensajes", minutes_ago=2)
     inbox_poller.check_now()
-    inbox.decide_review(db, pending_review_id(db), "opt_out", "Office", clock)
+    inbox.decide_review(db, pending_review_id(db), ReviewDecision.OPT_OUT, "Office", clock)
     send_due_confirmations(db, gateway, clock=clock)
     assert len(posts(fake_twilio)) == 1 and posts(fake_twilio)[0]["Body"].startswith("Has ")
 
@@ -535,7 +536,9 @@ def test_a_review_decision_on_a_reply_older_than_a_start_changes_nothing(
     inbox_poller.check_now()
     assert state(db, ann).status is ConsentStatus.HELD_FOR_REVIEW  # re-consented, reply pending
 
-    outcome = inbox.decide_review(db, pending_review_id(db), "opt_out", "Office", clock)
+    outcome = inbox.decide_review(
+        db, pending_review_id(db), ReviewDecision.OPT_OUT, "Office", clock
+    )
 
     assert "older than START of 12:55:00 EST: no change" in outcome.message
     assert state(db, ann).status is ConsentStatus.SUBSCRIBED

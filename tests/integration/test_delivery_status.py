@@ -16,10 +16,10 @@ from sqlalchemy import select
 from tests.support.inbox import add_contact, list_requests
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import conversation, delivery
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
@@ -124,7 +124,7 @@ def test_a_landline_is_skipped_by_automations_after_two_failures(
         problem = delivery.delivery_problem(s, LANDLINE)
         contact = s.get(Contact, landline)
         (entry,) = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == Kind.DELIVERY_BLOCKED)
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_BLOCKED)
         )
     assert (decision.allowed, decision.reason) == (
         False,
@@ -152,7 +152,9 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
     with db.write() as s:
-        consent.opt_out_number(s, LANDLINE, source="manual_toggle", actor="t", clock=clock)
+        consent.opt_out_number(
+            s, LANDLINE, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
+        )
     with db.read() as s:
         assert may_automation_text(s, landline, LANDLINE).reason == "contact opted out of SMS"
 
@@ -192,7 +194,7 @@ def test_a_person_clears_the_block_from_the_command_line(
     with db.read() as s:
         assert may_automation_text(s, landline, LANDLINE).allowed
         entry = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == Kind.DELIVERY_UNBLOCKED)
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
     assert entry.actor == "Office" and entry.contact_id == landline
     assert json.loads(entry.details)["failures"] == 2

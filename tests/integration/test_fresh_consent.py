@@ -19,6 +19,7 @@ from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import CONSENT_MAX_AGE, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     ActivityEntry,
@@ -55,7 +56,7 @@ def _enrol_six(db, clock) -> list[int]:
 def _opt_out(database: Database, contact_ids: list[int], clock) -> None:
     with database.write() as s:
         for cid in contact_ids:
-            consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle",
+            consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE,
                                     actor="Front desk", clock=clock)  # fmt: skip
 
 
@@ -120,7 +121,9 @@ def test_an_opt_out_saved_while_twilio_is_slow_blocks_the_rest_of_the_batch(
         items = s.execute(select(QueueItem.status, QueueItem.reason).order_by(QueueItem.id)).all()
         blocked = s.scalars(select(OutboundMessage).where(OutboundMessage.to_e164.in_(NUMBERS[2:])))
         skipped_logged = s.scalars(
-            select(ActivityEntry.contact_id).where(ActivityEntry.kind == "automation_skipped")
+            select(ActivityEntry.contact_id).where(
+                ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED
+            )
         ).all()
         assert {(m.status, m.suppression_result, m.provider_sid) for m in blocked} == {
             ("suppressed", "blocked", None)
@@ -220,7 +223,7 @@ def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
                                  to_number=fake_twilio.phone_number, body="pls stop texting",
                                  date_sent=clock.now(), fetched_at=clock.now(),
                                  processed_at=clock.now(), classification="possible_opt_out",
-                                 review_status="pending"))  # fmt: skip
+                                 review_status=ReviewStatus.PENDING))  # fmt: skip
 
     report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider, a_reply_waits_for_review)
     other.close()

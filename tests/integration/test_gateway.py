@@ -8,6 +8,7 @@ from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage
 
 REMINDER = AutomationOrigin(
@@ -26,7 +27,9 @@ def _contact(db, clock, phone="(415) 555-0101", opted_out=False):
             s, ContactInput("Ann", "Lee", phone=phone), actor="t", clock=clock
         )
         if opted_out:
-            consent.opt_out_contact(s, c, source="stop_reply", actor="Inbox", clock=clock)
+            consent.opt_out_contact(
+                s, c, source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+            )
         return c.id
 
 
@@ -38,7 +41,7 @@ def _message(db, message_id) -> OutboundMessage:
 def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_twilio, clock):
     cid = _contact(db, clock)
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
-    assert outcome.status == "sent" and outcome.provider_sid.startswith("SM")
+    assert outcome.status == MessageStatus.SENT and outcome.provider_sid.startswith("SM")
     assert [m["to"] for m in fake_twilio.sent_messages] == ["+14155550101"]
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.automation_name, msg.step_position) == (
@@ -53,13 +56,13 @@ def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_
 def test_automation_send_to_opted_out_contact_never_reaches_twilio(db, gateway, fake_twilio, clock):
     cid = _contact(db, clock, opted_out=True)
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
-    assert outcome.status == "suppressed" and "opted out" in outcome.reason
+    assert outcome.status == MessageStatus.SUPPRESSED and "opted out" in outcome.reason
     assert fake_twilio.requests_to("Messages.json", method="POST") == []
     msg = _message(db, outcome.message_id)
     assert (msg.suppression_result, msg.status, msg.provider_sid) == ("blocked", "suppressed", None)
     with db.read() as s:
         entry = s.scalars(
-            select(ActivityEntry).where(ActivityEntry.kind == "automation_skipped")
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED)
         ).one()
     assert entry.contact_id == cid and "opted out" in entry.summary
 
@@ -68,7 +71,7 @@ def test_an_opt_out_saved_just_before_the_send_blocks_it(db, gateway, fake_twili
     cid = _contact(db, clock)
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="manual_toggle", actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     assert gateway.send(contact_id=cid, body="hi", origin=REMINDER).status == "suppressed"
     assert fake_twilio.sent_messages == []
@@ -88,7 +91,7 @@ def test_manual_send_to_opted_out_contact_goes_through_and_is_recorded(
 ):
     cid = _contact(db, clock, opted_out=True)
     outcome = gateway.send(contact_id=cid, body="Your keys are ready", origin=ManualOrigin("Ann"))
-    assert outcome.status == "sent" and outcome.recipient_opted_out
+    assert outcome.status == MessageStatus.SENT and outcome.recipient_opted_out
     assert len(fake_twilio.sent_messages) == 1
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.actor, msg.recipient_opted_out, msg.suppression_result) == (
@@ -154,7 +157,9 @@ def test_refused_connection_is_recorded_not_raised(db, gateway, fake_twilio, clo
     cid = _contact(db, clock)
     fake_twilio.stop()
     outcome = gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
-    assert outcome.status == "failed" and "could not be reached" in outcome.reason.lower()
+    assert (
+        outcome.status == MessageStatus.FAILED and "could not be reached" in outcome.reason.lower()
+    )
 
 
 @pytest.mark.parametrize("body", ["", "   ", "x" * 1601, "a\x00b"])

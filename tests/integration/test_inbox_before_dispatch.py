@@ -20,8 +20,8 @@ from tests.support.desktop import MemoryTokenStore
 from tests.support.fake_twilio import Fault
 from tests.support.inbox import add_contact, list_requests
 from trustpager_desktop.core import automations
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.services import AppServices
@@ -108,7 +108,9 @@ def test_texts_go_out_without_a_read_when_the_inbox_was_read_after_they_fell_due
     assert list_requests(fake_twilio) == before  # read 3 s ago, after it fell due: enough
     assert len(fake_twilio.sent_messages) == 1
     with services.db.read() as s:
-        entry = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.AUTOMATION_SENT))
+        entry = s.scalar(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SENT)
+        )
     details = json.loads(entry.details)
     assert details["inbox_age_seconds"] == 3.0 and details["inbox_error"] is None
 
@@ -134,7 +136,9 @@ def test_when_twilio_cannot_be_read_texts_go_out_with_the_staleness_recorded(
     assert len(fake_twilio.sent_messages) == 1
     with services.db.read() as s:
         message = s.scalar(select(OutboundMessage))
-        entry = s.scalar(select(ActivityEntry).where(ActivityEntry.kind == Kind.AUTOMATION_SENT))
+        entry = s.scalar(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SENT)
+        )
     assert message.status == "sent"
     assert message.suppression_reason == (
         "contact subscribed; inbox last read 95 s before this send (inbox not read: "
@@ -160,5 +164,7 @@ def test_a_reply_read_before_dispatch_is_stored_once_and_acted_on_once(
     assert poller.run_once().ok  # the poller lists it again: nothing more happens
 
     with services.db.read() as s:
-        opt_outs = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == Kind.OPT_OUT))
+        opt_outs = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.OPT_OUT)
+        )
         assert [json.loads(e.details).get("message_sid") for e in opt_outs] == [sid]

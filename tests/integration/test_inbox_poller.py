@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import activity, consent, contacts, inbox
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
@@ -32,7 +32,7 @@ def _contact(db, clock, phone: str, first: str = "Ann", opted_out: bool = False)
             s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
         )
         if opted_out:  # an hour ago: the replies in these tests come after it (promise 11)
-            consent.opt_out_contact(s, c, source="manual_toggle", actor="t", clock=clock,
+            consent.opt_out_contact(s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock,
                                     received_at=clock.now() - timedelta(hours=1))  # fmt: skip
         return c.id
 
@@ -78,12 +78,17 @@ def test_keyword_variants_opt_out_and_lookalikes_do_not(db, clock, inbox_poller,
     assert all(_opted_out(db, cid) for cid in ids.values())
     assert not _opted_out(db, appointment)
     assert not _opted_out(db, polite)
-    assert _inbound(db, polite_sid).review_status == "pending"
-    stop_events = _events(db, source=consent.Source.STOP_REPLY)
+    assert _inbound(db, polite_sid).review_status == ReviewStatus.PENDING
+    stop_events = _events(db, source=ConsentSource.STOP_REPLY)
     assert sorted(e.contact_id for e in stop_events) == sorted(ids.values())
-    assert [e.kind for e in _entries(db, contact_id=appointment)][-1] == Kind.INBOUND_MESSAGE
+    assert [e.kind for e in _entries(db, contact_id=appointment)][
+        -1
+    ] == ActivityKind.INBOUND_MESSAGE
     review_note = _entries(db, contact_id=polite)[-1]
-    assert review_note.kind == Kind.INBOUND_MESSAGE and "waiting for review" in review_note.summary
+    assert (
+        review_note.kind == ActivityKind.INBOUND_MESSAGE
+        and "waiting for review" in review_note.summary
+    )
 
 
 def test_opt_out_note_says_when_the_stop_arrived_and_its_sid(db, clock, inbox_poller, fake_twilio):
@@ -93,7 +98,7 @@ def test_opt_out_note_says_when_the_stop_arrived_and_its_sid(db, clock, inbox_po
 
     inbox_poller.run_once()
 
-    (note,) = _entries(db, contact_id=cid, kind=Kind.OPT_OUT)
+    (note,) = _entries(db, contact_id=cid, kind=ActivityKind.OPT_OUT)
     assert note.summary.startswith(f"Opted out by STOP reply received 26 Nov 2026 10:04:17 ({sid})")
     assert note.occurred_at == received
     (event,) = _events(db, contact_id=cid)
@@ -109,7 +114,7 @@ def test_same_message_over_several_polls_is_acted_on_once(db, clock, inbox_polle
         clock.advance(seconds=30)
 
     assert len(_events(db, message_sid=sid)) == 1
-    assert len(_entries(db, contact_id=cid, kind=Kind.OPT_OUT)) == 1
+    assert len(_entries(db, contact_id=cid, kind=ActivityKind.OPT_OUT)) == 1
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
 
@@ -316,7 +321,7 @@ def test_crash_while_processing_leaves_the_message_for_next_time(
 
     assert not report.ok and "1 failed, will retry" in report.message
     assert _inbound(db, ann_sid).processed_at is None and not _opted_out(db, ann)
-    assert _entries(db, contact_id=ann, kind=Kind.OPT_OUT) == []  # rolled back together
+    assert _entries(db, contact_id=ann, kind=ActivityKind.OPT_OUT) == []  # rolled back together
     assert _opted_out(db, ben)  # the STOP behind it was not held up
 
     broken.clear()
@@ -373,8 +378,8 @@ def test_yes_counts_only_from_an_opted_out_number(db, clock, inbox_poller, send_
 
     assert not _opted_out(db, subscribed) and not _opted_out(db, opted_out)
     assert _events(db, contact_id=subscribed) == []
-    assert _entries(db, contact_id=subscribed)[-1].kind == Kind.INBOUND_MESSAGE
-    reconsent = _events(db, contact_id=opted_out, kind="re_consent")
+    assert _entries(db, contact_id=subscribed)[-1].kind == ActivityKind.INBOUND_MESSAGE
+    reconsent = _events(db, contact_id=opted_out, kind=ActivityKind.RE_CONSENT)
     assert [(e.method, e.message_sid) for e in reconsent] == [("start_reply", yes_sid)]
 
 
@@ -392,9 +397,9 @@ def test_start_from_opted_out_number_records_reconsent_with_the_sid(
         ("opt_out", stop_sid),
         ("re_consent", start_sid),
     ]
-    (event,) = _events(db, contact_id=cid, kind="re_consent")
-    assert event.method == "start_reply" and event.source == consent.Source.START_REPLY
-    note = _entries(db, contact_id=cid, kind=Kind.RE_CONSENT)[0]
+    (event,) = _events(db, contact_id=cid, kind=ActivityKind.RE_CONSENT)
+    assert event.method == "start_reply" and event.source == ConsentSource.START_REPLY
+    note = _entries(db, contact_id=cid, kind=ActivityKind.RE_CONSENT)[0]
     assert "START reply" in note.summary and start_sid in note.summary
 
 
@@ -410,8 +415,8 @@ def test_start_replies_can_be_sent_to_review(db, clock, twilio_provider, send_in
         (item,) = inbox.list_needs_review(s)
     assert (item.message_sid, item.classification) == (sid, "opt_in")
     with pytest.raises(UserInputError):
-        inbox.decide_review(db, item.inbound_id, "opt_out", "Maria", clock)
-    inbox.decide_review(db, item.inbound_id, "re_consent", "Maria", clock)
+        inbox.decide_review(db, item.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
+    inbox.decide_review(db, item.inbound_id, ReviewDecision.RE_CONSENT, "Maria", clock)
     assert not _opted_out(db, cid)
 
 
@@ -419,7 +424,7 @@ def test_help_is_logged_on_each_contact(db, clock, inbox_poller, send_inbound):
     cid = _contact(db, clock, "(415) 555-0101")
     send_inbound("+14155550101", "help")
     inbox_poller.run_once()
-    (entry,) = _entries(db, contact_id=cid, kind=Kind.HELP_REQUEST)
+    (entry,) = _entries(db, contact_id=cid, kind=ActivityKind.HELP_REQUEST)
     assert "help" in entry.summary and not _opted_out(db, cid)
 
 
@@ -436,8 +441,8 @@ def test_review_decisions_are_logged_with_who_and_cannot_be_made_twice(
         assert inbox.count_needs_review(s) == 2
     assert first.contact_names == ("Ann Lee",) and first.reason
 
-    inbox.decide_review(db, first.inbound_id, "opt_out", "Maria", clock)
-    inbox.decide_review(db, second.inbound_id, "not_opt_out", "Tom", clock)
+    inbox.decide_review(db, first.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
+    inbox.decide_review(db, second.inbound_id, ReviewDecision.NOT_OPT_OUT, "Tom", clock)
 
     assert _opted_out(db, ann) and not _opted_out(db, ben)
     (event,) = _events(db, contact_id=ann)
@@ -446,11 +451,11 @@ def test_review_decisions_are_logged_with_who_and_cannot_be_made_twice(
         "Maria",
         first.message_sid,
     )
-    decisions = _entries(db, kind=Kind.REVIEW_DECISION)
+    decisions = _entries(db, kind=ActivityKind.REVIEW_DECISION)
     assert [(d.contact_id, d.actor) for d in decisions] == [(ann, "Maria"), (ben, "Tom")]
     assert "not an opt-out" in decisions[1].summary
     with pytest.raises(UserInputError, match="already reviewed by Maria"):
-        inbox.decide_review(db, first.inbound_id, "not_opt_out", "Tom", clock)
+        inbox.decide_review(db, first.inbound_id, ReviewDecision.NOT_OPT_OUT, "Tom", clock)
     assert _opted_out(db, ann)
     with db.read() as s:
         assert inbox.count_needs_review(s) == 0

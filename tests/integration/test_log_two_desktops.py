@@ -13,11 +13,12 @@ from trustpager_desktop.core import log_keys, log_verify
 APPENDER = """
 import sys
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.database import Database
 db = Database.open(sys.argv[1])
 for i in range(int(sys.argv[2])):
     with db.write() as s:
-        activity.append(s, kind="manual_send", summary=f"{sys.argv[3]} {i}", actor=sys.argv[3])
+        activity.append(s, activity.LogEntry(kind=ActivityKind.MANUAL_SEND, summary=f"{sys.argv[3]} {i}", actor=sys.argv[3]))
 db.close()
 """
 

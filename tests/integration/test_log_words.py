@@ -5,9 +5,9 @@ import dataclasses
 
 from tests.support.records import add_contact, opt_out
 from trustpager_desktop.core import activity_query, inbox
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.activity_query import KIND_CHOICE_BY_KEY, detail_fields, query_entries
 from trustpager_desktop.core.settings import AppSettings, save_settings
+from trustpager_desktop.core.states import ActivityKind, ReviewDecision
 
 
 def _entries(db, key: str, **others):
@@ -42,7 +42,7 @@ def test_a_review_decision_happens_when_it_is_decided(db, clock, inbox_poller, s
         (item,) = inbox.list_needs_review(s)
     decided = clock.advance(hours=5)
 
-    inbox.decide_review(db, item.inbound_id, "opt_out", "Maria", clock)
+    inbox.decide_review(db, item.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
 
     (decision,) = _entries(db, "review_decision")
     assert decision.occurred_at == decided  # not the reply's time, hours earlier
@@ -57,7 +57,7 @@ def test_settings_changes_name_the_setting_as_the_screen_does(db, clock):
     with db.write() as s:
         save_settings(s, new, actor="Ann", clock=clock)
     (entry,) = _entries(db, "settings_change")
-    assert entry.kind == Kind.SETTINGS_CHANGE
+    assert entry.kind == ActivityKind.SETTINGS_CHANGE
     assert "quiet_hours_end" not in entry.summary
     assert entry.summary == ("Settings changed: Inbox check interval (seconds), Sending hours end")
     fields = dict(detail_fields(entry, "UTC"))

@@ -11,6 +11,7 @@ from trustpager_desktop.core import automations, consent, contacts, inbox
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import ActivityEntry, OptOutConfirmation, QueueItem
 
@@ -57,7 +58,9 @@ def test_review_decide_opt_out_acts_like_the_window(db, capsys):
     assert "Marked as opted out." in out and "Opt-out confirmation text sent." in out
     with db.read() as s:
         assert consent.contact_consent_state(s, ann).opted_out
-        decision = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "review_decision"))
+        decision = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.REVIEW_DECISION)
+        )
         assert "opted out" in decision.one().summary
         item = s.scalars(select(QueueItem)).one()
         assert (item.status, item.reason) == ("skipped", "skipped: contact opted out of SMS")

@@ -17,8 +17,9 @@ from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway, Status
+from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.store.models import OutboundMessage, QueueItem
 
@@ -208,8 +209,8 @@ def test_a_manual_send_answered_500_says_it_may_have_been_sent_and_is_not_retrie
     fake_twilio.add_fault(Fault.accept_then_fail(500))
     gateway = OutboundGateway(db, provider, clock=clock)
     outcome = gateway.send(contact_id=contact_id, body="Your keys", origin=ManualOrigin("Ann"))
-    assert outcome.status == Status.UNKNOWN and outcome.may_have_been_sent
+    assert outcome.status == MessageStatus.UNKNOWN and outcome.may_have_been_sent
     assert not outcome.retryable and "may or may not have been sent" in outcome.reason
     # Asked afterwards, Twilio has it: the record says so.
-    assert gateway.confirm_uncertain(outcome.message_id).status == Status.SENT
+    assert gateway.confirm_uncertain(outcome.message_id).status == MessageStatus.SENT
     assert len(fake_twilio.sent_messages) == 1

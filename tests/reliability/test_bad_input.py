@@ -11,6 +11,7 @@ from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage
 
@@ -69,7 +70,7 @@ def test_odd_message_bodies_are_sent_literally_or_refused_clearly(db, clock, tex
     except UserInputError as exc:
         assert exc.message and _counts(db) == before and provider.sent == []
         return
-    assert outcome.status == "sent"
+    assert outcome.status == MessageStatus.SENT
     assert provider.sent[-1].body == text
     with db.read() as s:
         assert s.get(OutboundMessage, outcome.message_id).body == text

@@ -14,6 +14,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.database import Database, DatabaseError
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact, QueueItem
 
@@ -151,13 +152,13 @@ def _opt_out_rows(db) -> tuple[int, int, int]:
         return (
             s.scalar(select(func.count()).where(Contact.sms_opted_out.is_(True))),
             s.scalar(select(func.count()).select_from(ConsentEvent)),
-            s.scalar(select(func.count()).where(ActivityEntry.kind == "opt_out")),
+            s.scalar(select(func.count()).where(ActivityEntry.kind == ActivityKind.OPT_OUT)),
         )
 
 
 def _opt_out_ann(db, clock) -> None:
     with db.write() as s:
-        consent.opt_out_number(s, ANN, source=consent.Source.STOP_REPLY, actor="Inbox", clock=clock)
+        consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock)
 
 
 def test_read_only_database_refuses_the_opt_out_clearly_and_keeps_nothing(
@@ -193,7 +194,7 @@ def test_full_database_refuses_the_opt_out_clearly_and_keeps_nothing(sqlite_db, 
     with pytest.raises(DatabaseError, match="full"), sqlite_db.write() as s:
         for i in range(2000):  # fill the last free pages, then the opt-out must not half-land
             contacts.create_contact(s, ContactInput(f"Filler {i}" + "x" * 80), actor="t")
-        consent.opt_out_number(s, ANN, source=consent.Source.STOP_REPLY, actor="Inbox")
+        consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox")
     assert _opt_out_rows(sqlite_db) == before == (0, 0, 0)
 
 
@@ -220,7 +221,7 @@ def test_postgres_connections_killed_mid_run_give_a_clear_error_then_recover(
     before = _opt_out_rows(db)
     with pytest.raises(DatabaseError) as error, db.write() as s:
         contact = s.scalar(select(Contact))
-        consent.opt_out_contact(s, contact, source=consent.Source.STOP_REPLY, actor="Inbox")
+        consent.opt_out_contact(s, contact, source=ConsentSource.STOP_REPLY, actor="Inbox")
         s.flush()
         kill_connections()  # the server goes away before the commit
         s.commit()

@@ -68,6 +68,7 @@ from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.replies import ReplyKind, twilio_acts_on
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus, QueueStatus
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
@@ -92,7 +93,7 @@ SETTINGS = AppSettings(business_timezone="America/Los_Angeles")
 CONFIRMATION_BODIES = {render(SETTINGS, "en"), render(SETTINGS, "es")}
 # Later events may cite a reply as evidence without acting on it again: a review decision
 # on it, a contact created later on the number it opted out.
-LATER_CITATIONS = (consent.Source.REVIEW, consent.Source.NUMBER_SUPPRESSION)
+LATER_CITATIONS = (ConsentSource.REVIEW, ConsentSource.NUMBER_SUPPRESSION)
 PURPOSES = ("Marketing", "Reminders")
 
 
@@ -137,7 +138,7 @@ class JudgingProvider:
                 .where(
                     OutboundMessage.to_e164 == to_e164,
                     OutboundMessage.body == body,
-                    OutboundMessage.status == "sending",
+                    OutboundMessage.status == MessageStatus.SENDING,
                 )
                 .order_by(OutboundMessage.id.desc())
                 .limit(1)
@@ -564,7 +565,8 @@ class ConsentMachine(RuleBasedStateMachine):
                     assert events and events[-1] == "opt_out", contact.id
                 logged = s.scalar(
                     select(func.count()).where(
-                        ActivityEntry.contact_id == contact.id, ActivityEntry.kind == "opt_out"
+                        ActivityEntry.contact_id == contact.id,
+                        ActivityEntry.kind == ActivityKind.OPT_OUT,
                     )
                 )
                 assert logged == events.count("opt_out"), contact.id
@@ -590,7 +592,8 @@ class ConsentMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             stuck = s.scalars(
                 select(QueueItem.id).where(
-                    QueueItem.status == "in_flight", QueueItem.lease_until < expired_before
+                    QueueItem.status == QueueStatus.IN_FLIGHT,
+                    QueueItem.lease_until < expired_before,
                 )
             ).all()
         assert stuck == [], f"still Sending past their lease: {stuck}"
@@ -602,7 +605,7 @@ class ConsentMachine(RuleBasedStateMachine):
             rows = s.execute(
                 select(QueueItem.contact_id, Contact.phone_e164)
                 .join(Contact, Contact.id == QueueItem.contact_id)
-                .where(QueueItem.status == "held")
+                .where(QueueItem.status == QueueStatus.HELD)
             ).all()
             states = consent.consent_states(s, [tuple(r) for r in rows])
         for state in states:
@@ -643,7 +646,10 @@ class ConsentMachine(RuleBasedStateMachine):
             for seat in (0, 1):
                 self.dispatch_tick(seat, 2)
             with self.db.read() as s:
-                assert s.scalar(select(func.count()).where(QueueItem.status == "in_flight")) == 0
+                assert (
+                    s.scalar(select(func.count()).where(QueueItem.status == QueueStatus.IN_FLIGHT))
+                    == 0
+                )
             self.no_text_reached_twilio_twice()
             figures.add("interleavings run")
             figures.add("re-consents waiting for START", int(self.awaiting_start_seen))

@@ -20,6 +20,7 @@ from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.providers.base import FailureKind, InboundRecord, MessageRecord
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.database import Database
@@ -74,7 +75,7 @@ class History:
         with self.db.write() as s:
             contact = contacts.get_contact_row(s, contact_id)
             consent.opt_out_contact(
-                s, contact, source=consent.Source.MANUAL_TOGGLE, actor=actor,
+                s, contact, source=ConsentSource.MANUAL_TOGGLE, actor=actor,
                 evidence="Asked on the phone", clock=self.clock,
             )  # fmt: skip
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry
 
 
@@ -26,13 +27,15 @@ def seed_log(db, clock, n: int, *, kinds=("opt_out", "manual_send"), contact_ids
             clock.advance(minutes=1)
             activity.append(
                 s,
-                kind=kinds[i % len(kinds)],
-                summary=f"entry {i}",
-                actor="Test",
-                contact_id=contact_ids[i % len(contact_ids)],
-                contact_name=f"Person {contact_ids[i % len(contact_ids)]}",
-                automation_id=7 if i % 5 == 0 else None,
-                details={"n": i},
+                activity.LogEntry(
+                    kind=kinds[i % len(kinds)],
+                    summary=f"entry {i}",
+                    actor="Test",
+                    contact_id=contact_ids[i % len(contact_ids)],
+                    contact_name=f"Person {contact_ids[i % len(contact_ids)]}",
+                    automation_id=7 if i % 5 == 0 else None,
+                    details={"n": i},
+                ),
                 clock=clock,
             )
 
@@ -115,7 +118,7 @@ def seed_for_tampering(db, clock) -> int:
     opt_out(db, clock, ann)
     with db.write() as s:
         consent.opt_out_number(
-            s, "+14155550199", source=consent.Source.STOP_REPLY, actor="Inbox",
+            s, "+14155550199", source=ConsentSource.STOP_REPLY, actor="Inbox",
             evidence="STOP", message_sid="SM" + "2" * 32, clock=clock,
         )  # fmt: skip
     seed_log(db, clock, 4)

@@ -7,15 +7,13 @@ import dataclasses
 import json
 from pathlib import Path
 
-from sqlalchemy import select
-
 from trustpager_desktop.core import auto_queue, automation_file, automations
 from trustpager_desktop.core.automations import Audience
 from trustpager_desktop.core.errors import NotFoundError
+from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.models import Contact
 
 
 def register(cli) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +130,7 @@ def _audience(args: argparse.Namespace, session, services: AppServices) -> Audie
     if args.stage:
         return Audience(stage=args.stage)
     e164 = parse_phone(args.phone, services.settings.default_country).e164
-    ids = tuple(session.scalars(select(Contact.id).where(Contact.phone_e164 == e164)))
+    ids = tuple(c.id for c in contacts_with_number(session, e164))
     if not ids:
         raise NotFoundError(f"No contact has the number {args.phone}.")
     return Audience(contact_ids=ids)

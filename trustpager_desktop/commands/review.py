@@ -12,14 +12,15 @@ import argparse
 from trustpager_desktop.core import inbox
 from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ReviewDecision
 from trustpager_desktop.services import AppServices
 
 # What a person types -> the decision core knows.
 DECISION_WORDS = {
-    "opt-out": "opt_out",
-    "not-opt-out": "not_opt_out",
-    "re-consent": "re_consent",
-    "keep-opted-out": "keep_opted_out",
+    "opt-out": ReviewDecision.OPT_OUT,
+    "not-opt-out": ReviewDecision.NOT_OPT_OUT,
+    "re-consent": ReviewDecision.RE_CONSENT,
+    "keep-opted-out": ReviewDecision.KEEP_OPTED_OUT,
 }
 
 

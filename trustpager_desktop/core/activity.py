@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
@@ -35,62 +36,36 @@ GENESIS_HASH = "0" * 64
 _PG_CHAIN_LOCK = 727_002
 
 
-class Kind:
-    """Kinds of activity entry; the viewer filters on these."""
-
-    OPT_OUT = "opt_out"
-    RE_CONSENT = "re_consent"
-    STOP_REPLY = "stop_reply"
-    MANUAL_SEND = "manual_send"
-    MANUAL_SEND_OPTED_OUT = "manual_send_opted_out"
-    AUTOMATION_SENT = "automation_sent"
-    AUTOMATION_SKIPPED = "automation_skipped"
-    AUTOMATION_HELD = "automation_held"
-    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
-    AUTOMATION_FAILED = "automation_failed"
-    SEND_FAILED = "send_failed"
-    INBOUND_MESSAGE = "inbound_message"
-    HELP_REQUEST = "help_request"
-    REVIEW_DECISION = "review_decision"
-    SETTINGS_CHANGE = "settings_change"
-    CONTACT_CREATED = "contact_created"
-    CONTACT_UPDATED = "contact_updated"
-    CONTACT_DELETED = "contact_deleted"
-    TASK_CREATED = "task_created"
-    ENROLLED = "enrolled"
-    IMPORT = "import"
-    DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
-    DELIVERY_UNBLOCKED = "delivery_unblocked"
-    CONSENT_RECORD = "consent_record"  # the opt-in consent record was set or changed
-    PURPOSE_PREFERENCE = "purpose_preference"  # an SMS purpose declined or allowed again
+# The old name of the kinds, kept while code written against it moves to ActivityKind.
+Kind = ActivityKind
 
 
-KIND_LABELS = {
-    Kind.OPT_OUT: "Opt-out",
-    Kind.RE_CONSENT: "Re-consent",
-    Kind.STOP_REPLY: "STOP reply",
-    Kind.MANUAL_SEND: "Manual send",
-    Kind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
-    Kind.AUTOMATION_SENT: "Automation step sent",
-    Kind.AUTOMATION_SKIPPED: "Automation step skipped",
-    Kind.AUTOMATION_HELD: "Automation step held",
-    Kind.OPT_OUT_CONFIRMATION: "Opt-out confirmation",
-    Kind.AUTOMATION_FAILED: "Automation step failed",
-    Kind.SEND_FAILED: "Send failed",
-    Kind.INBOUND_MESSAGE: "Inbound message",
-    Kind.HELP_REQUEST: "HELP reply",
-    Kind.REVIEW_DECISION: "Review decision",
-    Kind.SETTINGS_CHANGE: "Settings change",
-    Kind.CONTACT_CREATED: "Contact created",
-    Kind.CONTACT_UPDATED: "Contact updated",
-    Kind.CONTACT_DELETED: "Contact deleted",
-    Kind.TASK_CREATED: "Task created",
-    Kind.ENROLLED: "Enrolled in automation",
-    Kind.IMPORT: "Import",
-    Kind.DELIVERY_BLOCKED: "Texts to number fail",
-    Kind.DELIVERY_UNBLOCKED: "Delivery block cleared",
-    Kind.CONSENT_RECORD: "Consent record",
-    Kind.PURPOSE_PREFERENCE: "SMS purpose preference",
+KIND_LABELS: dict[str, str] = {
+    ActivityKind.OPT_OUT: "Opt-out",
+    ActivityKind.RE_CONSENT: "Re-consent",
+    ActivityKind.STOP_REPLY: "STOP reply",
+    ActivityKind.MANUAL_SEND: "Manual send",
+    ActivityKind.MANUAL_SEND_OPTED_OUT: "Manual send to opted-out contact",
+    ActivityKind.AUTOMATION_SENT: "Automation step sent",
+    ActivityKind.AUTOMATION_SKIPPED: "Automation step skipped",
+    ActivityKind.AUTOMATION_HELD: "Automation step held",
+    ActivityKind.OPT_OUT_CONFIRMATION: "Opt-out confirmation",
+    ActivityKind.AUTOMATION_FAILED: "Automation step failed",
+    ActivityKind.SEND_FAILED: "Send failed",
+    ActivityKind.INBOUND_MESSAGE: "Inbound message",
+    ActivityKind.HELP_REQUEST: "HELP reply",
+    ActivityKind.REVIEW_DECISION: "Review decision",
+    ActivityKind.SETTINGS_CHANGE: "Settings change",
+    ActivityKind.CONTACT_CREATED: "Contact created",
+    ActivityKind.CONTACT_UPDATED: "Contact updated",
+    ActivityKind.CONTACT_DELETED: "Contact deleted",
+    ActivityKind.TASK_CREATED: "Task created",
+    ActivityKind.ENROLLED: "Enrolled in automation",
+    ActivityKind.IMPORT: "Import",
+    ActivityKind.DELIVERY_BLOCKED: "Texts to number fail",
+    ActivityKind.DELIVERY_UNBLOCKED: "Delivery block cleared",
+    ActivityKind.CONSENT_RECORD: "Consent record",
+    ActivityKind.PURPOSE_PREFERENCE: "SMS purpose preference",
 }
 
 
@@ -285,45 +260,55 @@ def _remember_tip(session: Session, entry_hash: str, seq: int) -> None:
     session.info[_HEAD] = (database_name(session), seq, entry_hash)
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """What one activity-log entry says, before it is signed and written.
+
+    ``contact`` names a contact object (its id and name are read when the entry is
+    appended, after a flush, so a contact created in this transaction can be named);
+    otherwise ``contact_id``/``contact_name`` say who, if anyone. ``occurred_at`` is
+    when it happened (default: when it is appended)."""
+
+    kind: ActivityKind
+    summary: str
+    actor: str
+    contact: Contact | None = None
+    contact_id: int | None = None
+    contact_name: str = ""
+    automation_id: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
 def append(
-    session: Session,
-    *,
-    kind: str,
-    summary: str,
-    actor: str,
-    contact: Contact | None = None,
-    contact_id: int | None = None,
-    contact_name: str = "",
-    automation_id: int | None = None,
-    details: dict[str, Any] | None = None,
-    occurred_at: datetime | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-    flush: bool = True,
+    session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK, flush: bool = True
 ) -> ActivityEntry | None:
-    """Add one entry in the caller's transaction; it commits or rolls back with the change it records.
+    """Add ``entry`` in the caller's transaction; it commits or rolls back with the change it
+    records.
 
     The entry is signed with this installation's log key (made on first use; raises
     log_keys.LogKeyError when it cannot be saved). ``flush=False`` buffers the entry
     and inserts it, with the others buffered in this transaction, in one executemany
     just before commit (or before the next flushed append): for callers logging many
     entries about existing contacts. Returns the flushed entry, or None for a buffered one."""
-    if contact is not None:
+    contact_id, contact_name = entry.contact_id, entry.contact_name
+    if entry.contact is not None:
         if flush:
             session.flush()  # a new contact needs its id before we can name it
-        contact_id, contact_name = contact.id, contact.display_name
+        contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
     prev_hash, prev_seq = _last_link(session)
     key = log_keys.key_ring().own_key()
     row = {
-        "occurred_at": occurred_at or now,
+        "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
-        "kind": _plain(kind),
+        "kind": _plain(entry.kind),
         "contact_id": contact_id,
         "contact_name": _plain(contact_name[:210]),
-        "automation_id": automation_id,
-        "actor": _plain(actor[:100]),
-        "summary": _plain(summary),
-        "details": _canonical(details or {}),
+        "automation_id": entry.automation_id,
+        "actor": _plain(entry.actor[:100]),
+        "summary": _plain(entry.summary),
+        "details": _canonical(dict(entry.details)),
         "prev_hash": prev_hash,
         "key_id": key.key_id,
         "seq": prev_seq + 1,
@@ -336,21 +321,20 @@ def append(
         session.info.setdefault(_PENDING, []).append(row)
         return None
     write_pending(session)  # buffered entries come first: the chain is in id order
-    entry = ActivityEntry(**row)
-    session.add(entry)
+    added = ActivityEntry(**row)
+    session.add(added)
     session.flush()
-    return entry
+    return added
 
 
 def append_many(
-    session: Session, entries: Iterable[dict[str, Any]], *, clock: Clock = SYSTEM_CLOCK
+    session: Session, entries: Iterable[LogEntry], *, clock: Clock = SYSTEM_CLOCK
 ) -> int:
     """Add several entries, in order, in the caller's transaction with one INSERT (the inbox
-    logs thousands at a time). Each item takes the keyword arguments of :func:`append`
-    except ``contact``/``clock``/``flush``. Returns the count."""
+    logs thousands at a time). Returns the count."""
     count = 0
-    for item in entries:
-        append(session, **item, clock=clock, flush=False)
+    for entry in entries:
+        append(session, entry, clock=clock, flush=False)
         count += 1
     write_pending(session)
     return count

@@ -22,10 +22,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core.activity import KIND_LABELS, ActivityView, Kind
-from trustpager_desktop.core.consent import RECONSENT_METHODS, SOURCE_LABELS, Source
+from trustpager_desktop.core.activity import KIND_LABELS, ActivityView
+from trustpager_desktop.core.consent import RECONSENT_METHODS, SOURCE_LABELS
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.settings import setting_label
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import ActivityEntry, Automation
 
@@ -269,49 +270,75 @@ class KindChoice:
 # Ordered as a person thinks of them: opt-outs (and how they came), consent back, sends,
 # replies, then housekeeping. STOP replies are logged as opt-outs whose source is the reply.
 KIND_CHOICES: tuple[KindChoice, ...] = (
-    KindChoice("opt_out", "Opt-outs (all)", (Kind.OPT_OUT,)),
-    KindChoice("stop_reply", "STOP replies", (Kind.OPT_OUT, Kind.STOP_REPLY), (Source.STOP_REPLY,)),
-    KindChoice("opt_out_by_hand", "Opt-outs by hand", (Kind.OPT_OUT,), (Source.MANUAL_TOGGLE,)),
-    KindChoice("opt_out_review", "Opt-outs after review", (Kind.OPT_OUT,), (Source.REVIEW,)),
+    KindChoice("opt_out", "Opt-outs (all)", (ActivityKind.OPT_OUT,)),
+    KindChoice(
+        "stop_reply",
+        "STOP replies",
+        (ActivityKind.OPT_OUT, ActivityKind.STOP_REPLY),
+        (ConsentSource.STOP_REPLY,),
+    ),
+    KindChoice(
+        "opt_out_by_hand",
+        "Opt-outs by hand",
+        (ActivityKind.OPT_OUT,),
+        (ConsentSource.MANUAL_TOGGLE,),
+    ),
+    KindChoice(
+        "opt_out_review", "Opt-outs after review", (ActivityKind.OPT_OUT,), (ConsentSource.REVIEW,)
+    ),
     KindChoice(
         "twilio_21610",
         "Opt-outs reported by Twilio (21610)",
-        (Kind.OPT_OUT,),
-        (Source.TWILIO_21610,),
+        (ActivityKind.OPT_OUT,),
+        (ConsentSource.TWILIO_21610,),
     ),  # fmt: skip
-    KindChoice("re_consent", "Re-consents", (Kind.RE_CONSENT,)),
-    KindChoice("consent_record", "Consent records (opt-in proof)", (Kind.CONSENT_RECORD,)),
+    KindChoice("re_consent", "Re-consents", (ActivityKind.RE_CONSENT,)),
+    KindChoice("consent_record", "Consent records (opt-in proof)", (ActivityKind.CONSENT_RECORD,)),
     KindChoice(
-        "purpose_preference", "SMS purposes declined or allowed", (Kind.PURPOSE_PREFERENCE,)
-    ),  # fmt: skip
-    KindChoice("manual_send", "Texts sent by hand", (Kind.MANUAL_SEND, Kind.MANUAL_SEND_OPTED_OUT)),
+        "purpose_preference",
+        "SMS purposes declined or allowed",
+        (ActivityKind.PURPOSE_PREFERENCE,),
+    ),
+    KindChoice(
+        "manual_send",
+        "Texts sent by hand",
+        (ActivityKind.MANUAL_SEND, ActivityKind.MANUAL_SEND_OPTED_OUT),
+    ),
     KindChoice(
         "manual_send_opted_out",
         "Texts sent by hand to opted-out contacts",
-        (Kind.MANUAL_SEND_OPTED_OUT,),
+        (ActivityKind.MANUAL_SEND_OPTED_OUT,),
     ),  # fmt: skip
-    KindChoice("automation_sent", "Automation texts sent", (Kind.AUTOMATION_SENT,)),
-    KindChoice("automation_skipped", "Automation steps skipped", (Kind.AUTOMATION_SKIPPED,)),
+    KindChoice("automation_sent", "Automation texts sent", (ActivityKind.AUTOMATION_SENT,)),
+    KindChoice(
+        "automation_skipped", "Automation steps skipped", (ActivityKind.AUTOMATION_SKIPPED,)
+    ),
     KindChoice(
         "automation_held",
         "Automation texts held (reply waiting for review)",
-        (Kind.AUTOMATION_HELD,),
+        (ActivityKind.AUTOMATION_HELD,),
     ),  # fmt: skip
-    KindChoice("opt_out_confirmation", "Opt-out confirmation texts", (Kind.OPT_OUT_CONFIRMATION,)),
-    KindChoice("failed", "Failed sends", (Kind.AUTOMATION_FAILED, Kind.SEND_FAILED)),
     KindChoice(
-        "inbound_message", "Replies received (not STOP)", (Kind.INBOUND_MESSAGE, Kind.HELP_REQUEST)
+        "opt_out_confirmation", "Opt-out confirmation texts", (ActivityKind.OPT_OUT_CONFIRMATION,)
+    ),
+    KindChoice(
+        "failed", "Failed sends", (ActivityKind.AUTOMATION_FAILED, ActivityKind.SEND_FAILED)
+    ),
+    KindChoice(
+        "inbound_message",
+        "Replies received (not STOP)",
+        (ActivityKind.INBOUND_MESSAGE, ActivityKind.HELP_REQUEST),
     ),  # fmt: skip
-    KindChoice("review_decision", "Review decisions", (Kind.REVIEW_DECISION,)),
-    KindChoice("enrolled", "Enrolments in automations", (Kind.ENROLLED,)),
+    KindChoice("review_decision", "Review decisions", (ActivityKind.REVIEW_DECISION,)),
+    KindChoice("enrolled", "Enrolments in automations", (ActivityKind.ENROLLED,)),
     KindChoice(
         "contact",
         "Contacts added, changed or deleted",
-        (Kind.CONTACT_CREATED, Kind.CONTACT_UPDATED, Kind.CONTACT_DELETED),
+        (ActivityKind.CONTACT_CREATED, ActivityKind.CONTACT_UPDATED, ActivityKind.CONTACT_DELETED),
     ),  # fmt: skip
-    KindChoice("task_created", "Tasks created", (Kind.TASK_CREATED,)),
-    KindChoice("import", "Imports", (Kind.IMPORT,)),
-    KindChoice("settings_change", "Settings changes and pauses", (Kind.SETTINGS_CHANGE,)),
+    KindChoice("task_created", "Tasks created", (ActivityKind.TASK_CREATED,)),
+    KindChoice("import", "Imports", (ActivityKind.IMPORT,)),
+    KindChoice("settings_change", "Settings changes and pauses", (ActivityKind.SETTINGS_CHANGE,)),
 )
 KIND_CHOICE_BY_KEY = {choice.key: choice for choice in KIND_CHOICES}
 
@@ -320,7 +347,11 @@ def kind_text(view: ActivityView) -> str:
     """The Kind column: 'Opt-out: STOP reply' says how an opt-out or re-consent came."""
     label = KIND_LABELS.get(view.kind, view.kind.replace("_", " ").capitalize())
     source = view.details.get("source")
-    if view.kind in (Kind.OPT_OUT, Kind.RE_CONSENT) and isinstance(source, str) and source:
+    if (
+        view.kind in (ActivityKind.OPT_OUT, ActivityKind.RE_CONSENT)
+        and isinstance(source, str)
+        and source
+    ):
         return f"{label}: {SOURCE_LABELS.get(source, source)}"
     return label
 
@@ -367,7 +398,7 @@ def _plain(value: object) -> str:
 
 
 def _detail_label(key: str, view: ActivityView) -> str:
-    if view.kind == Kind.SETTINGS_CHANGE:
+    if view.kind == ActivityKind.SETTINGS_CHANGE:
         return setting_label(key)
     return DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
 
@@ -391,7 +422,7 @@ def detail_fields(view: ActivityView, zone: str) -> list[tuple[str, str]]:
     keys = sorted(view.details, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))
     for key in keys:
         value = view.details[key]
-        if (value is None or value == "") and view.kind != Kind.SETTINGS_CHANGE:
+        if (value is None or value == "") and view.kind != ActivityKind.SETTINGS_CHANGE:
             continue
         fields.append((_detail_label(key, view), _detail_value(key, value, zone)))
     utc = view.occurred_at.isoformat(timespec="seconds")

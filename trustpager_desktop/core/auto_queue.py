@@ -69,10 +69,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, automations, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.automation_pause import automations_paused as is_paused
 from trustpager_desktop.core.automation_pause import set_paused
+from trustpager_desktop.core.backoff import backoff_seconds
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.gateway import (
     AutomationOrigin,
     NotOwned,
@@ -80,10 +81,11 @@ from trustpager_desktop.core.gateway import (
     OutboundText,
     SendOutcome,
     SendRequest,
-    Status,
 )
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ActivityKind, MessageStatus, QueueStatus
+from trustpager_desktop.core.timefmt import known_zone
 from trustpager_desktop.providers.base import FailureKind, ProviderError
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
@@ -98,19 +100,16 @@ from trustpager_desktop.store.models import (
 
 log = logging.getLogger("trustpager.auto_queue")
 
-PENDING, IN_FLIGHT, SENT, DONE = "pending", "in_flight", "sent", "done"
-SKIPPED, FAILED, REVIEW = "skipped", "failed", "review"
-HELD = "held"  # the consent rule holds the text: a reply waits for review; not claimed
-STATUSES = (PENDING, IN_FLIGHT, HELD, SENT, DONE, SKIPPED, FAILED, REVIEW)
-STATUS_LABELS = {
-    PENDING: "Upcoming",
-    IN_FLIGHT: "Sending",
-    HELD: "Held",
-    SENT: "Sent",
-    DONE: "Done",
-    SKIPPED: "Skipped",
-    FAILED: "Failed",
-    REVIEW: "Needs review",
+STATUSES = tuple(QueueStatus)
+STATUS_LABELS: dict[str, str] = {
+    QueueStatus.PENDING: "Upcoming",
+    QueueStatus.IN_FLIGHT: "Sending",
+    QueueStatus.HELD: "Held",
+    QueueStatus.SENT: "Sent",
+    QueueStatus.DONE: "Done",
+    QueueStatus.SKIPPED: "Skipped",
+    QueueStatus.FAILED: "Failed",
+    QueueStatus.REVIEW: "Needs review",
 }
 
 REASON_QUIET_HOURS = "waiting for quiet hours to end"
@@ -181,11 +180,7 @@ def recipient_timezone(e164: str | None, fallback: str) -> str:
         return fallback
     if len(zones) != 1 or zones[0] == phone_timezone.UNKNOWN_TIMEZONE:
         return fallback
-    try:
-        zoneinfo.ZoneInfo(zones[0])
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return fallback
-    return zones[0]
+    return zones[0] if known_zone(zones[0]) is not None else fallback
 
 
 @lru_cache(maxsize=65_536)
@@ -253,7 +248,7 @@ class ClaimedItem:
     @property
     def uncertain(self) -> bool:
         """Its last send may have happened: it is looked up, not sent."""
-        return self.outbound_status == Status.UNKNOWN
+        return self.outbound_status == MessageStatus.UNKNOWN
 
     def render(self, template: str) -> str:
         return automations.render(
@@ -277,12 +272,8 @@ class DispatchReport:
     paused: bool = False
     reasons: list[str] = field(default_factory=list)
 
-    _COUNTS = ("claimed", "sent", "skipped", "failed", "retrying", "done", "deferred", "review",
-               "held", "checking", "taken_over")  # fmt: skip
-
     def add(self, other: DispatchReport) -> None:
-        for name in self._COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        add_counts(self, other)
 
     def describe(self) -> str:
         if self.paused:
@@ -347,7 +338,7 @@ def claim_due(
         due = (
             select(QueueItem.id)
             .join(Automation, Automation.id == QueueItem.automation_id)
-            .where(QueueItem.status == PENDING, QueueItem.due_at <= now,
+            .where(QueueItem.status == QueueStatus.PENDING, QueueItem.due_at <= now,
                    Automation.enabled.is_(True))
             .order_by(QueueItem.due_at, QueueItem.id)
             .limit(limit)
@@ -358,7 +349,7 @@ def claim_due(
             session.execute(
                 update(QueueItem)
                 .where(QueueItem.id.in_(due.scalar_subquery()))
-                .values(status=IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
+                .values(status=QueueStatus.IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
                         lease_until=now + lease, reason=None)
                 .returning(QueueItem.id)
                 .execution_options(synchronize_session=False)
@@ -428,7 +419,7 @@ def _apply_time_rules(
             continue
         allowed = send_time(now, item.phone_e164, settings)
         if allowed > now:
-            _set(session, item.id, status=PENDING, due_at=allowed, reason=REASON_QUIET_HOURS,
+            _set(session, item.id, status=QueueStatus.PENDING, due_at=allowed, reason=REASON_QUIET_HOURS,
                  claimed_by=None, claimed_at=None, lease_until=None)  # fmt: skip
             report.deferred += 1
             continue
@@ -445,29 +436,31 @@ def _set(session: Session, item_id: int, **values: Any) -> None:
 
 
 def _skip(session: Session, item: ClaimedItem, reason: str, now: datetime, clock: Clock) -> None:
-    _set(session, item.id, status=SKIPPED, reason=f"skipped: {reason}", finished_at=now)
+    _set(session, item.id, status=QueueStatus.SKIPPED, reason=f"skipped: {reason}", finished_at=now)
     _log_skip(session, item, reason, clock)
 
 
 def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) -> None:
     activity.append(
         session,
-        kind=Kind.AUTOMATION_SKIPPED,
-        summary=f"Automation step skipped: {reason}",
-        actor=item.automation_name,
-        contact_id=item.contact_id,
-        contact_name=item.contact_name,
-        automation_id=item.automation_id,
-        details={"queue_item_id": item.id, "step": item.step_position, "due_at": item.due_at},
+        activity.LogEntry(
+            kind=ActivityKind.AUTOMATION_SKIPPED,
+            summary=f"Automation step skipped: {reason}",
+            actor=item.automation_name,
+            contact_id=item.contact_id,
+            contact_name=item.contact_name,
+            automation_id=item.automation_id,
+            details={"queue_item_id": item.id, "step": item.step_position, "due_at": item.due_at},
+        ),
         clock=clock,
     )
 
 
 def retry_delay(attempt: int, rng: random.Random | None = None) -> timedelta:
     """Capped exponential back-off with +-20 % jitter, so a provider outage is not hammered."""
-    base = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    jitter = (rng or random).uniform(0.8, 1.2)
-    return timedelta(seconds=min(RETRY_CAP_SECONDS, base * jitter))
+    seconds = backoff_seconds(attempt, first=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS,
+                              jitter=(0.8, 1.2), draw=(rng or random).random)  # fmt: skip
+    return timedelta(seconds=seconds)
 
 
 def _ask_again_delay(since_attempt: timedelta) -> timedelta:
@@ -600,7 +593,7 @@ class QueueDispatcher:
         """Extend the lease of every item this dispatch still holds, in one UPDATE, and learn
         which ones those are (an item taken over after a stall is no longer among them)."""
         until = now + self.lease
-        mine = (QueueItem.claimed_by == self._claimer, QueueItem.status == IN_FLIGHT)
+        mine = (QueueItem.claimed_by == self._claimer, QueueItem.status == QueueStatus.IN_FLIGHT)
         with self.db.write() as session:
             connection = session.connection()
             connection.execute(update(QueueItem).where(*mine).values(lease_until=until))
@@ -616,7 +609,7 @@ class QueueDispatcher:
             connection.execute(
                 select(QueueItem.id)
                 .where(bulk.id_in(QueueItem.id, ids, connection.dialect.name),
-                       QueueItem.claimed_by == self._claimer, QueueItem.status == IN_FLIGHT)
+                       QueueItem.claimed_by == self._claimer, QueueItem.status == QueueStatus.IN_FLIGHT)
                 .with_for_update()
             ).scalars()
         )  # fmt: skip
@@ -641,8 +634,8 @@ class QueueDispatcher:
         for item in items:
             if item.uncertain:
                 self._confirm(item, report)
-        for start in range(0, len(texts), self.send_chunk):
-            self._send(texts[start : start + self.send_chunk], report)
+        for chunk in bulk.chunks(texts, self.send_chunk):
+            self._send(list(chunk), report)
 
     def run_item(self, item: ClaimedItem, report: DispatchReport) -> None:
         """Run one claimed item (see ``run_items``)."""
@@ -655,7 +648,10 @@ class QueueDispatcher:
         elif not item.step_exists:
             with self.db.write() as session:
                 if self._claim_locked(session, item.id):
-                    self._finish(session, [_row(item.id, SKIPPED, REASON_STEP_REMOVED, self.clock)])
+                    self._finish(
+                        session,
+                        [_row(item.id, QueueStatus.SKIPPED, REASON_STEP_REMOVED, self.clock)],
+                    )
                     _log_skip(session, item, REASON_STEP_REMOVED, self.clock)
             report.skipped += 1
         else:
@@ -663,7 +659,7 @@ class QueueDispatcher:
                 if self._claim_locked(session, item.id):
                     if item.action_type == automations.CREATE_TASK:
                         create_task_for_item(session, item, self.clock.now(), self.clock)
-                    self._finish(session, [_row(item.id, DONE, None, self.clock)])
+                    self._finish(session, [_row(item.id, QueueStatus.DONE, None, self.clock)])
             report.done += 1
 
     def _claim_locked(self, session: Session, item_id: int) -> bool:
@@ -698,7 +694,11 @@ class QueueDispatcher:
         def on_recorded(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
             # Texts the consent rule stopped are finished here, in the record transaction;
             # the others move when the provider's answer is stored (one UPDATE each time).
-            rows = [_settled_row(t, attempts, now) for _, t in texts if t.status != Status.SENDING]
+            rows = [
+                _settled_row(t, attempts, now)
+                for _, t in texts
+                if t.status != MessageStatus.SENDING
+            ]
             self._finish(session, rows)
 
         def on_finished(session: Session, texts: list[tuple[SendRequest, OutboundText]]) -> None:
@@ -710,7 +710,7 @@ class QueueDispatcher:
             on_recorded=on_recorded,
             on_finished=on_finished,
             owned=self._still_owned,
-            before_call=lambda text: self._owns(text.queue_item_id),
+            before_call=lambda text: self._owns(text.item_id),
             inbox=inbox,
         )
         for item, result in zip(items, results, strict=True):
@@ -723,17 +723,17 @@ class QueueDispatcher:
             report.taken_over += 1
         elif isinstance(result, Exception):  # e.g. a template that renders empty
             with self.db.write() as session:
-                self._finish(session, [_row(item.id, FAILED, str(result), self.clock)])
+                self._finish(session, [_row(item.id, QueueStatus.FAILED, str(result), self.clock)])
             report.failed += 1
         elif not isinstance(result, SendOutcome):
             raise TypeError(result)
-        elif result.status == Status.SENT:
+        elif result.status == MessageStatus.SENT:
             report.sent += 1
-        elif result.status == Status.SUPPRESSED:
+        elif result.status == MessageStatus.SUPPRESSED:
             report.skipped += 1
-        elif result.status == Status.HELD:
+        elif result.status == MessageStatus.HELD:
             report.held += 1
-        elif result.status == Status.UNKNOWN:
+        elif result.status == MessageStatus.UNKNOWN:
             report.checking += 1
         elif result.retryable and attempt < MAX_SEND_ATTEMPTS:
             report.retrying += 1
@@ -764,9 +764,9 @@ class QueueDispatcher:
             report.review += to_review
             report.checking += 1 - to_review
             return
-        if outcome.status == Status.SENT:
+        if outcome.status == MessageStatus.SENT:
             report.sent += 1
-        elif outcome.status == Status.FAILED and item.attempts < MAX_SEND_ATTEMPTS:
+        elif outcome.status == MessageStatus.FAILED and item.attempts < MAX_SEND_ATTEMPTS:
             report.retrying += 1
 
     def _ask_again_later(self, item: ClaimedItem, error: ProviderError) -> int:
@@ -774,13 +774,13 @@ class QueueDispatcher:
         now = self.clock.now()
         since = now - (item.outbound_created_at or now)
         if since > LOOKUP_GIVE_UP:
-            row = _row(item.id, REVIEW, REASON_REVIEW, self.clock)
+            row = _row(item.id, QueueStatus.REVIEW, REASON_REVIEW, self.clock)
         else:
             row = _pending_row(item.id, now + _ask_again_delay(since),
                                REASON_ASK_AGAIN.format(why=error.reason))  # fmt: skip
         with self.db.write() as session:
             self._finish(session, [row])
-        return 1 if row["status"] == REVIEW else 0
+        return 1 if row["status"] == QueueStatus.REVIEW else 0
 
 
 def _request_for(item_id: int) -> SendRequest:
@@ -794,39 +794,39 @@ def _row(item_id: int, status: str, reason: str | None, clock: Clock) -> dict[st
 
 def _pending_row(item_id: int, due: datetime, reason: str) -> dict[str, Any]:
     """Back to ``pending``, due at ``due``, released by this dispatch."""
-    return {"item_id": item_id, "status": PENDING, "due_at": due, "reason": reason,
+    return {"item_id": item_id, "status": QueueStatus.PENDING, "due_at": due, "reason": reason,
             "claimed_by": None, "lease_until": None, "finished_at": None}  # fmt: skip
 
 
 def _settled_row(text: OutboundText, attempts: dict[int, int], now: datetime) -> dict[str, Any]:
     """The item's update for a settled text: its outcome, the record and the attempt."""
-    item_id = text.queue_item_id
+    item_id = text.item_id
     return {"item_id": item_id, "outbound_message_id": text.id, "attempts": attempts[item_id],
             **_settled_values(text, attempts[item_id], now)}  # fmt: skip
 
 
 def _settled_values(text: OutboundText, attempt: int, now: datetime) -> dict[str, Any]:
     """Queue columns once the provider answered (or a consent re-check blocked the text)."""
-    if text.status == Status.UNKNOWN:  # may have been sent: look it up before anything else
+    if text.status == MessageStatus.UNKNOWN:  # may have been sent: look it up before anything else
         why = (text.error_message or "no clear answer").split(", so ")[0]
-        return _pending_row(text.queue_item_id, now + LOOKUP_DELAY,
+        return _pending_row(text.item_id, now + LOOKUP_DELAY,
                             REASON_CHECKING.format(why=why))  # fmt: skip
     if (
-        text.status == Status.FAILED
-        and getattr(text, "failure_kind", None) is FailureKind.TEMPORARY
+        text.status == MessageStatus.FAILED
+        and text.failure_kind is FailureKind.TEMPORARY
         and attempt < MAX_SEND_ATTEMPTS
     ):  # Twilio certainly never took it: retry after a back-off, decided in this transaction
-        return _pending_row(text.queue_item_id, now + retry_delay(attempt),
+        return _pending_row(text.item_id, now + retry_delay(attempt),
                             f"will retry (attempt {attempt} failed: {text.error_message})")  # fmt: skip
     return _finished_values(text, now)
 
 
 def _looked_up_values(text: OutboundText, attempts: int, now: datetime) -> dict[str, Any]:
     """Queue columns once a lookup settled an uncertain text."""
-    if text.status == Status.FAILED and attempts < MAX_SEND_ATTEMPTS:
+    if text.status == MessageStatus.FAILED and attempts < MAX_SEND_ATTEMPTS:
         # Not at Twilio: due again at once (its due time stays: the lookup is no reason to
         # call it a missed send window), sent on the next claim under the usual rules.
-        return {"status": PENDING, "reason": REASON_NOT_AT_PROVIDER,
+        return {"status": QueueStatus.PENDING, "reason": REASON_NOT_AT_PROVIDER,
                 "claimed_by": None, "lease_until": None}  # fmt: skip
     return _finished_values(text, now)
 
@@ -839,7 +839,7 @@ def _update_items(session: Session, rows: list[dict[str, Any]], holder: str) -> 
         groups.setdefault(tuple(sorted(row)), []).append(row)
     for group in groups.values():
         changed = bulk.update_rows(session.connection(), _ITEMS, group, key="item_id",
-                                   only_where={"claimed_by": holder, "status": IN_FLIGHT})  # fmt: skip
+                                   only_where={"claimed_by": holder, "status": QueueStatus.IN_FLIGHT})  # fmt: skip
         if len(changed) < len(group):
             log.warning("%d queue item(s) were taken over meanwhile; their new state stands",
                         len(group) - len(changed))  # fmt: skip
@@ -865,30 +865,36 @@ def create_task_for_item(session: Session, item: ClaimedItem, now: datetime, clo
     )
     activity.append(
         session,
-        kind=Kind.TASK_CREATED,
-        summary=f"Task created by automation '{item.automation_name}': {title}",
-        actor=item.automation_name,
-        contact_id=item.contact_id,
-        contact_name=item.contact_name,
-        automation_id=item.automation_id,
-        details={"queue_item_id": item.id, "title": title},
+        activity.LogEntry(
+            kind=ActivityKind.TASK_CREATED,
+            summary=f"Task created by automation '{item.automation_name}': {title}",
+            actor=item.automation_name,
+            contact_id=item.contact_id,
+            contact_name=item.contact_name,
+            automation_id=item.automation_id,
+            details={"queue_item_id": item.id, "title": title},
+        ),
         clock=clock,
     )
 
 
 def _finished_values(message: Any, now: datetime) -> dict[str, Any]:
     """Queue item columns that mirror a finished outbound message (a record or a text)."""
-    if message.status == Status.SENT:
-        return {"status": SENT, "reason": None, "finished_at": now}
-    if message.status == Status.HELD:
-        return {"status": HELD, "reason": message.error_message, "claimed_by": None,
+    if message.status == MessageStatus.SENT:
+        return {"status": QueueStatus.SENT, "reason": None, "finished_at": now}
+    if message.status == MessageStatus.HELD:
+        return {"status": QueueStatus.HELD, "reason": message.error_message, "claimed_by": None,
                 "claimed_at": None, "lease_until": None}  # fmt: skip
-    if message.status == Status.SUPPRESSED:
+    if message.status == MessageStatus.SUPPRESSED:
         reason = message.error_message or "contact opted out of SMS"
         if not reason.startswith("skipped"):
             reason = f"skipped: {reason}"
-        return {"status": SKIPPED, "reason": reason, "finished_at": now}
-    return {"status": FAILED, "reason": message.error_message or "not sent", "finished_at": now}
+        return {"status": QueueStatus.SKIPPED, "reason": reason, "finished_at": now}
+    return {
+        "status": QueueStatus.FAILED,
+        "reason": message.error_message or "not sent",
+        "finished_at": now,
+    }
 
 
 # -- holds ---------------------------------------------------------------------------------------
@@ -900,7 +906,7 @@ _HELD_ITEMS = (
            Contact.first_name, Contact.last_name, Automation.purpose)
     .join(Contact, Contact.id == QueueItem.contact_id)
     .join(Automation, Automation.id == QueueItem.automation_id)
-    .where(QueueItem.status == HELD)
+    .where(QueueItem.status == QueueStatus.HELD)
 )  # fmt: skip
 
 
@@ -908,7 +914,12 @@ def release_held(db: Database, *, clock: Clock = SYSTEM_CLOCK) -> int:
     """Every dispatch cycle: held texts whose hold ended (a decision, the setting turned
     off, a changed number) go back to the queue. Returns how many moved."""
     with db.read() as session:
-        if session.scalar(select(QueueItem.id).where(QueueItem.status == HELD).limit(1)) is None:
+        if (
+            session.scalar(
+                select(QueueItem.id).where(QueueItem.status == QueueStatus.HELD).limit(1)
+            )
+            is None
+        ):
             return 0
     with db.write() as session:
         return release_held_in(session, clock=clock)
@@ -933,7 +944,7 @@ def release_held_in(
             continue
         moved += 1
         if state.automation_allowed:
-            _set(session, row.id, status=PENDING, reason=None)
+            _set(session, row.id, status=QueueStatus.PENDING, reason=None)
             continue
         item = SimpleNamespace(id=row.id, automation_name=row.name, contact_id=row.contact_id,
                                contact_name=f"{row.first_name} {row.last_name}".strip(),
@@ -980,7 +991,7 @@ def reconcile_in_flight(
     Runs every runner cycle; cheap when nothing expired (one indexed query).
     """
     now = clock.now()
-    expired = (QueueItem.status == IN_FLIGHT, QueueItem.lease_until < now - skew)
+    expired = (QueueItem.status == QueueStatus.IN_FLIGHT, QueueItem.lease_until < now - skew)
     report = ReconcileReport()
     with db.read() as session:
         if session.scalar(select(QueueItem.id).where(*expired).limit(1)) is None:
@@ -1007,19 +1018,19 @@ def _reconcile_one(
     message = _outbound_for(session, item)
     if message is None:
         lease_ran_out = item.lease_until or now
-        item.status, item.claimed_by, item.lease_until = PENDING, None, None
+        item.status, item.claimed_by, item.lease_until = QueueStatus.PENDING, None, None
         item.due_at = max(item.due_at, lease_ran_out)
         item.reason = REASON_REQUEUED
         report.returned_to_pending += 1
         return
     if item.outbound_message_id != message.id:  # recorded, never settled: count the attempt
         item.outbound_message_id, item.attempts = message.id, item.attempts + 1
-    if message.status in (Status.SENDING, Status.UNKNOWN) and message.provider_sid:
-        message.status, message.sent_at, message.updated_at = Status.SENT, now, now
-    if message.status in (Status.SENDING, Status.UNKNOWN):
-        message.status, message.updated_at = Status.UNKNOWN, now
+    if message.status in (MessageStatus.SENDING, MessageStatus.UNKNOWN) and message.provider_sid:
+        message.status, message.sent_at, message.updated_at = MessageStatus.SENT, now, now
+    if message.status in (MessageStatus.SENDING, MessageStatus.UNKNOWN):
+        message.status, message.updated_at = MessageStatus.UNKNOWN, now
         message.error_message = message.error_message or INTERRUPTED
-        item.status, item.claimed_by, item.lease_until = PENDING, None, None
+        item.status, item.claimed_by, item.lease_until = QueueStatus.PENDING, None, None
         item.due_at = message.created_at + LOOKUP_DELAY
         item.reason = REASON_CHECKING.format(why="interrupted while sending")
         report.to_look_up += 1
@@ -1034,7 +1045,7 @@ def _reconcile_non_text(session: Session, item: QueueItem, now: datetime, clock:
         claimed = _load_claimed(session, [item.id])
         if claimed:
             create_task_for_item(session, claimed[0], now, clock)
-    item.status, item.finished_at = DONE, now
+    item.status, item.finished_at = QueueStatus.DONE, now
 
 
 def _outbound_for(session: Session, item: QueueItem) -> OutboundMessage | None:
@@ -1100,7 +1111,7 @@ def list_queue(
         query = query.where(QueueItem.automation_id == automation_id)
     if statuses:
         query = query.where(QueueItem.status.in_(statuses))
-    upcoming_only = statuses and set(statuses) <= {PENDING, IN_FLIGHT}
+    upcoming_only = statuses and set(statuses) <= {QueueStatus.PENDING, QueueStatus.IN_FLIGHT}
     order = QueueItem.due_at.asc() if upcoming_only else QueueItem.due_at.desc()
     rows = session.execute(query.order_by(order, QueueItem.id).limit(limit)).all()
     upcoming = [r for r in rows if _to_run(r[0])]
@@ -1128,7 +1139,11 @@ def list_queue(
 
 
 def _to_run(item: QueueItem) -> bool:
-    return item.action_type == automations.SEND_SMS and item.status in (PENDING, IN_FLIGHT, HELD)
+    return item.action_type == automations.SEND_SMS and item.status in (
+        QueueStatus.PENDING,
+        QueueStatus.IN_FLIGHT,
+        QueueStatus.HELD,
+    )
 
 
 def _upcoming_reason(stored: str, state: consent.ConsentState | None) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Meta
 
@@ -32,10 +33,12 @@ def set_paused(session: Session, paused: bool, *, actor: str, clock: Clock = SYS
     session.merge(Meta(key=PAUSE_KEY, value="1" if paused else "0"))
     activity.append(
         session,
-        kind=activity.Kind.SETTINGS_CHANGE,
-        summary="Automations paused" if paused else "Automations resumed",
-        actor=actor,
-        details={PAUSE_KEY: ["0" if paused else "1", "1" if paused else "0"]},
+        activity.LogEntry(
+            kind=ActivityKind.SETTINGS_CHANGE,
+            summary="Automations paused" if paused else "Automations resumed",
+            actor=actor,
+            details={PAUSE_KEY: ["0" if paused else "1", "1" if paused else "0"]},
+        ),
         clock=clock,
     )
     return True

@@ -36,11 +36,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
 from trustpager_desktop.core.settings import DEFAULT_PURPOSE, load_settings
+from trustpager_desktop.core.states import ActivityKind, QueueStatus
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     TITLE_MAX,
@@ -63,7 +64,7 @@ MAX_STEPS = 50
 MAX_WAIT_SECONDS = 366 * 86_400
 EXPORT_FORMAT = "trustpager-automations"
 EXPORT_VERSION = 1
-OPEN_STATUSES = ("pending", "in_flight", "held")
+OPEN_STATUSES = (QueueStatus.PENDING, QueueStatus.IN_FLIGHT, QueueStatus.HELD)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -513,9 +514,10 @@ def list_rows(session: Session) -> list[AutomationRow]:
                 enabled=a.enabled,
                 scheduled=bool(a.schedule),
                 step_count=steps.get(a.id, 0),
-                sent=counts.get((a.id, "sent"), 0),
-                skipped=counts.get((a.id, "skipped"), 0),
-                failed=counts.get((a.id, "failed"), 0) + counts.get((a.id, "review"), 0),
+                sent=counts.get((a.id, QueueStatus.SENT), 0),
+                skipped=counts.get((a.id, QueueStatus.SKIPPED), 0),
+                failed=counts.get((a.id, QueueStatus.FAILED), 0)
+                + counts.get((a.id, QueueStatus.REVIEW), 0),
                 pending=sum(counts.get((a.id, status), 0) for status in OPEN_STATUSES),
                 last_run_at=last_run.get(a.id),
                 purpose=a.purpose or DEFAULT_PURPOSE,
@@ -608,7 +610,7 @@ def enroll(
 
 def _load_contacts(session: Session, ids: list[int]) -> dict[int, Contact]:
     found: dict[int, Contact] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         found.update(
             {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(chunk)))}
         )
@@ -630,7 +632,7 @@ def _close_finished_enrolments(
 ) -> None:
     """Close these contacts' open enrolments whose items are all finished: they may be
     enrolled anew. (No item goes back from finished to waiting, so this cannot race.)"""
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         session.execute(
             update(Enrollment)
             .where(
@@ -659,7 +661,7 @@ def _open_enrolments(
     make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     opened: dict[int, int] = {}
     # Contact id order: two enrolments racing on PostgreSQL wait for each other in one order.
-    for chunk in _chunks(sorted(ids), 500):
+    for chunk in bulk.chunks(sorted(ids)):
         values = [
             {"automation_id": automation_id, "contact_id": cid, "enrolled_at": now,
              "enrolled_by": actor, "closed_at": None}
@@ -699,7 +701,7 @@ def _queue_rows(
                 "action_type": step.action_type,
                 "contact_id": contact_id,
                 "due_at": due,
-                "status": "pending",
+                "status": QueueStatus.PENDING,
                 "attempts": 0,
             }
         )
@@ -717,21 +719,18 @@ def _log_enrolment(
     note = " (opted out of SMS: texts will be skipped)" if contact.sms_opted_out else ""
     activity.append(
         session,
-        kind=Kind.ENROLLED,
-        summary=f"Enrolled in automation '{automation.name}'{note}",
-        actor=actor,
-        contact_id=contact.id,
-        contact_name=contact.display_name,
-        automation_id=automation.id,
-        details={"automation": automation.name, "audience": audience.describe()},
+        activity.LogEntry(
+            kind=ActivityKind.ENROLLED,
+            summary=f"Enrolled in automation '{automation.name}'{note}",
+            actor=actor,
+            contact_id=contact.id,
+            contact_name=contact.display_name,
+            automation_id=automation.id,
+            details={"automation": automation.name, "audience": audience.describe()},
+        ),
         clock=clock,
-        flush=False,  # one INSERT for the whole audience, before commit
+        flush=False,
     )
-
-
-def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 # -- JSON export / import ------------------------------------------------------------------

@@ -17,9 +17,11 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
+
+from trustpager_desktop.core.timefmt import known_zone
 
 HONOUR_LIMIT_BUSINESS_DAYS = 10
 DEFAULT_COUNTRY = "US"
@@ -177,9 +179,5 @@ def review_deadline(received_at: datetime, timezone_name: str) -> ReviewDeadline
 
 
 def _zone_name(name: str) -> str:
-    """``name`` when it is a time zone, else UTC (a bad setting must not break a screen)."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return name
+    """``name`` when it is a time zone, else UTC (``timefmt.business_zone``'s fallback)."""
+    return name if known_zone(name) is not None else "UTC"

@@ -32,9 +32,11 @@ from trustpager_desktop.core import activity, business_days, exports
 from trustpager_desktop.core.consent import SOURCE_LABELS
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import origin_label
-from trustpager_desktop.core.inbox import DECISION_LABELS, PENDING
+from trustpager_desktop.core.inbox import DECISION_LABELS
 from trustpager_desktop.core.insights import format_table
 from trustpager_desktop.core.progress import Progress
+from trustpager_desktop.core.states import ConsentEventKind, ReviewStatus
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -245,11 +247,9 @@ def gather_compliance(
 def _contact_names(session: Session, ids: set[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     ordered = sorted(ids)
-    for i in range(0, len(ordered), 500):
+    for chunk in bulk.chunks(ordered):
         rows = session.execute(
-            select(Contact.id, Contact.first_name, Contact.last_name).where(
-                Contact.id.in_(ordered[i : i + 500])
-            )
+            select(Contact.id, Contact.first_name, Contact.last_name).where(Contact.id.in_(chunk))
         )
         names.update({cid: f"{first} {last}".strip() for cid, first, last in rows})
     return names
@@ -268,7 +268,7 @@ def _opt_outs(
         session.scalars(
             select(ConsentEvent)
             .where(
-                ConsentEvent.kind == "opt_out",
+                ConsentEvent.kind == ConsentEventKind.OPT_OUT,
                 ConsentEvent.received_at >= start,
                 ConsentEvent.received_at < end,
             )
@@ -306,7 +306,7 @@ def _reviews(
     )
     timings = []
     for m in messages:
-        pending = m.review_status == PENDING
+        pending = m.review_status == ReviewStatus.PENDING
         until = now if pending else (m.reviewed_at or now)
         timings.append(
             ReviewTiming(
@@ -336,7 +336,7 @@ def _opt_out_timeline(session: Session) -> dict[str, tuple[list[datetime], list[
     for number, kind, recorded_at in rows:
         times, states = timeline[number]
         times.append(recorded_at)
-        states.append(kind == "opt_out")
+        states.append(kind == ConsentEventKind.OPT_OUT)
     return timeline
 
 
@@ -353,7 +353,9 @@ def _texts_to_opted_out(
 ) -> tuple[TextToOptedOut, ...]:
     """Texts handed to the provider this month while their number was opted out: flagged
     at send time, or opted out by the consent events recorded before the send."""
-    ever_opted_out = select(ConsentEvent.phone_e164).where(ConsentEvent.kind == "opt_out")
+    ever_opted_out = select(ConsentEvent.phone_e164).where(
+        ConsentEvent.kind == ConsentEventKind.OPT_OUT
+    )
     candidates = list(
         session.scalars(
             select(OutboundMessage)

@@ -29,19 +29,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import ConfirmationOrigin, OutboundGateway, Status
+from trustpager_desktop.core.gateway import ConfirmationOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import ActivityKind, ConfirmationStatus, MessageStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import OptOutConfirmation
 
 log = logging.getLogger("trustpager.confirmations")
 
 CONFIRM_WITHIN = timedelta(minutes=5)
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-EXPIRED, SKIPPED = "expired", "skipped"
 _FALLBACK_BUSINESS = {"en": "this number", "es": "este número"}
 
 
@@ -98,7 +96,7 @@ def request_confirmation(
     values = {
         "opt_out_key": key[:100], "phone_e164": e164, "contact_id": contact_id,
         "language": "es" if language == "es" else "en", "requested_at": requested_at,
-        "expires_at": requested_at + CONFIRM_WITHIN, "status": PENDING,
+        "expires_at": requested_at + CONFIRM_WITHIN, "status": ConfirmationStatus.PENDING,
         "requested_by": requested_by[:100], "created_at": clock.now(),
     }  # fmt: skip
     dialect = session.get_bind().dialect.name
@@ -128,12 +126,12 @@ def send_due_confirmations(
         settings = load_settings(session)
         due = list(session.execute(
             select(OptOutConfirmation.id, OptOutConfirmation.expires_at)
-            .where(OptOutConfirmation.status == PENDING)
+            .where(OptOutConfirmation.status == ConfirmationStatus.PENDING)
             .order_by(OptOutConfirmation.requested_at, OptOutConfirmation.id)
         ))  # fmt: skip
     for row_id, expires_at in due:
         if expires_at < now:
-            _close(db, row_id, EXPIRED, "not sent: more than 5 minutes after the opt-out "
+            _close(db, row_id, ConfirmationStatus.EXPIRED, "not sent: more than 5 minutes after the opt-out "
                    "request (the FCC allows a confirmation only within 5 minutes)", clock, report)  # fmt: skip
         else:
             _send_one(db, gateway, row_id, settings, clock, report)
@@ -147,17 +145,19 @@ def _close(
     with db.write() as session:
         activity.lock_chain(session)
         row = session.get(OptOutConfirmation, row_id)
-        if row is None or row.status != PENDING:
+        if row is None or row.status != ConfirmationStatus.PENDING:
             report.taken += 1
             return
         row.status, row.reason, row.finished_at = status, reason, clock.now()
         activity.append(
             session,
-            kind=Kind.OPT_OUT_CONFIRMATION,
-            summary=f"Opt-out confirmation {reason}",
-            actor="Opt-out confirmation",
-            contact_id=row.contact_id,
-            details={"phone": row.phone_e164, "opt_out": row.opt_out_key},
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT_CONFIRMATION,
+                summary=f"Opt-out confirmation {reason}",
+                actor="Opt-out confirmation",
+                contact_id=row.contact_id,
+                details={"phone": row.phone_e164, "opt_out": row.opt_out_key},
+            ),
             clock=clock,
         )
     setattr(report, status, getattr(report, status) + 1)
@@ -176,27 +176,37 @@ def _send_one(
         state = consent.consent_state(session, None, row.phone_e164, settings=settings)
         phone, contact_id, language = row.phone_e164, row.contact_id, row.language
     if state.provider_refuses:
-        _close(db, row_id, SKIPPED, "not sent: Twilio blocks this number after a STOP reply "
+        _close(db, row_id, ConfirmationStatus.SKIPPED, "not sent: Twilio blocks this number after a STOP reply "
                "and confirmed that opt-out itself", clock, report)  # fmt: skip
         return
     if not state.opted_out:
-        _close(db, row_id, SKIPPED, "not sent: the number is no longer opted out", clock, report)
+        _close(
+            db,
+            row_id,
+            ConfirmationStatus.SKIPPED,
+            "not sent: the number is no longer opted out",
+            clock,
+            report,
+        )
         return
 
     def claim(session: Session, text) -> None:  # type: ignore[no-untyped-def]
         taken = session.execute(
             update(OptOutConfirmation)
-            .where(OptOutConfirmation.id == row_id, OptOutConfirmation.status == PENDING)
-            .values(status=SENDING, outbound_message_id=text.id)
+            .where(
+                OptOutConfirmation.id == row_id,
+                OptOutConfirmation.status == ConfirmationStatus.PENDING,
+            )
+            .values(status=ConfirmationStatus.SENDING, outbound_message_id=text.id)
         ).rowcount
         if taken != 1:
             raise _Taken
 
     def finish(session: Session, text) -> None:  # type: ignore[no-untyped-def]
-        ok = text.status == Status.SENT
+        ok = text.status == MessageStatus.SENT
         session.execute(
             update(OptOutConfirmation).where(OptOutConfirmation.id == row_id)
-            .values(status=SENT if ok else FAILED, finished_at=clock.now(),
+            .values(status=ConfirmationStatus.SENT if ok else ConfirmationStatus.FAILED, finished_at=clock.now(),
                     reason=None if ok else f"not sent: {text.error_message}")
         )  # fmt: skip
 
@@ -215,9 +225,9 @@ def _send_one(
         report.taken += 1
         return
     except UserInputError as exc:  # e.g. a template that no longer fits
-        _close(db, row_id, SKIPPED, f"not sent: {exc}", clock, report)
+        _close(db, row_id, ConfirmationStatus.SKIPPED, f"not sent: {exc}", clock, report)
         return
-    if outcome.status == Status.SENT:
+    if outcome.status == MessageStatus.SENT:
         report.sent += 1
     else:
         report.failed += 1

@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,10 +24,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity, delivery
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.opt_in import (
     ConsentRecord,
     declines,
@@ -36,8 +37,18 @@ from trustpager_desktop.core.opt_in import (
     record_from_row,
     set_record,
 )
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentEventKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+    ReviewStatus,
+)
 from trustpager_desktop.core.timefmt import business_zone, format_time
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import (
     Automation,
     ConsentEvent,
@@ -48,31 +59,22 @@ from trustpager_desktop.store.models import (
     ProviderBlock,
 )
 
-
-class Source:
-    """How an opt-out or re-consent reached us."""
-
-    MANUAL_TOGGLE = "manual_toggle"
-    STOP_REPLY = "stop_reply"
-    TWILIO_21610 = "twilio_21610"
-    IMPORT = "import"
-    REVIEW = "review_decision"
-    NUMBER_SUPPRESSION = "number_suppression"  # a contact created with a suppressed number
-    START_REPLY = "start_reply"
+# The old name of the sources, kept while code written against it moves to ConsentSource.
+Source = ConsentSource
 
 
-SOURCE_LABELS = {
-    Source.MANUAL_TOGGLE: "manual toggle",
-    Source.STOP_REPLY: "STOP reply",
-    Source.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
-    Source.IMPORT: "import",
-    Source.REVIEW: "review of a reply",
-    Source.NUMBER_SUPPRESSION: "earlier opt-out of this number",
-    Source.START_REPLY: "START reply",
+SOURCE_LABELS: dict[str, str] = {
+    ConsentSource.MANUAL_TOGGLE: "manual toggle",
+    ConsentSource.STOP_REPLY: "STOP reply",
+    ConsentSource.TWILIO_21610: "Twilio (number unsubscribed, error 21610)",
+    ConsentSource.IMPORT: "import",
+    ConsentSource.REVIEW: "review of a reply",
+    ConsentSource.NUMBER_SUPPRESSION: "earlier opt-out of this number",
+    ConsentSource.START_REPLY: "START reply",
 }
 
 # Sources that speak for the phone number, not just one contact record.
-NUMBER_LEVEL_SOURCES = {Source.STOP_REPLY, Source.TWILIO_21610, Source.REVIEW}
+NUMBER_LEVEL_SOURCES = {ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW}
 
 RECONSENT_METHODS = {
     "verbal": "Verbal",
@@ -216,7 +218,7 @@ _BLOCKED_NUMBERS = select(
 _PENDING_REVIEW = (
     select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
     .where(
-        InboundMessage.review_status == "pending",
+        InboundMessage.review_status == ReviewStatus.PENDING,
         InboundMessage.classification == "possible_opt_out",
         InboundMessage.from_e164.in_(_VALUES),
     )
@@ -243,7 +245,7 @@ class _Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
         run = session.connection().execute
-        for chunk in _chunks(numbers, 500):
+        for chunk in bulk.chunks(numbers):
             for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
                 facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
             facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
@@ -253,9 +255,9 @@ class _Facts:
             facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
                                                                    {"values": chunk}))  # fmt: skip
         facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for chunk in _chunks(ids, 500):
+        for id_chunk in bulk.chunks(ids):
             for cid, out, src, at, c_at, c_src, c_method, c_evidence, declined in run(
-                _CONTACT_FACTS, {"values": chunk}
+                _CONTACT_FACTS, {"values": id_chunk}
             ):
                 if out:
                     facts.opted_out_ids[cid] = (src, at)
@@ -322,7 +324,7 @@ def contact_states(
     """The state of each contact by id (their current numbers); missing ids are left out.
     With ``purpose`` (an automation's), a contact who declined it shows that."""
     phones: dict[int, str | None] = {}
-    for chunk in _chunks(sorted(set(contact_ids)), 500):
+    for chunk in bulk.chunks(sorted(set(contact_ids))):
         rows = session.execute(select(Contact.id, Contact.phone_e164).where(Contact.id.in_(chunk)))
         phones.update({cid: phone for cid, phone in rows})
     states = consent_states(session, list(phones.items()), purposes=[purpose] * len(phones))
@@ -551,7 +553,7 @@ def automation_purposes(session: Session, automation_ids: Sequence[int | None]) 
     """The purpose of each automation (None where the id is None or no longer exists)."""
     ids = sorted({a for a in automation_ids if a is not None})
     found: dict[int, str] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         rows = session.execute(select(Automation.id, Automation.purpose).where(
             Automation.id.in_(chunk)))  # fmt: skip
         found.update({aid: purpose for aid, purpose in rows})
@@ -559,7 +561,7 @@ def automation_purposes(session: Session, automation_ids: Sequence[int | None]) 
 
 
 _CAP_WINDOW = timedelta(hours=24)
-_COUNTED_STATUSES = ("sent", "sending")
+_COUNTED_STATUSES = (MessageStatus.SENT, MessageStatus.SENDING)
 
 
 def frequency_cap_reason(cap: int) -> str:
@@ -573,11 +575,11 @@ def _automation_texts_since(
     """Automation texts sent (or being sent) to each contact since ``since``."""
     ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
     counts: dict[int, int] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in bulk.chunks(ids):
         rows = session.execute(
             select(OutboundMessage.contact_id, func.count())
             .where(OutboundMessage.contact_id.in_(chunk),
-                   OutboundMessage.origin == "automation",
+                   OutboundMessage.origin == MessageOrigin.AUTOMATION,
                    OutboundMessage.status.in_(_COUNTED_STATUSES),
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
@@ -586,47 +588,12 @@ def _automation_texts_since(
     return counts
 
 
-def _chunks(values: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:
     if not e164:
         return None
     return session.scalar(
         select(NumberSuppression).where(
             NumberSuppression.phone_e164 == e164, NumberSuppression.lifted_at.is_(None)
-        )
-    )
-
-
-def _event(
-    session: Session,
-    *,
-    kind: str,
-    contact: Contact | None,
-    phone: str | None,
-    source: str,
-    actor: str,
-    evidence: str,
-    message_sid: str | None,
-    received_at: datetime,
-    now: datetime,
-    method: str | None = None,
-) -> None:
-    session.add(
-        ConsentEvent(
-            contact_id=contact.id if contact else None,
-            phone_e164=phone,
-            kind=kind,
-            source=source,
-            method=method,
-            evidence=evidence,
-            message_sid=message_sid,
-            actor=actor,
-            received_at=received_at,
-            recorded_at=now,
         )
     )
 
@@ -736,7 +703,7 @@ def hold_number(session: Session, item: NumberOptOut, *, clock: Clock = SYSTEM_C
 
 def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[_ContactState]]:
     found: dict[str, list[_ContactState]] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in bulk.chunks(numbers):
         rows = session.execute(
             select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name,
                    Contact.sms_opted_out)
@@ -752,7 +719,7 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
 def _suppressions_by_number(session: Session, numbers: list[str]) -> dict[str, bool]:
     """Number -> whether its suppression is active (lifted ones: False; none: absent)."""
     found: dict[str, bool] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in bulk.chunks(numbers):
         rows = session.execute(
             select(NumberSuppression.phone_e164, NumberSuppression.lifted_at).where(
                 NumberSuppression.phone_e164.in_(chunk)
@@ -811,20 +778,46 @@ def _expire(session: Session, model: type, ids: list[int]) -> None:
 
 
 def _event_row(
-    item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
-) -> dict:
+    *,
+    kind: ConsentEventKind,
+    contact_id: int | None,
+    phone: str | None,
+    source: str,
+    actor: str,
+    evidence: str,
+    message_sid: str | None,
+    received_at: datetime,
+    now: datetime,
+    method: str | None = None,
+) -> dict[str, Any]:
+    """The ``consent_events`` columns of one event: the one place they are filled in,
+    whether the row is added alone or with a batch's others in one statement."""
     return {
         "contact_id": contact_id,
         "phone_e164": phone,
-        "kind": "opt_out",
-        "source": item.source,
-        "method": None,
-        "evidence": item.evidence,
-        "message_sid": item.message_sid,
-        "actor": item.actor,
-        "received_at": item.received_at or now,
+        "kind": kind,
+        "source": source,
+        "method": method,
+        "evidence": evidence,
+        "message_sid": message_sid,
+        "actor": actor,
+        "received_at": received_at,
         "recorded_at": now,
     }
+
+
+def _add_event(session: Session, **columns: Any) -> None:
+    """One event on its own (``_event_row``'s arguments), flushed with the session."""
+    session.add(ConsentEvent(**_event_row(**columns)))
+
+
+def _opt_out_event_row(
+    item: NumberOptOut, contact_id: int | None, phone: str | None, now: datetime
+) -> dict[str, Any]:
+    return _event_row(kind=ConsentEventKind.OPT_OUT, contact_id=contact_id, phone=phone,
+                      source=item.source, actor=item.actor, evidence=item.evidence,
+                      message_sid=item.message_sid, received_at=item.received_at or now,
+                      now=now)  # fmt: skip
 
 
 def _opt_out_contact(
@@ -842,17 +835,23 @@ def _opt_out_contact(
     received = item.received_at or now
     writes.flags.append({"contact_id": contact.id, "sms_opted_out_at": received,
                          "sms_opt_out_source": item.source, "updated_at": now})  # fmt: skip
-    writes.events.append(_event_row(item, contact.id, contact.phone_e164, now))
+    writes.events.append(_opt_out_event_row(item, contact.id, contact.phone_e164, now))
     activity.append(
         session,
-        kind=Kind.OPT_OUT,
-        summary=item.summary
-        or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
-        actor=item.actor,
-        contact_id=contact.id,
-        contact_name=contact.name,
-        details={"source": item.source, "evidence": item.evidence, "message_sid": item.message_sid},
-        occurred_at=received,
+        activity.LogEntry(
+            kind=ActivityKind.OPT_OUT,
+            summary=item.summary
+            or f"Opted out of SMS by {SOURCE_LABELS.get(item.source, item.source)}",
+            actor=item.actor,
+            contact_id=contact.id,
+            contact_name=contact.name,
+            details={
+                "source": item.source,
+                "evidence": item.evidence,
+                "message_sid": item.message_sid,
+            },
+            occurred_at=received,
+        ),
         clock=clock,
         flush=False,
     )
@@ -881,21 +880,23 @@ def _suppress_number(
     suppressions[item.e164] = True
     if log_it:
         received = item.received_at or now
-        writes.events.append(_event_row(item, None, item.e164, now))
+        writes.events.append(_opt_out_event_row(item, None, item.e164, now))
         label = SOURCE_LABELS.get(item.source, item.source)
         activity.append(
             session,
-            kind=Kind.OPT_OUT,
-            summary=(item.summary or f"Number {item.e164} opted out by {label}")
-            + " (no contact has this number yet)",
-            actor=item.actor,
-            details={
-                "source": item.source,
-                "phone": item.e164,
-                "evidence": item.evidence,
-                "message_sid": item.message_sid,
-            },  # fmt: skip
-            occurred_at=received,
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT,
+                summary=(item.summary or f"Number {item.e164} opted out by {label}")
+                + " (no contact has this number yet)",
+                actor=item.actor,
+                details={
+                    "source": item.source,
+                    "phone": item.e164,
+                    "evidence": item.evidence,
+                    "message_sid": item.message_sid,
+                },
+                occurred_at=received,
+            ),
             clock=clock,
             flush=False,
         )
@@ -953,12 +954,14 @@ def re_consent_contact(
     contact.sms_opted_out_at = None
     contact.sms_opt_out_source = None
     contact.updated_at = now
-    _event(
+    _add_event(
         session,
-        kind="re_consent",
-        contact=contact,
+        kind=ConsentEventKind.RE_CONSENT,
+        contact_id=contact.id,
         phone=contact.phone_e164,
-        source=Source.START_REPLY if method == "start_reply" else Source.MANUAL_TOGGLE,
+        source=ConsentSource.START_REPLY
+        if method == "start_reply"
+        else ConsentSource.MANUAL_TOGGLE,
         method=method,
         actor=actor,
         evidence=note,
@@ -975,12 +978,14 @@ def re_consent_contact(
                zone=load_settings(session).business_timezone, clock=clock)  # fmt: skip
     activity.append(
         session,
-        kind=Kind.RE_CONSENT,
-        summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
-        actor=actor,
-        contact=contact,
-        details={"method": method, "note": note, "message_sid": message_sid},
-        occurred_at=received,
+        activity.LogEntry(
+            kind=ActivityKind.RE_CONSENT,
+            summary=f"Re-consent recorded: {label}{sid_text}" + (f": {note}" if note else ""),
+            actor=actor,
+            contact=contact,
+            details={"method": method, "note": note, "message_sid": message_sid},
+            occurred_at=received,
+        ),
         clock=clock,
     )
     return True
@@ -1023,13 +1028,11 @@ def re_consent_number(
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[int]:
     """A START reply: re-consent every opted-out contact with this number and lift its suppression."""
-    contacts = session.scalars(
-        select(Contact).where(Contact.phone_e164 == e164, Contact.sms_opted_out.is_(True))
-    )
     changed = [
         c.id
-        for c in contacts
-        if re_consent_contact(
+        for c in contacts_with_number(session, e164)
+        if c.sms_opted_out
+        and re_consent_contact(
             session,
             c,
             method="start_reply",
@@ -1044,12 +1047,12 @@ def re_consent_number(
     if not changed and is_number_suppressed(session, e164) is not None:
         now = clock.now()
         _lift_suppression(session, e164, now)
-        _event(
+        _add_event(
             session,
-            kind="re_consent",
-            contact=None,
+            kind=ConsentEventKind.RE_CONSENT,
+            contact_id=None,
             phone=e164,
-            source=Source.START_REPLY,
+            source=ConsentSource.START_REPLY,
             method="start_reply",
             actor=actor,
             evidence=f"Reply: {body.strip()[:200]}",
@@ -1059,11 +1062,13 @@ def re_consent_number(
         )
         activity.append(
             session,
-            kind=Kind.RE_CONSENT,
-            summary=f"Number {e164} opted back in by START reply ({message_sid})",
-            actor=actor,
-            details={"phone": e164, "message_sid": message_sid},
-            occurred_at=received_at,
+            activity.LogEntry(
+                kind=ActivityKind.RE_CONSENT,
+                summary=f"Number {e164} opted back in by START reply ({message_sid})",
+                actor=actor,
+                details={"phone": e164, "message_sid": message_sid},
+                occurred_at=received_at,
+            ),
             clock=clock,
         )
     return changed
@@ -1170,20 +1175,24 @@ def consent_times(
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
 
-    for chunk in _chunks(sorted(set(numbers)), 500):
+    for chunk in bulk.chunks(sorted(set(numbers))):
         events = session.execute(
             select(ConsentEvent.phone_e164, ConsentEvent.kind, func.max(ConsentEvent.received_at))
             .where(ConsentEvent.phone_e164.in_(chunk),
-                   (ConsentEvent.kind == "opt_out") | (ConsentEvent.source == Source.START_REPLY))
+                   (ConsentEvent.kind == ConsentEventKind.OPT_OUT) | (ConsentEvent.source == ConsentSource.START_REPLY))
             .group_by(ConsentEvent.phone_e164, ConsentEvent.kind)
         )  # fmt: skip
         for number, kind, when in events:
-            keep(number, "opt_out" if kind == "opt_out" else "opt_in", when)
+            keep(
+                number,
+                ReplyKind.OPT_OUT if kind == ConsentEventKind.OPT_OUT else ReplyKind.OPT_IN,
+                when,
+            )
         replies = (
             select(InboundMessage.from_e164, InboundMessage.classification,
                    func.max(InboundMessage.date_sent))
             .where(InboundMessage.from_e164.in_(chunk),
-                   InboundMessage.classification.in_(("opt_out", "opt_in")),
+                   InboundMessage.classification.in_((ReplyKind.OPT_OUT, ReplyKind.OPT_IN)),
                    InboundMessage.processed_at.is_not(None))
             .group_by(InboundMessage.from_e164, InboundMessage.classification)
         )  # fmt: skip
@@ -1191,7 +1200,9 @@ def consent_times(
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
         for number, kind, when in session.execute(replies):
             keep(number, kind, when)
-    return {n: ConsentTimes(v.get("opt_out"), v.get("opt_in")) for n, v in found.items()}
+    return {
+        n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
+    }
 
 
 def stale_reply(
@@ -1202,10 +1213,10 @@ def stale_reply(
     STOP of 10:03:00 EST: no change"."""
     if times is None:
         return None
-    newer = times.opt_in if kind == "opt_out" else times.opt_out
+    newer = times.opt_in if kind == ReplyKind.OPT_OUT else times.opt_out
     if newer is None or sent_at >= newer:
         return None
-    mine, theirs = ("STOP", "START") if kind == "opt_out" else ("START", "STOP")
+    mine, theirs = ("STOP", "START") if kind == ReplyKind.OPT_OUT else ("START", "STOP")
     return (f"{mine} of {_clock(sent_at, timezone_name)} older than {theirs} of "
             f"{_clock(newer, timezone_name)}: no change")  # fmt: skip
 

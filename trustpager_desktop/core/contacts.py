@@ -13,12 +13,12 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, s
 from sqlalchemy.orm import Session, object_session
 
 from trustpager_desktop.core import activity, consent, opt_in
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -118,7 +118,7 @@ def _carry_number_opt_out(session: Session, contact: Contact, actor: str, clock:
     consent.opt_out_contact(
         session,
         contact,
-        source=consent.Source.NUMBER_SUPPRESSION,
+        source=ConsentSource.NUMBER_SUPPRESSION,
         actor=actor,
         evidence=f"{contact.phone_e164} was opted out earlier ({suppression.source})",
         message_sid=suppression.message_sid,
@@ -147,10 +147,12 @@ def create_contact(
     session.flush()
     activity.append(
         session,
-        kind=Kind.CONTACT_CREATED,
-        summary="Contact created",
-        actor=actor,
-        contact=contact,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_CREATED,
+            summary="Contact created",
+            actor=actor,
+            contact=contact,
+        ),
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
@@ -211,10 +213,12 @@ def update_contact(
     contact.updated_at = clock.now()
     activity.append(
         session,
-        kind=Kind.CONTACT_UPDATED,
-        summary="Contact details changed: " + ", ".join(k.replace("_", " ") for k in changed),
-        actor=actor,
-        contact=contact,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_UPDATED,
+            summary="Contact details changed: " + ", ".join(k.replace("_", " ") for k in changed),
+            actor=actor,
+            contact=contact,
+        ),
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
@@ -233,7 +237,7 @@ def delete_contact(
         details["held_number"] = contact.phone_e164  # core.optout_audit rebuilds the hold from it
         held = consent.NumberOptOut(
             contact.phone_e164,
-            source=contact.sms_opt_out_source or consent.Source.MANUAL_TOGGLE,
+            source=contact.sms_opt_out_source or ConsentSource.MANUAL_TOGGLE,
             actor=actor,
             evidence=f"kept from deleted contact {contact.display_name}",
             received_at=contact.sms_opted_out_at,
@@ -241,11 +245,13 @@ def delete_contact(
         consent.hold_number(session, held, clock=clock)
     activity.append(
         session,
-        kind=Kind.CONTACT_DELETED,
-        summary="Contact deleted",
-        actor=actor,
-        contact=contact,
-        details=details,
+        activity.LogEntry(
+            kind=ActivityKind.CONTACT_DELETED,
+            summary="Contact deleted",
+            actor=actor,
+            contact=contact,
+            details=details,
+        ),
         clock=clock,
     )
     session.delete(contact)
@@ -321,10 +327,6 @@ def get_contact(session: Session, contact_id: int, default_region: str = "US") -
     NotFoundError when it no longer exists."""
     zone = load_settings(session).business_timezone
     return to_view(get_contact_row(session, contact_id), default_region, zone)
-
-
-def contacts_with_number(session: Session, e164: str) -> list[Contact]:
-    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
 
 
 # --- Search for the contact browser -------------------------------------------------

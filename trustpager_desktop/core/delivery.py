@@ -38,39 +38,45 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError
+from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.phone import parse_phone
+from trustpager_desktop.core.states import ActivityKind, DeliveryStatus
 from trustpager_desktop.providers.base import MessageRecord
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import Contact, OutboundMessage, UndeliverableNumber
+from trustpager_desktop.store.models import OutboundMessage, UndeliverableNumber
 
 ACTOR = "Twilio"
 
-QUEUED, SENT, DELIVERED = "queued", "sent", "delivered"
-UNDELIVERED, FAILED = "undelivered", "failed"
-STATUSES = (QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED)
-LABELS = {
-    QUEUED: "Queued at Twilio",
-    SENT: "Sent to the carrier",
-    DELIVERED: "Delivered",
-    UNDELIVERED: "Not delivered",
-    FAILED: "Delivery failed",
+STATUSES = tuple(DeliveryStatus)
+LABELS: dict[str, str] = {
+    DeliveryStatus.QUEUED: "Queued at Twilio",
+    DeliveryStatus.SENT: "Sent to the carrier",
+    DeliveryStatus.DELIVERED: "Delivered",
+    DeliveryStatus.UNDELIVERED: "Not delivered",
+    DeliveryStatus.FAILED: "Delivery failed",
 }
-_FROM_TWILIO = {
-    "accepted": QUEUED,
-    "scheduled": QUEUED,
-    "queued": QUEUED,
-    "sending": SENT,
-    "sent": SENT,
-    "delivered": DELIVERED,
-    "read": DELIVERED,
-    "undelivered": UNDELIVERED,
-    "failed": FAILED,
-    "canceled": FAILED,
+_FROM_TWILIO: dict[str, DeliveryStatus] = {
+    "accepted": DeliveryStatus.QUEUED,
+    "scheduled": DeliveryStatus.QUEUED,
+    "queued": DeliveryStatus.QUEUED,
+    "sending": DeliveryStatus.SENT,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
 }
-_RANK = {QUEUED: 0, SENT: 1, DELIVERED: 2, UNDELIVERED: 2, FAILED: 2}
+_RANK: dict[str, int] = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.UNDELIVERED: 2,
+    DeliveryStatus.FAILED: 2,
+}
 
 # Error code -> failures in a row before automations skip the number. A landline or an
 # unknown number will not start receiving texts; an unreachable handset may be switched
@@ -94,7 +100,11 @@ def label(status: str | None, error_code: int | None = None) -> str:
     if not status:
         return ""
     text = LABELS.get(status, status)
-    return f"{text} ({error_code})" if error_code and status in (UNDELIVERED, FAILED) else text
+    return (
+        f"{text} ({error_code})"
+        if error_code and status in (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
+        else text
+    )
 
 
 def block_reason(error_code: int) -> str:
@@ -136,8 +146,8 @@ def record_statuses(
     current: dict[str, str | None] = {}
     sids = sorted(wanted)
     with db.read() as session:
-        for start in range(0, len(sids), 500):
-            rows = session.execute(_CURRENT, {"sids": sids[start : start + 500]})
+        for chunk in bulk.chunks(sids):
+            rows = session.execute(_CURRENT, {"sids": chunk})
             current.update(dict(rows.all()))
     changes = sorted(
         ((sid, *wanted[sid]) for sid, old in current.items() if _moves(old, wanted[sid][0])),
@@ -170,7 +180,9 @@ def _apply(
                 )
                 .values(
                     delivery_status=status,
-                    delivery_error_code=code if status in (UNDELIVERED, FAILED) else None,
+                    delivery_error_code=code
+                    if status in (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
+                    else None,
                     delivery_updated_at=now,
                 )
                 .returning(table.c.to_e164)
@@ -178,7 +190,7 @@ def _apply(
             if row is None:
                 continue  # another poller got there first
             changed += 1
-            if status == DELIVERED:
+            if status == DeliveryStatus.DELIVERED:
                 _delivered(session, row.to_e164, now, clock)
             elif _counts_against(status, code, row.to_e164) and _failed(
                 session, row.to_e164, code, now, clock
@@ -189,7 +201,11 @@ def _apply(
 
 def _counts_against(status: str, code: int | None, e164: str | None) -> bool:
     """A failure that says the number cannot receive texts (not, e.g., a carrier hiccup)."""
-    return status in (UNDELIVERED, FAILED) and code in BLOCK_AFTER and bool(e164)
+    return (
+        status in (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
+        and code in BLOCK_AFTER
+        and bool(e164)
+    )
 
 
 def _locked_row(session: Session, e164: str) -> UndeliverableNumber | None:
@@ -222,7 +238,7 @@ def _failed(session: Session, e164: str, code: int, now: datetime, clock: Clock)
     _log(
         session,
         e164,
-        Kind.DELIVERY_BLOCKED,
+        ActivityKind.DELIVERY_BLOCKED,
         f"Texts to this number fail: {block_reason(code)}, {row.failures} texts in a row "
         "not delivered; automations will skip it until someone clears it",
         {"error_code": code, "failures": row.failures, "meaning": CODE_MEANINGS.get(code, "")},
@@ -243,7 +259,7 @@ def _delivered(session: Session, e164: str, now: datetime, clock: Clock) -> None
         _log(
             session,
             e164,
-            Kind.DELIVERY_UNBLOCKED,
+            ActivityKind.DELIVERY_UNBLOCKED,
             "A text to this number was delivered; automations may text it again",
             {"error_code": row.error_code},
             "Twilio",
@@ -254,23 +270,25 @@ def _delivered(session: Session, e164: str, now: datetime, clock: Clock) -> None
 def _log(
     session: Session,
     e164: str,
-    kind: str,
+    kind: ActivityKind,
     summary: str,
     details: dict[str, object],
     actor: str,
     clock: Clock,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts = list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
+    contacts = contacts_with_number(session, e164)
     for contact in contacts or [None]:
         activity.append(
             session,
-            kind=kind,
-            summary=summary if contact else f"{summary} ({e164})",
-            actor=actor,
-            contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",
-            details={"number": e164, **details},
+            activity.LogEntry(
+                kind=kind,
+                summary=summary if contact else f"{summary} ({e164})",
+                actor=actor,
+                contact_id=contact.id if contact else None,
+                contact_name=contact.display_name if contact else "",
+                details={"number": e164, **details},
+            ),
             clock=clock,
             flush=False,
         )
@@ -289,8 +307,8 @@ def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
     e.g. 'number cannot receive texts: landline (30006)'."""
     wanted = sorted({n for n in numbers if n})
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.connection().execute(_BLOCKED, {"numbers": wanted[start : start + 500]})
+    for chunk in bulk.chunks(wanted):
+        rows = session.connection().execute(_BLOCKED, {"numbers": chunk})
         for number, code in rows:
             found[number] = f"number cannot receive texts: {block_reason(code)}"
     return found
@@ -382,7 +400,7 @@ def clear_block(
         _log(
             session,
             e164,
-            Kind.DELIVERY_UNBLOCKED,
+            ActivityKind.DELIVERY_UNBLOCKED,
             f"Delivery block cleared by {actor}: automations may text this number again "
             f"(was: {before.headline.lower()}, {before.failures} in a row)",
             {"error_code": before.error_code, "failures": before.failures},

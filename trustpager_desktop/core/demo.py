@@ -19,6 +19,7 @@ from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock, FixedClock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.opportunities import DEFAULT_STAGES
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import Automation, AutomationStep, Contact, Opportunity
 
 FIRST = ["Ann", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal",
@@ -72,7 +73,7 @@ def _demo_consent_history(
             consent.opt_out_number(
                 session,
                 contact.phone_e164 or "",
-                source=consent.Source.STOP_REPLY,
+                source=ConsentSource.STOP_REPLY,
                 actor="Inbox",
                 evidence="STOP",
                 message_sid=f"SMdemo{n:026d}",
@@ -83,7 +84,7 @@ def _demo_consent_history(
         consent.opt_out_contact(
             session,
             contact,
-            source=consent.Source.MANUAL_TOGGLE,
+            source=ConsentSource.MANUAL_TOGGLE,
             actor=actor,
             evidence="Asked by phone not to be texted",
             received_at=received,

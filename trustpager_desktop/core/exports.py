@@ -36,6 +36,7 @@ from trustpager_desktop.core import consent, opt_in
 from trustpager_desktop.core.activity_query import LogFilter, count_entries, iter_entries
 from trustpager_desktop.core.contacts import get_contact_row
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.states import ConsentEventKind
 from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
 
 CSV_ENCODING = "utf-8-sig"
@@ -213,7 +214,9 @@ def _latest_opt_out_events(
     by_number: dict[str, ConsentEvent] = {}
     by_contact: dict[int, ConsentEvent] = {}
     events = session.scalars(
-        select(ConsentEvent).where(ConsentEvent.kind == "opt_out").order_by(ConsentEvent.id)
+        select(ConsentEvent)
+        .where(ConsentEvent.kind == ConsentEventKind.OPT_OUT)
+        .order_by(ConsentEvent.id)
     )
     for event in events:  # later events overwrite earlier ones
         if event.phone_e164:
@@ -319,7 +322,7 @@ def consent_history_rows(session: Session, contact_id: int) -> list[list[Any]]:
         [
             e.received_at,
             e.recorded_at,
-            "Opt-out" if e.kind == "opt_out" else "Re-consent",
+            "Opt-out" if e.kind == ConsentEventKind.OPT_OUT else "Re-consent",
             consent.SOURCE_LABELS.get(e.source, e.source),
             consent.RECONSENT_METHODS.get(e.method or "", e.method or ""),
             e.evidence,

@@ -48,9 +48,8 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -58,12 +57,18 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox_state import InboxFreshness
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.providers.base import (
     FailureKind,
     ProviderError,
@@ -86,15 +91,8 @@ MAX_CONSENT_RECHECKS = 3
 LOOKUP_MARGIN = timedelta(minutes=2)
 
 
-class Status:
-    SENDING = "sending"  # recorded, provider call under way (or interrupted by a crash)
-    SENT = "sent"
-    SUPPRESSED = "suppressed"  # never handed to the provider, or refused by Twilio as 21610
-    HELD = "held"  # automation text not handed to the provider: a reply waits for review
-    FAILED = "failed"
-    # The provider got the request but its answer was an error or never came: the text may
-    # have been sent. Looked up (confirm_uncertain) before any retry.
-    UNKNOWN = "unknown"
+# The old name of the statuses, kept while code written against it moves to MessageStatus.
+Status = MessageStatus
 
 
 class NotOwned(Exception):
@@ -137,10 +135,61 @@ class ConfirmationOrigin:
 Origin = ManualOrigin | AutomationOrigin | ConfirmationOrigin
 
 
-class OutboundText(SimpleNamespace):
+@dataclass(slots=True, kw_only=True)
+class OutboundText:
     """An outbound record as plain data, with the column names of ``OutboundMessage``
     (``id``, ``status``, ``error_message``, ...). The batch path works on these, not
     on ORM objects: building and flushing those was most of the cost of a batch."""
+
+    id: int | None
+    contact_id: int | None
+    to_e164: str
+    body: str
+    origin: str  # manual | automation | confirmation
+    action_type: str
+    actor: str | None
+    screen: str | None
+    automation_id: int | None
+    automation_name: str | None
+    step_id: int | None
+    step_position: int | None
+    queue_item_id: int | None
+    suppression_checked: bool
+    suppression_result: str
+    suppression_reason: str | None
+    recipient_opted_out: bool
+    status: str
+    provider: str
+    provider_sid: str | None
+    error_code: int | None
+    error_message: str | None
+    segments: int
+    encoding: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    updated_at: datetime
+    delivery_status: str | None
+    delivery_error_code: int | None
+    delivery_updated_at: datetime | None
+    # Not columns:
+    contact_name: str = ""  # for the log
+    failure_kind: FailureKind | None = None  # for the caller's hooks: how a failed send failed
+    inbox: InboxFreshness | None = None  # for the log: how fresh the inbox was at the send
+
+    @property
+    def message_id(self) -> int:
+        """The record's id; the text is recorded before anyone asks."""
+        if self.id is None:
+            raise RuntimeError("the outbound text has not been recorded yet")
+        return self.id
+
+    @property
+    def item_id(self) -> int:
+        """The Auto Queue item an automation text belongs to."""
+        if self.queue_item_id is None:
+            raise RuntimeError("the outbound text is not an Auto Queue step")
+        return self.queue_item_id
 
 
 Hook = Callable[[Session, OutboundText], None]
@@ -203,21 +252,21 @@ class SendOutcome:
 
     @property
     def delivered_to_provider(self) -> bool:
-        return self.status == Status.SENT
+        return self.status == MessageStatus.SENT
 
     @property
     def may_have_been_sent(self) -> bool:
-        return self.status == Status.UNKNOWN
+        return self.status == MessageStatus.UNKNOWN
 
 
 Result = SendOutcome | UserInputError | NotFoundError | NotOwned
 
 
-def origin_label(message: OutboundMessage) -> str:
+def origin_label(message: OutboundMessage | OutboundText) -> str:
     """'Manual, by Ann' or "Automation 'Appointment reminder', step 2"."""
-    if message.origin == "manual":
+    if message.origin == MessageOrigin.MANUAL:
         return f"Manual, by {message.actor or 'unknown'}"
-    if message.origin == "confirmation":
+    if message.origin == MessageOrigin.CONFIRMATION:
         return "Opt-out confirmation"
     return f"Automation '{message.automation_name}', step {message.step_position}"
 
@@ -358,8 +407,7 @@ class OutboundGateway:
         ids = sorted({r.contact_id for r in requests if r.contact_id is not None})
         found: dict[int, _Recipient] = {}
         connection = session.connection()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in bulk.chunks(ids):
             rows = connection.execute(_RECIPIENTS.where(
                 bulk.id_in(Contact.id, chunk, connection.dialect.name)))  # fmt: skip
             for cid, phone, first, last in rows:
@@ -416,12 +464,12 @@ class OutboundGateway:
     def _settle(self, session: Session, item: _Recorded) -> None:
         """Log a blocked send now that the message has an id; it is decided already."""
         text = item.text
-        if text.status == Status.SUPPRESSED:
-            self._log(session, text, Kind.AUTOMATION_SKIPPED,
+        if text.status == MessageStatus.SUPPRESSED:
+            self._log(session, text, ActivityKind.AUTOMATION_SKIPPED,
                       f"Automation text skipped: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
-        elif text.status == Status.HELD:
-            self._log(session, text, Kind.AUTOMATION_HELD,
+        elif text.status == MessageStatus.HELD:
+            self._log(session, text, ActivityKind.AUTOMATION_HELD,
                       f"Automation text held: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
 
@@ -446,10 +494,14 @@ class OutboundGateway:
         return OutboundText(
             id=None,
             contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",  # for the log; not a column
+            contact_name=contact.display_name if contact else "",
             to_e164=resolved.e164 or "",
             body=resolved.body,
-            origin="automation" if is_automation else "confirmation" if confirmation else "manual",
+            origin=MessageOrigin.AUTOMATION
+            if is_automation
+            else MessageOrigin.CONFIRMATION
+            if confirmation
+            else MessageOrigin.MANUAL,
             action_type=automation.action_type
             if automation
             else "opt_out_confirmation"
@@ -466,7 +518,7 @@ class OutboundGateway:
             suppression_result=_suppression_result(decision, is_automation, confirmation),
             suppression_reason=decision.reason,
             recipient_opted_out=decision.recipient_opted_out,
-            status=Status.SENDING,
+            status=MessageStatus.SENDING,
             provider=self.provider.name,
             provider_sid=None,
             error_code=None,
@@ -480,7 +532,6 @@ class OutboundGateway:
             delivery_status=None,  # filled in later by the inbox poller (core.delivery)
             delivery_error_code=None,
             delivery_updated_at=None,
-            failure_kind=None,  # for the caller's hooks: how a failed send failed; not a column
         )
 
     # -- the provider calls and transaction 2 -----------------------------------------
@@ -539,7 +590,7 @@ class OutboundGateway:
     def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
         """Ask the consent rule again for the automation texts still to go (one query) and
         settle the ones it now blocks. Returns when the new answer was taken."""
-        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == "automation"]
+        waiting = [r for r in rest if _still_to_go(r) and r.text.origin == MessageOrigin.AUTOMATION]
         asked_at = self.monotonic()
         if not waiting:
             return asked_at
@@ -599,35 +650,42 @@ class OutboundGateway:
             self._record_twilio_opt_out(session, text)
         elif answer.kind is FailureKind.UNKNOWN:
             summary = f"Text may have been sent: {answer.reason}"
-        kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+        kind = (
+            ActivityKind.AUTOMATION_FAILED
+            if text.origin == MessageOrigin.AUTOMATION
+            else ActivityKind.SEND_FAILED
+        )
         self._log(session, text, kind, summary)
         retryable = answer.retryable and isinstance(item.request.origin, AutomationOrigin)
         return self._outcome(text, retryable=retryable, reason=answer.reason)
 
     def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
-        if text.origin == "automation":
-            kind = Kind.AUTOMATION_SENT
+        if text.origin == MessageOrigin.AUTOMATION:
+            kind = ActivityKind.AUTOMATION_SENT
             summary = f"Automation text sent ({origin_label(text)}){note}"
-        elif text.origin == "confirmation":
-            kind, summary = Kind.OPT_OUT_CONFIRMATION, f"Opt-out confirmation text sent{note}"
+        elif text.origin == MessageOrigin.CONFIRMATION:
+            kind, summary = (
+                ActivityKind.OPT_OUT_CONFIRMATION,
+                f"Opt-out confirmation text sent{note}",
+            )
         elif text.recipient_opted_out:
-            kind = Kind.MANUAL_SEND_OPTED_OUT
+            kind = ActivityKind.MANUAL_SEND_OPTED_OUT
             summary = (
                 f"Manual text sent to an opted-out contact by {text.actor}, after a warning{note}"
             )
         else:
-            kind, summary = Kind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
+            kind, summary = ActivityKind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
         self._log(session, text, kind, summary)
 
     def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
         # Twilio blocks the number until the customer's START: re-consent by other means
         # must show that instead of failing (and re-opting out) silently next time.
-        consent.record_provider_block(session, text.to_e164, source=consent.Source.TWILIO_21610,
+        consent.record_provider_block(session, text.to_e164, source=ConsentSource.TWILIO_21610,
                                       at=self.clock.now(), clock=self.clock)  # fmt: skip
         consent.opt_out_number(
             session,
             text.to_e164,
-            source=consent.Source.TWILIO_21610,
+            source=ConsentSource.TWILIO_21610,
             actor="Twilio",
             evidence=f"Send refused with error 21610 (outbound message {text.id})",
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
@@ -648,7 +706,7 @@ class OutboundGateway:
         changes, and nothing may be resent.
         """
         text = self._load_text(message_id)
-        if text.status != Status.UNKNOWN:  # settled already: the caller's record follows it
+        if text.status != MessageStatus.UNKNOWN:  # settled already: the caller's record follows it
             if on_settled:
                 with self.db.write() as session:
                     on_settled(session, text)
@@ -658,7 +716,7 @@ class OutboundGateway:
                    if _same_text(r.body, text.body)]  # fmt: skip
         with self.db.write() as session:
             current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
-            if current.scalar_one() != Status.UNKNOWN:  # settled by someone else meanwhile
+            if current.scalar_one() != MessageStatus.UNKNOWN:  # settled by someone else meanwhile
                 text = self._load_text(message_id, session)
                 if on_settled:
                     on_settled(session, text)
@@ -667,17 +725,21 @@ class OutboundGateway:
             text.updated_at = self.clock.now()
             if found is not None:
                 text.status, text.provider_sid, text.sent_at = (
-                    Status.SENT,
+                    MessageStatus.SENT,
                     found.sid,
                     text.updated_at,
                 )
                 text.error_message = None
                 self._log_sent(session, text, note=" (found at Twilio after an unclear answer)")
             else:
-                text.status, text.error_message = Status.FAILED, NOT_AT_PROVIDER
-                kind = Kind.AUTOMATION_FAILED if text.origin == "automation" else Kind.SEND_FAILED
+                text.status, text.error_message = MessageStatus.FAILED, NOT_AT_PROVIDER
+                kind = (
+                    ActivityKind.AUTOMATION_FAILED
+                    if text.origin == MessageOrigin.AUTOMATION
+                    else ActivityKind.SEND_FAILED
+                )
                 self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
-            _update_texts(session, [text], was=Status.UNKNOWN)
+            _update_texts(session, [text], was=MessageStatus.UNKNOWN)
             if on_settled:
                 on_settled(session, text)
         return self._outcome(text)
@@ -687,9 +749,9 @@ class OutboundGateway:
             with self.db.read() as reading:
                 return self._load_text(message_id, reading)
         row = session.connection().execute(_TEXT_WITH_NAME, {"id": message_id}).one()
-        values = dict(row._mapping)
-        first, last = values.pop("first_name") or "", values.pop("last_name") or ""
-        return OutboundText(**values, contact_name=f"{first} {last}".strip(), failure_kind=None)
+        values = {k: v for k, v in row._mapping.items() if k in _TEXT_FIELDS}
+        name = f"{row.first_name or ''} {row.last_name or ''}".strip()
+        return OutboundText(**values, contact_name=name)
 
     @staticmethod
     def _unclaimed(session: Session, matches: list[SentRecord]) -> SentRecord | None:
@@ -703,30 +765,32 @@ class OutboundGateway:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _log(self, session: Session, text: OutboundText, kind: str, summary: str) -> None:
+    def _log(self, session: Session, text: OutboundText, kind: ActivityKind, summary: str) -> None:
         activity.append(
             session,
-            kind=kind,
-            summary=summary,
-            actor=text.actor or (text.automation_name or "Automation"),
-            contact_id=text.contact_id,
-            contact_name=text.contact_name,
-            automation_id=text.automation_id,
-            details={
-                "message_id": text.id,
-                "to": text.to_e164,
-                "body": text.body,
-                "origin": origin_label(text),
-                "provider": text.provider,
-                "provider_sid": text.provider_sid,
-                "error_code": text.error_code,
-                "error_message": text.error_message,
-                "recipient_opted_out": text.recipient_opted_out,
-                "suppression_result": text.suppression_result,
-                **(text.inbox.details() if getattr(text, "inbox", None) else {}),
-            },
+            activity.LogEntry(
+                kind=kind,
+                summary=summary,
+                actor=text.actor or (text.automation_name or "Automation"),
+                contact_id=text.contact_id,
+                contact_name=text.contact_name,
+                automation_id=text.automation_id,
+                details={
+                    "message_id": text.id,
+                    "to": text.to_e164,
+                    "body": text.body,
+                    "origin": origin_label(text),
+                    "provider": text.provider,
+                    "provider_sid": text.provider_sid,
+                    "error_code": text.error_code,
+                    "error_message": text.error_message,
+                    "recipient_opted_out": text.recipient_opted_out,
+                    "suppression_result": text.suppression_result,
+                    **(text.inbox.details() if text.inbox else {}),
+                },
+            ),
             clock=self.clock,
-            flush=False,  # flushed with the rest of the batch: one INSERT for many entries
+            flush=False,
         )
 
     @staticmethod
@@ -734,7 +798,7 @@ class OutboundGateway:
         text: OutboundText, *, retryable: bool = False, reason: str | None = None
     ) -> SendOutcome:
         return SendOutcome(
-            message_id=text.id,
+            message_id=text.message_id,
             status=text.status,
             reason=reason or text.error_message or text.suppression_reason or "",
             recipient_opted_out=text.recipient_opted_out,
@@ -744,7 +808,11 @@ class OutboundGateway:
         )
 
 
-_COLUMNS = [c.key for c in OutboundMessage.__table__.columns if c.key != "id"]
+_TEXT_FIELDS = {f.name for f in fields(OutboundText)}
+# The columns a batch writes: every column the text carries (a column added to the table
+# without a field here keeps its database default on the batch path).
+_COLUMNS = [c.key for c in OutboundMessage.__table__.columns
+            if c.key != "id" and c.key in _TEXT_FIELDS]  # fmt: skip
 # What the finish transaction may change on a record.
 _FINISH_COLUMNS = ("status", "provider_sid", "error_code", "error_message", "sent_at", "updated_at")
 # What a consent re-check that blocks a recorded text changes on it.
@@ -765,7 +833,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 def _block(text: OutboundText, decision: consent.SendDecision) -> None:
     """Mark an automation text the consent rule stopped: held (it waits for a decision) or
     skipped. Either way it is never handed to the provider."""
-    text.status = Status.HELD if decision.hold else Status.SUPPRESSED
+    text.status = MessageStatus.HELD if decision.hold else MessageStatus.SUPPRESSED
     text.error_message = f"{'held' if decision.hold else 'skipped'}: {decision.reason}"
     text.suppression_result = _suppression_result(decision, True, False)
     text.suppression_reason = decision.reason
@@ -825,10 +893,12 @@ def _suppression_result(
 ) -> str:
     """allowed | blocked | held for automations; advisory for manual sends; confirmation."""
     if confirmation:
-        return "confirmation"
+        return SuppressionResult.CONFIRMATION
     if not is_automation:
-        return "advisory"
-    return "allowed" if decision.allowed else "held" if decision.hold else "blocked"
+        return SuppressionResult.ADVISORY
+    if decision.allowed:
+        return SuppressionResult.ALLOWED
+    return SuppressionResult.HELD if decision.hold else SuppressionResult.BLOCKED
 
 
 def _columns(text: OutboundText) -> dict[str, Any]:
@@ -840,7 +910,7 @@ def _update_texts(
     texts: list[OutboundText],
     columns: Sequence[str] = _FINISH_COLUMNS,
     *,
-    was: str = Status.SENDING,
+    was: str = MessageStatus.SENDING,
 ) -> set[int]:
     """Store what happened to the texts, in one statement, on the records still in status
     ``was`` (a compare-and-set); returns the ids of the records that changed."""
@@ -853,25 +923,25 @@ def _apply_answer(text: OutboundText, answer: SendResult | ProviderError, now: d
     """Put the provider's answer on the text (nothing stored yet)."""
     text.updated_at = now
     if not isinstance(answer, ProviderError):
-        text.status, text.provider_sid, text.sent_at = Status.SENT, answer.sid, now
+        text.status, text.provider_sid, text.sent_at = MessageStatus.SENT, answer.sid, now
         return
     text.error_code, text.error_message, text.failure_kind = (
         answer.code, answer.reason, answer.kind
     )  # fmt: skip
     text.status = {
-        FailureKind.UNSUBSCRIBED: Status.SUPPRESSED,
-        FailureKind.UNKNOWN: Status.UNKNOWN,
-    }.get(answer.kind, Status.FAILED)
+        FailureKind.UNSUBSCRIBED: MessageStatus.SUPPRESSED,
+        FailureKind.UNKNOWN: MessageStatus.UNKNOWN,
+    }.get(answer.kind, MessageStatus.FAILED)
 
 
 def _note_inbox(texts: list[_Recorded], inbox: InboxFreshness) -> None:
     """Put the inbox's freshness on each automation text: the log details always, the
     reason too when the inbox could not be read before the send."""
     for item in texts:
-        if item.text.origin != "automation":
+        if item.text.origin != MessageOrigin.AUTOMATION:
             continue
         item.text.inbox = inbox
-        if inbox.stale and item.outcome is None and item.text.status == Status.SENDING:
+        if inbox.stale and item.outcome is None and item.text.status == MessageStatus.SENDING:
             item.text.suppression_reason = f"{item.text.suppression_reason}; {inbox.note()}"
 
 

@@ -54,13 +54,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, consent, contacts, opt_in
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.exports import DANGEROUS_PREFIXES
 from trustpager_desktop.core.progress import Progress, report
 from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
+from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact
 
@@ -394,8 +395,7 @@ def _check_existing(session: Session, plan: ImportPlan) -> None:
     """Rows whose phone number already belongs to a contact are duplicates."""
     phones = [r.e164 for r in plan.rows if r.e164]
     existing: dict[str, str] = {}
-    for start in range(0, len(phones), 500):
-        chunk = phones[start : start + 500]
+    for chunk in bulk.chunks(phones):
         for c in session.scalars(select(Contact).where(Contact.phone_e164.in_(chunk))):
             existing.setdefault(c.phone_e164 or "", f"{c.display_name} (id {c.id})")
     if not existing:
@@ -502,7 +502,7 @@ def _add_row(
         consent.opt_out_contact(
             session,
             contact,
-            source=consent.Source.IMPORT,
+            source=ConsentSource.IMPORT,
             actor=actor,
             evidence=f"imported from {file_name} (line {row.line})",
             summary=f"Opted out of SMS by import from {file_name}",
@@ -515,15 +515,17 @@ def _add_row(
 def _log_import(session: Session, result: ImportReport, actor: str, clock: Clock) -> None:
     activity.append(
         session,
-        kind=Kind.IMPORT,
-        summary=f"Imported {result.added} contact(s) from {result.file_name}",
-        actor=actor,
-        details={
-            "file": result.file_name,
-            "added": result.added,
-            "opted_out": result.opted_out,
-            "opt_out_columns": result.opt_out_columns,
-            "skipped_lines": [line for line, _ in result.skipped_rows],
-        },
+        activity.LogEntry(
+            kind=ActivityKind.IMPORT,
+            summary=f"Imported {result.added} contact(s) from {result.file_name}",
+            actor=actor,
+            details={
+                "file": result.file_name,
+                "added": result.added,
+                "opted_out": result.opted_out,
+                "opt_out_columns": result.opt_out_columns,
+                "skipped_lines": [line for line, _ in result.skipped_rows],
+            },
+        ),
         clock=clock,
     )

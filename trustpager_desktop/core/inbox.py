@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,10 +39,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity, auto_queue, confirmations, consent
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, review_deadline
 from trustpager_desktop.core.clock import Clock
+from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.number_contacts import contacts_by_number, contacts_with_number
 from trustpager_desktop.core.phone import format_for_reading, try_e164
 from trustpager_desktop.core.replies import (
     ReplyClassification,
@@ -52,6 +52,8 @@ from trustpager_desktop.core.replies import (
     twilio_acts_on,
 )
 from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
+from trustpager_desktop.core.timefmt import business_zone
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact, InboundMessage
@@ -62,25 +64,18 @@ ACTOR = "Inbox"
 STORE_BATCH = 500
 BODY_MAX = 10_000  # a concatenated SMS is at most ~1,600 characters; keep junk bounded
 
-# review_status values
-PENDING = "pending"
-OPTED_OUT = "opted_out"
-NOT_OPT_OUT = "not_opt_out"
-RE_CONSENTED = "re_consented"
-KEPT_OPTED_OUT = "kept_opted_out"
-
 # decision -> (classification it applies to, resulting review_status)
-DECISIONS = {
-    "opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, OPTED_OUT),
-    "not_opt_out": (ReplyKind.POSSIBLE_OPT_OUT.value, NOT_OPT_OUT),
-    "re_consent": (ReplyKind.OPT_IN.value, RE_CONSENTED),
-    "keep_opted_out": (ReplyKind.OPT_IN.value, KEPT_OPTED_OUT),
+DECISIONS: dict[str, tuple[ReplyKind, ReviewStatus]] = {
+    ReviewDecision.OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.OPTED_OUT),
+    ReviewDecision.NOT_OPT_OUT: (ReplyKind.POSSIBLE_OPT_OUT, ReviewStatus.NOT_OPT_OUT),
+    ReviewDecision.RE_CONSENT: (ReplyKind.OPT_IN, ReviewStatus.RE_CONSENTED),
+    ReviewDecision.KEEP_OPTED_OUT: (ReplyKind.OPT_IN, ReviewStatus.KEPT_OPTED_OUT),
 }
-DECISION_LABELS = {
-    OPTED_OUT: "opted out",
-    NOT_OPT_OUT: "not an opt-out",
-    RE_CONSENTED: "re-consent recorded",
-    KEPT_OPTED_OUT: "kept opted out",
+DECISION_LABELS: dict[str, str] = {
+    ReviewStatus.OPTED_OUT: "opted out",
+    ReviewStatus.NOT_OPT_OUT: "not an opt-out",
+    ReviewStatus.RE_CONSENTED: "re-consent recorded",
+    ReviewStatus.KEPT_OPTED_OUT: "kept opted out",
 }
 
 
@@ -270,12 +265,8 @@ def store_inbound(
 
 
 def received_text(when: datetime, timezone_name: str) -> str:
-    """'26 Nov 2026 10:04:17' in the business time zone (local time if the name is bad)."""
-    try:
-        local = when.astimezone(zoneinfo.ZoneInfo(timezone_name))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = when.astimezone()
-    return local.strftime("%d %b %Y %H:%M:%S")
+    """'26 Nov 2026 10:04:17' in the business time zone (UTC if the name is bad)."""
+    return when.astimezone(business_zone(timezone_name)).strftime("%d %b %Y %H:%M:%S")
 
 
 def pending_ids(session: Session, limit: int | None = None) -> list[int]:
@@ -298,12 +289,6 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.scalar(query)
-
-
-def _contacts_with(session: Session, e164: str | None) -> list[Contact]:
-    if not e164:
-        return []
-    return list(session.scalars(select(Contact).where(Contact.phone_e164 == e164)))
 
 
 class _Journal:
@@ -336,12 +321,12 @@ class _Journal:
     def note_word(self, e164: str, kind: str, sent_at: datetime) -> None:
         """Remember a reply's word ("opt_out" or "opt_in") for the rest of the batch."""
         old = self.times.get(e164) or consent.ConsentTimes()
-        mine = old.opt_out if kind == "opt_out" else old.opt_in
+        mine = old.opt_out if kind == ReplyKind.OPT_OUT else old.opt_in
         if mine is None or sent_at > mine:
-            key = "opt_out" if kind == "opt_out" else "opt_in"
+            key = "opt_out" if kind == ReplyKind.OPT_OUT else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
-    def add(self, **entry: object) -> None:
+    def add(self, entry: activity.LogEntry) -> None:
         self.pending.append(("log", entry, None))
 
     def opt_out(
@@ -367,10 +352,15 @@ class _Journal:
 
 def _hold_for_review(journal, message, contacts, verdict, result, summary: str) -> None:  # type: ignore[no-untyped-def]
     """Put the message on the Needs review list (never silently ignored) and log it."""
-    message.review_status = PENDING
+    message.review_status = ReviewStatus.PENDING
     result.needs_review += 1
     _log_reply(
-        journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary, verdict=verdict
+        journal,
+        message,
+        contacts,
+        kind=ActivityKind.INBOUND_MESSAGE,
+        summary=summary,
+        verdict=verdict,
     )
 
 
@@ -379,7 +369,7 @@ def _log_reply(
     message: InboundMessage,
     contacts: list[Contact],
     *,
-    kind: str,
+    kind: ActivityKind,
     summary: str,
     verdict: ReplyClassification,
     actor: str = ACTOR,
@@ -400,13 +390,17 @@ def _log_reply(
         details["received_at"] = message.date_sent.isoformat()
     for contact in contacts or [None]:
         journal.add(
-            kind=kind,
-            summary=summary if contact else f"{summary} from unknown number {message.from_number}",
-            actor=actor,
-            contact_id=contact.id if contact else None,
-            contact_name=contact.display_name if contact else "",
-            details=details,
-            occurred_at=decided_at or message.date_sent,
+            activity.LogEntry(
+                kind=kind,
+                summary=summary
+                if contact
+                else f"{summary} from unknown number {message.from_number}",
+                actor=actor,
+                contact_id=contact.id if contact else None,
+                contact_name=contact.display_name if contact else "",
+                details=details,
+                occurred_at=decided_at or message.date_sent,
+            )
         )
 
 
@@ -446,7 +440,9 @@ def _act(
     ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
     verdict, opted_out = _classify(session, message, journal, settings)
-    contacts = known[e164] if known is not None and e164 in known else _contacts_with(session, e164)
+    contacts = (
+        known[e164] if known is not None and e164 in known else contacts_with_number(session, e164)
+    )
     message.classification = verdict.kind.value
     if not contacts:
         result.unknown_sender += 1
@@ -463,19 +459,19 @@ def _act(
         journal.note_word(e164, verdict.kind.value, message.date_sent)
         if stale and (verdict.kind is ReplyKind.OPT_OUT or opted_out):
             result.other += 1
-            _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE,
+            _log_reply(journal, message, contacts, kind=ActivityKind.INBOUND_MESSAGE,
                        summary=f"{stale}: “{quoted}”", verdict=verdict)  # fmt: skip
             return
 
     if verdict.kind is ReplyKind.OPT_OUT and e164:
         if twilio is ReplyKind.OPT_OUT:  # Twilio confirmed it and blocks the number itself
-            consent.record_provider_block(session, e164, source=consent.Source.STOP_REPLY,
+            consent.record_provider_block(session, e164, source=ConsentSource.STOP_REPLY,
                                           at=message.date_sent, message_sid=message.sid,
                                           clock=clock)  # fmt: skip
         when = received_text(message.date_sent, settings.business_timezone)
         item = consent.NumberOptOut(
             e164,
-            source=consent.Source.STOP_REPLY,
+            source=ConsentSource.STOP_REPLY,
             actor=ACTOR,
             evidence=message.body,
             message_sid=message.sid,
@@ -546,7 +542,7 @@ def _act(
             journal,
             message,
             contacts,
-            kind=Kind.HELP_REQUEST,
+            kind=ActivityKind.HELP_REQUEST,
             summary=f"Asked for help by text: “{quoted}”",
             verdict=verdict,
         )
@@ -555,7 +551,7 @@ def _act(
     summary = f"Text received: “{quoted}”"
     if lifted:  # re-consent was recorded earlier; this was the word Twilio waited for
         summary = f"START reply received: Twilio texts this number again: “{quoted}”"
-    _log_reply(journal, message, contacts, kind=Kind.INBOUND_MESSAGE, summary=summary,
+    _log_reply(journal, message, contacts, kind=ActivityKind.INBOUND_MESSAGE, summary=summary,
                verdict=verdict)  # fmt: skip
 
 
@@ -598,15 +594,6 @@ def _claim_batch(session: Session, size: int, skip: set[int]) -> list[InboundMes
     return list(session.scalars(query))
 
 
-def _contacts_by_number(session: Session, messages: list[InboundMessage]) -> dict:
-    numbers = {m.from_e164 for m in messages if m.from_e164}
-    found: dict[str, list[Contact]] = {number: [] for number in numbers}
-    if numbers:
-        for contact in session.scalars(select(Contact).where(Contact.phone_e164.in_(numbers))):
-            found[contact.phone_e164].append(contact)
-    return found
-
-
 def _process_batch(
     db: Database,
     size: int,
@@ -623,7 +610,7 @@ def _process_batch(
         with db.write() as session:
             activity.lock_chain(session)  # before any row lock: see lock_chain
             messages = _claim_batch(session, size, skip)
-            known = _contacts_by_number(session, messages)
+            known = contacts_by_number(session, (m.from_e164 for m in messages))
             journal = _Journal(session, clock)
             journal.load_times(known)  # one read for the batch's numbers
             for message in messages:
@@ -640,17 +627,7 @@ def _process_batch(
 
 
 def _merge(into: ProcessResult, part: ProcessResult) -> None:
-    for name in (
-        "processed",
-        "opted_out",
-        "re_consented",
-        "help_requests",
-        "needs_review",
-        "other",
-        "unknown_sender",
-        "failed",
-    ):
-        setattr(into, name, getattr(into, name) + getattr(part, name))
+    add_counts(into, part)
     into.opt_outs.extend(part.opt_outs)
 
 
@@ -745,7 +722,7 @@ def list_needs_review(session: Session, default_region: str = "US") -> list[Revi
     messages = list(
         session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.review_status == PENDING)
+            .where(InboundMessage.review_status == ReviewStatus.PENDING)
             .order_by(InboundMessage.date_sent, InboundMessage.id)
         )
     )
@@ -786,7 +763,7 @@ def count_needs_review(session: Session) -> int:
         session.scalar(
             select(func.count())
             .select_from(InboundMessage)
-            .where(InboundMessage.review_status == PENDING)
+            .where(InboundMessage.review_status == ReviewStatus.PENDING)
         )
         or 0
     )
@@ -825,14 +802,16 @@ def decide_review(
         if message.from_e164:  # texts held for this reply go on, or are skipped
             auto_queue.release_held_in(session, clock=clock, numbers=[message.from_e164])
         label = DECISION_LABELS[status] + (f" ({unchanged})" if unchanged else "")
-        contacts = _contacts_with(session, message.from_e164)
-        verdict = ReplyClassification(ReplyKind(message.classification), None, "")
+        contacts = contacts_with_number(session, message.from_e164)
+        verdict = ReplyClassification(
+            ReplyKind(message.classification or ReplyKind.OTHER), None, ""
+        )
         journal = _Journal(session, clock)
         _log_reply(
             journal,
             message,
             contacts,
-            kind=Kind.REVIEW_DECISION,
+            kind=ActivityKind.REVIEW_DECISION,
             summary=f"Reviewed by {actor}: {label} ({message.sid}): “{message.body.strip()[:200]}”",
             verdict=verdict,
             actor=actor,
@@ -846,16 +825,16 @@ def _stale_decision(
     session: Session, message: InboundMessage, decision: str, settings: AppSettings
 ) -> str | None:
     """Why the decision changes no consent: the customer said the opposite later."""
-    if decision not in ("opt_out", "re_consent") or not message.from_e164:
+    if decision not in (ReviewDecision.OPT_OUT, ReviewDecision.RE_CONSENT) or not message.from_e164:
         return None
-    kind = "opt_out" if decision == "opt_out" else "opt_in"
+    kind = ReplyKind.OPT_OUT if decision == ReviewDecision.OPT_OUT else ReplyKind.OPT_IN
     times = consent.consent_times(session, [message.from_e164], exclude_inbound_id=message.id)
     return consent.stale_reply(kind, message.date_sent, times.get(message.from_e164),
                                settings.business_timezone)  # fmt: skip
 
 
 def _check_decidable(message: InboundMessage, decision: str) -> None:
-    if message.review_status != PENDING:
+    if message.review_status != ReviewStatus.PENDING:
         if message.review_status in DECISION_LABELS:
             when = message.reviewed_at.strftime("%d %b %Y %H:%M") if message.reviewed_at else ""
             raise UserInputError(
@@ -879,17 +858,17 @@ def _apply_decision(
 ) -> tuple[list[int], bool]:
     """Apply a decision; (contacts changed, whether a confirmation text was requested)."""
     e164 = message.from_e164
-    if decision in ("opt_out", "re_consent") and not e164:
+    if decision in (ReviewDecision.OPT_OUT, ReviewDecision.RE_CONSENT) and not e164:
         raise UserInputError(
             f"The sender {message.from_number!r} is not a phone number that can be "
             "opted out or in; mark it the other way or handle it in Twilio."
         )
-    if decision == "opt_out":
+    if decision == ReviewDecision.OPT_OUT:
         zone = settings.business_timezone
         outcome = consent.opt_out_number(
             session,
             e164,
-            source=consent.Source.REVIEW,
+            source=ConsentSource.REVIEW,
             actor=actor,
             evidence=message.body,
             message_sid=message.sid,
@@ -908,7 +887,7 @@ def _apply_decision(
                 settings=settings, clock=clock,
             )  # fmt: skip
         return outcome.contact_ids, confirm
-    if decision == "re_consent":
+    if decision == ReviewDecision.RE_CONSENT:
         changed = consent.re_consent_number(
             session,
             e164,

@@ -48,6 +48,7 @@ from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.delivery import DeliveryUpdate
 from trustpager_desktop.core.inbox import StoreResult, store_inbound
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import DeliveryStatus
 from trustpager_desktop.providers.base import (
     MessageQuery,
     MessageRecord,
@@ -156,7 +157,7 @@ def _incremental(session: Session, now: datetime, start: datetime, reason: str) 
             OutboundMessage.provider_sid.is_not(None),
             OutboundMessage.created_at >= now - STATUS_WINDOW,
             (OutboundMessage.delivery_status.is_(None))
-            | OutboundMessage.delivery_status.in_((delivery.QUEUED, delivery.SENT)),
+            | OutboundMessage.delivery_status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENT)),
         )
     )
     stop_at = min(start, waiting) if waiting else start

@@ -35,9 +35,14 @@ from sqlalchemy import ColumnElement, Interval, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import business_days
-from trustpager_desktop.core.consent import Source
 from trustpager_desktop.core.opt_in import NO_CONSENT_ON_RECORD
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.states import (
+    ConsentEventKind,
+    DeliveryStatus,
+    MessageStatus,
+    ReviewStatus,
+)
 from trustpager_desktop.store.models import (
     Automation,
     AutomationStep,
@@ -48,13 +53,13 @@ from trustpager_desktop.store.models import (
 )
 
 ATTRIBUTION_WINDOW = timedelta(hours=48)
-DELIVERED = "delivered"
 # Statuses only a delivery report writes: their presence means delivery is tracked.
-DELIVERY_REPORTS = ("delivered", "undelivered")
-FAILED_STATUSES = ("failed", "undelivered")
+DELIVERY_REPORTS = (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
+# A text that failed at the gateway, or that the carrier could not deliver.
+FAILED_STATUSES = (MessageStatus.FAILED, DeliveryStatus.UNDELIVERED)
 # Opt-outs that are not a customer's reaction to a text: a spreadsheet's opt-out column,
 # a new contact taking over an already-suppressed number.
-NOT_A_REACTION = (Source.IMPORT, Source.NUMBER_SUPPRESSION)
+NOT_A_REACTION = (ConsentSource.IMPORT, ConsentSource.NUMBER_SUPPRESSION)
 # Review waiting time bands, in business days since the reply arrived.
 REVIEW_BANDS = ((0, 0, "today"), (1, 4, "1-4 business days"), (5, 9, "5-9 business days"),
                 (10, None, "10+ business days"))  # fmt: skip
@@ -295,7 +300,7 @@ def opt_out_events(since: datetime, until: datetime):  # type: ignore[no-untyped
     return (
         select(ConsentEvent.phone_e164, ConsentEvent.received_at)
         .where(
-            ConsentEvent.kind == "opt_out",
+            ConsentEvent.kind == ConsentEventKind.OPT_OUT,
             ConsentEvent.phone_e164.is_not(None),
             ConsentEvent.received_at >= since,
             ConsentEvent.received_at < until,
@@ -352,10 +357,10 @@ def _period_counts(
             status, code = reported, reported_code
         figures = counts[(aid, sid)]
         figures["sent"] += n if sent else 0
-        figures["delivered"] += n if status == DELIVERED else 0
+        figures["delivered"] += n if status == DeliveryStatus.DELIVERED else 0
         figures["reported"] += n if status in DELIVERY_REPORTS else 0
-        figures["blocked"] += n if status == "suppressed" and code is None else 0
-        if status in FAILED_STATUSES or (status == "suppressed" and code is not None):
+        figures["blocked"] += n if status == MessageStatus.SUPPRESSED and code is None else 0
+        if status in FAILED_STATUSES or (status == MessageStatus.SUPPRESSED and code is not None):
             failures[(aid, sid)][code] += n
     return counts, failures
 
@@ -462,7 +467,9 @@ def review_age(session: Session, now: datetime, timezone_name: str) -> ReviewAge
     # Sorted here: ORDER BY makes SQLite walk every reply by date instead of the status index.
     received = sorted(
         session.scalars(
-            select(InboundMessage.date_sent).where(InboundMessage.review_status == "pending")
+            select(InboundMessage.date_sent).where(
+                InboundMessage.review_status == ReviewStatus.PENDING
+            )
         )
     )
     today = business_days.local_day(now, timezone_name)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import TITLE_MAX, Contact, Opportunity
 
 # The pipeline a new business starts with; stages typed in the editor join the list.
@@ -156,9 +157,7 @@ def create_opportunity(
                               created_at=clock.now())  # fmt: skip
     session.add(opportunity)
     session.flush()
-    activity.append(session, kind=activity.Kind.CONTACT_UPDATED, actor=actor, contact=contact,
-                    summary=f"Opportunity added: {title} ({stage}, {format_value(value)})",
-                    details={"opportunity_id": opportunity.id}, clock=clock)  # fmt: skip
+    activity.append(session, activity.LogEntry(kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=contact, summary=f"Opportunity added: {title} ({stage}, {format_value(value)})", details={"opportunity_id": opportunity.id}), clock=clock)  # fmt: skip
     return get_opportunity(session, opportunity.id)
 
 
@@ -186,10 +185,7 @@ def update_opportunity(
                        f"{format_value(value)}")  # fmt: skip
     if changes:
         opportunity.title, opportunity.value, opportunity.stage = title, value, stage
-        activity.append(session, kind=activity.Kind.CONTACT_UPDATED, actor=actor,
-                        contact=_contact(session, opportunity.contact_id),
-                        summary=f"Opportunity {title} changed: " + ", ".join(changes),
-                        details={"opportunity_id": opportunity.id}, clock=clock)  # fmt: skip
+        activity.append(session, activity.LogEntry(kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=_contact(session, opportunity.contact_id), summary=f"Opportunity {title} changed: " + ", ".join(changes), details={"opportunity_id": opportunity.id}), clock=clock)  # fmt: skip
     return get_opportunity(session, opportunity_id)
 
 

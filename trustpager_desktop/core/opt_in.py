@@ -19,9 +19,9 @@ from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.core.timefmt import DATE_FORMAT, business_zone, format_time
 from trustpager_desktop.store.models import CONSENT_SOURCE_MAX, PURPOSES_MAX, Contact
 
@@ -228,11 +228,13 @@ def set_record(
     summary = f"{verb}: {record.summary(zone)}" if record.on_record else verb
     activity.append(
         session,
-        kind=Kind.CONSENT_RECORD,
-        summary=summary + (f" ({why})" if why else ""),
-        actor=actor,
-        contact=contact,
-        details={"old": _details(old), "new": _details(record)},
+        activity.LogEntry(
+            kind=ActivityKind.CONSENT_RECORD,
+            summary=summary + (f" ({why})" if why else ""),
+            actor=actor,
+            contact=contact,
+            details={"old": _details(old), "new": _details(record)},
+        ),
         clock=clock,
     )
     return True
@@ -331,11 +333,13 @@ def set_declined(
     parts = [f"Declined {p} texts" for p in added] + [f"Allowed {p} texts again" for p in removed]
     activity.append(
         session,
-        kind=Kind.PURPOSE_PREFERENCE,
-        summary="; ".join(parts) + (f" ({why})" if why else ""),
-        actor=actor,
-        contact=contact,
-        details={"declined": list(added), "allowed": list(removed)},
+        activity.LogEntry(
+            kind=ActivityKind.PURPOSE_PREFERENCE,
+            summary="; ".join(parts) + (f" ({why})" if why else ""),
+            actor=actor,
+            contact=contact,
+            details={"declined": list(added), "allowed": list(removed)},
+        ),
         clock=clock,
     )
     return True

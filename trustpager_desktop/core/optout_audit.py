@@ -32,8 +32,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.consent import NUMBER_LEVEL_SOURCES, SOURCE_LABELS
+from trustpager_desktop.core.states import ActivityKind, ConsentEventKind
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact, NumberSuppression
 
 HELD_NUMBER_DETAIL = "held_number"  # set on a CONTACT_DELETED entry by contacts.delete_contact
@@ -82,12 +82,12 @@ def rebuild(session: Session) -> _Expected:
     )  # fmt: skip
     for event_id, kind, contact_id, phone, source, received_at, recorded_at in events:
         evidence = _Evidence(event_id, source, received_at)
-        if kind == "opt_out":
+        if kind == ConsentEventKind.OPT_OUT:
             if contact_id is not None:
                 expected.contacts[contact_id] = (True, evidence)
             if phone and (contact_id is None or source in NUMBER_LEVEL_SOURCES):
                 expected.numbers[phone] = (True, evidence, recorded_at)
-        elif kind == "re_consent":
+        elif kind == ConsentEventKind.RE_CONSENT:
             if contact_id is not None:
                 expected.contacts[contact_id] = (False, evidence)
             if phone:
@@ -99,7 +99,7 @@ def rebuild(session: Session) -> _Expected:
 def _add_deletion_holds(session: Session, expected: _Expected) -> None:
     deletions = session.execute(
         select(ActivityEntry.contact_id, ActivityEntry.details, ActivityEntry.recorded_at).where(
-            ActivityEntry.kind == Kind.CONTACT_DELETED,
+            ActivityEntry.kind == ActivityKind.CONTACT_DELETED,
             ActivityEntry.details.contains(HELD_NUMBER_DETAIL),
         )
     )

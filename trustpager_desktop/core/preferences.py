@@ -12,6 +12,7 @@ from trustpager_desktop.core import confirmations, consent, opt_in
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import get_contact_row
 from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.core.states import ConsentSource
 
 
 def opt_out_by_hand(
@@ -32,7 +33,7 @@ def opt_out_by_hand(
     changed = consent.opt_out_contact(
         session,
         contact,
-        source=consent.Source.MANUAL_TOGGLE,
+        source=ConsentSource.MANUAL_TOGGLE,
         actor=actor,
         evidence="Communication Preferences card",
         clock=clock,

@@ -75,8 +75,8 @@ import unicodedata
 from dataclasses import dataclass
 
 
-class ReplyKind(enum.Enum):
-    """What an inbound reply asks for."""
+class ReplyKind(enum.StrEnum):
+    """What an inbound reply asks for (stored as ``inbound_messages.classification``)."""
 
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass, fields
 
 import phonenumbers
@@ -20,6 +19,8 @@ from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.replies import Keywords, parse_keywords
+from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.timefmt import known_zone
 from trustpager_desktop.store.models import Setting
 
 PROVIDER_MODES = ("auto", "sandbox", "twilio")  # auto: Twilio when credentials exist
@@ -132,13 +133,11 @@ def _validate(settings: AppSettings) -> None:
             f"'{settings.default_country}' is not a country code phone numbers know (e.g. US, GB, CA).",
             field="default_country",
         )
-    try:
-        zoneinfo.ZoneInfo(settings.business_timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    if known_zone(settings.business_timezone) is None:
         raise UserInputError(
             f"'{settings.business_timezone}' is not a time zone name (e.g. America/Chicago).",
             field="business_timezone",
-        ) from exc
+        )
     if settings.provider_mode not in PROVIDER_MODES:
         raise UserInputError(
             f"Unknown provider mode '{settings.provider_mode}'.", field="provider_mode"
@@ -295,10 +294,12 @@ def save_settings(
     if changed:
         activity.append(
             session,
-            kind=activity.Kind.SETTINGS_CHANGE,
-            summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
-            actor=actor,
-            details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
+            activity.LogEntry(
+                kind=ActivityKind.SETTINGS_CHANGE,
+                summary="Settings changed: " + ", ".join(setting_label(k) for k in changed),
+                actor=actor,
+                details={k: [_encode(getattr(old, k)), _encode(getattr(new, k))] for k in changed},
+            ),
             clock=clock,
         )
     return changed

@@ -18,13 +18,19 @@ CLOCK_FORMAT = "%H:%M"
 CLOCK_SECONDS_FORMAT = "%H:%M:%S"
 
 
-@functools.lru_cache(maxsize=32)
-def business_zone(zone_name: str) -> tzinfo:
-    """The zone called ``zone_name``; UTC when the name is unknown (never raises)."""
+@functools.lru_cache(maxsize=256)
+def known_zone(zone_name: str) -> tzinfo | None:
+    """The zone called ``zone_name``, or None when there is no such zone (never raises)."""
     try:
         return zoneinfo.ZoneInfo(zone_name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return UTC
+        return None
+
+
+def business_zone(zone_name: str) -> tzinfo:
+    """The zone called ``zone_name``; UTC when the name is unknown (a bad setting must not
+    break a screen). The one fallback every time shown or computed in a zone uses."""
+    return known_zone(zone_name) or UTC
 
 
 def _aware(when: datetime) -> datetime:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustpager_desktop.core import inbox, inbox_state
+from trustpager_desktop.core.backoff import backoff_seconds
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.inbox import OptOutNotice, ProcessResult, StoreResult
 from trustpager_desktop.core.inbox_read import (
@@ -138,23 +139,6 @@ def status_text(status: InboxStatus) -> str:
     if status.last_checked_at:
         return f"Inbox checked {_clock_text(status.last_checked_at, zone)}"
     return "Inbox not checked yet"
-
-
-def backoff_seconds(
-    failures: int,
-    rand: Callable[[], float],
-    retry_after: float | None = None,
-    first: float = BACKOFF_FIRST_SECONDS,
-    cap: float = BACKOFF_CAP_SECONDS,
-) -> float:
-    """Wait before try number ``failures + 1``: doubling from ``first``, capped, with
-    jitter in the upper half (so pollers on several desktops spread out), and never
-    shorter than the provider's Retry-After."""
-    ceiling = min(cap, first * 2 ** max(0, failures - 1))
-    wait = ceiling * (0.5 + 0.5 * rand())
-    if retry_after is not None:
-        wait = max(wait, min(retry_after, cap))
-    return wait
 
 
 class InboxReader:
@@ -417,7 +401,10 @@ class InboxPoller:
         failures = previous.consecutive_failures + 1
         next_try = None
         if error.kind is FailureKind.TEMPORARY:
-            wait = backoff_seconds(failures, self._rand, error.retry_after)
+            # Jitter in the upper half: pollers on several desktops spread out, none hurries.
+            wait = backoff_seconds(failures, first=BACKOFF_FIRST_SECONDS, cap=BACKOFF_CAP_SECONDS,
+                                   jitter=(0.5, 1.0), draw=self._rand,
+                                   at_least=error.retry_after)  # fmt: skip
             next_try = now + timedelta(seconds=wait)
         log.warning("inbox check failed (%s): %s", error.kind.value, error.reason)
         return replace(
@@ -555,7 +542,6 @@ __all__ = [
     "InboxPoller",
     "InboxReader",
     "InboxStatus",
-    "backoff_seconds",
     "build_jobs",
     "describe_processing",
     "dispatch_inbox_check",

@@ -13,13 +13,25 @@ expression, which cost more than the statement itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+
+# Values per ``IN (...)`` list: far below SQLite's limit on bound parameters, and short
+# enough that PostgreSQL plans each list quickly.
+IN_LIST_SIZE = 500
+
+
+def chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size`` (for IN lists and batches)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def id_in(column: ColumnElement[int], ids: Sequence[int], dialect: str) -> ColumnElement[bool]:

@@ -51,6 +51,7 @@ from trustpager_desktop.core.automations import (
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.settings import DEFAULT_PURPOSE
+from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
@@ -496,10 +497,10 @@ class AutomationsPage(QWidget):
         self.status_filter = QComboBox()
         self.status_filter.addItem("Any status", None)
         self.status_filter.addItem(
-            "Upcoming", [auto_queue.PENDING, auto_queue.IN_FLIGHT, auto_queue.HELD]
+            "Upcoming", [QueueStatus.PENDING, QueueStatus.IN_FLIGHT, QueueStatus.HELD]
         )
-        for status in (auto_queue.HELD, auto_queue.SENT, auto_queue.SKIPPED, auto_queue.FAILED,
-                       auto_queue.REVIEW, auto_queue.DONE):  # fmt: skip
+        for status in (QueueStatus.HELD, QueueStatus.SENT, QueueStatus.SKIPPED, QueueStatus.FAILED,
+                       QueueStatus.REVIEW, QueueStatus.DONE):  # fmt: skip
             self.status_filter.addItem(auto_queue.STATUS_LABELS[status], [status])
         self.run_button = QPushButton("Run due items now")
         self.queue_counts = plain_label(wrap=True)
@@ -647,12 +648,12 @@ class AutomationsPage(QWidget):
 
 
 QUEUE_COUNT_ORDER = (
-    ("Upcoming", (auto_queue.PENDING, auto_queue.IN_FLIGHT)),
-    ("sent", (auto_queue.SENT,)),
-    ("skipped", (auto_queue.SKIPPED,)),
-    ("failed", (auto_queue.FAILED,)),
-    ("need review", (auto_queue.REVIEW,)),
-    ("done", (auto_queue.DONE,)),
+    ("Upcoming", (QueueStatus.PENDING, QueueStatus.IN_FLIGHT)),
+    ("sent", (QueueStatus.SENT,)),
+    ("skipped", (QueueStatus.SKIPPED,)),
+    ("failed", (QueueStatus.FAILED,)),
+    ("need review", (QueueStatus.REVIEW,)),
+    ("done", (QueueStatus.DONE,)),
 )
 
 

@@ -15,7 +15,7 @@ import threading
 import zoneinfo
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimeZone, Signal, Slot
+from PySide6.QtCore import QObject, QTimeZone, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -40,7 +40,7 @@ from trustpager_desktop.logging_setup import register_secret
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
-from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured
+from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured, plain_label
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 
 log = logging.getLogger("trustpager.first_run")
@@ -61,16 +61,9 @@ def system_timezone(fallback: str) -> str:
     return name if name in zoneinfo.available_timezones() else fallback
 
 
-def _plain_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    return label
-
-
 def _error_label() -> QLabel:
     """Where the assistant says what to fix: red and bold, so it reads as an error."""
-    label = coloured(_plain_label(), ERROR_COLOUR)
+    label = coloured(plain_label(wrap=True), ERROR_COLOUR)
     font = label.font()
     font.setBold(True)
     label.setFont(font)
@@ -116,9 +109,10 @@ class ProviderPage(QWizardPage):
         group.addButton(self.sandbox_radio)
         group.addButton(self.twilio_radio)
         self.sandbox_radio.setChecked(True)
-        sandbox_note = _plain_label(
-            "No text leaves this computer. A demo business with 50 contacts is added so "
-            "you can try everything safely."
+        sandbox_note = plain_label(
+            wrap=True,
+            text="No text leaves this computer. A demo business with 50 contacts is added so "
+            "you can try everything safely.",
         )
         sandbox_note.setIndent(24)
 
@@ -130,7 +124,7 @@ class ProviderPage(QWizardPage):
         self.sender_edit = QLineEdit(settings.twilio_sender)
         self.sender_edit.setPlaceholderText("+14155550100 or a Messaging Service SID (MG…)")
         self.test_button = QPushButton("Test connection")
-        self.test_result = _plain_label()
+        self.test_result = plain_label(wrap=True)
         self.test_result.setObjectName("testResult")
         self.twilio_box = QGroupBox("Twilio account")
         form = QFormLayout(self.twilio_box)
@@ -231,7 +225,7 @@ class RegionPage(QWizardPage):
         row.addWidget(self.quiet_start)
         row.addWidget(QLabel("until"))
         row.addWidget(self.quiet_end)
-        row.addWidget(_plain_label("in each recipient's local time"), 1)
+        row.addWidget(plain_label(wrap=True, text="in each recipient's local time"), 1)
 
         self.error_label = _error_label()
         form = QFormLayout(self)

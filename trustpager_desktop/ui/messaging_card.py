@@ -18,8 +18,9 @@ from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.conversation import ConversationItem
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome, Status
+from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome
 from trustpager_desktop.core.segments import count_segments
+from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
@@ -35,12 +36,12 @@ from trustpager_desktop.ui.consent_view import ask_default_no
 from trustpager_desktop.ui.workers import Job, run_in_background
 
 STATUS_LABELS = {
-    Status.SENDING: "Sending",
-    Status.SENT: "Sent",
-    Status.FAILED: "Failed",
-    Status.SUPPRESSED: "Not sent",
-    Status.HELD: "Held, not sent",
-    Status.UNKNOWN: "May have been sent",
+    MessageStatus.SENDING: "Sending",
+    MessageStatus.SENT: "Sent",
+    MessageStatus.FAILED: "Failed",
+    MessageStatus.SUPPRESSED: "Not sent",
+    MessageStatus.HELD: "Held, not sent",
+    MessageStatus.UNKNOWN: "May have been sent",
     "received": "Received",
 }
 
@@ -54,11 +55,11 @@ def counter_text(body: str) -> str:
 
 
 def outcome_text(outcome: SendOutcome) -> str:
-    if outcome.status == Status.SENT:
+    if outcome.status == MessageStatus.SENT:
         return "Sent."
-    if outcome.status == Status.SUPPRESSED:
+    if outcome.status == MessageStatus.SUPPRESSED:
         return f"Not sent: {outcome.reason} The contact is now opted out."
-    if outcome.status == Status.UNKNOWN:
+    if outcome.status == MessageStatus.UNKNOWN:
         return f"{outcome.reason}. Check the Twilio console before sending it again."
     return f"Not sent: {outcome.reason}"
 
@@ -285,7 +286,7 @@ class MessagingCard(Card):
 
     def _on_sent(self, outcome: SendOutcome) -> None:
         self._job = None
-        ok = outcome.status == Status.SENT
+        ok = outcome.status == MessageStatus.SENT
         coloured(self.result, OK_COLOUR if ok else WARNING_COLOUR)
         self.result.setText(outcome_text(outcome))
         if ok:

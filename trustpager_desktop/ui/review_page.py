@@ -29,6 +29,8 @@ from trustpager_desktop.core.business_days import Urgency
 from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
+from trustpager_desktop.core.replies import ReplyKind
+from trustpager_desktop.core.states import ReviewDecision
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
@@ -125,9 +127,15 @@ class ReviewPage(QWidget):
     review_count_changed = Signal(int)
 
     # (first button, second button) per kind of review item
-    _ACTIONS = {
-        "possible_opt_out": (("Opt out", "opt_out"), ("Not an opt-out", "not_opt_out")),
-        "opt_in": (("Record re-consent", "re_consent"), ("Keep opted out", "keep_opted_out")),
+    _ACTIONS: dict[str, tuple[tuple[str, ReviewDecision], tuple[str, ReviewDecision]]] = {
+        ReplyKind.POSSIBLE_OPT_OUT: (
+            ("Opt out", ReviewDecision.OPT_OUT),
+            ("Not an opt-out", ReviewDecision.NOT_OPT_OUT),
+        ),
+        ReplyKind.OPT_IN: (
+            ("Record re-consent", ReviewDecision.RE_CONSENT),
+            ("Keep opted out", ReviewDecision.KEEP_OPTED_OUT),
+        ),
     }
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:

@@ -2,13 +2,18 @@ import pytest
 
 from tests.support.records import tamper
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.states import ActivityKind
 
 
 def _log(db, clock, n):
     with db.write() as s:
         for i in range(n):
             activity.append(
-                s, kind="opt_out", summary=f"entry {i}", actor="t", contact_id=1, clock=clock
+                s,
+                activity.LogEntry(
+                    kind=ActivityKind.OPT_OUT, summary=f"entry {i}", actor="t", contact_id=1
+                ),
+                clock=clock,
             )
 
 

@@ -16,6 +16,7 @@ from trustpager_desktop.core.activity_query import (
     query_entries,
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.states import ActivityKind
 
 
 def _ids(page):
@@ -67,17 +68,27 @@ def test_date_range_is_inclusive_start_exclusive_end(db, clock):
 def test_free_text_search_matches_summary_name_and_details_in_any_case(db, clock):
     with db.write() as s:
         activity.append(
-            s, kind="stop_reply", summary="Reply STOP received", actor="Inbox", clock=clock
-        )
-        activity.append(
-            s, kind="opt_out", summary="x", actor="t", contact_name="Zoë Quist", clock=clock
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="Reply STOP received", actor="Inbox"
+            ),
+            clock=clock,
         )
         activity.append(
             s,
-            kind="send_failed",
-            summary="y",
-            actor="t",
-            details={"error": "Twilio 21610 100%_x"},
+            activity.LogEntry(
+                kind=ActivityKind.OPT_OUT, summary="x", actor="t", contact_name="Zoë Quist"
+            ),
+            clock=clock,
+        )
+        activity.append(
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.SEND_FAILED,
+                summary="y",
+                actor="t",
+                details={"error": "Twilio 21610 100%_x"},
+            ),
             clock=clock,
         )
     with db.read() as s:
@@ -118,12 +129,14 @@ def test_get_entry_and_details_lines_show_the_whole_record(db, clock):
     with db.write() as s:
         activity.append(
             s,
-            kind="re_consent",
-            summary="Re-consent recorded",
-            actor="Office",
-            contact_id=4,
-            contact_name="Ann <b>Lee</b>",
-            details={"method": "verbal", "note": "Called us", "message_sid": None},
+            activity.LogEntry(
+                kind=ActivityKind.RE_CONSENT,
+                summary="Re-consent recorded",
+                actor="Office",
+                contact_id=4,
+                contact_name="Ann <b>Lee</b>",
+                details={"method": "verbal", "note": "Called us", "message_sid": None},
+            ),
             clock=clock,
         )
     with db.read() as s:

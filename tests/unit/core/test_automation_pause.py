@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
-from trustpager_desktop.core.activity import Kind
 from trustpager_desktop.core.automation_pause import automations_paused, set_automations_paused
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import ActivityEntry
 
 
@@ -10,7 +10,7 @@ def settings_entries(db) -> list[str]:
         return list(
             s.scalars(
                 select(ActivityEntry.summary)
-                .where(ActivityEntry.kind == Kind.SETTINGS_CHANGE)
+                .where(ActivityEntry.kind == ActivityKind.SETTINGS_CHANGE)
                 .order_by(ActivityEntry.id)
             )
         )

@@ -11,6 +11,7 @@ from trustpager_desktop.core import automations, consent, contacts
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import (
     ActivityEntry,
     Automation,
@@ -39,7 +40,7 @@ def _contact(s, clock, first="Ann", phone="(415) 555-0101", tags="", opted_out=F
         clock=clock,
     )
     if opted_out:
-        consent.opt_out_contact(s, c, source="manual_toggle", actor="t", clock=clock)
+        consent.opt_out_contact(s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock)
     return c.id
 
 
@@ -113,7 +114,9 @@ def test_enrol_creates_items_with_cumulative_due_times_and_logs(db, clock):
     assert result.enrolled == [cid] and result.queue_items == 5
     with db.read() as s:
         items = s.scalars(select(QueueItem).order_by(QueueItem.step_position)).all()
-        logged = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "enrolled")).one()
+        logged = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.ENROLLED)
+        ).one()
     offsets = [item.due_at - clock.now() for item in items]
     hour, day = timedelta(hours=1), timedelta(days=1)
     assert offsets == [timedelta(0), hour, hour, hour + day, hour + day]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, ConsentSource
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact
 
 
@@ -27,7 +28,7 @@ def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
     cid = _add(db, clock)
     with db.write() as s:
         changed = consent.opt_out_contact(
-            s, s.get(Contact, cid), source=consent.Source.MANUAL_TOGGLE, actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     assert changed
     with db.read() as s:
@@ -36,7 +37,7 @@ def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
         assert c.sms_opt_out_source == "manual_toggle"
         event = s.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == cid)).one()
         assert (event.kind, event.actor, event.phone_e164) == ("opt_out", "Ann", "+14155550101")
-        assert _count(s, ActivityEntry, kind="opt_out", contact_id=cid) == 1
+        assert _count(s, ActivityEntry, kind=ActivityKind.OPT_OUT, contact_id=cid) == 1
         assert not consent.may_automation_text(s, cid, c.phone_e164).allowed
 
 
@@ -45,24 +46,24 @@ def test_opting_out_twice_is_harmless_and_recorded_once(db, clock):
     for _ in range(2):
         with db.write() as s:
             consent.opt_out_contact(
-                s, s.get(Contact, cid), source="manual_toggle", actor="Ann", clock=clock
+                s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
             )
     with db.read() as s:
         assert _count(s, ConsentEvent, contact_id=cid) == 1
-        assert _count(s, ActivityEntry, kind="opt_out") == 1
+        assert _count(s, ActivityEntry, kind=ActivityKind.OPT_OUT) == 1
 
 
 def test_failed_opt_out_leaves_nothing_half_written(db, clock):
     cid = _add(db, clock)
     with pytest.raises(RuntimeError), db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="manual_toggle", actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
         raise RuntimeError("power cut")
     with db.read() as s:
         assert not s.get(Contact, cid).sms_opted_out
         assert _count(s, ConsentEvent) == 0
-        assert _count(s, ActivityEntry, kind="opt_out") == 0
+        assert _count(s, ActivityEntry, kind=ActivityKind.OPT_OUT) == 0
 
 
 def test_stop_opts_out_every_contact_with_that_number(db, clock):
@@ -74,7 +75,7 @@ def test_stop_opts_out_every_contact_with_that_number(db, clock):
         result = consent.opt_out_number(
             s,
             "+14155550101",
-            source="stop_reply",
+            source=ConsentSource.STOP_REPLY,
             actor="Inbox",
             message_sid="SM1",
             evidence="STOP",
@@ -96,7 +97,7 @@ def test_opt_out_follows_the_number_for_automations(db, clock):
     b = _add(db, clock, "Bob")  # same number, still subscribed on its own record
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, a), source="manual_toggle", actor="Ann", clock=clock
+            s, s.get(Contact, a), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     with db.read() as s:
         decision = consent.may_automation_text(s, b, "+14155550101")
@@ -106,7 +107,12 @@ def test_opt_out_follows_the_number_for_automations(db, clock):
 def test_stop_from_unknown_number_is_remembered_for_contacts_created_later(db, clock):
     with db.write() as s:
         result = consent.opt_out_number(
-            s, "+14155550177", source="stop_reply", actor="Inbox", message_sid="SM9", clock=clock
+            s,
+            "+14155550177",
+            source=ConsentSource.STOP_REPLY,
+            actor="Inbox",
+            message_sid="SM9",
+            clock=clock,
         )
     assert result.contact_ids == [] and result.number_suppressed
     with db.read() as s:
@@ -121,7 +127,9 @@ def test_stop_from_unknown_number_is_remembered_for_contacts_created_later(db, c
 def test_editing_a_contact_to_a_suppressed_number_opts_it_out(db, clock):
     cid = _add(db, clock, "Ann", "(415) 555-0101")
     with db.write() as s:
-        consent.opt_out_number(s, "+14155550177", source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(
+            s, "+14155550177", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+        )
     with db.write() as s:
         contacts.update_contact(
             s, cid, ContactInput(first_name="Ann", phone="4155550177"), actor="Ann", clock=clock
@@ -144,7 +152,7 @@ def test_re_consent_requires_method_and_note_and_changes_nothing_without(
     cid = _add(db, clock)
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="stop_reply", actor="Inbox", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
         )
     with pytest.raises(UserInputError, match=message), db.write() as s:
         consent.re_consent_contact(
@@ -152,13 +160,15 @@ def test_re_consent_requires_method_and_note_and_changes_nothing_without(
         )
     with db.read() as s:
         assert s.get(Contact, cid).sms_opted_out
-        assert _count(s, ConsentEvent, kind="re_consent") == 0
+        assert _count(s, ConsentEvent, kind=ActivityKind.RE_CONSENT) == 0
 
 
 def test_re_consent_records_method_note_and_lifts_number_suppression(db, clock):
     cid = _add(db, clock)
     with db.write() as s:
-        consent.opt_out_number(s, "+14155550101", source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(
+            s, "+14155550101", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+        )
     with db.write() as s:
         consent.re_consent_contact(
             s,
@@ -170,7 +180,9 @@ def test_re_consent_records_method_note_and_lifts_number_suppression(db, clock):
         )
     with db.read() as s:
         assert not s.get(Contact, cid).sms_opted_out
-        event = s.scalars(select(ConsentEvent).where(ConsentEvent.kind == "re_consent")).one()
+        event = s.scalars(
+            select(ConsentEvent).where(ConsentEvent.kind == ConsentEventKind.RE_CONSENT)
+        ).one()
         assert (event.method, event.evidence, event.actor) == (
             "written",
             "Signed form 26 Nov",
@@ -183,7 +195,9 @@ def test_re_consent_records_method_note_and_lifts_number_suppression(db, clock):
 def test_start_reply_is_its_own_evidence(db, clock):
     cid = _add(db, clock)
     with db.write() as s:
-        consent.opt_out_number(s, "+14155550101", source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(
+            s, "+14155550101", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+        )
     with db.write() as s:
         changed = consent.re_consent_number(
             s,
@@ -195,13 +209,17 @@ def test_start_reply_is_its_own_evidence(db, clock):
         )
     assert changed == [cid]
     with db.read() as s:
-        event = s.scalars(select(ConsentEvent).where(ConsentEvent.kind == "re_consent")).one()
+        event = s.scalars(
+            select(ConsentEvent).where(ConsentEvent.kind == ConsentEventKind.RE_CONSENT)
+        ).one()
         assert (event.method, event.message_sid) == ("start_reply", "SMstart")
 
 
 def test_start_from_unknown_number_lifts_its_suppression(db, clock):
     with db.write() as s:
-        consent.opt_out_number(s, "+14155550177", source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(
+            s, "+14155550177", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+        )
     with db.write() as s:
         consent.re_consent_number(
             s, "+14155550177", message_sid="SMs", received_at=clock.now(), body="START", clock=clock
@@ -221,7 +239,7 @@ def test_deleting_an_opted_out_contact_keeps_the_number_opted_out(db, clock):
     cid = _add(db, clock)
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="manual_toggle", actor="Ann", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
     with db.write() as s:
         contacts.delete_contact(s, cid, actor="Ann", clock=clock)
@@ -239,7 +257,7 @@ def test_status_line_reads_like_a_sentence(db, clock):
         assert consent.status_line(s.get(Contact, cid)) == "Subscribed"
     with db.write() as s:
         consent.opt_out_contact(
-            s, s.get(Contact, cid), source="stop_reply", actor="Inbox", clock=clock
+            s, s.get(Contact, cid), source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
         )
     with db.read() as s:
         line = consent.status_line(s.get(Contact, cid))
@@ -256,9 +274,11 @@ def test_batch_opt_out_makes_the_records_the_single_form_makes_one_after_another
     ann = _add(db, clock, "Ann", "(415) 555-0101")
     bob = _add(db, clock, "Bob", "+1 415 555 0101")
     with db.write() as s:
-        consent.opt_out_contact(s, s.get(Contact, bob), source="manual_toggle", actor="Ann",
+        consent.opt_out_contact(s, s.get(Contact, bob), source=ConsentSource.MANUAL_TOGGLE, actor="Ann",
                                 clock=clock)  # fmt: skip
-        consent.opt_out_number(s, "+14155550177", source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(
+            s, "+14155550177", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
+        )
         consent.re_consent_number(s, "+14155550177", message_sid="SM0", received_at=clock.now(),
                                   body="START", clock=clock)  # fmt: skip
     items = [

@@ -23,6 +23,7 @@ from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.consent import AutomationAnswer, ConsentStatus, Severity
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import ConsentSource, ReviewStatus
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMessage
 
@@ -40,7 +41,7 @@ def _contact(s: Session, clock, first: str, phone: str = ANN) -> int:
 def _pending_reply(s: Session, e164: str, when: datetime, sid: str = "SMp1") -> None:
     s.add(InboundMessage(sid=sid, from_number=e164, from_e164=e164, to_number="+1", body="pls stop",
                          date_sent=when, fetched_at=when, processed_at=when,
-                         classification="possible_opt_out", review_status="pending"))  # fmt: skip
+                         classification="possible_opt_out", review_status=ReviewStatus.PENDING))  # fmt: skip
     s.flush()
 
 
@@ -94,7 +95,7 @@ def test_no_number(db, clock):
 def test_opted_out_says_how_and_when(db, clock):
     with db.write() as s:
         cid = _contact(s, clock, "Ann")
-        consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle", actor="t",
+        consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         state, decision = _state_and_decision(s, cid, ANN, clock)
     assert (state.status, state.label, state.severity) == (
@@ -112,7 +113,7 @@ def test_a_number_opted_out_through_another_contact_blocks_and_says_through_whom
     with db.write() as s:
         ann = _contact(s, clock, "Ann")
         ben = _contact(s, clock, "Ben")
-        consent.opt_out_contact(s, s.get(Contact, ann), source="manual_toggle", actor="t",
+        consent.opt_out_contact(s, s.get(Contact, ann), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         state, decision = _state_and_decision(s, ben, ANN, clock)
         bare = consent.consent_state(s, None, ANN)
@@ -126,7 +127,7 @@ def test_a_suppressed_number_blocks_a_contact_not_flagged_itself(db, clock):
     with db.write() as s:
         ann = _contact(s, clock, "Ann")
         ben = _contact(s, clock, "Ben")
-        consent.opt_out_contact(s, s.get(Contact, ann), source="manual_toggle", actor="t",
+        consent.opt_out_contact(s, s.get(Contact, ann), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         contacts.delete_contact(s, ann, actor="t", clock=clock)  # the opt-out stays on the number
         state, decision = _state_and_decision(s, ben, ANN, clock)
@@ -137,9 +138,9 @@ def test_a_suppressed_number_blocks_a_contact_not_flagged_itself(db, clock):
 def test_reconsent_after_a_stop_reply_waits_for_start(db, clock):
     with db.write() as s:
         cid = _contact(s, clock, "Ann")
-        consent.record_provider_block(s, ANN, source="stop_reply", at=NOW - timedelta(hours=1),
+        consent.record_provider_block(s, ANN, source=ConsentSource.STOP_REPLY, at=NOW - timedelta(hours=1),
                                       message_sid="SM1", clock=clock)  # fmt: skip
-        consent.opt_out_number(s, ANN, source="stop_reply", actor="Inbox",
+        consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox",
                                received_at=NOW - timedelta(hours=1), clock=clock)  # fmt: skip
         opted_out = consent.consent_state(s, cid, ANN)
         consent.re_consent_contact(s, s.get(Contact, cid), method="verbal", note="phoned",
@@ -155,7 +156,7 @@ def test_reconsent_after_a_stop_reply_waits_for_start(db, clock):
 
 def test_a_later_start_lifts_the_block_an_earlier_one_does_not(db, clock):
     with db.write() as s:
-        consent.record_provider_block(s, ANN, source="stop_reply", at=NOW, clock=clock)
+        consent.record_provider_block(s, ANN, source=ConsentSource.STOP_REPLY, at=NOW, clock=clock)
         assert not consent.clear_provider_block(s, ANN, at=NOW - timedelta(seconds=5),
                                                 message_sid="SMold", clock=clock)  # fmt: skip
         assert consent.consent_state(s, None, ANN).provider_refuses
@@ -163,7 +164,7 @@ def test_a_later_start_lifts_the_block_an_earlier_one_does_not(db, clock):
                                             message_sid="SMnew", clock=clock)  # fmt: skip
         assert not consent.consent_state(s, None, ANN).provider_refuses
         # A STOP older than that START does not block again (Twilio saw STOP, then START).
-        assert not consent.record_provider_block(s, ANN, source="stop_reply",
+        assert not consent.record_provider_block(s, ANN, source=ConsentSource.STOP_REPLY,
                                                  at=NOW + timedelta(seconds=1), clock=clock)  # fmt: skip
 
 
@@ -194,7 +195,7 @@ def test_opted_out_wins_over_a_hold(db, clock):
     with db.write() as s:
         cid = _contact(s, clock, "Ann")
         _pending_reply(s, ANN, NOW)
-        consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle", actor="t",
+        consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         state, decision = _state_and_decision(s, cid, ANN, clock)
     assert state.status is ConsentStatus.OPTED_OUT and state.pending_replies == 1
@@ -288,7 +289,7 @@ def test_the_rule_and_every_screen_agree(sqlite_db, w):
             cid = contacts.create_contact(s, ContactInput(f"P{i}", phone=phone or ""), actor="t",
                                           clock=clock).id  # fmt: skip
             if opted_out:
-                consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle",
+                consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE,
                                         actor="t", clock=clock)  # fmt: skip
             _automation_texts(s, cid, [NOW - timedelta(minutes=m + 1)
                                        for m in range(w["sent_today"][i])])  # fmt: skip
@@ -296,7 +297,9 @@ def test_the_rule_and_every_screen_agree(sqlite_db, w):
         for e164 in sorted(w["suppressed"]):
             consent.hold_number(s, consent.NumberOptOut(e164, "import", "t"), clock=clock)
         for e164 in w["blocked"]:
-            consent.record_provider_block(s, e164, source="stop_reply", at=NOW, clock=clock)
+            consent.record_provider_block(
+                s, e164, source=ConsentSource.STOP_REPLY, at=NOW, clock=clock
+            )
         for n, e164 in enumerate(sorted(w["pending"])):
             _pending_reply(s, e164, NOW - timedelta(minutes=1), sid=f"SMp{n}")
 

@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from trustpager_desktop.core import consent, contacts, conversation, opportunities, preferences
+from trustpager_desktop.core import contacts, conversation, opportunities, preferences
 from trustpager_desktop.core.contact_tasks import tasks_for_contact
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import ConsentEvent, Contact, InboundMessage, Opportunity, Task
 
@@ -116,6 +117,6 @@ def test_preferences_opt_out_and_reconsent_by_hand(db, clock):
         events = list(s.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
         assert not s.get(Contact, cid).sms_opted_out
     assert [(e.kind, e.source, e.method) for e in events] == [
-        ("opt_out", consent.Source.MANUAL_TOGGLE, None),
-        ("re_consent", consent.Source.MANUAL_TOGGLE, "written"),
+        ("opt_out", ConsentSource.MANUAL_TOGGLE, None),
+        ("re_consent", ConsentSource.MANUAL_TOGGLE, "written"),
     ]

@@ -9,6 +9,7 @@ from trustpager_desktop.core import consent, exports
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.credentials import TokenStore
 from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
 
 TOKEN = "tok_SECRET_0123456789abcdef"  # noqa: S105 - a test value
@@ -54,7 +55,7 @@ def test_optout_list_has_one_row_per_number_including_numbers_without_contacts(d
         consent.opt_out_number(
             s,
             "+14155550101",
-            source="stop_reply",
+            source=ConsentSource.STOP_REPLY,
             actor="Inbox",
             evidence="STOP",
             message_sid="SM1",
@@ -63,7 +64,7 @@ def test_optout_list_has_one_row_per_number_including_numbers_without_contacts(d
         consent.opt_out_number(
             s,
             "+14155550199",
-            source="stop_reply",
+            source=ConsentSource.STOP_REPLY,
             actor="Inbox",
             evidence="stop please",
             message_sid="SM2",

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, text
 from tests.support.records import add_contact, opt_out, resign_unkeyed, seed_log, tamper
 from trustpager_desktop.core import activity, consent, contacts, log_keys, log_verify
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import ActivityCheckpoint, ActivityEntry
 
 
@@ -24,7 +25,7 @@ def _verify(db, clock, **kwargs):
 def _stop_from_unknown_number(db, clock, number="+14155550199"):
     with db.write() as s:
         consent.opt_out_number(
-            s, number, source=consent.Source.STOP_REPLY, actor="Inbox", evidence="STOP",
+            s, number, source=ConsentSource.STOP_REPLY, actor="Inbox", evidence="STOP",
             message_sid="SM" + "1" * 32, clock=clock,
         )  # fmt: skip
 
@@ -348,13 +349,21 @@ def test_the_head_is_recorded_only_for_committed_appends(db, clock):
     with db.write() as s:
         try:
             with s.begin_nested():
-                activity.append(s, kind="opt_out", summary="rolled back", actor="t", clock=clock)
+                activity.append(
+                    s,
+                    activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t"),
+                    clock=clock,
+                )
                 raise RuntimeError
         except RuntimeError:
             pass
     assert log_keys.chain_heads().get(name).seq == 2
     with pytest.raises(RuntimeError), db.write() as s:
-        activity.append(s, kind="opt_out", summary="rolled back", actor="t", clock=clock)
+        activity.append(
+            s,
+            activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="rolled back", actor="t"),
+            clock=clock,
+        )
         raise RuntimeError
     assert log_keys.chain_heads().get(name).seq == 2
     assert _verify(db, clock).ok
@@ -373,7 +382,7 @@ def test_the_fast_unkeyed_hash_equals_the_original_one(summary, clock):
         entry = Entry()
         entry.__dict__.update(
             occurred_at=datetime(2024, 3, 1, 9, 5, 7, micro, tzinfo=UTC),
-            recorded_at=datetime(2024, 3, 1, 9, 5, 8, tzinfo=UTC), kind="opt_out",
+            recorded_at=datetime(2024, 3, 1, 9, 5, 8, tzinfo=UTC), kind=ActivityKind.OPT_OUT,
             contact_id=7 if micro else None, contact_name="Zoë \"Z\"", automation_id=None,
             actor="Office", summary=summary, details='{"a":"é\\n"}',
         )  # fmt: skip

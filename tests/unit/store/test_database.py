@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.database import Database, DatabaseError, resolve_database_url
 from trustpager_desktop.store.migrate import current_revision, head_revision, include_name
 from trustpager_desktop.store.models import Base
@@ -90,7 +91,9 @@ def test_url_resolution_order(monkeypatch, tmp_path):
 
 def test_history_tables_refuse_update_and_delete(db, clock):
     with db.write() as s:
-        activity.append(s, kind="opt_out", summary="x", actor="t", clock=clock)
+        activity.append(
+            s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="x", actor="t"), clock=clock
+        )
     for statement in ("UPDATE activity_log SET summary = 'y'", "DELETE FROM activity_log"):
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
@@ -100,7 +103,9 @@ def test_history_tables_refuse_update_and_delete(db, clock):
 
 def test_failed_write_changes_nothing(db, clock):
     with pytest.raises(RuntimeError), db.write() as s:
-        activity.append(s, kind="opt_out", summary="half", actor="t", clock=clock)
+        activity.append(
+            s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="half", actor="t"), clock=clock
+        )
         raise RuntimeError("boom")
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM activity_log")).scalar_one() == 0
@@ -115,7 +120,11 @@ def test_locked_database_gets_a_clear_error_and_nothing_is_half_written(tmp_path
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(DatabaseError, match="locked by another program"), database.write() as s:
-            activity.append(s, kind="opt_out", summary="blocked", actor="t", clock=clock)
+            activity.append(
+                s,
+                activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="blocked", actor="t"),
+                clock=clock,
+            )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
