@@ -39,6 +39,7 @@ from trustpager_desktop.core.opt_in import NO_CONSENT_ON_RECORD
 from trustpager_desktop.core.progress import Progress, report
 from trustpager_desktop.core.states import (
     ConsentEventKind,
+    ConsentSource,
     DeliveryStatus,
     MessageStatus,
     ReviewStatus,
