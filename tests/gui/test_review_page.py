@@ -8,20 +8,15 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import contacts, inbox
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry
 from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
 
 TRICKY = "please stop texting me <b>now</b> &amp; <a href='x'>forever</a>"
-
-
-@pytest.fixture
-def services(sqlite_db, clock):
-    return AppServices(sqlite_db, clock=clock)
 
 
 def _receive(services, clock, sender: str, body: str, sid: str) -> None:
@@ -35,12 +30,13 @@ def _receive(services, clock, sender: str, body: str, sid: str) -> None:
 @pytest.fixture
 def page(qtbot, services, clock):
     with services.db.write() as s:
-        contacts.create_contact(s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t")
+        add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone="(415) 555-0101")
     _receive(services, clock, "+14155550101", TRICKY, "SMreview1")
     _receive(services, clock, "+14155550199", "Who is this?", "SMunknown1")
     widget = ReviewPage(services)
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
+    qtbot.waitUntil(lambda: not widget.is_loading, timeout=5_000)
     return widget
 
 
@@ -64,6 +60,7 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
     with qtbot.waitSignal(page.review_count_changed) as signal:
         qtbot.mouseClick(page.opt_out_button, Qt.MouseButton.LeftButton)
     assert signal.args == [0]
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
         decision = s.scalar(
@@ -77,6 +74,7 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
 
 def test_not_an_opt_out_button_keeps_the_contact_subscribed(page, services, qtbot):
     qtbot.mouseClick(page.not_opt_out_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
     assert not ann.sms_opted_out

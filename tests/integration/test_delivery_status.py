@@ -13,12 +13,14 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.support.inbox import add_contact, list_requests
+from tests.support.contacts import add_contact
+from tests.support.inbox import list_requests
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.local_settings import default_name
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
@@ -58,8 +60,8 @@ def _statuses(db, sids):
 def test_statuses_move_along_in_the_poller_s_one_request(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    good = add_contact(db, clock, "(415) 555-0101", "Ann")
-    off = add_contact(db, clock, "(415) 555-0103", "Cy")
+    good = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    off = add_contact(db, clock, "Cy", "Lee", phone="(415) 555-0103")
     fake_twilio.deliver_to(OFF, "undelivered", 30003)
     assert inbox_poller.run_once().ok  # the start-up sweep
     sids = [_send(gateway, good), _send(gateway, off)]
@@ -81,7 +83,7 @@ def test_statuses_move_along_in_the_poller_s_one_request(
 
 
 def test_a_status_listed_late_never_moves_a_text_backwards(db, clock, gateway):
-    sid = _send(gateway, add_contact(db, clock, "(415) 555-0101"))
+    sid = _send(gateway, add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101"))
 
     def listed(status: str) -> MessageRecord:
         return MessageRecord(sid, "+14155550100", GOOD, "x", clock.now(), "outbound-api", status)
@@ -105,7 +107,7 @@ def _fail_twice(db, clock, gateway, poller, fake, contact_id: int, code: int = 3
 def test_a_landline_is_skipped_by_automations_after_two_failures(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     fake_twilio.deliver_to(LANDLINE, "undelivered", 30006)
     _send(gateway, landline)
@@ -148,7 +150,7 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
 ):
     from trustpager_desktop.core import consent
 
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
     with db.write() as s:
@@ -162,7 +164,7 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
 def test_unreachable_handset_gets_three_tries_and_a_delivery_forgives(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    contact = add_contact(db, clock, "(415) 555-0102", "Bea")
+    contact = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, contact, code=30003)
     with db.read() as s:
@@ -178,7 +180,7 @@ def test_unreachable_handset_gets_three_tries_and_a_delivery_forgives(
 def test_a_person_clears_the_block_from_the_command_line(
     db, clock, gateway, inbox_poller, fake_twilio, capsys
 ):
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
 
@@ -196,7 +198,7 @@ def test_a_person_clears_the_block_from_the_command_line(
         entry = s.scalars(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
-    assert entry.actor == "Office" and entry.contact_id == landline
+    assert entry.actor == default_name() and entry.contact_id == landline
     assert json.loads(entry.details)["failures"] == 2
     assert main(["--db", db.url, "delivery", "clear", "415-555-0102"]) == 1  # nothing to clear
     assert "No delivery failures are recorded" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Insert, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -180,26 +180,40 @@ def lock_chain(session: Session) -> None:
 
 
 def _last_link(session: Session) -> tuple[str, int]:
-    """The tip's hash and position (the count of entries so far)."""
+    """The tip's hash and position (the count of entries so far), with the append lock."""
     # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
     # on SQLite), so after the first append the tip is remembered instead of re-read.
-    pending = session.info.get(_PENDING)
-    if pending:  # buffered entries are always the newest
-        return pending[-1]["entry_hash"], pending[-1]["seq"]
     remembered = session.info.get(_CHAIN_TIP)
     if remembered is not None and _is_open_ancestor(remembered[0], session):
         return remembered[1], remembered[2]
-    lock_chain(session)
     connection = session.connection()
-    tip = connection.execute(_TIP_QUERY).first()
+    tip = _lock_and_read_tip(session)
     _register_key(session)
     if tip is None:
         return GENESIS_HASH, 0
-    if tip.seq is None:  # the tip is an unkeyed entry from before signing: count once
-        return tip.entry_hash, connection.execute(_COUNT_QUERY).scalar_one()
-    return tip.entry_hash, tip.seq
+    if tip[1] is None:  # the tip is an unkeyed entry from before signing: count once
+        return tip[0], connection.execute(_COUNT_QUERY).scalar_one()
+    return tip[0], tip[1]
 
 
+def _lock_and_read_tip(session: Session) -> tuple[str, int | None] | None:
+    """Take the append lock, then read the tip (hash, seq). The tip must be read by a
+    statement that starts after the lock is held (it sees every append committed before).
+    On PostgreSQL both go in one round trip (psycopg's pipeline mode: the server runs them
+    in order, the client waits once), which keeps the lock held for less time."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_TIP_QUERY).first()
+        return None if row is None else (row[0], row[1])
+    driver = connection.connection.driver_connection
+    with driver.pipeline():  # type: ignore[union-attr]
+        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]
+        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]
+    found = tip.fetchone()  # read once the pipeline is synced: fetching inside waits twice
+    return None if found is None else (found[0], found[1])
+
+
+_TIP_SQL = "SELECT entry_hash, seq FROM activity_log ORDER BY id DESC LIMIT 1"
 _TIP_QUERY = (
     select(ActivityEntry.entry_hash, ActivityEntry.seq).order_by(ActivityEntry.id.desc()).limit(1)
 )
@@ -219,6 +233,7 @@ def _register_key(session: Session) -> None:
         "key": KEY_META_PREFIX + key.key_id,
         "value": f"{key.label} (created {key.created_at[:10]})",
     }
+    statement: Insert
     if dialect == "postgresql":
         statement = pg_insert(Meta).values(values).on_conflict_do_nothing()
     else:
@@ -232,7 +247,7 @@ _database_names: dict[str, str] = {}
 
 def database_name(session: Session) -> str:
     """The name ``chain-heads.json`` knows this session's database by."""
-    url = session.get_bind().url
+    url = session.get_bind().engine.url
     raw = str(url)
     name = _database_names.get(raw)
     if name is None:
@@ -297,9 +312,7 @@ def append(
             session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
-    prev_hash, prev_seq = _last_link(session)
-    key = log_keys.key_ring().own_key()
-    row = {
+    row: dict[str, Any] = {
         "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
         "kind": _plain(entry.kind),
@@ -309,22 +322,34 @@ def append(
         "actor": _plain(entry.actor[:100]),
         "summary": _plain(entry.summary),
         "details": _canonical(dict(entry.details)),
-        "prev_hash": prev_hash,
-        "key_id": key.key_id,
-        "seq": prev_seq + 1,
     }
     # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
     # of logging thousands of buffered entries.
-    row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]
-    _remember_tip(session, row["entry_hash"], row["seq"])
-    if not flush:
+    if not flush:  # signed when written (write_pending), in append order
         session.info.setdefault(_PENDING, []).append(row)
         return None
     write_pending(session)  # buffered entries come first: the chain is in id order
+    _sign(session, [row])
     added = ActivityEntry(**row)
     session.add(added)
     session.flush()
     return added
+
+
+def _sign(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Chain ``rows`` after the tip, in order, and sign them. The append lock is taken
+    here (the first time in a transaction), so a transaction that buffers its entries
+    holds it only from its last statements to its commit."""
+    prev_hash, prev_seq = _last_link(session)
+    ring = log_keys.key_ring()
+    key = ring.own_key()
+    signer = ring.signer(key.key_id)
+    assert signer is not None
+    for row in rows:
+        row["prev_hash"], row["key_id"], row["seq"] = prev_hash, key.key_id, prev_seq + 1
+        row["entry_hash"] = signer.sign(entry_message(row))
+        prev_hash, prev_seq = row["entry_hash"], row["seq"]
+    _remember_tip(session, prev_hash, prev_seq)
 
 
 def append_many(
@@ -345,6 +370,7 @@ def write_pending(session: Session) -> None:
     Runs by itself before every commit."""
     rows = session.info.pop(_PENDING, None)
     if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
+        _sign(session, rows)
         bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
 
 

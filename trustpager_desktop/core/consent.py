@@ -18,7 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Executable,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -57,6 +72,7 @@ from trustpager_desktop.store.models import (
     NumberSuppression,
     OutboundMessage,
     ProviderBlock,
+    UndeliverableNumber,
 )
 
 # The old name of the sources, kept while code written against it moves to ConsentSource.
@@ -71,10 +87,14 @@ SOURCE_LABELS: dict[str, str] = {
     ConsentSource.REVIEW: "review of a reply",
     ConsentSource.NUMBER_SUPPRESSION: "earlier opt-out of this number",
     ConsentSource.START_REPLY: "START reply",
+    ConsentSource.DNC_LIST: "do-not-contact list",
 }
 
 # Sources that speak for the phone number, not just one contact record.
-NUMBER_LEVEL_SOURCES = {ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW}
+NUMBER_LEVEL_SOURCES = {
+    ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW,
+    ConsentSource.DNC_LIST,
+}  # fmt: skip
 
 RECONSENT_METHODS = {
     "verbal": "Verbal",
@@ -196,39 +216,69 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The state's lookups, built once: a batch of sends runs them hundreds of times.
-_VALUES = bindparam("values", expanding=True)
-_OPTED_OUT_BY_NUMBER = (
-    select(Contact.phone_e164, Contact.first_name, Contact.last_name,
-           Contact.sms_opt_out_source, Contact.sms_opted_out_at)
-    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES))
-    .order_by(Contact.sms_opted_out_at, Contact.id)
-)  # fmt: skip
-_SUPPRESSED_NUMBERS = select(
-    NumberSuppression.phone_e164, NumberSuppression.source, NumberSuppression.created_at
-).where(NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None))
-_CONTACT_FACTS = select(
-    Contact.id, Contact.sms_opted_out, Contact.sms_opt_out_source, Contact.sms_opted_out_at,
-    Contact.consent_at, Contact.consent_source, Contact.consent_method,
-    Contact.consent_evidence, Contact.declined_purposes,
-).where(Contact.id.in_(_VALUES))  # fmt: skip
-_BLOCKED_NUMBERS = select(
-    ProviderBlock.phone_e164, ProviderBlock.source, ProviderBlock.blocked_at
-).where(ProviderBlock.phone_e164.in_(_VALUES), ProviderBlock.cleared_at.is_(None))
-_PENDING_REVIEW = (
-    select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
+# The state's lookups, built once: a batch of sends runs them hundreds of times. They
+# are one UNION ALL, so a state costs one round trip to a distant database, not six.
+# Every branch has the same columns: kind, key (a number, or a contact id as text),
+# first and last name, source, a time, and a number (a contact id, a count, a code).
+_NUMBERS: BindParameter[Any] = bindparam("numbers", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+
+def _nothing(type_: Any) -> Any:
+    """A typed NULL, so every branch of the UNION ALL has the same column types."""
+    return cast(null(), type_)
+
+
+_AT = Contact.sms_opted_out_at.type
+_FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
+    select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
+           Contact.first_name.label("first"), Contact.last_name.label("last"),
+           Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
+           Contact.id.label("n"))
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_NUMBERS)),
+    select(literal("suppressed"), NumberSuppression.phone_e164, _nothing(String),
+           _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
+           _nothing(Integer))
+    .where(NumberSuppression.phone_e164.in_(_NUMBERS), NumberSuppression.lifted_at.is_(None)),
+    select(literal("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
+           ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
+    .where(ProviderBlock.phone_e164.in_(_NUMBERS), ProviderBlock.cleared_at.is_(None)),
+    select(literal("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
+           _nothing(String), func.min(InboundMessage.date_sent), func.count())
     .where(
         InboundMessage.review_status == ReviewStatus.PENDING,
         InboundMessage.classification == "possible_opt_out",
-        InboundMessage.from_e164.in_(_VALUES),
+        InboundMessage.from_e164.in_(_NUMBERS),
     )
-    .group_by(InboundMessage.from_e164)
-)
+    .group_by(InboundMessage.from_e164),
+    # core.delivery's rule: a number is skipped once its failures blocked it.
+    select(literal("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
+           _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
+    .where(UndeliverableNumber.blocked_at.is_not(None),
+           UndeliverableNumber.phone_e164.in_(_NUMBERS)),
+    select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
+           _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
+    .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
+    # The contact's opt-in record and declined purposes (issue 15), one row per contact:
+    # key = declined purposes, first/last = method/evidence, source and time of consent.
+    select(literal("record"), Contact.declined_purposes, Contact.consent_method,
+           cast(Contact.consent_evidence, String), Contact.consent_source, Contact.consent_at,
+           Contact.id)
+    .where(Contact.id.in_(_IDS)),
+]  # fmt: skip
+_FACTS = union_all(*_FACT_SELECTS)
+
+
+def fact_selects() -> list[Select[Any]]:
+    """The branches of the consent facts' UNION ALL (parameters ``numbers`` and ``ids``),
+    for a caller that adds branches of its own to the same statement (the contact page).
+    ``Facts.add_rows`` reads the result and ignores kinds it does not know."""
+    return list(_FACT_SELECTS)
 
 
 @dataclass
-class _Facts:
-    """Everything ``consent_states`` needs about a set of recipients, read in a few queries."""
+class Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in one query."""
 
     opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
     by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
@@ -240,30 +290,49 @@ class _Facts:
     declined: dict[int, str] = field(default_factory=dict)  # contact -> declined purposes
 
     @classmethod
-    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
-        facts = cls()
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        rows: list[Any] = []
         run = session.connection().execute
-        for chunk in bulk.chunks(numbers):
-            for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
-                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
-            facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
-                                                                          {"values": chunk}))  # fmt: skip
-            facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
-                                                                       {"values": chunk}))  # fmt: skip
-            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
-                                                                   {"values": chunk}))  # fmt: skip
-        facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for id_chunk in bulk.chunks(ids):
-            for cid, out, src, at, c_at, c_src, c_method, c_evidence, declined in run(
-                _CONTACT_FACTS, {"values": id_chunk}
-            ):
-                if out:
-                    facts.opted_out_ids[cid] = (src, at)
-                facts.records[cid] = record_from_row(c_at, c_src, c_method, c_evidence)
-                facts.declined[cid] = declined or ""
+        size = bulk.IN_LIST_SIZE
+        for start in range(0, max(len(numbers), len(ids)), size):
+            params = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
+            rows += run(_FACTS, params).all()
+        facts = cls()
+        facts.add_rows(rows)
         return facts
+
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        """Take in rows of ``fact_selects()`` (kind first); other kinds are left alone."""
+        by_number = []
+        for kind, key, first, last, source, at, n in rows:
+            if kind == "by_number":
+                by_number.append((at is not None, at, n, key, f"{first} {last}".strip(), source))
+            elif kind == "suppressed":
+                self.suppressed[key] = (source, at)
+            elif kind == "blocked":
+                self.blocked[key] = (source, at)
+            elif kind == "pending":
+                self.pending[key] = (n, at)
+            elif kind == "undeliverable":
+                self.undeliverable[key] = f"number cannot receive texts: {delivery.block_reason(n)}"
+            elif kind == "opted_out_id":
+                self.opted_out_ids[n] = (source, at)
+            elif kind == "record":
+                self.records[n] = record_from_row(at, source, first, last)
+                self.declined[n] = key or ""
+        # The earliest opt-out names the number's (as ORDER BY opted-out time, id did).
+        for _dated, at, _id, key, name, source in sorted(by_number, key=lambda r: r[:3]):
+            self.by_number.setdefault(key, (name, source, at))
+
+    def state(
+        self, contact_id: int | None, e164: str | None, settings: AppSettings,
+        purpose: str | None = None,
+    ) -> ConsentState:  # fmt: skip
+        """THE state of one recipient these facts were read for (``purpose``: the
+        automation's, None for none), carrying the contact's opt-in record."""
+        return _with_record(_state(contact_id, e164, self, settings, purpose), contact_id, self)
 
 
 def consent_states(
@@ -273,7 +342,7 @@ def consent_states(
     settings: AppSettings | None = None,
     purposes: Sequence[str | None] | None = None,
 ) -> list[ConsentState]:
-    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+    """THE consent state of each (contact id, E.164 number) pair, in one query.
 
     The automation rule (``may_automation_text_many``) and every screen use this, so
     what a person sees is what the rule does. Checked in this order: no number; this
@@ -286,15 +355,15 @@ def consent_states(
     An opt-out covers every purpose: it is checked first. ``contact_id`` may be None for
     a bare number (no record, no purposes). Read in the caller's transaction."""
     settings = settings or load_settings(session)
-    facts = _Facts.load(session, recipients)
+    facts = Facts.load(session, recipients)
     wanted = list(purposes) if purposes is not None else [None] * len(recipients)
     return [
-        _with_record(_state(cid, e164, facts, settings, purpose), cid, facts)
+        facts.state(cid, e164, settings, purpose)
         for (cid, e164), purpose in zip(recipients, wanted, strict=True)
     ]
 
 
-def _with_record(state: ConsentState, cid: int | None, facts: _Facts) -> ConsentState:
+def _with_record(state: ConsentState, cid: int | None, facts: Facts) -> ConsentState:
     """Every state of a contact carries its opt-in record and declined purposes."""
     if cid is None or cid not in facts.records:
         return state
@@ -360,7 +429,7 @@ _AUDIENCE_REASONS = {
 
 
 def _state(
-    cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings, purpose: str | None
+    cid: int | None, e164: str | None, facts: Facts, settings: AppSettings, purpose: str | None
 ) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
@@ -412,7 +481,7 @@ def _state(
 
 
 def _personal_state(
-    cid: int | None, facts: _Facts, settings: AppSettings, purpose: str | None, pending: int
+    cid: int | None, facts: Facts, settings: AppSettings, purpose: str | None, pending: int
 ) -> ConsentState | None:
     """What the contact's own preferences say (after every opt-out, which covers all
     purposes): a declined purpose, or no consent on record when the setting asks."""
@@ -433,6 +502,10 @@ def _personal_state(
 
 
 def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+def _blocked_state(
+    status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
+    at: datetime | None, source: str | None, via: str, pending: int,
+) -> ConsentState:  # fmt: skip
     if blocked is not None:
         detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
                                        "customer texts START.")  # fmt: skip
@@ -584,7 +657,7 @@ def _automation_texts_since(
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
         )  # fmt: skip
-        counts.update({cid: n for cid, n in rows})
+        counts.update({cid: n for cid, n in rows if cid is not None})
     return counts
 
 
@@ -712,7 +785,8 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
             state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
-            found.setdefault(phone, []).append(state)
+            if phone is not None:
+                found.setdefault(phone, []).append(state)
     return found
 
 
@@ -733,10 +807,10 @@ class _Writes:
     """The rows a batch of opt-outs writes, collected in order and written together."""
 
     def __init__(self) -> None:
-        self.flags: list[dict] = []
-        self.events: list[dict] = []
-        self.new_suppressions: list[dict] = []
-        self.renewed_suppressions: list[dict] = []
+        self.flags: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.new_suppressions: list[dict[str, Any]] = []
+        self.renewed_suppressions: list[dict[str, Any]] = []
 
     def apply(self, session: Session) -> None:
         run = session.connection().execute
@@ -1104,7 +1178,7 @@ def record_provider_block(
 
 
 @functools.lru_cache(maxsize=4)
-def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _block_statement(dialect: str) -> Executable:
     """INSERT a block, or on conflict re-block a lifted one whose START is not newer
     (built once per dialect: a batch of STOPs runs it thousands of times)."""
     table = ProviderBlock.__table__
@@ -1135,7 +1209,7 @@ def clear_provider_block(
 
 _BLOCKS = ProviderBlock.__table__
 _MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
-_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+_CLEARED: dict[str, BindParameter[Any]] = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
             "updated_at": bindparam("now")}  # fmt: skip
 _LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
 _NEWER_START = (
@@ -1170,7 +1244,9 @@ def consent_times(
     (a STOP that changed nothing still counts as the customer's word)."""
     found: dict[str, dict[str, datetime]] = {}
 
-    def keep(number: str, kind: str, when: datetime | None) -> None:
+    def keep(number: str | None, kind: str | None, when: datetime | None) -> None:
+        if number is None or kind is None:
+            return  # the queries keep numbered rows of these kinds only
         if when is not None and (kind not in found.setdefault(number, {}) or
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
@@ -1198,8 +1274,8 @@ def consent_times(
         )  # fmt: skip
         if exclude_inbound_id is not None:
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
-        for number, kind, when in session.execute(replies):
-            keep(number, kind, when)
+        for sender, word, sent in session.execute(replies):
+            keep(sender, word, sent)
     return {
         n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
     }

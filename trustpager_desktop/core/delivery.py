@@ -46,7 +46,7 @@ from trustpager_desktop.core.states import ActivityKind, DeliveryStatus
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import OutboundMessage, UndeliverableNumber
+from trustpager_desktop.store.models import Contact, OutboundMessage, UndeliverableNumber
 
 ACTOR = "Twilio"
 
@@ -148,7 +148,7 @@ def record_statuses(
     with db.read() as session:
         for chunk in bulk.chunks(sids):
             rows = session.execute(_CURRENT, {"sids": chunk})
-            current.update(dict(rows.all()))
+            current.update({sid: status for sid, status in rows if sid is not None})
     changes = sorted(
         ((sid, *wanted[sid]) for sid, old in current.items() if _moves(old, wanted[sid][0])),
         key=lambda change: change[3],
@@ -192,8 +192,10 @@ def _apply(
             changed += 1
             if status == DeliveryStatus.DELIVERED:
                 _delivered(session, row.to_e164, now, clock)
-            elif _counts_against(status, code, row.to_e164) and _failed(
-                session, row.to_e164, code, now, clock
+            elif (
+                code is not None
+                and _counts_against(status, code, row.to_e164)
+                and _failed(session, row.to_e164, code, now, clock)
             ):
                 blocked.append(row.to_e164)
     return DeliveryUpdate(changed, tuple(blocked))
@@ -277,7 +279,7 @@ def _log(
     clock: Clock,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts = contacts_with_number(session, e164)
+    contacts: list[Contact | None] = [*contacts_with_number(session, e164)]
     for contact in contacts or [None]:
         activity.append(
             session,
@@ -296,10 +298,16 @@ def _log(
 
 # ---- what the rule and the screens ask ------------------------------------------------------
 
+# A number automations skip (also read by core.consent, in its one query).
+IS_BLOCKED = UndeliverableNumber.blocked_at.is_not(None)
 _BLOCKED = select(UndeliverableNumber.phone_e164, UndeliverableNumber.error_code).where(
-    UndeliverableNumber.blocked_at.is_not(None),
-    UndeliverableNumber.phone_e164.in_(bindparam("numbers", expanding=True)),
+    IS_BLOCKED, UndeliverableNumber.phone_e164.in_(bindparam("numbers", expanding=True))
 )
+
+
+def undeliverable_reason(error_code: int) -> str:
+    """Why automations skip a blocked number: 'number cannot receive texts: landline (30006)'."""
+    return f"number cannot receive texts: {block_reason(error_code)}"
 
 
 def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
@@ -310,7 +318,7 @@ def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
     for chunk in bulk.chunks(wanted):
         rows = session.connection().execute(_BLOCKED, {"numbers": chunk})
         for number, code in rows:
-            found[number] = f"number cannot receive texts: {block_reason(code)}"
+            found[number] = undeliverable_reason(code)
     return found
 
 
@@ -421,7 +429,7 @@ def delivery_for_sids(
             OutboundMessage.delivery_error_code,
         ).where(OutboundMessage.provider_sid.in_(list(sids)))
     )
-    return {sid: (status, code) for sid, status, code in rows}
+    return {sid: (status, code) for sid, status, code in rows if sid is not None}
 
 
 __all__ = [

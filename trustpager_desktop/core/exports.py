@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -126,7 +126,7 @@ def write_table(
     return _write_rows(path, header, rows, len(rows), progress)
 
 
-def csv_file(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+def csv_file(path: str | os.PathLike[str]) -> AbstractContextManager[Any]:
     """For files with their own layout (reports): a writer with ``row(values)`` on a
     temporary file that replaces ``path`` only when the ``with`` block succeeds. Same
     encoding and formula-safe cells as every export."""
@@ -284,14 +284,26 @@ def export_optouts(
 # --- contacts ------------------------------------------------------------------------------
 
 
+def _contacts_by_id(session: Session, batch: int = 1000) -> Iterator[Contact]:
+    """Every contact in id order, ``batch`` at a time (keyset pages: any session works,
+    with or without a transaction, unlike a server-side cursor)."""
+    last = 0
+    while True:
+        page = session.scalars(
+            select(Contact).where(Contact.id > last).order_by(Contact.id).limit(batch)
+        ).all()
+        yield from page
+        if len(page) < batch:
+            return
+        last = page[-1].id
+
+
 def export_contacts(
     session: Session, path: str | os.PathLike[str], progress: Progress | None = None
 ) -> int:
     """Write every contact; the columns re-import with ``imports.import_contacts_csv``."""
     total = session.query(Contact).count()
-    contacts = session.scalars(
-        select(Contact).order_by(Contact.id).execution_options(yield_per=1000)
-    )
+    contacts = _contacts_by_id(session)
     rows = (
         [
             c.id,

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -34,7 +35,9 @@ def chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T
         yield values[start : start + size]
 
 
-def id_in(column: ColumnElement[int], ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+def id_in(
+    column: ColumnElement[int] | QueryableAttribute[int], ids: Sequence[int], dialect: str
+) -> ColumnElement[bool]:
     """``column IN ids``; on PostgreSQL ``column = ANY(:array)``, one parameter whatever
     the count, so the statement's text (and its prepared plan) is the same every time."""
     if dialect == "postgresql":
@@ -56,6 +59,30 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         f"INSERT INTO {_quote(connection, table.name)} ({columns}) SELECT * FROM unnest({arrays})"
     )
     connection.exec_driver_sql(statement, _columns(connection, table, rows, names))
+
+
+def insert_rows_returning_ids(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """PostgreSQL: INSERT ``rows`` (same keys, no id) into ``table`` and return their new
+    ids in the rows' order, in ONE statement: each row takes the next value of the id
+    sequence in a WITH, the INSERT reads that WITH, and the ids come back sorted by the
+    rows' position (a plain INSERT .. RETURNING promises no order)."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    arrays = ", ".join(_array(connection, table, name, name) for name in names)
+    columns = ", ".join(_quote(connection, name) for name in names)
+    name = _quote(connection, table.name)
+    statement = (
+        f"WITH _new AS (SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS _id, "
+        f"v.* FROM unnest({arrays}) WITH ORDINALITY AS v({columns}, _position)), "
+        f"_inserted AS (INSERT INTO {name} (id, {columns}) SELECT _id, {columns} FROM _new) "
+        "SELECT _id FROM _new ORDER BY _position"
+    )
+    return list(
+        connection.exec_driver_sql(statement, _columns(connection, table, rows, names)).scalars()
+    )
 
 
 def update_rows(

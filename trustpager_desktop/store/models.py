@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     text,
 )
@@ -64,6 +67,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model maps one Table (DeclarativeBase types it as the wider FromClause).
+    __table__: ClassVar[Table]
 
 
 class Contact(Base):
@@ -438,7 +443,8 @@ class QueueItem(Base):
     outbound_message_id: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_queue_items_status_due", "status", "due_at"),)
+    # The claim order (status, due_at, id): a claim reads its batch and stops (migration 0013).
+    __table_args__ = (Index("ix_queue_items_claim_order", "status", "due_at", "id"),)
 
 
 class Task(Base):
@@ -472,12 +478,24 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ChangeMarker(Base):
+    """One version per topic ("contacts", "messages", ...), bumped by database triggers in
+    the same transaction as every write to the topic's tables (migration 0012), so windows
+    see what any writer changed by polling this small table (``store.change_marker``)."""
+
+    __tablename__ = "change_marker"
+
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "ActivityCheckpoint",
     "ActivityEntry",
     "Automation",
     "AutomationStep",
     "Base",
+    "ChangeMarker",
     "ConsentEvent",
     "Contact",
     "Enrollment",

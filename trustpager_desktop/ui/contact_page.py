@@ -3,6 +3,8 @@ Preferences and Messaging cards in a sidebar on the right."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -20,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core import activity, contact_tasks, opportunities
+from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
 from trustpager_desktop.core.contacts import ContactView
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
@@ -30,7 +33,8 @@ from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.usecases.contacts import ContactsService
 
 
 class DetailsCard(Card):
@@ -86,18 +90,9 @@ class DetailsCard(Card):
         s = self._services
         if not confirm_number(self, s, data.phone, self._contact.id):
             return False
-        try:
-            with s.db.write() as session:
-                contacts.update_contact(
-                    session,
-                    self._contact.id,
-                    data,
-                    actor=s.actor,
-                    default_region=s.settings.default_country,
-                    clock=s.clock,
-                )
-        except UserInputError as exc:
-            self.form.show_error(exc.field, str(exc))
+        outcome = ContactsService(s).update(self._contact.id, data)
+        if not outcome.ok:  # a refused value beside its field, or deleted meanwhile
+            self.form.show_error(outcome.field, outcome.message)
             return False
         self.saved.emit()
         return True
@@ -288,11 +283,13 @@ class ContactPage(QWidget):
     def load(self, contact_id: int) -> None:
         """Show a contact. Raises NotFoundError when it no longer exists."""
         s = self._services
-        with s.db.read() as session:
-            contact = contacts.get_contact(session, contact_id, s.settings.default_country)
-            timeline = activity.for_contact(session, contact_id)
-            tasks = contact_tasks.tasks_for_contact(session, contact_id)
-            deals = opportunities.list_opportunities(session, contact_id=contact_id, limit=50)
+        with s.db.read(snapshot=False) as session:  # five round trips, no BEGIN/ROLLBACK
+            data = load_contact_page(session, contact_id, s.settings)
+        self.show_data(data)
+
+    def show_data(self, data: ContactPageData) -> None:
+        """Show a contact page read by ``core.contact_page_data`` (on any thread)."""
+        s, contact = self._services, data.contact
         self.contact = contact
         self.title.setText(contact.display_name or "(no name)")
         self.subtitle.setText(
@@ -301,15 +298,15 @@ class ContactPage(QWidget):
         self.simulate_button.setVisible(s.provider_choice.is_sandbox and bool(contact.phone_e164))
         self.details.load(contact)
         self.preferences.load(contact)
-        self.messaging.load(contact)
-        self._show_timeline(timeline)
-        self._show_tasks(tasks)
-        self.opportunities.show_rows(deals)
+        self.messaging.load(contact, data.messages, data.delivery_problem)
+        self._show_timeline(data.timeline)
+        self._show_tasks(data.tasks)
+        self.opportunities.show_rows(data.opportunities)
 
     def _time(self, when) -> str:  # type: ignore[no-untyped-def]
         return format_time(when, self._services.settings.business_timezone)
 
-    def _show_timeline(self, entries: list[activity.ActivityView]) -> None:
+    def _show_timeline(self, entries: Sequence[activity.ActivityView]) -> None:
         self.timeline.clear()
         for entry in entries:
             item = QTreeWidgetItem([self._time(entry.occurred_at), entry.summary, entry.actor])
@@ -319,7 +316,7 @@ class ContactPage(QWidget):
             self.timeline.addTopLevelItem(QTreeWidgetItem(["", "Nothing recorded yet", ""]))
         self.timeline.resizeColumnToContents(0)
 
-    def _show_tasks(self, tasks: list[contact_tasks.TaskView]) -> None:
+    def _show_tasks(self, tasks: Sequence[contact_tasks.TaskView]) -> None:
         self.tasks.clear()
         for task in tasks:
             item = QTreeWidgetItem(
@@ -340,12 +337,19 @@ class ContactPage(QWidget):
         contact_id = self.contact.id
         keep_prefs = self.preferences.is_dirty()
         toggle = self.preferences.toggle.isChecked()
+        # A change seen from elsewhere must not throw away what is being typed here.
+        typed = {k: e.text() for k, e in self.details.editors.items()}
+        keep_details = not announce and self.details.is_dirty()
         try:
             self.load(contact_id)
         except NotFoundError:
             return
         if keep_prefs:  # a details save must not throw away an unsaved toggle
             self.preferences.toggle.setChecked(toggle)
+        if keep_details:
+            for key, text in typed.items():
+                self.details.editors[key].setText(text)
+            self.details.form.edited.emit()  # Save stays enabled
         if announce:
             self.contact_saved.emit(contact_id)
 
@@ -434,7 +438,7 @@ class ContactPage(QWidget):
 
         The data (and the log verification) is gathered on a worker thread; the PDF
         is painted on the GUI thread because Qt's text document requires it."""
-        from trustpager_desktop.ui import consent_report  # PDF and export code: load on demand
+        from trustpager_desktop.pdf import consent_report  # PDF and export code: load on demand
 
         contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
         self.report_button.setEnabled(False)

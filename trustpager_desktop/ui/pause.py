@@ -44,7 +44,7 @@ class AutomationPause(QObject):
     def refresh(self) -> bool:
         """Read the flag from the database (another desktop may have changed it)."""
         try:
-            with self._services.db.read() as session:
+            with self._services.db.read(snapshot=False) as session:  # one round trip
                 paused = automations_paused(session)
         except DatabaseError as exc:
             log.warning("could not read the automation pause: %s", exc)
@@ -64,6 +64,10 @@ class AutomationPause(QObject):
             return self._paused
         self._show(paused)
         return paused
+
+    def show(self, paused: bool) -> None:
+        """Show a state read elsewhere (the window reads it off the GUI thread)."""
+        self._show(paused)
 
     def _show(self, paused: bool) -> None:
         if paused != self._paused:

@@ -1,7 +1,7 @@
 """opt-in consent record per contact; per-purpose SMS preferences
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0013
 
 Issue 15 items 1 and 4:
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
