@@ -501,7 +501,6 @@ def _personal_state(
     return None
 
 
-def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
 def _blocked_state(
     status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
     at: datetime | None, source: str | None, via: str, pending: int,
