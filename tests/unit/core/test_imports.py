@@ -276,7 +276,7 @@ def test_export_then_import_keeps_the_record_and_the_declined_purposes(db, clock
     from trustpager_desktop.core import opt_in, preferences
     from trustpager_desktop.core import settings as core_settings
 
-    ann = add_contact(db, clock, "Ann", "+1 415 555 0101", last="Lee")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="+1 415 555 0101")
     with db.write() as s:
         new = core_settings.AppSettings(sms_purposes="Marketing; Reminders")
         core_settings.save_settings(s, new, actor="Jo", clock=clock)

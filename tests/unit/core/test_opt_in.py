@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import activity, automations, consent, contacts, opt_in, preferences
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.automations import AutomationInput, StepInput
@@ -25,14 +26,9 @@ from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.opt_in import ConsentInput, ConsentRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
-NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+NOW = FixedClock().now()  # the shared ``clock`` fixture's time
 ANN, BEN = "+14155550101", "+14155550102"
 NY = "America/New_York"
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(NOW)
 
 
 def _save(s: Session, **changes) -> None:
@@ -41,8 +37,7 @@ def _save(s: Session, **changes) -> None:
 
 
 def _contact(s: Session, clock, first: str = "Ann", phone: str = ANN, **extra) -> int:
-    data = ContactInput(first, "Lee", phone=phone, **extra)
-    return contacts.create_contact(s, data, actor="Jo", clock=clock).id
+    return add_contact(s, clock, first, "Lee", phone=phone, **extra)
 
 
 def _automation(s: Session, clock, name: str, purpose: str = "Marketing") -> int:
@@ -76,7 +71,7 @@ def test_a_contact_added_with_a_record_shows_it_and_the_change_is_logged(db, clo
     assert view.record.line(NY) == "Consent: 15 Mar 2026, web form, spring promo"
     assert view.consent.record == view.record  # the one state carries it to every screen
     assert (view.record.method, view.record.evidence) == ("written", "form #42")
-    assert entry.actor == "Jo" and entry.contact_id == cid
+    assert entry.actor == "Test" and entry.contact_id == cid  # who added the contact
     assert entry.summary == "Consent recorded: 15 Mar 2026, web form, spring promo"
 
 
@@ -122,7 +117,7 @@ def test_editing_a_contact_leaves_the_record_unless_asked(db, clock):
         assert not contacts.get_contact(s, cid).record.on_record
         entries = _log(s, activity.Kind.CONSENT_RECORD)
     assert [(e.summary, e.actor) for e in entries] == [
-        ("Consent recorded: 15 Mar 2026, in store", "Jo"),
+        ("Consent recorded: 15 Mar 2026, in store", "Test"),  # who added the contact
         ("Consent record removed", "Kim"),
     ]
 
