@@ -18,6 +18,7 @@ from trustpager_desktop.ui.automations_page import AutomationEditor, EnrollDialo
 from trustpager_desktop.ui.contact_browser import ContactBrowser, ContactDialog
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.settings_page import SettingsPage
+from trustpager_desktop.usecases.automations import AutomationsService
 
 ANN, BOB = "+14155550101", "+14155550102"
 MARCH = datetime(2026, 3, 15, 14, 30, tzinfo=UTC)
@@ -164,7 +165,7 @@ def test_the_settings_page_turns_on_the_consent_rule_and_keeps_purposes(
 
 
 def test_the_automation_editor_shows_the_purpose_once_there_are_two(qtbot, services):
-    editor = AutomationEditor(services)
+    editor = AutomationEditor(AutomationsService(services))
     qtbot.addWidget(editor)
     editor.show()
     assert not editor.purpose.isVisible()  # one purpose: nothing to choose

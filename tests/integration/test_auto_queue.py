@@ -333,7 +333,8 @@ def test_a_declined_purpose_and_no_consent_on_record_skip_the_text_with_the_reas
     with db.write() as s:
         new = AppSettings(sms_purposes="Marketing; Reminders")
         core_settings.save_settings(s, new, actor="Jo", clock=clock)
-    ann, bob = add_contact(db, clock), add_contact(db, clock, "Bob", NY)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=CA)
+    bob = add_contact(db, clock, "Bob", "Ray", phone=NY)
     with db.write() as s:
         preferences.set_declined_by_hand(s, ann, ["Marketing"], actor="Jo", clock=clock)
         record = opt_in.ConsentRecord(AFTERNOON, "paper form", "written")

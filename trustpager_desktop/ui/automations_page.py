@@ -298,7 +298,7 @@ class AutomationEditor(QWidget):
     def _show_purposes(self, current: str) -> None:
         """The business's purposes, ``current`` chosen; the row shows only once a second
         purpose exists (or the automation serves one no longer listed)."""
-        purposes = list(self._services.settings.purposes)
+        purposes = list(self.service.settings.purposes)
         if current not in purposes:
             purposes.append(current)
         self.purpose.clear()
