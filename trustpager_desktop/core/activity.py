@@ -206,9 +206,9 @@ def _lock_and_read_tip(session: Session) -> tuple[str, int | None] | None:
         row = connection.execute(_TIP_QUERY).first()
         return None if row is None else (row[0], row[1])
     driver = connection.connection.driver_connection
-    with driver.pipeline():  # type: ignore[union-attr]
-        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]
-        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]
+    with driver.pipeline():  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
+        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
+        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
     found = tip.fetchone()  # read once the pipeline is synced: fetching inside waits twice
     return None if found is None else (found[0], found[1])
 

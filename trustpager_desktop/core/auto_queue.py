@@ -310,8 +310,8 @@ def _one_of(column: Any, query: Select[Any], postgres: bool) -> ColumnElement[bo
     costs assuming data on disk, answers it by reading the whole table (every due item
     read and sorted for each claim, every queue row scanned to update 200)."""
     if postgres:
-        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]
-    return column.in_(query)  # type: ignore[no-any-return]
+        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]  # SQLAlchemy types this comparison's result as Any
+    return column.in_(query)  # type: ignore[no-any-return]  # SQLAlchemy types this comparison's result as Any
 
 
 _CLAIM_COLUMNS = (

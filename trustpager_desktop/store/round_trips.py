@@ -121,23 +121,23 @@ class RoundTripCounter:
                 event.remove(target, name, listener)
             self._active = False
 
-    def _statement(self, conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+    def _statement(self, conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if _driver_begins_implicitly(conn.connection.dbapi_connection):
             self.begins += 1
         self.statements.append(statement)
 
-    def _end(self, conn) -> None:  # type: ignore[no-untyped-def]
+    def _end(self, conn) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if driver_in_transaction(conn.connection.dbapi_connection):
             self.ends += 1
 
-    def _reset(self, dbapi_connection, _record, _reset_state) -> None:  # type: ignore[no-untyped-def]
+    def _reset(self, dbapi_connection, _record, _reset_state) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         # The pool rolls back a connection it gets back; only an open transaction is sent.
         if driver_in_transaction(dbapi_connection):
             self.ends += 1
 
-    def _checkout(self, _dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _checkout(self, _dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if record.info.get(PINGED, False):
             self.pings += 1
 
-    def _connect(self, _dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _connect(self, _dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         self.connections += 1
