@@ -475,6 +475,8 @@ class AutomationsPage(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
+        # Room for a readable name beside the four counts, even at 1024x700.
+        left.setMinimumWidth(self.list_view.fontMetrics().horizontalAdvance("x" * 44))
         self.new_button.clicked.connect(self.new_automation)
         self.delete_button.clicked.connect(self.delete_selected)
         self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
