@@ -64,6 +64,8 @@ KIND_LABELS: dict[str, str] = {
     ActivityKind.IMPORT: "Import",
     ActivityKind.DELIVERY_BLOCKED: "Texts to number fail",
     ActivityKind.DELIVERY_UNBLOCKED: "Delivery block cleared",
+    ActivityKind.CONSENT_RECORD: "Consent record",
+    ActivityKind.PURPOSE_PREFERENCE: "SMS purpose preference",
 }
 
 

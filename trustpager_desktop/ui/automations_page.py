@@ -50,6 +50,7 @@ from trustpager_desktop.core.automations import (
     StepInput,
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.settings import DEFAULT_PURPOSE
 from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
@@ -224,6 +225,9 @@ class AutomationEditor(QWidget):
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Appointment reminder")
         self.enabled = QCheckBox("Enabled")
+        self.purpose = QComboBox()  # the SMS purpose it serves (shown once there are two)
+        self.purpose.setAccessibleName("Purpose")
+        self.purpose.setToolTip("Contacts who declined this purpose are skipped.")
         self.steps = QListWidget()
         self.step_editor = StepEditor()
         self.add_button = QPushButton("Add step")
@@ -246,6 +250,8 @@ class AutomationEditor(QWidget):
         top = QFormLayout()
         top.addRow("Name", self.name)
         top.addRow("", self.enabled)
+        top.addRow("Purpose", self.purpose)
+        self._purpose_row = top
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(button)
@@ -284,9 +290,21 @@ class AutomationEditor(QWidget):
         self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
         self.enabled.setChecked(data.enabled)
+        self._show_purposes(data.purpose)
         self._steps = list(data.steps)
         self.message.clear()
         self._refresh_list(0)
+
+    def _show_purposes(self, current: str) -> None:
+        """The business's purposes, ``current`` chosen; the row shows only once a second
+        purpose exists (or the automation serves one no longer listed)."""
+        purposes = list(self.service.settings.purposes)
+        if current not in purposes:
+            purposes.append(current)
+        self.purpose.clear()
+        self.purpose.addItems(purposes)
+        self.purpose.setCurrentText(current)
+        self._purpose_row.setRowVisible(self.purpose, len(purposes) > 1)
 
     def _refresh_list(self, select: int) -> None:
         self.steps.blockSignals(True)
@@ -339,8 +357,9 @@ class AutomationEditor(QWidget):
     def current_input(self) -> AutomationInput:
         """What the editor shows. Raises UserInputError when the schedule is not usable."""
         return AutomationInput(
-            self.name.text(), list(self._steps), self.enabled.isChecked(), self.schedule.schedule()
-        )
+            self.name.text(), list(self._steps), self.enabled.isChecked(), self.schedule.schedule(),
+            self.purpose.currentText() or DEFAULT_PURPOSE,
+        )  # fmt: skip
 
     def save(self) -> bool:
         """Validate and store; a problem is shown under the steps and nothing is saved."""
@@ -705,19 +724,16 @@ class EnrollDialog(QDialog):
         self._contact_ids = list(contact_ids)
         self.result_value: EnrollResult | None = None
         self.automation = QComboBox()
+        self._purposes: dict[int, str] = {}
         with services.db.read() as s:
             for view in automations.list_automations(s):
                 label = view.name if view.enabled else f"{view.name} (disabled)"
                 self.automation.addItem(label, view.id)
+                self._purposes[view.id] = view.purpose
         self.message = plain_label(wrap=True)
-        # Before enrolling: how many are opted out or held, from the one consent state.
-        with services.db.read() as s:
-            states = consent.contact_states(s, self._contact_ids)
-        self.consent_warning = coloured(
-            plain_label(consent.describe_audience(list(states.values())), wrap=True),
-            WARNING_COLOUR,
-        )
-        self.consent_warning.setVisible(bool(self.consent_warning.text()))
+        self.consent_warning = coloured(plain_label(wrap=True), WARNING_COLOUR)
+        self._warn()
+        self.automation.currentIndexChanged.connect(self._warn)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -735,6 +751,15 @@ class EnrollDialog(QDialog):
                 "There are no automations yet. Create one on the Automations page."
             )
             buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+
+    def _warn(self, *_: object) -> None:
+        """Before enrolling: how many are opted out, held or declined the chosen
+        automation's purpose, from the one consent state."""
+        purpose = self._purposes.get(self.automation.currentData())
+        with self._services.db.read() as s:
+            states = consent.contact_states(s, self._contact_ids, purpose=purpose)
+        self.consent_warning.setText(consent.describe_audience(list(states.values())))
+        self.consent_warning.setVisible(bool(self.consent_warning.text()))
 
     def enroll(self) -> None:
         s = self._services
