@@ -66,7 +66,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
-from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, wait_until
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
 from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.usecases.automations import (
@@ -399,8 +399,8 @@ class AutomationsPage(QWidget):
         self._services = services  # for "Run due items now" (the runtime's dispatcher)
         self.service = AutomationsService(services)
         self._job: BackgroundTask | None = None
-        self._loading: BackgroundTask | None = None
-        self._load_again = False
+        self._read = LatestRead(self._show_overview, self._load_failed, again=self.refresh,
+                                loaded=self.loaded.emit)  # fmt: skip
         self._select_first = True  # open on a real automation, not an empty draft
         self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
@@ -529,16 +529,9 @@ class AutomationsPage(QWidget):
     def refresh(self) -> None:
         """Re-read the list, the filters and the queue off the GUI thread (keeps the
         selected automation); ``loaded`` fires once they are on screen."""
-        if self._loading is not None:  # one read at a time; the latest wish wins
-            self._load_again = True
-            return
         automation_id = self.automation_filter.currentData()
         statuses = self.status_filter.currentData()
-        self._loading = run_in_background(
-            lambda: self.service.overview(automation_id, statuses),
-            self._show_overview,
-            self._load_failed,
-        )
+        self._read.start(lambda: self.service.overview(automation_id, statuses))
 
     def refresh_queue(self) -> None:
         """A filter changed: re-read (the list is read with it, in the same session)."""
@@ -546,26 +539,16 @@ class AutomationsPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        return self._loading is not None
+        return self._read.is_loading
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the current read is on screen (for ``--screenshot``)."""
-        return wait_until(lambda: not self.is_loading, timeout_ms)
+        return self._read.wait_until_loaded(timeout_ms)
 
     def _load_failed(self, error: Exception) -> None:
-        self._loading = None
         self.run_status.setText(f"The automations could not be read: {error}")
-        self._after_load()
-
-    def _after_load(self) -> None:
-        if self._load_again:
-            self._load_again = False
-            self.refresh()
-        else:
-            self.loaded.emit()
 
     def _show_overview(self, data: AutomationsOverview) -> None:
-        self._loading = None
         self.editor.stages = list(data.stages)
         rows = list(data.automations)
         selected = self.selected_automation_id()
@@ -589,7 +572,6 @@ class AutomationsPage(QWidget):
         if self._select_first and rows:
             self._select_first = False
             self.list_view.selectRow(0)
-        self._after_load()
 
     def _show_queue(self, queue: QueueView) -> None:
         self.queue_model.set_rows(list(queue.rows))
