@@ -71,7 +71,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, RunningTasks, show_progress
 
 POLL_INTERVAL_MS = 3000
 VERIFY_LINES_SHOWN = 3
@@ -214,7 +214,7 @@ class ActivityPage(QWidget):
         super().__init__(parent)
         self._services = services
         self._db: Database = services.db
-        self._tasks: list[BackgroundTask] = []
+        self._tasks = RunningTasks()
         self.model = ActivityLogModel(self._db, self, zone=self._zone)
         self._build_filters()
         self._build_body()
@@ -549,15 +549,7 @@ class ActivityPage(QWidget):
     # --- verify and export (off the GUI thread) ------------------------------------------
 
     def _run(self, task: BackgroundTask) -> BackgroundTask:
-        self._tasks.append(task)
-        task.finished.connect(lambda _r, t=task: self._forget(t))
-        task.failed.connect(lambda _m, t=task: self._forget(t))
-        task.start()
-        return task
-
-    def _forget(self, task: BackgroundTask) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+        return self._tasks.start(task)
 
     def verify_log(self, full: bool = False) -> BackgroundTask:
         """Check the log (core.log_verify: the keyed chain from the last checkpoint, or all
@@ -635,8 +627,7 @@ class ActivityPage(QWidget):
     def shutdown(self) -> None:
         """Stop polling and cancel background work (window closing)."""
         self.poll_timer.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
 
 
 def _shrinking_combo(characters: int) -> QComboBox:

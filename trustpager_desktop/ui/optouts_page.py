@@ -40,7 +40,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, RunningTasks, show_progress
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 
 INTRO = (
@@ -78,7 +78,7 @@ class OptOutsPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._tasks: list[BackgroundTask] = []
+        self._tasks = RunningTasks()
         self.dialog: DncImportDialog | None = None
         self._loading: BackgroundTask | None = None
         self.model = OptOutsModel(services, self)
@@ -216,19 +216,10 @@ class OptOutsPage(QWidget):
         return self._run(task)
 
     def _run(self, task: BackgroundTask) -> BackgroundTask:
-        self._tasks.append(task)
-        task.finished.connect(lambda _r, t=task: self._forget(t))
-        task.failed.connect(lambda _m, t=task: self._forget(t))
-        task.start()
-        return task
-
-    def _forget(self, task: BackgroundTask) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+        return self._tasks.start(task)
 
     def shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
 
 
 class DncImportDialog(QDialog):

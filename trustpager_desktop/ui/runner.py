@@ -97,6 +97,29 @@ def run_in_background(
     return task
 
 
+class RunningTasks:
+    """The background tasks a page keeps while they run (their signals live on them), so
+    the window can cancel what is left when it closes."""
+
+    def __init__(self) -> None:
+        self._tasks: list[BackgroundTask] = []
+
+    def start(self, task: BackgroundTask) -> BackgroundTask:
+        self._tasks.append(task)
+        task.finished.connect(lambda _r, t=task: self._forget(t))
+        task.failed.connect(lambda _m, t=task: self._forget(t))
+        task.start()
+        return task
+
+    def _forget(self, task: BackgroundTask) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
 class LatestRead:
     """A page's background read: one at a time. A refresh asked for while one runs is
     remembered, and once the current read is on screen ``again()`` (the page's refresh,
