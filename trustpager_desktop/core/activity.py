@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -163,7 +163,6 @@ def compute_hash(entry: Any, prev_hash: str) -> str:
 
 _CHAIN_TIP = "activity_chain_tip"
 _REGISTERED = "activity_key_registered"
-_PENDING = "activity_pending_rows"
 _HEAD = "activity_head_to_record"
 
 
@@ -181,9 +180,6 @@ def _last_link(session: Session) -> tuple[str, int]:
     """The tip's hash and position (the count of entries so far)."""
     # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
     # on SQLite), so after the first append the tip is remembered instead of re-read.
-    pending = session.info.get(_PENDING)
-    if pending:  # buffered entries are always the newest
-        return pending[-1]["entry_hash"], pending[-1]["seq"]
     remembered = session.info.get(_CHAIN_TIP)
     if remembered is not None and _is_open_ancestor(remembered[0], session):
         return remembered[1], remembered[2]
@@ -278,21 +274,13 @@ class LogEntry:
     occurred_at: datetime | None = None
 
 
-def append(
-    session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK, flush: bool = True
-) -> ActivityEntry | None:
-    """Add ``entry`` in the caller's transaction; it commits or rolls back with the change it
-    records.
+def sign(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """``entry`` as a signed row (a plain dict of its columns), the next link of the chain.
 
-    The entry is signed with this installation's log key (made on first use; raises
-    log_keys.LogKeyError when it cannot be saved). ``flush=False`` buffers the entry
-    and inserts it, with the others buffered in this transaction, in one executemany
-    just before commit (or before the next flushed append): for callers logging many
-    entries about existing contacts. Returns the flushed entry, or None for a buffered one."""
+    The chain's tip moves past it at once, so rows signed one after the other link up in
+    that order; the caller inserts them in that order (``core.journal`` does)."""
     contact_id, contact_name = entry.contact_id, entry.contact_name
     if entry.contact is not None:
-        if flush:
-            session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
     prev_hash, prev_seq = _last_link(session)
@@ -312,14 +300,39 @@ def append(
         "seq": prev_seq + 1,
     }
     # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
-    # of logging thousands of buffered entries.
+    # of logging thousands of entries.
     row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]
     _remember_tip(session, row["entry_hash"], row["seq"])
-    if not flush:
-        session.info.setdefault(_PENDING, []).append(row)
-        return None
-    write_pending(session)  # buffered entries come first: the chain is in id order
-    added = ActivityEntry(**row)
+    return row
+
+
+class _Journal(Protocol):
+    def flush(self) -> None: ...
+
+
+# session.info key of the transaction's open ``core.journal.WriteJournal``.
+OPEN_JOURNAL = "write_journal"
+
+
+def flush_open_journal(session: Session) -> None:
+    """Write what the transaction's journal holds, so an entry written now comes after
+    the ones signed before it (entry ids follow the chain)."""
+    journal: _Journal | None = session.info.get(OPEN_JOURNAL)
+    if journal is not None:
+        journal.flush()
+
+
+def append(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> ActivityEntry:
+    """Add ``entry`` in the caller's transaction now; it commits or rolls back with the
+    change it records. Returns the flushed entry.
+
+    The entry is signed with this installation's log key (made on first use; raises
+    log_keys.LogKeyError when it cannot be saved). Callers logging many entries in one
+    transaction add them to its ``core.journal.WriteJournal`` instead."""
+    flush_open_journal(session)
+    if entry.contact is not None:
+        session.flush()  # a new contact needs its id before we can name it
+    added = ActivityEntry(**sign(session, entry, clock=clock))
     session.add(added)
     session.flush()
     return added
@@ -328,27 +341,13 @@ def append(
 def append_many(
     session: Session, entries: Iterable[LogEntry], *, clock: Clock = SYSTEM_CLOCK
 ) -> int:
-    """Add several entries, in order, in the caller's transaction with one INSERT (the inbox
-    logs thousands at a time). Returns the count."""
-    count = 0
-    for entry in entries:
-        append(session, entry, clock=clock, flush=False)
-        count += 1
-    write_pending(session)
-    return count
-
-
-def write_pending(session: Session) -> None:
-    """Insert entries appended with ``flush=False`` (one executemany, in append order).
-    Runs by itself before every commit."""
-    rows = session.info.pop(_PENDING, None)
+    """Add several entries, in order, in the caller's transaction with one INSERT. Returns
+    the count."""
+    flush_open_journal(session)
+    rows = [sign(session, entry, clock=clock) for entry in entries]
     if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
         bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending_before_commit(session: Session) -> None:
-    write_pending(session)
+    return len(rows)
 
 
 @event.listens_for(Session, "after_commit")
@@ -357,6 +356,7 @@ def _record_head_after_commit(session: Session) -> None:
     head = session.info.pop(_HEAD, None)
     if head is not None:
         log_keys.chain_heads().record(*head)
+    session.info.pop(OPEN_JOURNAL, None)  # its transaction is over
     registered = session.info.pop(_REGISTERED, None)
     if registered is not None:
         _registered_keys.add(registered)
@@ -371,7 +371,8 @@ def _forget_head_after_rollback(session: Session, _previous: object) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    # The transaction's journal and its signed entries go with it.
+    session.info.pop(OPEN_JOURNAL, None)
     session.info.pop(_CHAIN_TIP, None)
 
 
