@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -63,11 +63,14 @@ class ConsentRows:
                     or self.renewed_suppressions)  # fmt: skip
 
 
-_CONTACTS = Contact.__table__
+# The models' tables, typed as the Tables they are (the declarative stub says FromClause).
+_CONTACTS = cast(Table, Contact.__table__)
+_EVENTS = cast(Table, ConsentEvent.__table__)
+_ENTRIES = cast(Table, ActivityEntry.__table__)
 _SET_OPTED_OUT = (
     update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(sms_opted_out=True)
 )
-_SUPPRESSIONS = NumberSuppression.__table__
+_SUPPRESSIONS = cast(Table, NumberSuppression.__table__)
 _RENEW_SUPPRESSION = update(_SUPPRESSIONS).where(_SUPPRESSIONS.c.phone_e164 == bindparam("number"))
 
 
@@ -144,7 +147,7 @@ class WriteJournal:
         if rows:
             self._write_consent(rows)
         if entries:  # one statement on PostgreSQL too (store.bulk), not one per entry
-            bulk.insert_rows(self.session.connection(), ActivityEntry.__table__, entries)
+            bulk.insert_rows(self.session.connection(), _ENTRIES, entries)
 
     def _write_consent(self, rows: ConsentRows) -> None:
         session = self.session
@@ -153,9 +156,9 @@ class WriteJournal:
             run(_SET_OPTED_OUT, rows.flags)
             _expire(session, Contact, [f["contact_id"] for f in rows.flags])
         if rows.events:
-            run(insert(ConsentEvent.__table__), rows.events)
+            run(insert(_EVENTS), rows.events)
         if rows.new_suppressions:
-            run(insert(NumberSuppression.__table__), rows.new_suppressions)
+            run(insert(_SUPPRESSIONS), rows.new_suppressions)
         if rows.renewed_suppressions:
             run(_RENEW_SUPPRESSION, rows.renewed_suppressions)
             numbers = [r["number"] for r in rows.renewed_suppressions]
