@@ -30,6 +30,7 @@ SCRIPTS = [
     "dispatch.py",
     "inbox_ingest.py",
     "inbox_requests.py",
+    "remote_database.py",
     "automation_import.py",
     "bundle_size.py",  # the last `make package` build; says so when there is none
 ]

@@ -34,7 +34,7 @@ class AppServices:
 
     def reload(self) -> None:
         """Re-read settings and re-pick the provider (after the settings dialog saves)."""
-        with self.db.read() as session:
+        with self.db.read(snapshot=False) as session:  # one statement: no BEGIN/ROLLBACK
             self.settings = load_settings(session)
         self.provider_choice = choose_provider(self.settings, self.tokens)
         if self.provider_choice.warning:

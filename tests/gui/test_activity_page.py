@@ -77,6 +77,8 @@ def test_contact_search_filters_to_that_contact(qtbot, page, sqlite_db, clock):
 def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db, clock):
     seed_log(sqlite_db, clock, 3)
     page.apply_filters()
+    page.show()
+    qtbot.waitExposed(page)
     with sqlite_db.write() as s:
         activity.append(
             s,
@@ -85,6 +87,29 @@ def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db
             ),
             clock=clock,
         )
+    qtbot.waitUntil(lambda: page.model.rowCount() == 4)
+    assert page.model.entry(0).summary == "STOP from +1415"
+
+
+def test_a_hidden_view_does_not_poll_and_catches_up_when_shown(qtbot, page, sqlite_db, clock):
+    """The poll runs on the GUI thread; on a distant database each look is a round trip."""
+    from trustpager_desktop.store.round_trips import RoundTripCounter
+
+    seed_log(sqlite_db, clock, 3)
+    page.apply_filters()
+    with sqlite_db.write() as s:
+        activity.append(
+            s,
+            activity.LogEntry(
+                kind=ActivityKind.STOP_REPLY, summary="STOP from +1415", actor="Inbox"
+            ),
+            clock=clock,
+        )
+    with RoundTripCounter(sqlite_db.engine) as counter:
+        for _ in range(3):
+            page.poll_timer.timeout.emit()  # the timer fires while another page shows
+    assert counter.total == 0 and page.model.rowCount() == 3
+    page.show()
     qtbot.waitUntil(lambda: page.model.rowCount() == 4)
     assert page.model.entry(0).summary == "STOP from +1415"
 

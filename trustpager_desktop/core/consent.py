@@ -17,7 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,6 +58,7 @@ from trustpager_desktop.store.models import (
     NumberSuppression,
     OutboundMessage,
     ProviderBlock,
+    UndeliverableNumber,
 )
 
 # The old name of the sources, kept while code written against it moves to ConsentSource.
@@ -175,37 +188,62 @@ class NumberOptOutResult:
     number_suppressed: bool
 
 
-# The state's lookups, built once: a batch of sends runs them hundreds of times.
-_VALUES = bindparam("values", expanding=True)
-_OPTED_OUT_BY_NUMBER = (
-    select(Contact.phone_e164, Contact.first_name, Contact.last_name,
-           Contact.sms_opt_out_source, Contact.sms_opted_out_at)
-    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_VALUES))
-    .order_by(Contact.sms_opted_out_at, Contact.id)
-)  # fmt: skip
-_SUPPRESSED_NUMBERS = select(
-    NumberSuppression.phone_e164, NumberSuppression.source, NumberSuppression.created_at
-).where(NumberSuppression.phone_e164.in_(_VALUES), NumberSuppression.lifted_at.is_(None))
-_OPTED_OUT_IDS = select(Contact.id, Contact.sms_opt_out_source, Contact.sms_opted_out_at).where(
-    Contact.sms_opted_out.is_(True), Contact.id.in_(_VALUES)
-)
-_BLOCKED_NUMBERS = select(
-    ProviderBlock.phone_e164, ProviderBlock.source, ProviderBlock.blocked_at
-).where(ProviderBlock.phone_e164.in_(_VALUES), ProviderBlock.cleared_at.is_(None))
-_PENDING_REVIEW = (
-    select(InboundMessage.from_e164, func.count(), func.min(InboundMessage.date_sent))
+# The state's lookups, built once: a batch of sends runs them hundreds of times. They
+# are one UNION ALL, so a state costs one round trip to a distant database, not six.
+# Every branch has the same columns: kind, key (a number, or a contact id as text),
+# first and last name, source, a time, and a number (a contact id, a count, a code).
+_NUMBERS = bindparam("numbers", expanding=True)
+_IDS = bindparam("ids", expanding=True)
+
+
+def _nothing(type_):  # type: ignore[no-untyped-def]
+    return cast(null(), type_)
+
+
+_AT = Contact.sms_opted_out_at.type
+_FACT_SELECTS = [
+    select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
+           Contact.first_name.label("first"), Contact.last_name.label("last"),
+           Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
+           Contact.id.label("n"))
+    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_NUMBERS)),
+    select(literal("suppressed"), NumberSuppression.phone_e164, _nothing(String),
+           _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
+           _nothing(Integer))
+    .where(NumberSuppression.phone_e164.in_(_NUMBERS), NumberSuppression.lifted_at.is_(None)),
+    select(literal("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
+           ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
+    .where(ProviderBlock.phone_e164.in_(_NUMBERS), ProviderBlock.cleared_at.is_(None)),
+    select(literal("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
+           _nothing(String), func.min(InboundMessage.date_sent), func.count())
     .where(
         InboundMessage.review_status == ReviewStatus.PENDING,
         InboundMessage.classification == "possible_opt_out",
-        InboundMessage.from_e164.in_(_VALUES),
+        InboundMessage.from_e164.in_(_NUMBERS),
     )
-    .group_by(InboundMessage.from_e164)
-)
+    .group_by(InboundMessage.from_e164),
+    # core.delivery's rule: a number is skipped once its failures blocked it.
+    select(literal("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
+           _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
+    .where(UndeliverableNumber.blocked_at.is_not(None),
+           UndeliverableNumber.phone_e164.in_(_NUMBERS)),
+    select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
+           _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
+    .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
+]  # fmt: skip
+_FACTS = union_all(*_FACT_SELECTS)
+
+
+def fact_selects() -> list[Select[Any]]:
+    """The branches of the consent facts' UNION ALL (parameters ``numbers`` and ``ids``),
+    for a caller that adds branches of its own to the same statement (the contact page).
+    ``Facts.add_rows`` reads the result and ignores kinds it does not know."""
+    return list(_FACT_SELECTS)
 
 
 @dataclass
-class _Facts:
-    """Everything ``consent_states`` needs about a set of recipients, read in a few queries."""
+class Facts:
+    """Everything ``consent_states`` needs about a set of recipients, read in one query."""
 
     opted_out_ids: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
     by_number: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
@@ -215,26 +253,44 @@ class _Facts:
     undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
 
     @classmethod
-    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> _Facts:
-        facts = cls()
+    def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+        rows: list[Any] = []
         run = session.connection().execute
-        for chunk in bulk.chunks(numbers):
-            for phone, first, last, source, at in run(_OPTED_OUT_BY_NUMBER, {"values": chunk}):
-                facts.by_number.setdefault(phone, (f"{first} {last}".strip(), source, at))
-            facts.suppressed.update((p, (src, at)) for p, src, at in run(_SUPPRESSED_NUMBERS,
-                                                                          {"values": chunk}))  # fmt: skip
-            facts.blocked.update((p, (src, at)) for p, src, at in run(_BLOCKED_NUMBERS,
-                                                                       {"values": chunk}))  # fmt: skip
-            facts.pending.update((p, (n, at)) for p, n, at in run(_PENDING_REVIEW,
-                                                                   {"values": chunk}))  # fmt: skip
-        facts.undeliverable = delivery.blocked_numbers(session, numbers)
-        for id_chunk in bulk.chunks(ids):
-            facts.opted_out_ids.update(
-                (cid, (src, at)) for cid, src, at in run(_OPTED_OUT_IDS, {"values": id_chunk})
-            )
+        size = bulk.IN_LIST_SIZE
+        for start in range(0, max(len(numbers), len(ids)), size):
+            params = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
+            rows += run(_FACTS, params).all()
+        facts = cls()
+        facts.add_rows(rows)
         return facts
+
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        """Take in rows of ``fact_selects()`` (kind first); other kinds are left alone."""
+        by_number = []
+        for kind, key, first, last, source, at, n in rows:
+            if kind == "by_number":
+                by_number.append((at is not None, at, n, key, f"{first} {last}".strip(), source))
+            elif kind == "suppressed":
+                self.suppressed[key] = (source, at)
+            elif kind == "blocked":
+                self.blocked[key] = (source, at)
+            elif kind == "pending":
+                self.pending[key] = (n, at)
+            elif kind == "undeliverable":
+                self.undeliverable[key] = f"number cannot receive texts: {delivery.block_reason(n)}"
+            elif kind == "opted_out_id":
+                self.opted_out_ids[n] = (source, at)
+        # The earliest opt-out names the number's (as ORDER BY opted-out time, id did).
+        for _dated, at, _id, key, name, source in sorted(by_number, key=lambda r: r[:3]):
+            self.by_number.setdefault(key, (name, source, at))
+
+    def state(
+        self, contact_id: int | None, e164: str | None, settings: AppSettings
+    ) -> ConsentState:
+        """THE state of one recipient these facts were read for."""
+        return _state(contact_id, e164, self, settings)
 
 
 def consent_states(
@@ -243,7 +299,7 @@ def consent_states(
     *,
     settings: AppSettings | None = None,
 ) -> list[ConsentState]:
-    """THE consent state of each (contact id, E.164 number) pair, in five queries.
+    """THE consent state of each (contact id, E.164 number) pair, in one query.
 
     The automation rule (``may_automation_text_many``) and every screen use this, so
     what a person sees is what the rule does. Checked in this order: no number; this
@@ -253,7 +309,7 @@ def consent_states(
     keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
     ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
     settings = settings or load_settings(session)
-    facts = _Facts.load(session, recipients)
+    facts = Facts.load(session, recipients)
     return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
 
 
@@ -303,7 +359,7 @@ def describe_audience(states: Sequence[ConsentState]) -> str:
     return " ".join(parts)
 
 
-def _state(cid: int | None, e164: str | None, facts: _Facts, settings: AppSettings) -> ConsentState:
+def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSettings) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
                             "Add a valid phone number to text this contact.", Severity.INFO,

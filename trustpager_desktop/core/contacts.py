@@ -17,7 +17,7 @@ from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.phone import format_for_reading, parse_phone, phone_search_digits
-from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import COMPANY_MAX, EMAIL_MAX, NAME_MAX, Contact
 
@@ -432,8 +432,10 @@ def search_contacts(
     sort: str = "name",
     descending: bool = False,
     default_region: str = "US",
+    settings: AppSettings | None = None,
 ) -> list[ContactRow]:
-    """One page of the browser's rows, filtered and sorted in the database.
+    """One page of the browser's rows, filtered and sorted in the database. Pass the
+    ``settings`` the caller holds (they are read from the database otherwise).
 
     On SQLite a common word (say a first name every tenth contact has) is answered by
     walking the sort index with LIKE, a rare one from the trigram index: the same rows
@@ -459,7 +461,8 @@ def search_contacts(
         stmt = stmt.where(ids)
     rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
     # The SMS column shows the one consent state (number opt-outs, holds...), not the flag.
-    states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows])
+    states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows],
+                                    settings=settings)  # fmt: skip
     return [
         ContactRow(
             id=r.id,

@@ -6,10 +6,12 @@ the number, not to one record); outbound messages by the contact id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, cast, false, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import delivery
@@ -41,52 +43,74 @@ def conversation_for_contact(
 
     Returns an empty list for an unknown contact.
     """
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        return []
-    items = [_outbound_item(m) for m in _outbound(session, contact_id, limit)]
-    if contact.phone_e164:
-        items += [_inbound_item(m) for m in _inbound(session, contact.phone_e164, limit)]
+    e164 = session.scalar(select(Contact.phone_e164).where(Contact.id == contact_id))
+    return items_from_rows(session.execute(conversation_select(contact_id, e164, limit)), limit)
+
+
+def conversation_select(contact_id: int, e164: str | None, limit: int = 200) -> Select[Any]:
+    """One statement (one round trip) for both directions: the last ``limit`` texts sent
+    to the contact and the last ``limit`` received from its number, as rows for
+    ``items_from_rows``."""
+    sent = (
+        select(
+            literal(OUTBOUND).label("direction"),
+            OutboundMessage.id,
+            OutboundMessage.body,
+            func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at).label("time"),
+            OutboundMessage.status,
+            OutboundMessage.origin,
+            OutboundMessage.actor,
+            OutboundMessage.automation_name,
+            OutboundMessage.step_position,
+            OutboundMessage.error_message,
+            OutboundMessage.recipient_opted_out,
+            OutboundMessage.delivery_status,
+            OutboundMessage.delivery_error_code,
+        )
+        .where(OutboundMessage.contact_id == contact_id)
+        .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    received = (
+        select(
+            literal(INBOUND).label("direction"),
+            InboundMessage.id,
+            InboundMessage.body,
+            InboundMessage.date_sent.label("time"),
+            *(_nothing(c.type).label(c.name) for c in list(sent.c)[4:]),
+        )
+        .where(InboundMessage.from_e164 == e164 if e164 else false())
+        .order_by(InboundMessage.date_sent.desc(), InboundMessage.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    return union_all(select(*sent.c), select(*received.c))  # type: ignore[return-value]
+
+
+def _nothing(type_: Any) -> Any:
+    return cast(null(), type_)
+
+
+def items_from_rows(rows: Iterable[Any], limit: int = 200) -> list[ConversationItem]:
+    """``conversation_select``'s rows as items, oldest first, the last ``limit``."""
+    items = [_outbound_item(r) if r.direction == OUTBOUND else _inbound_item(r) for r in rows]
     items.sort(key=lambda item: item.time)
     return items[-limit:]
 
 
-def _outbound(session: Session, contact_id: int, limit: int) -> list[OutboundMessage]:
-    return list(
-        session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.contact_id == contact_id)
-            .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def _inbound(session: Session, e164: str, limit: int) -> list[InboundMessage]:
-    return list(
-        session.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.from_e164 == e164)
-            .order_by(InboundMessage.date_sent.desc(), InboundMessage.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def _outbound_item(message: OutboundMessage) -> ConversationItem:
+def _outbound_item(row: Any) -> ConversationItem:
     return ConversationItem(
         direction=OUTBOUND,
-        body=message.body,
-        time=message.sent_at or message.created_at,
-        status=message.status,
-        origin=origin_label(message),
-        error=message.error_message or "",
-        recipient_opted_out=message.recipient_opted_out,
-        delivery=delivery.label(message.delivery_status, message.delivery_error_code),
+        body=row.body,
+        time=row.time,
+        status=row.status,
+        origin=origin_label(row),
+        error=row.error_message or "",
+        recipient_opted_out=bool(row.recipient_opted_out),
+        delivery=delivery.label(row.delivery_status, row.delivery_error_code),
     )
 
 
-def _inbound_item(message: InboundMessage) -> ConversationItem:
-    return ConversationItem(
-        direction=INBOUND, body=message.body, time=message.date_sent, status="received"
-    )
+def _inbound_item(row: Any) -> ConversationItem:
+    return ConversationItem(direction=INBOUND, body=row.body, time=row.time, status="received")

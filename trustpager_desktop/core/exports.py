@@ -279,14 +279,26 @@ def export_optouts(
 # --- contacts ------------------------------------------------------------------------------
 
 
+def _contacts_by_id(session: Session, batch: int = 1000) -> Iterator[Contact]:
+    """Every contact in id order, ``batch`` at a time (keyset pages: any session works,
+    with or without a transaction, unlike a server-side cursor)."""
+    last = 0
+    while True:
+        page = session.scalars(
+            select(Contact).where(Contact.id > last).order_by(Contact.id).limit(batch)
+        ).all()
+        yield from page
+        if len(page) < batch:
+            return
+        last = page[-1].id
+
+
 def export_contacts(
     session: Session, path: str | os.PathLike[str], progress: Progress | None = None
 ) -> int:
     """Write every contact; the columns re-import with ``imports.import_contacts_csv``."""
     total = session.query(Contact).count()
-    contacts = session.scalars(
-        select(Contact).order_by(Contact.id).execution_options(yield_per=1000)
-    )
+    contacts = _contacts_by_id(session)
     rows = (
         [
             c.id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,10 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from trustpager_desktop.store.round_trips import PINGED
 
 log = logging.getLogger("trustpager.store")
 
@@ -114,10 +117,12 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, read_only: boo
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if conn.get_execution_options().get("write_lock"):
+        options = conn.get_execution_options()
+        if options.get("write_lock"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif options.get("snapshot", True):
             conn.exec_driver_sql("BEGIN")
+        # snapshot=False: no transaction; each statement sees what was committed when it began.
 
 
 def describe_url(url: str) -> str:
@@ -158,11 +163,68 @@ def create_app_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -
         parsed = parsed.set(drivername="postgresql+psycopg")
     connect_args = {"connect_timeout": 5} if parsed.drivername.startswith("postgresql") else {}
     try:
-        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        # No HSTORE columns here: without this, each first connection looks the type up
+        # (three round trips).
+        engine = create_engine(parsed, connect_args=connect_args, use_native_hstore=False)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"The database driver for {parsed.drivername} is not installed ({exc.name})."
         ) from exc
+    _ping_idle_connections(engine)
+    _first_look_without_transaction(engine)
+    return engine
+
+
+def _first_look_without_transaction(engine: Engine) -> None:
+    """SQLAlchemy's first look at a new server (version, schema, settings) in autocommit:
+    psycopg would wrap it in BEGIN and ROLLBACK, two more round trips at every start."""
+
+    @event.listens_for(engine, "connect", insert=True)  # before SQLAlchemy's own look
+    def _before(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "connect")  # after it: transactions as usual
+    def _after(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.autocommit = False
+
+
+# A pooled connection unused for this long is checked before use (one round trip):
+# a server restart or a dropped network link then costs a fresh connection, not an
+# error. One used more recently is trusted, so a burst of short sessions (opening a
+# page) does not pay a round trip each to the server for the check.
+IDLE_PING_SECONDS = 10.0
+_CHECKED_IN_AT = "trustpager_checked_in_at"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        last_used = record.info.get(_CHECKED_IN_AT)
+        due = last_used is not None and time.monotonic() - last_used > IDLE_PING_SECONDS
+        record.info[PINGED] = due
+        if due and not _answers(dbapi_connection):
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise DisconnectionError("The database connection was lost while idle.")
+
+
+def _answers(dbapi_connection) -> bool:  # type: ignore[no-untyped-def]
+    """One ``SELECT 1`` outside any transaction (psycopg would otherwise send BEGIN too)."""
+    was_autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.autocommit = was_autocommit
+        return True
+    except Exception:  # any failure: the connection cannot be trusted
+        log.info("an idle database connection no longer answers; reconnecting")
+        return False
 
 
 class Database:
@@ -172,7 +234,18 @@ class Database:
         self.engine = engine
         self.url = url
         self.read_only = read_only  # opened read-only: reads, exports and verify only
-        self._reads = sessionmaker(engine, expire_on_commit=False)
+        self._transaction_reads = sessionmaker(engine, expire_on_commit=False)
+        # Reads without a transaction: no BEGIN and ROLLBACK (two round trips to a
+        # distant server). On PostgreSQL that changes nothing else for plain queries:
+        # under READ COMMITTED each statement already sees its own snapshot.
+        quick = engine.execution_options(snapshot=False)
+        if engine.dialect.name == "postgresql":
+            quick = quick.execution_options(isolation_level="AUTOCOMMIT")
+        self._quick_reads = sessionmaker(quick, expire_on_commit=False)
+        # The default: SQLite reads share one snapshot (free in-process); PostgreSQL
+        # reads go without a transaction, which would buy them nothing but round trips.
+        postgres = engine.dialect.name == "postgresql"
+        self._reads = self._quick_reads if postgres else self._transaction_reads
         self._writes = sessionmaker(
             engine.execution_options(write_lock=True), expire_on_commit=False
         )
@@ -200,8 +273,9 @@ class Database:
             return cls._open_read_only(url, path, busy_timeout_ms)
         engine = create_app_engine(url, busy_timeout_ms)
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with engine.connect() as conn:  # connecting proves the server is there
+                if engine.dialect.name == "sqlite":  # the file is read on first use
+                    conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             engine.dispose()
             raise DatabaseError(_explain(exc, url)) from exc
@@ -252,11 +326,21 @@ class Database:
         return _sqlite_path(self.url)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, *, snapshot: bool | None = None) -> Iterator[Session]:
         """A short session for queries; closed (not committed) at the end.
 
-        Objects read here stay usable afterwards as plain detached data."""
-        with self._reads() as session:
+        Objects read here stay usable afterwards as plain detached data. By default an
+        SQLite session reads one snapshot and a PostgreSQL one has no transaction (each
+        statement sees what was committed when it began, as READ COMMITTED does anyway,
+        without a BEGIN and a ROLLBACK crossing the network). ``snapshot=False``: no
+        transaction on SQLite either (a page read in a few statements). ``snapshot=True``:
+        a transaction on both, for streaming results (``yield_per`` needs one on
+        PostgreSQL). Never write in a read session."""
+        if snapshot is None:
+            factory = self._reads
+        else:
+            factory = self._transaction_reads if snapshot else self._quick_reads
+        with factory() as session:
             yield session
 
     @contextmanager

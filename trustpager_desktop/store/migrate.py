@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import ProgrammingError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -69,11 +70,26 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _stored_revision(engine: Engine) -> str | None:
-    """The alembic_version row read with plain SQL (None before the first migration)."""
+    """The alembic_version row read with plain SQL (None before the first migration).
+
+    On PostgreSQL one statement outside a transaction (every start of the window pays
+    for this in round trips to the server): a missing table is an error there, which
+    outside a transaction spoils nothing."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) == _UNDEFINED_TABLE:
+                    return None
+                raise
     with engine.connect() as conn:
         if not engine.dialect.has_table(conn, "alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+_UNDEFINED_TABLE = "42P01"
 
 
 def known_revisions() -> set[str]:

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -137,7 +137,8 @@ class ActivityLogModel(QAbstractTableModel):
 
     def poll_new(self) -> int:
         """Put entries added since the last look on top; returns how many."""
-        with self._db.read() as s:
+        # No BEGIN/ROLLBACK: usually one statement, one round trip (up_to_id bounds the rest).
+        with self._db.read(snapshot=False) as s:
             top = latest_id(s)
             if top <= self._newest_seen:
                 return 0
@@ -223,6 +224,7 @@ class ActivityPage(QWidget):
         self._contact_timer.timeout.connect(self._search_contacts)
         self._connect_filters()
         self.apply_filters()
+        self._shown_before = False
         self.poll_timer = QTimer(self, interval=poll_interval_ms)
         self.poll_timer.timeout.connect(self.poll_new_entries)
         self.poll_timer.start()
@@ -473,7 +475,16 @@ class ActivityPage(QWidget):
     # --- live entries, details -----------------------------------------------------------
 
     def poll_new_entries(self) -> None:
-        self.model.poll_new()
+        """The poll timer: only while the page is on screen (it runs on the GUI thread, and
+        each look is a round trip to a shared database); showing the page looks at once."""
+        if self.isVisible():
+            self.model.poll_new()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if self._shown_before:  # the first time, the page has just been read
+            self.model.poll_new()
+        self._shown_before = True
 
     def search_further(self) -> None:
         """Read the next slice of an unfinished text search."""

@@ -101,7 +101,8 @@ class ContactTableModel(PagedTableModel):
         return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
 
     def read_rows(self, offset: int, limit: int) -> list[ContactRow]:
-        with self._services.db.read() as session:
+        settings = self._services.settings
+        with self._services.db.read(snapshot=False) as session:  # no BEGIN/ROLLBACK to pay
             return contacts.search_contacts(
                 session,
                 self._query,
@@ -109,7 +110,8 @@ class ContactTableModel(PagedTableModel):
                 limit=limit,
                 sort=self._sort,
                 descending=self._descending,
-                default_region=self._services.settings.default_country,
+                default_region=settings.default_country,
+                settings=settings,
             )
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -418,7 +420,7 @@ class ContactBrowser(QWidget):
         # A search counts no further than SEARCH_COUNT_CAP: "10,000+ found" says enough,
         # and counting every match of a common word would cost more than the search.
         cap = SEARCH_COUNT_CAP + 1 if query else None
-        with s.db.read() as session:
+        with s.db.read(snapshot=False) as session:
             total = contacts.count_contacts(session, query, s.settings.default_country, cap=cap)
         self.count_label.setText(count_text(total, searching=bool(query)))
 

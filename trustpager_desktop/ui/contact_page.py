@@ -3,6 +3,8 @@ Preferences and Messaging cards in a sidebar on the right."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.timefmt import format_time
@@ -288,11 +291,13 @@ class ContactPage(QWidget):
     def load(self, contact_id: int) -> None:
         """Show a contact. Raises NotFoundError when it no longer exists."""
         s = self._services
-        with s.db.read() as session:
-            contact = contacts.get_contact(session, contact_id, s.settings.default_country)
-            timeline = activity.for_contact(session, contact_id)
-            tasks = contact_tasks.tasks_for_contact(session, contact_id)
-            deals = opportunities.list_opportunities(session, contact_id=contact_id, limit=50)
+        with s.db.read(snapshot=False) as session:  # five round trips, no BEGIN/ROLLBACK
+            data = load_contact_page(session, contact_id, s.settings)
+        self.show_data(data)
+
+    def show_data(self, data: ContactPageData) -> None:
+        """Show a contact page read by ``core.contact_page_data`` (on any thread)."""
+        s, contact = self._services, data.contact
         self.contact = contact
         self.title.setText(contact.display_name or "(no name)")
         self.subtitle.setText(
@@ -301,15 +306,15 @@ class ContactPage(QWidget):
         self.simulate_button.setVisible(s.provider_choice.is_sandbox and bool(contact.phone_e164))
         self.details.load(contact)
         self.preferences.load(contact)
-        self.messaging.load(contact)
-        self._show_timeline(timeline)
-        self._show_tasks(tasks)
-        self.opportunities.show_rows(deals)
+        self.messaging.load(contact, data.messages, data.delivery_problem)
+        self._show_timeline(data.timeline)
+        self._show_tasks(data.tasks)
+        self.opportunities.show_rows(data.opportunities)
 
     def _time(self, when) -> str:  # type: ignore[no-untyped-def]
         return format_time(when, self._services.settings.business_timezone)
 
-    def _show_timeline(self, entries: list[activity.ActivityView]) -> None:
+    def _show_timeline(self, entries: Sequence[activity.ActivityView]) -> None:
         self.timeline.clear()
         for entry in entries:
             item = QTreeWidgetItem([self._time(entry.occurred_at), entry.summary, entry.actor])
@@ -319,7 +324,7 @@ class ContactPage(QWidget):
             self.timeline.addTopLevelItem(QTreeWidgetItem(["", "Nothing recorded yet", ""]))
         self.timeline.resizeColumnToContents(0)
 
-    def _show_tasks(self, tasks: list[contact_tasks.TaskView]) -> None:
+    def _show_tasks(self, tasks: Sequence[contact_tasks.TaskView]) -> None:
         self.tasks.clear()
         for task in tasks:
             item = QTreeWidgetItem(

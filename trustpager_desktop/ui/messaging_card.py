@@ -3,6 +3,8 @@ segment counter, and Send (through the gateway, off the GUI thread)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
@@ -191,7 +193,14 @@ class MessagingCard(Card):
 
     # -- showing ----------------------------------------------------------------------
 
-    def load(self, contact: ContactView) -> None:
+    def load(
+        self,
+        contact: ContactView,
+        items: Sequence[ConversationItem] | None = None,
+        problem: delivery.DeliveryProblem | None = None,
+    ) -> None:
+        """Show a contact's conversation: ``items`` and ``problem`` as the contact page
+        read them, or (without ``items``) read now."""
         if self._contact is None or self._contact.id != contact.id:
             self.compose.clear()
             self.result.clear()
@@ -202,14 +211,22 @@ class MessagingCard(Card):
         self.send_button.setToolTip(
             "" if contact.phone_e164 else "This contact has no phone number."
         )
-        self.reload_conversation()
+        if items is None:
+            self.reload_conversation()
+        else:
+            self._show(items, problem)
 
     def reload_conversation(self) -> None:
         if self._contact is None:
             return
-        with self._services.db.read() as s:
+        with self._services.db.read(snapshot=False) as s:
             items = conversation.conversation_for_contact(s, self._contact.id)
             problem = delivery.delivery_problem(s, self._contact.phone_e164)
+        self._show(items, problem)
+
+    def _show(
+        self, items: Sequence[ConversationItem], problem: delivery.DeliveryProblem | None
+    ) -> None:
         self._show_delivery_problem(problem)
         while self.messages.count() > 1:  # keep the stretch at index 0
             widget = self.messages.takeAt(1).widget()

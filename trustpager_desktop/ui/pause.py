@@ -44,7 +44,7 @@ class AutomationPause(QObject):
     def refresh(self) -> bool:
         """Read the flag from the database (another desktop may have changed it)."""
         try:
-            with self._services.db.read() as session:
+            with self._services.db.read(snapshot=False) as session:  # one round trip
                 paused = automations_paused(session)
         except DatabaseError as exc:
             log.warning("could not read the automation pause: %s", exc)
