@@ -90,7 +90,8 @@ class WriteJournal:
         self.contacts: dict[str, list[ContactState]] = {}
         self.suppressions: dict[str, bool] = {}  # number -> held (lifted: False; none: absent)
         self.known_numbers: set[str] = set()
-        self._transaction = session.get_transaction()
+        # Bound to the transaction from the start (begun now if the session has none yet).
+        self._transaction = session.get_transaction() or session.begin()
         session.info[activity.OPEN_JOURNAL] = self
         if not event.contains(session, "before_commit", _flush_forgotten):
             event.listen(session, "before_commit", _flush_forgotten)
