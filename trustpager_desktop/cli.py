@@ -1,14 +1,13 @@
 """The ``trustpager`` command line.
 
 Each command lives in ``trustpager_desktop/commands/<name>.py`` with a
-``register(cli)`` function; add a module to ``COMMAND_MODULES`` to plug it in.
+``register(cli)`` function; add a module to ``build_cli`` to plug it in.
 Every command prints one clear line on stderr and exits non-zero on failure.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -20,8 +19,6 @@ from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.log_keys import LogKeyError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError, describe_url, explain_error
-
-COMMAND_MODULES = ("basics", "agent", "records", "automations", "report", "inbox", "review")
 
 Handler = Callable[[argparse.Namespace, AppServices], int]
 
@@ -70,9 +67,20 @@ class CommandLine:
 
 
 def build_cli() -> CommandLine:
+    # Imported here, not at the top: each command module imports this one.
+    from trustpager_desktop.commands import (
+        agent,
+        automations,
+        basics,
+        inbox,
+        records,
+        report,
+        review,
+    )
+
     cli = CommandLine()
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"trustpager_desktop.commands.{name}").register(cli)
+    for module in (basics, agent, records, automations, report, inbox, review):
+        module.register(cli)
     return cli
 
 

@@ -10,10 +10,9 @@ import logging
 from dataclasses import dataclass, field
 
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.core.credentials import TokenStore
+from trustpager_desktop.core.credentials import ProviderChoice, TokenStore, choose_provider
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings, load_settings
-from trustpager_desktop.providers.factory import ProviderChoice, choose_provider
 from trustpager_desktop.store.database import Database, resolve_database_url
 
 log = logging.getLogger("trustpager")

@@ -3,61 +3,35 @@ provider, a few contacts, and a helper that answers the next modal dialog."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from trustpager_desktop.core import consent, contacts
-from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
+from tests.support import contacts as contact_factory
+from tests.support.desktop import app_services
 from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
-
-
-class _MemoryTokens(TokenStore):
-    """Never touches the real keyring of the machine running the tests."""
-
-    @staticmethod
-    def keyring_available() -> bool:
-        return False
-
-    @staticmethod
-    def keyring_problem() -> str | None:
-        return NO_KEYRING
 
 
 @pytest.fixture
 def services(sqlite_db, clock) -> AppServices:
     """AppServices on SQLite, FixedClock, sandbox provider, tokens in memory only."""
-    return AppServices(db=sqlite_db, clock=clock, tokens=_MemoryTokens())
+    return app_services(sqlite_db, clock)
 
 
 @pytest.fixture
 def add_contact(services) -> Callable[..., int]:
-    """add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=False) -> contact id."""
-
-    def add(first: str, last: str = "", *, phone: str = "", opted_out: bool = False, **kw) -> int:
-        with services.db.write() as s:
-            contact = contacts.create_contact(
-                s,
-                ContactInput(first, last, phone=phone, **kw),
-                actor="Test",
-                clock=services.clock,
-            )
-            if opted_out:
-                consent.opt_out_contact(
-                    s,
-                    contact,
-                    source=ConsentSource.STOP_REPLY,
-                    actor="Inbox",
-                    evidence="STOP",
-                    clock=services.clock,
-                )
-            return contact.id
-
-    return add
+    """add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=False) -> contact id;
+    an opted-out contact said STOP (tests/support/contacts.py)."""
+    return functools.partial(
+        contact_factory.add_contact,
+        services.db,
+        services.clock,
+        opt_out_source=ConsentSource.STOP_REPLY,
+    )
 
 
 @pytest.fixture

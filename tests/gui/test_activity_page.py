@@ -5,9 +5,10 @@ import csv
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.support.contacts import add_contact
+from tests.support.desktop import app_services
 from tests.support.records import (
     TAMPERING,
-    add_contact,
     opt_out,
     seed_for_tampering,
     seed_log,
@@ -15,13 +16,7 @@ from tests.support.records import (
 )
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.states import ActivityKind
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
-
-
-@pytest.fixture
-def services(sqlite_db, clock):
-    return AppServices(sqlite_db, clock=clock)
 
 
 @pytest.fixture
@@ -65,8 +60,8 @@ def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
 
 
 def test_contact_search_filters_to_that_contact(qtbot, page, sqlite_db, clock):
-    ann = add_contact(sqlite_db, clock, "Ann", "+14155550101", last="Lee")
-    add_contact(sqlite_db, clock, "Bob", "+14155550102")
+    ann = add_contact(sqlite_db, clock, "Ann", "Lee", phone="+14155550101")
+    add_contact(sqlite_db, clock, "Bob", phone="+14155550102")
     page.apply_filters()
     page.contact_search.setText("lee")
     qtbot.waitUntil(lambda: page.contact_combo.currentData() == ann)
@@ -156,7 +151,7 @@ def test_verify_reports_a_tampered_entry(qtbot, page, sqlite_db, clock):
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
 def test_verify_log_in_the_window_names_each_tampering(qtbot, db, clock, case):
-    services = AppServices(db, clock=clock)
+    services = app_services(db, clock)
     page = ActivityPage(services, poll_interval_ms=60_000)
     qtbot.addWidget(page)
     seed_for_tampering(db, clock)
@@ -215,7 +210,7 @@ def test_a_text_search_can_be_continued_into_older_entries(
 
 def test_a_long_report_is_read_in_full_from_the_full_report_button(qtbot, page, sqlite_db, clock):
     for n in range(5):
-        ann = add_contact(sqlite_db, clock, f"Person{n}", f"415 555 01{n:02d}")
+        ann = add_contact(sqlite_db, clock, f"Person{n}", phone=f"415 555 01{n:02d}")
         opt_out(sqlite_db, clock, ann)
     tamper(sqlite_db, "UPDATE contacts SET sms_opted_out = 0")
     with qtbot.waitSignal(page.verify_finished, timeout=5000):

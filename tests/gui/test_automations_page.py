@@ -6,20 +6,17 @@ import pytest
 from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import QLabel
 
-from trustpager_desktop.core import auto_queue, automations, consent, contacts
+from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.core.states import ConsentSource
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
 
 AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def services(sqlite_db):
-    return AppServices(sqlite_db, clock=FixedClock(AFTERNOON))
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    """18:00 UTC: inside sending hours on both coasts."""
+    clock.set(AFTERNOON)
 
 
 @pytest.fixture
@@ -28,18 +25,6 @@ def page(qtbot, services):
     qtbot.addWidget(widget)
     widget.resize(1100, 650)
     return widget
-
-
-def add_contact(services, first, phone, opted_out=False):
-    with services.db.write() as s:
-        c = contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="t", clock=services.clock
-        )
-        if opted_out:
-            consent.opt_out_contact(
-                s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=services.clock
-            )
-        return c.id
 
 
 def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot):
@@ -77,9 +62,11 @@ def test_editor_shows_validation_message_and_saves_nothing(page, services, qtbot
         assert automations.list_automations(s) == []
 
 
-def test_queue_shows_skipped_reason_after_run_due_now(page, services, qtbot, qtmodeltester):
-    ann = add_contact(services, "Ann", "(415) 555-0101", opted_out=True)
-    bob = add_contact(services, "Bob", "(212) 555-0102")
+def test_queue_shows_skipped_reason_after_run_due_now(
+    page, services, qtbot, qtmodeltester, add_contact
+):
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    bob = add_contact("Bob", "Lee", phone="(212) 555-0102")
     with services.db.write() as s:
         view = automations.create_automation(
             s,
@@ -104,8 +91,8 @@ def test_queue_shows_skipped_reason_after_run_due_now(page, services, qtbot, qtm
     assert page.list_model.index(0, 3).data() == "1" and page.list_model.index(0, 4).data() == "1"
 
 
-def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services):
-    ann = add_contact(services, "Ann", "(415) 555-0101", opted_out=True)
+def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services, add_contact):
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     with services.db.write() as s:
         automations.create_automation(
             s,
@@ -198,8 +185,8 @@ def test_empty_lists_say_what_to_do_and_the_page_has_a_title(page):
     assert titles
 
 
-def test_the_footer_counts_the_whole_queue_not_one_run(page, services, qtbot):
-    ann = add_contact(services, "Ann", "(415) 555-0101", opted_out=True)
+def test_the_footer_counts_the_whole_queue_not_one_run(page, services, qtbot, add_contact):
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     automation_id = _automation(services)
     with services.db.write() as s:
         automations.enroll(s, automation_id, Audience(contact_ids=(ann,)), actor="t",

@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
-from tests.support.desktop import desktop_services  # noqa: F401 - fixture
 from trustpager_desktop import logging_setup
 from trustpager_desktop.core import contacts
 from trustpager_desktop.core.settings import load_settings
@@ -44,11 +43,11 @@ def stored_settings(services) -> dict[str, str]:
 
 def test_twilio_path_saves_settings_and_keeps_the_token_out_of_the_database(
     qtbot,
-    desktop_services,  # noqa: F811
+    services,
     monkeypatch,
 ):
     monkeypatch.setattr(logging_setup, "_secrets", set())
-    wizard = open_wizard(qtbot, desktop_services)
+    wizard = open_wizard(qtbot, services)
     page = wizard.provider_page
     page.twilio_radio.setChecked(True)
     page.sid_edit.setText(SID)
@@ -60,25 +59,25 @@ def test_twilio_path_saves_settings_and_keeps_the_token_out_of_the_database(
     with qtbot.waitSignal(wizard.completed, timeout=3000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
 
-    with desktop_services.db.read() as s:
+    with services.db.read() as s:
         saved = load_settings(s)
     assert saved.first_run_done is True
     assert saved.provider_mode == "twilio"
     assert (saved.twilio_account_sid, saved.twilio_sender) == (SID, "+14155550100")
     assert (saved.default_country, saved.business_timezone) == ("GB", "Europe/London")
     assert (saved.quiet_hours_start, saved.quiet_hours_end) == (9, 20)
-    assert desktop_services.tokens.get(SID) == TOKEN
-    assert all(TOKEN not in value for value in stored_settings(desktop_services).values())
+    assert services.tokens.get(SID) == TOKEN
+    assert all(TOKEN not in value for value in stored_settings(services).values())
     assert logging_setup.scrub(f"oops {TOKEN}") == "oops [hidden]"  # and out of every log line
     # Reloaded: the window now sends through Twilio.
-    assert desktop_services.settings.first_run_done
-    assert isinstance(desktop_services.provider_choice.provider, TwilioProvider)
-    with desktop_services.db.read() as s:
+    assert services.settings.first_run_done
+    assert isinstance(services.provider_choice.provider, TwilioProvider)
+    with services.db.read() as s:
         assert contacts.count_contacts(s) == 0  # no demo data on a real account
 
 
-def test_sandbox_path_saves_settings_and_adds_demo_data(qtbot, desktop_services):  # noqa: F811
-    wizard = open_wizard(qtbot, desktop_services)
+def test_sandbox_path_saves_settings_and_adds_demo_data(qtbot, services):
+    wizard = open_wizard(qtbot, services)
     assert wizard.provider_page.sandbox_radio.isChecked()  # the safe choice is the default
     assert not wizard.provider_page.twilio_box.isEnabled()
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
@@ -86,53 +85,53 @@ def test_sandbox_path_saves_settings_and_adds_demo_data(qtbot, desktop_services)
     with qtbot.waitSignal(wizard.completed, timeout=5000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
 
-    stored = stored_settings(desktop_services)
+    stored = stored_settings(services)
     assert stored["first_run_done"] == "1"
     assert stored["provider_mode"] == "sandbox"
     assert (stored["default_country"], stored["business_timezone"]) == ("GB", "Europe/London")
     assert (stored["quiet_hours_start"], stored["quiet_hours_end"]) == ("9", "20")
     assert "twilio_account_sid" not in stored
-    with desktop_services.db.read() as s:
+    with services.db.read() as s:
         assert contacts.count_contacts(s) > 0
-    assert desktop_services.provider_choice.is_sandbox
+    assert services.provider_choice.is_sandbox
 
 
-def test_incomplete_twilio_details_keep_the_user_on_the_page(qtbot, desktop_services):  # noqa: F811
-    wizard = open_wizard(qtbot, desktop_services)
+def test_incomplete_twilio_details_keep_the_user_on_the_page(qtbot, services):
+    wizard = open_wizard(qtbot, services)
     page = wizard.provider_page
     page.twilio_radio.setChecked(True)
     page.sid_edit.setText("AC123")
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
     assert wizard.currentPage() is page
     assert "Account SID starts with AC" in page.error_label.text()
-    assert stored_settings(desktop_services) == {}
+    assert stored_settings(services) == {}
 
 
 def test_invalid_quiet_hours_keep_the_assistant_open_and_save_nothing(
     qtbot,
-    desktop_services,  # noqa: F811
+    services,
 ):
-    wizard = open_wizard(qtbot, desktop_services)
+    wizard = open_wizard(qtbot, services)
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
     wizard.region_page.quiet_start.setValue(22)
     wizard.region_page.quiet_end.setValue(6)
     click(qtbot, wizard, QWizard.WizardButton.FinishButton)
     assert wizard.isVisible()
     assert "Quiet hours" in wizard.region_page.error_label.text()
-    assert stored_settings(desktop_services) == {}
-    with desktop_services.db.read() as s:
+    assert stored_settings(services) == {}
+    with services.db.read() as s:
         assert contacts.count_contacts(s) == 0
 
 
 def test_connection_test_reports_success_in_plain_language(
     qtbot,
-    desktop_services,  # noqa: F811
+    services,
     fake_twilio,
 ):
     def provider(sid, token, sender):
         return TwilioProvider(sid, token, sender, api_base=fake_twilio.base_url, timeout=2.0)
 
-    wizard = open_wizard(qtbot, desktop_services, provider_factory=provider)
+    wizard = open_wizard(qtbot, services, provider_factory=provider)
     page = wizard.provider_page
     page.twilio_radio.setChecked(True)
     page.sid_edit.setText(fake_twilio.account_sid)
@@ -149,4 +148,4 @@ def test_connection_test_reports_success_in_plain_language(
     assert result.startswith("✘ ")
     assert "did not accept" in result
     assert "wrong-token" not in result
-    assert stored_settings(desktop_services) == {}  # testing saves nothing
+    assert stored_settings(services) == {}  # testing saves nothing

@@ -6,17 +6,16 @@ from types import SimpleNamespace
 
 from PySide6.QtWidgets import QMainWindow
 
-from tests.support.desktop import desktop_services  # noqa: F401 - fixture
 from trustpager_desktop import __version__
 from trustpager_desktop.ui.help_menu import about_box, about_text, install_help_menu
 
 
-def test_open_log_folder_opens_the_log_folder(qtbot, desktop_services, tmp_path):  # noqa: F811
+def test_open_log_folder_opens_the_log_folder(qtbot, services, tmp_path):
     window = QMainWindow()
     qtbot.addWidget(window)
     opened = []
     open_logs, about = install_help_menu(
-        window, desktop_services, log_dir=tmp_path / "logs", opener=lambda url: opened.append(url)
+        window, services, log_dir=tmp_path / "logs", opener=lambda url: opened.append(url)
     )
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&Help"]
@@ -26,12 +25,12 @@ def test_open_log_folder_opens_the_log_folder(qtbot, desktop_services, tmp_path)
     assert about.text() == "About TrustPager Desktop"
 
 
-def test_help_menu_is_reused_when_the_window_has_one(qtbot, desktop_services):  # noqa: F811
+def test_help_menu_is_reused_when_the_window_has_one(qtbot, services):
     window = QMainWindow()
     qtbot.addWidget(window)
     existing = window.menuBar().addMenu("&Help")
     existing.addAction("Keyboard shortcuts")
-    install_help_menu(window, desktop_services, opener=lambda url: True)
+    install_help_menu(window, services, opener=lambda url: True)
     assert len(window.menuBar().actions()) == 1
     assert [a.text() for a in existing.actions() if not a.isSeparator()] == [
         "Keyboard shortcuts",
@@ -40,10 +39,10 @@ def test_help_menu_is_reused_when_the_window_has_one(qtbot, desktop_services):  
     ]
 
 
-def test_about_shows_version_database_and_provider(desktop_services, tmp_path):  # noqa: F811
-    text = about_text(desktop_services, log_dir=tmp_path)
+def test_about_shows_version_database_and_provider(services, tmp_path):
+    text = about_text(services, log_dir=tmp_path)
     assert f"TrustPager Desktop {__version__}" in text
-    assert f"Database: {desktop_services.db.sqlite_path}" in text
+    assert f"Database: {services.db.sqlite_path}" in text
     assert "Sending: Sandbox: no texts leave this computer" in text
     assert f"Log folder: {tmp_path}" in text
 
@@ -60,8 +59,8 @@ def test_about_hides_the_database_password():
     assert "postgresql://owner:***@db.office/trustpager" in text
 
 
-def test_about_box_is_plain_text(qtbot, desktop_services):  # noqa: F811
-    box = about_box(desktop_services)
+def test_about_box_is_plain_text(qtbot, services):
+    box = about_box(services)
     qtbot.addWidget(box)
     assert box.textFormat().name == "PlainText"
-    assert box.text() == about_text(desktop_services)
+    assert box.text() == about_text(services)

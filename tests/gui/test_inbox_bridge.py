@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from trustpager_desktop.core import contacts
-from trustpager_desktop.core.contacts import ContactInput
+from tests.support.contacts import add_contact
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.ui.inbox_bridge import InboxBridge
@@ -23,7 +23,7 @@ def bridge(qtbot, sqlite_db, twilio_provider, clock):
 
 def test_check_now_reports_status_and_opt_outs(qtbot, bridge, sqlite_db, clock, fake_twilio):
     with sqlite_db.write() as s:
-        contacts.create_contact(s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t")
+        add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.add_inbound("+14155550101", fake_twilio.phone_number, "STOP", clock.now())
     fake_twilio.add_inbound("+14155550102", fake_twilio.phone_number, "pls stop", clock.now())
     threads = []

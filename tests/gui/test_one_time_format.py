@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from trustpager_desktop.core import automations, contacts, inbox, opportunities
+from tests.support.contacts import add_contact
+from trustpager_desktop.core import automations, inbox, opportunities
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin
 from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.core.settings import save_settings
@@ -27,27 +27,25 @@ def window(qtbot, services, clock):
     with services.db.write() as s:
         tokyo = dataclasses.replace(services.settings, business_timezone="Asia/Tokyo")
         save_settings(s, tokyo, actor="t", clock=clock)
-        ann = contacts.create_contact(
-            s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t", clock=clock
-        )
+        ann = add_contact(s, clock, "Ann", "Lee", phone="(415) 555-0101")
         automation = automations.create_automation(
             s, AutomationInput("Hello", [StepInput("send_sms", template="Hi")]), clock=clock
         )
-        automations.enroll(s, automation.id, Audience(contact_ids=(ann.id,)), actor="t",
+        automations.enroll(s, automation.id, Audience(contact_ids=(ann,)), actor="t",
                            clock=clock)  # fmt: skip
         opportunities.create_opportunity(
-            s, OpportunityInput("Deck", ann.id, "10"), actor="t", clock=clock
+            s, OpportunityInput("Deck", ann, "10"), actor="t", clock=clock
         )
     services.reload()
     services.gateway.send(body="Hello Ann", origin=ManualOrigin(actor="t", screen="test"),
-                          contact_id=ann.id)  # fmt: skip
+                          contact_id=ann)  # fmt: skip
     record = InboundRecord("SMrev", "+14155550101", "+14155550100", "please stop texting me",
                            clock.now(), "inbound")  # fmt: skip
     inbox.store_inbound(services.db, [record], clock)
     inbox.process_pending(services.db, clock)
     w = MainWindow(services)
     qtbot.addWidget(w)
-    w.ann = ann.id
+    w.ann = ann
     return w
 
 

@@ -4,10 +4,8 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
-from tests.gui.conftest import _MemoryTokens
-from trustpager_desktop.core import contacts
-from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.services import AppServices
+from tests.support.contacts import add_contact
+from tests.support.desktop import app_services
 from trustpager_desktop.store.models import ConsentEvent, OutboundMessage
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -15,11 +13,8 @@ from trustpager_desktop.ui.main_window import MainWindow
 @pytest.mark.postgres
 def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, answer_dialog):
     db = _postgres_scratch.fresh()  # every other GUI test runs on SQLite
-    services = AppServices(db=db, clock=clock, tokens=_MemoryTokens())
-    with db.write() as s:
-        cid = contacts.create_contact(
-            s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t", clock=clock
-        ).id
+    services = app_services(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     window = MainWindow(services)
     qtbot.addWidget(window)
     window.open_contact(cid)

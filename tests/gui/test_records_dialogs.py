@@ -5,18 +5,13 @@ import subprocess
 
 import pytest
 
-from tests.support.records import add_contact, opt_out, write_csv
+from tests.support.contacts import add_contact
+from tests.support.records import opt_out, write_csv
 from trustpager_desktop.core import consent
 from trustpager_desktop.core.states import ConsentSource
-from trustpager_desktop.services import AppServices
+from trustpager_desktop.pdf.consent_report import save_consent_report
 from trustpager_desktop.store.models import Contact
-from trustpager_desktop.ui.consent_report import save_consent_report
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
-
-
-@pytest.fixture
-def services(sqlite_db, clock):
-    return AppServices(sqlite_db, clock=clock)
 
 
 def test_import_dialog_previews_bad_rows_then_imports_good_rows(qtbot, services, tmp_path):
@@ -51,7 +46,7 @@ def test_import_dialog_explains_an_unusable_file(qtbot, services, tmp_path):
 
 def _history(services, clock):
     db = services.db
-    cid = add_contact(db, clock, "<b>Ann</b>", "+14155550101", last="Lee")
+    cid = add_contact(db, clock, "<b>Ann</b>", "Lee", phone="+14155550101")
     opt_out(
         db, clock, cid, source=ConsentSource.STOP_REPLY, evidence="STOP", message_sid="SMstop123"
     )

@@ -8,20 +8,15 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import contacts, inbox
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry
 from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
 
 TRICKY = "please stop texting me <b>now</b> &amp; <a href='x'>forever</a>"
-
-
-@pytest.fixture
-def services(sqlite_db, clock):
-    return AppServices(sqlite_db, clock=clock)
 
 
 def _receive(services, clock, sender: str, body: str, sid: str) -> None:
@@ -35,7 +30,7 @@ def _receive(services, clock, sender: str, body: str, sid: str) -> None:
 @pytest.fixture
 def page(qtbot, services, clock):
     with services.db.write() as s:
-        contacts.create_contact(s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t")
+        add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone="(415) 555-0101")
     _receive(services, clock, "+14155550101", TRICKY, "SMreview1")
     _receive(services, clock, "+14155550199", "Who is this?", "SMunknown1")
     widget = ReviewPage(services)

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 from PySide6.QtWidgets import QMainWindow, QSystemTrayIcon
 
-from tests.support.desktop import desktop_services  # noqa: F401 - fixture
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core.automation_pause import automations_paused
 from trustpager_desktop.ui.icons import app_icon
@@ -22,10 +21,10 @@ def window(qtbot):
 
 
 @pytest.fixture
-def tray(window, desktop_services):  # noqa: F811
+def tray(window, services):
     quits: list[bool] = []
     controller = TrayController(
-        window, desktop_services, icon=app_icon(), quit_app=lambda: quits.append(True)
+        window, services, icon=app_icon(), quit_app=lambda: quits.append(True)
     )
     controller.quits = quits
     return controller
@@ -37,14 +36,14 @@ def test_menu_offers_open_check_pause_quit(tray):
     assert tray.pause_action.isCheckable()
 
 
-def test_pause_automations_is_stored_for_the_runner_and_logged(tray, desktop_services):  # noqa: F811
+def test_pause_automations_is_stored_for_the_runner_and_logged(tray, services):
     tray.pause_action.trigger()
-    with desktop_services.db.read() as s:
+    with services.db.read() as s:
         assert automations_paused(s) is True
     assert tray.pause_action.isChecked()
     assert "paused" in tray.icon.toolTip()
     tray.pause_action.trigger()
-    with desktop_services.db.read() as s:
+    with services.db.read() as s:
         assert automations_paused(s) is False
 
 
@@ -101,14 +100,14 @@ def test_close_quits_when_not_kept_in_tray(window, qtbot):
     qtbot.waitUntil(lambda: quits == [True], timeout=1000)
 
 
-def test_keep_in_tray_needs_the_setting_and_a_shown_icon(tray, desktop_services):  # noqa: F811
+def test_keep_in_tray_needs_the_setting_and_a_shown_icon(tray, services):
     if not tray_available():
         assert tray.show() is False
         assert tray.keep_running_on_close() is False  # no tray: closing quits
         pytest.skip("no system tray on this platform: the close-to-tray path needs one")
     assert tray.show() is True
     assert tray.keep_running_on_close() is True
-    desktop_services.settings = dataclasses.replace(desktop_services.settings, keep_in_tray=False)
+    services.settings = dataclasses.replace(services.settings, keep_in_tray=False)
     assert tray.keep_running_on_close() is False
 
 

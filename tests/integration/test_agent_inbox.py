@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import contacts
-from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.runtime import jobs
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
+from trustpager_desktop.runtime import inbox_poller, jobs
 from trustpager_desktop.store.database import Database
 
 
@@ -22,13 +23,13 @@ def agent_env(tmp_path, monkeypatch, fake_twilio):
     monkeypatch.setenv("TRUSTPAGER_TWILIO_API_BASE", fake_twilio.base_url)
     db = Database.open(url)
     with db.write() as s:
-        contacts.create_contact(s, ContactInput("Ann", "Lee", phone="(415) 555-0101"), actor="t")
+        add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone="(415) 555-0101")
     db.close()
     return tmp_path
 
 
 def test_inbox_poller_is_a_registered_job():
-    assert "trustpager_desktop.runtime.inbox_poller" in jobs.JOB_MODULES
+    assert inbox_poller in jobs.job_modules()
 
 
 def test_agent_once_processes_a_stop_and_reports_it(agent_env, fake_twilio, capsys):

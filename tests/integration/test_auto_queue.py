@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import activity, auto_queue, automations, consent, contacts
+from trustpager_desktop.core import activity, auto_queue, automations, consent
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
@@ -29,9 +29,9 @@ STEPS = [
 ]
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 @pytest.fixture
@@ -43,18 +43,6 @@ def gateway(db, twilio_provider, fake_twilio, clock):
 @pytest.fixture
 def dispatcher(db, gateway, clock):
     return QueueDispatcher(db, gateway, settings=AppSettings(), clock=clock, worker_id="w1")
-
-
-def add_contact(db, clock, first="Ann", phone=CA, opted_out=False):
-    with db.write() as s:
-        c = contacts.create_contact(
-            s, ContactInput(first, "Lee", company="Acme", phone=phone), actor="t", clock=clock
-        )
-        if opted_out:
-            consent.opt_out_contact(
-                s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
-            )
-        return c.id
 
 
 def make_automation(db, clock, steps=STEPS, name="Reminder"):
@@ -81,7 +69,7 @@ def posts_to(fake_twilio):
 def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
     db, dispatcher, gateway, fake_twilio, clock
 ):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock), cid)
     with db.write() as s:  # the contact opts out after enrolment, before the step is due
         consent.opt_out_contact(
@@ -110,7 +98,7 @@ def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
 
 
 def test_subscribed_contact_gets_the_rendered_text_once(db, dispatcher, fake_twilio, clock):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock), cid)
     report = dispatcher.dispatch_due()
     assert report.sent == 1 and report.claimed == 1  # the wait and task are not due yet
@@ -126,7 +114,10 @@ def test_quiet_hours_hold_a_3am_text_until_8am_recipient_time(db, gateway, fake_
     clock = FixedClock(datetime(2026, 11, 26, 11, 0, tzinfo=UTC))  # 06:00 NY, 03:00 CA
     gateway.clock = clock
     dispatcher = QueueDispatcher(db, gateway, settings=AppSettings(), clock=clock)
-    ca, ny = add_contact(db, clock, "Cal", CA), add_contact(db, clock, "Nia", NY)
+    ca, ny = (
+        add_contact(db, clock, "Cal", "Lee", phone=CA, company="Acme"),
+        add_contact(db, clock, "Nia", "Lee", phone=NY, company="Acme"),
+    )
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), ca, ny)
     assert dispatcher.dispatch_due().deferred == 2
     due = {i.contact_id: (i.status, i.due_at, i.reason) for i in items(db)}
@@ -150,7 +141,7 @@ def test_catch_up_after_downtime_runs_each_item_once_and_skips_stale_ones(
         StepInput("send_sms", template="Second"),
         StepInput("create_task", task_title="Follow up"),
     ]
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock, steps=steps), cid)
     clock.advance(hours=30)  # the application was closed for 30 hours
     dispatcher.dispatch_due()
@@ -167,7 +158,7 @@ def test_catch_up_after_downtime_runs_each_item_once_and_skips_stale_ones(
 
 
 def test_temporary_provider_failure_is_retried_with_backoff(db, dispatcher, fake_twilio, clock):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), cid)
     fake_twilio.add_fault(Fault.http(429, method="POST"))  # a refusal: certainly not sent
     assert dispatcher.dispatch_due().retrying == 1
@@ -182,8 +173,8 @@ def test_temporary_provider_failure_is_retried_with_backoff(db, dispatcher, fake
 
 
 def test_permanent_failure_and_21610_are_recorded_on_the_item(db, dispatcher, fake_twilio, clock):
-    bad = add_contact(db, clock, "Bad", CA)
-    gone = add_contact(db, clock, "Gone", NY)
+    bad = add_contact(db, clock, "Bad", "Lee", phone=CA, company="Acme")
+    gone = add_contact(db, clock, "Gone", "Lee", phone=NY, company="Acme")
     fake_twilio.fail_recipient("+14155550101", 21211)
     fake_twilio.fail_recipient("+12125550199", 21610)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), bad, gone)
@@ -198,7 +189,10 @@ def test_permanent_failure_and_21610_are_recorded_on_the_item(db, dispatcher, fa
 def test_two_dispatchers_on_one_database_send_each_step_exactly_once(
     db, twilio_provider, fake_twilio, clock
 ):
-    ids = [add_contact(db, clock, f"C{i}", f"(415) 555-{i:04d}") for i in range(24)]
+    ids = [
+        add_contact(db, clock, f"C{i}", "Lee", phone=f"(415) 555-{i:04d}", company="Acme")
+        for i in range(24)
+    ]
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), *ids)
     other = Database.open(db.url)  # a second "process": its own engine and connections
     with other.write() as s:  # an opt-out made on the other instance
@@ -256,7 +250,7 @@ class KilledAfterSending:
 
 
 def test_a_kill_mid_send_never_sends_twice(db, gateway, twilio_provider, fake_twilio, clock):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), cid)
     dying = QueueDispatcher(
         db, OutboundGateway(db, KilledAfterSending(twilio_provider), clock=clock), clock=clock
@@ -284,7 +278,7 @@ def test_a_kill_mid_send_never_sends_twice(db, gateway, twilio_provider, fake_tw
 def test_reconcile_requeues_items_that_never_reached_the_gateway(
     db, dispatcher, fake_twilio, clock
 ):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock), cid)
     # Claimed, then the process died before the gateway recorded anything.
     claimed = auto_queue.claim_due(db, "dead", clock.now(), settings=AppSettings())
@@ -298,7 +292,7 @@ def test_reconcile_requeues_items_that_never_reached_the_gateway(
 def test_reconcile_finishes_from_the_providers_record(
     db, dispatcher, twilio_provider, fake_twilio, clock
 ):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), cid)
     dispatcher.dispatch_due()
     with db.write() as s:  # as if the process died after Twilio answered, before the item moved
@@ -311,7 +305,7 @@ def test_reconcile_finishes_from_the_providers_record(
 
 
 def test_disabled_automation_and_pause_hold_the_queue(db, dispatcher, fake_twilio, clock):
-    cid = add_contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", company="Acme", phone=CA)
     automation_id = make_automation(db, clock, steps=STEPS[:1])
     enroll(db, clock, automation_id, cid)
     with db.write() as s:

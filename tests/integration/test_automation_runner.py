@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
+from tests.support.desktop import app_services
 from trustpager_desktop.cli import main
-from trustpager_desktop.core import auto_queue, automations, contacts
+from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
-from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
-from trustpager_desktop.runtime import jobs
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
+from trustpager_desktop.runtime import automation_runner, jobs
 from trustpager_desktop.runtime.automation_runner import AutomationRunner, build_jobs
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import Enrollment, Opportunity, QueueItem
@@ -28,16 +29,14 @@ WEEKDAYS_9AM = {
 
 
 @pytest.fixture
-def services(db):
-    clock = FixedClock(MONDAY)
-    services = AppServices(db, clock=clock)
+def agent(db, clock):
+    """The agent's services on Monday 08:30 in New York: Ann's roof quote was sent and a
+    weekday 9:00 automation follows up every opportunity at that stage."""
+    clock.set(MONDAY)
+    agent = app_services(db, clock)
     with db.write() as s:
-        c = contacts.create_contact(
-            s, ContactInput("Ann", "Lee", phone="(212) 555-0101"), actor="t", clock=clock
-        )
-        s.add(
-            Opportunity(title="Roof", stage="Quote sent", contact_id=c.id, created_at=clock.now())
-        )
+        ann = add_contact(s, clock, "Ann", "Lee", phone="(212) 555-0101")
+        s.add(Opportunity(title="Roof", stage="Quote sent", contact_id=ann, created_at=clock.now()))
         automations.create_automation(
             s,
             AutomationInput(
@@ -50,7 +49,7 @@ def services(db):
             ),
             clock=clock,
         )
-    return services
+    return agent
 
 
 def enrolments(db):
@@ -58,34 +57,34 @@ def enrolments(db):
         return len(s.scalars(select(Enrollment)).all())
 
 
-def test_runner_is_registered_as_a_background_job(services):
-    assert "trustpager_desktop.runtime.automation_runner" in jobs.JOB_MODULES
-    (job,) = build_jobs(services)
+def test_runner_is_registered_as_a_background_job(agent):
+    assert automation_runner in jobs.job_modules()
+    (job,) = build_jobs(agent)
     assert job.job_id == "automation-runner" and 1 <= job.interval_seconds() <= 10
 
 
-def test_schedule_enrols_once_per_fire_time_across_restarts(services, db):
-    clock = services.clock
-    runner = AutomationRunner(services)
+def test_schedule_enrols_once_per_fire_time_across_restarts(agent, db):
+    clock = agent.clock
+    runner = AutomationRunner(agent)
     runner.run_once()
     assert enrolments(db) == 0  # 08:30: not yet 09:00
     clock.set(datetime(2026, 11, 23, 14, 0, 30, tzinfo=UTC))  # 09:00:30 New York
     report = runner.run_once()
     assert "'Quote follow-up' enrolled 1" in report.message
     assert enrolments(db) == 1
-    assert services.gateway.provider.sent[0].body == "Hi Ann"
-    AutomationRunner(services).run_once()  # a restart in the same minute
+    assert agent.gateway.provider.sent[0].body == "Hi Ann"
+    AutomationRunner(agent).run_once()  # a restart in the same minute
     assert enrolments(db) == 1
     clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
-    AutomationRunner(services).run_once()  # the 10-minute wait finishes the first enrolment
+    AutomationRunner(agent).run_once()  # the 10-minute wait finishes the first enrolment
     clock.set(datetime(2026, 11, 24, 14, 5, tzinfo=UTC))  # Tuesday 09:05: fires again
-    AutomationRunner(services).run_once()
+    AutomationRunner(agent).run_once()
     assert enrolments(db) == 2
 
 
-def test_two_runners_never_enrol_twice_for_the_same_fire_time(services, db):
-    services.clock.set(datetime(2026, 11, 23, 14, 1, tzinfo=UTC))
-    first, second = AutomationRunner(services), AutomationRunner(services)
+def test_two_runners_never_enrol_twice_for_the_same_fire_time(agent, db):
+    agent.clock.set(datetime(2026, 11, 23, 14, 1, tzinfo=UTC))
+    first, second = AutomationRunner(agent), AutomationRunner(agent)
     with db.read() as s:
         automation_id = automations.find_by_name(s, "Quote follow-up").id
     with db.write() as s:  # the second runner already saw the same fire time
@@ -98,11 +97,11 @@ def test_two_runners_never_enrol_twice_for_the_same_fire_time(services, db):
     assert enrolments(db) == 0
 
 
-def test_paused_runner_does_nothing(services, db):
-    services.clock.set(datetime(2026, 11, 23, 14, 1, tzinfo=UTC))
+def test_paused_runner_does_nothing(agent, db):
+    agent.clock.set(datetime(2026, 11, 23, 14, 1, tzinfo=UTC))
     with db.write() as s:
-        auto_queue.set_paused(s, True, actor="Ann", clock=services.clock)
-    report = AutomationRunner(services).run_once()
+        auto_queue.set_paused(s, True, actor="Ann", clock=agent.clock)
+    report = AutomationRunner(agent).run_once()
     assert report.message == "Automations are paused." and enrolments(db) == 0
 
 
@@ -159,11 +158,11 @@ def test_cli_enroll_by_phone_and_bad_files(db_url, tmp_path, capsys):
 def test_run_due_from_the_cli_sends_through_the_sandbox(db_url, capsys):
     services = AppServices.open(db_url)
     with services.db.write() as s:
-        c = contacts.create_contact(s, ContactInput("Ann", phone="+442079460000"), actor="t")
+        ann = add_contact(s, SYSTEM_CLOCK, "Ann", phone="+442079460000")
         view = automations.create_automation(
             s, AutomationInput("Now", [StepInput("send_sms", template="Hi {first_name}")])
         )
-        automations.enroll(s, view.id, automations.Audience(contact_ids=(c.id,)), actor="t")
+        automations.enroll(s, view.id, automations.Audience(contact_ids=(ann,)), actor="t")
         s.execute(QueueItem.__table__.update().values(due_at=datetime(2026, 1, 1, 12, tzinfo=UTC)))
     services.close()
     assert main(["automations", "run-due"]) == 0

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import automations, consent, contacts, inbox, preferences
 from trustpager_desktop.core import settings as core_settings
@@ -20,7 +21,6 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.consent import ConsentStatus
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ReviewDecision, ReviewStatus
@@ -37,9 +37,9 @@ AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # inside sending hours on
 ANN = "+14155550101"
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 @pytest.fixture
@@ -50,13 +50,6 @@ def gateway(db, twilio_provider, clock):
 @pytest.fixture
 def dispatcher(db, gateway, clock):
     return QueueDispatcher(db, gateway, settings=AppSettings(), clock=clock, worker_id="w1")
-
-
-def add_contact(db, clock, first="Ann", phone=ANN) -> int:
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
-        ).id
 
 
 def enrol(db, clock, *contact_ids, template="Hi {first_name}") -> int:
@@ -110,8 +103,10 @@ def pending_review_id(db) -> int:
 def test_a_possible_opt_out_holds_the_text_until_the_decision(
     db, clock, dispatcher, inbox_poller, send_inbound, fake_twilio, decision, status
 ):
-    ann = add_contact(db, clock)
-    ben = add_contact(db, clock, "Ben")  # same number: the hold follows the number
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
+    ben = add_contact(
+        db, clock, "Ben", "Lee", phone=ANN
+    )  # same number: the hold follows the number
     send_inbound(ANN, "Please stop texting me")
     inbox_poller.check_now()
     enrol(db, clock, ann, ben)
@@ -146,7 +141,7 @@ def test_holding_turned_off_lets_texts_go_with_a_reply_pending(
     db, clock, dispatcher, inbox_poller, send_inbound, fake_twilio
 ):
     change_settings(db, hold_while_pending=False)
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "I never signed up for this")
     inbox_poller.check_now()
     enrol(db, clock, ann)
@@ -157,7 +152,7 @@ def test_holding_turned_off_lets_texts_go_with_a_reply_pending(
 
 def test_a_hold_that_appears_between_claim_and_send_still_holds(db, clock, gateway, fake_twilio):
     """The rule is asked in the gateway's record transaction, not only at claim time."""
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     enrol(db, clock, ann)
     dispatcher = QueueDispatcher(db, gateway, settings=AppSettings(), clock=clock, worker_id="w")
     from trustpager_desktop.core import auto_queue
@@ -183,8 +178,8 @@ def test_a_hold_that_appears_between_claim_and_send_still_holds(db, clock, gatew
 def test_spanish_parar_opts_out_at_once_and_alto_el_precio_does_not(
     db, clock, inbox_poller, send_inbound
 ):
-    ann = add_contact(db, clock)
-    ben = add_contact(db, clock, "Ben", "+14155550102")
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
+    ben = add_contact(db, clock, "Ben", "Lee", phone="+14155550102")
     send_inbound(ANN, "¡PARAR!")
     send_inbound("+14155550102", "Alto el precio?")
     inbox_poller.check_now()
@@ -196,7 +191,7 @@ def test_spanish_parar_opts_out_at_once_and_alto_el_precio_does_not(
 
 def test_keywords_added_in_settings_opt_out(db, clock, send_inbound, fake_twilio, twilio_provider):
     change_settings(db, extra_opt_out_keywords="PARAR, ARRET")
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "Arrêt.")
     with db.read() as s:
         settings = core_settings.load_settings(s)
@@ -211,7 +206,7 @@ def test_a_spanish_opt_out_gets_one_spanish_confirmation(
     db, clock, gateway, inbox_poller, send_inbound, fake_twilio
 ):
     change_settings(db, business_name="Acme Dental")
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "PARAR", minutes_ago=1)
     inbox_poller.check_now()
     first = send_due_confirmations(db, gateway, clock=clock)
@@ -232,7 +227,7 @@ def test_a_spanish_opt_out_gets_one_spanish_confirmation(
 def test_twilio_confirms_its_own_keywords_so_we_do_not(
     db, clock, gateway, inbox_poller, send_inbound, fake_twilio
 ):
-    add_contact(db, clock)
+    add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "STOP")
     inbox_poller.check_now()
     send_due_confirmations(db, gateway, clock=clock)
@@ -242,7 +237,7 @@ def test_twilio_confirms_its_own_keywords_so_we_do_not(
 def test_a_second_opt_out_word_is_not_a_second_opt_out(
     db, clock, gateway, inbox_poller, send_inbound, fake_twilio
 ):
-    add_contact(db, clock)
+    add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "PARAR", minutes_ago=2)
     send_inbound(ANN, "STOP STOP", minutes_ago=1)
     inbox_poller.check_now()
@@ -253,7 +248,7 @@ def test_a_second_opt_out_word_is_not_a_second_opt_out(
 def test_a_confirmation_later_than_five_minutes_is_not_sent_and_says_why(
     db, clock, gateway, inbox_poller, send_inbound, fake_twilio
 ):
-    add_contact(db, clock)
+    add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "PARAR", minutes_ago=6)  # the desktop was off when it came in
     inbox_poller.check_now()
     report = send_due_confirmations(db, gateway, clock=clock)
@@ -265,7 +260,7 @@ def test_the_setting_turns_confirmations_off(
     db, clock, gateway, send_inbound, fake_twilio, twilio_provider
 ):
     change_settings(db, confirm_opt_outs=False)
-    add_contact(db, clock)
+    add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "PARAR")
     with db.read() as s:
         settings = core_settings.load_settings(s)
@@ -276,7 +271,7 @@ def test_the_setting_turns_confirmations_off(
 
 @pytest.mark.parametrize("asked", [True, False])
 def test_a_staff_toggle_confirms_only_when_asked(db, clock, gateway, fake_twilio, asked):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock, send_confirmation=asked)
     clock.advance(minutes=1)
@@ -289,7 +284,7 @@ def test_a_staff_toggle_confirms_only_when_asked(db, clock, gateway, fake_twilio
 def test_a_review_decision_within_five_minutes_is_confirmed(
     db, clock, gateway, inbox_poller, send_inbound, fake_twilio
 ):
-    add_contact(db, clock)
+    add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "no quiero más mensajes", minutes_ago=2)
     inbox_poller.check_now()
     inbox.decide_review(db, pending_review_id(db), ReviewDecision.OPT_OUT, "Office", clock)
@@ -310,7 +305,7 @@ def test_a_confirmation_is_never_sent_twice_after_a_crash(db, clock, twilio_prov
             twilio_provider.send(to, body)
             raise KilledAfterSend
 
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock, send_confirmation=True)
     with pytest.raises(KilledAfterSend):
@@ -328,7 +323,7 @@ def test_two_desktops_send_one_confirmation(_postgres_scratch, clock, twilio_pro
     """Two desktops on one PostgreSQL database run the sender at the same moment with a
     slow Twilio: exactly one confirmation reaches the provider."""
     db = _postgres_scratch.fresh()
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock, send_confirmation=True)
     fake_twilio.add_fault(Fault.slow(0.5, method="POST"))
@@ -358,7 +353,7 @@ def test_two_desktops_send_one_confirmation(_postgres_scratch, clock, twilio_pro
 def test_reconsent_after_a_stop_waits_for_the_customers_start(
     db, clock, dispatcher, inbox_poller, send_inbound, fake_twilio
 ):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "STOP", minutes_ago=30)
     inbox_poller.check_now()
     with db.write() as s:
@@ -387,7 +382,7 @@ def test_reconsent_after_a_stop_waits_for_the_customers_start(
 
 
 def test_a_21610_answer_also_makes_reconsent_wait_for_start(db, clock, gateway, fake_twilio):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     fake_twilio.fail_recipient(ANN, 21610)
     gateway.send(contact_id=ann, body="Your invoice", origin=ManualOrigin("Office"))
     assert state(db, ann).status is ConsentStatus.OPTED_OUT and state(db, ann).provider_refuses
@@ -401,7 +396,7 @@ def test_spanish_opt_out_then_reconsent_does_not_wait_for_start(
     db, clock, inbox_poller, send_inbound
 ):
     """Twilio does not act on PARAR, so it has nothing to lift."""
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "PARAR", minutes_ago=30)
     inbox_poller.check_now()
     with db.write() as s:
@@ -418,7 +413,7 @@ def test_a_start_listed_late_does_not_override_a_newer_stop(
 ):
     """The issue's case: STOP at -50 min, STOP at -60 s, then a START dated -120 s that
     Twilio lists last. The number stays opted out, and the log says why."""
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "STOP", minutes_ago=50)
     send_inbound(ANN, "STOP", minutes_ago=1)
     late = send_inbound(ANN, "START", minutes_ago=2, visible=False)
@@ -438,7 +433,7 @@ def test_a_start_listed_late_does_not_override_a_newer_stop(
 def test_a_stop_listed_late_does_not_undo_a_newer_start(
     db, clock, inbox_poller, send_inbound, fake_twilio
 ):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "STOP", minutes_ago=50)
     late = send_inbound(ANN, "PARAR", minutes_ago=10, visible=False)
     send_inbound(ANN, "START", minutes_ago=5)
@@ -456,7 +451,7 @@ def test_a_stop_sent_before_a_staff_reconsent_but_listed_after_still_opts_out(
 ):
     """The documented asymmetry: the person could not have seen a reply Twilio had not
     listed, so an opt-out reply is never set aside because of a later staff re-consent."""
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=FixedClock(
             AFTERNOON - timedelta(hours=2)))  # fmt: skip
@@ -472,7 +467,7 @@ def test_a_stop_sent_before_a_staff_reconsent_but_listed_after_still_opts_out(
 def test_a_start_older_than_a_staff_opt_out_changes_nothing(
     db, clock, inbox_poller, send_inbound, fake_twilio
 ):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:  # opted out by hand now; a START from 3 minutes ago shows up later
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock)
     send_inbound(ANN, "START", minutes_ago=3)
@@ -484,7 +479,7 @@ def test_a_start_older_than_a_staff_opt_out_changes_nothing(
 
 
 def test_the_frequency_cap_skips_the_fourth_text_of_a_day(db, clock, dispatcher, fake_twilio):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     for _ in range(4):
         enrol(db, clock, ann)
         clock.advance(minutes=1)
@@ -503,7 +498,7 @@ def test_the_frequency_cap_skips_the_fourth_text_of_a_day(db, clock, dispatcher,
 def test_manual_texts_and_confirmations_do_not_count_toward_the_cap(
     db, clock, gateway, dispatcher, fake_twilio
 ):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     for n in range(3):
         gateway.send(contact_id=ann, body=f"Note {n}", origin=ManualOrigin("Office"))
     enrol(db, clock, ann)
@@ -514,10 +509,10 @@ def test_manual_texts_and_confirmations_do_not_count_toward_the_cap(
 
 def test_contacts_with_one_opted_out_number_stay_apart_from_the_flag(db, clock):
     """A contact created on a number another contact opted out of shows it at once."""
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     with db.write() as s:
         preferences.opt_out_by_hand(s, ann, actor="Office", clock=clock)
-    ben = add_contact(db, clock, "Ben")
+    ben = add_contact(db, clock, "Ben", "Lee", phone=ANN)
     with db.read() as s:
         view = contacts.get_contact(s, ben)
         row = contacts.search_contacts(s, "Ben")[0]
@@ -529,7 +524,7 @@ def test_contacts_with_one_opted_out_number_stay_apart_from_the_flag(db, clock):
 def test_a_review_decision_on_a_reply_older_than_a_start_changes_nothing(
     db, clock, inbox_poller, send_inbound
 ):
-    ann = add_contact(db, clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=ANN)
     send_inbound(ANN, "STOP", minutes_ago=20)
     send_inbound(ANN, "please stop texting me", minutes_ago=10)
     send_inbound(ANN, "START", minutes_ago=5)

@@ -13,7 +13,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.support.inbox import add_contact, list_requests
+from tests.support.contacts import add_contact
+from tests.support.inbox import list_requests
 from trustpager_desktop.cli import main
 from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.consent import may_automation_text
@@ -58,8 +59,8 @@ def _statuses(db, sids):
 def test_statuses_move_along_in_the_poller_s_one_request(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    good = add_contact(db, clock, "(415) 555-0101", "Ann")
-    off = add_contact(db, clock, "(415) 555-0103", "Cy")
+    good = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    off = add_contact(db, clock, "Cy", "Lee", phone="(415) 555-0103")
     fake_twilio.deliver_to(OFF, "undelivered", 30003)
     assert inbox_poller.run_once().ok  # the start-up sweep
     sids = [_send(gateway, good), _send(gateway, off)]
@@ -81,7 +82,7 @@ def test_statuses_move_along_in_the_poller_s_one_request(
 
 
 def test_a_status_listed_late_never_moves_a_text_backwards(db, clock, gateway):
-    sid = _send(gateway, add_contact(db, clock, "(415) 555-0101"))
+    sid = _send(gateway, add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101"))
 
     def listed(status: str) -> MessageRecord:
         return MessageRecord(sid, "+14155550100", GOOD, "x", clock.now(), "outbound-api", status)
@@ -105,7 +106,7 @@ def _fail_twice(db, clock, gateway, poller, fake, contact_id: int, code: int = 3
 def test_a_landline_is_skipped_by_automations_after_two_failures(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     fake_twilio.deliver_to(LANDLINE, "undelivered", 30006)
     _send(gateway, landline)
@@ -148,7 +149,7 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
 ):
     from trustpager_desktop.core import consent
 
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
     with db.write() as s:
@@ -162,7 +163,7 @@ def test_an_opt_out_reason_comes_before_the_delivery_reason(
 def test_unreachable_handset_gets_three_tries_and_a_delivery_forgives(
     db, clock, gateway, inbox_poller, fake_twilio
 ):
-    contact = add_contact(db, clock, "(415) 555-0102", "Bea")
+    contact = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, contact, code=30003)
     with db.read() as s:
@@ -178,7 +179,7 @@ def test_unreachable_handset_gets_three_tries_and_a_delivery_forgives(
 def test_a_person_clears_the_block_from_the_command_line(
     db, clock, gateway, inbox_poller, fake_twilio, capsys
 ):
-    landline = add_contact(db, clock, "(415) 555-0102", "Bea")
+    landline = add_contact(db, clock, "Bea", "Lee", phone="(415) 555-0102")
     inbox_poller.run_once()
     _fail_twice(db, clock, gateway, inbox_poller, fake_twilio, landline)
 

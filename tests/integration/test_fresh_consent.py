@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import automations, consent, contacts
+from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import CONSENT_MAX_AGE, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewStatus
@@ -34,17 +33,14 @@ ANYTIME = AppSettings(quiet_hours_start=0, quiet_hours_end=24)
 NUMBERS = [f"+1415555{n:04d}" for n in range(3000, 3006)]
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 def _enrol_six(db, clock) -> list[int]:
     with db.write() as s:
-        ids = [
-            contacts.create_contact(s, ContactInput(f"C{i}", phone=n), actor="t", clock=clock).id
-            for i, n in enumerate(NUMBERS)
-        ]
+        ids = [add_contact(s, clock, f"C{i}", phone=n) for i, n in enumerate(NUMBERS)]
         automation = automations.create_automation(
             s, AutomationInput("R", [StepInput("send_sms", "Hi {first_name}")]), clock=clock
         )

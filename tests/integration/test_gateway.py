@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select, text
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import consent, contacts
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core import consent
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
 from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
@@ -21,25 +21,13 @@ def gateway(db, twilio_provider, clock):
     return OutboundGateway(db, twilio_provider, clock=clock)
 
 
-def _contact(db, clock, phone="(415) 555-0101", opted_out=False):
-    with db.write() as s:
-        c = contacts.create_contact(
-            s, ContactInput("Ann", "Lee", phone=phone), actor="t", clock=clock
-        )
-        if opted_out:
-            consent.opt_out_contact(
-                s, c, source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
-            )
-        return c.id
-
-
 def _message(db, message_id) -> OutboundMessage:
     with db.read() as s:
         return s.get(OutboundMessage, message_id)
 
 
 def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_twilio, clock):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
     assert outcome.status == MessageStatus.SENT and outcome.provider_sid.startswith("SM")
     assert [m["to"] for m in fake_twilio.sent_messages] == ["+14155550101"]
@@ -54,7 +42,15 @@ def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_
 
 
 def test_automation_send_to_opted_out_contact_never_reaches_twilio(db, gateway, fake_twilio, clock):
-    cid = _contact(db, clock, opted_out=True)
+    cid = add_contact(
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
+    )
     outcome = gateway.send(contact_id=cid, body="See you tomorrow", origin=REMINDER)
     assert outcome.status == MessageStatus.SUPPRESSED and "opted out" in outcome.reason
     assert fake_twilio.requests_to("Messages.json", method="POST") == []
@@ -68,7 +64,7 @@ def test_automation_send_to_opted_out_contact_never_reaches_twilio(db, gateway, 
 
 
 def test_an_opt_out_saved_just_before_the_send_blocks_it(db, gateway, fake_twilio, clock):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
@@ -80,8 +76,18 @@ def test_an_opt_out_saved_just_before_the_send_blocks_it(db, gateway, fake_twili
 def test_automation_to_a_number_opted_out_by_another_contact_is_blocked(
     db, gateway, fake_twilio, clock
 ):
-    _contact(db, clock, opted_out=True)
-    other = _contact(db, clock)  # same number, its own record says subscribed
+    add_contact(
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
+    )
+    other = add_contact(
+        db, clock, "Ann", "Lee", phone="(415) 555-0101"
+    )  # same number, its own record says subscribed
     assert gateway.send(contact_id=other, body="hi", origin=REMINDER).status == "suppressed"
     assert fake_twilio.sent_messages == []
 
@@ -89,7 +95,15 @@ def test_automation_to_a_number_opted_out_by_another_contact_is_blocked(
 def test_manual_send_to_opted_out_contact_goes_through_and_is_recorded(
     db, gateway, fake_twilio, clock
 ):
-    cid = _contact(db, clock, opted_out=True)
+    cid = add_contact(
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opt_out_source=ConsentSource.STOP_REPLY,
+    )
     outcome = gateway.send(contact_id=cid, body="Your keys are ready", origin=ManualOrigin("Ann"))
     assert outcome.status == MessageStatus.SENT and outcome.recipient_opted_out
     assert len(fake_twilio.sent_messages) == 1
@@ -108,8 +122,8 @@ def test_manual_send_to_opted_out_contact_goes_through_and_is_recorded(
 def test_twilio_21610_opts_the_number_out_and_stores_the_message_as_suppressed(
     db, gateway, fake_twilio, clock
 ):
-    a = _contact(db, clock)
-    b = _contact(db, clock, phone="+1 415 555 0101")
+    a = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    b = add_contact(db, clock, "Ann", "Lee", phone="+1 415 555 0101")
     fake_twilio.fail_recipient("+14155550101", 21610)
     outcome = gateway.send(contact_id=a, body="hi", origin=ManualOrigin("Ann"))
     assert (outcome.status, outcome.error_code) == ("suppressed", 21610)
@@ -131,7 +145,7 @@ def test_twilio_21610_opts_the_number_out_and_stores_the_message_as_suppressed(
 def test_permanent_recipient_errors_fail_with_plain_reason(
     db, gateway, fake_twilio, clock, code, words
 ):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.fail_recipient("+14155550101", code)
     outcome = gateway.send(contact_id=cid, body="hi", origin=REMINDER)
     assert (outcome.status, outcome.error_code, outcome.retryable) == ("failed", code, False)
@@ -145,7 +159,7 @@ def test_permanent_recipient_errors_fail_with_plain_reason(
 def test_temporary_errors_are_retryable_for_automations_and_reported_for_manual(
     db, gateway, fake_twilio, clock
 ):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.add_fault(Fault.http(429, 20429, count=2))
     auto = gateway.send(contact_id=cid, body="hi", origin=REMINDER)
     manual = gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
@@ -154,7 +168,7 @@ def test_temporary_errors_are_retryable_for_automations_and_reported_for_manual(
 
 
 def test_refused_connection_is_recorded_not_raised(db, gateway, fake_twilio, clock):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.stop()
     outcome = gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
     assert (
@@ -164,7 +178,7 @@ def test_refused_connection_is_recorded_not_raised(db, gateway, fake_twilio, clo
 
 @pytest.mark.parametrize("body", ["", "   ", "x" * 1601, "a\x00b"])
 def test_bad_bodies_are_refused_and_nothing_is_recorded(db, gateway, fake_twilio, clock, body):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     with pytest.raises(UserInputError):
         gateway.send(contact_id=cid, body=body, origin=ManualOrigin("Ann"))
     with db.read() as s:
@@ -173,20 +187,20 @@ def test_bad_bodies_are_refused_and_nothing_is_recorded(db, gateway, fake_twilio
 
 
 def test_manual_send_to_contact_without_number_is_refused(db, gateway, clock):
-    cid = _contact(db, clock, phone="")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="")
     with pytest.raises(UserInputError, match="no phone number"):
         gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
 
 
 def test_segments_are_recorded(db, gateway, clock):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     outcome = gateway.send(contact_id=cid, body="😀" * 71, origin=ManualOrigin("Ann"))
     msg = _message(db, outcome.message_id)
     assert (msg.encoding, msg.segments) == ("UCS-2", 3)
 
 
 def test_the_auth_token_never_reaches_the_database(db, gateway, fake_twilio, clock):
-    cid = _contact(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.fail_recipient("+14155550101", 21211)
     gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
     fake_twilio.stop()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from tests.support.inbox import add_contact, list_requests, number_opted_out
+from tests.support.inbox import list_requests, number_opted_out
 from trustpager_desktop.core import inbox_state
 
 
@@ -41,7 +42,7 @@ def test_steady_state_poll_is_one_request_even_on_a_busy_account(
     assert inbox_poller.run_once().ok  # at start: the look-back sweep pages through it all
     assert list_requests(fake_twilio) - first >= 3
 
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     made = []
     for n in range(10):
         fake_twilio.add_inbound(  # a little traffic between polls, as in a real day
@@ -73,7 +74,7 @@ def test_sweep_runs_at_start_and_every_hour(db, clock, inbox_poller, fake_twilio
 
 def test_replies_listed_late_and_out_of_date_order_are_caught(db, clock, inbox_poller, fake_twilio):
     for tail in ("0101", "0102", "0103"):
-        add_contact(db, clock, f"(415) 555-{tail}")
+        add_contact(db, clock, "Ann", "Lee", phone=f"(415) 555-{tail}")
     read_at = clock.now()
     for n in range(200):  # the morning so far: replies between 2 hours and 11 minutes ago
         fake_twilio.add_inbound(
@@ -119,7 +120,7 @@ def test_replies_listed_late_and_out_of_date_order_are_caught(db, clock, inbox_p
 def test_a_failed_read_keeps_the_watermark_so_nothing_is_skipped(
     db, clock, inbox_poller, fake_twilio
 ):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     assert inbox_poller.run_once().ok
     with db.read() as s:
         watermark = inbox_state.last_read(s).at

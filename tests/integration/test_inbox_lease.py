@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from tests.support.inbox import add_contact, list_requests, number_opted_out
+from tests.support.inbox import list_requests, number_opted_out
 from trustpager_desktop.core import inbox_state
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.runtime.inbox_poller import InboxPoller, status_text
@@ -53,7 +54,7 @@ def test_one_poller_reads_and_the_others_show_who(db, clock, twilio_provider, fa
 
 
 def test_a_poller_that_stops_hands_over_at_once(db, clock, twilio_provider, send_inbound):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     office = _poller(db, twilio_provider, clock, "OFFICE-PC")
     desk = _poller(db, twilio_provider, clock, "FRONT-DESK")
     office.run_once()
@@ -70,7 +71,7 @@ def test_a_poller_that_stops_hands_over_at_once(db, clock, twilio_provider, send
 def test_a_killed_poller_is_taken_over_within_two_intervals(
     db, clock, twilio_provider, send_inbound
 ):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     office = _poller(db, twilio_provider, clock, "OFFICE-PC")
     desk = _poller(db, twilio_provider, clock, "FRONT-DESK")
     office.run_once()
@@ -104,7 +105,7 @@ def test_the_others_show_why_the_poller_cannot_read(db, clock, twilio_provider, 
 
 
 def test_check_now_reads_even_where_another_process_polls(db, clock, twilio_provider, send_inbound):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     office = _poller(db, twilio_provider, clock, "OFFICE-PC")
     desk = _poller(db, twilio_provider, clock, "FRONT-DESK")
     office.run_once()
@@ -120,7 +121,7 @@ def test_check_now_reads_even_where_another_process_polls(db, clock, twilio_prov
 def test_a_sandbox_inbox_is_read_by_every_process(db, clock):
     from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     mine, theirs = SandboxProvider(clock=clock.now), SandboxProvider(clock=clock.now)
     InboxPoller(db, theirs, clock).run_once()
     mine.simulate_reply("+14155550101", "STOP")  # replies simulated here live here only

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from tests.support import figures
-from tests.support.inbox import add_contact, list_requests, number_opted_out
+from tests.support.contacts import add_contact
+from tests.support.inbox import list_requests, number_opted_out
 from trustpager_desktop.core import inbox_state
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
@@ -38,8 +39,8 @@ def _replies_lost(db, sids: list[str]) -> int:
 
 
 def test_first_read_looks_back_thirty_days(db, clock, inbox_poller, send_inbound):
-    add_contact(db, clock, "(415) 555-0101", "Ann")
-    add_contact(db, clock, "(415) 555-0102", "Ben")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
     sids = [
         send_inbound("+14155550101", "Stop.", minutes_ago=72 * 60),
         send_inbound("+14155550102", "STOP", minutes_ago=9 * 24 * 60),
@@ -55,7 +56,7 @@ def test_first_read_looks_back_thirty_days(db, clock, inbox_poller, send_inbound
 
 
 def test_the_look_back_is_a_setting(db, clock, twilio_provider, send_inbound):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     send_inbound("+14155550101", "STOP", minutes_ago=9 * 24 * 60)
     poller = InboxPoller(db, twilio_provider, clock, settings=AppSettings(inbox_look_back_days=7))
 
@@ -66,9 +67,9 @@ def test_the_look_back_is_a_setting(db, clock, twilio_provider, send_inbound):
 def test_computer_off_over_a_weekend_reads_every_reply_on_monday(
     db, clock, inbox_poller, fake_twilio
 ):
-    add_contact(db, clock, "(415) 555-0101", "Ann")
-    add_contact(db, clock, "(415) 555-0102", "Ben")
-    add_contact(db, clock, "(415) 555-0103", "Cy")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
+    add_contact(db, clock, "Cy", "Lee", phone="(415) 555-0103")
     clock.set(FRIDAY_EVENING)
     # 72 hours before Monday morning, but Twilio listed it only after Friday's last check.
     friday = fake_twilio.add_inbound(
@@ -100,7 +101,7 @@ def test_computer_off_over_a_weekend_reads_every_reply_on_monday(
 def test_a_reply_from_the_weekend_listed_late_is_caught_by_monday_sweeps(
     db, clock, inbox_poller, fake_twilio
 ):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     clock.set(FRIDAY_EVENING)
     assert inbox_poller.run_once().ok
     late = fake_twilio.add_inbound(
@@ -127,7 +128,7 @@ def test_a_reply_from_the_weekend_listed_late_is_caught_by_monday_sweeps(
 def test_stop_sent_to_another_number_of_the_account_is_acted_on(
     db, clock, inbox_poller, fake_twilio
 ):
-    add_contact(db, clock, "(415) 555-0101")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     when = clock.now() - timedelta(minutes=1)
     sid = fake_twilio.add_inbound("+14155550101", SECOND_NUMBER, "STOP", when)
 
@@ -156,8 +157,8 @@ def test_every_number_of_a_messaging_service_and_every_old_sender_is_swept(db, c
     poller = InboxPoller(db, provider, clock)
     assert poller.run_once().ok  # the first read lists everything and learns the senders
     _store_outbound_like(db, clock, 5000)  # what the gateway recorded for those texts
-    add_contact(db, clock, "(415) 555-0101", "Ann")
-    add_contact(db, clock, "(415) 555-0102", "Ben")
+    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
     late_sid = fake_twilio.add_inbound(
         "+14155550101", SECOND_NUMBER, "STOP", clock.now() - timedelta(minutes=40)
     )

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import activity, consent, contacts, inbox
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
@@ -24,17 +24,6 @@ from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, InboundMessage
-
-
-def _contact(db, clock, phone: str, first: str = "Ann", opted_out: bool = False) -> int:
-    with db.write() as s:
-        c = contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
-        )
-        if opted_out:  # an hour ago: the replies in these tests come after it (promise 11)
-            consent.opt_out_contact(s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock,
-                                    received_at=clock.now() - timedelta(hours=1))  # fmt: skip
-        return c.id
 
 
 def _opted_out(db, contact_id: int) -> bool:
@@ -64,12 +53,15 @@ def _list_requests(fake_twilio) -> int:
 
 def test_keyword_variants_opt_out_and_lookalikes_do_not(db, clock, inbox_poller, send_inbound):
     opting_out = {"STOP": "0101", "stop.": "0102", "Opt-Out": "0103", "UNSUBSCRIBE 🙏": "0104"}
-    ids = {body: _contact(db, clock, f"(415) 555-{tail}") for body, tail in opting_out.items()}
+    ids = {
+        body: add_contact(db, clock, "Ann", "Lee", phone=f"(415) 555-{tail}")
+        for body, tail in opting_out.items()
+    }
     for body, tail in opting_out.items():
         send_inbound(f"+1415555{tail}", body)
-    appointment = _contact(db, clock, "(415) 555-0105", "Bob")
+    appointment = add_contact(db, clock, "Bob", "Lee", phone="(415) 555-0105")
     send_inbound("+14155550105", "Cancel my appointment")
-    polite = _contact(db, clock, "(415) 555-0106", "Cy")
+    polite = add_contact(db, clock, "Cy", "Lee", phone="(415) 555-0106")
     polite_sid = send_inbound("+14155550106", "please stop texting me")
 
     report = inbox_poller.run_once()
@@ -92,7 +84,7 @@ def test_keyword_variants_opt_out_and_lookalikes_do_not(db, clock, inbox_poller,
 
 
 def test_opt_out_note_says_when_the_stop_arrived_and_its_sid(db, clock, inbox_poller, fake_twilio):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     received = datetime(2026, 11, 26, 15, 4, 17, tzinfo=UTC)  # 10:04:17 in New York
     sid = fake_twilio.add_inbound("+14155550101", fake_twilio.phone_number, "STOP", received)
 
@@ -106,7 +98,7 @@ def test_opt_out_note_says_when_the_stop_arrived_and_its_sid(db, clock, inbox_po
 
 
 def test_same_message_over_several_polls_is_acted_on_once(db, clock, inbox_poller, send_inbound):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     sid = send_inbound("+14155550101", "STOP")
 
     for _ in range(3):
@@ -122,7 +114,7 @@ def test_same_message_over_several_polls_is_acted_on_once(db, clock, inbox_polle
 def test_a_message_listed_late_is_picked_up_by_a_later_poll(
     db, clock, inbox_poller, send_inbound, fake_twilio
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     sid = send_inbound("+14155550101", "STOP", minutes_ago=5, visible=False)
     inbox_poller.run_once()
     assert not _opted_out(db, cid)
@@ -154,7 +146,7 @@ def test_many_pages_are_all_stored_once(db, clock, twilio_provider, fake_twilio)
 
 
 def test_429_backs_off_then_recovers(db, clock, inbox_poller, send_inbound, fake_twilio):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     send_inbound("+14155550101", "STOP")
     fake_twilio.add_fault(Fault.http(429, retry_after="12"))
 
@@ -191,7 +183,7 @@ def test_5xx_backoff_grows_and_is_capped(db, clock, inbox_poller, fake_twilio):
 def test_refused_connection_is_reported_and_recovered(
     db, clock, inbox_poller, send_inbound, fake_twilio
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     send_inbound("+14155550101", "STOP")
     fake_twilio.stop()
 
@@ -225,7 +217,7 @@ def test_wrong_credentials_are_reported_plainly_without_backoff(db, clock, fake_
 def test_unreadable_record_is_skipped_and_the_rest_processed(
     db, clock, inbox_poller, send_inbound, fake_twilio
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.add_raw_message(
         {"sid": "SMbroken", "direction": "inbound", "from": 42, "body": None},
         date_sent=clock.now() - timedelta(minutes=2),
@@ -259,15 +251,15 @@ def test_stop_from_unknown_number_then_creating_the_contact(db, clock, inbox_pol
     (event,) = _events(db, phone_e164="+14155550177")
     assert event.contact_id is None and event.message_sid == sid
 
-    cid = _contact(db, clock, "415-555-0177")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="415-555-0177")
     assert _opted_out(db, cid)
     with db.read() as s:
         assert inbox.list_unknown_senders(s) == []
 
 
 def test_stop_opts_out_every_contact_with_the_number(db, clock, inbox_poller, send_inbound):
-    first = _contact(db, clock, "(415) 555-0101", "Ann")
-    second = _contact(db, clock, "+1 415 555 0101", "Ben")
+    first = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    second = add_contact(db, clock, "Ben", "Lee", phone="+1 415 555 0101")
     send_inbound("+14155550101", "stop")
 
     inbox_poller.run_once()
@@ -281,7 +273,7 @@ def test_stop_opts_out_every_contact_with_the_number(db, clock, inbox_poller, se
 def test_kill_between_storing_and_processing_is_repaired(
     db, clock, twilio_provider, send_inbound, fake_twilio
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     sid = send_inbound("+14155550101", "STOP")
     # The first poller stored the message and was killed before processing it.
     inbox.store_inbound(db, twilio_provider.list_inbound(clock.now()), clock)
@@ -304,8 +296,8 @@ def test_kill_between_storing_and_processing_is_repaired(
 def test_crash_while_processing_leaves_the_message_for_next_time(
     db, clock, inbox_poller, send_inbound, monkeypatch
 ):
-    ann = _contact(db, clock, "(415) 555-0101", "Ann")
-    ben = _contact(db, clock, "(415) 555-0102", "Ben")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    ben = add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
     ann_sid = send_inbound("+14155550101", "STOP", minutes_ago=3)
     send_inbound("+14155550102", "STOP", minutes_ago=2)
     real = consent.opt_out_numbers
@@ -335,7 +327,7 @@ def test_two_pollers_on_one_database_process_each_sid_once(
 ):
     numbers = [f"+1415555{n:04d}" for n in range(200, 240)]
     for n, number in enumerate(numbers):
-        _contact(db, clock, number, f"C{n}")
+        add_contact(db, clock, f"C{n}", "Lee", phone=number)
         send_inbound(number, "STOP" if n % 2 else "Thanks, see you then")
     other_db = Database.open(db.url)  # a second desktop on the same database
     pollers = [InboxPoller(d, twilio_provider, clock) for d in (db, other_db)]
@@ -369,8 +361,16 @@ def test_two_pollers_on_one_database_process_each_sid_once(
 
 
 def test_yes_counts_only_from_an_opted_out_number(db, clock, inbox_poller, send_inbound):
-    subscribed = _contact(db, clock, "(415) 555-0101", "Ann")
-    opted_out = _contact(db, clock, "(415) 555-0102", "Ben", opted_out=True)
+    subscribed = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    opted_out = add_contact(
+        db,
+        clock,
+        "Ben",
+        "Lee",
+        phone="(415) 555-0102",
+        opted_out=True,
+        opted_out_at=clock.now() - timedelta(hours=1),
+    )  # replies come after it
     send_inbound("+14155550101", "YES")
     yes_sid = send_inbound("+14155550102", "Yes")
 
@@ -386,7 +386,7 @@ def test_yes_counts_only_from_an_opted_out_number(db, clock, inbox_poller, send_
 def test_start_from_opted_out_number_records_reconsent_with_the_sid(
     db, clock, inbox_poller, send_inbound
 ):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     stop_sid = send_inbound("+14155550101", "STOP", minutes_ago=10)
     start_sid = send_inbound("+14155550101", "START", minutes_ago=2)
 
@@ -404,7 +404,15 @@ def test_start_from_opted_out_number_records_reconsent_with_the_sid(
 
 
 def test_start_replies_can_be_sent_to_review(db, clock, twilio_provider, send_inbound):
-    cid = _contact(db, clock, "(415) 555-0101", opted_out=True)
+    cid = add_contact(
+        db,
+        clock,
+        "Ann",
+        "Lee",
+        phone="(415) 555-0101",
+        opted_out=True,
+        opted_out_at=clock.now() - timedelta(hours=1),
+    )  # replies come after it
     sid = send_inbound("+14155550101", "START")
     settings = AppSettings(start_replies_need_review=True)
 
@@ -421,7 +429,7 @@ def test_start_replies_can_be_sent_to_review(db, clock, twilio_provider, send_in
 
 
 def test_help_is_logged_on_each_contact(db, clock, inbox_poller, send_inbound):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     send_inbound("+14155550101", "help")
     inbox_poller.run_once()
     (entry,) = _entries(db, contact_id=cid, kind=ActivityKind.HELP_REQUEST)
@@ -431,8 +439,8 @@ def test_help_is_logged_on_each_contact(db, clock, inbox_poller, send_inbound):
 def test_review_decisions_are_logged_with_who_and_cannot_be_made_twice(
     db, clock, inbox_poller, send_inbound
 ):
-    ann = _contact(db, clock, "(415) 555-0101", "Ann")
-    ben = _contact(db, clock, "(415) 555-0102", "Ben")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    ben = add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
     send_inbound("+14155550101", "please stop texting me", minutes_ago=3)
     send_inbound("+14155550102", "no more texts about the sale", minutes_ago=2)
     inbox_poller.run_once()
@@ -462,7 +470,7 @@ def test_review_decisions_are_logged_with_who_and_cannot_be_made_twice(
 
 
 def test_sandbox_replies_flow_through_the_same_path(db, clock):
-    cid = _contact(db, clock, "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     sandbox = SandboxProvider(clock=clock.now)
     sandbox.simulate_reply("+14155550101", "STOP")
     poller = InboxPoller(db, sandbox, clock)

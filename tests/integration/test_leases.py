@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.support import figures
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import auto_queue, automations, contacts
+from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, FixedClock
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.providers.twilio_provider import DEFAULT_TIMEOUT, TwilioProvider
@@ -31,9 +31,9 @@ ANYTIME = AppSettings(quiet_hours_start=0, quiet_hours_end=24)
 EXPIRED = auto_queue.LEASE + auto_queue.CLOCK_SKEW + timedelta(seconds=1)
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock):
+    clock.set(AFTERNOON)
 
 
 def _numbers(count: int) -> list[str]:
@@ -42,10 +42,7 @@ def _numbers(count: int) -> list[str]:
 
 def _enrol(db, clock, count: int) -> int:
     with db.write() as s:
-        ids = [
-            contacts.create_contact(s, ContactInput(f"C{i}", phone=n), actor="t", clock=clock).id
-            for i, n in enumerate(_numbers(count))
-        ]
+        ids = [add_contact(s, clock, f"C{i}", phone=n) for i, n in enumerate(_numbers(count))]
         automation = automations.create_automation(
             s, AutomationInput("R", [StepInput("send_sms", "Hi {first_name}")]), clock=clock
         )

@@ -3,7 +3,8 @@ replies", a review decision carries the time it was made, settings have names.""
 
 import dataclasses
 
-from tests.support.records import add_contact, opt_out
+from tests.support.contacts import add_contact
+from tests.support.records import opt_out
 from trustpager_desktop.core import activity_query, inbox
 from trustpager_desktop.core.activity_query import KIND_CHOICE_BY_KEY, detail_fields, query_entries
 from trustpager_desktop.core.settings import AppSettings, save_settings
@@ -19,8 +20,8 @@ def _entries(db, key: str, **others):
 def test_the_stop_reply_filter_finds_stop_opt_outs_and_nothing_else(
     db, clock, inbox_poller, send_inbound
 ):
-    ann = add_contact(db, clock, "Ann", "+14155550101", last="Lee")
-    bob = add_contact(db, clock, "Bob", "+14155550102")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="+14155550101")
+    bob = add_contact(db, clock, "Bob", phone="+14155550102")
     opt_out(db, clock, bob)  # by hand: an opt-out, but not a STOP reply
     sid = send_inbound("+14155550101", "STOP")
 
@@ -35,7 +36,7 @@ def test_the_stop_reply_filter_finds_stop_opt_outs_and_nothing_else(
 
 
 def test_a_review_decision_happens_when_it_is_decided(db, clock, inbox_poller, send_inbound):
-    add_contact(db, clock, "Ann", "+14155550101", last="Lee")
+    add_contact(db, clock, "Ann", "Lee", phone="+14155550101")
     send_inbound("+14155550101", "please stop texting me", minutes_ago=90)
     inbox_poller.run_once()
     with db.read() as s:

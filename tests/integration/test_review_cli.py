@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.cli import main
-from trustpager_desktop.core import automations, consent, contacts, inbox
+from trustpager_desktop.core import automations, consent, inbox
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import ActivityEntry, OptOutConfirmation, QueueItem
@@ -21,7 +21,7 @@ ANN = "+14155550101"
 def _setup(db, body: str = "no quiero más mensajes") -> tuple[int, int]:
     """A contact enrolled in an automation, and a reply that may be an opt-out (just now)."""
     with db.write() as s:
-        ann = contacts.create_contact(s, ContactInput("Ann", "Lee", phone=ANN), actor="t").id
+        ann = add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone=ANN)
         automation = automations.create_automation(
             s, AutomationInput("Promo", [StepInput("send_sms", "Hi")])
         )

@@ -11,12 +11,12 @@ from sqlalchemy import func, select, update
 
 from tests.support import figures
 from tests.support.agents import agent_env
+from tests.support.contacts import add_contact
 from tests.support.seats import AUTOMATION, run_together
 from trustpager_desktop.cli import main
-from trustpager_desktop.core import automations, contacts
+from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.settings import AppSettings, save_settings
 from trustpager_desktop.store.models import Automation, Enrollment, QueueItem
 
@@ -35,7 +35,7 @@ def _office(db, count: int, schedule: dict | None = None) -> None:
     with db.write() as s:
         save_settings(s, ANYTIME, actor="test")
         for i, number in enumerate(_numbers(count)):
-            contacts.create_contact(s, ContactInput(f"C{i}", phone=number), actor="test")
+            add_contact(s, SYSTEM_CLOCK, f"C{i}", phone=number)
         automations.create_automation(
             s,
             AutomationInput(

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import figures
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import auto_queue, automations, contacts
+from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import MessageStatus
@@ -28,11 +27,10 @@ ANYTIME = AppSettings(quiet_hours_start=0, quiet_hours_end=24)
 NUMBERS = ["+14155554001", "+14155554002", "+14155554003"]
 
 
-@pytest.fixture
-def clock(fake_twilio):
-    clock = FixedClock(AFTERNOON)
+@pytest.fixture(autouse=True)
+def _afternoon(clock, fake_twilio):
+    clock.set(AFTERNOON)
     fake_twilio.clock = clock.now  # Twilio dates its messages on the test's clock
-    return clock
 
 
 @pytest.fixture
@@ -51,7 +49,7 @@ def dispatcher(db, provider, clock):
 def _enrol(db, clock, numbers=NUMBERS, names=None) -> None:
     with db.write() as s:
         ids = [
-            contacts.create_contact(s, ContactInput(name, phone=n), actor="t", clock=clock).id
+            add_contact(s, clock, name, phone=n)
             for name, n in zip(names or [f"C{i}" for i in range(len(numbers))], numbers,
                                strict=True)
         ]  # fmt: skip

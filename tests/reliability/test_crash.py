@@ -31,11 +31,12 @@ from sqlalchemy import select
 
 from tests.support import figures
 from tests.support.agents import agent_env, start_agent
+from tests.support.contacts import add_contact
 from tests.support.databases import create_pg_database, drop_pg_database
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import auto_queue, automations, consent, contacts
+from trustpager_desktop.core import auto_queue, automations, consent
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.settings import AppSettings, save_settings
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import InboundMessage, QueueItem
@@ -72,8 +73,7 @@ def _enrol_new_contacts(url: str, automation_id: int, numbers: list[str], first:
     db = Database.open(url)
     with db.write() as s:
         ids = [
-            contacts.create_contact(s, ContactInput(f"C{first + i}", phone=n), actor="test").id
-            for i, n in enumerate(numbers)
+            add_contact(s, SYSTEM_CLOCK, f"C{first + i}", phone=n) for i, n in enumerate(numbers)
         ]
         automations.enroll(s, automation_id, Audience(contact_ids=tuple(ids)), actor="test")
     db.close()

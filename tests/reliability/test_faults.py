@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.support import figures
+from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
-from trustpager_desktop.core import automations, consent, contacts
+from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
@@ -24,7 +25,7 @@ ANN = "+14155550101"
 
 def _enrolled(db, clock) -> int:
     with db.write() as s:
-        cid = contacts.create_contact(s, ContactInput("Ann", phone=ANN), actor="t", clock=clock).id
+        cid = add_contact(s, clock, "Ann", phone=ANN)
         auto = automations.create_automation(
             s,
             AutomationInput("R", [StepInput(automations.SEND_SMS, "Hi {first_name}")]),
@@ -193,8 +194,8 @@ def test_full_database_refuses_the_opt_out_clearly_and_keeps_nothing(sqlite_db, 
     before = _opt_out_rows(sqlite_db)
     with pytest.raises(DatabaseError, match="full"), sqlite_db.write() as s:
         for i in range(2000):  # fill the last free pages, then the opt-out must not half-land
-            contacts.create_contact(s, ContactInput(f"Filler {i}" + "x" * 80), actor="t")
-        consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox")
+            add_contact(s, SYSTEM_CLOCK, f"Filler {i}" + "x" * 80)
+        consent.opt_out_number(s, ANN, source=consent.Source.STOP_REPLY, actor="Inbox")
     assert _opt_out_rows(sqlite_db) == before == (0, 0, 0)
 
 

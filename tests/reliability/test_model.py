@@ -38,6 +38,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from tests.support import figures
+from tests.support.contacts import add_contact
 from tests.support.databases import create_pg_database, drop_pg_database, empty_all_tables
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import (
@@ -45,7 +46,6 @@ from trustpager_desktop.core import (
     auto_queue,
     automations,
     consent,
-    contacts,
     inbox,
     preferences,
 )
@@ -54,7 +54,6 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.confirmations import render, send_due_confirmations
 from trustpager_desktop.core.consent import ConsentStatus
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.replies import ReplyKind, twilio_acts_on
 from trustpager_desktop.core.settings import AppSettings
@@ -240,9 +239,9 @@ class ConsentMachine(RuleBasedStateMachine):
     def add_contact(self, number: str) -> None:
         name = f"P{len(self.contact_ids)}"  # unique, so every text body is unique per step
         with self.db.write() as s:
-            contact_id = contacts.create_contact(
-                s, ContactInput(name, phone=number), actor="Office", clock=self.clock
-            ).id  # inside the session: a contact that starts opted out was just refreshed
+            contact_id = add_contact(
+                s, self.clock, name, phone=number
+            )  # inside the session: a contact that starts opted out was just refreshed
         self.contact_ids.append(contact_id)
 
     @rule(data=st.data())

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.cli import main
-from trustpager_desktop.core import automations, contacts
+from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.settings import AppSettings, save_settings
 from trustpager_desktop.runtime import agent
 from trustpager_desktop.store.database import Database
@@ -35,7 +36,7 @@ def env(tmp_path, monkeypatch, fake_twilio):
     with db.write() as s:
         save_settings(s, AppSettings(quiet_hours_start=0, quiet_hours_end=24), actor="t")
         ids = [
-            contacts.create_contact(s, ContactInput(name, phone=phone), actor="t").id
+            add_contact(s, SYSTEM_CLOCK, name, phone=phone)
             for name, phone in (("Ann", "+14155550101"), ("Bob", "+14155550102"))
         ]
         auto = automations.create_automation(

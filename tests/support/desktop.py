@@ -1,12 +1,14 @@
-"""Fixtures for the desktop-integration tests: services on a fresh SQLite database whose
-token store never touches the real system keyring."""
+"""The window's services for tests: a token store that never touches the real system
+keyring, and the one way tests build AppServices (the ``services`` fixture uses it)."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.credentials import NO_KEYRING, TokenStore
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.database import Database
 
 
 class MemoryTokenStore(TokenStore):
@@ -21,8 +23,6 @@ class MemoryTokenStore(TokenStore):
         return NO_KEYRING
 
 
-@pytest.fixture
-def desktop_services(sqlite_db, clock):
-    """AppServices on a fresh SQLite database with an in-memory token store."""
-    services = AppServices(sqlite_db, clock=clock, tokens=MemoryTokenStore())
-    yield services
+def app_services(db: Database, clock: Clock, **kwargs: Any) -> AppServices:
+    """The window's services on ``db``: the clock given, tokens kept in memory only."""
+    return AppServices(db, clock=clock, tokens=MemoryTokenStore(), **kwargs)

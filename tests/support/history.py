@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import automations, consent, contacts, delivery, inbox
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
 from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.providers.base import FailureKind, InboundRecord, MessageRecord
@@ -39,10 +39,7 @@ class History:
         return self
 
     def contact(self, first: str, phone: str, *, last: str = "") -> int:
-        with self.db.write() as s:
-            return contacts.create_contact(
-                s, ContactInput(first, last, phone=phone), actor="Test", clock=self.clock
-            ).id
+        return add_contact(self.db, self.clock, first, last, phone=phone)
 
     def automation(self, name: str, *templates: str) -> automations.AutomationView:
         steps = [StepInput("send_sms", template=t) for t in templates]

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from trustpager_desktop.core import consent, contacts
-from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core import consent
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 
@@ -34,14 +33,6 @@ def send_inbound(fake_twilio, clock) -> Inbound:
 def inbox_poller(db, twilio_provider, clock) -> InboxPoller:
     """The real poller over the real Twilio client, jitter fixed at its maximum."""
     return InboxPoller(db, twilio_provider, clock, settings=AppSettings(), rand=lambda: 1.0)
-
-
-def add_contact(db, clock, phone: str, first: str = "Ann") -> int:
-    """A subscribed contact with ``phone``; returns its id."""
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
-        ).id
 
 
 def number_opted_out(db, e164: str) -> bool:

@@ -7,17 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import activity, consent, contacts
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry
-
-
-def add_contact(db, clock, first: str, phone: str = "", last: str = "") -> int:
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first, last, phone=phone), actor="Test", clock=clock
-        ).id
 
 
 def seed_log(db, clock, n: int, *, kinds=("opt_out", "manual_send"), contact_ids=(None,)):
@@ -113,8 +106,8 @@ ONE_DAY = timedelta(days=1)
 def seed_for_tampering(db, clock) -> int:
     """A small office: two contacts, one opted out by hand, a STOP from a number no contact
     has (a suppression), a few more entries. Returns the opted-out contact's id."""
-    ann = add_contact(db, clock, "Ann", "415 555 0101", last="Lee")
-    add_contact(db, clock, "Bob", "415 555 0102")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="415 555 0101")
+    add_contact(db, clock, "Bob", phone="415 555 0102")
     opt_out(db, clock, ann)
     with db.write() as s:
         consent.opt_out_number(

@@ -1,1 +1,1 @@
-"""``trustpager`` subcommands, one module each (see ``cli.COMMAND_MODULES``)."""
+"""``trustpager`` subcommands, one module each (see ``cli.build_cli``)."""

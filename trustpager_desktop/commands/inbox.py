@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select
-
 from trustpager_desktop.core import delivery, inbox_state
+from trustpager_desktop.core.number_contacts import names_by_number
 from trustpager_desktop.core.phone import format_for_reading
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.models import Contact
 
 
 def register(cli) -> None:  # type: ignore[no-untyped-def]
@@ -51,15 +49,7 @@ def list_cmd(_args: argparse.Namespace, services: AppServices) -> int:
     region = services.settings.default_country
     with services.db.read() as s:
         problems = delivery.list_blocked(s)
-        names: dict[str, list[str]] = {}
-        numbers = [p.phone_e164 for p in problems]
-        rows = s.execute(
-            select(Contact.phone_e164, Contact.first_name, Contact.last_name).where(
-                Contact.phone_e164.in_(numbers)
-            )
-        )
-        for number, first, last in rows:
-            names.setdefault(number, []).append(f"{first} {last}".strip())
+        names = names_by_number(s, (p.phone_e164 for p in problems))
     if not problems:
         print("No numbers are skipped for failed deliveries.")
         return 0

@@ -84,7 +84,7 @@ def compliance_report(args: argparse.Namespace, services: AppServices) -> int:
         print(f"Wrote the compliance report for {month:%B %Y} to {args.csv}")
     if args.pdf:
         _ensure_gui_application()
-        from trustpager_desktop.ui import compliance_report  # Qt: loaded only for a PDF
+        from trustpager_desktop.pdf import compliance_report  # Qt: loaded only for a PDF
 
         compliance_report.write_pdf(report, args.pdf)
         print(f"Wrote the compliance report for {month:%B %Y} to {args.pdf}")

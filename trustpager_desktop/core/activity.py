@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Insert, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -213,6 +213,7 @@ def _register_key(session: Session) -> None:
         "key": KEY_META_PREFIX + key.key_id,
         "value": f"{key.label} (created {key.created_at[:10]})",
     }
+    statement: Insert
     if dialect == "postgresql":
         statement = pg_insert(Meta).values(values).on_conflict_do_nothing()
     else:
@@ -226,7 +227,7 @@ _database_names: dict[str, str] = {}
 
 def database_name(session: Session) -> str:
     """The name ``chain-heads.json`` knows this session's database by."""
-    url = session.get_bind().url
+    url = session.get_bind().engine.url
     raw = str(url)
     name = _database_names.get(raw)
     if name is None:
@@ -285,7 +286,7 @@ def sign(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> d
     now = clock.now()
     prev_hash, prev_seq = _last_link(session)
     key = log_keys.key_ring().own_key()
-    row = {
+    row: dict[str, Any] = {
         "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
         "kind": _plain(entry.kind),
@@ -301,7 +302,7 @@ def sign(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> d
     }
     # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
     # of logging thousands of entries.
-    row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]
+    row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]  # our own key always has a signer
     _remember_tip(session, row["entry_hash"], row["seq"])
     return row
 

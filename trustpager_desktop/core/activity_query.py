@@ -18,8 +18,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.activity import KIND_LABELS, ActivityView
@@ -135,7 +136,7 @@ def _conditions(flt: LogFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _row_to_view(row) -> ActivityView:  # type: ignore[no-untyped-def]
+def _row_to_view(row: Row[*tuple[Any, ...]]) -> ActivityView:
     return ActivityView(
         id=row.id,
         occurred_at=row.occurred_at,
@@ -150,7 +151,7 @@ def _row_to_view(row) -> ActivityView:  # type: ignore[no-untyped-def]
     )
 
 
-def _parse_details(raw: str | None) -> dict:
+def _parse_details(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw or "{}")
     except ValueError:
@@ -158,7 +159,7 @@ def _parse_details(raw: str | None) -> dict:
     return value if isinstance(value, dict) else {"details": value}
 
 
-def _select(flt: LogFilter) -> Select:
+def _select(flt: LogFilter) -> Select[Any]:
     stmt = select(*_COLUMNS)
     conds = _conditions(flt)
     return stmt.where(and_(*conds)) if conds else stmt
@@ -264,7 +265,7 @@ class KindChoice:
 
     def log_filter(self, **others: object) -> LogFilter:
         """A LogFilter for this choice combined with ``others`` (contact, dates, text)."""
-        return LogFilter(kinds=self.kinds, sources=self.sources, **others)  # type: ignore[arg-type]
+        return LogFilter(kinds=self.kinds, sources=self.sources, **others)  # type: ignore[arg-type]  # others are LogFilter fields by name
 
 
 # Ordered as a person thinks of them: opt-outs (and how they came), consent back, sends,

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -198,8 +198,11 @@ def possible_timezones(e164: str | None, fallback: str) -> frozenset[str]:
     except phonenumbers.NumberParseException:
         return frozenset(zones)
     digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
-    for length in range(1, min(len(digits), phone_timezone.TIMEZONE_LONGEST_PREFIX) + 1):
-        listed = phone_timezone.TIMEZONE_DATA.get(digits[:length], ())
+    # phonenumbers' stubs leave out the time-zone tables its own lookup walks.
+    longest: int = phone_timezone.TIMEZONE_LONGEST_PREFIX  # type: ignore[attr-defined]  # see above
+    table: dict[str, tuple[str, ...]] = phone_timezone.TIMEZONE_DATA  # type: ignore[attr-defined]  # see above
+    for length in range(1, min(len(digits), longest) + 1):
+        listed = table.get(digits[:length], ())
         if len(listed) == 1:  # a list of several zones gives the fallback
             zones.add(listed[0])
     return frozenset(zones)
@@ -607,7 +610,9 @@ class QueueDispatcher:
     def _still_owned(self, session: Session, requests: list[SendRequest]) -> list[bool]:
         """The gateway's ``owned`` check: first in its record transaction, under row locks,
         so only the holder records a text (a reconciler skips locked rows)."""
-        ids = [r.origin.queue_item_id for r in requests]  # type: ignore[union-attr]
+        ids = [
+            cast(AutomationOrigin, r.origin).queue_item_id or 0 for r in requests
+        ]  # dispatch sends automation steps only
         connection = session.connection()
         held = set(
             connection.execute(
@@ -956,7 +961,7 @@ def release_held_in(
                                contact_name=f"{row.first_name} {row.last_name}".strip(),
                                automation_id=row.automation_id, step_position=row.step_position,
                                due_at=row.due_at)  # fmt: skip
-        _skip(journal, item, state.reason, now)  # type: ignore[arg-type]
+        _skip(journal, item, state.reason, now)  # type: ignore[arg-type]  # a ClaimedItem's fields
     journal.flush()
     return moved
 

@@ -186,7 +186,7 @@ def describe_error(exc: ValidationError, data: Any) -> str:
     if error["type"] not in ("missing",) and isinstance(value, str | int | float | bool):
         text = json.dumps(value)
         shown = f" (found {text[:40]}{'…' if len(text) > 40 else ''})"
-    return f"{where}: {_plain_message(error)}{shown}. Nothing was imported."
+    return f"{where}: {_plain_message(dict(error))}{shown}. Nothing was imported."
 
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:
@@ -201,7 +201,7 @@ def _where(loc: tuple[Any, ...], data: Any) -> str:
         head = items.pop(0)
         if head == "steps" and items and isinstance(items[0], int):
             parts.append(f"step {items.pop(0) + 1}")
-            if items and items[0] in ("send_sms", "wait", "create_task"):
+            if items and str(items[0]) in ("send_sms", "wait", "create_task"):
                 items.pop(0)  # the discriminator's branch name adds nothing for a reader
         else:
             parts.append(str(head))
@@ -234,6 +234,7 @@ def _plain_message(error: dict[str, Any]) -> str:
     if kind in _MESSAGES:
         return _MESSAGES[kind]
     context = error.get("ctx") or {}
+    message = str(error["msg"])
     if kind == "string_too_long":
         return f"is longer than {context.get('max_length')} characters"
     if kind in ("string_too_short", "too_short"):
@@ -241,5 +242,5 @@ def _plain_message(error: dict[str, Any]) -> str:
     if kind == "too_long":
         return f"has more than {context.get('max_length')} items"
     if kind in ("greater_than_equal", "less_than_equal"):
-        return "is out of range (" + error["msg"].lower().replace("input should be ", "") + ")"
-    return error["msg"][0].lower() + error["msg"][1:]
+        return "is out of range (" + message.lower().replace("input should be ", "") + ")"
+    return message[0].lower() + message[1:]

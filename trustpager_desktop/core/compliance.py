@@ -13,7 +13,7 @@ For one calendar month (in the business's time zone) it lists:
   consent events at that moment;
 - the activity log's verification, with its chain head (last entry and hash).
 
-Qt-free: the CSV is written here, the PDF by ``ui.compliance_report`` from the same data.
+Qt-free: the CSV is written here, the PDF by ``pdf.compliance_report`` from the same data.
 """
 
 from __future__ import annotations
@@ -334,13 +334,15 @@ def _opt_out_timeline(session: Session) -> dict[str, tuple[list[datetime], list[
         .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
     )
     for number, kind, recorded_at in rows:
-        times, states = timeline[number]
+        times, states = timeline[number or ""]  # the query keeps numbered events only
         times.append(recorded_at)
         states.append(kind == ConsentEventKind.OPT_OUT)
     return timeline
 
 
-def _was_opted_out(timeline: dict, number: str, when: datetime) -> bool:
+def _was_opted_out(
+    timeline: dict[str, tuple[list[datetime], list[bool]]], number: str, when: datetime
+) -> bool:
     if number not in timeline:
         return False
     times, states = timeline[number]

@@ -31,7 +31,12 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import ConfirmationOrigin, OutboundGateway
+from trustpager_desktop.core.gateway import (
+    ConfirmationOrigin,
+    OutboundGateway,
+    OutboundText,
+    SendOutcome,
+)
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import ActivityKind, ConfirmationStatus, MessageStatus
 from trustpager_desktop.store.database import Database
@@ -172,7 +177,7 @@ def _send_one(
     report: ConfirmationReport,
 ) -> None:
     with db.read() as session:
-        row = session.get(OptOutConfirmation, row_id)
+        row = session.get_one(OptOutConfirmation, row_id)
         state = consent.consent_state(session, None, row.phone_e164, settings=settings)
         phone, contact_id, language = row.phone_e164, row.contact_id, row.language
     if state.provider_refuses:
@@ -190,8 +195,8 @@ def _send_one(
         )
         return
 
-    def claim(session: Session, text) -> None:  # type: ignore[no-untyped-def]
-        taken = session.execute(
+    def claim(session: Session, text: OutboundText) -> None:
+        taken = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             update(OptOutConfirmation)
             .where(
                 OptOutConfirmation.id == row_id,
@@ -202,7 +207,7 @@ def _send_one(
         if taken != 1:
             raise _Taken
 
-    def finish(session: Session, text) -> None:  # type: ignore[no-untyped-def]
+    def finish(session: Session, text: OutboundText) -> None:
         ok = text.status == MessageStatus.SENT
         session.execute(
             update(OptOutConfirmation).where(OptOutConfirmation.id == row_id)
@@ -210,7 +215,7 @@ def _send_one(
                     reason=None if ok else f"not sent: {text.error_message}")
         )  # fmt: skip
 
-    def send(to_contact: int | None):  # type: ignore[no-untyped-def]
+    def send(to_contact: int | None) -> SendOutcome:
         return gateway.send(
             body=render(settings, language), origin=ConfirmationOrigin(row_id), to=phone,
             contact_id=to_contact, on_recorded=claim, on_finished=finish,

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
+    Executable,
     Integer,
     Select,
     String,
@@ -192,16 +194,17 @@ class NumberOptOutResult:
 # are one UNION ALL, so a state costs one round trip to a distant database, not six.
 # Every branch has the same columns: kind, key (a number, or a contact id as text),
 # first and last name, source, a time, and a number (a contact id, a count, a code).
-_NUMBERS = bindparam("numbers", expanding=True)
-_IDS = bindparam("ids", expanding=True)
+_NUMBERS: BindParameter[Any] = bindparam("numbers", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
 
-def _nothing(type_):  # type: ignore[no-untyped-def]
+def _nothing(type_: Any) -> Any:
+    """A typed NULL, so every branch of the UNION ALL has the same column types."""
     return cast(null(), type_)
 
 
 _AT = Contact.sms_opted_out_at.type
-_FACT_SELECTS = [
+_FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
     select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
            Contact.first_name.label("first"), Contact.last_name.label("last"),
            Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
@@ -406,7 +409,10 @@ def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSetting
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
 
 
-def _blocked_state(status, label, detail, reason, blocked, at, source, via, pending):  # type: ignore[no-untyped-def]
+def _blocked_state(
+    status: ConsentStatus, label: str, detail: str, reason: str, blocked: object,
+    at: datetime | None, source: str | None, via: str, pending: int,
+) -> ConsentState:  # fmt: skip
     if blocked is not None:
         detail = detail.rstrip(".") + (". Twilio refuses texts to this number until the "
                                        "customer texts START.")  # fmt: skip
@@ -542,7 +548,7 @@ def _automation_texts_since(
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
         )  # fmt: skip
-        counts.update({cid: n for cid, n in rows})
+        counts.update({cid: n for cid, n in rows if cid is not None})
     return counts
 
 
@@ -674,7 +680,8 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
             state = ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
-            found.setdefault(phone, []).append(state)
+            if phone is not None:
+                found.setdefault(phone, []).append(state)
     return found
 
 
@@ -975,7 +982,7 @@ def record_provider_block(
 
 
 @functools.lru_cache(maxsize=4)
-def _block_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _block_statement(dialect: str) -> Executable:
     """INSERT a block, or on conflict re-block a lifted one whose START is not newer
     (built once per dialect: a batch of STOPs runs it thousands of times)."""
     table = ProviderBlock.__table__
@@ -1006,7 +1013,7 @@ def clear_provider_block(
 
 _BLOCKS = ProviderBlock.__table__
 _MY_BLOCK = (_BLOCKS.c.phone_e164 == bindparam("phone")) & (_BLOCKS.c.blocked_at <= bindparam("at"))
-_CLEARED = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
+_CLEARED: dict[str, BindParameter[Any]] = {"cleared_at": bindparam("at"), "cleared_by_sid": bindparam("sid"),
             "updated_at": bindparam("now")}  # fmt: skip
 _LIFT_BLOCK = update(_BLOCKS).where(_MY_BLOCK, _BLOCKS.c.cleared_at.is_(None)).values(_CLEARED)
 _NEWER_START = (
@@ -1041,7 +1048,9 @@ def consent_times(
     (a STOP that changed nothing still counts as the customer's word)."""
     found: dict[str, dict[str, datetime]] = {}
 
-    def keep(number: str, kind: str, when: datetime | None) -> None:
+    def keep(number: str | None, kind: str | None, when: datetime | None) -> None:
+        if number is None or kind is None:
+            return  # the queries keep numbered rows of these kinds only
         if when is not None and (kind not in found.setdefault(number, {}) or
                                  when > found[number][kind]):  # fmt: skip
             found[number][kind] = when
@@ -1069,8 +1078,8 @@ def consent_times(
         )  # fmt: skip
         if exclude_inbound_id is not None:
             replies = replies.where(InboundMessage.id != exclude_inbound_id)
-        for number, kind, when in session.execute(replies):
-            keep(number, kind, when)
+        for sender, word, sent in session.execute(replies):
+            keep(sender, word, sent)
     return {
         n: ConsentTimes(v.get(ReplyKind.OPT_OUT), v.get(ReplyKind.OPT_IN)) for n, v in found.items()
     }

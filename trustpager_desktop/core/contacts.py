@@ -8,8 +8,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    UnaryExpression,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session, object_session
 
 from trustpager_desktop.core import activity, consent
@@ -317,9 +328,9 @@ def _fts_match(words: list[str]) -> str:
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def _fts_ids(words: list[str], limit: int | None = None) -> Select:
+def _fts_ids(words: list[str], limit: int | None = None) -> Select[Any]:
     """Ids of contacts whose search_text holds every word (all 3+ characters), from the index."""
-    stmt = (
+    stmt: Select[Any] = (
         select(literal_column("rowid"))
         .select_from(table("contacts_fts"))
         .where(literal_column("contacts_fts").op("MATCH")(_fts_match(words)))
@@ -367,7 +378,7 @@ def _search_words(query: str, default_region: str) -> tuple[list[str] | None, li
 
 def search_query(
     query: str, default_region: str = "US", dialect: str = "sqlite", *, use_index: bool = True
-) -> Select:
+) -> Select[Any]:
     """The filter for a search box: every word must match name, email, company or phone;
     a phone-like query matches any run of a number's digits, whatever format is typed."""
     stmt = select(Contact.id)
@@ -446,7 +457,7 @@ def search_contacts(
     use_index = not (dialect == "sqlite" and words and _is_common(session, words, sort))
     ids = search_query(query, default_region, dialect, use_index=use_index).whereclause
     columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["name"])
-    order = [c.desc() if descending else c.asc() for c in columns]
+    order: list[UnaryExpression[Any]] = [c.desc() if descending else c.asc() for c in columns]
     order.append(Contact.id.desc() if descending else Contact.id.asc())
     stmt = select(
         Contact.id,

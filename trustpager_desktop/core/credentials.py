@@ -22,13 +22,16 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.providers.base import SmsProvider
+from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 
 log = logging.getLogger("trustpager.credentials")
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:  # keyring has no type hints
     """The keyring module, imported on first use: it costs a fifth of a second at start-up."""
     import keyring
     import keyring.errors  # noqa: F401 - makes keyring.errors available
@@ -99,7 +102,8 @@ class TokenStore:
         if not account_sid or not self.keyring_available():
             return None
         try:
-            return _keyring().get_password(KEYRING_SERVICE, account_sid)
+            token: str | None = _keyring().get_password(KEYRING_SERVICE, account_sid)
+            return token
         except _keyring().errors.KeyringError as exc:
             log.warning("The system keyring could not be read: %s", type(exc).__name__)
             return None
@@ -183,3 +187,52 @@ def resolve_credentials(
     if not (sid and token and sender):
         return None
     return TwilioCredentials(sid, token, sender, env.get(ENV_API_BASE) or None)
+
+
+# ---- choosing the provider: Twilio when it is set up, the offline sandbox otherwise ----
+
+SANDBOX_DESCRIPTION = "Sandbox: no texts leave this computer"
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    provider: SmsProvider
+    is_sandbox: bool
+    warning: str = ""  # e.g. Twilio chosen but not usable
+
+    @property
+    def description(self) -> str:
+        return self.provider.description
+
+
+def choose_provider(
+    settings: AppSettings, tokens: TokenStore, env: dict[str, str] | None = None
+) -> ProviderChoice:
+    """Never raises: a broken Twilio set-up falls back to the sandbox with a warning,
+    so the application always starts and nothing is texted by accident."""
+    if settings.provider_mode == "sandbox":
+        return ProviderChoice(SandboxProvider(), True)
+    try:
+        credentials = resolve_credentials(settings, tokens, env)
+    except CredentialsError as exc:
+        return ProviderChoice(SandboxProvider(), True, f"{exc} Using the sandbox until then.")
+    if credentials is None:
+        warning = (
+            "Twilio is selected but the Account SID, Auth Token or sending number is missing; "
+            "using the sandbox until they are set."
+            if settings.provider_mode == "twilio"
+            else ""
+        )
+        return ProviderChoice(SandboxProvider(), True, warning)
+    from trustpager_desktop.providers.twilio_provider import TwilioProvider
+
+    try:
+        provider = TwilioProvider(
+            credentials.account_sid,
+            credentials.auth_token,
+            credentials.sender,
+            api_base=credentials.api_base,
+        )
+    except ValueError as exc:
+        return ProviderChoice(SandboxProvider(), True, f"Twilio settings are not usable: {exc}")
+    return ProviderChoice(provider, False)

@@ -47,7 +47,7 @@ from trustpager_desktop.core.states import ActivityKind, DeliveryStatus
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.store.models import OutboundMessage, UndeliverableNumber
+from trustpager_desktop.store.models import Contact, OutboundMessage, UndeliverableNumber
 
 ACTOR = "Twilio"
 
@@ -149,7 +149,7 @@ def record_statuses(
     with db.read() as session:
         for chunk in bulk.chunks(sids):
             rows = session.execute(_CURRENT, {"sids": chunk})
-            current.update(dict(rows.all()))
+            current.update({sid: status for sid, status in rows if sid is not None})
     changes = sorted(
         ((sid, *wanted[sid]) for sid, old in current.items() if _moves(old, wanted[sid][0])),
         key=lambda change: change[3],
@@ -194,8 +194,10 @@ def _apply(
             changed += 1
             if status == DeliveryStatus.DELIVERED:
                 _delivered(journal, row.to_e164, now)
-            elif _counts_against(status, code, row.to_e164) and _failed(
-                journal, row.to_e164, code, now
+            elif (
+                code is not None
+                and _counts_against(status, code, row.to_e164)
+                and _failed(journal, row.to_e164, code, now)
             ):
                 blocked.append(row.to_e164)
         journal.flush()
@@ -278,7 +280,7 @@ def _log(
     actor: str,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts = contacts_with_number(journal.session, e164)
+    contacts: list[Contact | None] = [*contacts_with_number(journal.session, e164)]
     for contact in contacts or [None]:
         journal.log(
             activity.LogEntry(
@@ -420,7 +422,7 @@ def delivery_for_sids(
             OutboundMessage.delivery_error_code,
         ).where(OutboundMessage.provider_sid.in_(list(sids)))
     )
-    return {sid: (status, code) for sid, status, code in rows}
+    return {sid: (status, code) for sid, status, code in rows if sid is not None}
 
 
 __all__ = [

@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -121,7 +121,7 @@ def write_table(
     return _write_rows(path, header, rows, len(rows), progress)
 
 
-def csv_file(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+def csv_file(path: str | os.PathLike[str]) -> AbstractContextManager[Any]:
     """For files with their own layout (reports): a writer with ``row(values)`` on a
     temporary file that replaces ``path`` only when the ``with`` block succeeds. Same
     encoding and formula-safe cells as every export."""

@@ -490,7 +490,7 @@ class OutboundGateway:
         origin, contact = resolved.request.origin, resolved.contact
         automation = origin if isinstance(origin, AutomationOrigin) else None
         manual = origin if isinstance(origin, ManualOrigin) else None
-        confirmation = isinstance(origin, ConfirmationOrigin)
+        confirmation = origin if isinstance(origin, ConfirmationOrigin) else None
         return OutboundText(
             id=None,
             contact_id=contact.id if contact else None,
@@ -507,7 +507,7 @@ class OutboundGateway:
             else "opt_out_confirmation"
             if confirmation
             else "manual_sms",
-            actor=manual.actor if manual else origin.actor if confirmation else None,
+            actor=manual.actor if manual else confirmation.actor if confirmation else None,
             screen=manual.screen if manual else None,
             automation_id=automation.automation_id if automation else None,
             automation_name=automation.automation_name if automation else None,
@@ -515,7 +515,9 @@ class OutboundGateway:
             step_position=automation.step_position if automation else None,
             queue_item_id=automation.queue_item_id if automation else None,
             suppression_checked=True,
-            suppression_result=_suppression_result(decision, is_automation, confirmation),
+            suppression_result=_suppression_result(
+                decision, is_automation, confirmation is not None
+            ),
             suppression_reason=decision.reason,
             recipient_opted_out=decision.recipient_opted_out,
             status=MessageStatus.SENDING,

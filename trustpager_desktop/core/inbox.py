@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +45,11 @@ from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.journal import WriteJournal
-from trustpager_desktop.core.number_contacts import contacts_by_number, contacts_with_number
+from trustpager_desktop.core.number_contacts import (
+    contacts_by_number,
+    contacts_with_number,
+    names_by_number,
+)
 from trustpager_desktop.core.phone import format_for_reading, try_e164
 from trustpager_desktop.core.replies import (
     ReplyClassification,
@@ -178,7 +183,7 @@ def _clean_text(value: str, limit: int) -> str:
     return value.replace("\x00", "")[:limit]
 
 
-def _row(record: InboundRecord, default_region: str, now: datetime) -> dict | None:
+def _row(record: InboundRecord, default_region: str, now: datetime) -> dict[str, Any] | None:
     """The column values for one record, or None (logged) when it cannot be stored."""
     sid = record.sid if isinstance(record.sid, str) else ""
     sender = record.from_number if isinstance(record.from_number, str) else ""
@@ -215,7 +220,7 @@ def _batches(items: Iterable[InboundRecord], size: int) -> Iterator[list[Inbound
         yield batch
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT (sid) DO NOTHING; returns how many rows were new."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -244,7 +249,7 @@ def store_inbound(
     new = duplicates = skipped = 0
     now = clock.now()
     for batch in _batches(records, batch_size):
-        rows: dict[str, dict] = {}
+        rows: dict[str, dict[str, Any]] = {}
         for record in batch:
             row = _row(record, default_region, now)
             if row is None:
@@ -378,7 +383,8 @@ def _log_reply(
     }
     if decided_at is not None:
         details["received_at"] = message.date_sent.isoformat()
-    for contact in contacts or [None]:
+    recipients: list[Contact | None] = [*contacts] or [None]
+    for contact in recipients:
         journal.log(
             activity.LogEntry(
                 kind=kind,
@@ -672,20 +678,6 @@ def _process_one_by_one(
 # ---- review --------------------------------------------------------------------------
 
 
-def _names_by_number(session: Session, numbers: set[str]) -> dict[str, tuple[str, ...]]:
-    if not numbers:
-        return {}
-    found: dict[str, list[str]] = {}
-    rows = session.execute(
-        select(Contact.phone_e164, Contact.first_name, Contact.last_name)
-        .where(Contact.phone_e164.in_(numbers))
-        .order_by(Contact.last_name, Contact.first_name)
-    )
-    for e164, first, last in rows:
-        found.setdefault(e164, []).append(f"{first} {last}".strip())
-    return {k: tuple(v) for k, v in found.items()}
-
-
 def _review_reason(message: InboundMessage, settings: AppSettings) -> str:
     words = settings.keywords
     if message.classification == ReplyKind.OPT_IN.value:
@@ -707,7 +699,7 @@ def list_needs_review(session: Session, default_region: str = "US") -> list[Revi
             .order_by(InboundMessage.date_sent, InboundMessage.id)
         )
     )
-    names = _names_by_number(session, {m.from_e164 for m in messages if m.from_e164})
+    names = names_by_number(session, {m.from_e164 for m in messages if m.from_e164})
     return [
         ReviewItem(
             inbound_id=m.id,
@@ -844,7 +836,7 @@ def _apply_decision(
             f"The sender {message.from_number!r} is not a phone number that can be "
             "opted out or in; mark it the other way or handle it in Twilio."
         )
-    if decision == ReviewDecision.OPT_OUT:
+    if decision == ReviewDecision.OPT_OUT and e164:
         zone = settings.business_timezone
         outcome = consent.opt_out_number(
             session,
@@ -868,7 +860,7 @@ def _apply_decision(
                 settings=settings, clock=clock,
             )  # fmt: skip
         return outcome.contact_ids, confirm
-    if decision == ReviewDecision.RE_CONSENT:
+    if decision == ReviewDecision.RE_CONSENT and e164:
         changed = consent.re_consent_number(
             session,
             e164,

@@ -238,7 +238,7 @@ def read_inbox(
     worker: str,
     label: str,
     default_region: str = "US",
-    on_page: Callable[[], None] | None = None,
+    on_page: Callable[[], object] | None = None,
 ) -> ReadResult:
     """Run ``plan``: list, store replies, record delivery statuses, learn numbers.
 

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,7 +100,7 @@ class InboxFreshness:
 # ---- the row helpers ---------------------------------------------------------------
 
 
-def _value(session: Session, key: str, *, lock: bool = False) -> dict | list | None:
+def _value(session: Session, key: str, *, lock: bool = False) -> dict[str, Any] | list[Any] | None:
     query = select(Meta.value).where(Meta.key == key)
     if lock:
         _ensure_row(session, key)
@@ -108,7 +109,7 @@ def _value(session: Session, key: str, *, lock: bool = False) -> dict | list | N
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return cast(dict[str, Any] | list[Any], json.loads(raw))
     except ValueError:
         return None  # a damaged value counts as unset; the next write repairs it
 

@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Interval, and_, func, literal, select
+from sqlalchemy import ColumnElement, Interval, ScalarSelect, Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import business_days
@@ -241,7 +241,9 @@ def _sorted_codes(codes: Counter[int | None]) -> tuple[tuple[int | None, int], .
 _SENT = OutboundMessage.provider_sid.is_not(None)
 
 
-def _latest_text_before(number: ColumnElement[Any], moment: ColumnElement[Any]):  # type: ignore[no-untyped-def]
+def _latest_text_before(
+    number: ColumnElement[Any], moment: ColumnElement[Any]
+) -> ScalarSelect[Any]:
     """Correlated subquery: the id of the last text sent to ``number`` at or before ``moment``."""
     return (
         select(OutboundMessage.id)
@@ -297,7 +299,7 @@ def attribute(session: Session, number: Any, moment: Any, source: Any) -> Attrib
     return Attribution(counts, total)
 
 
-def opt_out_events(since: datetime, until: datetime):  # type: ignore[no-untyped-def]
+def opt_out_events(since: datetime, until: datetime) -> Subquery:
     """Distinct (number, received at) opt-outs of the period that a customer made: a STOP to
     a number two contacts share is one opt-out, not two."""
     return (
@@ -353,7 +355,7 @@ def _period_counts(
         .where(_in_period(since, until))
         .group_by(*columns, has_sid)
     )
-    counts: dict[StepKey, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
+    counts: dict[StepKey, Counter[str]] = defaultdict(Counter)
     failures: dict[StepKey, Counter[int | None]] = defaultdict(Counter)
     for aid, sid, status, code, reported, reported_code, sent, n in rows:
         if reported:  # Twilio's later word on a sent text (core.delivery)
@@ -365,7 +367,7 @@ def _period_counts(
         figures["blocked"] += n if status == MessageStatus.SUPPRESSED and code is None else 0
         if status in FAILED_STATUSES or (status == MessageStatus.SUPPRESSED and code is not None):
             failures[(aid, sid)][code] += n
-    return counts, failures
+    return counts, failures  # type: ignore[return-value]  # Counters are dict[str, int]
 
 
 def _automation_names(session: Session) -> tuple[dict[int, str], dict[int, tuple[int, str]]]:
@@ -391,7 +393,7 @@ def _recorded_names(session: Session, ids: set[int]) -> dict[int, str]:
         .where(OutboundMessage.automation_id.in_(sorted(ids)))
         .group_by(OutboundMessage.automation_id)
     )
-    return {aid: name or f"Automation {aid}" for aid, name in rows}
+    return {aid: name or f"Automation {aid}" for aid, name in rows if aid is not None}
 
 
 def step_label(position: int | None, template: str | None) -> str:
@@ -444,7 +446,9 @@ def _weekly(
         for start, end in zip(starts, ends, strict=True)
     ]
     events = opt_out_events(starts[0], until) if starts else None
-    moments = session.scalars(select(events.c.received_at)) if events is not None else []
+    moments: Iterable[datetime] = (
+        session.scalars(select(events.c.received_at)) if events is not None else []
+    )
     outs = Counter(bisect.bisect_right(starts, moment) - 1 for moment in moments)
     zone = ZoneInfo(timezone_name)
     return tuple(
@@ -599,7 +603,7 @@ def _assemble(
     for aid in sorted(by_automation, key=lambda a: (names.get(a, "").lower(), a)):
         name = names.get(aid, f"Automation {aid}")
         rows = tuple(
-            figures(key, name, step_label(*steps.get(key[1], (None, None))))  # type: ignore[arg-type]
+            figures(key, name, step_label(*steps.get(key[1], (None, None))))  # type: ignore[arg-type]  # a removed step's label is blank
             for key in sorted(by_automation[aid], key=position)
         )
         automations.append(AutomationFigures(aid, name, rows))

@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -63,14 +63,13 @@ class ConsentRows:
                     or self.renewed_suppressions)  # fmt: skip
 
 
-# The models' tables, typed as the Tables they are (the declarative stub says FromClause).
-_CONTACTS = cast(Table, Contact.__table__)
-_EVENTS = cast(Table, ConsentEvent.__table__)
-_ENTRIES = cast(Table, ActivityEntry.__table__)
+_CONTACTS = Contact.__table__
+_EVENTS = ConsentEvent.__table__
+_ENTRIES = ActivityEntry.__table__
 _SET_OPTED_OUT = (
     update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(sms_opted_out=True)
 )
-_SUPPRESSIONS = cast(Table, NumberSuppression.__table__)
+_SUPPRESSIONS = NumberSuppression.__table__
 _RENEW_SUPPRESSION = update(_SUPPRESSIONS).where(_SUPPRESSIONS.c.phone_e164 == bindparam("number"))
 
 

@@ -224,7 +224,11 @@ class KeyRing:
 
     def _create_own(self) -> None:
         key = _new_key()
-        data = {"format": KEYS_FORMAT, "own": key.key_id, "keys": {key.key_id: key.to_json()}}
+        data: dict[str, Any] = {
+            "format": KEYS_FORMAT,
+            "own": key.key_id,
+            "keys": {key.key_id: key.to_json()},
+        }
         existing = _read_json(self.path)
         try:
             if existing is not None:  # imported keys but no own key yet: keep them

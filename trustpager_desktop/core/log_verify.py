@@ -209,10 +209,10 @@ class _Rows:
     def fetch(self, sql: str, after: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to ``limit`` rows after id ``after``. Raises DatabaseError (one sentence) when
         the driver cannot read them, e.g. damaged pages of an SQLite file."""
-        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        cursor = self._raw.cursor()  # type: ignore[union-attr]  # the DBAPI connection is open while reading
         try:
             cursor.execute(sql, (after, limit))
-            return cursor.fetchall()
+            return list(cursor.fetchall())
         except self._driver_error as exc:
             raise DatabaseError(explain_error(exc, self._url)) from exc
         finally:
@@ -238,9 +238,10 @@ def walk_chain(
     after = start.after_id
     tell = _progress_teller(session, start, result, progress)
     if not start.signed:
-        after = _walk_unkeyed_prefix(rows, result, after, batch_size, tell)
-        if after is None:
+        resumed = _walk_unkeyed_prefix(rows, result, after, batch_size, tell)
+        if resumed is None:
             return result
+        after = resumed
     while not result.problem:
         tell()
         batch = rows.fetch(rows.signed, after, batch_size)
@@ -346,7 +347,7 @@ def _broken(
 # the plain row, in the same key order and with the encoder json.dumps uses for
 # ensure_ascii=False, because a dict, a json.dumps and two datetimes per entry made the
 # unkeyed prefix several times slower to check than the signed part.
-_json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_text = json.encoder.encode_basestring
 
 
 def _json_id(value: int | None) -> str:
@@ -496,7 +497,7 @@ def save_checkpoint(
     if exists is not None:
         return False
     now = clock.now()
-    mac = ring.signer(key.key_id).sign(  # type: ignore[union-attr]
+    mac = ring.signer(key.key_id).sign(  # type: ignore[union-attr]  # our own key always has a signer
         checkpoint_message(entry_id, seq, entry_hash, key.key_id, now)
     )
     session.add(ActivityCheckpoint(entry_id=entry_id, seq=seq, entry_hash=entry_hash,

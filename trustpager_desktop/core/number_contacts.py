@@ -35,3 +35,18 @@ def contacts_by_number(session: Session, numbers: Iterable[str | None]) -> dict[
         for contact in session.scalars(query):
             found[contact.phone_e164 or ""].append(contact)
     return found
+
+
+def names_by_number(session: Session, numbers: Iterable[str | None]) -> dict[str, tuple[str, ...]]:
+    """The names of the contacts with each number, by last then first name; a number no
+    contact has is left out."""
+    found = contacts_by_number(session, numbers)
+    return {
+        number: tuple(c.display_name for c in sorted(people, key=_by_name))
+        for number, people in found.items()
+        if people
+    }
+
+
+def _by_name(contact: Contact) -> tuple[str, str]:
+    return (contact.last_name, contact.first_name)

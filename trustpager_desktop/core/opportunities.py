@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
@@ -54,7 +55,7 @@ def format_value(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
-def _select():  # type: ignore[no-untyped-def]
+def _select() -> Select[*tuple[Any, ...]]:
     return select(
         Opportunity.id,
         Opportunity.title,
@@ -67,7 +68,7 @@ def _select():  # type: ignore[no-untyped-def]
     ).join(Contact, Contact.id == Opportunity.contact_id)
 
 
-def _row(r) -> OpportunityRow:  # type: ignore[no-untyped-def]
+def _row(r: Row[*tuple[Any, ...]]) -> OpportunityRow:
     return OpportunityRow(
         id=r.id,
         title=r.title,

@@ -135,7 +135,8 @@ def audit(session: Session) -> AuditResult:
     for phone, (should_hold, evidence, _at) in sorted(expected.numbers.items()):
         if should_hold and phone not in held:
             result.mismatches.append(
-                f"Number {phone} should be held as opted out ({evidence.describe()}) "  # type: ignore[union-attr]
+                f"Number {phone} should be held as opted out "
+                f"({evidence.describe() if evidence else 'no record'}) "
                 "but its suppression is missing or lifted."
             )
     return result
@@ -148,9 +149,9 @@ def _contact_problem(
     if opted_out == should_be_out:
         return ""
     who = f"Contact {contact_id} ({name})"
-    if should_be_out:
+    if expected is not None and should_be_out:
         return (
-            f"{who} is marked subscribed, but {expected[1].describe()} opted them out "  # type: ignore[index]
+            f"{who} is marked subscribed, but {expected[1].describe()} opted them out "
             "and no re-consent follows."
         )
     if expected is None:

@@ -15,17 +15,17 @@ for the same fire time.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, NamedTuple, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.store.models import Meta
+from trustpager_desktop.store.models import Automation, Meta
 
 CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 INTERVAL_FIELDS = ("weeks", "days", "hours", "minutes")
@@ -37,7 +37,15 @@ MIN_SCHEDULE_INTERVAL = timedelta(hours=1)
 _GAPS_CHECKED = 60  # fires walked at most: 49 hours of them at one an hour, and some
 _WALK_SPAN = timedelta(hours=49)
 
-Trigger = CronTrigger | IntervalTrigger
+
+class Trigger(Protocol):
+    """What this module uses of an APScheduler 3 trigger (APScheduler 3 has no type hints)."""
+
+    timezone: tzinfo
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None: ...
 
 
 def build_trigger(
@@ -50,14 +58,16 @@ def build_trigger(
             args = {k: schedule[k] for k in CRON_FIELDS if k in schedule}
             if not args:
                 raise UserInputError("A cron schedule needs at least an hour or a day of week.")
-            return CronTrigger(timezone=timezone, start_date=start_date, **args)
+            cron: Trigger = CronTrigger(timezone=timezone, start_date=start_date, **args)
+            return cron
         if kind == "interval":
             args = {k: schedule[k] for k in INTERVAL_FIELDS if k in schedule}
             if not args or any(not isinstance(v, int) or v < 0 for v in args.values()):
                 raise UserInputError("An interval schedule needs whole weeks/days/hours/minutes.")
             if sum(args.values()) == 0:
                 raise UserInputError("An interval schedule cannot be zero.")
-            return IntervalTrigger(timezone=timezone, start_date=start_date, **args)
+            interval: Trigger = IntervalTrigger(timezone=timezone, start_date=start_date, **args)
+            return interval
     except (ValueError, TypeError) as exc:
         if isinstance(exc, UserInputError):
             raise
@@ -72,8 +82,11 @@ def check_min_interval(trigger: Trigger, minimum: timedelta = MIN_SCHEDULE_INTER
     (a year of weekdays at 9:00 passes, ``minute: "*/5"`` does not)."""
     from trustpager_desktop.core.automations import describe_duration
 
-    interval = isinstance(trigger, IntervalTrigger)
-    gap = trigger.interval if interval else _shortest_cron_gap(trigger, minimum)  # type: ignore[union-attr]
+    gap: timedelta | None
+    if isinstance(trigger, IntervalTrigger):
+        gap = trigger.interval
+    else:
+        gap = _shortest_cron_gap(trigger, minimum)
     if gap is not None and gap < minimum:
         raise UserInputError(
             f"The schedule fires every {describe_duration(int(gap.total_seconds()))}; a "
@@ -120,6 +133,28 @@ def latest_due_fire(trigger: Trigger, after: datetime, now: datetime) -> datetim
     return latest
 
 
+class ScheduledAutomation(NamedTuple):
+    """An enabled automation with a schedule, as the runner needs it."""
+
+    id: int
+    name: str
+    schedule: str  # the JSON as stored
+    created_at: datetime
+
+
+def scheduled_automations(session: Session) -> list[ScheduledAutomation]:
+    """Every enabled automation that has a schedule."""
+    rows = session.execute(
+        select(Automation.id, Automation.name, Automation.schedule, Automation.created_at).where(
+            Automation.enabled.is_(True), Automation.schedule.is_not(None)
+        )
+    )
+    return [
+        ScheduledAutomation(automation_id, name, schedule or "{}", created_at)
+        for automation_id, name, schedule, created_at in rows
+    ]
+
+
 def _key(automation_id: int) -> str:
     return f"schedule.last_fire.{automation_id}"
 
@@ -144,7 +179,7 @@ def claim_fire(
             return True
         except IntegrityError:
             return False
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         update(Meta)
         .where(Meta.key == key, Meta.value == previous.isoformat())
         .values(value=fire.isoformat())

@@ -234,7 +234,7 @@ def load_settings(session: Session) -> AppSettings:
                 values[f.name] = _decode(f.type, stored[f.name])
             except ValueError:
                 continue  # a damaged value falls back to the default rather than crash
-    return AppSettings(**values)  # type: ignore[arg-type]
+    return AppSettings(**values)  # type: ignore[arg-type]  # each value decoded to its field's type
 
 
 def save_settings(

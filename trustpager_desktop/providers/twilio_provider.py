@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -59,7 +59,7 @@ UNCLEAR_REPLY_REASON = (
 )
 
 
-class _RecordingHttpClient(TwilioHttpClient):
+class _RecordingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio has no type hints
     """TwilioHttpClient that remembers the last response per thread, so error
     handling can read headers (Retry-After) that TwilioRestException drops."""
 
@@ -78,7 +78,7 @@ class _RecordingHttpClient(TwilioHttpClient):
         return getattr(self._local, "last", None)
 
 
-class _ScrubbingLogAdapter(logging.LoggerAdapter):
+class _ScrubbingLogAdapter(logging.LoggerAdapter[logging.Logger]):
     """Hands twilio's own request/response logging through our scrubber."""
 
     def __init__(self, logger: logging.Logger, scrub: Any) -> None:
@@ -229,7 +229,7 @@ class TwilioProvider:
         return f"<TwilioProvider {_mask_sid(self.account_sid)} sender={self.sender}>"
 
     @property
-    def _account(self):
+    def _account(self) -> Any:  # twilio's account context (untyped)
         return self._client.api.v2010.accounts(self.account_sid)
 
     def send(self, to_e164: str, body: str) -> SendResult:
@@ -318,7 +318,8 @@ class TwilioProvider:
                 )
             if created.tzinfo is None:
                 created = created.replace(tzinfo=UTC)
-            yield SentRecord(*fields, created_at=created.astimezone(UTC))
+            sid, to, body, status = cast(list[str], fields)  # each checked to be a str above
+            yield SentRecord(sid, to, body, status, created_at=created.astimezone(UTC))
 
     @property
     def inbox_is_shared(self) -> bool:
@@ -446,7 +447,7 @@ class TwilioProvider:
             bad.append("date_sent")
         if not bad and not fields["sid"]:
             bad.append("sid")
-        if bad:
+        if bad or not isinstance(date_sent, datetime):
             log.warning(
                 "Skipped Twilio message %s: missing or unreadable %s",
                 self._scrub(sid) if isinstance(sid, str) else "(no SID)",
@@ -457,13 +458,14 @@ class TwilioProvider:
             date_sent = date_sent.replace(tzinfo=UTC)
         status = getattr(m, "status", None)
         error_code = getattr(m, "error_code", None)
+        text = cast(dict[str, str], fields)  # each checked to be a str above
         return MessageRecord(
-            sid=fields["sid"],
-            from_number=fields["from"],
-            to_number=fields["to"],
-            body=fields["body"],
+            sid=text["sid"],
+            from_number=text["from"],
+            to_number=text["to"],
+            body=text["body"],
             date_sent=date_sent.astimezone(UTC),
-            direction=fields["direction"],
+            direction=text["direction"],
             status=status if isinstance(status, str) else "",
             error_code=error_code if isinstance(error_code, int) else None,
         )

@@ -6,7 +6,12 @@ import logging
 import signal
 import threading
 
-from trustpager_desktop.runtime.jobs import build_all_jobs, make_scheduler, schedule_jobs
+from trustpager_desktop.runtime.jobs import (
+    BackgroundJob,
+    build_all_jobs,
+    make_scheduler,
+    schedule_jobs,
+)
 from trustpager_desktop.services import AppServices
 
 log = logging.getLogger("trustpager.agent")
@@ -33,7 +38,7 @@ def run_once(services: AppServices) -> int:
     return 1 if failures else 0
 
 
-def close_jobs(jobs: list) -> None:  # list[BackgroundJob]
+def close_jobs(jobs: list[BackgroundJob]) -> None:
     """Let jobs give up what they hold (the inbox poller's lease) on a clean stop."""
     for job in jobs:
         close = getattr(job, "close", None)

@@ -22,9 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
-
-from sqlalchemy import select
+from datetime import datetime, timedelta
 
 from trustpager_desktop.core import automations, schedules
 from trustpager_desktop.core.auto_queue import (
@@ -40,7 +38,6 @@ from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.runtime.inbox_poller import dispatch_inbox_check
 from trustpager_desktop.runtime.jobs import BackgroundJob, JobReport, new_worker_id
 from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.models import Automation
 
 log = logging.getLogger("trustpager.automation_runner")
 
@@ -96,13 +93,7 @@ class AutomationRunner:
         now = s.clock.now()
         fired = []
         with s.db.read() as session:
-            scheduled = list(
-                session.execute(
-                    select(
-                        Automation.id, Automation.name, Automation.schedule, Automation.created_at
-                    ).where(Automation.enabled.is_(True), Automation.schedule.is_not(None))
-                ).all()
-            )
+            scheduled = schedules.scheduled_automations(session)
         for automation_id, name, raw, created_at in scheduled:
             try:
                 fire = self._fire_one(automation_id, raw, created_at, now)
@@ -113,7 +104,9 @@ class AutomationRunner:
                 fired.append(ScheduleFire(name, fire))
         return fired
 
-    def _fire_one(self, automation_id: int, raw: str, created_at, now) -> int | None:  # type: ignore[no-untyped-def]
+    def _fire_one(
+        self, automation_id: int, raw: str, created_at: datetime, now: datetime
+    ) -> int | None:
         import json
 
         s = self.services

@@ -133,8 +133,12 @@ def status_text(status: InboxStatus) -> str:
         return f"{who} unreachable, next try {_clock_text(status.next_try_at, zone)}"
     if status.last_error:
         return f"Inbox not checked: {status.last_error}"
-    newer_elsewhere = status.read_by and status.read_at and status.as_of
-    if newer_elsewhere and (not status.last_checked_at or status.read_at > status.last_checked_at):
+    if (
+        status.read_by
+        and status.read_at
+        and status.as_of
+        and (not status.last_checked_at or status.read_at > status.last_checked_at)
+    ):
         return f"Inbox checked by {status.read_by} {_ago(status.read_at, status.as_of, zone)}"
     if status.last_checked_at:
         return f"Inbox checked {_clock_text(status.last_checked_at, zone)}"
@@ -162,7 +166,7 @@ class InboxReader:
         self.label = label
 
     def read(
-        self, *, incremental_only: bool = False, on_page: Callable[[], None] | None = None
+        self, *, incremental_only: bool = False, on_page: Callable[[], object] | None = None
     ) -> ReadResult:
         """Plan and run one read (see ``core.inbox_read``); provider trouble is in ``error``."""
         settings, provider, now = self.settings(), self.provider(), self.clock.now()
@@ -209,8 +213,10 @@ class InboxPoller:
         self.db = db
         self.clock = clock
         self._provider = provider if callable(provider) else (lambda: provider)
-        fixed = settings or AppSettings()
-        self._settings = settings if callable(settings) else (lambda: fixed)
+        fixed = settings if isinstance(settings, AppSettings) else AppSettings()
+        self._settings: Callable[[], AppSettings] = (
+            settings if callable(settings) else (lambda: fixed)
+        )
         self._rand = rand
         self.worker = worker or new_worker_id()
         self.label = label or process_label("window")

@@ -3,17 +3,18 @@
 A job is a plain object with ``run_once()``; it never touches a widget. The
 window watches jobs through Qt signals in ``ui``; the headless agent just logs.
 Each job module exposes ``build_jobs(services) -> list[BackgroundJob]`` and is
-listed in ``JOB_MODULES``.
+listed in ``job_modules``.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -25,12 +26,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trustpager.jobs")
 
-# Modules with build_jobs(services); each feature adds its own line.
-JOB_MODULES: tuple[str, ...] = (
-    "trustpager_desktop.runtime.inbox_poller",
-    "trustpager_desktop.runtime.automation_runner",
-    "trustpager_desktop.runtime.confirmation_sender",
-)
+
+def job_modules() -> tuple[ModuleType, ...]:
+    """Modules with build_jobs(services); each feature adds its own line. Imported here,
+    not at the top: each job module imports this one."""
+    from trustpager_desktop.runtime import automation_runner, confirmation_sender, inbox_poller
+
+    return (inbox_poller, automation_runner, confirmation_sender)
 
 
 def new_worker_id() -> str:
@@ -64,8 +66,8 @@ class BackgroundJob(Protocol):
 
 def build_all_jobs(services: AppServices) -> list[BackgroundJob]:
     jobs: list[BackgroundJob] = []
-    for name in JOB_MODULES:
-        jobs.extend(importlib.import_module(name).build_jobs(services))
+    for module in job_modules():
+        jobs.extend(module.build_jobs(services))
     return jobs
 
 
@@ -78,7 +80,7 @@ def make_scheduler() -> BackgroundScheduler:
     )
 
 
-def _guarded(job: BackgroundJob):  # type: ignore[no-untyped-def]
+def _guarded(job: BackgroundJob) -> Callable[[], None]:
     def run() -> None:
         try:
             report = job.run_once()

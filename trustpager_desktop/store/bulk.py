@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -34,7 +35,9 @@ def chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T
         yield values[start : start + size]
 
 
-def id_in(column: ColumnElement[int], ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+def id_in(
+    column: ColumnElement[int] | QueryableAttribute[int], ids: Sequence[int], dialect: str
+) -> ColumnElement[bool]:
     """``column IN ids``; on PostgreSQL ``column = ANY(:array)``, one parameter whatever
     the count, so the statement's text (and its prepared plan) is the same every time."""
     if dialect == "postgresql":

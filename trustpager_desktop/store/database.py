@@ -17,9 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,7 +104,7 @@ def _prepare_sqlite_file(path: Path) -> None:
 
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # the DBAPI is untyped
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -116,7 +117,7 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, read_only: boo
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         if options.get("write_lock"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -363,7 +364,7 @@ class Database:
 
 def explain_error(exc: Exception, url: str) -> str:
     """A database error (SQLAlchemy's or the driver's own) as one sentence for a person."""
-    return _explain(exc, url)  # type: ignore[arg-type]
+    return _explain(exc, url)  # type: ignore[arg-type]  # a driver error is read like SQLAlchemy's
 
 
 def _explain(exc: SQLAlchemyError, url: str) -> str:

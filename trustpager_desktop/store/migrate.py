@@ -49,7 +49,7 @@ def head_revision() -> str:
         parents.update(_DOWN_REVISION.findall(source))
     heads = revisions - parents
     if len(heads) == 1:
-        return heads.pop()
+        return str(heads.pop())
     return alembic_head_revision()
 
 

@@ -439,7 +439,7 @@ class ContactPage(QWidget):
 
         The data (and the log verification) is gathered on a worker thread; the PDF
         is painted on the GUI thread because Qt's text document requires it."""
-        from trustpager_desktop.ui import consent_report  # PDF and export code: load on demand
+        from trustpager_desktop.pdf import consent_report  # PDF and export code: load on demand
 
         contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
         self.report_button.setEnabled(False)

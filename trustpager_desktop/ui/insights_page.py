@@ -10,11 +10,11 @@ time (alongside the queries) so the window does not wait for numpy either. Every
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from datetime import date
 from enum import IntEnum
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -365,9 +365,7 @@ class InsightsPage(QWidget):
             self.charts_placeholder.setText(f"The charts cannot be drawn: {error}")
             self.charts_drawn.emit()
 
-        self._import_job = run_in_background(
-            lambda: importlib.import_module("pyqtgraph"), imported, failed
-        )
+        self._import_job = run_in_background(_import_pyqtgraph, imported, failed)
 
     @property
     def charts_pending(self) -> bool:
@@ -558,7 +556,7 @@ class InsightsPage(QWidget):
 
     def _report_gathered(self, report: compliance.ComplianceReport, path: str, fmt: str) -> None:
         if fmt == "pdf":
-            from trustpager_desktop.ui import compliance_report  # PDF code: load when used
+            from trustpager_desktop.pdf import compliance_report  # PDF code: load when used
 
             try:
                 compliance_report.write_pdf(report, path)
@@ -602,3 +600,10 @@ def _tree_item(label: str, figures: StepFigures, tracked: bool) -> QTreeWidgetIt
 
 
 __all__ = ["InsightsPage", "WeeklyBarChart"]
+
+
+def _import_pyqtgraph() -> ModuleType:
+    """pyqtgraph (and numpy) take a moment to import: done off the GUI thread, on first need."""
+    import pyqtgraph
+
+    return pyqtgraph

@@ -4,7 +4,7 @@ sandbox mode), the automation pause and the inbox state."""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -52,15 +52,8 @@ NAVIGATION = [
     ("insights", "Insights"),
     ("settings", "Settings"),
 ]
-# Pages built on first visit, as "module:class" so their imports wait too.
-LAZY_PAGES = {
-    "opportunities": "opportunities_page:OpportunitiesPage",
-    "automations": "automations_page:AutomationsPage",
-    "activity": "activity_page:ActivityPage",
-    "review": "review_page:ReviewPage",
-    "insights": "insights_page:InsightsPage",
-    "settings": "settings_page:SettingsPage",
-}
+# Pages built on first visit (_page_class), so their imports wait too.
+LAZY_PAGES = ("opportunities", "automations", "activity", "review", "insights", "settings")
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
     "review, insights, settings"
@@ -167,9 +160,7 @@ class MainWindow(QMainWindow):
         if key not in self.pages:
             if key not in LAZY_PAGES:
                 raise KeyError(key)
-            module, _, name = LAZY_PAGES[key].partition(":")
-            page_class = getattr(importlib.import_module(f"trustpager_desktop.ui.{module}"), name)
-            widget = page_class(self.services)
+            widget = _page_class(key)(self.services)
             self._wire_page(key, widget)
             self.pages[key] = widget
             self.stack.addWidget(widget)
@@ -493,3 +484,31 @@ class MainWindow(QMainWindow):
             if key in self.pages:
                 self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)
+
+
+def _page_class(key: str) -> Callable[[AppServices], QWidget]:
+    """A lazy page's class, its module imported on first need (a window start imports
+    only the contacts pages)."""
+    if key == "opportunities":
+        from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+
+        return OpportunitiesPage
+    if key == "automations":
+        from trustpager_desktop.ui.automations_page import AutomationsPage
+
+        return AutomationsPage
+    if key == "activity":
+        from trustpager_desktop.ui.activity_page import ActivityPage
+
+        return ActivityPage
+    if key == "review":
+        from trustpager_desktop.ui.review_page import ReviewPage
+
+        return ReviewPage
+    if key == "insights":
+        from trustpager_desktop.ui.insights_page import InsightsPage
+
+        return InsightsPage
+    from trustpager_desktop.ui.settings_page import SettingsPage
+
+    return SettingsPage

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trustpager_desktop.core import automations, consent, contacts
+from tests.support.contacts import add_contact
+from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.states import ActivityKind, ConsentSource
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import (
     ActivityEntry,
     Automation,
@@ -30,18 +30,6 @@ REMINDER = AutomationInput(
         StepInput("send_sms", template="Bye {last_name}"),
     ],
 )
-
-
-def _contact(s, clock, first="Ann", phone="(415) 555-0101", tags="", opted_out=False):
-    c = contacts.create_contact(
-        s,
-        ContactInput(first, "Lee", company="Acme", phone=phone, tags=tags),
-        actor="t",
-        clock=clock,
-    )
-    if opted_out:
-        consent.opt_out_contact(s, c, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock)
-    return c.id
 
 
 def test_render_fills_every_field():
@@ -90,7 +78,7 @@ def test_names_are_unique_regardless_of_case(db, clock):
 def test_update_keeps_queued_items_pointing_at_their_steps(db, clock):
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock)
+        cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
     changed = view.as_input()
     steps = list(changed.steps)
@@ -107,7 +95,7 @@ def test_update_keeps_queued_items_pointing_at_their_steps(db, clock):
 def test_enrol_creates_items_with_cumulative_due_times_and_logs(db, clock):
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock)
+        cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         result = automations.enroll(
             s, view.id, Audience(contact_ids=(cid,)), actor="Ann", clock=clock
         )
@@ -127,7 +115,7 @@ def test_enrol_creates_items_with_cumulative_due_times_and_logs(db, clock):
 def test_enrolling_twice_does_not_duplicate_pending_items(db, clock):
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock)
+        cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
         again = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
     assert again.enrolled == [] and again.already_enrolled == [cid]
@@ -138,7 +126,7 @@ def test_the_database_refuses_a_second_open_enrolment(db, clock):
     """Whatever code path inserts it: the partial unique index is the guarantee."""
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock)
+        cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
     row = {"automation_id": view.id, "contact_id": cid, "enrolled_at": clock.now(),
            "enrolled_by": "a racing desktop"}  # fmt: skip
@@ -151,7 +139,7 @@ def test_the_database_refuses_a_second_open_enrolment(db, clock):
 def test_a_finished_enrolment_is_closed_and_the_contact_may_be_enrolled_again(db, clock):
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock)
+        cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
         s.execute(update(QueueItem).where(QueueItem.step_position < 5).values(status="done"))
         busy = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
@@ -166,7 +154,9 @@ def test_a_finished_enrolment_is_closed_and_the_contact_may_be_enrolled_again(db
 def test_opted_out_contacts_are_enrolled_with_a_note(db, clock):
     with db.write() as s:
         view = automations.create_automation(s, REMINDER, clock=clock)
-        cid = _contact(s, clock, opted_out=True)
+        cid = add_contact(
+            s, clock, "Ann", "Lee", opted_out=True, company="Acme", phone="(415) 555-0101"
+        )
         result = automations.enroll(
             s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock
         )
@@ -176,8 +166,10 @@ def test_opted_out_contacts_are_enrolled_with_a_note(db, clock):
 
 def test_audiences_by_tag_stage_and_everyone(db, clock):
     with db.write() as s:
-        a = _contact(s, clock, "Ann", "(415) 555-0101", tags="vip,north")
-        b = _contact(s, clock, "Bob", "(415) 555-0102", tags="vipx")
+        a = add_contact(
+            s, clock, "Ann", "Lee", phone="(415) 555-0101", tags="vip,north", company="Acme"
+        )
+        b = add_contact(s, clock, "Bob", "Lee", phone="(415) 555-0102", tags="vipx", company="Acme")
         s.add(Opportunity(title="Roof", stage="Quote sent", contact_id=b, created_at=clock.now()))
         s.flush()
         assert automations.audience_contact_ids(s, Audience(tag="VIP")) == [a]

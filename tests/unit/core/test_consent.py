@@ -3,18 +3,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import activity, consent, contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, ConsentSource
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact
-
-
-def _add(db, clock, first="Ann", phone="(415) 555-0101"):
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first_name=first, phone=phone), actor="Ann", clock=clock
-        ).id
 
 
 def _count(s, model, **where):
@@ -25,7 +19,7 @@ def _count(s, model, **where):
 
 
 def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.write() as s:
         changed = consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
@@ -42,7 +36,7 @@ def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
 
 
 def test_opting_out_twice_is_harmless_and_recorded_once(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     for _ in range(2):
         with db.write() as s:
             consent.opt_out_contact(
@@ -54,7 +48,7 @@ def test_opting_out_twice_is_harmless_and_recorded_once(db, clock):
 
 
 def test_failed_opt_out_leaves_nothing_half_written(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with pytest.raises(RuntimeError), db.write() as s:
         consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
@@ -67,9 +61,9 @@ def test_failed_opt_out_leaves_nothing_half_written(db, clock):
 
 
 def test_stop_opts_out_every_contact_with_that_number(db, clock):
-    a = _add(db, clock, "Ann", "(415) 555-0101")
-    b = _add(db, clock, "Bob", "+1 415 555 0101")
-    other = _add(db, clock, "Cy", "(415) 555-0199")
+    a = add_contact(db, clock, "Ann", phone="(415) 555-0101")
+    b = add_contact(db, clock, "Bob", phone="+1 415 555 0101")
+    other = add_contact(db, clock, "Cy", phone="(415) 555-0199")
     received = datetime(2026, 11, 26, 10, 4, 17, tzinfo=UTC)
     with db.write() as s:
         result = consent.opt_out_number(
@@ -93,8 +87,10 @@ def test_stop_opts_out_every_contact_with_that_number(db, clock):
 
 
 def test_opt_out_follows_the_number_for_automations(db, clock):
-    a = _add(db, clock, "Ann")
-    b = _add(db, clock, "Bob")  # same number, still subscribed on its own record
+    a = add_contact(db, clock, "Ann", phone="(415) 555-0101")
+    b = add_contact(
+        db, clock, "Bob", phone="(415) 555-0101"
+    )  # same number, still subscribed on its own record
     with db.write() as s:
         consent.opt_out_contact(
             s, s.get(Contact, a), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
@@ -117,7 +113,7 @@ def test_stop_from_unknown_number_is_remembered_for_contacts_created_later(db, c
     assert result.contact_ids == [] and result.number_suppressed
     with db.read() as s:
         assert not consent.may_automation_text(s, None, "+14155550177").allowed
-    cid = _add(db, clock, "Late", "415 555 0177")
+    cid = add_contact(db, clock, "Late", phone="415 555 0177")
     with db.read() as s:
         c = s.get(Contact, cid)
         assert c.sms_opted_out and c.sms_opt_out_source == "number_suppression"
@@ -125,7 +121,7 @@ def test_stop_from_unknown_number_is_remembered_for_contacts_created_later(db, c
 
 
 def test_editing_a_contact_to_a_suppressed_number_opts_it_out(db, clock):
-    cid = _add(db, clock, "Ann", "(415) 555-0101")
+    cid = add_contact(db, clock, "Ann", phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_number(
             s, "+14155550177", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
@@ -149,7 +145,7 @@ def test_editing_a_contact_to_a_suppressed_number_opts_it_out(db, clock):
 def test_re_consent_requires_method_and_note_and_changes_nothing_without(
     db, clock, method, note, message
 ):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
@@ -164,7 +160,7 @@ def test_re_consent_requires_method_and_note_and_changes_nothing_without(
 
 
 def test_re_consent_records_method_note_and_lifts_number_suppression(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_number(
             s, "+14155550101", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
@@ -193,7 +189,7 @@ def test_re_consent_records_method_note_and_lifts_number_suppression(db, clock):
 
 
 def test_start_reply_is_its_own_evidence(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_number(
             s, "+14155550101", source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock
@@ -229,14 +225,14 @@ def test_start_from_unknown_number_lifts_its_suppression(db, clock):
 
 
 def test_contact_without_number_cannot_be_texted_by_automation(db, clock):
-    cid = _add(db, clock, "Nophone", "")
+    cid = add_contact(db, clock, "Nophone", phone="")
     with db.read() as s:
         decision = consent.may_automation_text(s, cid, None)
     assert not decision.allowed and "no valid phone" in decision.reason
 
 
 def test_deleting_an_opted_out_contact_keeps_the_number_opted_out(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.write() as s:
         consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
@@ -246,13 +242,13 @@ def test_deleting_an_opted_out_contact_keeps_the_number_opted_out(db, clock):
     with db.read() as s:
         assert not consent.may_automation_text(s, None, "+14155550101").allowed
         assert _count(s, ConsentEvent, contact_id=cid) == 1  # history outlives the contact
-    again = _add(db, clock, "Ann again")
+    again = add_contact(db, clock, "Ann again", phone="(415) 555-0101")
     with db.read() as s:
         assert s.get(Contact, again).sms_opted_out
 
 
 def test_status_line_reads_like_a_sentence(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, phone="(415) 555-0101")
     with db.read() as s:
         assert consent.status_line(s.get(Contact, cid)) == "Subscribed"
     with db.write() as s:
@@ -271,8 +267,8 @@ def test_batch_opt_out_makes_the_records_the_single_form_makes_one_after_another
     """STOPs from a known number (one contact already out), an unknown number, the known
     number again, and a number whose earlier suppression was lifted: each is opted out
     once, in order, with its own events and log entries, and the chain still verifies."""
-    ann = _add(db, clock, "Ann", "(415) 555-0101")
-    bob = _add(db, clock, "Bob", "+1 415 555 0101")
+    ann = add_contact(db, clock, "Ann", phone="(415) 555-0101")
+    bob = add_contact(db, clock, "Bob", phone="+1 415 555 0101")
     with db.write() as s:
         consent.opt_out_contact(s, s.get(Contact, bob), source=ConsentSource.MANUAL_TOGGLE, actor="Ann",
                                 clock=clock)  # fmt: skip

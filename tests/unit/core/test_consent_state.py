@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import consent, contacts
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.clock import FixedClock
@@ -30,12 +31,6 @@ from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMes
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 ANN, BEN = "+14155550101", "+14155550102"
 NY = "America/New_York"  # the default business time zone
-
-
-def _contact(s: Session, clock, first: str, phone: str = ANN) -> int:
-    return contacts.create_contact(
-        s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
-    ).id
 
 
 def _pending_reply(s: Session, e164: str, when: datetime, sid: str = "SMp1") -> None:
@@ -69,14 +64,14 @@ def _state_and_decision(s: Session, cid: int | None, e164: str | None, clock):
     return state, decision
 
 
-@pytest.fixture
-def clock():
-    return FixedClock(NOW)
+@pytest.fixture(autouse=True)
+def _now(clock):
+    clock.set(NOW)
 
 
 def test_subscribed(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         state, decision = _state_and_decision(s, cid, ANN, clock)
     assert (state.status, state.label, state.severity) == (
         ConsentStatus.SUBSCRIBED, "Subscribed", Severity.OK)  # fmt: skip
@@ -94,7 +89,7 @@ def test_no_number(db, clock):
 
 def test_opted_out_says_how_and_when(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         state, decision = _state_and_decision(s, cid, ANN, clock)
@@ -111,8 +106,8 @@ def test_opted_out_says_how_and_when(db, clock):
 
 def test_a_number_opted_out_through_another_contact_blocks_and_says_through_whom(db, clock):
     with db.write() as s:
-        ann = _contact(s, clock, "Ann")
-        ben = _contact(s, clock, "Ben")
+        ann = add_contact(s, clock, "Ann", "Lee", phone=ANN)
+        ben = add_contact(s, clock, "Ben", "Lee", phone=ANN)
         consent.opt_out_contact(s, s.get(Contact, ann), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         state, decision = _state_and_decision(s, ben, ANN, clock)
@@ -125,8 +120,8 @@ def test_a_number_opted_out_through_another_contact_blocks_and_says_through_whom
 
 def test_a_suppressed_number_blocks_a_contact_not_flagged_itself(db, clock):
     with db.write() as s:
-        ann = _contact(s, clock, "Ann")
-        ben = _contact(s, clock, "Ben")
+        ann = add_contact(s, clock, "Ann", "Lee", phone=ANN)
+        ben = add_contact(s, clock, "Ben", "Lee", phone=ANN)
         consent.opt_out_contact(s, s.get(Contact, ann), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
         contacts.delete_contact(s, ann, actor="t", clock=clock)  # the opt-out stays on the number
@@ -137,7 +132,7 @@ def test_a_suppressed_number_blocks_a_contact_not_flagged_itself(db, clock):
 
 def test_reconsent_after_a_stop_reply_waits_for_start(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         consent.record_provider_block(s, ANN, source=ConsentSource.STOP_REPLY, at=NOW - timedelta(hours=1),
                                       message_sid="SM1", clock=clock)  # fmt: skip
         consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox",
@@ -170,7 +165,7 @@ def test_a_later_start_lifts_the_block_an_earlier_one_does_not(db, clock):
 
 def test_a_reply_waiting_for_review_holds_texts(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         _pending_reply(s, ANN, NOW - timedelta(minutes=3))
         state, decision = _state_and_decision(s, cid, ANN, clock)
     assert state.status is ConsentStatus.HELD_FOR_REVIEW
@@ -182,7 +177,7 @@ def test_a_reply_waiting_for_review_holds_texts(db, clock):
 
 def test_holding_can_be_turned_off_and_the_screen_says_so(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         _pending_reply(s, ANN, NOW - timedelta(minutes=3))
         _save(s, hold_while_pending=False)
         state, decision = _state_and_decision(s, cid, ANN, clock)
@@ -193,7 +188,7 @@ def test_holding_can_be_turned_off_and_the_screen_says_so(db, clock):
 
 def test_opted_out_wins_over_a_hold(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         _pending_reply(s, ANN, NOW)
         consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="t",
                                 clock=clock)  # fmt: skip
@@ -207,7 +202,7 @@ def test_opted_out_wins_over_a_hold(db, clock):
 
 def test_frequency_cap_counts_automation_texts_of_the_last_24_hours(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         _automation_texts(s, cid, [NOW - timedelta(hours=h) for h in (1, 2, 25)])
         two = consent.may_automation_text_many(s, [(cid, ANN)], clock=clock)[0]
         _automation_texts(s, cid, [NOW - timedelta(minutes=5)])
@@ -220,7 +215,7 @@ def test_frequency_cap_counts_automation_texts_of_the_last_24_hours(db, clock):
 
 def test_frequency_cap_counts_through_a_batch_and_follows_the_setting(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         batch = consent.may_automation_text_many(s, [(cid, ANN)] * 4, clock=clock)
         _save(s, automation_texts_per_day=0)
         uncapped = consent.may_automation_text_many(s, [(cid, ANN)] * 4, clock=clock)
@@ -233,7 +228,7 @@ def test_frequency_cap_counts_through_a_batch_and_follows_the_setting(db, clock)
 
 def test_frequency_cap_can_be_left_out_by_a_recheck(db, clock):
     with db.write() as s:
-        cid = _contact(s, clock, "Ann")
+        cid = add_contact(s, clock, "Ann", "Lee", phone=ANN)
         _automation_texts(s, cid, [NOW - timedelta(minutes=m) for m in (1, 2, 3)])
         recheck = consent.may_automation_text_many(s, [(cid, ANN)], clock=clock,
                                                    frequency_cap=False)  # fmt: skip

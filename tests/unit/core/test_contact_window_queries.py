@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from trustpager_desktop.core import contacts, conversation, opportunities, preferences
+from tests.support.contacts import add_contact
+from trustpager_desktop.core import conversation, opportunities, preferences
 from trustpager_desktop.core.contact_tasks import tasks_for_contact
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
 from trustpager_desktop.core.states import ConsentSource
@@ -18,15 +18,8 @@ from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import ConsentEvent, Contact, InboundMessage, Opportunity, Task
 
 
-def _add(db, clock, first="Ann", phone="(415) 555-0101") -> int:
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="t", clock=clock
-        ).id
-
-
 def test_conversation_merges_both_directions_newest_last(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     gateway = OutboundGateway(db, SandboxProvider(), clock=clock)
     gateway.send(
         body="Reminder", contact_id=cid, origin=AutomationOrigin(1, "Appointment reminder", 3, 2)
@@ -63,8 +56,8 @@ def test_conversation_of_unknown_contact_is_empty(db):
 
 
 def test_tasks_for_contact_open_first_then_due(db, clock):
-    cid = _add(db, clock)
-    other = _add(db, clock, "Ben", "(415) 555-0102")
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
+    other = add_contact(db, clock, "Ben", "Lee", phone="(415) 555-0102")
     with db.write() as s:
         now = clock.now()
         s.add_all(
@@ -80,7 +73,7 @@ def test_tasks_for_contact_open_first_then_due(db, clock):
 
 
 def test_opportunities_list_and_get(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     with db.write() as s:
         s.add(
             Opportunity(
@@ -100,7 +93,7 @@ def test_opportunities_list_and_get(db, clock):
 
 
 def test_preferences_opt_out_and_reconsent_by_hand(db, clock):
-    cid = _add(db, clock)
+    cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     with db.write() as s:
         assert preferences.opt_out_by_hand(s, cid, actor="Ann", clock=clock)
     with db.write() as s:

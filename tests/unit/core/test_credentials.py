@@ -7,9 +7,13 @@ from keyring.backends.chainer import ChainerBackend
 from keyrings.alt.file import PlaintextKeyring
 
 from trustpager_desktop.cli import main
-from trustpager_desktop.core.credentials import TokenStore, resolve_credentials, token_from_file
+from trustpager_desktop.core.credentials import (
+    TokenStore,
+    choose_provider,
+    resolve_credentials,
+    token_from_file,
+)
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.providers.factory import choose_provider
 
 SID = "AC" + "1" * 32
 TOKEN = "f" * 32

@@ -4,7 +4,8 @@ import csv
 
 import pytest
 
-from tests.support.records import add_contact, opt_out, seed_log
+from tests.support.contacts import add_contact
+from tests.support.records import opt_out, seed_log
 from trustpager_desktop.core import consent, exports
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.credentials import TokenStore
@@ -32,7 +33,7 @@ def test_ordinary_cells_are_left_alone(safe):
 
 def test_log_export_follows_the_filter_and_neutralises_cells(db, clock, tmp_path):
     seed_log(db, clock, 6, kinds=("opt_out", "manual_send"), contact_ids=(1, 2))
-    cid = add_contact(db, clock, '=HYPERLINK("http://x")', "+1 415 555 0101")
+    cid = add_contact(db, clock, '=HYPERLINK("http://x")', phone="+1 415 555 0101")
     path = tmp_path / "log.csv"
     with db.read() as s:
         assert exports.export_log(s, LogFilter(kinds=("opt_out",)), path) == 3
@@ -48,9 +49,9 @@ def test_log_export_follows_the_filter_and_neutralises_cells(db, clock, tmp_path
 
 
 def test_optout_list_has_one_row_per_number_including_numbers_without_contacts(db, clock, tmp_path):
-    a = add_contact(db, clock, "Ann", "+14155550101")
-    b = add_contact(db, clock, "Bea", "+14155550101")
-    add_contact(db, clock, "Cal", "+14155550102")
+    a = add_contact(db, clock, "Ann", phone="+14155550101")
+    b = add_contact(db, clock, "Bea", phone="+14155550101")
+    add_contact(db, clock, "Cal", phone="+14155550102")
     with db.write() as s:
         consent.opt_out_number(
             s,
@@ -83,7 +84,7 @@ def test_optout_list_has_one_row_per_number_including_numbers_without_contacts(d
 
 
 def test_consent_history_csv_lists_opt_out_and_re_consent(db, clock, tmp_path):
-    cid = add_contact(db, clock, "Ann", "+14155550101")
+    cid = add_contact(db, clock, "Ann", phone="+14155550101")
     opt_out(db, clock, cid, evidence="asked in person")
     with db.write() as s:
         contact = s.get(consent.Contact, cid)
@@ -106,7 +107,7 @@ def test_the_twilio_auth_token_never_reaches_an_export(db, clock, tmp_path, monk
     tokens = TokenStore()
     tokens.set("AC123", TOKEN, session_only=True)
     services = AppServices(db, clock=clock, tokens=tokens)
-    cid = add_contact(db, clock, "Ann", "+14155550101")
+    cid = add_contact(db, clock, "Ann", phone="+14155550101")
     opt_out(db, clock, cid)
     with services.db.read() as s:
         exports.export_log(s, None, tmp_path / "a.csv")

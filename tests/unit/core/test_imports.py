@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.records import add_contact, write_csv
+from tests.support.contacts import add_contact
+from tests.support.records import write_csv
 from trustpager_desktop.core import contacts, exports, imports
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.progress import Cancelled
@@ -53,7 +54,7 @@ def test_good_rows_mode_adds_the_good_ones_and_records_import_opt_outs(db, clock
 
 
 def test_rows_clashing_with_existing_contacts_are_reported(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", "+14155550101")
+    add_contact(db, clock, "Ann", phone="+14155550101")
     report = _import(db, clock, write_csv(tmp_path, "name,phone\nAnn Again,415 555 0101\n"))
     assert report.refused
     assert report.skipped_rows == [
@@ -62,8 +63,8 @@ def test_rows_clashing_with_existing_contacts_are_reported(db, clock, tmp_path):
 
 
 def test_export_then_import_round_trips_contacts(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", "+1 415 555 0101", last="Lee")
-    add_contact(db, clock, "-Dash", "", last="Zoë")
+    add_contact(db, clock, "Ann", "Lee", phone="+1 415 555 0101")
+    add_contact(db, clock, "-Dash", "Zoë", phone="")
     with db.write() as s:
         c = s.get(Contact, 1)
         c.company, c.email = "=Formula Co", "ann@example.com"

@@ -11,7 +11,8 @@ import json
 import pytest
 from sqlalchemy import insert, select, text
 
-from tests.support.records import add_contact, opt_out, resign_unkeyed, seed_log, tamper
+from tests.support.contacts import add_contact
+from tests.support.records import opt_out, resign_unkeyed, seed_log, tamper
 from trustpager_desktop.core import activity, consent, contacts, log_keys, log_verify
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
@@ -121,7 +122,7 @@ def test_each_tampering_of_the_log_is_caught_and_named(db, clock, attack, named)
 def test_truncate_is_refused_on_postgres_and_caught_when_forced(db, clock):
     if not db.is_postgres:
         pytest.skip("TRUNCATE is PostgreSQL's")
-    ann = add_contact(db, clock, "Ann", "415 555 0101")
+    ann = add_contact(db, clock, "Ann", phone="415 555 0101")
     opt_out(db, clock, ann)
     for table in ("activity_log", "consent_events"):
         with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
@@ -134,7 +135,7 @@ def test_truncate_is_refused_on_postgres_and_caught_when_forced(db, clock):
 
 
 def test_a_cleared_opt_out_flag_is_named(db, clock):
-    ann = add_contact(db, clock, "Ann", "415 555 0101", last="Lee")
+    ann = add_contact(db, clock, "Ann", "Lee", phone="415 555 0101")
     opt_out(db, clock, ann)
     assert _verify(db, clock).ok
     tamper(db, f"UPDATE contacts SET sms_opted_out = false WHERE id = {ann}")
@@ -155,8 +156,8 @@ def test_a_deleted_number_suppression_is_named(db, clock):
 
 
 def test_a_stop_for_a_known_number_and_a_deleted_contact_keep_their_holds(db, clock):
-    ann = add_contact(db, clock, "Ann", "415 555 0101")
-    bob = add_contact(db, clock, "Bob", "415 555 0102")
+    ann = add_contact(db, clock, "Ann", phone="415 555 0101")
+    bob = add_contact(db, clock, "Bob", phone="415 555 0102")
     _stop_from_unknown_number(db, clock, "+14155550101")  # Ann's number: a contact has it
     opt_out(db, clock, bob)
     with db.write() as s:
@@ -171,7 +172,7 @@ def test_a_stop_for_a_known_number_and_a_deleted_contact_keep_their_holds(db, cl
 
 
 def test_re_consent_is_replayed_so_a_legitimately_subscribed_contact_is_not_flagged(db, clock):
-    ann = add_contact(db, clock, "Ann", "415 555 0101")
+    ann = add_contact(db, clock, "Ann", phone="415 555 0101")
     _stop_from_unknown_number(db, clock, "+14155550101")
     with db.write() as s:
         consent.re_consent_contact(

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.records import add_contact
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import activity_query, opportunities
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.opportunities import OpportunityInput
@@ -12,7 +12,7 @@ from trustpager_desktop.core.opportunities import OpportunityInput
 
 @pytest.fixture
 def ann(db, clock):
-    return add_contact(db, clock, "Ann", "+14155550101", last="Lee")
+    return add_contact(db, clock, "Ann", "Lee", phone="+14155550101")
 
 
 def test_an_opportunity_is_added_changed_and_noted_on_the_contact(db, clock, ann):
@@ -38,7 +38,7 @@ def test_an_opportunity_is_added_changed_and_noted_on_the_contact(db, clock, ann
 
 
 def test_the_list_filters_by_stage_and_contact_and_knows_every_stage(db, clock, ann):
-    bob = add_contact(db, clock, "Bob", "+14155550102")
+    bob = add_contact(db, clock, "Bob", phone="+14155550102")
     with db.write() as s:
         for title, who, stage in (("A", ann, "Won"), ("B", bob, "Won"), ("C", ann, "On hold")):
             opportunities.create_opportunity(

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from trustpager_desktop.core import contacts
-from trustpager_desktop.core.contacts import ContactInput
+from tests.support.contacts import add_contact
+from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import Task
 
@@ -16,7 +16,7 @@ TABLE = Task.__table__
 
 def _tasks(db, count: int) -> list[int]:
     with db.write() as s:
-        cid = contacts.create_contact(s, ContactInput("Ann", phone="+14155550101"), actor="t").id
+        cid = add_contact(s, SYSTEM_CLOCK, "Ann", phone="+14155550101")
         bulk.insert_rows(
             s.connection(),
             TABLE,

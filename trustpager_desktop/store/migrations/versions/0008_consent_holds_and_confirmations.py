@@ -15,6 +15,7 @@ reply after it, get a block now, so re-consent recorded before this version also
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -76,7 +77,7 @@ def _backfill_blocks() -> None:
             "WHERE phone_e164 IS NOT NULL ORDER BY received_at, id"
         )
     ).all()
-    blocked: dict[str, tuple] = {}
+    blocked: dict[str, tuple[Any, ...]] = {}
     for phone, kind, source, received_at, sid in rows:
         if kind == "opt_out" and source in ("stop_reply", "twilio_21610"):
             blocked[phone] = (source, received_at, sid)

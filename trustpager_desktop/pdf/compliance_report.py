@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core.compliance import LIMIT, ComplianceReport, format_duration
-from trustpager_desktop.ui.consent_report import print_pdf
+from trustpager_desktop.pdf.consent_report import print_pdf
 
 RED = "#b00020"
 GREEN = "#1b5e20"
