@@ -35,7 +35,7 @@ from tests.support.databases import (  # noqa: E402
     postgres_unavailable_reason,
 )
 from tests.support.fake_twilio import FakeTwilio  # noqa: E402
-from trustpager_desktop.core import inbox  # noqa: E402
+from trustpager_desktop.core import inbox, inbox_read  # noqa: E402
 from trustpager_desktop.core.clock import FixedClock  # noqa: E402
 from trustpager_desktop.core.settings import AppSettings  # noqa: E402
 from trustpager_desktop.providers.twilio_provider import TwilioProvider  # noqa: E402
@@ -94,9 +94,12 @@ def one_run(db, provider, stops: dict[str, str], count: int) -> dict[str, float]
     add_contacts(db, count // 4)
     clock = FixedClock(NOW)
     poller = inbox_poller.InboxPoller(db, provider, clock, settings=AppSettings())
-    phases: dict[str, float] = {}
 
-    real_store, real_process = inbox.store_inbound, inbox.process_pending
+    # The reader stores page by page through its own reference to store_inbound
+    # (core.inbox_read); the poller processes through core.inbox. Both are timed where
+    # they are looked up, and a phase called several times (a page each) adds up.
+    real_store, real_process = inbox_read.store_inbound, inbox.process_pending
+    phases: dict[str, float] = {"store": 0.0, "process": 0.0}
 
     def timed(name, fn):
         def wrapper(*a, **kw):
@@ -104,18 +107,18 @@ def one_run(db, provider, stops: dict[str, str], count: int) -> dict[str, float]
             try:
                 return fn(*a, **kw)
             finally:
-                phases[name] = time.perf_counter() - t
+                phases[name] += time.perf_counter() - t
 
         return wrapper
 
-    inbox.store_inbound = timed("store", real_store)
+    inbox_read.store_inbound = timed("store", real_store)
     inbox.process_pending = timed("process", real_process)
     try:
         started = time.perf_counter()
         report = poller.run_once()
         phases["total"] = time.perf_counter() - started
     finally:
-        inbox.store_inbound, inbox.process_pending = real_store, real_process
+        inbox_read.store_inbound, inbox.process_pending = real_store, real_process
     phases["list"] = phases["total"] - phases["store"] - phases["process"]
     if not report.ok:
         raise SystemExit(f"poll failed: {report.message}")

@@ -32,6 +32,7 @@ SCRIPTS = [
     "inbox_requests.py",
     "remote_database.py",
     "automation_import.py",
+    "dnc_import.py",
     "bundle_size.py",  # the last `make package` build; says so when there is none
 ]
 

@@ -47,6 +47,7 @@ SCREENS = (
     "queue",
     "activity",
     "review",
+    "optouts",
     "insights",
     "settings",
 )

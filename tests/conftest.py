@@ -117,5 +117,7 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
-    """Each test gets its own user data folder: its own log key and chain heads."""
+    """Each test gets its own user data folder (its own log key and chain heads) and its
+    own config folder (this desktop's name): never the real home's."""
     monkeypatch.setenv("TRUSTPAGER_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
+    monkeypatch.setenv("TRUSTPAGER_CONFIG_DIR", str(tmp_path_factory.mktemp("userconfig")))

@@ -127,7 +127,7 @@ def _run(argv: Sequence[str] | None) -> int:
     from trustpager_desktop.ui.single_instance import bring_to_front
 
     register_known_secrets(services)
-    if not args.screenshot and not services.settings.first_run_done:
+    if not args.screenshot and not (services.settings.first_run_done and services.local.name_asked):
         from trustpager_desktop.ui.first_run import run_first_run  # only ever needed once
 
         _resume_garbage_collection()  # the assistant waits on a person: collect as usual
@@ -163,6 +163,7 @@ def _run(argv: Sequence[str] | None) -> int:
     window.show()
     QTimer.singleShot(0, _resume_garbage_collection)  # right after the first paint
     work.start()
+    window.start_live_updates()  # other desktops' and the agent's changes, within 2 s
     code = app.exec()
     error_net.uninstall()
     window.shutdown()

@@ -38,6 +38,13 @@ class CommandLine:
             metavar="URL",
             help="database URL (default: TRUSTPAGER_DB_URL or the local file)",
         )
+        self.parser.add_argument(
+            "--as",
+            dest="acting_as",
+            metavar="NAME",
+            help="act under this name in the activity log (default: this computer's name, "
+            "set with `trustpager name NAME`, else 'login on HOST')",
+        )
         self.parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
         self._top = self.parser.add_subparsers(dest="command", metavar="COMMAND")
         self._groups: dict[str, argparse._SubParsersAction] = {}
@@ -119,8 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.parser.print_help()
         return 0
     try:
-        services = AppServices.open(args.db, allow_read_only=args.reads_only)
-    except DatabaseError as exc:
+        services = AppServices.open(
+            args.db, allow_read_only=args.reads_only, acting_as=args.acting_as
+        )
+    except (DatabaseError, UserInputError) as exc:
         return fail(str(exc), 2)
     services.role = "command"  # `agent` says "agent"; other desktops show who read the inbox
     if services.db.read_only:

@@ -24,7 +24,18 @@ def page(qtbot, services):
     widget = AutomationsPage(services)
     qtbot.addWidget(widget)
     widget.resize(1100, 650)
+    settled(qtbot, widget)
     return widget
+
+
+def settled(qtbot, page):
+    """Wait until the page's background read is on screen."""
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
+
+
+def reload(qtbot, page):
+    page.refresh()
+    settled(qtbot, page)
 
 
 def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot):
@@ -41,6 +52,7 @@ def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot)
     qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)  # task before the wait
     with qtbot.waitSignal(editor.saved):
         qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    settled(qtbot, page)
     with services.db.read() as s:
         (view,) = automations.list_automations(s)
     assert [st.summary for st in view.steps] == [
@@ -76,12 +88,14 @@ def test_queue_shows_skipped_reason_after_run_due_now(
         automations.enroll(
             s, view.id, Audience(contact_ids=(ann, bob)), actor="t", clock=services.clock
         )
-    page.refresh()
+    reload(qtbot, page)
     page.tabs.setCurrentIndex(1)
     with qtbot.waitSignal(page.dispatch_finished, timeout=10_000) as blocker:
         qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    settled(qtbot, page)
     assert "1 sent, 1 skipped" in blocker.args[0]
     page.status_filter.setCurrentIndex(page.status_filter.findText("Skipped"))
+    settled(qtbot, page)
     model = page.queue_model
     assert model.rowCount() == 1
     assert model.index(0, 4).data() == "Ann Lee"
@@ -121,11 +135,11 @@ def _automation(services, name="Hello", schedule=None):
         ).id
 
 
-def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(page, services):
+def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(qtbot, page, services):
     schedule = {"trigger": "cron", "day_of_week": "mon-fri", "hour": 9, "minute": 0,
                 "audience": {"stage": "Quote sent"}}  # fmt: skip
     _automation(services, "Quote follow-up", schedule)
-    page.refresh()
+    reload(qtbot, page)
     page.list_view.selectRow(0)
     editor = page.editor.schedule
     assert editor.mode.currentData() == "cron"
@@ -146,9 +160,9 @@ def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(page, serv
                              "minute": 30, "audience": {"tag": "vip"}}  # fmt: skip
 
 
-def test_an_unusable_schedule_is_explained_and_nothing_is_saved(page, services):
+def test_an_unusable_schedule_is_explained_and_nothing_is_saved(qtbot, page, services):
     automation_id = _automation(services)
-    page.refresh()
+    reload(qtbot, page)
     page.list_view.selectRow(0)
     editor = page.editor.schedule
     editor.mode.setCurrentIndex(editor.mode.findData("cron"))
@@ -164,10 +178,10 @@ def test_an_unusable_schedule_is_explained_and_nothing_is_saved(page, services):
         assert automations.get_automation(s, automation_id).schedule is None
 
 
-def test_a_schedule_the_simple_controls_cannot_show_is_kept_as_json(page, services):
+def test_a_schedule_the_simple_controls_cannot_show_is_kept_as_json(qtbot, page, services):
     schedule = {"trigger": "cron", "day": "1", "hour": 8, "audience": {"all": True}}
     automation_id = _automation(services, "Monthly", schedule)
-    page.refresh()
+    reload(qtbot, page)
     page.list_view.selectRow(0)
     assert page.editor.schedule.mode.currentData() == "custom"
     page.editor.name.setText("Monthly check-in")
@@ -191,11 +205,13 @@ def test_the_footer_counts_the_whole_queue_not_one_run(page, services, qtbot, ad
     with services.db.write() as s:
         automations.enroll(s, automation_id, Audience(contact_ids=(ann,)), actor="t",
                            clock=services.clock)  # fmt: skip
-    page.refresh()
+    reload(qtbot, page)
     with qtbot.waitSignal(page.dispatch_finished, timeout=10_000):
         page.run_button.click()
+    settled(qtbot, page)
     with qtbot.waitSignal(page.dispatch_finished, timeout=10_000) as second:
         page.run_button.click()  # nothing due now: this run skips nothing
+    settled(qtbot, page)
     assert "0 skipped" in second.args[0]
     assert page.queue_counts.text() == (
         "In the queue: 0 upcoming, 0 sent, 1 skipped, 0 failed, 0 need review, 0 done."
@@ -203,9 +219,11 @@ def test_the_footer_counts_the_whole_queue_not_one_run(page, services, qtbot, ad
     assert page.run_status.text().startswith("Last run (26 Nov 2026, 13:00 EST): ")
 
 
-def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(page, services):
+def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(
+    qtbot, page, services
+):
     automation_id = _automation(services, "Gone soon")
-    page.refresh()
+    reload(qtbot, page)
     page.list_view.selectRow(0)
     with services.db.write() as s:  # the other desktop
         automations.delete_automation(s, automation_id)
@@ -214,15 +232,16 @@ def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(
     page.show_message = told.append
 
     page.delete_button.click()
+    settled(qtbot, page)
 
     assert told and "'Gone soon' no longer exists" in told[0]
     assert page.list_model.rowCount() == 0  # the stale row is gone
     assert page.editor.name.text() == ""
 
 
-def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(page, services):
+def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(qtbot, page, services):
     automation_id = _automation(services, "Gone soon")
-    page.refresh()
+    reload(qtbot, page)
     page.list_view.selectRow(0)
     with services.db.write() as s:
         automations.delete_automation(s, automation_id)
@@ -231,6 +250,7 @@ def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(pag
     page.editor.name.setText("Gone soon, renamed")
 
     assert not page.editor.save()
+    settled(qtbot, page)
 
     assert told and "no longer exists" in told[0]
     assert page.list_model.rowCount() == 0

@@ -171,7 +171,7 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, "Office")
+    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):
@@ -241,6 +241,7 @@ def test_the_auto_queue_says_will_be_skipped_instead_of_quiet_hours(qtbot, servi
                            clock=services.clock)  # fmt: skip
     page = AutomationsPage(services)
     qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     assert page.queue_model.index(0, 5).data() == "will be skipped: contact opted out of SMS"
 
 
@@ -254,6 +255,7 @@ def test_needs_review_shows_each_deadline_and_turns_red_two_business_days_before
     _reply(services, ANN, "please stop texting me", "SMr1")  # Thu 26 Nov 2026: Thanksgiving
     page = ReviewPage(services)
     qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     index = page.review_model.index(0, 1)
     # Ten business days after Thanksgiving: 27 Nov, 30 Nov, 1-4 Dec, 7-10 Dec.
     assert index.data() == "Thu 10 Dec (10 days left)"
@@ -261,10 +263,12 @@ def test_needs_review_shows_each_deadline_and_turns_red_two_business_days_before
     assert page.deadline_label.text() == "Decide by Thu 10 Dec 2026 (10 business days left)"
 
     clock.advance(days=11)  # Mon 7 Dec: three business days left, not yet red
-    page.refresh()
+    with qtbot.waitSignal(page.loaded, timeout=5_000):
+        page.refresh()
     assert page.review_model.index(0, 1).data(Qt.ItemDataRole.ForegroundRole) is None
     clock.advance(days=2)  # Wed 9 Dec: one business day left
-    page.refresh()
+    with qtbot.waitSignal(page.loaded, timeout=5_000):
+        page.refresh()
     index = page.review_model.index(0, 1)
     assert index.data() == "Thu 10 Dec (1 day left)"
     assert index.data(Qt.ItemDataRole.ForegroundRole) == tone_colour(Tone.ERROR)

@@ -82,7 +82,7 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
                 ActivityEntry.contact_id == cid, ActivityEntry.kind == ActivityKind.OPT_OUT
             )
         )
-    assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", "Office")
+    assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", services.actor)
     assert entry is not None
     assert not card.unsaved.isVisible()
     assert card.status.text().startswith("Opted out since")
@@ -177,11 +177,11 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     with services.db.read() as s:
         row = s.scalar(select(OutboundMessage))
         kinds = set(s.scalars(select(ActivityEntry.kind)))
-    assert (row.recipient_opted_out, row.origin, row.actor) == (True, "manual", "Office")
+    assert (row.recipient_opted_out, row.origin, row.actor) == (True, "manual", services.actor)
     assert "manual_send_opted_out" in kinds
     bubbles = card.bubbles()
     assert bubbles[-1].body.text() == "Your order is ready"
-    assert "Manual, by Office" in bubbles[-1].meta.text()
+    assert f"Manual, by {services.actor}" in bubbles[-1].meta.text()
     assert card.result.text() == "Sent."
     assert card.compose.toPlainText() == ""
 

@@ -78,4 +78,4 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
         entry = s.scalars(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
-    assert entry.actor == "Office" and entry.contact_id == cid
+    assert entry.actor == services.actor and entry.contact_id == cid

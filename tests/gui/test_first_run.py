@@ -7,11 +7,12 @@ from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
 from trustpager_desktop import logging_setup
-from trustpager_desktop.core import contacts
-from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.core import contacts, local_settings
+from trustpager_desktop.core.settings import AppSettings, load_settings, save_settings
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
-from trustpager_desktop.store.models import Setting
-from trustpager_desktop.ui.first_run import FirstRunWizard
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.store.models import ActivityEntry, Setting
+from trustpager_desktop.ui.first_run import FirstRunWizard, needs_first_run
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -56,6 +57,8 @@ def test_twilio_path_saves_settings_and_keeps_the_token_out_of_the_database(
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
     assert wizard.currentPage() is wizard.region_page
     fill_region(wizard)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    assert wizard.currentPage() is wizard.name_page
     with qtbot.waitSignal(wizard.completed, timeout=3000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
 
@@ -82,6 +85,7 @@ def test_sandbox_path_saves_settings_and_adds_demo_data(qtbot, services):
     assert not wizard.provider_page.twilio_box.isEnabled()
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
     fill_region(wizard)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
     with qtbot.waitSignal(wizard.completed, timeout=5000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
 
@@ -115,8 +119,8 @@ def test_invalid_quiet_hours_keep_the_assistant_open_and_save_nothing(
     click(qtbot, wizard, QWizard.WizardButton.NextButton)
     wizard.region_page.quiet_start.setValue(22)
     wizard.region_page.quiet_end.setValue(6)
-    click(qtbot, wizard, QWizard.WizardButton.FinishButton)
-    assert wizard.isVisible()
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    assert wizard.isVisible() and wizard.currentPage() is wizard.region_page
     assert "Quiet hours" in wizard.region_page.error_label.text()
     assert stored_settings(services) == {}
     with services.db.read() as s:
@@ -149,3 +153,68 @@ def test_connection_test_reports_success_in_plain_language(
     assert "did not accept" in result
     assert "wrong-token" not in result
     assert stored_settings(services) == {}  # testing saves nothing
+
+
+def finish_sandbox(qtbot, wizard: FirstRunWizard, name: str) -> None:
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    fill_region(wizard)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    qtbot.keyClicks(wizard.name_page.name_edit, name)
+    with qtbot.waitSignal(wizard.completed, timeout=5000):
+        click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+
+
+def test_the_name_given_is_kept_on_this_computer_and_signs_the_first_entries(
+    qtbot,
+    services,
+):
+    wizard = open_wizard(qtbot, services)
+    finish_sandbox(qtbot, wizard, "Maria")
+
+    assert services.actor == "Maria"
+    assert local_settings.load() == local_settings.LocalSettings("Maria", name_asked=True)
+    assert "user_name" not in stored_settings(services)  # not in the shared database
+    with services.db.read() as s:
+        actors = set(s.scalars(select(ActivityEntry.actor)))
+    # The settings, the demo business and the name itself (the demo's STOPs are the inbox's).
+    assert actors == {"Maria", "Inbox"}
+    # The next start on this computer needs no assistant; another computer's would.
+    again = AppServices(services.db, clock=services.clock)
+    assert again.actor == "Maria" and not needs_first_run(again)
+
+
+def test_an_empty_name_means_login_on_host_and_a_reserved_name_is_refused(
+    qtbot,
+    services,
+):
+    wizard = open_wizard(qtbot, services)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    page = wizard.name_page
+    assert page.name_edit.placeholderText() == local_settings.default_name()
+    qtbot.keyClicks(page.name_edit, "Inbox")
+    click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    assert wizard.isVisible() and "choose your own name" in page.error_label.text()
+    assert stored_settings(services) == {}  # nothing saved
+
+    page.name_edit.clear()
+    with qtbot.waitSignal(wizard.completed, timeout=5000):
+        click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    assert services.actor == local_settings.default_name()
+    assert local_settings.load().name_asked  # asked once: not again at the next start
+
+
+def test_a_desktop_joining_a_set_up_database_is_asked_only_its_name(
+    qtbot,
+    services,
+):
+    with services.db.write() as s:
+        save_settings(s, AppSettings(first_run_done=True), actor="Dan", clock=services.clock)
+    services.reload()
+    assert needs_first_run(services)
+    wizard = open_wizard(qtbot, services, name_only=True)
+    assert wizard.pageIds() == [wizard.pageIds()[0]] and wizard.currentPage() is wizard.name_page
+    qtbot.keyClicks(wizard.name_page.name_edit, "Maria")
+    with qtbot.waitSignal(wizard.completed, timeout=3000):
+        click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    assert services.actor == "Maria" and not needs_first_run(services)

@@ -158,7 +158,7 @@ def test_cancelling_the_report_writes_nothing_and_says_so(qtbot, services, histo
 
 
 def test_long_jobs_show_a_progress_dialog_in_plain_words(qtbot, services):
-    from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+    from trustpager_desktop.ui.runner import BackgroundTask, show_progress
 
     page = _loaded_page(qtbot, services)
     task = BackgroundTask(lambda progress: None, page)

@@ -49,7 +49,7 @@ def window(qtbot, services, clock):
     return w
 
 
-def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(window):
+def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(qtbot, window):
     log = window.activity_page.model
     assert {log.data(log.index(r, 0)) for r in range(log.rowCount())} == {TOKYO}
 
@@ -61,10 +61,12 @@ def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(windo
     bubbles = page.messaging.bubbles()  # the text sent and the reply received
     assert len(bubbles) == 2 and all(TOKYO in b.meta.text() for b in bubbles)
 
+    qtbot.waitUntil(lambda: not window.automations_page.is_loading, timeout=5_000)
     queue = window.automations_page.queue_model
     assert queue.index(0, 0).data() == TOKYO
 
     review = window.review_page
+    qtbot.waitUntil(lambda: not review.is_loading, timeout=5_000)
     assert review.review_model.index(0, 0).data() == TOKYO
     assert "received 27 Nov 2026, 00:00:00 JST" in review.sender_label.text()
 

@@ -36,6 +36,7 @@ def page(qtbot, services, clock):
     widget = ReviewPage(services)
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
+    qtbot.waitUntil(lambda: not widget.is_loading, timeout=5_000)
     return widget
 
 
@@ -59,6 +60,7 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
     with qtbot.waitSignal(page.review_count_changed) as signal:
         qtbot.mouseClick(page.opt_out_button, Qt.MouseButton.LeftButton)
     assert signal.args == [0]
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
         decision = s.scalar(
@@ -72,6 +74,7 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
 
 def test_not_an_opt_out_button_keeps_the_contact_subscribed(page, services, qtbot):
     qtbot.mouseClick(page.not_opt_out_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
     assert not ann.sms_opted_out

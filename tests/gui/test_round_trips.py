@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gui.conftest import _MemoryTokens
+from tests.support.desktop import app_services
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.round_trips import RoundTripCounter
@@ -23,7 +23,7 @@ WINDOW_START_LIMIT = 15
 @pytest.fixture
 def demo_services(db, clock) -> AppServices:
     """The demo business (contacts, opt-outs, texts, tasks, opportunities) on ``db``."""
-    services = AppServices(db=db, clock=clock, tokens=_MemoryTokens())
+    services = app_services(db, clock)
     with db.write() as s:
         demo.fill_demo(s, actor="Test", clock=clock)
     return services

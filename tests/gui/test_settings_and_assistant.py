@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from tests.support.desktop import MemoryTokenStore
+from trustpager_desktop.core import local_settings
 from trustpager_desktop.core.settings import load_settings
+from trustpager_desktop.store.models import Setting
 from trustpager_desktop.ui.first_run import FirstRunWizard
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo
 from trustpager_desktop.ui.settings_page import SettingsPage
@@ -71,3 +73,18 @@ def test_the_assistants_errors_are_shown_as_errors(qtbot, services):
     assert "Account SID" in page.error_label.text()
     assert tone_of(page.error_label) is Tone.ERROR and page.error_label.font().bold()
     assert tone_of(wizard.region_page.error_label) is Tone.ERROR
+
+
+def test_your_name_is_kept_for_this_computer_only(settings_page, services):
+    assert "this computer only" in settings_page.user_name.parentWidget().title()
+    assert settings_page.user_name.placeholderText() == local_settings.default_name()
+    settings_page.user_name.setText("Maria")
+    assert settings_page.save()
+    assert services.actor == "Maria" and local_settings.load().user_name == "Maria"
+    with services.db.read() as s:
+        assert s.get(Setting, "user_name") is None  # not in the shared database
+
+    settings_page.user_name.setText("Twilio")  # how Twilio's own actions show
+    assert not settings_page.save()
+    assert "choose your own name" in settings_page.errors["user_name"].text()
+    assert services.actor == "Maria"

@@ -83,6 +83,7 @@ def test_pages_have_titles_and_empty_lists_say_so(qtbot, services):
     review = ReviewPage(services)
     qtbot.addWidget(review)
     review.show()
+    qtbot.waitUntil(lambda: not review.is_loading, timeout=5_000)
     assert "Needs review" in [w.text() for w in review.findChildren(QLabel)]
     assert review.review_empty.is_showing() and "Nothing waits for review" in (
         review.review_empty.text()

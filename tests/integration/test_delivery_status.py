@@ -20,6 +20,7 @@ from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
+from trustpager_desktop.core.local_settings import default_name
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
@@ -197,7 +198,7 @@ def test_a_person_clears_the_block_from_the_command_line(
         entry = s.scalars(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.DELIVERY_UNBLOCKED)
         ).one()
-    assert entry.actor == "Office" and entry.contact_id == landline
+    assert entry.actor == default_name() and entry.contact_id == landline
     assert json.loads(entry.details)["failures"] == 2
     assert main(["--db", db.url, "delivery", "clear", "415-555-0102"]) == 1  # nothing to clear
     assert "No delivery failures are recorded" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from trustpager_desktop.core import contacts, demo
+from trustpager_desktop.core import contacts, demo, local_settings
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import describe_url
@@ -31,6 +31,13 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     )
     ls.add_argument("query", nargs="?", default="")
     ls.add_argument("--limit", type=int, default=50)
+    name = cli.command(
+        "name",
+        "show the name this computer acts under in the activity log, or set it (kept on "
+        "this computer for this user, not in the database; '' goes back to 'login on HOST')",
+        user_name,
+    )
+    name.add_argument("new_name", nargs="?", metavar="NAME")
 
 
 def status(_args: argparse.Namespace, services: AppServices) -> int:
@@ -86,4 +93,17 @@ def list_contacts(args: argparse.Namespace, services: AppServices) -> int:
         sms = state.status.value.replace("_", " ") if state else "subscribed"
         sms = sms.upper() if state and not state.automation_allowed and state.opted_out else sms
         print(f"{row.id:>6}  {row.name:<30} {row.phone_display:<18} {sms:<16} {row.company}")
+    return 0
+
+
+def user_name(args: argparse.Namespace, services: AppServices) -> int:
+    if args.new_name is not None:
+        services.set_user_name(args.new_name)
+        print(f"This computer now acts as '{local_settings.acting_name(services.local)}' "
+              f"(kept in {services.local_path or local_settings.settings_path()}).")  # fmt: skip
+        return 0
+    kept = "given on this computer" if services.local.user_name else "the default: none given"
+    print(f"{local_settings.acting_name(services.local)} ({kept})")
+    if services.acting_as:
+        print(f"This command acts as '{services.acting_as}' (--as).")
     return 0

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, date, datetime, time, timedelta
 
 from trustpager_desktop.commands.progress_line import TerminalProgress
-from trustpager_desktop.core import exports, imports, log_keys, log_verify
+from trustpager_desktop.core import dnc_list, exports, imports, log_keys, log_verify
 from trustpager_desktop.core.activity import KIND_LABELS, database_name
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.errors import UserInputError
@@ -78,6 +78,23 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
         reads_only=True,
     )
     opt.add_argument("file", metavar="FILE.csv")
+    dnc = cli.command(
+        "import",
+        "import a do-not-contact list (one phone number per line, any format, header or "
+        "none): contacts with a listed number are opted out, unknown numbers suppressed",
+        import_optouts,
+        group="optouts",
+    )
+    dnc.add_argument("file", metavar="FILE")
+    dnc.add_argument(
+        "--good-rows",
+        action="store_true",
+        help="import the good rows and list the bad ones (default: nothing goes in if any "
+        "row is bad)",
+    )
+    dnc.add_argument(
+        "--dry-run", action="store_true", help="check the file and say what would change"
+    )
     cli.group("contacts", "add, list, import and export contacts")
     cexp = cli.command(
         "export", "export every contact to CSV", export_contacts, group="contacts", reads_only=True
@@ -241,3 +258,26 @@ def import_contacts(args: argparse.Namespace, services: AppServices) -> int:
         )
     print(result.describe())
     return 1 if result.refused else 0
+
+
+def import_optouts(args: argparse.Namespace, services: AppServices) -> int:
+    mode = "good_rows" if args.good_rows else "all_or_nothing"
+    region = services.settings.default_country
+    plan = dnc_list.read_dnc_file(args.file, region)
+    for line, reason in plan.problems:
+        print(f"line {line}: {reason}", file=sys.stderr)
+    print(plan.describe(mode), flush=True)  # before anything is written
+    with TerminalProgress("Importing the do-not-contact list", "numbers") as shown:
+        outcome = dnc_list.import_dnc_list(
+            services.db,
+            args.file,
+            actor=services.actor,
+            mode=mode,
+            dry_run=args.dry_run,
+            default_region=region,
+            clock=services.clock,
+            progress=shown,
+            plan=plan,
+        )
+    print(outcome.describe())
+    return 1 if outcome.refused else 0

@@ -177,23 +177,40 @@ def lock_chain(session: Session) -> None:
 
 
 def _last_link(session: Session) -> tuple[str, int]:
-    """The tip's hash and position (the count of entries so far)."""
+    """The tip's hash and position (the count of entries so far), with the append lock."""
     # Within one transaction the chain is ours (advisory lock on PostgreSQL, the write lock
     # on SQLite), so after the first append the tip is remembered instead of re-read.
     remembered = session.info.get(_CHAIN_TIP)
     if remembered is not None and _is_open_ancestor(remembered[0], session):
         return remembered[1], remembered[2]
-    lock_chain(session)
     connection = session.connection()
-    tip = connection.execute(_TIP_QUERY).first()
+    tip = _lock_and_read_tip(session)
     _register_key(session)
     if tip is None:
         return GENESIS_HASH, 0
-    if tip.seq is None:  # the tip is an unkeyed entry from before signing: count once
-        return tip.entry_hash, connection.execute(_COUNT_QUERY).scalar_one()
-    return tip.entry_hash, tip.seq
+    if tip[1] is None:  # the tip is an unkeyed entry from before signing: count once
+        return tip[0], connection.execute(_COUNT_QUERY).scalar_one()
+    return tip[0], tip[1]
 
 
+def _lock_and_read_tip(session: Session) -> tuple[str, int | None] | None:
+    """Take the append lock, then read the tip (hash, seq). The tip must be read by a
+    statement that starts after the lock is held (it sees every append committed before).
+    On PostgreSQL both go in one round trip (psycopg's pipeline mode: the server runs them
+    in order, the client waits once), which keeps the lock held for less time."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_TIP_QUERY).first()
+        return None if row is None else (row[0], row[1])
+    driver = connection.connection.driver_connection
+    with driver.pipeline():  # type: ignore[union-attr]
+        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]
+        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]
+    found = tip.fetchone()  # read once the pipeline is synced: fetching inside waits twice
+    return None if found is None else (found[0], found[1])
+
+
+_TIP_SQL = "SELECT entry_hash, seq FROM activity_log ORDER BY id DESC LIMIT 1"
 _TIP_QUERY = (
     select(ActivityEntry.entry_hash, ActivityEntry.seq).order_by(ActivityEntry.id.desc()).limit(1)
 )
@@ -275,18 +292,15 @@ class LogEntry:
     occurred_at: datetime | None = None
 
 
-def sign(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
-    """``entry`` as a signed row (a plain dict of its columns), the next link of the chain.
-
-    The chain's tip moves past it at once, so rows signed one after the other link up in
-    that order; the caller inserts them in that order (``core.journal`` does)."""
+def entry_row(entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """``entry``'s columns, before it is chained and signed (``write_rows``)."""
     contact_id, contact_name = entry.contact_id, entry.contact_name
     if entry.contact is not None:
         contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
-    prev_hash, prev_seq = _last_link(session)
-    key = log_keys.key_ring().own_key()
-    row: dict[str, Any] = {
+    # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
+    # of logging thousands of entries.
+    return {
         "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
         "kind": _plain(entry.kind),
@@ -296,15 +310,7 @@ def sign(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> d
         "actor": _plain(entry.actor[:100]),
         "summary": _plain(entry.summary),
         "details": _canonical(dict(entry.details)),
-        "prev_hash": prev_hash,
-        "key_id": key.key_id,
-        "seq": prev_seq + 1,
     }
-    # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
-    # of logging thousands of entries.
-    row["entry_hash"] = log_keys.key_ring().signer(key.key_id).sign(entry_message(row))  # type: ignore[union-attr]  # our own key always has a signer
-    _remember_tip(session, row["entry_hash"], row["seq"])
-    return row
 
 
 class _Journal(Protocol):
@@ -317,7 +323,7 @@ OPEN_JOURNAL = "write_journal"
 
 def flush_open_journal(session: Session) -> None:
     """Write what the transaction's journal holds, so an entry written now comes after
-    the ones signed before it (entry ids follow the chain)."""
+    the ones added before it (entry ids follow the chain)."""
     journal: _Journal | None = session.info.get(OPEN_JOURNAL)
     if journal is not None:
         journal.flush()
@@ -330,13 +336,39 @@ def append(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) ->
     The entry is signed with this installation's log key (made on first use; raises
     log_keys.LogKeyError when it cannot be saved). Callers logging many entries in one
     transaction add them to its ``core.journal.WriteJournal`` instead."""
-    flush_open_journal(session)
+    flush_open_journal(session)  # entries added before this one come first
     if entry.contact is not None:
         session.flush()  # a new contact needs its id before we can name it
-    added = ActivityEntry(**sign(session, entry, clock=clock))
+    row = entry_row(entry, clock=clock)
+    _sign(session, [row])
+    added = ActivityEntry(**row)
     session.add(added)
     session.flush()
     return added
+
+
+def _sign(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Chain ``rows`` after the tip, in order, and sign them. The append lock is taken
+    here (the first time in a transaction), so a transaction that collects its entries
+    (a write journal) holds it only from its last statements to its commit."""
+    prev_hash, prev_seq = _last_link(session)
+    ring = log_keys.key_ring()
+    key = ring.own_key()
+    signer = ring.signer(key.key_id)
+    assert signer is not None
+    for row in rows:
+        row["prev_hash"], row["key_id"], row["seq"] = prev_hash, key.key_id, prev_seq + 1
+        row["entry_hash"] = signer.sign(entry_message(row))
+        prev_hash, prev_seq = row["entry_hash"], row["seq"]
+    _remember_tip(session, prev_hash, prev_seq)
+
+
+def write_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Chain, sign and insert ``rows`` (``entry_row``'s), in order, with one statement
+    (one on PostgreSQL too, store.bulk, not one per entry)."""
+    if rows:
+        _sign(session, rows)
+        bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
 
 
 def append_many(
@@ -345,9 +377,8 @@ def append_many(
     """Add several entries, in order, in the caller's transaction with one INSERT. Returns
     the count."""
     flush_open_journal(session)
-    rows = [sign(session, entry, clock=clock) for entry in entries]
-    if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
-        bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
+    rows = [entry_row(entry, clock=clock) for entry in entries]
+    write_rows(session, rows)
     return len(rows)
 
 
@@ -372,7 +403,7 @@ def _forget_head_after_rollback(session: Session, _previous: object) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_after_rollback(session: Session) -> None:
-    # The transaction's journal and its signed entries go with it.
+    # The transaction's journal and the entries it held go with it.
     session.info.pop(OPEN_JOURNAL, None)
     session.info.pop(_CHAIN_TIP, None)
 

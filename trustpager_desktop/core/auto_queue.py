@@ -56,7 +56,7 @@ import random
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -65,8 +65,9 @@ from typing import Any, cast
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Update, any_, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from trustpager_desktop.core import activity, automations, consent
 from trustpager_desktop.core.automation_pause import automations_paused as is_paused
@@ -295,6 +296,25 @@ class DispatchReport:
         return text
 
 
+_ENABLED_AUTOMATIONS = select(Automation.id).where(Automation.enabled.is_(True))
+
+
+def _enabled_automation(column: Any, postgres: bool) -> ColumnElement[bool]:
+    """``column`` names an enabled automation (see ``_one_of``)."""
+    return _one_of(column, _ENABLED_AUTOMATIONS, postgres)
+
+
+def _one_of(column: Any, query: Select[Any], postgres: bool) -> ColumnElement[bool]:
+    """``column IN (query)``; on PostgreSQL ``column = ANY(ARRAY(query))``: the query runs
+    once for the statement and its answer is a plain condition (an index lookup, or a
+    filter on an index walk). PostgreSQL turns ``IN (SELECT ..)`` into a join and, its
+    costs assuming data on disk, answers it by reading the whole table (every due item
+    read and sorted for each claim, every queue row scanned to update 200)."""
+    if postgres:
+        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]
+    return column.in_(query)  # type: ignore[no-any-return]
+
+
 _CLAIM_COLUMNS = (
     QueueItem.id,
     QueueItem.automation_id,
@@ -339,29 +359,31 @@ def claim_due(
     settings = settings or AppSettings()
     report = report if report is not None else DispatchReport()
     with db.write() as session:
+        # In claim order, walking ix_queue_items_claim_order (status, due_at, id) and
+        # stopping at ``limit``; enabled automations are a filter on that walk (a join
+        # would read and sort every pending item first).
         due = (
             select(QueueItem.id)
-            .join(Automation, Automation.id == QueueItem.automation_id)
             .where(QueueItem.status == QueueStatus.PENDING, QueueItem.due_at <= now,
-                   Automation.enabled.is_(True))
+                   _enabled_automation(QueueItem.automation_id, db.is_postgres))
             .order_by(QueueItem.due_at, QueueItem.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=QueueItem)
         )  # fmt: skip
         # One statement takes them: UPDATE .. WHERE id IN (SELECT .. SKIP LOCKED) RETURNING.
-        ids = list(
-            session.execute(
-                update(QueueItem)
-                .where(QueueItem.id.in_(due.scalar_subquery()))
-                .values(status=QueueStatus.IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
-                        lease_until=now + lease, reason=None)
-                .returning(QueueItem.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
+        claim = (
+            update(QueueItem)
+            .where(_one_of(QueueItem.id, due, db.is_postgres))
+            .values(status=QueueStatus.IN_FLIGHT, claimed_by=worker_id, claimed_at=now,
+                    lease_until=now + lease, reason=None)
         )  # fmt: skip
-        if not ids:
+        if db.is_postgres:  # ... and, as a data-modifying WITH, reads what they need too
+            items = _claim_and_load(session, claim)
+        else:
+            ids = list(session.connection().execute(claim.returning(QueueItem.id)).scalars())
+            items = _load_claimed(session, ids) if ids else []
+        if not items:
             return []
-        items = _load_claimed(session, ids)
         report.claimed += len(items)
         journal = WriteJournal(session, clock)
         runnable = _apply_time_rules(journal, items, now, settings, report)
@@ -379,6 +401,32 @@ def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
         .where(bulk.id_in(QueueItem.id, ids, session.get_bind().dialect.name))
         .order_by(QueueItem.due_at, QueueItem.id)
     ).all()
+    return _claimed_items(rows)
+
+
+def _claim_and_load(session: Session, claim: Update) -> list[ClaimedItem]:
+    """PostgreSQL: the claim and the read of the claimed items in one statement (one
+    round trip): WITH claimed AS (UPDATE .. RETURNING ..) SELECT .. FROM claimed JOIN .."""
+    returned = [QueueItem.__table__.c[c.key] for c in _CLAIM_COLUMNS if c.table is _ITEMS]
+    claimed = claim.returning(*returned).cte("claimed")
+    columns = [claimed.c[c.key] if c.table is _ITEMS else c for c in _CLAIM_COLUMNS]
+    rows = (
+        session.connection()
+        .execute(
+            select(*columns)
+            .select_from(claimed)
+            .join(Automation, Automation.id == claimed.c.automation_id)
+            .join(Contact, Contact.id == claimed.c.contact_id)
+            .outerjoin(AutomationStep, AutomationStep.id == claimed.c.step_id)
+            .outerjoin(OutboundMessage, OutboundMessage.id == claimed.c.outbound_message_id)
+            .order_by(claimed.c.due_at, claimed.c.id)
+        )
+        .all()
+    )
+    return _claimed_items(rows)
+
+
+def _claimed_items(rows: Sequence[Any]) -> list[ClaimedItem]:
     return [
         ClaimedItem(
             id=r[0],

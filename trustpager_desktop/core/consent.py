@@ -75,10 +75,14 @@ SOURCE_LABELS: dict[str, str] = {
     ConsentSource.REVIEW: "review of a reply",
     ConsentSource.NUMBER_SUPPRESSION: "earlier opt-out of this number",
     ConsentSource.START_REPLY: "START reply",
+    ConsentSource.DNC_LIST: "do-not-contact list",
 }
 
 # Sources that speak for the phone number, not just one contact record.
-NUMBER_LEVEL_SOURCES = {ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW}
+NUMBER_LEVEL_SOURCES = {
+    ConsentSource.STOP_REPLY, ConsentSource.TWILIO_21610, ConsentSource.REVIEW,
+    ConsentSource.DNC_LIST,
+}  # fmt: skip
 
 RECONSENT_METHODS = {
     "verbal": "Verbal",

@@ -296,10 +296,16 @@ def _log(
 
 # ---- what the rule and the screens ask ------------------------------------------------------
 
+# A number automations skip (also read by core.consent, in its one query).
+IS_BLOCKED = UndeliverableNumber.blocked_at.is_not(None)
 _BLOCKED = select(UndeliverableNumber.phone_e164, UndeliverableNumber.error_code).where(
-    UndeliverableNumber.blocked_at.is_not(None),
-    UndeliverableNumber.phone_e164.in_(bindparam("numbers", expanding=True)),
+    IS_BLOCKED, UndeliverableNumber.phone_e164.in_(bindparam("numbers", expanding=True))
 )
+
+
+def undeliverable_reason(error_code: int) -> str:
+    """Why automations skip a blocked number: 'number cannot receive texts: landline (30006)'."""
+    return f"number cannot receive texts: {block_reason(error_code)}"
 
 
 def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
@@ -310,7 +316,7 @@ def blocked_numbers(session: Session, numbers: Iterable[str]) -> dict[str, str]:
     for chunk in bulk.chunks(wanted):
         rows = session.connection().execute(_BLOCKED, {"numbers": chunk})
         for number, code in rows:
-            found[number] = f"number cannot receive texts: {block_reason(code)}"
+            found[number] = undeliverable_reason(code)
     return found
 
 

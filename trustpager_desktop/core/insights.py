@@ -58,8 +58,8 @@ DELIVERY_REPORTS = (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
 # A text that failed at the gateway, or that the carrier could not deliver.
 FAILED_STATUSES = (MessageStatus.FAILED, DeliveryStatus.UNDELIVERED)
 # Opt-outs that are not a customer's reaction to a text: a spreadsheet's opt-out column,
-# a new contact taking over an already-suppressed number.
-NOT_A_REACTION = (ConsentSource.IMPORT, ConsentSource.NUMBER_SUPPRESSION)
+# a do-not-contact list, a new contact taking over an already-suppressed number.
+NOT_A_REACTION = (ConsentSource.IMPORT, ConsentSource.DNC_LIST, ConsentSource.NUMBER_SUPPRESSION)
 # Issue 15 adds the opt-in consent record; set this to its Contact column (the time
 # consent was given) and consent coverage shows a figure instead of "not recorded yet".
 CONSENT_ON_RECORD_COLUMN: str | None = None

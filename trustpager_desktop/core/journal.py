@@ -3,9 +3,10 @@
 A unit of work that logs many entries or opts out many numbers in one transaction
 (the inbox's batch, the gateway's record and finish, an Auto Queue claim, an
 enrolment) creates a ``WriteJournal`` on its session, hands it to the code it calls
-and flushes it before it commits. Each entry is signed when it is added, so the
-hash chain's order is the order of the calls; ``flush`` writes what was added with
-one statement per table. The journal is bound to its transaction: an immediate
+and flushes it before it commits. Entries keep the order of the calls that add
+them; ``flush`` chains and signs them in that order (taking the log's append lock
+late, so it is held only to the commit) and writes everything with one statement
+per table. The journal is bound to its transaction: an immediate
 ``activity.append`` in the same transaction flushes it first (entry ids stay in
 chain order), a rollback drops it, and consent finds it (``WriteJournal.current``)
 so every opt-out of the transaction goes through the one journal.
@@ -29,8 +30,7 @@ from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
-from trustpager_desktop.store import bulk
-from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact, NumberSuppression
+from trustpager_desktop.store.models import ConsentEvent, Contact, NumberSuppression
 
 log = logging.getLogger("trustpager.journal")
 
@@ -65,7 +65,6 @@ class ConsentRows:
 
 _CONTACTS = Contact.__table__
 _EVENTS = ConsentEvent.__table__
-_ENTRIES = ActivityEntry.__table__
 _SET_OPTED_OUT = (
     update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(sms_opted_out=True)
 )
@@ -83,7 +82,7 @@ class WriteJournal:
             raise RuntimeError("this transaction's write journal holds unwritten writes")
         self.session = session
         self.clock = clock
-        self.entries: list[dict[str, Any]] = []  # signed activity rows, in chain order
+        self.entries: list[dict[str, Any]] = []  # activity rows, in the order of the calls
         self.consent = ConsentRows()
         # What consent knows of a number in this transaction (see the module docstring).
         self.contacts: dict[str, list[ContactState]] = {}
@@ -111,10 +110,11 @@ class WriteJournal:
     # -- log entries -------------------------------------------------------------------
 
     def log(self, entry: activity.LogEntry) -> None:
-        """Sign ``entry`` now (its place in the chain) and write it at the next flush."""
+        """Add ``entry`` after the ones before it; it is chained, signed and written at
+        the next flush (so the append lock is taken late, and held only to the commit)."""
         if entry.contact is not None and entry.contact.id is None:
             self.session.flush()  # a new contact needs its id before we can name it
-        self.entries.append(activity.sign(self.session, entry, clock=self.clock))
+        self.entries.append(activity.entry_row(entry, clock=self.clock))
 
     # -- what consent knows ------------------------------------------------------------
 
@@ -146,8 +146,7 @@ class WriteJournal:
         self.contacts, self.suppressions, self.known_numbers = {}, {}, set()
         if rows:
             self._write_consent(rows)
-        if entries:  # one statement on PostgreSQL too (store.bulk), not one per entry
-            bulk.insert_rows(self.session.connection(), _ENTRIES, entries)
+        activity.write_rows(self.session, entries)
 
     def _write_consent(self, rows: ConsentRows) -> None:
         session = self.session

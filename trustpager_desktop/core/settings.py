@@ -1,5 +1,8 @@
 """Application settings kept in the database, so every desktop on a shared database agrees.
 
+What belongs to one desktop (the name its person acts under) is not here: see
+``core.local_settings``.
+
 The Twilio auth token is NOT a setting: it lives in the OS keyring (see
 ``core.secrets``) and never reaches the database.
 """
@@ -66,7 +69,6 @@ class AppSettings:
     quiet_hours_end: int = 21  # ... until 21:00, recipient's local time
     stale_limit_hours: int = 24
     start_replies_need_review: bool = False
-    user_name: str = "Office"
     first_run_done: bool = False
     keep_in_tray: bool = True
     # Consent at the edges (issue 14).
@@ -101,7 +103,7 @@ SETTING_LABELS = {
     "quiet_hours_end": "Sending hours end",
     "stale_limit_hours": "Missed-send limit (hours)",
     "start_replies_need_review": "START replies need review",
-    "user_name": "Your name",
+    "user_name": "Your name",  # kept in the database before it moved to each computer
     "first_run_done": "First-run assistant finished",
     "keep_in_tray": "Keep running in the tray",
     "automations_paused": "Automations paused",
@@ -112,6 +114,12 @@ def setting_label(key: str) -> str:
     """'Sending hours end' for ``quiet_hours_end``; an unknown key is made readable
     ('some_key' -> 'Some key')."""
     return SETTING_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def check_settings(settings: AppSettings) -> None:
+    """Raise UserInputError (with the field) when ``settings`` could not be saved; for a
+    screen that checks one step before the save (the first-run assistant's pages)."""
+    _validate(dataclasses.replace(settings, default_country=settings.default_country.upper()))
 
 
 def _validate(settings: AppSettings) -> None:
@@ -226,7 +234,11 @@ def _encode(value: object) -> str:
 
 
 def load_settings(session: Session) -> AppSettings:
-    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    return settings_from_stored({row.key: row.value for row in session.scalars(select(Setting))})
+
+
+def settings_from_stored(stored: dict[str, str]) -> AppSettings:
+    """The settings from the stored key/value rows (defaults for missing or damaged ones)."""
     values: dict[str, object] = {}
     for f in fields(AppSettings):
         if f.name in stored:

@@ -65,6 +65,7 @@ class ConsentSource(StrEnum):
     REVIEW = "review_decision"
     NUMBER_SUPPRESSION = "number_suppression"  # a contact created with a suppressed number
     START_REPLY = "start_reply"
+    DNC_LIST = "dnc_list"  # a do-not-contact list imported by a person (core.dnc_list)
 
 
 @unique

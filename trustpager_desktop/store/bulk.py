@@ -61,6 +61,30 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     connection.exec_driver_sql(statement, _columns(connection, table, rows, names))
 
 
+def insert_rows_returning_ids(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """PostgreSQL: INSERT ``rows`` (same keys, no id) into ``table`` and return their new
+    ids in the rows' order, in ONE statement: each row takes the next value of the id
+    sequence in a WITH, the INSERT reads that WITH, and the ids come back sorted by the
+    rows' position (a plain INSERT .. RETURNING promises no order)."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    arrays = ", ".join(_array(connection, table, name, name) for name in names)
+    columns = ", ".join(_quote(connection, name) for name in names)
+    name = _quote(connection, table.name)
+    statement = (
+        f"WITH _new AS (SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS _id, "
+        f"v.* FROM unnest({arrays}) WITH ORDINALITY AS v({columns}, _position)), "
+        f"_inserted AS (INSERT INTO {name} (id, {columns}) SELECT _id, {columns} FROM _new) "
+        "SELECT _id FROM _new ORDER BY _position"
+    )
+    return list(
+        connection.exec_driver_sql(statement, _columns(connection, table, rows, names)).scalars()
+    )
+
+
 def update_rows(
     connection: Connection,
     table: Table,

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -425,7 +426,8 @@ class QueueItem(Base):
     outbound_message_id: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_queue_items_status_due", "status", "due_at"),)
+    # The claim order (status, due_at, id): a claim reads its batch and stops (migration 0013).
+    __table_args__ = (Index("ix_queue_items_claim_order", "status", "due_at", "id"),)
 
 
 class Task(Base):
@@ -459,12 +461,24 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ChangeMarker(Base):
+    """One version per topic ("contacts", "messages", ...), bumped by database triggers in
+    the same transaction as every write to the topic's tables (migration 0012), so windows
+    see what any writer changed by polling this small table (``store.change_marker``)."""
+
+    __tablename__ = "change_marker"
+
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "ActivityCheckpoint",
     "ActivityEntry",
     "Automation",
     "AutomationStep",
     "Base",
+    "ChangeMarker",
     "ConsentEvent",
     "Contact",
     "Enrollment",

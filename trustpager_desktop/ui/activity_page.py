@@ -71,7 +71,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, show_progress
 
 POLL_INTERVAL_MS = 3000
 VERIFY_LINES_SHOWN = 3

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import auto_queue, automations, consent, opportunities
+from trustpager_desktop.core import auto_queue, automations, consent
 from trustpager_desktop.core.auto_queue import QueueRow
 from trustpager_desktop.core.automations import (
     ACTION_LABELS,
@@ -65,9 +65,14 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, wait_until
 from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.usecases.automations import (
+    AutomationsOverview,
+    AutomationsService,
+    QueueView,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
@@ -210,9 +215,10 @@ class AutomationEditor(QWidget):
     saved = Signal(int)
     gone = Signal(str)  # the automation being saved was deleted elsewhere (its name)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: AutomationsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
+        self.service = service
+        self.stages: list[str] = []  # read with the page's list, off the GUI thread
         self._automation_id: int | None = None
         self._steps: list[StepInput] = []
         self.name = QLineEdit()
@@ -225,9 +231,9 @@ class AutomationEditor(QWidget):
         self.up_button = QPushButton("Move up")
         self.down_button = QPushButton("Move down")
         self.schedule = ScheduleEditor(
-            zone=lambda: services.settings.business_timezone,
-            now=services.clock.now,
-            stages=self._stages,
+            zone=lambda: service.zone,
+            now=service.clock.now,
+            stages=lambda: self.stages,
         )
         self.save_button = QPushButton("Save automation")
         self.save_button.setDefault(True)
@@ -235,10 +241,6 @@ class AutomationEditor(QWidget):
         self.message.setObjectName("validationMessage")
         self._build()
         self.load(None)
-
-    def _stages(self) -> list[str]:
-        with self._services.db.read() as s:
-            return opportunities.stages(s)
 
     def _build(self) -> None:
         top = QFormLayout()
@@ -269,13 +271,16 @@ class AutomationEditor(QWidget):
     # -- state -------------------------------------------------------------------------
 
     def load(self, automation_id: int | None) -> None:
-        """Show an existing automation, or an empty one for ``None``."""
-        self._automation_id = automation_id
+        """Show an existing automation, or an empty one for ``None``. Raises NotFoundError
+        when it was deleted meanwhile."""
         if automation_id is None:
             data = AutomationInput("", [StepInput("send_sms", template="Hi {first_name}, ")])
         else:
-            with self._services.db.read() as s:
-                data = automations.get_automation(s, automation_id).as_input()
+            outcome = self.service.automation(automation_id)
+            if outcome.gone:
+                raise NotFoundError(outcome.message)
+            data = outcome.unwrap().as_input()
+        self._automation_id = automation_id
         self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
         self.enabled.setChecked(data.enabled)
@@ -339,26 +344,17 @@ class AutomationEditor(QWidget):
 
     def save(self) -> bool:
         """Validate and store; a problem is shown under the steps and nothing is saved."""
-        s = self._services
         if not self.schedule.check():
             self.message.setText("Not saved: the schedule needs a fix (see above).")
             return False
-        try:
-            with s.db.write() as session:
-                if self._automation_id is None:
-                    view = automations.create_automation(
-                        session, self.current_input(), clock=s.clock
-                    )
-                else:
-                    view = automations.update_automation(
-                        session, self._automation_id, self.current_input()
-                    )
-        except UserInputError as exc:
-            self.message.setText(str(exc))
-            return False
-        except NotFoundError:  # deleted on another desktop while being edited
+        outcome = self.service.save(self._automation_id, self.current_input())
+        if outcome.gone:  # deleted on another desktop while being edited
             self.gone.emit(self.name.text())
             return False
+        if not outcome.ok:
+            self.message.setText(outcome.message)
+            return False
+        view = outcome.unwrap()
         self._automation_id = view.id
         self.message.clear()
         self.saved.emit(view.id)
@@ -377,11 +373,16 @@ class AutomationsPage(QWidget):
     """Automations (list + editor) and the Auto Queue, as two tabs, under a pause banner."""
 
     dispatch_finished = Signal(str)
+    loaded = Signal()  # the list and the queue on screen are fresh
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self._job: Job | None = None
+        self._services = services  # for "Run due items now" (the runtime's dispatcher)
+        self.service = AutomationsService(services)
+        self._job: BackgroundTask | None = None
+        self._loading: BackgroundTask | None = None
+        self._load_again = False
+        self._select_first = True  # open on a real automation, not an empty draft
         self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
         self.queue_model = QueueModel(lambda: services.settings.business_timezone, self)
@@ -394,8 +395,6 @@ class AutomationsPage(QWidget):
         layout.addWidget(self._build_pause_banner())
         layout.addWidget(self.tabs, 1)
         self.refresh()
-        if self.list_model.rowCount():  # open on a real automation, not an empty draft
-            self.list_view.selectRow(0)
 
     def _build_pause_banner(self) -> QFrame:
         self.pause_banner = QFrame()
@@ -437,7 +436,7 @@ class AutomationsPage(QWidget):
         )
         self.new_button = QPushButton("New automation")
         self.delete_button = QPushButton("Delete…")
-        self.editor = AutomationEditor(self._services)
+        self.editor = AutomationEditor(self.service)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -507,10 +506,48 @@ class AutomationsPage(QWidget):
     # -- refreshing --------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the list, the filters and the queue (keeps the selected automation)."""
+        """Re-read the list, the filters and the queue off the GUI thread (keeps the
+        selected automation); ``loaded`` fires once they are on screen."""
+        if self._loading is not None:  # one read at a time; the latest wish wins
+            self._load_again = True
+            return
+        automation_id = self.automation_filter.currentData()
+        statuses = self.status_filter.currentData()
+        self._loading = run_in_background(
+            lambda: self.service.overview(automation_id, statuses),
+            self._show_overview,
+            self._load_failed,
+        )
+
+    def refresh_queue(self) -> None:
+        """A filter changed: re-read (the list is read with it, in the same session)."""
+        self.refresh()
+
+    @property
+    def is_loading(self) -> bool:
+        return self._loading is not None
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the current read is on screen (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
+
+    def _load_failed(self, error: Exception) -> None:
+        self._loading = None
+        self.run_status.setText(f"The automations could not be read: {error}")
+        self._after_load()
+
+    def _after_load(self) -> None:
+        if self._load_again:
+            self._load_again = False
+            self.refresh()
+        else:
+            self.loaded.emit()
+
+    def _show_overview(self, data: AutomationsOverview) -> None:
+        self._loading = None
+        self.editor.stages = list(data.stages)
+        rows = list(data.automations)
         selected = self.selected_automation_id()
-        with self._services.db.read() as s:
-            rows = automations.list_rows(s)
         self.list_model.set_rows(rows)
         position = next((i for i, r in enumerate(rows) if r.id == selected), None)
         if position is not None:
@@ -527,18 +564,19 @@ class AutomationsPage(QWidget):
         self.automation_filter.setCurrentIndex(max(0, found))
         self.automation_filter.blockSignals(False)
         self.delete_button.setEnabled(position is not None)
-        self.refresh_queue()
+        self._show_queue(data.queue)
+        if self._select_first and rows:
+            self._select_first = False
+            self.list_view.selectRow(0)
+        self._after_load()
 
-    def refresh_queue(self) -> None:
-        automation_id = self.automation_filter.currentData()
-        with self._services.db.read() as s:
-            rows = auto_queue.list_queue(
-                s, automation_id=automation_id, statuses=self.status_filter.currentData()
-            )
-            counts = auto_queue.count_by_status(s, automation_id=automation_id)
-        self.queue_model.set_rows(rows)
-        self.queue_counts.setText(counts_text(counts))
-        filtered = self.status_filter.currentIndex() > 0 or automation_id is not None
+    def _show_queue(self, queue: QueueView) -> None:
+        self.queue_model.set_rows(list(queue.rows))
+        self.queue_counts.setText(counts_text(queue.counts))
+        filtered = (
+            self.status_filter.currentIndex() > 0
+            or self.automation_filter.currentData() is not None
+        )
         self.queue_empty.set_text(
             "Nothing in the Auto Queue matches these filters."
             if filtered
@@ -597,11 +635,12 @@ class AutomationsPage(QWidget):
         row = self.list_model.row_at(index.row()) if index.isValid() else None
         if row is None or not self.confirm_delete(row.name):
             return
-        try:
-            with self._services.db.write() as s:
-                automations.delete_automation(s, row.id)
-        except NotFoundError:
+        outcome = self.service.delete(row.id)
+        if outcome.gone:
             self._gone(row.name)
+            return
+        if not outcome.ok:
+            self.show_message(f"'{row.name}' was not deleted: {outcome.message}")
             return
         self.editor.load(None)
         self.refresh()

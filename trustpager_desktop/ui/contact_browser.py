@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import contacts
 from trustpager_desktop.core.consent import ConsentState, Severity
 from trustpager_desktop.core.contacts import ContactInput, ContactRow
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.table_models import PagedTableModel
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.contacts import ContactsService
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -216,31 +216,17 @@ class ContactDialog(QDialog):
         """Save through core; on a refused value show why beside the field and stay open."""
         self.form.clear_errors()
         data = self.contact_input()
-        s = self._services
-        if not confirm_number(self, s, data.phone, self.contact_id):
+        if not confirm_number(self, self._services, data.phone, self.contact_id):
             return False
-        try:
-            with s.db.write() as session:
-                if self.contact_id is None:
-                    self.contact_id = contacts.create_contact(
-                        session,
-                        data,
-                        actor=s.actor,
-                        default_region=s.settings.default_country,
-                        clock=s.clock,
-                    ).id
-                else:
-                    contacts.update_contact(
-                        session,
-                        self.contact_id,
-                        data,
-                        actor=s.actor,
-                        default_region=s.settings.default_country,
-                        clock=s.clock,
-                    )
-        except UserInputError as exc:
-            self.show_error(exc.field, str(exc))
+        service = ContactsService(self._services)
+        if self.contact_id is None:
+            outcome = service.create(data)
+        else:
+            outcome = service.update(self.contact_id, data)
+        if not outcome.ok:  # a refused value (beside its field), or deleted meanwhile
+            self.show_error(outcome.field, outcome.message)
             return False
+        self.contact_id = outcome.unwrap()
         self.accept()
         return True
 
@@ -256,10 +242,7 @@ def confirm_number(
 ) -> bool:
     """Before saving a contact onto a number that is opted out, suppressed, blocked by
     Twilio or held, say so and ask. True when it is fine to save."""
-    with services.db.read() as session:
-        warning = contacts.number_warning(
-            session, phone, services.settings.default_country, contact_id
-        )
+    warning = ContactsService(services).number_warning(phone, contact_id)
     return warning is None or ask_number_warning(parent, warning)
 
 
@@ -497,12 +480,11 @@ class ContactBrowser(QWidget):
         name = self.model.data(self.model.index(self.table.currentIndex().row(), 0))
         if not self.confirm_delete(name):
             return
-        s = self._services
-        try:
-            with s.db.write() as session:
-                contacts.delete_contact(session, contact_id, actor=s.actor, clock=s.clock)
-        except NotFoundError:
-            pass  # someone else deleted it first: the refresh below shows that
+        outcome = ContactsService(self._services).delete(contact_id)
+        if not outcome.ok and not outcome.gone:  # gone: deleted elsewhere; the refresh shows it
+            QMessageBox.warning(
+                self, "Delete contact", f"{name} was not deleted: {outcome.message}"
+            )
         self._after_change()
 
     def confirm_delete(self, name: str) -> bool:

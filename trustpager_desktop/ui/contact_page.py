@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core import activity, contact_tasks, opportunities
 from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
 from trustpager_desktop.core.contacts import ContactView
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
@@ -33,7 +33,8 @@ from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.usecases.contacts import ContactsService
 
 
 class DetailsCard(Card):
@@ -89,18 +90,9 @@ class DetailsCard(Card):
         s = self._services
         if not confirm_number(self, s, data.phone, self._contact.id):
             return False
-        try:
-            with s.db.write() as session:
-                contacts.update_contact(
-                    session,
-                    self._contact.id,
-                    data,
-                    actor=s.actor,
-                    default_region=s.settings.default_country,
-                    clock=s.clock,
-                )
-        except UserInputError as exc:
-            self.form.show_error(exc.field, str(exc))
+        outcome = ContactsService(s).update(self._contact.id, data)
+        if not outcome.ok:  # a refused value beside its field, or deleted meanwhile
+            self.form.show_error(outcome.field, outcome.message)
             return False
         self.saved.emit()
         return True
@@ -345,12 +337,19 @@ class ContactPage(QWidget):
         contact_id = self.contact.id
         keep_prefs = self.preferences.is_dirty()
         toggle = self.preferences.toggle.isChecked()
+        # A change seen from elsewhere must not throw away what is being typed here.
+        typed = {k: e.text() for k, e in self.details.editors.items()}
+        keep_details = not announce and self.details.is_dirty()
         try:
             self.load(contact_id)
         except NotFoundError:
             return
         if keep_prefs:  # a details save must not throw away an unsaved toggle
             self.preferences.toggle.setChecked(toggle)
+        if keep_details:
+            for key, text in typed.items():
+                self.details.editors[key].setText(text)
+            self.details.form.edited.emit()  # Save stays enabled
         if announce:
             self.contact_saved.emit(contact_id)
 

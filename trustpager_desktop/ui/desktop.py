@@ -8,7 +8,6 @@ signals that report opt-outs and failed sends.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.help_menu import install_help_menu
 from trustpager_desktop.ui.icons import app_icon
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.tray import TrayController, install_tray
 
 log = logging.getLogger("trustpager.desktop")
@@ -28,6 +28,9 @@ class DesktopIntegration:
     tray: TrayController | None
     open_log_folder: QAction
     about: QAction
+
+
+_running: set[BackgroundTask] = set()  # fallback checks, kept alive while they run
 
 
 def run_inbox_jobs_in_background(services: AppServices) -> None:
@@ -46,7 +49,11 @@ def run_inbox_jobs_in_background(services: AppServices) -> None:
                     continue
                 (log.info if report.ok else log.warning)("%s: %s", job.job_id, report.message)
 
-    threading.Thread(target=work, name="check-inbox-now", daemon=True).start()
+    def finished(_result: object) -> None:
+        _running.discard(task)
+
+    task = run_in_background(work, finished, finished)
+    _running.add(task)
 
 
 def install_desktop_integration(

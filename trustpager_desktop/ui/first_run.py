@@ -1,4 +1,5 @@
-"""The first-run assistant: Twilio or sandbox, then country, time zone and quiet hours.
+"""The first-run assistant: Twilio or sandbox, then country, time zone and quiet hours,
+then the name this person shows under in the log (kept on this computer only).
 
 On Finish it saves the settings (core.settings.save_settings), puts the auth token in
 the keyring (never in the database), adds demo data in sandbox mode, and reloads the
@@ -11,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import threading
 import zoneinfo
 from collections.abc import Callable
 
@@ -32,16 +32,17 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import demo
+from trustpager_desktop.core import demo, local_settings
 from trustpager_desktop.core.credentials import ENV_API_BASE
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.core.settings import AppSettings, save_settings
+from trustpager_desktop.core.settings import AppSettings, check_settings, save_settings
 from trustpager_desktop.logging_setup import register_secret
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import DatabaseError
 from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured, plain_label
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
+from trustpager_desktop.ui.runner import run_in_background
 
 log = logging.getLogger("trustpager.first_run")
 
@@ -71,28 +72,25 @@ def _error_label() -> QLabel:
 
 
 class _ConnectionTest(QObject):
-    """Runs provider.test_connection() on a worker thread; reports through ``finished``."""
+    """Runs provider.test_connection() on the background runner; reports through ``finished``."""
 
     finished = Signal(bool, str)
 
     def start(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
-        threading.Thread(
-            target=self._run, args=(factory, sid, token, sender), daemon=True, name="twilio-test"
-        ).start()
+        self._task = run_in_background(
+            lambda: factory(sid, token, sender).test_connection(),  # type: ignore[attr-defined]
+            lambda message: self.finished.emit(True, str(message)),
+            self._failed,
+        )
 
-    def _run(self, factory: ProviderFactory, sid: str, token: str, sender: str) -> None:
-        try:
-            provider = factory(sid, token, sender)
-            message = provider.test_connection()  # type: ignore[attr-defined]
-        except ValueError as exc:
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, ValueError):
             self.finished.emit(False, str(exc))
-        except ProviderError as exc:
+        elif isinstance(exc, ProviderError):
             self.finished.emit(False, exc.reason)
-        except Exception as exc:  # noqa: BLE001 - any surprise becomes a message, not a crash
-            log.exception("the Twilio connection test failed unexpectedly")
+        else:  # any surprise becomes a message, not a crash
+            log.error("the Twilio connection test failed unexpectedly", exc_info=exc)
             self.finished.emit(False, f"The test could not run ({type(exc).__name__}).")
-        else:
-            self.finished.emit(True, str(message))
 
 
 class ProviderPage(QWizardPage):
@@ -234,6 +232,19 @@ class RegionPage(QWizardPage):
         form.addRow("Send automated texts", hours)
         form.addRow(self.error_label)
 
+    def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        """Quiet hours and the rest are checked here, beside the fields, before moving on."""
+        wizard = self.wizard()
+        if not isinstance(wizard, FirstRunWizard):
+            return True
+        try:
+            check_settings(wizard.chosen_settings())
+        except UserInputError as exc:
+            self.error_label.setText(str(exc))
+            return False
+        self.error_label.clear()
+        return True
+
     def set_country(self, code: str) -> None:
         self.country_combo.set_code(code)
 
@@ -241,8 +252,52 @@ class RegionPage(QWizardPage):
         return self.country_combo.code()
 
 
+class NamePage(QWizardPage):
+    """Last page (or the only one on a desktop joining a database already set up): the
+    name this person shows under in the activity log, kept on this computer only."""
+
+    def __init__(self, services: AppServices) -> None:
+        super().__init__()
+        self.setTitle("Who is using this computer?")
+        self.setSubTitle(
+            "Everything you do is recorded in the activity log under this name: opt-outs, "
+            "re-consents, review decisions, texts you send."
+        )
+        self.name_edit = QLineEdit(services.local.user_name)
+        self.name_edit.setMaxLength(local_settings.NAME_MAX)
+        self.name_edit.setPlaceholderText(local_settings.default_name())
+        self.name_edit.setAccessibleName("Your name")
+        note = plain_label(
+            "Kept on this computer, for you only (not in the shared database), so each "
+            "person on each computer shows as themselves. Left empty, you show as "
+            f"'{local_settings.default_name()}'. You can change it in Settings.",
+            wrap=True,
+        )
+        self.error_label = _error_label()
+        form = QFormLayout(self)
+        form.addRow("Your name", self.name_edit)
+        form.addRow(note)
+        form.addRow(self.error_label)
+
+    def name(self) -> str:
+        """The cleaned name ("" for the default); raises UserInputError."""
+        return local_settings.clean_name(self.name_edit.text())
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        try:
+            self.name()
+        except UserInputError as exc:
+            self.error_label.setText(str(exc))
+            return False
+        self.error_label.clear()
+        return True
+
+
 class FirstRunWizard(QWizard):
-    """The assistant. ``completed`` is emitted after everything is saved and reloaded."""
+    """The assistant. ``completed`` is emitted after everything is saved and reloaded.
+
+    ``name_only``: just the name page, for a desktop joining a database whose first run
+    was done on another desktop (or before names were kept per computer)."""
 
     completed = Signal()
 
@@ -251,17 +306,22 @@ class FirstRunWizard(QWizard):
         services: AppServices,
         *,
         provider_factory: ProviderFactory = _twilio_provider,
+        name_only: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
+        self.name_only = name_only
         self.setWindowTitle(f"Welcome to {APP_NAME}")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.provider_page = ProviderPage(provider_factory, services.settings)
         self.region_page = RegionPage(services.settings)
-        self.addPage(self.provider_page)
-        self.addPage(self.region_page)
+        self.name_page = NamePage(services)
+        if not name_only:
+            self.addPage(self.provider_page)
+            self.addPage(self.region_page)
+        self.addPage(self.name_page)
         self.resize(640, 480)
 
     def chosen_settings(self) -> AppSettings:
@@ -283,15 +343,24 @@ class FirstRunWizard(QWizard):
     def apply(self) -> str:
         """Save everything; returns "" on success or the reason nothing was saved."""
         services = self.services
-        chosen = self.chosen_settings()
-        use_twilio = self.provider_page.use_twilio
         try:
+            name = self.name_page.name()
+            if self.name_only:
+                services.set_user_name(name)
+                return ""
+            # The settings are saved under the name just given (the file follows them).
+            actor = name or services.actor
+            chosen = self.chosen_settings()
+            use_twilio = self.provider_page.use_twilio
             with services.db.write() as session:
-                save_settings(session, chosen, actor=services.actor, clock=services.clock)
+                save_settings(session, chosen, actor=actor, clock=services.clock)
                 if not use_twilio and demo.is_empty(session):
-                    demo.fill_demo(session, actor=services.actor, clock=services.clock)
+                    demo.fill_demo(session, actor=actor, clock=services.clock)
+            services.set_user_name(name)
         except (UserInputError, DatabaseError) as exc:
             return str(exc)
+        except OSError as exc:
+            return f"Your name could not be kept on this computer ({exc.strerror or exc})."
         if use_twilio:
             sid, token, _sender = self.provider_page.credentials()
             register_secret(token)
@@ -306,18 +375,26 @@ class FirstRunWizard(QWizard):
     def accept(self) -> None:
         problem = self.apply()
         if problem:
-            self.region_page.error_label.setText(problem)
+            self.name_page.error_label.setText(problem)
             return
         super().accept()
         self.completed.emit()
 
 
-def run_first_run(services: AppServices, parent: QWidget | None = None) -> bool:
-    """Show the assistant modally if the first run is not done; True if it was completed.
+def needs_first_run(services: AppServices) -> bool:
+    """The database was never set up, or this desktop was never asked its name."""
+    return not services.settings.first_run_done or not services.local.name_asked
 
-    Cancelling leaves first_run_done off, so the assistant comes back next start.
+
+def run_first_run(services: AppServices, parent: QWidget | None = None) -> bool:
+    """Show the assistant modally if the first run is not done (or, on a desktop joining
+    a database set up elsewhere, ask only the name); True if it was completed.
+
+    Cancelling leaves first_run_done off (and the name unasked), so the assistant comes
+    back next start.
     """
-    if services.settings.first_run_done:
+    if not needs_first_run(services):
         return False
-    wizard = FirstRunWizard(services, parent=parent)
+    name_only = services.settings.first_run_done
+    wizard = FirstRunWizard(services, name_only=name_only, parent=parent)
     return wizard.exec() == QWizard.DialogCode.Accepted

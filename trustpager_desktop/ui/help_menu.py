@@ -94,8 +94,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Tab / Shift+Tab", "Move between fields (the message box too)"),
     ("Alt+Left", "Back (from a contact to the list or the opportunity you came from)"),
     (
-        "Ctrl+1 … Ctrl+6",
-        "Contacts, Opportunities, Automations, Activity Log, Needs review, Settings",
+        "Ctrl+1 … Ctrl+8",
+        "Contacts, Opportunities, Automations, Activity Log, Needs review, Opt-outs, Insights, "
+        "Settings",
     ),
     ("Ctrl+I", "Check the inbox now"),
     ("Ctrl+Shift+P", "Pause or resume automations"),

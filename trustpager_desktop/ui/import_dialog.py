@@ -28,7 +28,7 @@ from trustpager_desktop.core import imports
 from trustpager_desktop.core.imports import ImportPlan, ImportReport
 from trustpager_desktop.core.progress import describe
 from trustpager_desktop.ui.common import documents_path
-from trustpager_desktop.ui.records_worker import BackgroundTask
+from trustpager_desktop.ui.runner import BackgroundTask
 
 
 class ImportContactsDialog(QDialog):

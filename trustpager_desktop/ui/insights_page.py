@@ -2,7 +2,7 @@
 consent coverage, the review queue's age and the monthly compliance report.
 
 The figures come from ``core.insights.gather_insights`` on a pool thread (the shared
-helper ``ui.workers.run_in_background``); the page shows "Loading…" until they arrive,
+helper ``ui.runner.run_in_background``); the page shows "Loading…" until they arrive,
 an empty state when nothing happened in the period, and never blocks the window on a
 big database. Charts are pyqtgraph bar charts, imported on another worker the first
 time (alongside the queries) so the window does not wait for numpy either. Every name shown is plain text.
@@ -43,9 +43,8 @@ from trustpager_desktop.core.business_days import HONOUR_LIMIT_BUSINESS_DAYS
 from trustpager_desktop.core.insights import Insights, StepFigures
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import WARNING_COLOUR, Card, coloured, heading, plain_label
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, show_progress
 from trustpager_desktop.ui.theme import Tone, tone_colour
-from trustpager_desktop.ui.workers import Job, run_in_background
 
 log = logging.getLogger("trustpager.ui")
 
@@ -170,14 +169,14 @@ class InsightsPage(QWidget):
         super().__init__(parent)
         self._services = services
         self._zone = services.settings.business_timezone
-        self._jobs: dict[int, Job] = {}
+        self._jobs: dict[int, BackgroundTask] = {}
         self._generation = 0
         self._loading = False
         self._tasks: list[BackgroundTask] = []
         self.insights: Insights | None = None
         self._charts_built = False
         self._charts_module: Any = sys.modules.get("pyqtgraph")
-        self._import_job: Job | None = None
+        self._import_job: BackgroundTask | None = None
         self._stale = QTimer(self, singleShot=True, interval=STALE_AFTER_MS)
         self._build()
         self.refresh()

@@ -4,8 +4,9 @@ sandbox mode), the automation pause and the inbox state."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from trustpager_desktop import APP_NAME
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
@@ -31,17 +33,24 @@ from trustpager_desktop.ui.help_menu import (
     opt_out_guide_html,
     shortcuts_html,
 )
+from trustpager_desktop.ui.live import LiveUpdates
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.review import ReviewService
 
 if TYPE_CHECKING:
     from trustpager_desktop.ui.activity_page import ActivityPage
     from trustpager_desktop.ui.automations_page import AutomationsPage
     from trustpager_desktop.ui.background import BackgroundWork
     from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
+    from trustpager_desktop.ui.optouts_page import OptOutsPage
     from trustpager_desktop.ui.review_page import ReviewPage
     from trustpager_desktop.ui.settings_page import SettingsPage
+
+log = logging.getLogger("trustpager.ui")
 
 NAVIGATION = [
     ("contacts", "Contacts"),
@@ -49,15 +58,35 @@ NAVIGATION = [
     ("automations", "Automations"),
     ("activity", "Activity Log"),
     ("review", "Needs review"),
+    ("optouts", "Opt-outs"),
     ("insights", "Insights"),
     ("settings", "Settings"),
 ]
 # Pages built on first visit (_page_class), so their imports wait too.
-LAZY_PAGES = ("opportunities", "automations", "activity", "review", "insights", "settings")
+LAZY_PAGES = (
+    "opportunities", "automations", "activity", "review", "optouts", "insights", "settings"
+)  # fmt: skip
 TARGETS = (
     "contacts, contact:ID, opportunities, opportunity:ID, automations, queue, activity, "
-    "review, insights, settings"
+    "review, optouts, insights, settings"
 )
+# Which pages show which topics (store.change_marker): a change refreshes the visible page
+# at once and the others when they are next shown.
+PAGE_TOPICS = {
+    "contacts": {topic.CONTACTS},
+    "contact": {
+        topic.CONTACTS,
+        topic.MESSAGES,
+        topic.AUTOMATIONS,
+        topic.TASKS,
+        topic.OPPORTUNITIES,
+        topic.ACTIVITY,
+    },
+    "opportunities": {topic.CONTACTS, topic.OPPORTUNITIES},
+    "automations": {topic.AUTOMATIONS, topic.CONTACTS},
+    "activity": {topic.ACTIVITY},
+    "review": {topic.MESSAGES},
+}
 # Where the contact page's back button returns to, and what it says.
 BACK_LABELS = {
     "contacts": "← All contacts",
@@ -103,6 +132,13 @@ class MainWindow(QMainWindow):
         self.review_alerts = ReviewEscalation(services, self)
         self.review_alerts.urgent_changed.connect(lambda _n: self._show_review_badge())
         self._review_count = 0
+        # Changes made here, on another desktop or by the agent: refresh what shows them.
+        self._stale: set[str] = set()
+        self.live = LiveUpdates(services, self)
+        self.automations = AutomationsService(services)
+        self.review = ReviewService(services)
+        self._live_tasks: list[BackgroundTask] = []  # kept while they run
+        self.live.changed.connect(self.show_changes)
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
@@ -173,8 +209,12 @@ class MainWindow(QMainWindow):
             )
         if key == "settings":
             widget.settings_saved.connect(self._settings_saved)
+        elif key == "optouts":  # a do-not-contact list opted contacts out
+            widget.optouts_changed.connect(self._contacts_changed)
         elif key == "automations":
             widget.attach_pause(self.pause)
+        elif key == "activity" and self.live.watcher.running:
+            widget.poll_timer.stop()  # the change marker says when the log grew
 
     @property
     def opportunities_page(self) -> OpportunitiesPage:
@@ -191,6 +231,10 @@ class MainWindow(QMainWindow):
     @property
     def review_page(self) -> ReviewPage:
         return self.page("review")  # type: ignore[return-value]
+
+    @property
+    def optouts_page(self) -> OptOutsPage:
+        return self.page("optouts")  # type: ignore[return-value]
 
     @property
     def settings_page(self) -> SettingsPage:
@@ -296,8 +340,10 @@ class MainWindow(QMainWindow):
             return False
         self.stack.setCurrentWidget(target)
         self._sync_nav()
-        if key == "automations":
+        if key == "automations" and not self.live.watcher.running:
             self.pause.refresh()  # another desktop or the agent may have paused meanwhile
+        if key in self._stale:
+            self._refresh_page(key)
         return True
 
     def _nav_changed(self, row: int) -> None:
@@ -409,6 +455,62 @@ class MainWindow(QMainWindow):
         self.set_inbox_status(work.inbox.status_text)
         self.review_alerts.start()
 
+    # -- live views -------------------------------------------------------------------
+
+    def start_live_updates(self, interval: float | None = None) -> None:
+        """Watch the database's change marker (every two seconds, off the GUI thread) so
+        changes from another desktop, the agent or a command show without navigating."""
+        self.live.start(interval)
+        if "activity" in self.pages:
+            self.activity_page.poll_timer.stop()
+
+    def show_changes(self, changed: frozenset[str]) -> None:
+        """Refresh what shows the changed topics: the visible page now, the others when
+        they are next shown; the pause state and the review badge always."""
+        if topic.PAUSE in changed:
+            self._in_background(self.automations.paused, self.pause.show)
+        if topic.MESSAGES in changed:
+            self._in_background(self.review.count, self._review_count_changed)
+        current = self.current_page_key()
+        for key, shown in PAGE_TOPICS.items():
+            if key not in self.pages or not (shown & changed):
+                continue
+            if key == "review":
+                continue  # the review count above re-reads the page
+            if key == current:
+                self._refresh_page(key)
+            else:
+                self._stale.add(key)
+
+    def _in_background(self, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
+        """Read on the runner, show on the GUI thread; the task is kept until it reported."""
+
+        def done(result: Any) -> None:
+            self._live_tasks.remove(task)
+            show(result)
+
+        def failed(error: Exception) -> None:
+            self._live_tasks.remove(task)
+            log.warning("a live refresh failed (the next change tries again): %s", error)
+
+        task = run_in_background(read, done, failed)
+        self._live_tasks.append(task)
+
+    def _refresh_page(self, key: str) -> None:
+        self._stale.discard(key)
+        if key == "contacts":
+            self.contact_browser.refresh()
+        elif key == "contact":
+            self.contact_page.reload_from_database()
+        elif key == "opportunities":
+            self.opportunities_page.refresh()
+        elif key == "automations":
+            self.automations_page.refresh()
+        elif key == "activity":
+            self.activity_page.poll_new_entries()
+        elif key == "review":
+            self.review_page.refresh()
+
     def check_inbox_now(self) -> None:
         """ "Check inbox now" (tray and Ctrl+I): one poll on a worker thread."""
         if self.background is not None:
@@ -478,9 +580,10 @@ class MainWindow(QMainWindow):
         """Stop background work before the window goes away."""
         from PySide6.QtCore import QThreadPool
 
+        self.live.shutdown()
         if self.background is not None:
             self.background.shutdown()
-        for key in ("activity", "insights"):
+        for key in ("activity", "insights", "optouts"):
             if key in self.pages:
                 self.pages[key].shutdown()  # type: ignore[attr-defined]
         QThreadPool.globalInstance().waitForDone(5000)
@@ -505,6 +608,10 @@ def _page_class(key: str) -> Callable[[AppServices], QWidget]:
         from trustpager_desktop.ui.review_page import ReviewPage
 
         return ReviewPage
+    if key == "optouts":
+        from trustpager_desktop.ui.optouts_page import OptOutsPage
+
+        return OptOutsPage
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 

@@ -20,7 +20,7 @@ from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.conversation import ConversationItem
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.gateway import ManualOrigin, SendOutcome
+from trustpager_desktop.core.gateway import SendOutcome
 from trustpager_desktop.core.segments import count_segments
 from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.core.timefmt import format_time
@@ -35,7 +35,9 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
+from trustpager_desktop.usecases.messaging import MessagingService
+from trustpager_desktop.usecases.result import Outcome
 
 STATUS_LABELS = {
     MessageStatus.SENDING: "Sending",
@@ -106,13 +108,14 @@ class MessageBubble(QFrame):
 
 
 class MessagingCard(Card):
-    send_finished = Signal(object)  # SendOutcome, or the exception that stopped the send
+    send_finished = Signal(object)  # SendOutcome, or the sentence saying why nothing was sent
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__("Messaging", parent)
         self._services = services
+        self.service = MessagingService(services)
         self._contact: ContactView | None = None
-        self._job: Job | None = None
+        self._job: BackgroundTask | None = None
         self._build()
 
     def _build(self) -> None:
@@ -282,24 +285,30 @@ class MessagingCard(Card):
         ):
             self.result.setText("Not sent.")
             return
-        gateway, actor = self._services.gateway, self._services.actor
         self.send_button.setEnabled(False)
         coloured(self.result, self.palette().color(QPalette.ColorRole.WindowText))
         self.result.setText("Sending…")
         self._job = run_in_background(
-            lambda: gateway.send(
-                body=body,
-                origin=ManualOrigin(actor=actor, screen="contact page"),
-                contact_id=contact.id,
-            ),
-            self._on_sent,
-            self._on_error,
+            lambda: self.service.send(contact.id, body), self._on_outcome, self._on_error
         )
 
     def confirm_send_to_opted_out(self, name: str, question: str) -> bool:
         """Ask before texting someone the consent state warns about. Default answer: No."""
         return ask_default_no(self, f"Text {name}?", question, "Send anyway", "Don't send",
                               warning=True)  # fmt: skip
+
+    def _on_outcome(self, outcome: Outcome[SendOutcome]) -> None:
+        if outcome.ok:
+            self._on_sent(outcome.unwrap())
+        else:  # refused input, or the contact deleted meanwhile: nothing was sent
+            self._not_sent(outcome.message)
+
+    def _not_sent(self, reason: str) -> None:
+        self._job = None
+        coloured(self.result, WARNING_COLOUR)
+        self.result.setText(f"Not sent: {reason}")
+        self._after_send()
+        self.send_finished.emit(reason)
 
     def _on_sent(self, outcome: SendOutcome) -> None:
         self._job = None
@@ -312,14 +321,8 @@ class MessagingCard(Card):
         self.send_finished.emit(outcome)
 
     def _on_error(self, error: Exception) -> None:
-        self._job = None
-        coloured(self.result, WARNING_COLOUR)
-        if isinstance(error, UserInputError | NotFoundError):
-            self.result.setText(f"Not sent: {error}")
-        else:
-            self.result.setText(f"Not sent: an unexpected error occurred ({error}).")
-        self._after_send()
-        self.send_finished.emit(error)
+        """A bug, not a refusal: say so here (the log has the trace)."""
+        self._not_sent(f"an unexpected error occurred ({error}).")
 
     def _after_send(self) -> None:
         if self._contact is not None:

@@ -65,6 +65,10 @@ class AutomationPause(QObject):
         self._show(paused)
         return paused
 
+    def show(self, paused: bool) -> None:
+        """Show a state read elsewhere (the window reads it off the GUI thread)."""
+        self._show(paused)
+
     def _show(self, paused: bool) -> None:
         if paused != self._paused:
             self._paused = paused

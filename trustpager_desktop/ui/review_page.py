@@ -26,8 +26,6 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop.core import inbox
 from trustpager_desktop.core.business_days import Urgency
-from trustpager_desktop.core.confirmations import send_due_confirmations
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.states import ReviewDecision
@@ -35,9 +33,10 @@ from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, wait_until
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.theme import Tone, tone_colour
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.usecases.review import ReviewLists, ReviewService
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -125,6 +124,7 @@ class ReviewPage(QWidget):
     """ "Needs review" (decide: Opt out / Not an opt-out) and "Unknown senders"."""
 
     review_count_changed = Signal(int)
+    loaded = Signal()  # both lists on screen are fresh
 
     # (first button, second button) per kind of review item
     _ACTIONS: dict[str, tuple[tuple[str, ReviewDecision], tuple[str, ReviewDecision]]] = {
@@ -140,7 +140,7 @@ class ReviewPage(QWidget):
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.services = services
+        self.service = ReviewService(services)
         zone = self._zone
         self.review_model = ReviewModel(zone, services.clock.now, self)
         self.unknown_model = UnknownSendersModel(zone, self)
@@ -159,7 +159,9 @@ class ReviewPage(QWidget):
         self.reason_label = plain_label(wrap=True, selectable=True)
         self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
-        self._confirm_job: Job | None = None
+        self._confirm_job: BackgroundTask | None = None
+        self._loading: BackgroundTask | None = None
+        self._load_again = False
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
@@ -220,16 +222,41 @@ class ReviewPage(QWidget):
         layout.addWidget(splitter, 1)
 
     def _zone(self) -> str:
-        return self.services.settings.business_timezone
+        return self.service.zone
 
     # ---- data ------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read both lists (after a poll or a decision)."""
-        region = self.services.settings.default_country
-        with self.services.db.read() as session:
-            items = inbox.list_needs_review(session, region)
-            senders = inbox.list_unknown_senders(session, region)
+        """Re-read both lists off the GUI thread (after a poll or a decision); ``loaded``
+        fires once they are on screen."""
+        if self._loading is not None:  # one read at a time; the latest wish wins
+            self._load_again = True
+            return
+        self._loading = run_in_background(self.service.lists, self._show_lists, self._load_failed)
+
+    @property
+    def is_loading(self) -> bool:
+        return self._loading is not None
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the current read is on screen (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
+
+    def _load_failed(self, error: Exception) -> None:
+        self._loading = None
+        self.feedback_label.setText(f"The replies could not be read: {error}")
+        self._after_load()
+
+    def _after_load(self) -> None:
+        if self._load_again:
+            self._load_again = False
+            self.refresh()
+        else:
+            self.loaded.emit()
+
+    def _show_lists(self, lists: ReviewLists) -> None:
+        self._loading = None
+        items, senders = list(lists.items), list(lists.unknown_senders)
         current = self.current_item()
         self.review_model.set_rows(items)
         self.unknown_model.set_rows(senders)
@@ -245,6 +272,7 @@ class ReviewPage(QWidget):
             self.unknown_view.setColumnWidth(column, width)
         self._select(current.inbound_id if current else None)
         self.review_count_changed.emit(len(items))
+        self._after_load()
 
     def _select(self, inbound_id: int | None) -> None:
         rows = [self.review_model.row_at(r) for r in range(self.review_model.rowCount())]
@@ -277,7 +305,7 @@ class ReviewPage(QWidget):
         self.message_label.setVisible(True)
         self.message_label.setText(item.body)
         self.reason_label.setText(f"Why: {item.reason}")
-        self.deadline_label.setText(deadline_text(item, self.services.clock.now()))
+        self.deadline_label.setText(deadline_text(item, self.service.clock.now()))
         coloured(self.deadline_label, URGENT if self.review_model.is_urgent(item) else Tone.NORMAL)
         first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
         self.opt_out_button.setText(first[0])
@@ -291,17 +319,11 @@ class ReviewPage(QWidget):
             return
         actions = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
         decision = actions[which][1]
-        try:
-            outcome = inbox.decide_review(
-                self.services.db,
-                item.inbound_id,
-                decision,
-                self.services.actor,
-                self.services.clock,
-            )
-        except (UserInputError, NotFoundError) as exc:
-            self.feedback_label.setText(str(exc))
+        result = self.service.decide(item.inbound_id, decision)
+        if not result.ok:  # decided meanwhile (perhaps on another desktop): say so, re-read
+            self.feedback_label.setText(result.message)
         else:
+            outcome = result.unwrap()
             self.feedback_label.setText(f"{item.from_display}: {outcome.message}")
             if outcome.confirmation_requested:
                 self._send_confirmations()
@@ -310,9 +332,8 @@ class ReviewPage(QWidget):
     def _send_confirmations(self) -> None:
         """An opt-out decided here may get its confirmation text: send it now, off the GUI
         thread, rather than at the sender's next run (the FCC allows 5 minutes)."""
-        s = self.services
         self._confirm_job = run_in_background(
-            lambda: send_due_confirmations(s.db, s.gateway, clock=s.clock),
+            self.service.send_confirmations,
             lambda _report: None,
             lambda _error: None,  # the background sender tries again; nothing to show here
         )

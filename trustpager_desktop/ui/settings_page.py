@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trustpager_desktop.core import local_settings
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.credentials import NO_KEYRING
 from trustpager_desktop.core.errors import UserInputError
@@ -41,7 +42,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
-from trustpager_desktop.ui.workers import Job, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 
 MODE_LABELS = {
     "auto": "Automatic: Twilio when set up, otherwise the sandbox",
@@ -68,7 +69,7 @@ class SettingsPage(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._job: Job | None = None
+        self._job: BackgroundTask | None = None
         self.errors: dict[str, QLabel] = {}
         self._build()
         self.load()
@@ -160,9 +161,13 @@ class SettingsPage(QWidget):
         f.addRow("", self.start_review)
         consent_box = self._build_consent()
 
-        you, f = self._group("You")
+        you, f = self._group("You (this computer only)")
         self.user_name = QLineEdit()
+        self.user_name.setMaxLength(local_settings.NAME_MAX)
         self._row(f, "Your name (shown in the activity log)", self.user_name, "user_name")
+        f.addRow("", plain_label(
+            "Kept on this computer for you, not in the shared database: each person on "
+            "each computer shows under their own name.", wrap=True))  # fmt: skip
 
         self.save_button = QPushButton("Save settings")
         self.save_button.setAccessibleName("Save settings")
@@ -248,7 +253,8 @@ class SettingsPage(QWidget):
         self.poll.setValue(st.poll_interval_seconds)
         self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
-        self.user_name.setText(st.user_name)
+        self.user_name.setText(self._services.local.user_name)
+        self.user_name.setPlaceholderText(local_settings.default_name())
         self.frequency_cap.setValue(st.automation_texts_per_day)
         self.hold.setChecked(st.hold_while_pending)
         self.hold_warning.setVisible(not st.hold_while_pending)
@@ -283,7 +289,6 @@ class SettingsPage(QWidget):
             poll_interval_seconds=self.poll.value(),
             inbox_look_back_days=self.look_back.value(),
             start_replies_need_review=self.start_review.isChecked(),
-            user_name=self.user_name.text().strip() or "Office",
             automation_texts_per_day=self.frequency_cap.value(),
             hold_while_pending=self.hold.isChecked(),
             extra_opt_out_keywords=self.opt_out_words.text().strip(),
@@ -307,10 +312,15 @@ class SettingsPage(QWidget):
             )
         s = self._services
         try:
+            name = local_settings.clean_name(self.user_name.text())  # refused: nothing saved
             with s.db.write() as session:
                 core_settings.save_settings(session, new, actor=s.actor, clock=s.clock)
+            s.set_user_name(name)  # this computer's file; logged when it changes
         except UserInputError as exc:
             return self._refuse(exc.field or "default_country", str(exc))
+        except OSError as exc:
+            return self._refuse("user_name", f"Your name could not be kept on this computer "
+                                f"({exc.strerror or exc}).")  # fmt: skip
         where = ""
         if token:
             where = s.tokens.set(

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -64,7 +71,7 @@ class RowsTableModel(QAbstractTableModel):
         return self.cell(row, column)
 
 
-def read_only_table(model: QAbstractTableModel) -> QTableView:
+def read_only_table(model: QAbstractItemModel) -> QTableView:
     """A QTableView for a RowsTableModel: whole-row selection, no editing, no row numbers."""
     view = QTableView()
     view.setModel(model)

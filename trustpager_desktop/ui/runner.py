@@ -1,9 +1,14 @@
-"""Run one long job (export, import, report, log verification) off the GUI thread.
+"""The window's one background runner: every slow call (a Twilio send, a connection
+test, an export, an import, a report, log verification, a page's figures) runs here,
+off the GUI thread.
 
-The job is a plain function taking a ``progress(done, total) -> bool`` callback
-(see core.progress); results come back only through Qt signals, so widgets are
-touched on the GUI thread alone. ``show_progress`` gives any such task the window's
-one progress display: a bar, plain words and Cancel.
+A task is a plain function; one that reports progress takes a ``progress(done, total)
+-> bool`` callback (see core.progress) whose False answer means "cancelled". Results come
+back only through Qt signals, which Qt delivers on the GUI thread, so the function must
+never touch a widget: ``finished(result)``, ``errored(exception)`` and ``failed(sentence)``
+(the same failure in words for a person; cancelling is one too). ``run_in_background``
+starts a task with result and error callbacks; ``show_progress`` gives any task the
+window's one progress display: a bar, plain words and Cancel.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QDeadlineTimer, QEventLoop, QObject, Qt, QThread, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
@@ -23,14 +28,18 @@ from trustpager_desktop.store.database import DatabaseError
 log = logging.getLogger("trustpager.ui")
 
 
+Progress = Callable[[int, int | None], bool]
+
+
 class BackgroundTask(QObject):
     """``start()`` runs ``work(progress)`` on a pool thread; ``cancel()`` asks it to stop."""
 
     progressed = Signal(int, int)  # done, total (-1 when unknown)
     finished = Signal(object)  # the work's return value
-    failed = Signal(str)  # a sentence for the user (also on cancel)
+    errored = Signal(object)  # the exception it raised (Cancelled when cancelled)
+    failed = Signal(str)  # the same failure as a sentence for the user (also on cancel)
 
-    def __init__(self, work: Callable[[Callable[[int, int | None], bool]], Any], parent=None):
+    def __init__(self, work: Callable[[Progress], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._work = work
         self._cancel = threading.Event()
@@ -53,19 +62,52 @@ class BackgroundTask(QObject):
     def _run(self) -> None:
         try:
             result = self._work(self._progress)
-        except Cancelled:
-            self.failed.emit("Cancelled; nothing was changed.")
-        except (UserInputError, NotFoundError, DatabaseError) as exc:
-            self.failed.emit(str(exc))
-        except OSError as exc:
-            self.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-        except Exception as exc:  # a bug: say so rather than die silently in a thread
-            log.exception("background task failed")
-            self.failed.emit(f"Something went wrong: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # handed to the GUI thread; never lost in a thread
+            self.errored.emit(exc)
+            self.failed.emit(failure_sentence(exc))
         else:
             self.finished.emit(result)
         finally:
             self._done.set()
+
+
+def failure_sentence(exc: Exception) -> str:
+    """A failed task in words for a person; an unexpected error is logged with its trace."""
+    if isinstance(exc, Cancelled):
+        return "Cancelled; nothing was changed."
+    if isinstance(exc, UserInputError | NotFoundError | DatabaseError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+    log.error("background task failed", exc_info=exc)  # a bug: say so rather than die silently
+    return f"Something went wrong: {type(exc).__name__}: {exc}"
+
+
+def run_in_background(
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[Exception], None],
+) -> BackgroundTask:
+    """Start ``fn()`` on the pool; ``on_done(result)`` or ``on_error(exception)`` then runs on
+    the GUI thread. Keep the returned task while it runs (its signals live on it)."""
+    task = BackgroundTask(lambda _progress: fn())
+    task.finished.connect(on_done)
+    task.errored.connect(on_error)
+    task.start()
+    return task
+
+
+def wait_until(done: Callable[[], bool], timeout_ms: int = 15_000) -> bool:
+    """Run the event loop until ``done()`` (for ``--screenshot``, which pictures a page once
+    its background read is on screen). True when done, False on timeout."""
+    loop = QEventLoop()
+    deadline = QDeadlineTimer(timeout_ms)
+    while not done():
+        if deadline.hasExpired():
+            return False
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        QThread.msleep(2)
+    return True
 
 
 # A job that ends sooner than this never shows its dialog (no flash on small files).

@@ -1,0 +1,99 @@
+"""The contact browser and the contact page: listing, opening, saving, deleting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactView
+from trustpager_desktop.store import change_marker as topic
+from trustpager_desktop.usecases.base import ScreenService
+from trustpager_desktop.usecases.result import Outcome, attempt
+
+
+@dataclass(frozen=True)
+class ContactsPage:
+    """One page of the browser: its rows and how many match in all."""
+
+    rows: tuple[ContactRow, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class ContactPageView:
+    """What the contact page shows besides its cards' own reads."""
+
+    contact: ContactView
+    timeline: tuple[activity.ActivityView, ...]
+    tasks: tuple[contact_tasks.TaskView, ...]
+    opportunities: tuple[opportunities.OpportunityRow, ...]
+
+
+class ContactsService(ScreenService):
+    def page(
+        self, query: str = "", *, offset: int = 0, limit: int = 200, sort: str = "name"
+    ) -> ContactsPage:
+        """One page of rows for ``query`` and the number of matches, in one session."""
+        with self.db.read() as s:
+            rows = contacts.search_contacts(
+                s, query, offset=offset, limit=limit, sort=sort, default_region=self.region
+            )
+            total = contacts.count_contacts(s, query, self.region)
+        return ContactsPage(tuple(rows), total)
+
+    def contact_page(self, contact_id: int) -> Outcome[ContactPageView]:
+        """Everything the contact page shows; ``gone`` when the contact was deleted."""
+
+        def read() -> ContactPageView:
+            with self.db.read() as s:
+                contact = contacts.get_contact(s, contact_id, self.region)
+                timeline = activity.for_contact(s, contact_id)
+                tasks = contact_tasks.tasks_for_contact(s, contact_id)
+                deals = opportunities.list_opportunities(s, contact_id=contact_id, limit=50)
+            return ContactPageView(contact, tuple(timeline), tuple(tasks), tuple(deals))
+
+        return attempt(read)
+
+    def number_warning(self, phone: str, contact_id: int | None = None) -> str | None:
+        """Why saving this number deserves a second look (opted out, suppressed), or None."""
+        with self.db.read() as s:
+            return contacts.number_warning(s, phone, self.region, contact_id)
+
+    def create(self, data: ContactInput) -> Outcome[int]:
+        def write() -> int:
+            with self.db.write() as s:
+                contact = contacts.create_contact(
+                    s, data, actor=self.actor, default_region=self.region, clock=self.clock
+                )
+                s.flush()
+                return contact.id
+
+        return self._published(attempt(write))
+
+    def update(self, contact_id: int, data: ContactInput) -> Outcome[int]:
+        """Save edits; ``field`` names a refused value, ``gone`` a contact deleted meanwhile."""
+
+        def write() -> int:
+            with self.db.write() as s:
+                contacts.update_contact(
+                    s, contact_id, data, actor=self.actor, default_region=self.region,
+                    clock=self.clock,
+                )  # fmt: skip
+            return contact_id
+
+        return self._published(attempt(write))
+
+    def delete(self, contact_id: int) -> Outcome[int]:
+        """Delete a contact (its opt-out stays on the number); ``gone`` when already deleted."""
+
+        def write() -> int:
+            with self.db.write() as s:
+                contacts.delete_contact(s, contact_id, actor=self.actor, clock=self.clock)
+            return contact_id
+
+        return self._published(attempt(write))
+
+    def _published(self, outcome: Outcome[int]) -> Outcome[int]:
+        if outcome.ok or outcome.gone:
+            self.publish({topic.CONTACTS})
+        return outcome
