@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support.contacts import add_contact
 from tests.support.desktop import MemoryTokenStore
-from trustpager_desktop.core import automations, consent, contacts
+from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.automation_pause import set_automations_paused
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.inbox import process_pending, store_inbound
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.services import AppServices
@@ -50,10 +50,7 @@ def window(qtbot, here):
 
 
 def _contact(services, first: str, phone: str) -> int:
-    with services.db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput(first, "Lee", phone=phone), actor="Test", clock=services.clock
-        ).id
+    return add_contact(services.db, services.clock, first, "Lee", phone=phone)
 
 
 def test_an_enrolment_made_elsewhere_appears_in_the_auto_queue(qtbot, window, here, elsewhere):

@@ -1,5 +1,6 @@
 """The Auto Queue end to end: real gateway, real Twilio client, the local Twilio server."""
 
+import dataclasses
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -318,3 +319,39 @@ def test_disabled_automation_and_pause_hold_the_queue(db, dispatcher, fake_twili
     with db.write() as s:
         automations.set_enabled(s, automation_id, True)
     assert dispatcher.dispatch_due().sent == 1
+
+
+def test_a_declined_purpose_and_no_consent_on_record_skip_the_text_with_the_reason(
+    db, dispatcher, fake_twilio, clock
+):
+    """Issue 15: the queue asks the one rule; a contact who declined Marketing is skipped
+    by the Marketing automation and still texted by the Reminders one; with the setting
+    on, a contact without a consent record is skipped too. No request reaches Twilio."""
+    from trustpager_desktop.core import opt_in, preferences
+    from trustpager_desktop.core import settings as core_settings
+
+    with db.write() as s:
+        new = AppSettings(sms_purposes="Marketing; Reminders")
+        core_settings.save_settings(s, new, actor="Jo", clock=clock)
+    ann = add_contact(db, clock, "Ann", "Lee", phone=CA)
+    bob = add_contact(db, clock, "Bob", "Ray", phone=NY)
+    with db.write() as s:
+        preferences.set_declined_by_hand(s, ann, ["Marketing"], actor="Jo", clock=clock)
+        record = opt_in.ConsentRecord(AFTERNOON, "paper form", "written")
+        opt_in.set_record(s, s.get(Contact, ann), record, actor="Jo", clock=clock)
+        reminder = automations.create_automation(
+            s, AutomationInput("Visit", STEPS[:1], purpose="Reminders"), clock=clock
+        ).id
+    promo = make_automation(db, clock, STEPS[:1], name="Promo")
+    enroll(db, clock, promo, ann)
+    enroll(db, clock, reminder, ann)
+    with db.write() as s:
+        core_settings.save_settings(s, dataclasses.replace(core_settings.load_settings(s),
+                                    automations_need_consent=True), actor="Jo", clock=clock)  # fmt: skip
+    enroll(db, clock, reminder, bob)
+    dispatcher.dispatch_due()
+    reasons = {(i.automation_id, i.contact_id): (i.status, i.reason) for i in items(db)}
+    assert reasons[(promo, ann)] == ("skipped", "skipped: declined Marketing texts")
+    assert reasons[(reminder, ann)] == ("sent", None)
+    assert reasons[(reminder, bob)] == ("skipped", "skipped: no consent on record")
+    assert posts_to(fake_twilio) == Counter({"+14155550101": 1})

@@ -63,3 +63,35 @@ def test_console_scripts_are_installed():
             [sys.executable, "-m", module, "--version"], capture_output=True, text=True, check=True
         ).stdout
         assert script in out and "0.1.0" in out
+
+
+def test_contacts_add_records_consent_and_list_filters_no_consent(db_url, capsys):
+    assert main(["contacts", "add", "Ann", "--phone", "4155550101", "--consent-date",
+                 "2026-03-15", "--consent-source", "web form, spring promo",
+                 "--consent-method", "written", "--consent-evidence", "form #42"]) == 0  # fmt: skip
+    assert "15 Mar 2026, web form, spring promo" in capsys.readouterr().out
+    assert main(["contacts", "add", "Bob", "--phone", "4155550102"]) == 0
+    assert "No consent on record" in capsys.readouterr().out
+    assert main(["contacts", "list", "--no-consent"]) == 0
+    listed = capsys.readouterr().out
+    assert "Bob" in listed and "Ann" not in listed
+    # A bad date is one clear line and adds nobody.
+    assert main(["contacts", "add", "Cy", "--phone", "4155550103", "--consent-date", "soon"]) == 1
+    assert "'soon' is not a date" in capsys.readouterr().err
+    assert main(["contacts", "list", "Cy"]) == 0 and capsys.readouterr().out == ""
+
+
+def test_declined_purposes_and_automation_purposes_from_the_command_line(db_url, tmp_path,
+                                                                         capsys):  # fmt: skip
+    assert main(["contacts", "add", "Ann", "--phone", "4155550101", "--declined", "Reminders"]) == 1
+    assert "'Reminders' is not one of the SMS purposes" in capsys.readouterr().err
+    assert main(["contacts", "add", "Ann", "--phone", "4155550101", "--declined", "marketing"]) == 0
+    assert "Declined SMS purposes: Marketing" in capsys.readouterr().out
+    file = tmp_path / "autos.json"
+    file.write_text('{"format": "trustpager-automations", "version": 1, "automations": ['
+                    '{"name": "Promo", "steps": [{"action": "send_sms", "template": "Hi"}]}]}')  # fmt: skip
+    assert main(["automations", "import", str(file)]) == 0
+    assert main(["automations", "purpose", "Promo", "Reminders"]) == 1
+    assert "add it in Settings first" in capsys.readouterr().err
+    assert main(["automations", "list"]) == 0
+    assert "Marketing" in capsys.readouterr().out

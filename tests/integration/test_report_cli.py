@@ -67,7 +67,7 @@ def test_report_prints_the_step_table_and_writes_it_as_csv(history, tmp_path, ca
 def test_report_on_an_empty_database_says_so_plainly(db_url, capsys):
     assert main(["report"]) == 0
     printed = capsys.readouterr().out
-    assert "Sent: 0;" in printed and "Consent on record: not recorded yet" in printed
+    assert "Sent: 0;" in printed and "Consent on record: no contacts yet" in printed
     assert "Needs review: nothing waiting" in printed
 
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from benchmarks.delay_proxy import DelayProxy
-from trustpager_desktop.core import contacts, demo
+from tests.support.contacts import add_contact
+from trustpager_desktop.core import demo
 from trustpager_desktop.core.contact_page_data import load_contact_page
 from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.store import database
@@ -47,8 +48,7 @@ def test_the_event_counter_agrees_with_the_wire(proxied, clock):
 
     def write() -> None:  # BEGIN (sent by psycopg), INSERT..., COMMIT
         with db.write() as s:
-            contacts.create_contact(s, contacts.ContactInput("Zed", phone="(415) 555-0199"),
-                                    actor="Test", clock=clock)  # fmt: skip
+            add_contact(s, clock, "Zed", phone="(415) 555-0199")
 
     def read_in_a_transaction() -> None:  # BEGIN, SELECT, ROLLBACK
         with db.read(snapshot=True) as s:

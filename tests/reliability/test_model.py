@@ -15,11 +15,19 @@ database and the Twilio server's record: no automation text reaches the provider
 for a number that is opted out, held by a reply waiting for review, or waiting for
 the customer's START, and no text reaches it twice; after every dispatch tick,
 that nothing is still "Sending" past its lease.
+
+The purpose dimension (issue 15): the business keeps two purposes, a Marketing and a
+Reminders automation run side by side, contacts decline and allow purposes again, get
+an opt-in consent record, and the office turns "text only contacts with consent on
+record" on and off. At the provider, an independent check reads the columns themselves:
+no automation text to a contact who declined its purpose, to an opted-out contact
+(whatever the purposes), or, with the setting on, to a contact without a record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import uuid
 from collections import Counter
@@ -47,8 +55,10 @@ from trustpager_desktop.core import (
     automations,
     consent,
     inbox,
+    opt_in,
     preferences,
 )
+from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.auto_queue import QueueDispatcher, reconcile_in_flight
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import FixedClock
@@ -63,6 +73,7 @@ from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     ActivityEntry,
+    Automation,
     ConsentEvent,
     Contact,
     InboundMessage,
@@ -82,6 +93,7 @@ CONFIRMATION_BODIES = {render(SETTINGS, "en"), render(SETTINGS, "es")}
 # Later events may cite a reply as evidence without acting on it again: a review decision
 # on it, a contact created later on the number it opted out.
 LATER_CITATIONS = (ConsentSource.REVIEW, ConsentSource.NUMBER_SUPPRESSION)
+PURPOSES = ("Marketing", "Reminders")
 
 
 class SimulatedKill(BaseException):
@@ -134,11 +146,31 @@ class JudgingProvider:
             if message.origin == "automation":
                 # The consent state at the moment of the provider call (the frequency cap
                 # is left out: this very text is already counted as being sent).
-                state = consent.consent_state(s, message.contact_id, to_e164)
+                purpose = s.scalar(select(Automation.purpose)
+                                   .where(Automation.id == message.automation_id))  # fmt: skip
+                state = consent.consent_states(s, [(message.contact_id, to_e164)],
+                                               purposes=[purpose])[0]  # fmt: skip
                 if not state.automation_allowed:
                     self.machine.violations.append(
                         f"automation text to {to_e164} ({state.status.value}): {body!r}"
                     )
+                self._judge_columns(s, message.contact_id, purpose, body)
+
+    def _judge_columns(self, s, contact_id: int | None, purpose: str | None, body: str) -> None:  # type: ignore[no-untyped-def]
+        """The purpose promise checked on the columns themselves, not through the state."""
+        contact = s.get(Contact, contact_id) if contact_id is not None else None
+        if contact is None:
+            return
+        if contact.sms_opted_out:
+            self.machine.violations.append(f"automation text to opted-out {contact_id}: {body!r}")
+        if opt_in.declines(contact.declined_purposes, purpose):
+            self.machine.violations.append(
+                f"{purpose} text to {contact_id}, who declined {purpose}: {body!r}"
+            )
+        if (core_settings.load_settings(s).automations_need_consent
+                and not opt_in.record_of(contact).on_record):  # fmt: skip
+            self.machine.violations.append(f"text to {contact_id}, no consent on record: {body!r}")
+        self.machine.purpose_texts[purpose] = self.machine.purpose_texts.get(purpose, 0) + 1
 
     @property
     def inbox_is_shared(self) -> bool:
@@ -205,11 +237,30 @@ class ConsentMachine(RuleBasedStateMachine):
         self.inbound: dict[str, tuple[str, str]] = {}  # sid -> (number, body)
         self.first_seen: dict[str, tuple[datetime, int]] = {}  # sid -> (processed_at, events)
         self.contact_ids: list[int] = []
-        self.enrolled: set[int] = set()
+        self.enrolled: set[tuple[int, int]] = set()  # (automation, contact)
+        self.purpose_texts: dict[str | None, int] = {}
+        self.declines_seen = 0
         self.manual_sends = 0
         self.awaiting_start_seen = False
         self.seats = [Seat(self), Seat(self)]
         with self.db.write() as s:
+            two = dataclasses.replace(
+                core_settings.load_settings(s), sms_purposes="; ".join(PURPOSES)
+            )
+            core_settings.save_settings(s, two, actor="Office", clock=self.clock)
+            self.reminder_id = automations.create_automation(
+                s,
+                AutomationInput(
+                    "Visit",
+                    [
+                        StepInput(automations.SEND_SMS, "{first_name}, your visit is tomorrow"),
+                        StepInput(automations.WAIT, wait_seconds=600),
+                        StepInput(automations.SEND_SMS, "{first_name}, see you in an hour"),
+                    ],
+                    purpose="Reminders",
+                ),
+                clock=self.clock,
+            ).id
             self.automation_id = automations.create_automation(
                 s,
                 AutomationInput(
@@ -310,24 +361,61 @@ class ConsentMachine(RuleBasedStateMachine):
     def send_confirmations(self) -> None:
         send_due_confirmations(self.db, self.seats[0].gateway, clock=self.clock)
 
-    @rule(data=st.data())
-    def enrol(self, data: st.DataObject) -> None:
-        fresh = [c for c in self.contact_ids if c not in self.enrolled]
+    @rule(data=st.data(), reminders=st.booleans())
+    def enrol(self, data: st.DataObject, reminders: bool) -> None:
+        automation_id = self.reminder_id if reminders else self.automation_id
+        fresh = [c for c in self.contact_ids if (automation_id, c) not in self.enrolled]
         if not fresh:
             return
         picked = data.draw(st.lists(st.sampled_from(fresh), min_size=1, max_size=3, unique=True))
-        self._enrol(picked)
+        self._enrol(picked, automation_id)
 
-    def _enrol(self, contact_ids: list[int]) -> None:
-        fresh = tuple(c for c in contact_ids if c not in self.enrolled)
+    def _enrol(self, contact_ids: list[int], automation_id: int | None = None) -> None:
+        automation_id = automation_id or self.automation_id
+        fresh = tuple(c for c in contact_ids if (automation_id, c) not in self.enrolled)
         if not fresh:
             return
         with self.db.write() as s:
             automations.enroll(
-                s, self.automation_id, Audience(contact_ids=fresh), actor="Office",
+                s, automation_id, Audience(contact_ids=fresh), actor="Office",
                 clock=self.clock,
             )  # fmt: skip
-        self.enrolled.update(fresh)
+        self.enrolled.update((automation_id, c) for c in fresh)
+
+    @rule(data=st.data(), declined=st.lists(st.sampled_from(PURPOSES), unique=True, min_size=1,
+                                            max_size=2),
+          opt_out=st.booleans(), fresh=st.sampled_from([None, *NUMBERS]))  # fmt: skip
+    def choose_purposes_then_texts_fall_due(self, data: st.DataObject, declined: list[str],
+                                            opt_out: bool, fresh: str | None) -> None:  # fmt: skip
+        """A contact (perhaps one just added on a shared number) declines purposes (and
+        perhaps opts out of SMS), then texts of both automations fall due: a declined
+        purpose is skipped, an opt-out skips both."""
+        if fresh is not None:
+            self.add_contact(fresh)
+        contact_id = self.contact_ids[-1] if fresh else data.draw(st.sampled_from(self.contact_ids))
+        with self.db.write() as s:
+            preferences.set_declined_by_hand(s, contact_id, declined, actor="Office",
+                                             clock=self.clock)  # fmt: skip
+            if opt_out and not s.get(Contact, contact_id).sms_opted_out:
+                preferences.opt_out_by_hand(s, contact_id, actor="Office", clock=self.clock)
+        self.declines_seen += len(declined)
+        self._enrol([contact_id], self.automation_id)
+        self._enrol([contact_id], self.reminder_id)
+        self.dispatch_tick(0, 0)
+
+    @rule(data=st.data(), keep=st.booleans(), required=st.booleans())
+    def consent_on_record(self, data: st.DataObject, keep: bool, required: bool) -> None:
+        """The office records (or removes) how a contact agreed to texts, and turns "text
+        only contacts with consent on record" on or off."""
+        contact_id = data.draw(st.sampled_from(self.contact_ids))
+        record = opt_in.ConsentRecord(self.clock.now(), "web form", "written") if keep else (
+            opt_in.ConsentRecord())  # fmt: skip
+        with self.db.write() as s:
+            opt_in.set_record(s, s.get(Contact, contact_id), record, actor="Office",
+                              clock=self.clock)  # fmt: skip
+            new = dataclasses.replace(core_settings.load_settings(s),
+                                      automations_need_consent=required)  # fmt: skip
+            core_settings.save_settings(s, new, actor="Office", clock=self.clock)
 
     def _number(self, contact_id: int) -> str:
         with self.db.read() as s:
@@ -564,6 +652,13 @@ class ConsentMachine(RuleBasedStateMachine):
             self.no_text_reached_twilio_twice()
             figures.add("interleavings run")
             figures.add("re-consents waiting for START", int(self.awaiting_start_seen))
+            figures.add("purposes declined", self.declines_seen)
+            for purpose in PURPOSES:
+                figures.add(f"{purpose} automation texts sent", self.purpose_texts.get(purpose, 0))
+            with self.db.read() as s:
+                declined = s.scalar(select(func.count()).where(
+                    QueueItem.reason.like("skipped: declined % texts")))  # fmt: skip
+            figures.add("texts skipped for a declined purpose", declined or 0)
         finally:
             for seat in self.seats:
                 seat.close()

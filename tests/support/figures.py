@@ -19,6 +19,10 @@ FIGURE_NAMES = (
     "duplicate sends",
     "held texts (reply waiting for review)",
     "re-consents waiting for START",
+    "purposes declined",
+    "Marketing automation texts sent",
+    "Reminders automation texts sent",
+    "texts skipped for a declined purpose",
 )
 
 _lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     q = cli.command("queue", "show the Auto Queue", queue_cmd, group="automations", reads_only=True)
     q.add_argument("--status", choices=auto_queue.STATUSES)
     q.add_argument("--limit", type=int, default=50)
+    purpose = cli.command("purpose", "set the SMS purpose an automation serves", purpose_cmd,
+                          group="automations")  # fmt: skip
+    purpose.add_argument("name", help="the automation's name")
+    purpose.add_argument("purpose", help="one of the SMS purposes in Settings, e.g. Reminders")
     pause = cli.command("pause", "pause every automation", pause_cmd, group="automations")
     pause.set_defaults(paused=True)
     resume = cli.command("resume", "resume automations", pause_cmd, group="automations")
@@ -70,9 +75,20 @@ def list_cmd(_args: argparse.Namespace, services: AppServices) -> int:
     for r in rows:
         state = "enabled " if r.enabled else "disabled"
         print(
-            f"{r.name:<30} {state} {r.step_count} step(s)  sent {r.sent}, skipped {r.skipped}, "
-            f"failed {r.failed}, upcoming {r.pending}"
+            f"{r.name:<30} {state} {r.purpose:<12} {r.step_count} step(s)  sent {r.sent}, "
+            f"skipped {r.skipped}, failed {r.failed}, upcoming {r.pending}"
         )
+    return 0
+
+
+def purpose_cmd(args: argparse.Namespace, services: AppServices) -> int:
+    with services.db.write() as s:
+        found = automations.find_by_name(s, args.name)
+        view = automations.update_automation(
+            s, found.id, dataclasses.replace(found.as_input(), purpose=args.purpose)
+        )
+    print(f"'{view.name}' serves {view.purpose}: contacts who declined {view.purpose} texts "
+          "are skipped.")  # fmt: skip
     return 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from trustpager_desktop.core import contacts, demo, local_settings
+from trustpager_desktop.core import contacts, demo, local_settings, opt_in
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.opt_in import ConsentInput
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import describe_url
 
@@ -22,6 +23,16 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     add.add_argument("--email", default="")
     add.add_argument("--phone", default="")
     add.add_argument("--tags", default="")
+    consent = add.add_argument_group("opt-in consent record")
+    consent.add_argument("--consent-date", default="",
+                         help="when they agreed to texts (2026-03-15 or '2026-03-15 14:30')")  # fmt: skip
+    consent.add_argument("--consent-source", default="",
+                         help="where they agreed, e.g. 'web form, spring promo'")  # fmt: skip
+    consent.add_argument("--consent-method", default="",
+                         help="written, verbal, keyword reply, imported, web form or other")  # fmt: skip
+    consent.add_argument("--consent-evidence", default="", help="a note or file reference")
+    consent.add_argument("--declined", default="", metavar="PURPOSES",
+                         help="SMS purposes they declined, e.g. 'Marketing' (';' between)")  # fmt: skip
     ls = cli.command(
         "list",
         "list contacts (search like the window does)",
@@ -31,6 +42,8 @@ def register(cli) -> None:  # type: ignore[no-untyped-def]
     )
     ls.add_argument("query", nargs="?", default="")
     ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--no-consent", action="store_true",
+                    help="only contacts with no consent on record")  # fmt: skip
     name = cli.command(
         "name",
         "show the name this computer acts under in the activity log, or set it (kept on "
@@ -62,7 +75,13 @@ def fill_demo(args: argparse.Namespace, services: AppServices) -> int:
 
 
 def add_contact(args: argparse.Namespace, services: AppServices) -> int:
-    data = ContactInput(args.first_name, args.last, args.company, args.email, args.phone, args.tags)
+    record = None
+    if args.consent_date or args.consent_source or args.consent_method or args.consent_evidence:
+        record = ConsentInput(args.consent_source, args.consent_date, args.consent_method,
+                              args.consent_evidence)  # fmt: skip
+    declined = opt_in.parse_declined(args.declined) or None
+    data = ContactInput(args.first_name, args.last, args.company, args.email, args.phone,
+                        args.tags, consent=record, declined_purposes=declined)  # fmt: skip
     with services.db.write() as s:
         warning = contacts.number_warning(s, args.phone, services.settings.default_country)
         contact = contacts.create_contact(
@@ -77,8 +96,10 @@ def add_contact(args: argparse.Namespace, services: AppServices) -> int:
         )
     print(
         f"Added contact {view.id}: {view.display_name} {view.phone_e164 or ''} "
-        f"({view.consent.label})"
+        f"({view.consent.label}; {view.record.summary(services.settings.business_timezone)})"
     )
+    if view.declined_purposes:
+        print(f"Declined SMS purposes: {', '.join(view.declined_purposes)}")
     if warning:
         print(f"Note: {warning}")
     return 0
@@ -87,7 +108,8 @@ def add_contact(args: argparse.Namespace, services: AppServices) -> int:
 def list_contacts(args: argparse.Namespace, services: AppServices) -> int:
     region = services.settings.default_country
     with services.db.read() as s:
-        rows = contacts.search_contacts(s, args.query, limit=args.limit, default_region=region)
+        rows = contacts.search_contacts(s, args.query, limit=args.limit, default_region=region,
+                                        no_consent=args.no_consent)  # fmt: skip
     for row in rows:  # the SMS column is the one consent state, as in the window
         state = row.consent
         sms = state.status.value.replace("_", " ") if state else "subscribed"

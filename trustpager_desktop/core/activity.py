@@ -28,7 +28,7 @@ from trustpager_desktop.core import log_keys
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.core.states import ActivityKind
-from trustpager_desktop.store import bulk
+from trustpager_desktop.store import bulk, round_trips
 from trustpager_desktop.store.models import ActivityEntry, Contact, Meta
 
 GENESIS_HASH = "0" * 64
@@ -64,6 +64,8 @@ KIND_LABELS: dict[str, str] = {
     ActivityKind.IMPORT: "Import",
     ActivityKind.DELIVERY_BLOCKED: "Texts to number fail",
     ActivityKind.DELIVERY_UNBLOCKED: "Delivery block cleared",
+    ActivityKind.CONSENT_RECORD: "Consent record",
+    ActivityKind.PURPOSE_PREFERENCE: "SMS purpose preference",
 }
 
 
@@ -203,10 +205,11 @@ def _lock_and_read_tip(session: Session) -> tuple[str, int | None] | None:
         row = connection.execute(_TIP_QUERY).first()
         return None if row is None else (row[0], row[1])
     driver = connection.connection.driver_connection
-    with driver.pipeline():  # type: ignore[union-attr]
-        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]
-        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]
+    with driver.pipeline():  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
+        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_CHAIN_LOCK,))  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
+        tip = driver.execute(_TIP_SQL)  # type: ignore[union-attr]  # psycopg's own connection; SQLAlchemy types driver_connection loosely
     found = tip.fetchone()  # read once the pipeline is synced: fetching inside waits twice
+    round_trips.note_driver_round_trip(connection, "pipeline: advisory lock + chain tip")
     return None if found is None else (found[0], found[1])
 
 

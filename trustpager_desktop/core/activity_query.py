@@ -294,6 +294,12 @@ KIND_CHOICES: tuple[KindChoice, ...] = (
         (ConsentSource.TWILIO_21610,),
     ),  # fmt: skip
     KindChoice("re_consent", "Re-consents", (ActivityKind.RE_CONSENT,)),
+    KindChoice("consent_record", "Consent records (opt-in proof)", (ActivityKind.CONSENT_RECORD,)),
+    KindChoice(
+        "purpose_preference",
+        "SMS purposes declined or allowed",
+        (ActivityKind.PURPOSE_PREFERENCE,),
+    ),
     KindChoice(
         "manual_send",
         "Texts sent by hand",

@@ -311,8 +311,8 @@ def _one_of(column: Any, query: Select[Any], postgres: bool) -> ColumnElement[bo
     costs assuming data on disk, answers it by reading the whole table (every due item
     read and sorted for each claim, every queue row scanned to update 200)."""
     if postgres:
-        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]
-    return column.in_(query)  # type: ignore[no-any-return]
+        return column == any_(func.array(query.scalar_subquery()))  # type: ignore[no-any-return]  # SQLAlchemy types this comparison's result as Any
+    return column.in_(query)  # type: ignore[no-any-return]  # SQLAlchemy types this comparison's result as Any
 
 
 _CLAIM_COLUMNS = (
@@ -962,7 +962,7 @@ def _finished_values(message: Any, now: datetime) -> dict[str, Any]:
 _HELD_ITEMS = (
     select(QueueItem.id, QueueItem.contact_id, Contact.phone_e164, Automation.name,
            QueueItem.automation_id, QueueItem.step_position, QueueItem.due_at,
-           Contact.first_name, Contact.last_name)
+           Contact.first_name, Contact.last_name, Automation.purpose)
     .join(Contact, Contact.id == QueueItem.contact_id)
     .join(Automation, Automation.id == QueueItem.automation_id)
     .where(QueueItem.status == QueueStatus.HELD)
@@ -995,7 +995,8 @@ def release_held_in(
     if numbers is not None:
         query = query.where(Contact.phone_e164.in_(sorted(set(numbers))))
     rows = session.execute(query).all()
-    states = consent.consent_states(session, [(r.contact_id, r.phone_e164) for r in rows])
+    states = consent.consent_states(session, [(r.contact_id, r.phone_e164) for r in rows],
+                                    purposes=[r.purpose for r in rows])  # fmt: skip
     now, moved = clock.now(), 0
     journal = WriteJournal.open(session, clock)
     for row, state in zip(rows, states, strict=True):
@@ -1162,6 +1163,7 @@ def list_queue(
             Contact.first_name,
             Contact.last_name,
             Contact.phone_e164,
+            Automation.purpose,
         )
         .join(Automation, Automation.id == QueueItem.automation_id)
         .join(Contact, Contact.id == QueueItem.contact_id)
@@ -1175,7 +1177,8 @@ def list_queue(
     rows = session.execute(query.order_by(order, QueueItem.id).limit(limit)).all()
     upcoming = [r for r in rows if _to_run(r[0])]
     states = dict(zip((r[0].id for r in upcoming), consent.consent_states(
-        session, [(r[0].contact_id, r[4]) for r in upcoming]), strict=True))  # fmt: skip
+        session, [(r[0].contact_id, r[4]) for r in upcoming],
+        purposes=[r[5] for r in upcoming]), strict=True))  # fmt: skip
     return [
         QueueRow(
             id=q.id,
@@ -1192,7 +1195,7 @@ def list_queue(
             attempts=q.attempts,
             consent=states.get(q.id),
         )
-        for q, name, first, last, _phone in rows
+        for q, name, first, last, _phone, _purpose in rows
     ]
 
 

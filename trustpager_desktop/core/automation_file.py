@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.segments import MAX_BODY_CHARACTERS
-from trustpager_desktop.store.models import TITLE_MAX
+from trustpager_desktop.core.settings import DEFAULT_PURPOSE
+from trustpager_desktop.store.models import PURPOSE_MAX, TITLE_MAX
 
 FORMAT = "trustpager-automations"
 VERSION = 1
@@ -97,6 +98,9 @@ class AutomationJson(BaseModel):
     model_config = _STRICT
     name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
     enabled: bool = True
+    # The SMS purpose it serves (one of the business's, see Settings); files written
+    # before purposes existed serve Marketing.
+    purpose: Annotated[str, Field(min_length=1, max_length=PURPOSE_MAX)] = DEFAULT_PURPOSE
     schedule: ScheduleJson | None = None
     steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)]
 

@@ -40,6 +40,7 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
+from trustpager_desktop.core.settings import DEFAULT_PURPOSE, load_settings
 from trustpager_desktop.core.states import ActivityKind, QueueStatus
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
@@ -87,6 +88,7 @@ class AutomationInput:
     steps: Sequence[StepInput]
     enabled: bool = True
     schedule: dict[str, Any] | None = None
+    purpose: str = DEFAULT_PURPOSE  # contacts who declined it are skipped (core.consent)
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,14 @@ class AutomationView:
     schedule: dict[str, Any] | None
     steps: tuple[StepView, ...]
     created_at: datetime
+    purpose: str = DEFAULT_PURPOSE
 
     def as_input(self) -> AutomationInput:
         return AutomationInput(
             name=self.name,
             enabled=self.enabled,
             schedule=self.schedule,
+            purpose=self.purpose,
             steps=[
                 StepInput(s.action_type, s.template, s.wait_seconds, s.task_title)
                 for s in self.steps
@@ -142,6 +146,7 @@ class AutomationRow:
     failed: int = 0
     pending: int = 0
     last_run_at: datetime | None = None
+    purpose: str = DEFAULT_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,20 @@ def validate(data: AutomationInput) -> AutomationInput:
     if len(data.steps) > MAX_STEPS:
         raise UserInputError(f"An automation has {MAX_STEPS} steps at most.", field="steps")
     steps = [_validate_step(step, i) for i, step in enumerate(data.steps, start=1)]
-    return AutomationInput(name, steps, bool(data.enabled), validate_schedule(data.schedule))
+    purpose = " ".join((data.purpose or "").split()) or DEFAULT_PURPOSE
+    return AutomationInput(name, steps, bool(data.enabled), validate_schedule(data.schedule),
+                           purpose)  # fmt: skip
+
+
+def _known_purpose(session: Session, purpose: str) -> str:
+    """``purpose`` as the business spells it in Settings; UserInputError when it is not
+    one of the business's SMS purposes."""
+    known = load_settings(session).purposes
+    for name in known:
+        if name.casefold() == purpose.casefold():
+            return name
+    raise UserInputError(f"'{purpose}' is not one of the SMS purposes ({', '.join(known)}); "
+                         "add it in Settings first.", field="purpose")  # fmt: skip
 
 
 # -- create / update / delete / list ---------------------------------------------------
@@ -362,6 +380,7 @@ def create_automation(
     automation = Automation(
         name=data.name,
         enabled=data.enabled,
+        purpose=_known_purpose(session, data.purpose),
         schedule=json.dumps(data.schedule) if data.schedule else None,
         created_at=clock.now(),
     )
@@ -380,6 +399,7 @@ def update_automation(
     automation = _get(session, automation_id)
     if _name_taken(session, data.name, except_id=automation_id):
         raise UserInputError(f"An automation named '{data.name}' already exists.", field="name")
+    automation.purpose = _known_purpose(session, data.purpose)
     automation.name = data.name
     automation.enabled = data.enabled
     automation.schedule = json.dumps(data.schedule) if data.schedule else None
@@ -455,6 +475,7 @@ def to_view(automation: Automation) -> AutomationView:
             for s in automation.steps
         ),
         created_at=automation.created_at,
+        purpose=automation.purpose or DEFAULT_PURPOSE,
     )
 
 
@@ -500,6 +521,7 @@ def list_rows(session: Session) -> list[AutomationRow]:
                 + counts.get((a.id, QueueStatus.REVIEW), 0),
                 pending=sum(counts.get((a.id, status), 0) for status in OPEN_STATUSES),
                 last_run_at=last_run.get(a.id),
+                purpose=a.purpose or DEFAULT_PURPOSE,
             )
         )
     return rows
@@ -718,6 +740,7 @@ def export_automations(session: Session) -> dict[str, Any]:
             {
                 "name": a.name,
                 "enabled": a.enabled,
+                "purpose": a.purpose,
                 "schedule": a.schedule,
                 "steps": [_step_json(s) for s in a.steps],
             }
@@ -767,7 +790,8 @@ def _input_from_json(item: Any) -> AutomationInput:
         for raw in item.steps
     ]
     schedule = item.schedule.model_dump(exclude_none=True) if item.schedule else None
-    return AutomationInput(name=item.name, steps=steps, enabled=item.enabled, schedule=schedule)
+    return AutomationInput(name=item.name, steps=steps, enabled=item.enabled, schedule=schedule,
+                           purpose=item.purpose)  # fmt: skip
 
 
 def import_automations(

@@ -10,6 +10,7 @@ transaction that records the send (DESIGN promise 1).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Sequence
@@ -41,6 +42,15 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.journal import ContactState, WriteJournal
 from trustpager_desktop.core.number_contacts import contacts_with_number
+from trustpager_desktop.core.opt_in import (
+    ConsentRecord,
+    declines,
+    keyword_record,
+    parse_declined,
+    record_from_reconsent,
+    record_from_row,
+    set_record,
+)
 from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings, load_settings
 from trustpager_desktop.core.states import (
@@ -54,6 +64,7 @@ from trustpager_desktop.core.states import (
 from trustpager_desktop.core.timefmt import business_zone, format_time
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.models import (
+    Automation,
     ConsentEvent,
     Contact,
     InboundMessage,
@@ -106,7 +117,8 @@ class ConsentStatus(enum.Enum):
     AWAITING_START = "awaiting_start"  # re-consent recorded; Twilio still blocks the number
     HELD_FOR_REVIEW = "held_for_review"  # a reply that may be an opt-out waits for a person
     UNDELIVERABLE = "undeliverable"  # texts to the number keep failing (core.delivery)
-    # Room for issue 15: NO_CONSENT_ON_RECORD and PURPOSE_DECLINED slot in before SUBSCRIBED.
+    PURPOSE_DECLINED = "purpose_declined"  # the contact declined this automation's purpose
+    NO_CONSENT_ON_RECORD = "no_consent_on_record"  # the setting asks for a record; none exists
 
 
 class Severity(enum.Enum):
@@ -132,6 +144,12 @@ REASON_OPTED_OUT = "contact opted out of SMS"
 REASON_NUMBER_OPTED_OUT = "number opted out of SMS"
 REASON_AWAITING_START = "re-consent recorded; waiting for the customer's START reply"
 REASON_HELD = "reply waiting for review"
+REASON_NO_CONSENT = "no consent on record"
+
+
+def purpose_reason(purpose: str) -> str:
+    """'declined Marketing texts'."""
+    return f"declined {purpose} texts"
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,9 @@ class ConsentState:
     source: str | None = None
     via: str = ""  # the other contact a number opt-out came through
     pending_replies: int = 0  # replies from this number waiting on Needs review
+    # The contact's opt-in consent record (None for a bare number) and declined purposes.
+    record: ConsentRecord | None = None
+    declined_purposes: tuple[str, ...] = ()
 
     @property
     def automation_allowed(self) -> bool:
@@ -237,6 +258,12 @@ _FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
     select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
            _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
     .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
+    # The contact's opt-in record and declined purposes (issue 15), one row per contact:
+    # key = declined purposes, first/last = method/evidence, source and time of consent.
+    select(literal("record"), Contact.declined_purposes, Contact.consent_method,
+           cast(Contact.consent_evidence, String), Contact.consent_source, Contact.consent_at,
+           Contact.id)
+    .where(Contact.id.in_(_IDS)),
 ]  # fmt: skip
 _FACTS = union_all(*_FACT_SELECTS)
 
@@ -258,6 +285,8 @@ class Facts:
     blocked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     pending: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     undeliverable: dict[str, str] = field(default_factory=dict)  # number -> the reason
+    records: dict[int, ConsentRecord] = field(default_factory=dict)  # contact -> opt-in record
+    declined: dict[int, str] = field(default_factory=dict)  # contact -> declined purposes
 
     @classmethod
     def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
@@ -289,15 +318,20 @@ class Facts:
                 self.undeliverable[key] = f"number cannot receive texts: {delivery.block_reason(n)}"
             elif kind == "opted_out_id":
                 self.opted_out_ids[n] = (source, at)
+            elif kind == "record":
+                self.records[n] = record_from_row(at, source, first, last)
+                self.declined[n] = key or ""
         # The earliest opt-out names the number's (as ORDER BY opted-out time, id did).
         for _dated, at, _id, key, name, source in sorted(by_number, key=lambda r: r[:3]):
             self.by_number.setdefault(key, (name, source, at))
 
     def state(
-        self, contact_id: int | None, e164: str | None, settings: AppSettings
-    ) -> ConsentState:
-        """THE state of one recipient these facts were read for."""
-        return _state(contact_id, e164, self, settings)
+        self, contact_id: int | None, e164: str | None, settings: AppSettings,
+        purpose: str | None = None,
+    ) -> ConsentState:  # fmt: skip
+        """THE state of one recipient these facts were read for (``purpose``: the
+        automation's, None for none), carrying the contact's opt-in record."""
+        return _with_record(_state(contact_id, e164, self, settings, purpose), contact_id, self)
 
 
 def consent_states(
@@ -305,6 +339,7 @@ def consent_states(
     recipients: Sequence[tuple[int | None, str | None]],
     *,
     settings: AppSettings | None = None,
+    purposes: Sequence[str | None] | None = None,
 ) -> list[ConsentState]:
     """THE consent state of each (contact id, E.164 number) pair, in one query.
 
@@ -313,11 +348,26 @@ def consent_states(
     contact opted out; the number opted out through another contact; the number held
     by a suppression; Twilio's STOP block after re-consent (waiting for START); a reply
     waiting for review (held, unless the setting turns holding off); texts to the number
-    keep failing (``core.delivery``: skipped, not an opt-out); else subscribed.
-    ``contact_id`` may be None for a bare number. Read in the caller's transaction."""
+    keep failing (``core.delivery``: skipped, not an opt-out); the contact declined the
+    purpose of the text (``purposes``, one per recipient: an automation's purpose, None
+    for none); no consent on record while the setting asks for one; else subscribed.
+    An opt-out covers every purpose: it is checked first. ``contact_id`` may be None for
+    a bare number (no record, no purposes). Read in the caller's transaction."""
     settings = settings or load_settings(session)
     facts = Facts.load(session, recipients)
-    return [_state(cid, e164, facts, settings) for cid, e164 in recipients]
+    wanted = list(purposes) if purposes is not None else [None] * len(recipients)
+    return [
+        facts.state(cid, e164, settings, purpose)
+        for (cid, e164), purpose in zip(recipients, wanted, strict=True)
+    ]
+
+
+def _with_record(state: ConsentState, cid: int | None, facts: Facts) -> ConsentState:
+    """Every state of a contact carries its opt-in record and declined purposes."""
+    if cid is None or cid not in facts.records:
+        return state
+    return dataclasses.replace(state, record=facts.records[cid],
+                               declined_purposes=parse_declined(facts.declined.get(cid)))  # fmt: skip
 
 
 def consent_state(
@@ -336,13 +386,16 @@ def contact_consent_state(session: Session, contact_id: int) -> ConsentState:
     return consent_state(session, contact_id, phone)
 
 
-def contact_states(session: Session, contact_ids: Sequence[int]) -> dict[int, ConsentState]:
-    """The state of each contact by id (their current numbers); missing ids are left out."""
+def contact_states(
+    session: Session, contact_ids: Sequence[int], *, purpose: str | None = None
+) -> dict[int, ConsentState]:
+    """The state of each contact by id (their current numbers); missing ids are left out.
+    With ``purpose`` (an automation's), a contact who declined it shows that."""
     phones: dict[int, str | None] = {}
     for chunk in bulk.chunks(sorted(set(contact_ids))):
         rows = session.execute(select(Contact.id, Contact.phone_e164).where(Contact.id.in_(chunk)))
         phones.update({cid: phone for cid, phone in rows})
-    states = consent_states(session, list(phones.items()))
+    states = consent_states(session, list(phones.items()), purposes=[purpose] * len(phones))
     return dict(zip(phones, states, strict=True))
 
 
@@ -356,17 +409,27 @@ def describe_audience(states: Sequence[ConsentState]) -> str:
     parts = []
     if opted_out:
         parts.append(f"{opted_out} of {total} opted out of SMS: their texts will be skipped.")
-    others = len(skipped) - opted_out
+    others = [s for s in skipped if not s.opted_out]
     if others:
-        parts.append(f"{others} of {total} cannot be texted now (no number, or waiting for "
-                     "the customer's START reply): their texts will be skipped.")  # fmt: skip
+        reasons = ", ".join(dict.fromkeys(_AUDIENCE_REASONS.get(s.status, s.reason)
+                                          for s in others))  # fmt: skip
+        parts.append(f"{len(others)} of {total} cannot be texted now ({reasons}): their texts "
+                     "will be skipped.")  # fmt: skip
     if held:
         parts.append(f"{held} of {total} held: a reply waits for review, so their texts "
                      "wait until someone decides.")  # fmt: skip
     return " ".join(parts)
 
 
-def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSettings) -> ConsentState:
+_AUDIENCE_REASONS = {
+    ConsentStatus.NO_NUMBER: "no number",
+    ConsentStatus.AWAITING_START: "waiting for the customer's START reply",
+}
+
+
+def _state(
+    cid: int | None, e164: str | None, facts: Facts, settings: AppSettings, purpose: str | None
+) -> ConsentState:
     if not e164:
         return ConsentState(ConsentStatus.NO_NUMBER, "No phone number",
                             "Add a valid phone number to text this contact.", Severity.INFO,
@@ -399,6 +462,9 @@ def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSetting
                             "the customer's START reply", detail, Severity.WARNING,
                             AutomationAnswer.SKIP, REASON_AWAITING_START, provider_refuses=True,
                             since=at, source=source, pending_replies=pending)  # fmt: skip
+    personal = _personal_state(cid, facts, settings, purpose, pending)
+    if personal is not None:
+        return personal
     if pending:
         held = _pending_state(pending, facts.pending[e164][1], settings)
         if not held.automation_allowed or e164 not in facts.undeliverable:
@@ -411,6 +477,27 @@ def _state(cid: int | None, e164: str | None, facts: Facts, settings: AppSetting
     return ConsentState(ConsentStatus.SUBSCRIBED, "Subscribed",
                         "Automations may text this contact.", Severity.OK,
                         AutomationAnswer.SEND, REASON_SUBSCRIBED)  # fmt: skip
+
+
+def _personal_state(
+    cid: int | None, facts: Facts, settings: AppSettings, purpose: str | None, pending: int
+) -> ConsentState | None:
+    """What the contact's own preferences say (after every opt-out, which covers all
+    purposes): a declined purpose, or no consent on record when the setting asks."""
+    if cid is None or cid not in facts.records:
+        return None
+    if purpose and declines(facts.declined.get(cid), purpose):
+        return ConsentState(ConsentStatus.PURPOSE_DECLINED, f"Declined {purpose} texts",
+                            f"This contact declined {purpose} texts; automations serving "
+                            f"{purpose} skip them.", Severity.INFO, AutomationAnswer.SKIP,
+                            purpose_reason(purpose), pending_replies=pending)  # fmt: skip
+    if settings.automations_need_consent and not facts.records[cid].on_record:
+        return ConsentState(ConsentStatus.NO_CONSENT_ON_RECORD, "No consent on record",
+                            "No record of how this contact agreed to texts; automations "
+                            "text only contacts with consent on record (Settings).",
+                            Severity.INFO, AutomationAnswer.SKIP, REASON_NO_CONSENT,
+                            pending_replies=pending)  # fmt: skip
+    return None
 
 
 def _blocked_state(
@@ -500,6 +587,7 @@ def may_automation_text_many(
     *,
     clock: Clock = SYSTEM_CLOCK,
     frequency_cap: bool = True,
+    automation_ids: Sequence[int | None] | None = None,
 ) -> list[SendDecision]:
     """THE automation rule, for several (contact id, number) pairs in one go.
 
@@ -509,9 +597,13 @@ def may_automation_text_many(
     counted through the batch in order). No with ``hold`` (the text waits) while a
     reply that may be an opt-out waits for review. Same transaction requirement as
     ``may_automation_text``: the single form calls this, so they never disagree.
+    ``automation_ids`` (one per recipient, None for none) name the automations sending:
+    a contact who declined an automation's purpose is skipped (read here, in the
+    same transaction).
     """
     settings = load_settings(session)
-    states = consent_states(session, recipients, settings=settings)
+    purposes = automation_purposes(session, automation_ids) if automation_ids else None
+    states = consent_states(session, recipients, settings=settings, purposes=purposes)
     cap = settings.automation_texts_per_day if frequency_cap else 0
     sent = _automation_texts_since(session, recipients, clock.now() - _CAP_WINDOW) if cap else {}
     decisions = []
@@ -526,6 +618,17 @@ def may_automation_text_many(
                 sent[cid] = sent.get(cid, 0) + 1
             decisions.append(SendDecision(True, state.reason, state=state))
     return decisions
+
+
+def automation_purposes(session: Session, automation_ids: Sequence[int | None]) -> list[str | None]:
+    """The purpose of each automation (None where the id is None or no longer exists)."""
+    ids = sorted({a for a in automation_ids if a is not None})
+    found: dict[int, str] = {}
+    for chunk in bulk.chunks(ids):
+        rows = session.execute(select(Automation.id, Automation.purpose).where(
+            Automation.id.in_(chunk)))  # fmt: skip
+        found.update({aid: purpose for aid, purpose in rows})
+    return [found.get(a) if a is not None else None for a in automation_ids]
 
 
 _CAP_WINDOW = timedelta(hours=24)
@@ -844,13 +947,15 @@ def re_consent_contact(
     message_sid: str | None = None,
     received_at: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    record: ConsentRecord | None = None,
 ) -> bool:
     """Remove an opt-out, recording how consent was obtained (DESIGN promise 5).
 
     Raises UserInputError without changing anything when method or note is
     missing. Returns False if neither the contact nor its number was opted out. Also
     lifts a suppression held on the contact's number: the person behind it agreed again
-    (which is all there is to do when only the number was held).
+    (which is all there is to do when only the number was held). The contact's opt-in
+    consent record becomes this re-consent (``record``, or one made of method and note).
     """
     note = validate_reconsent(method, note, message_sid)
     if not contact.sms_opted_out and is_number_suppressed(session, contact.phone_e164) is None:
@@ -879,6 +984,10 @@ def re_consent_contact(
     _lift_suppression(session, contact.phone_e164, now)
     label = RECONSENT_METHODS[method]
     sid_text = f" ({message_sid})" if message_sid else ""
+    # The opt-in record first, so the re-consent entry stays the contact's newest.
+    record = record or record_from_reconsent(method, note, received, message_sid, label)
+    set_record(session, contact, record, actor=actor, why="re-consent",
+               zone=load_settings(session).business_timezone, clock=clock)  # fmt: skip
     activity.append(
         session,
         activity.LogEntry(
@@ -892,6 +1001,26 @@ def re_consent_contact(
         clock=clock,
     )
     return True
+
+
+def record_keyword_consent(
+    session: Session,
+    e164: str,
+    *,
+    message_sid: str,
+    received_at: datetime,
+    body: str,
+    actor: str = "Inbox",
+    clock: Clock = SYSTEM_CLOCK,
+) -> list[int]:
+    """A START-type reply (START, YES...) from a number nobody opted out: it is consent by
+    keyword reply, so each contact with the number gets it as their consent record (the
+    log keeps the record it replaces). Returns the contacts whose record changed."""
+    record = keyword_record("", received_at, message_sid, body)
+    zone = load_settings(session).business_timezone
+    contacts = session.scalars(select(Contact).where(Contact.phone_e164 == e164))
+    return [c.id for c in contacts
+            if set_record(session, c, record, actor=actor, zone=zone, clock=clock)]  # fmt: skip
 
 
 def _lift_suppression(session: Session, e164: str | None, now: datetime) -> None:
@@ -924,6 +1053,7 @@ def re_consent_number(
             message_sid=message_sid,
             received_at=received_at,
             clock=clock,
+            record=keyword_record("", received_at, message_sid, body),
         )
     ]
     if not changed and is_number_suppressed(session, e164) is not None:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, object_session
 
-from trustpager_desktop.core import activity, consent
+from trustpager_desktop.core import activity, consent, opt_in
 from trustpager_desktop.core.clean_text import clean_line
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
@@ -44,6 +44,9 @@ class ContactInput:
     email: str = ""
     phone: str = ""
     tags: str = ""
+    # None leaves the contact's consent record / declined purposes as they are.
+    consent: opt_in.ConsentInput | None = None
+    declined_purposes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class ContactView:
     sms_opt_out_source: str | None
     status_line: str
     consent: consent.ConsentState  # what every screen shows and the automation rule enforces
+    record: opt_in.ConsentRecord = opt_in.ConsentRecord()  # the opt-in consent record
+    declined_purposes: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -145,6 +150,8 @@ def create_contact(
 ) -> Contact:
     """Validate and add a contact. Raises UserInputError (nothing added) on bad input."""
     values = validate(data, default_region)
+    if data.consent is not None or data.declined_purposes is not None:
+        check_preferences(data, load_settings(session), clock.now())  # bad input: nothing added
     now = clock.now()
     contact = Contact(**values, search_text=_search_text(values), created_at=now, updated_at=now)
     session.add(contact)
@@ -160,7 +167,37 @@ def create_contact(
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
+    _save_preferences(session, contact, data, actor, clock)
     return contact
+
+
+def check_preferences(
+    data: ContactInput, settings: AppSettings, now: datetime
+) -> tuple[opt_in.ConsentRecord | None, str | None]:
+    """The consent record and declined-purposes column ``data`` asks for (None: leave as
+    is). Raises UserInputError naming the field."""
+    record = data.consent.validate(settings.business_timezone, now) if data.consent else None
+    declined = (
+        opt_in.validate_declined(data.declined_purposes, settings.purposes)
+        if data.declined_purposes is not None
+        else None
+    )
+    return record, declined
+
+
+def _save_preferences(
+    session: Session, contact: Contact, data: ContactInput, actor: str, clock: Clock
+) -> None:
+    """Store the consent record and declined purposes ``data`` carries (each change logged)."""
+    if data.consent is None and data.declined_purposes is None:
+        return
+    settings = load_settings(session)
+    record, declined = check_preferences(data, settings, clock.now())
+    if record is not None:
+        opt_in.set_record(session, contact, record, actor=actor,
+                          zone=settings.business_timezone, clock=clock)  # fmt: skip
+    if declined is not None:
+        opt_in.set_declined(session, contact, declined, actor=actor, clock=clock)
 
 
 def update_contact(
@@ -175,8 +212,11 @@ def update_contact(
     """Validate and save edits. The opt-out flag is not touched here: that is consent's job."""
     contact = get_contact_row(session, contact_id)
     values = validate(data, default_region)
+    if data.consent is not None or data.declined_purposes is not None:
+        check_preferences(data, load_settings(session), clock.now())  # bad input: no change
     changed = [k for k, v in values.items() if getattr(contact, k) != v]
     if not changed:
+        _save_preferences(session, contact, data, actor, clock)
         return contact
     for key in changed:
         setattr(contact, key, values[key])
@@ -193,6 +233,7 @@ def update_contact(
         clock=clock,
     )
     _carry_number_opt_out(session, contact, actor, clock)
+    _save_preferences(session, contact, data, actor, clock)
     return contact
 
 
@@ -287,6 +328,8 @@ def to_view(
         sms_opt_out_source=contact.sms_opt_out_source,
         status_line=consent.status_line(contact, zone),
         consent=state,
+        record=opt_in.record_of(contact),
+        declined_purposes=opt_in.parse_declined(contact.declined_purposes),
     )
 
 
@@ -392,19 +435,27 @@ def search_query(
     return stmt.where(_word_filter(words, dialect, use_index=use_index))
 
 
+NO_CONSENT_ON_RECORD = opt_in.NO_CONSENT_ON_RECORD  # the browser's filter
+
+
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
 def count_contacts(
-    session: Session, query: str = "", default_region: str = "US", *, cap: int | None = None
-) -> int:
-    """How many contacts match ``query``; with ``cap``, counting stops there (a search box
-    needs "10,000+" quickly more than the exact figure), so the result is at most ``cap``."""
+    session: Session, query: str = "", default_region: str = "US", *, cap: int | None = None,
+    no_consent: bool = False,
+) -> int:  # fmt: skip
+    """How many contacts match ``query`` (and, with ``no_consent``, have no consent on
+    record); with ``cap``, counting stops there (a search box needs "10,000+" quickly more
+    than the exact figure), so the result is at most ``cap``."""
     dialect = _dialect(session)
     prefixes, words = _search_words(query, default_region)
     indexed = _indexed_words(words, dialect)
-    if prefixes is None and words and indexed == words:
+    if no_consent:
+        ids = search_query(query, default_region, dialect).where(NO_CONSENT_ON_RECORD)
+        ids = ids if cap is None else ids.limit(cap)
+    elif prefixes is None and words and indexed == words:
         # Every word is in the trigram index: count there, without reading the contacts.
         ids = _fts_ids(words, cap)
     else:
@@ -443,6 +494,7 @@ def search_contacts(
     sort: str = "name",
     descending: bool = False,
     default_region: str = "US",
+    no_consent: bool = False,
     settings: AppSettings | None = None,
 ) -> list[ContactRow]:
     """One page of the browser's rows, filtered and sorted in the database. Pass the
@@ -450,7 +502,8 @@ def search_contacts(
 
     On SQLite a common word (say a first name every tenth contact has) is answered by
     walking the sort index with LIKE, a rare one from the trigram index: the same rows
-    either way, each in a few milliseconds on 100,000 contacts.
+    either way, each in a few milliseconds on 100,000 contacts. ``no_consent`` keeps
+    only contacts with no consent on record.
     """
     dialect = _dialect(session)
     _prefixes, words = _search_words(query, default_region)
@@ -470,6 +523,8 @@ def search_contacts(
     )
     if ids is not None:
         stmt = stmt.where(ids)
+    if no_consent:  # the "No consent on record" filter
+        stmt = stmt.where(NO_CONSENT_ON_RECORD)
     rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
     # The SMS column shows the one consent state (number opt-outs, holds...), not the flag.
     states = consent.consent_states(session, [(r.id, r.phone_e164) for r in rows],

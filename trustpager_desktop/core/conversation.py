@@ -85,7 +85,7 @@ def conversation_select(contact_id: int, e164: str | None, limit: int = 200) -> 
         .limit(limit)
         .subquery()
     )
-    return union_all(select(*sent.c), select(*received.c))  # type: ignore[return-value]
+    return union_all(select(*sent.c), select(*received.c))  # type: ignore[return-value]  # a UNION stands where one SELECT is typed; callers only read rows
 
 
 def _nothing(type_: Any) -> Any:

@@ -159,7 +159,7 @@ def read_dnc_file(path: str | os.PathLike[str], default_region: str = "US") -> D
 def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, its cells), blank lines left out."""
     while True:
-        line = reader.line_num + 1  # type: ignore[attr-defined]
+        line = reader.line_num + 1  # type: ignore[attr-defined]  # the csv reader's line_num is missing from its stub
         cells = next(reader, None)
         if cells is None:
             return

@@ -32,7 +32,7 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import consent
+from trustpager_desktop.core import consent, opt_in
 from trustpager_desktop.core.activity_query import LogFilter, count_entries, iter_entries
 from trustpager_desktop.core.contacts import get_contact_row
 from trustpager_desktop.core.progress import Progress, report
@@ -69,6 +69,11 @@ CONTACT_COLUMNS = [
     "sms_opt_out",
     "opted_out_at",
     "opt_out_source",
+    "consent_date",
+    "consent_source",
+    "consent_method",
+    "consent_evidence",
+    "declined_purposes",
 ]
 CONSENT_COLUMNS = [
     "received_at",
@@ -312,6 +317,11 @@ def export_contacts(
             c.sms_opted_out,
             c.sms_opted_out_at,
             consent.SOURCE_LABELS.get(c.sms_opt_out_source or "", c.sms_opt_out_source),
+            c.consent_at,
+            c.consent_source,
+            opt_in.METHODS.get(c.consent_method or "", c.consent_method),
+            c.consent_evidence,
+            c.declined_purposes,
         ]
         for c in contacts
     )
@@ -340,6 +350,18 @@ def export_consent_history_csv(
     session: Session, contact_id: int, path: str | os.PathLike[str]
 ) -> int:
     """Write one contact's consent history. Raises NotFoundError for an unknown contact."""
-    get_contact_row(session, contact_id)
-    rows = consent_history_rows(session, contact_id)
+    contact = get_contact_row(session, contact_id)
+    rows = [consent_record_row(contact), *consent_history_rows(session, contact_id)]
     return _write_rows(path, CONSENT_COLUMNS, rows, len(rows), None)
+
+
+def consent_record_row(contact: Contact) -> list[Any]:
+    """The contact's opt-in consent record as the first row of a consent history
+    (in ``CONSENT_COLUMNS``): 'No consent on record' when there is none."""
+    record = opt_in.record_of(contact)
+    if not record.on_record:
+        return ["", "", opt_in.NO_CONSENT, "", "", "", "", "", contact.phone_e164 or ""]
+    declined = opt_in.parse_declined(contact.declined_purposes)
+    evidence = record.evidence + (f" (declined: {', '.join(declined)})" if declined else "")
+    return [record.at, "", "Opt-in consent record", record.source, record.method_label,
+            evidence.strip(), "", "", contact.phone_e164 or ""]  # fmt: skip

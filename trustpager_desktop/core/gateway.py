@@ -380,8 +380,11 @@ class OutboundGateway:
             # THE consent rule, for every text of the batch, inside this transaction.
             decisions = iter(
                 consent.may_automation_text_many(
-                    session, [(r.request.contact_id, r.e164) for r in valid], clock=self.clock
-                )
+                    session,
+                    [(r.request.contact_id, r.e164) for r in valid],
+                    clock=self.clock,
+                    automation_ids=[_automation_id(r.request.origin) for r in valid],
+                )  # fmt: skip
             )
             recorded = [
                 r if isinstance(r, Exception) else self._prepare(r, next(decisions))
@@ -606,8 +609,9 @@ class OutboundGateway:
         """The rule once more for recorded texts. Without the frequency cap: that was
         decided when they were recorded, and they would now count against themselves."""
         return consent.may_automation_text_many(
-            session, _recipients(items), clock=self.clock, frequency_cap=False
-        )
+            session, _recipients(items), clock=self.clock, frequency_cap=False,
+            automation_ids=[i.text.automation_id for i in items],
+        )  # fmt: skip
 
     def _settle_blocked(self, blocked: list[_Recorded], hook: BatchHook | None) -> None:
         """Store as suppressed the texts an opt-out saved since they were recorded now
@@ -847,6 +851,11 @@ def _block(text: OutboundText, decision: consent.SendDecision) -> None:
 
 def _still_to_go(item: _Recorded) -> bool:
     return item.outcome is None and not item.withdrawn
+
+
+def _automation_id(origin: Origin) -> int | None:
+    """The sending automation (its purpose applies); None for manual and confirmation texts."""
+    return origin.automation_id if isinstance(origin, AutomationOrigin) else None
 
 
 def _recipients(items: list[_Recorded]) -> list[tuple[int | None, str | None]]:

@@ -31,25 +31,35 @@ File rules (each a clear UserInputError, nothing changed):
 
 Opt-outs that arrive by import are recorded through ``consent.opt_out_contact``
 with source "import" and the file name as evidence.
+
+The opt-in consent record comes from ``consent_date`` and ``consent_source`` (aliases
+"Consent", "Opted in", "Opt-in date", "Consent date", "Opt in source"...), with
+``consent_method`` and ``consent_evidence`` when present (method "imported" and the
+file and line as evidence otherwise); "yes" in a date column means consent with no
+date. ``declined_purposes`` ("Marketing;Promotions") must name the business's purposes.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import activity, consent, contacts
+from trustpager_desktop.core import activity, consent, contacts, opt_in
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.exports import DANGEROUS_PREFIXES
 from trustpager_desktop.core.progress import Progress, report
+from trustpager_desktop.core.settings import load_settings
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store import bulk
 from trustpager_desktop.store.database import Database
@@ -70,6 +80,20 @@ _ALIASES = {
     "email": {"email", "emailaddress"},
     "phone": {"phone", "phonenumber", "mobile", "mobilephone", "cell", "telephone"},
     "tags": {"tags"},
+    "consent_date": {
+        "consentdate", "optindate", "optedindate", "optedin", "optedinat", "optinat",
+        "consentedat", "consentdatetime", "dateofconsent", "consenttime", "consentgiven",
+        "consentat", "optintime", "optindatetime",
+    },
+    "consent_source": {
+        "consentsource", "consent", "optinsource", "optedinsource", "optin", "sourceofconsent",
+        "consentvia", "optinvia", "howconsented",
+    },
+    "consent_method": {"consentmethod", "optinmethod", "methodofconsent"},
+    "consent_evidence": {"consentevidence", "consentproof", "optinevidence", "optinproof",
+                         "consentnote", "consentnotes"},
+    "declined_purposes": {"declinedpurposes", "declined", "declinedsmspurposes",
+                          "smspurposesdeclined", "purposesdeclined"},
     OPT_OUT: {
         "smsoptout", "smsoptedout", "optedout", "optout", "donottext", "unsubscribed",
         "dnc", "donotsms", "smsunsubscribed", "textoptout",
@@ -259,9 +283,27 @@ def _row_input(cells: list[str], columns: Columns) -> tuple[ContactInput, bool]:
         email=get("email"),
         phone=get("phone"),
         tags=get("tags"),
+        consent=_consent_input(get),
+        declined_purposes=opt_in.parse_declined(get("declined_purposes")) or None,
     )
     opted_out = [_opt_out_value(_cell(cells, i)) for i in columns.opt_outs]
     return data, any(opted_out)
+
+
+def _consent_input(get: Callable[[str], str]) -> opt_in.ConsentInput | None:
+    """The row's consent record, or None when its consent cells are empty. A yes-word in
+    the date column ('Opted in: yes') is consent without a date."""
+    date, source = get("consent_date"), get("consent_source")
+    method, evidence = get("consent_method"), get("consent_evidence")
+    if date.lower() in _NO:
+        date = ""
+    elif date.lower() in _YES:
+        date, source = "", source or "import"
+    if not (date or source or method or evidence):
+        return None
+    check = opt_in.ConsentInput(source, date, method, evidence)
+    check.validate("UTC", datetime.now(UTC))  # bad cells are a problem of this row
+    return check
 
 
 def _cell(cells: list[str], index: int | None) -> str:
@@ -370,6 +412,22 @@ def _check_existing(session: Session, plan: ImportPlan) -> None:
     plan.problems.sort()
 
 
+def _check_purposes(session: Session, plan: ImportPlan) -> None:
+    """Rows declining a purpose the business does not keep are bad rows."""
+    known = load_settings(session).purposes
+    keep = []
+    for row in plan.rows:
+        try:
+            if row.data.declined_purposes:
+                opt_in.validate_declined(row.data.declined_purposes, known)
+            keep.append(row)
+        except UserInputError as exc:
+            plan.problems.append((row.line, exc.message))
+    if len(keep) != len(plan.rows):
+        plan.rows = keep
+        plan.problems.sort()
+
+
 def preview_import(
     db: Database, path: str | os.PathLike[str], default_region: str = "US"
 ) -> ImportPlan:
@@ -377,6 +435,7 @@ def preview_import(
     plan = read_import_file(path, default_region)
     with db.read() as session:
         _check_existing(session, plan)
+        _check_purposes(session, plan)
     return plan
 
 
@@ -407,6 +466,7 @@ def import_contacts_csv(
     result = ImportReport(file_name=plan.file_name, opt_out_columns=list(plan.opt_out_columns))
     with db.write() as session:
         _check_existing(session, plan)
+        _check_purposes(session, plan)
         result.skipped_rows = list(plan.problems)
         if plan.problems and mode == "all_or_nothing":
             result.refused = True
@@ -429,8 +489,13 @@ def _add_row(
     clock: Clock,
     result: ImportReport,
 ) -> None:
+    data = row.data
+    if data.consent is not None:  # an imported record says where it came from
+        data = dataclasses.replace(data, consent=dataclasses.replace(
+            data.consent, method=data.consent.method or "imported",
+            evidence=data.consent.evidence or f"imported from {file_name} (line {row.line})"))  # fmt: skip
     contact = contacts.create_contact(
-        session, row.data, actor=actor, default_region=default_region, clock=clock
+        session, data, actor=actor, default_region=default_region, clock=clock
     )
     result.added += 1
     if row.opted_out:

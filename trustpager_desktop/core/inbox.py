@@ -446,6 +446,7 @@ def _act(
     quoted = message.body.strip()[:200]
     twilio = twilio_acts_on(message.body)
     lifted = False
+    stale = None
     if twilio is ReplyKind.OPT_IN and e164:  # Twilio lifts its block on START, UNSTOP, YES
         lifted = consent.clear_provider_block(session, e164, at=message.date_sent,
                                               message_sid=message.sid, clock=clock)  # fmt: skip
@@ -518,6 +519,11 @@ def _act(
         result.re_consented += 1
         return
 
+    if verdict.kind is ReplyKind.OPT_IN and e164 and contacts and not stale:
+        journal.flush()  # START from a subscribed contact: consent by keyword reply
+        consent.record_keyword_consent(session, e164, message_sid=message.sid,
+                                       received_at=message.date_sent, body=message.body,
+                                       actor=ACTOR, clock=clock)  # fmt: skip
     if verdict.kind is ReplyKind.POSSIBLE_OPT_OUT:
         _hold_for_review(journal, message, contacts, verdict, result,
                          f"Reply may be an opt-out, waiting for review: “{quoted}”")  # fmt: skip

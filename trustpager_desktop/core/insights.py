@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, Interval, ScalarSelect, Subquery, and_, fu
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import business_days
+from trustpager_desktop.core.opt_in import NO_CONSENT_ON_RECORD
 from trustpager_desktop.core.progress import Progress, report
 from trustpager_desktop.core.states import (
     ConsentEventKind,
@@ -60,9 +61,6 @@ FAILED_STATUSES = (MessageStatus.FAILED, DeliveryStatus.UNDELIVERED)
 # Opt-outs that are not a customer's reaction to a text: a spreadsheet's opt-out column,
 # a do-not-contact list, a new contact taking over an already-suppressed number.
 NOT_A_REACTION = (ConsentSource.IMPORT, ConsentSource.DNC_LIST, ConsentSource.NUMBER_SUPPRESSION)
-# Issue 15 adds the opt-in consent record; set this to its Contact column (the time
-# consent was given) and consent coverage shows a figure instead of "not recorded yet".
-CONSENT_ON_RECORD_COLUMN: str | None = None
 # Review waiting time bands, in business days since the reply arrived.
 REVIEW_BANDS = ((0, 0, "today"), (1, 4, "1-4 business days"), (5, 9, "5-9 business days"),
                 (10, None, "10+ business days"))  # fmt: skip
@@ -119,7 +117,7 @@ class WeekFigures:
 @dataclass(frozen=True)
 class ConsentCoverage:
     contacts: int
-    with_consent: int | None  # None: consent is not recorded yet (issue 15)
+    with_consent: int | None  # None: not counted
 
     @property
     def recorded(self) -> bool:
@@ -461,17 +459,12 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def consent_coverage(session: Session, column_name: str | None = None) -> ConsentCoverage:
-    """Contacts, and how many have consent on record in ``column_name`` (a Contact column
-    holding when consent was given; default ``CONSENT_ON_RECORD_COLUMN``). Without such a
-    column the count is None: "not recorded yet", never a made-up share."""
+def consent_coverage(session: Session) -> ConsentCoverage:
+    """Contacts, and how many have an opt-in consent record (a date, source or method:
+    the same test as the contact list's "No consent on record" filter)."""
     contacts = session.scalar(select(func.count()).select_from(Contact)) or 0
-    name = column_name or CONSENT_ON_RECORD_COLUMN
-    if name is None:
-        return ConsentCoverage(contacts, None)
-    column = getattr(Contact, name)
-    with_consent = session.scalar(select(func.count()).where(column.is_not(None))) or 0
-    return ConsentCoverage(contacts, with_consent)
+    without = session.scalar(select(func.count()).where(NO_CONSENT_ON_RECORD)) or 0
+    return ConsentCoverage(contacts, contacts - without)
 
 
 def review_age(session: Session, now: datetime, timezone_name: str) -> ReviewAge:

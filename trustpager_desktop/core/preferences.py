@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import confirmations, consent
+from trustpager_desktop.core import confirmations, consent, opt_in
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.contacts import get_contact_row
 from trustpager_desktop.core.settings import load_settings
@@ -71,3 +71,22 @@ def re_consent_by_hand(
     return consent.re_consent_contact(
         session, contact, method=method, note=note, actor=actor, clock=clock
     )
+
+
+def set_declined_by_hand(
+    session: Session,
+    contact_id: int,
+    declined: list[str],
+    *,
+    actor: str,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Store the SMS purposes the contact declines (each a purpose of the business's list;
+    declined purposes no longer on the list are kept). Each change is logged. Raises
+    UserInputError for an unknown purpose, NotFoundError when the contact is gone."""
+    contact = get_contact_row(session, contact_id)
+    known = load_settings(session).purposes
+    kept = [p for p in opt_in.parse_declined(contact.declined_purposes)
+            if p.casefold() not in {k.casefold() for k in known}]  # fmt: skip
+    value = opt_in.validate_declined([*kept, *declined], (*known, *kept))
+    return opt_in.set_declined(session, contact, value, actor=actor, clock=clock)

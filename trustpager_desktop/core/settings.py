@@ -36,6 +36,9 @@ DEFAULT_CONFIRMATION_ES = (
 )
 CONFIRMATION_MAX = 320  # two segments at most: a confirmation says one thing
 MAX_TEXTS_PER_DAY = 50
+DEFAULT_PURPOSE = "Marketing"
+PURPOSE_MAX = 40
+PURPOSES_MAX = 20
 _LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|ly|co|io)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 
@@ -81,6 +84,14 @@ class AppSettings:
     confirmation_text: str = DEFAULT_CONFIRMATION
     confirmation_text_es: str = DEFAULT_CONFIRMATION_ES
     automation_texts_per_day: int = 3  # per contact, in any 24 hours; 0 = no cap
+    # Consent records (issue 15).
+    automations_need_consent: bool = False  # skip contacts with no consent on record
+    sms_purposes: str = DEFAULT_PURPOSE  # the business's purposes, "; "-separated
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        """The SMS purposes the business keeps (never empty: "Marketing" at least)."""
+        return parse_purposes(self.sms_purposes) or (DEFAULT_PURPOSE,)
 
     @property
     def keywords(self) -> Keywords:
@@ -107,6 +118,8 @@ SETTING_LABELS = {
     "first_run_done": "First-run assistant finished",
     "keep_in_tray": "Keep running in the tray",
     "automations_paused": "Automations paused",
+    "automations_need_consent": "Automations text only contacts with consent on record",
+    "sms_purposes": "SMS purposes",
 }
 
 
@@ -172,11 +185,38 @@ def _validate(settings: AppSettings) -> None:
     if len(settings.business_name) > 100:
         raise UserInputError("The business name is too long (100 characters at most).",
                              field="business_name")  # fmt: skip
+    _validate_purposes(settings.sms_purposes)
     if not 0 <= settings.automation_texts_per_day <= MAX_TEXTS_PER_DAY:
         raise UserInputError(
             f"Automation texts per contact a day: 0 (no limit) to {MAX_TEXTS_PER_DAY}.",
             field="automation_texts_per_day",
         )
+
+
+def parse_purposes(text: str) -> tuple[str, ...]:
+    """'Marketing; reminders' -> ('Marketing', 'Reminders'): trimmed, first letter
+    capitalised, each once (case-insensitively), in the order given. ";" or "," separate."""
+    found: dict[str, str] = {}
+    for part in re.split(r"[;,\n]", text or ""):
+        name = " ".join(part.split())
+        if name:
+            found.setdefault(name.casefold(), name[0].upper() + name[1:])
+    return tuple(found.values())
+
+
+def _validate_purposes(text: str) -> None:
+    purposes = parse_purposes(text)
+    if not purposes:
+        raise UserInputError("Keep at least one SMS purpose (e.g. Marketing).",
+                             field="sms_purposes")  # fmt: skip
+    if len(purposes) > PURPOSES_MAX:
+        raise UserInputError(f"At most {PURPOSES_MAX} SMS purposes.", field="sms_purposes")
+    for name in purposes:
+        if len(name) > PURPOSE_MAX:
+            raise UserInputError(
+                f"The purpose '{name[:20]}…' is too long ({PURPOSE_MAX} characters at most).",
+                field="sms_purposes",
+            )
 
 
 def _validate_keywords(settings: AppSettings) -> None:
@@ -258,6 +298,7 @@ def save_settings(
     """
     new = dataclasses.replace(new, default_country=new.default_country.upper())
     _validate(new)
+    new = dataclasses.replace(new, sms_purposes="; ".join(parse_purposes(new.sms_purposes)))
     old = load_settings(session)
     changed = [f.name for f in fields(AppSettings) if getattr(old, f.name) != getattr(new, f.name)]
     for key in changed:

@@ -42,6 +42,8 @@ class ActivityKind(StrEnum):
     IMPORT = "import"
     DELIVERY_BLOCKED = "delivery_blocked"  # texts to a number keep failing: automations skip it
     DELIVERY_UNBLOCKED = "delivery_unblocked"
+    CONSENT_RECORD = "consent_record"  # the opt-in consent record was set or changed
+    PURPOSE_PREFERENCE = "purpose_preference"  # an SMS purpose declined or allowed again
 
 
 @unique

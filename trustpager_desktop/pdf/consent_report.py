@@ -44,6 +44,7 @@ class ConsentReportData:
     chain_text: str
     chain_ok: bool
     generated_at: datetime
+    zone: str = "UTC"  # the business time zone, for the consent record's date
 
 
 def gather_report(services, contact_id: int, progress: Progress | None = None) -> ConsentReportData:  # type: ignore[no-untyped-def]
@@ -58,7 +59,8 @@ def gather_report(services, contact_id: int, progress: Progress | None = None) -
     chain = log_verify.verify_log(
         db, clock=services.clock, read_only=db.read_only, progress=progress
     )
-    return ConsentReportData(contact, events, chain.describe(), chain.ok, services.clock.now())
+    return ConsentReportData(contact, events, chain.describe(), chain.ok, services.clock.now(),
+                             services.settings.business_timezone)  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -92,6 +94,8 @@ def report_html(data: ConsentReportData) -> str:
 <p style="color:#555">{e(APP_NAME)} · generated {e(_cell(data.generated_at))}</p>
 <table cellpadding="2">{"".join(f"<tr><td><b>{e(k)}</b></td><td>{e(v or '-')}</td></tr>" for k, v in details)}</table>
 <p><b>Current status:</b> {e(c.status_line)}</p>
+<p><b>Opt-in consent:</b> {e(c.record.full(data.zone))}</p>
+{_declined_html(c)}
 <h3>Consent events (oldest first)</h3>
 <table border="1" cellspacing="0" cellpadding="3" width="100%" style="font-size:8pt">
 <tr>{"".join(f'<th align="left" width="{w}%">{e(h)}</th>' for h, w in REPORT_COLUMNS)}</tr>
@@ -99,6 +103,13 @@ def report_html(data: ConsentReportData) -> str:
 </table>
 <p style="color:{chain_colour}"><b>Activity log check:</b> {"<br>".join(e(line) for line in data.chain_text.splitlines())}</p>
 """
+
+
+def _declined_html(contact: ContactView) -> str:
+    if not contact.declined_purposes:
+        return ""
+    names = html.escape(", ".join(contact.declined_purposes))
+    return f"<p><b>Declined SMS purposes:</b> {names}</p>"
 
 
 def print_pdf(html_text: str, path: str | Path, title: str) -> None:

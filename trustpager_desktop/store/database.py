@@ -181,11 +181,11 @@ def _first_look_without_transaction(engine: Engine) -> None:
     psycopg would wrap it in BEGIN and ROLLBACK, two more round trips at every start."""
 
     @event.listens_for(engine, "connect", insert=True)  # before SQLAlchemy's own look
-    def _before(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _before(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         dbapi_connection.autocommit = True
 
     @event.listens_for(engine, "connect")  # after it: transactions as usual
-    def _after(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _after(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         dbapi_connection.autocommit = False
 
 
@@ -201,12 +201,12 @@ def _ping_idle_connections(engine: Engine) -> None:
     """``pool_pre_ping``, but only for connections that sat idle in the pool."""
 
     @event.listens_for(engine.pool, "checkin")
-    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if record is not None:
             record.info[_CHECKED_IN_AT] = time.monotonic()
 
     @event.listens_for(engine.pool, "checkout")
-    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         last_used = record.info.get(_CHECKED_IN_AT)
         due = last_used is not None and time.monotonic() - last_used > IDLE_PING_SECONDS
         record.info[PINGED] = due
@@ -215,7 +215,7 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError("The database connection was lost while idle.")
 
 
-def _answers(dbapi_connection) -> bool:  # type: ignore[no-untyped-def]
+def _answers(dbapi_connection) -> bool:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
     """One ``SELECT 1`` outside any transaction (psycopg would otherwise send BEGIN too)."""
     was_autocommit = dbapi_connection.autocommit
     try:

@@ -33,6 +33,9 @@ COMPANY_MAX = 200
 EMAIL_MAX = 254
 PHONE_RAW_MAX = 40
 TITLE_MAX = 200
+CONSENT_SOURCE_MAX = 200
+PURPOSE_MAX = 40
+PURPOSES_MAX = 500
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +87,16 @@ class Contact(Base):
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     sms_opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sms_opt_out_source: Mapped[str | None] = mapped_column(String(40))
+    # The opt-in consent record (issue 15): when and how the contact agreed to texts.
+    # All empty means "no consent on record" (core.consent reads it).
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consent_source: Mapped[str | None] = mapped_column(String(CONSENT_SOURCE_MAX))
+    consent_method: Mapped[str | None] = mapped_column(String(20))  # written | verbal | ...
+    consent_evidence: Mapped[str | None] = mapped_column(Text)
+    # Purposes the contact declined ("Marketing;Promotions"); an SMS opt-out covers all.
+    declined_purposes: Mapped[str] = mapped_column(
+        String(PURPOSES_MAX), default="", server_default=""
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -339,6 +352,10 @@ class Automation(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # JSON: {"trigger": "cron"|"interval", ..., "audience": {"stage": ...} | {"tag": ...}}
     schedule: Mapped[str | None] = mapped_column(Text)
+    # Which SMS purpose the automation serves; contacts who declined it are skipped.
+    purpose: Mapped[str] = mapped_column(
+        String(PURPOSE_MAX), default="Marketing", server_default="Marketing"
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     steps: Mapped[list[AutomationStep]] = relationship(

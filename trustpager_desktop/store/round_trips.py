@@ -28,10 +28,22 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Pool, event
+from sqlalchemy import Connection, Engine, Pool, event
 
 # store.database marks a connection record with this when it pinged the server on checkout.
 PINGED = "trustpager_pinged"
+# Counters listening now: code that talks to the driver directly (psycopg's pipeline mode,
+# which SQLAlchemy's events do not see) reports its round trips through note_driver_round_trip.
+_LISTENING: list[RoundTripCounter] = []
+
+
+def note_driver_round_trip(connection: Connection, what: str) -> None:
+    """One round trip sent on ``connection``'s driver connection behind SQLAlchemy's back
+    (several statements pipelined and waited for once count as one)."""
+    for counter in list(_LISTENING):
+        # by pool: a session may run on an engine copy with its own execution options
+        if counter.engine is None or counter.engine.pool is connection.engine.pool:
+            counter.statements.append(what)
 
 
 def driver_in_transaction(dbapi_connection: Any) -> bool:
@@ -113,31 +125,33 @@ class RoundTripCounter:
         if not self._active:
             for target, name, listener in self._listeners():
                 event.listen(target, name, listener)
+            _LISTENING.append(self)
             self._active = True
 
     def stop(self) -> None:
         if self._active:
             for target, name, listener in self._listeners():
                 event.remove(target, name, listener)
+            _LISTENING[:] = [c for c in _LISTENING if c is not self]  # by identity, not ==
             self._active = False
 
-    def _statement(self, conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+    def _statement(self, conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if _driver_begins_implicitly(conn.connection.dbapi_connection):
             self.begins += 1
         self.statements.append(statement)
 
-    def _end(self, conn) -> None:  # type: ignore[no-untyped-def]
+    def _end(self, conn) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if driver_in_transaction(conn.connection.dbapi_connection):
             self.ends += 1
 
-    def _reset(self, dbapi_connection, _record, _reset_state) -> None:  # type: ignore[no-untyped-def]
+    def _reset(self, dbapi_connection, _record, _reset_state) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         # The pool rolls back a connection it gets back; only an open transaction is sent.
         if driver_in_transaction(dbapi_connection):
             self.ends += 1
 
-    def _checkout(self, _dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _checkout(self, _dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         if record.info.get(PINGED, False):
             self.pings += 1
 
-    def _connect(self, _dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _connect(self, _dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]  # an SQLAlchemy event listener: the event fixes the signature
         self.connections += 1

@@ -50,6 +50,7 @@ from trustpager_desktop.core.automations import (
     StepInput,
 )
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.settings import DEFAULT_PURPOSE
 from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
@@ -65,7 +66,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
-from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, wait_until
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
 from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.usecases.automations import (
@@ -224,6 +225,9 @@ class AutomationEditor(QWidget):
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Appointment reminder")
         self.enabled = QCheckBox("Enabled")
+        self.purpose = QComboBox()  # the SMS purpose it serves (shown once there are two)
+        self.purpose.setAccessibleName("Purpose")
+        self.purpose.setToolTip("Contacts who declined this purpose are skipped.")
         self.steps = QListWidget()
         self.step_editor = StepEditor()
         self.add_button = QPushButton("Add step")
@@ -246,6 +250,8 @@ class AutomationEditor(QWidget):
         top = QFormLayout()
         top.addRow("Name", self.name)
         top.addRow("", self.enabled)
+        top.addRow("Purpose", self.purpose)
+        self._purpose_row = top
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(button)
@@ -284,9 +290,21 @@ class AutomationEditor(QWidget):
         self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
         self.enabled.setChecked(data.enabled)
+        self._show_purposes(data.purpose)
         self._steps = list(data.steps)
         self.message.clear()
         self._refresh_list(0)
+
+    def _show_purposes(self, current: str) -> None:
+        """The business's purposes, ``current`` chosen; the row shows only once a second
+        purpose exists (or the automation serves one no longer listed)."""
+        purposes = list(self.service.settings.purposes)
+        if current not in purposes:
+            purposes.append(current)
+        self.purpose.clear()
+        self.purpose.addItems(purposes)
+        self.purpose.setCurrentText(current)
+        self._purpose_row.setRowVisible(self.purpose, len(purposes) > 1)
 
     def _refresh_list(self, select: int) -> None:
         self.steps.blockSignals(True)
@@ -339,8 +357,9 @@ class AutomationEditor(QWidget):
     def current_input(self) -> AutomationInput:
         """What the editor shows. Raises UserInputError when the schedule is not usable."""
         return AutomationInput(
-            self.name.text(), list(self._steps), self.enabled.isChecked(), self.schedule.schedule()
-        )
+            self.name.text(), list(self._steps), self.enabled.isChecked(), self.schedule.schedule(),
+            self.purpose.currentText() or DEFAULT_PURPOSE,
+        )  # fmt: skip
 
     def save(self) -> bool:
         """Validate and store; a problem is shown under the steps and nothing is saved."""
@@ -380,8 +399,8 @@ class AutomationsPage(QWidget):
         self._services = services  # for "Run due items now" (the runtime's dispatcher)
         self.service = AutomationsService(services)
         self._job: BackgroundTask | None = None
-        self._loading: BackgroundTask | None = None
-        self._load_again = False
+        self._read = LatestRead(self._show_overview, self._load_failed, again=self.refresh,
+                                loaded=self.loaded.emit)  # fmt: skip
         self._select_first = True  # open on a real automation, not an empty draft
         self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
@@ -456,6 +475,8 @@ class AutomationsPage(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
+        # Room for a readable name beside the four counts, even at 1024x700.
+        left.setMinimumWidth(self.list_view.fontMetrics().horizontalAdvance("x" * 44))
         self.new_button.clicked.connect(self.new_automation)
         self.delete_button.clicked.connect(self.delete_selected)
         self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
@@ -508,16 +529,9 @@ class AutomationsPage(QWidget):
     def refresh(self) -> None:
         """Re-read the list, the filters and the queue off the GUI thread (keeps the
         selected automation); ``loaded`` fires once they are on screen."""
-        if self._loading is not None:  # one read at a time; the latest wish wins
-            self._load_again = True
-            return
         automation_id = self.automation_filter.currentData()
         statuses = self.status_filter.currentData()
-        self._loading = run_in_background(
-            lambda: self.service.overview(automation_id, statuses),
-            self._show_overview,
-            self._load_failed,
-        )
+        self._read.start(lambda: self.service.overview(automation_id, statuses))
 
     def refresh_queue(self) -> None:
         """A filter changed: re-read (the list is read with it, in the same session)."""
@@ -525,26 +539,16 @@ class AutomationsPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        return self._loading is not None
+        return self._read.is_loading
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the current read is on screen (for ``--screenshot``)."""
-        return wait_until(lambda: not self.is_loading, timeout_ms)
+        return self._read.wait_until_loaded(timeout_ms)
 
     def _load_failed(self, error: Exception) -> None:
-        self._loading = None
         self.run_status.setText(f"The automations could not be read: {error}")
-        self._after_load()
-
-    def _after_load(self) -> None:
-        if self._load_again:
-            self._load_again = False
-            self.refresh()
-        else:
-            self.loaded.emit()
 
     def _show_overview(self, data: AutomationsOverview) -> None:
-        self._loading = None
         self.editor.stages = list(data.stages)
         rows = list(data.automations)
         selected = self.selected_automation_id()
@@ -568,7 +572,6 @@ class AutomationsPage(QWidget):
         if self._select_first and rows:
             self._select_first = False
             self.list_view.selectRow(0)
-        self._after_load()
 
     def _show_queue(self, queue: QueueView) -> None:
         self.queue_model.set_rows(list(queue.rows))
@@ -703,19 +706,16 @@ class EnrollDialog(QDialog):
         self._contact_ids = list(contact_ids)
         self.result_value: EnrollResult | None = None
         self.automation = QComboBox()
+        self._purposes: dict[int, str] = {}
         with services.db.read() as s:
             for view in automations.list_automations(s):
                 label = view.name if view.enabled else f"{view.name} (disabled)"
                 self.automation.addItem(label, view.id)
+                self._purposes[view.id] = view.purpose
         self.message = plain_label(wrap=True)
-        # Before enrolling: how many are opted out or held, from the one consent state.
-        with services.db.read() as s:
-            states = consent.contact_states(s, self._contact_ids)
-        self.consent_warning = coloured(
-            plain_label(consent.describe_audience(list(states.values())), wrap=True),
-            WARNING_COLOUR,
-        )
-        self.consent_warning.setVisible(bool(self.consent_warning.text()))
+        self.consent_warning = coloured(plain_label(wrap=True), WARNING_COLOUR)
+        self._warn()
+        self.automation.currentIndexChanged.connect(self._warn)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -733,6 +733,15 @@ class EnrollDialog(QDialog):
                 "There are no automations yet. Create one on the Automations page."
             )
             buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+
+    def _warn(self, *_: object) -> None:
+        """Before enrolling: how many are opted out, held or declined the chosen
+        automation's purpose, from the one consent state."""
+        purpose = self._purposes.get(self.automation.currentData())
+        with self._services.db.read() as s:
+            states = consent.contact_states(s, self._contact_ids, purpose=purpose)
+        self.consent_warning.setText(consent.describe_audience(list(states.values())))
+        self.consent_warning.setVisible(bool(self.consent_warning.text()))
 
     def enroll(self) -> None:
         s = self._services

@@ -20,6 +20,8 @@ SHORT_LABELS = {
     ConsentStatus.AWAITING_START: "Waiting for START",
     ConsentStatus.HELD_FOR_REVIEW: "Held: reply to review",
     ConsentStatus.UNDELIVERABLE: "Texts fail",
+    ConsentStatus.PURPOSE_DECLINED: "Purpose declined",
+    ConsentStatus.NO_CONSENT_ON_RECORD: "No consent on record",
 }
 
 
@@ -49,6 +51,12 @@ def status_text(state: ConsentState) -> str:
     if state.status is ConsentStatus.SUBSCRIBED and not state.pending_replies:
         return "Subscribed"
     return state.detail
+
+
+def record_line(state: ConsentState, zone: str) -> str:
+    """'Consent: 15 Mar 2026, web form, spring promo' or 'No consent on record' (the
+    contact's opt-in record; '' for a bare number, which has none)."""
+    return state.record.line(zone) if state.record is not None else ""
 
 
 def tooltip(state: ConsentState) -> str:

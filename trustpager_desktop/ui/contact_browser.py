@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -82,6 +83,7 @@ class ContactTableModel(PagedTableModel):
         super().__init__(parent)
         self._services = services
         self._query = ""
+        self.no_consent = False  # the "No consent on record" filter
         self._sort = "name"
         self._descending = False
         self.reload()
@@ -92,6 +94,10 @@ class ContactTableModel(PagedTableModel):
 
     def set_query(self, query: str) -> None:
         self._query = query.strip()
+        self.reload()
+
+    def set_no_consent(self, on: bool) -> None:
+        self.no_consent = on
         self.reload()
 
     def contact_id(self, row: int) -> int:
@@ -112,6 +118,7 @@ class ContactTableModel(PagedTableModel):
                 descending=self._descending,
                 default_region=settings.default_country,
                 settings=settings,
+                no_consent=self.no_consent,
             )
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -207,7 +214,7 @@ class ContactDialog(QDialog):
     def _fill(self, contact_id: int) -> None:
         with self._services.db.read() as s:
             view = contacts.get_contact(s, contact_id, self._services.settings.default_country)
-        self.form.set_values(contact_values(view))
+        self.form.set_values(contact_values(view, self._services.settings.business_timezone))
 
     def contact_input(self) -> ContactInput:
         return self.form.contact_input()
@@ -297,10 +304,18 @@ class ContactBrowser(QWidget):
         self.edit_button.clicked.connect(self.edit_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.count_label = plain_label()
+        self.no_consent_filter = QCheckBox("No consent on record")
+        self.no_consent_filter.setAccessibleName("Show only contacts with no consent on record")
+        self.no_consent_filter.setToolTip(
+            "Show only contacts without an opt-in consent record (when and how they agreed)"
+        )
+        self.no_consent_filter.toggled.connect(self._filter_no_consent)
 
         top = QHBoxLayout()
         top.addWidget(heading("Contacts", 4))
         top.addStretch(1)
+        top.addWidget(self.no_consent_filter)
+        top.addSpacing(12)
         top.addWidget(self.count_label)
         tools = QHBoxLayout()
         tools.addWidget(self.search, 1)
@@ -354,8 +369,20 @@ class ContactBrowser(QWidget):
         self.model.set_query(self.search.text())
         self._update_count()
         query = self.model.query
-        self.empty_state.set_text(no_match_text(query) if query else NO_CONTACTS_TEXT)
+        self.empty_state.set_text(self._empty_text())
         self.search_applied.emit(query)
+
+    def _filter_no_consent(self, on: bool) -> None:
+        self.model.set_no_consent(on)
+        self._update_count()
+        self.empty_state.set_text(self._empty_text())
+
+    def _empty_text(self) -> str:
+        query = self.model.query
+        if self.model.no_consent:
+            return ("Every contact " + (f"matching “{query}” " if query else "") +
+                    "has consent on record.")  # fmt: skip
+        return no_match_text(query) if query else NO_CONTACTS_TEXT
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -402,10 +429,12 @@ class ContactBrowser(QWidget):
         query = self.model.query
         # A search counts no further than SEARCH_COUNT_CAP: "10,000+ found" says enough,
         # and counting every match of a common word would cost more than the search.
-        cap = SEARCH_COUNT_CAP + 1 if query else None
+        searching = bool(query) or self.model.no_consent
+        cap = SEARCH_COUNT_CAP + 1 if searching else None
         with s.db.read(snapshot=False) as session:
-            total = contacts.count_contacts(session, query, s.settings.default_country, cap=cap)
-        self.count_label.setText(count_text(total, searching=bool(query)))
+            total = contacts.count_contacts(session, query, s.settings.default_country, cap=cap,
+                                            no_consent=self.model.no_consent)  # fmt: skip
+        self.count_label.setText(count_text(total, searching=searching))
 
     def refresh(self) -> None:
         """Re-read the current page after something changed elsewhere."""

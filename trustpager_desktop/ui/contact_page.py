@@ -61,7 +61,7 @@ class DetailsCard(Card):
         self.body.addLayout(row)
 
     def _saved_values(self) -> dict[str, str]:
-        return contact_values(self._contact)
+        return contact_values(self._contact, self._services.settings.business_timezone)
 
     def load(self, contact: ContactView) -> None:
         self._contact = contact
@@ -69,8 +69,8 @@ class DetailsCard(Card):
         self._show_dirty()
 
     def is_dirty(self) -> bool:
-        saved = self._saved_values()
-        return any(self.editors[k].text() != v for k, v in saved.items())
+        saved, typed = self._saved_values(), self.form.values()
+        return any(typed[k] != v for k, v in saved.items())
 
     def discard(self) -> None:
         if self._contact is not None:

@@ -1,7 +1,7 @@
 """The opt-out list: every number automations will not text (opted-out contacts and
 numbers held on their own), with Import (a do-not-contact list) and Export.
 
-Loading, importing and exporting run off the GUI thread (``records_worker``); an import
+Loading, importing and exporting run off the GUI thread (``ui.runner``); an import
 shows the file's bad rows by line before anything is written, and a cancelled import
 changes nothing (``core.dnc_list``).
 """
@@ -40,7 +40,7 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.records_worker import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, show_progress
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 
 INTRO = (

@@ -38,7 +38,12 @@ from trustpager_desktop.ui.common import (
     field_error_label,
     plain_label,
 )
-from trustpager_desktop.ui.consent_view import ask_default_no, show_state, status_text
+from trustpager_desktop.ui.consent_view import (
+    ask_default_no,
+    record_line,
+    show_state,
+    status_text,
+)
 
 TWILIO_BLOCK_WARNING = (
     "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
@@ -123,9 +128,19 @@ class CommunicationPreferencesCard(Card):
             "When ticked, automations will not text this contact. Press Save to apply."
         )
         self.toggle.toggled.connect(self._on_toggled)
+        # Per-purpose preferences: shown only once the business keeps a second purpose.
+        self.purposes_box = QWidget()
+        self.purposes_box.setAccessibleName("SMS purposes")
+        self._purposes_layout = QVBoxLayout(self.purposes_box)
+        self._purposes_layout.setContentsMargins(20, 0, 0, 0)
+        self._purposes_layout.setSpacing(2)
+        self.purpose_checks: dict[str, QCheckBox] = {}
+        self.purposes_box.setVisible(False)
         self.state_label = bold(plain_label(wrap=True))
         self.state_label.setAccessibleName("SMS consent state")
         self.status = plain_label(wrap=True, selectable=True)
+        self.record_label = plain_label(wrap=True, selectable=True)
+        self.record_label.setAccessibleName("Opt-in consent record")
         self.unsaved = coloured(plain_label("Unsaved change: press Save to apply"), WARNING_COLOUR)
         self.unsaved.setVisible(False)
         self.save_button = QPushButton("Save")
@@ -138,8 +153,10 @@ class CommunicationPreferencesCard(Card):
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.body.addWidget(self.toggle)
+        self.body.addWidget(self.purposes_box)
         self.body.addWidget(self.state_label)
         self.body.addWidget(self.status)
+        self.body.addWidget(self.record_label)
         self.body.addLayout(row)
         self.body.addWidget(self.error)
 
@@ -163,8 +180,53 @@ class CommunicationPreferencesCard(Card):
         # The bold state line already says "Subscribed"; repeat nothing, show only news.
         self.status.setText("" if detail == state.label else detail)
         self.status.setVisible(detail != state.label)
+        zone = self._services.settings.business_timezone
+        self.record_label.setText(record_line(state, zone))
+        self.record_label.setToolTip(state.record.full(zone) if state.record else "")
+        self._load_purposes(contact)
         self.error.setVisible(False)
         self._show_dirty()
+
+    def _load_purposes(self, contact: ContactView) -> None:
+        """One checkbox per purpose ('Marketing texts'), ticked when allowed; hidden while
+        the business keeps one purpose (the opt-out toggle says it all then)."""
+        purposes = self._services.settings.purposes
+        if list(self.purpose_checks) != list(purposes):
+            for check in self.purpose_checks.values():
+                check.deleteLater()
+            self.purpose_checks = {}
+            for purpose in purposes:
+                check = QCheckBox(f"{purpose} texts")
+                check.setAccessibleName(f"Allow {purpose} texts")
+                check.toggled.connect(self._on_toggled)
+                self._purposes_layout.addWidget(check)
+                self.purpose_checks[purpose] = check
+        declined = {p.casefold() for p in contact.declined_purposes}
+        for purpose, check in self.purpose_checks.items():
+            check.blockSignals(True)
+            check.setChecked(purpose.casefold() not in declined)
+            check.blockSignals(False)
+        self.purposes_box.setVisible(len(purposes) > 1)
+        self._enable_purposes()
+
+    def _enable_purposes(self) -> None:
+        """An SMS opt-out covers every purpose: the boxes are read-only while it applies."""
+        opted_out = self.toggle.isChecked()
+        for check in self.purpose_checks.values():
+            check.setEnabled(not opted_out)
+            check.setToolTip("Opted out of SMS: no purpose is texted." if opted_out else
+                             "Untick to stop automations of this purpose texting them.")  # fmt: skip
+
+    def declined_choice(self) -> list[str]:
+        """The purposes unticked on the card."""
+        return [p for p, check in self.purpose_checks.items() if not check.isChecked()]
+
+    def _purposes_dirty(self) -> bool:
+        if self._contact is None or not self.purpose_checks:
+            return False
+        saved = {p.casefold() for p in self._contact.declined_purposes}
+        shown = {p.casefold() for p in self.purpose_checks}
+        return {p.casefold() for p in self.declined_choice()} != saved & shown
 
     def _saved_ticked(self) -> bool:
         contact = self._contact
@@ -177,14 +239,18 @@ class CommunicationPreferencesCard(Card):
         """The consent state shown (the one the automation rule enforces)."""
         return self._contact.consent if self._contact else None
 
-    def is_dirty(self) -> bool:
+    def _toggle_dirty(self) -> bool:
         return self._contact is not None and self.toggle.isChecked() != self._saved_ticked()
+
+    def is_dirty(self) -> bool:
+        return self._toggle_dirty() or self._purposes_dirty()
 
     def discard(self) -> None:
         if self._contact is not None:
             self.load(self._contact)
 
     def _on_toggled(self, _checked: bool) -> None:
+        self._enable_purposes()
         self._show_dirty()
 
     def _show_dirty(self) -> None:
@@ -199,17 +265,23 @@ class CommunicationPreferencesCard(Card):
         """Apply the toggle now. Returns True when the database changed (or nothing was due)."""
         if not self.is_dirty() or self._contact is None:
             return True
-        if self.toggle.isChecked():
+        changes = []
+        if self._purposes_dirty():
+            declined = self.declined_choice()
+            changes.append(lambda session: self._set_declined(session, declined))
+        if self._toggle_dirty() and self.toggle.isChecked():
             confirm = self._offer_confirmation() and self.ask_confirmation(
                 self._contact.display_name
             )
-            return self._apply(lambda session: self._opt_out(session, confirm))
-        answer = self.ask_reconsent(self._contact.display_name)
-        if answer is None:
-            self.discard()  # Cancel: the contact stays opted out
-            return False
-        method, note = answer
-        return self._apply(lambda session: self._re_consent(session, method, note))
+            changes.append(lambda session: self._opt_out(session, confirm))
+        elif self._toggle_dirty():
+            answer = self.ask_reconsent(self._contact.display_name)
+            if answer is None:
+                self.discard()  # Cancel: the contact stays opted out
+                return False
+            method, note = answer
+            changes.append(lambda session: self._re_consent(session, method, note))
+        return self._apply(lambda session: [change(session) for change in changes])
 
     def ask_reconsent(self, contact_name: str) -> tuple[str, str] | None:
         """Run the re-consent dialog; (method, note) or None when cancelled. It warns when
@@ -245,6 +317,11 @@ class CommunicationPreferencesCard(Card):
         s = self._services
         preferences.opt_out_by_hand(session, self._contact.id, actor=s.actor, clock=s.clock,  # type: ignore[union-attr]
                                     send_confirmation=confirm)  # fmt: skip
+
+    def _set_declined(self, session, declined: list[str]) -> None:  # type: ignore[no-untyped-def]
+        s = self._services
+        preferences.set_declined_by_hand(session, self._contact.id, declined,  # type: ignore[union-attr]
+                                         actor=s.actor, clock=s.clock)  # fmt: skip
 
     def _re_consent(self, session, method: str, note: str) -> None:  # type: ignore[no-untyped-def]
         s = self._services

@@ -33,7 +33,7 @@ from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
-from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, wait_until
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.theme import Tone, tone_colour
 from trustpager_desktop.usecases.review import ReviewLists, ReviewService
@@ -160,8 +160,8 @@ class ReviewPage(QWidget):
         self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
         self._confirm_job: BackgroundTask | None = None
-        self._loading: BackgroundTask | None = None
-        self._load_again = False
+        self._read = LatestRead(self._show_lists, self._load_failed, again=self.refresh,
+                                loaded=self.loaded.emit)  # fmt: skip
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")
         self.opt_out_button.clicked.connect(lambda: self._decide(0))
@@ -229,33 +229,20 @@ class ReviewPage(QWidget):
     def refresh(self) -> None:
         """Re-read both lists off the GUI thread (after a poll or a decision); ``loaded``
         fires once they are on screen."""
-        if self._loading is not None:  # one read at a time; the latest wish wins
-            self._load_again = True
-            return
-        self._loading = run_in_background(self.service.lists, self._show_lists, self._load_failed)
+        self._read.start(self.service.lists)
 
     @property
     def is_loading(self) -> bool:
-        return self._loading is not None
+        return self._read.is_loading
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the current read is on screen (for ``--screenshot``)."""
-        return wait_until(lambda: not self.is_loading, timeout_ms)
+        return self._read.wait_until_loaded(timeout_ms)
 
     def _load_failed(self, error: Exception) -> None:
-        self._loading = None
         self.feedback_label.setText(f"The replies could not be read: {error}")
-        self._after_load()
-
-    def _after_load(self) -> None:
-        if self._load_again:
-            self._load_again = False
-            self.refresh()
-        else:
-            self.loaded.emit()
 
     def _show_lists(self, lists: ReviewLists) -> None:
-        self._loading = None
         items, senders = list(lists.items), list(lists.unknown_senders)
         current = self.current_item()
         self.review_model.set_rows(items)
@@ -272,7 +259,6 @@ class ReviewPage(QWidget):
             self.unknown_view.setColumnWidth(column, width)
         self._select(current.inbound_id if current else None)
         self.review_count_changed.emit(len(items))
-        self._after_load()
 
     def _select(self, inbound_id: int | None) -> None:
         rows = [self.review_model.row_at(r) for r in range(self.review_model.rowCount())]

@@ -97,6 +97,56 @@ def run_in_background(
     return task
 
 
+class LatestRead:
+    """A page's background read: one at a time. A refresh asked for while one runs is
+    remembered, and once the current read is on screen ``again()`` (the page's refresh,
+    which reads its filters afresh) runs once more: the latest wish wins. ``loaded()`` runs
+    after a read that nobody asked to repeat is on screen (or has failed)."""
+
+    def __init__(
+        self,
+        show: Callable[[Any], None],
+        fail: Callable[[Exception], None],
+        *,
+        again: Callable[[], None],
+        loaded: Callable[[], None],
+    ) -> None:
+        self._show, self._fail, self._again, self._loaded = show, fail, again, loaded
+        self._task: BackgroundTask | None = None
+        self._wanted_again = False
+
+    def start(self, work: Callable[[], Any]) -> None:
+        if self._task is not None:
+            self._wanted_again = True
+            return
+        self._task = run_in_background(work, self._shown, self._failed)
+
+    @property
+    def is_loading(self) -> bool:
+        return self._task is not None
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the current read is on screen (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
+
+    def _shown(self, value: Any) -> None:
+        self._task = None
+        self._show(value)
+        self._next()
+
+    def _failed(self, error: Exception) -> None:
+        self._task = None
+        self._fail(error)
+        self._next()
+
+    def _next(self) -> None:
+        if self._wanted_again:
+            self._wanted_again = False
+            self._again()
+        else:
+            self._loaded()
+
+
 def wait_until(done: Callable[[], bool], timeout_ms: int = 15_000) -> bool:
     """Run the event loop until ``done()`` (for ``--screenshot``, which pictures a page once
     its background read is on screen). True when done, False on timeout."""

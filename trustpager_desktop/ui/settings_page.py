@@ -147,6 +147,19 @@ class SettingsPage(QWidget):
         self.frequency_cap.setSpecialValueText("No limit")
         self._row(f, "At most, per contact in 24 hours", self.frequency_cap,
                   "automation_texts_per_day")  # fmt: skip
+        self.need_consent = QCheckBox("Automations text only contacts with consent on record")
+        self.need_consent.setToolTip(
+            "Contacts without an opt-in consent record (date or source) are skipped with "
+            "the reason “no consent on record”. Manual texts are not affected."
+        )
+        f.addRow("", self.need_consent)
+        self.purposes = QLineEdit()
+        self.purposes.setPlaceholderText("e.g. Marketing; Reminders")
+        self.purposes.setToolTip(
+            "Each automation serves one purpose; a contact can decline a purpose on their "
+            "Communication Preferences card and keep the others. An SMS opt-out covers all."
+        )
+        self._row(f, "SMS purposes (; between)", self.purposes, "sms_purposes")
 
         inbox, f = self._group("Inbox")
         self.poll = _spin(5, 3600, " seconds")
@@ -256,6 +269,8 @@ class SettingsPage(QWidget):
         self.user_name.setText(self._services.local.user_name)
         self.user_name.setPlaceholderText(local_settings.default_name())
         self.frequency_cap.setValue(st.automation_texts_per_day)
+        self.need_consent.setChecked(st.automations_need_consent)
+        self.purposes.setText("; ".join(st.purposes))
         self.hold.setChecked(st.hold_while_pending)
         self.hold_warning.setVisible(not st.hold_while_pending)
         self.opt_out_words.setText(st.extra_opt_out_keywords)
@@ -291,6 +306,8 @@ class SettingsPage(QWidget):
             start_replies_need_review=self.start_review.isChecked(),
             automation_texts_per_day=self.frequency_cap.value(),
             hold_while_pending=self.hold.isChecked(),
+            automations_need_consent=self.need_consent.isChecked(),
+            sms_purposes=self.purposes.text().strip(),
             extra_opt_out_keywords=self.opt_out_words.text().strip(),
             extra_opt_in_keywords=self.opt_in_words.text().strip(),
             extra_help_keywords=self.help_words.text().strip(),

@@ -46,7 +46,7 @@ class Outcome(Generic[T]):
         """The value; raises ``RuntimeError`` with the message when the outcome failed."""
         if not self.ok:
             raise RuntimeError(self.message)
-        return self.value  # type: ignore[return-value]
+        return self.value  # type: ignore[return-value]  # an ok outcome always carries its value
 
 
 def attempt(action: Callable[[], T]) -> Outcome[T]:

@@ -16,7 +16,7 @@ from trustpager_desktop.core.auto_queue import (
 )
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.core.states import ConsentSource, QueueStatus
 from trustpager_desktop.store.models import Contact, QueueItem
 
 NY, LA = "America/New_York", "America/Los_Angeles"
@@ -121,7 +121,7 @@ def test_a_due_text_is_claimed_by_one_worker_with_a_lease(db, clock):
     assert claimed.id == item_id and claimed.render("Hi {first_name}") == "Hi Ann"
     assert auto_queue.claim_due(db, "w2", clock.now(), clock=clock) == []  # taken already
     item = _item(db, item_id)
-    assert (item.status, item.claimed_by) == (auto_queue.IN_FLIGHT, "w1")
+    assert (item.status, item.claimed_by) == (QueueStatus.IN_FLIGHT, "w1")
     assert item.lease_until.replace(tzinfo=UTC) == clock.now() + auto_queue.LEASE
 
 
@@ -131,7 +131,7 @@ def test_a_text_due_in_the_recipient_s_night_waits_for_their_morning(db, clock):
     report = auto_queue.DispatchReport()
     assert auto_queue.claim_due(db, "w1", clock.now(), clock=clock, report=report) == []
     item = _item(db, item_id)
-    assert (item.status, item.reason) == (auto_queue.PENDING, auto_queue.REASON_QUIET_HOURS)
+    assert (item.status, item.reason) == (QueueStatus.PENDING, auto_queue.REASON_QUIET_HOURS)
     assert item.due_at.replace(tzinfo=UTC) == utc(2026, 11, 26, 16, 0)  # 08:00 PST
     assert (report.claimed, report.deferred) == (1, 1)
 
@@ -146,7 +146,10 @@ def test_a_text_past_its_send_window_is_skipped_with_the_reason(db, clock):
     report = auto_queue.DispatchReport()
     assert auto_queue.claim_due(db, "w1", clock.now(), clock=clock, report=report) == []
     item = _item(db, item_id)
-    assert (item.status, item.reason) == (auto_queue.SKIPPED, f"skipped: {auto_queue.REASON_STALE}")
+    assert (item.status, item.reason) == (
+        QueueStatus.SKIPPED,
+        f"skipped: {auto_queue.REASON_STALE}",
+    )
     assert report.skipped == 1
 
 
@@ -159,15 +162,15 @@ def test_the_queue_lists_what_will_happen_to_a_text_still_to_run(db, clock):
             s, contact, source=ConsentSource.MANUAL_TOGGLE, actor="t", clock=clock
         )
     with db.read() as s:
-        (row,) = auto_queue.list_queue(s, statuses=[auto_queue.PENDING])
+        (row,) = auto_queue.list_queue(s, statuses=[QueueStatus.PENDING])
         counts = auto_queue.count_by_status(s)
     assert (row.contact_name, row.status_label, row.action_label) == (
         "Ann Lee",
-        auto_queue.STATUS_LABELS[auto_queue.PENDING],
+        auto_queue.STATUS_LABELS[QueueStatus.PENDING],
         "Send SMS",
     )
     assert row.reason.startswith("will be skipped:")
-    assert counts == {auto_queue.PENDING: 1}
+    assert counts == {QueueStatus.PENDING: 1}
 
 
 def test_a_dispatch_report_adds_up_and_reads_as_a_sentence():

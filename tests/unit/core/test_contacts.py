@@ -1,6 +1,5 @@
 import pytest
 
-from tests.support.contacts import add_contact
 from trustpager_desktop.core import contacts
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
@@ -228,12 +227,3 @@ def test_the_cli_and_the_import_clean_names_the_same_way(tmp_path, monkeypatch, 
     assert main(["contacts", "list"]) == 0
     listed = capsys.readouterr().out
     assert "AnneL" in listed and "Bob Ray" in listed and "\u202e" not in listed
-
-
-def test_names_by_number_lists_every_contact_with_each_number(db, clock):
-    add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
-    add_contact(db, clock, "Bob", "Able", phone="+1 415 555 0101")
-    add_contact(db, clock, "Cy", phone="(415) 555-0102")
-    with db.read() as s:
-        names = contacts.names_by_number(s, ["+14155550101", "+14155550102", "+14155550199"])
-    assert names == {"+14155550101": ("Bob Able", "Ann Lee"), "+14155550102": ("Cy",)}

@@ -61,9 +61,9 @@ def test_bad_rows_are_reported_by_line_with_the_reason(tmp_path):
 
 
 def test_contacts_with_a_listed_number_are_opted_out_and_unknown_numbers_held(db, clock, tmp_path):
-    ann = add_contact(db, clock, "Ann", ANN)
-    twin = add_contact(db, clock, "Ann's husband", ANN)
-    bob = add_contact(db, clock, "Bob", BOB)
+    ann = add_contact(db, clock, "Ann", phone=ANN)
+    twin = add_contact(db, clock, "Ann's husband", phone=ANN)
+    bob = add_contact(db, clock, "Bob", phone=BOB)
     outcome = _import(db, clock, write_csv(tmp_path, LIST, "dnc.csv"))
     assert outcome.describe() == (
         "Opted out 2 contacts, suppressed 2 numbers, 0 already opted out, 0 bad rows "
@@ -90,14 +90,14 @@ def test_contacts_with_a_listed_number_are_opted_out_and_unknown_numbers_held(db
     assert "2 contacts opted out, 2 numbers suppressed" in summary.summary
 
     # A contact added later with a listed number starts opted out: the number is held.
-    later = add_contact(db, clock, "Newcomer", NEW1)
+    later = add_contact(db, clock, "Newcomer", phone=NEW1)
     with db.read() as s:
         assert not consent.may_automation_text(s, later, NEW1).allowed
         assert consent.contact_consent_state(s, later).opted_out
 
 
 def test_reimporting_the_same_list_changes_nothing(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", ANN)
+    add_contact(db, clock, "Ann", phone=ANN)
     path = write_csv(tmp_path, LIST, "dnc.csv")
     _import(db, clock, path)
     before = _counts(db)
@@ -110,7 +110,7 @@ def test_reimporting_the_same_list_changes_nothing(db, clock, tmp_path):
 
 
 def test_one_bad_row_imports_nothing_unless_good_rows_is_asked(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", ANN)
+    add_contact(db, clock, "Ann", phone=ANN)
     path = write_csv(tmp_path, LIST + "555-01\n", "dnc.csv")
     before = _counts(db)
     refused = _import(db, clock, path)
@@ -125,22 +125,22 @@ def test_one_bad_row_imports_nothing_unless_good_rows_is_asked(db, clock, tmp_pa
 
 
 def test_numbers_already_opted_out_count_as_already_and_get_held(db, clock, tmp_path):
-    ann = add_contact(db, clock, "Ann", ANN)
+    ann = add_contact(db, clock, "Ann", phone=ANN)
     opt_out(db, clock, ann)  # by hand: the contact, not the number
     path = write_csv(tmp_path, "415 555 0101\n", "dnc.csv")
     entries, events, held, _ = _counts(db)
     outcome = _import(db, clock, path)
     assert (outcome.new, outcome.already) == (0, 1)
     assert _counts(db)[:3] == (entries, events, held + 1)  # held, quietly: nothing new to say
-    later = add_contact(db, clock, "Ann again", ANN)
+    later = add_contact(db, clock, "Ann again", phone=ANN)
     with db.read() as s:
         assert consent.contact_consent_state(s, later).opted_out
 
 
 def test_a_dry_run_counts_exactly_and_changes_nothing(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", ANN)
-    add_contact(db, clock, "Cy", CY)
-    opt_out(db, clock, add_contact(db, clock, "Bob", BOB))
+    add_contact(db, clock, "Ann", phone=ANN)
+    add_contact(db, clock, "Cy", phone=CY)
+    opt_out(db, clock, add_contact(db, clock, "Bob", phone=BOB))
     path = write_csv(tmp_path, f"{ANN}\n{BOB}\n{CY}\n{NEW1}\n", "dnc.csv")
     before = _counts(db)
     dry = _import(db, clock, path, dry_run=True)
@@ -184,7 +184,7 @@ def test_an_unknown_mode_is_refused(db, clock, tmp_path):
 
 
 def test_the_opt_out_export_of_another_database_imports_as_it_is(db, clock, tmp_path):
-    add_contact(db, clock, "Ann", ANN)
+    add_contact(db, clock, "Ann", phone=ANN)
     _import(db, clock, write_csv(tmp_path, LIST, "dnc.csv"))
     with db.read() as s:
         exports.export_optouts(s, tmp_path / "optouts.csv")

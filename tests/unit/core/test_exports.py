@@ -94,12 +94,15 @@ def test_consent_history_csv_lists_opt_out_and_re_consent(db, clock, tmp_path):
     path = tmp_path / "history.csv"
     with db.read() as s:
         exports.export_consent_history_csv(s, cid, path)
-    rows = _read(path)
+    record, *rows = _read(path)
     assert [(r["kind"], r["evidence"]) for r in rows] == [
         ("Opt-out", "asked in person"),
         ("Re-consent", "signed form"),
     ]
     assert rows[1]["method"] == "Written" and rows[1]["actor"] == "Jo"
+    # The re-consent is now the contact's opt-in record, the report's first row.
+    assert (record["kind"], record["method"], record["evidence"]) == (
+        "Opt-in consent record", "Written", "signed form")  # fmt: skip
 
 
 def test_the_twilio_auth_token_never_reaches_an_export(db, clock, tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 """Contact import: line-numbered problems, all-or-nothing vs good rows, file errors."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
@@ -213,3 +215,85 @@ def test_a_company_cell_that_swallowed_rows_is_refused_too(db, clock, tmp_path):
     )
     with pytest.raises(UserInputError, match="the 'company' cell runs over lines 2-3"):
         _import(db, clock, path)
+
+
+# ---- the opt-in consent record and declined purposes (issue 15) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("date_header", "source_header"),
+    [
+        ("consent_date", "consent_source"),
+        ("Opt-in date", "Opt in source"),
+        ("Consent Date", "Consent"),
+        ("Opted in", "Source of consent"),
+    ],
+)
+def test_the_consent_columns_are_found_under_other_names(db, clock, tmp_path, date_header,
+                                                         source_header):  # fmt: skip
+    content = (f"name,phone,{date_header},{source_header}\n"
+               "Ann Lee,415 555 0101,2026-03-15,\"web form, spring promo\"\n"
+               "Bob Ray,415 555 0102,,\n")  # fmt: skip
+    report = _import(db, clock, write_csv(tmp_path, content, "spring.csv"))
+    assert report.added == 2
+    with db.read() as s:
+        ann, bob = (contacts.get_contact(s, i) for i in (1, 2))
+    assert ann.record.line("America/New_York") == "Consent: 15 Mar 2026, web form, spring promo"
+    # An imported record says it was imported, and from where.
+    assert (ann.record.method, ann.record.evidence) == (
+        "imported",
+        "imported from spring.csv (line 2)",
+    )
+    assert not bob.record.on_record
+
+
+def test_yes_in_an_opted_in_column_is_consent_without_a_date(db, clock, tmp_path):
+    _import(db, clock, write_csv(tmp_path, "name,phone,Opted in\nAnn,415 555 0101,yes\n"))
+    with db.read() as s:
+        record = contacts.get_contact(s, 1).record
+    assert (record.at, record.source, record.method) == (None, "import", "imported")
+
+
+def test_bad_consent_cells_and_unknown_purposes_are_bad_rows(db, clock, tmp_path):
+    content = ("name,phone,consent_date,consent_method,declined_purposes\n"
+               "Ann,415 555 0101,someday,,\n"
+               "Bob,415 555 0102,2026-03-15,by pigeon,\n"
+               "Cy,415 555 0103,2026-03-15,written,Surveys\n"
+               "Di,415 555 0104,2026-03-15,written,marketing\n")  # fmt: skip
+    report = _import(db, clock, write_csv(tmp_path, content))
+    assert report.refused and [line for line, _ in report.skipped_rows] == [2, 3, 4]
+    reasons = dict(report.skipped_rows)
+    assert "'someday' is not a date" in reasons[2]
+    assert "by pigeon" in reasons[3] and "'Surveys' is not one of the SMS purposes" in reasons[4]
+    assert _count(db) == 0
+    report = _import(db, clock, write_csv(tmp_path, content), mode="good_rows")
+    with db.read() as s:
+        (di,) = [contacts.get_contact(s, r.id) for r in contacts.search_contacts(s)]
+    assert report.added == 1 and di.declined_purposes == ("Marketing",)
+
+
+def test_export_then_import_keeps_the_record_and_the_declined_purposes(db, clock, tmp_path):
+    from trustpager_desktop.core import opt_in, preferences
+    from trustpager_desktop.core import settings as core_settings
+
+    ann = add_contact(db, clock, "Ann", "Lee", phone="+1 415 555 0101")
+    with db.write() as s:
+        new = core_settings.AppSettings(sms_purposes="Marketing; Reminders")
+        core_settings.save_settings(s, new, actor="Jo", clock=clock)
+        record = opt_in.ConsentRecord(datetime(2026, 3, 15, 14, 30, tzinfo=UTC),
+                                      "web form, spring promo", "written", "form #42")  # fmt: skip
+        opt_in.set_record(s, s.get(Contact, ann), record, actor="Jo", clock=clock)
+        preferences.set_declined_by_hand(s, ann, ["Marketing", "Reminders"], actor="Jo",
+                                         clock=clock)  # fmt: skip
+    path = tmp_path / "contacts.csv"
+    with db.read() as s:
+        exports.export_contacts(s, path)
+    header = path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert {"consent_date", "consent_source", "consent_method", "declined_purposes"} <= set(header)
+    with db.engine.begin() as conn:
+        conn.execute(Contact.__table__.delete())
+    assert _import(db, clock, path).added == 1
+    with db.read() as s:
+        view = contacts.get_contact(s, s.scalar(select(Contact.id)))
+    assert view.record == record
+    assert view.declined_purposes == ("Marketing", "Reminders")

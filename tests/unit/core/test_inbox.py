@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import consent, inbox
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.states import ReviewStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, InboundMessage
 
@@ -121,7 +122,7 @@ def _held_reply(db, clock) -> tuple[int, int]:
 def test_a_reviewed_opt_out_opts_the_contact_out_and_is_decided_once(db, clock):
     ann, inbound_id = _held_reply(db, clock)
     outcome = inbox.decide_review(db, inbound_id, "opt_out", "Dana", clock)
-    assert (outcome.review_status, outcome.contact_ids) == (inbox.OPTED_OUT, (ann,))
+    assert (outcome.review_status, outcome.contact_ids) == (ReviewStatus.OPTED_OUT, (ann,))
     with db.read() as s:
         assert s.get(Contact, ann).sms_opted_out and inbox.count_needs_review(s) == 0
     with pytest.raises(UserInputError, match="already reviewed by Dana"):

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.support.history import History
-from trustpager_desktop.core import insights
+from trustpager_desktop.core import insights, opt_in
 from trustpager_desktop.providers.base import FailureKind
+from trustpager_desktop.store.models import Contact
 
 NY = "America/New_York"
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -178,16 +179,16 @@ def test_weekly_trend_uses_local_monday_weeks(history, db):
     }
 
 
-def test_consent_coverage_is_not_recorded_yet_and_the_query_is_ready_for_a_column(history, db):
-    history.at(T0).contact("Ann", "+14155550101")
-    ben = history.contact("Ben", "+14155550102")
+def test_consent_coverage_counts_contacts_with_an_opt_in_record(history, db, clock):
+    ann = history.at(T0).contact("Ann", "+14155550101")
+    history.contact("Ben", "+14155550102")
     result = gather(db)
-    assert not result.coverage.recorded and result.coverage.share is None
-    assert result.coverage.describe() == "Consent on record: not recorded yet"
-    # Any Contact column holding a time works: one of two contacts has a value here.
-    history.staff_opt_out(ben)
+    assert result.coverage.describe() == "Consent on record: 0 of 2 contacts (0.0 %)"
+    with db.write() as s:
+        record = opt_in.ConsentRecord(T0, "web form, spring promo", "written")
+        opt_in.set_record(s, s.get(Contact, ann), record, actor="Jo", clock=clock)
     with db.read() as s:
-        coverage = insights.consent_coverage(s, "sms_opted_out_at")
+        coverage = insights.consent_coverage(s)
     assert (coverage.contacts, coverage.with_consent, coverage.share) == (2, 1, 0.5)
     assert coverage.describe() == "Consent on record: 1 of 2 contacts (50 %)"
 

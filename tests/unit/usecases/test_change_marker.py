@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from tests.support.contacts import add_contact
 from trustpager_desktop.core import automations, contacts
 from trustpager_desktop.core.automation_pause import set_automations_paused
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -24,10 +25,7 @@ def _versions(db) -> dict[str, int]:
 
 
 def _contact(db, clock, phone="+14155550101") -> int:
-    with db.write() as s:
-        return contacts.create_contact(
-            s, ContactInput("Ann", "Lee", phone=phone), actor="t", clock=clock
-        ).id
+    return add_contact(db, clock, "Ann", "Lee", phone=phone)
 
 
 def test_each_write_bumps_only_its_topics(db, clock):

@@ -1,7 +1,7 @@
 """queue claim order index
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0012
 Dispatch claims the due pending items in (due_at, id) order, a batch at a time. The
 index (status, due_at) gave them in due_at order only, so every claim read and sorted
 ALL pending items to break the ties by id (10,000 enrolled at once share one due time):
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
