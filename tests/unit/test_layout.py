@@ -26,7 +26,6 @@ NOT_YET_MIRRORED = {
     "inbox_state",  # tests/integration/test_inbox_lease.py, test_inbox_look_back.py
     "log_keys",  # tests/unit/core/test_log_verify.py, tests/integration/test_log_*.py
     "optout_audit",  # tests/integration/test_report_cli.py
-    "preferences",  # tests/integration/test_consent_edges.py, tests/gui/test_consent_screens.py
 }
 # Fixtures and factories every test shares: one definition each.
 SHARED_NAMES = {"services", "db", "sqlite_db", "clock", "fake_twilio", "twilio_provider"}
