@@ -19,7 +19,6 @@ NOT_YET_MIRRORED = {
     "contact_page_data",  # tests/gui/test_round_trips.py, tests/integration/test_round_trip_counter.py
     "contact_tasks",  # tests/unit/core/test_contact_window_queries.py
     "conversation",  # tests/unit/core/test_contact_window_queries.py
-    "delivery",  # tests/integration/test_delivery_status.py
     "demo",  # tests/gui (the sandbox first run)
     "inbox_read",  # tests/integration/test_inbox_*.py
     "inbox_state",  # tests/integration/test_inbox_lease.py, test_inbox_look_back.py
