@@ -20,7 +20,6 @@ NOT_YET_MIRRORED = {
     "demo",  # tests/gui (the sandbox first run)
     "inbox_read",  # tests/integration/test_inbox_*.py
     "inbox_state",  # tests/integration/test_inbox_lease.py, test_inbox_look_back.py
-    "log_keys",  # tests/unit/core/test_log_verify.py, tests/integration/test_log_*.py
 }
 # Fixtures and factories every test shares: one definition each.
 SHARED_NAMES = {"services", "db", "sqlite_db", "clock", "fake_twilio", "twilio_provider"}
