@@ -19,7 +19,6 @@ NOT_YET_MIRRORED = {
     "contact_page_data",  # tests/gui/test_round_trips.py, tests/integration/test_round_trip_counter.py
     "demo",  # tests/gui (the sandbox first run)
     "inbox_read",  # tests/integration/test_inbox_*.py
-    "inbox_state",  # tests/integration/test_inbox_lease.py, test_inbox_look_back.py
 }
 # Fixtures and factories every test shares: one definition each.
 SHARED_NAMES = {"services", "db", "sqlite_db", "clock", "fake_twilio", "twilio_provider"}
