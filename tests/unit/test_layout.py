@@ -18,7 +18,6 @@ NO_LOGIC = {"__init__", "errors", "clock", "states"}  # states: the StrEnums onl
 NOT_YET_MIRRORED = {
     "contact_page_data",  # tests/gui/test_round_trips.py, tests/integration/test_round_trip_counter.py
     "demo",  # tests/gui (the sandbox first run)
-    "inbox_read",  # tests/integration/test_inbox_*.py
 }
 # Fixtures and factories every test shares: one definition each.
 SHARED_NAMES = {"services", "db", "sqlite_db", "clock", "fake_twilio", "twilio_provider"}
