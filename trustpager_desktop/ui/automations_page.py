@@ -399,7 +399,7 @@ class AutomationsPage(QWidget):
         self._services = services  # for "Run due items now" (the runtime's dispatcher)
         self.service = AutomationsService(services)
         self._job: BackgroundTask | None = None
-        self._read = LatestRead(self._show_overview, self._load_failed, again=self.refresh,
+        self._read = LatestRead(self, self._show_overview, self._load_failed, again=self.refresh,
                                 loaded=self.loaded.emit)  # fmt: skip
         self._select_first = True  # open on a real automation, not an empty draft
         self._pause: AutomationPause | None = None

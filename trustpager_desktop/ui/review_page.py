@@ -160,7 +160,7 @@ class ReviewPage(QWidget):
         self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
         self._confirm_job: BackgroundTask | None = None
-        self._read = LatestRead(self._show_lists, self._load_failed, again=self.refresh,
+        self._read = LatestRead(self, self._show_lists, self._load_failed, again=self.refresh,
                                 loaded=self.loaded.emit)  # fmt: skip
         self.opt_out_button = QPushButton("Opt out")
         self.not_opt_out_button = QPushButton("Not an opt-out")

@@ -93,8 +93,16 @@ def run_in_background(
     task = BackgroundTask(lambda _progress: fn())
     task.finished.connect(on_done)
     task.errored.connect(on_error)
+    # Kept alive here until it reports, even if its owner is gone meanwhile: a task
+    # collected while its thread still runs would emit from a deleted object.
+    _RUNNING.add(task)
+    task.finished.connect(lambda _r, t=task: _RUNNING.discard(t))
+    task.errored.connect(lambda _e, t=task: _RUNNING.discard(t))
     task.start()
     return task
+
+
+_RUNNING: set[BackgroundTask] = set()
 
 
 class RunningTasks:
@@ -120,20 +128,25 @@ class RunningTasks:
             task.cancel()
 
 
-class LatestRead:
+class LatestRead(QObject):
     """A page's background read: one at a time. A refresh asked for while one runs is
     remembered, and once the current read is on screen ``again()`` (the page's refresh,
     which reads its filters afresh) runs once more: the latest wish wins. ``loaded()`` runs
-    after a read that nobody asked to repeat is on screen (or has failed)."""
+    after a read that nobody asked to repeat is on screen (or has failed).
+
+    A child of its page: when the page is destroyed so is this, and Qt drops the pending
+    read's result instead of painting a widget that no longer exists."""
 
     def __init__(
         self,
+        page: QObject,
         show: Callable[[Any], None],
         fail: Callable[[Exception], None],
         *,
         again: Callable[[], None],
         loaded: Callable[[], None],
     ) -> None:
+        super().__init__(page)
         self._show, self._fail, self._again, self._loaded = show, fail, again, loaded
         self._task: BackgroundTask | None = None
         self._wanted_again = False
