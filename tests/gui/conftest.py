@@ -74,3 +74,9 @@ def answer_dialog(qtbot) -> Callable[[Callable[[QWidget], None]], list[QWidget]]
         return seen
 
     return arm
+
+
+def wait_loaded(page) -> None:  # type: ignore[no-untyped-def]
+    """Run the event loop until a page that reads off the GUI thread (the contact page after
+    ``load`` or a save, the Automations page...) has what it read on screen."""
+    assert page.wait_until_loaded(10_000), f"{type(page).__name__} did not finish loading"

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, MessageStatus
 from trustpager_desktop.store.models import (
@@ -49,6 +50,7 @@ def _count(services, model, *where) -> int:
 def test_toggle_without_save_changes_nothing_and_shows_unsaved(page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
     assert not card.save_button.isEnabled()
 
@@ -65,6 +67,7 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
 
     card.toggle.click()
@@ -95,6 +98,7 @@ def test_turning_off_asks_for_reconsent_and_cancel_keeps_the_opt_out(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
     card.toggle.click()  # untick: wants to re-subscribe
 
@@ -113,6 +117,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     page.preferences.toggle.click()
     problems: list[str] = []
 
@@ -145,6 +150,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 
 def test_accessible_names_on_toggle_save_and_send(page, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     assert page.preferences.toggle.accessibleName() == "SMS opt-out"
     assert page.preferences.save_button.accessibleName()
     assert page.messaging.send_button.accessibleName() == "Send text message"
@@ -158,6 +164,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     card = page.messaging
     assert card.banner_frame.isVisible()
     assert card.banner.text() == (
@@ -189,6 +196,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
 def test_declining_the_confirmation_sends_nothing(page, services, add_contact, answer_dialog):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     page.messaging.compose.setPlainText("Hello")
 
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
@@ -206,6 +214,7 @@ def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.fail_recipient("+14155550101", 21610)
     page.load(cid)
+    wait_loaded(page)
     page.messaging.compose.setPlainText("Hi")
 
     with qtbot.waitSignal(page.messaging.send_finished, timeout=10000):
@@ -219,6 +228,7 @@ def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
 
 def test_counter_shows_characters_and_segments(page, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     page.messaging.compose.setPlainText("x" * 42)
     assert page.messaging.counter.text() == "42 characters · 1 segment (GSM-7)"
     page.messaging.compose.setPlainText("x" * 161)
@@ -227,6 +237,7 @@ def test_counter_shows_characters_and_segments(page, add_contact):
 
 def test_simulate_reply_only_in_sandbox(page, services, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     assert page.simulate_button.isVisible()
     assert services.provider_choice.is_sandbox
 
@@ -249,6 +260,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
             )
         )
     page.load(cid)
+    wait_loaded(page)
 
     assert page.title.text() == f"{HTML} <i>x</i>"
     assert page.title.textFormat() == Qt.TextFormat.PlainText
@@ -264,6 +276,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
 def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     page.details.editors["phone"].setText("12")
     page.details.editors["phone"].textEdited.emit("12")
     page.details.editors["last_name"].setText("Changed")
@@ -283,6 +296,7 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
     qtbot.addWidget(window)
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     window.open_contact(cid)
+    wait_loaded(window.contact_page)
     activate(window)
     editor = window.contact_page.details.editors["company"]
     editor.setFocus()
