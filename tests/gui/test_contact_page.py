@@ -73,6 +73,7 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
     card.toggle.click()
     asked = answer_dialog(lambda box: box.defaultButton().click())  # the default: no text
     card.save_button.click()
+    wait_loaded(page)
 
     assert asked and "confirmation" in asked[0].windowTitle().lower()
     assert asked[0].defaultButton() is asked[0].button(QMessageBox.StandardButton.No)
@@ -176,6 +177,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     with qtbot.waitSignal(card.send_finished, timeout=5000) as blocker:
         card.send_button.click()
+    wait_loaded(page)
 
     assert asked and "opted out" in asked[0].text().lower()
     outcome = blocker.args[0]
@@ -219,6 +221,7 @@ def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
 
     with qtbot.waitSignal(page.messaging.send_finished, timeout=10000):
         page.messaging.send_button.click()
+    wait_loaded(page)
 
     assert page.messaging.result.text().startswith("Not sent:")
     assert _contact(services, cid).sms_opted_out

@@ -73,6 +73,7 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
     assert card.delivery_headline.textFormat().name == "PlainText"
 
     card.clear_delivery_button.click()
+    wait_loaded(page)
 
     assert not card.delivery_frame.isVisible()
     assert card.result.text() == "Cleared: automations will text this number again."

@@ -72,6 +72,7 @@ def test_open_full_contact_record_opens_the_right_contact(window, services):
     assert not hasattr(panel, "preferences")  # no Communication Preferences card here
 
     panel.open_contact_button.click()
+    wait_loaded(window.contact_page)
 
     assert window.stack.currentWidget() is window.contact_page
     assert window.contact_page.contact.id == contact.id

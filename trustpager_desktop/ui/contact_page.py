@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
-    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -35,7 +34,7 @@ from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, show_progress, wait_until
 from trustpager_desktop.usecases.contacts import ContactsService
 
 
@@ -241,16 +240,15 @@ class ContactPage(QWidget):
         # Send) is on screen: the page shows this line instead.
         self.loading_label = QLabel("Loading…")
         self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QStackedWidget()
-        self.body.addWidget(splitter)
-        self.body.addWidget(self.loading_label)
+        self.loading_label.setVisible(False)
         self._splitter = splitter
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(12)
         layout.addLayout(header)
-        layout.addWidget(self.body, 1)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.loading_label, 1)
         self._set_tab_order()
 
     def _set_tab_order(self) -> None:
@@ -320,17 +318,19 @@ class ContactPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        return self._read.is_loading
+        """True while the contact (or its conversation, after a send) is being read."""
+        return self._read.is_loading or self.messaging.is_loading
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the contact asked for is on screen (``--screenshot``)."""
-        return self._read.wait_until_loaded(timeout_ms)
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _show_loading(self) -> None:
         self.contact = None
         self.title.setText("Loading…")
         self.subtitle.setText("")
-        self.body.setCurrentWidget(self.loading_label)
+        self._splitter.setVisible(False)
+        self.loading_label.setVisible(True)
         self._set_actions_enabled(False)
 
     def _set_actions_enabled(self, enabled: bool) -> None:
@@ -366,7 +366,8 @@ class ContactPage(QWidget):
         s, contact = self._services, data.contact
         self.contact = contact
         self.loading_label.setText("Loading…")
-        self.body.setCurrentWidget(self._splitter)
+        self.loading_label.setVisible(False)
+        self._splitter.setVisible(True)
         self._set_actions_enabled(True)
         self.title.setText(contact.display_name or "(no name)")
         self.subtitle.setText(
