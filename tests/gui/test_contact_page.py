@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -309,3 +310,50 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
         assert _contact(services, cid).company == "Harbor Dental"
     finally:
         window.contact_page.discard()  # never leave a Save/Discard question open at teardown
+
+
+# -- loading off the GUI thread ---------------------------------------------------------
+
+
+def test_a_slow_load_of_one_contact_is_superseded_and_never_shows_its_consent_state(
+    qtbot, page, services, add_contact, monkeypatch
+):
+    """Opening Ann (opted out; her read is slow) then Bob ends on Bob; Ann's late result is
+    never painted, and while loading nothing can be toggled or sent for either."""
+    from trustpager_desktop.ui import contact_page as module
+
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    bob = add_contact("Bob", "Ray", phone="(212) 555-0102")
+    release = threading.Event()
+    real_read = module.load_contact_page
+
+    def slow_for_ann(session, contact_id, settings):  # type: ignore[no-untyped-def]
+        if contact_id == ann:
+            assert release.wait(10)
+        return real_read(session, contact_id, settings)
+
+    monkeypatch.setattr(module, "load_contact_page", slow_for_ann)
+    shown: list[int] = []
+    paint = page.preferences.load
+    page.preferences.load = lambda contact: (shown.append(contact.id), paint(contact))[1]
+
+    page.load(ann)
+    assert page.is_loading and page.title.text() == "Loading…"
+    assert not page.preferences.toggle.isEnabled() and not page.messaging.send_button.isEnabled()
+    page.preferences.toggle.click()
+    page.messaging.compose.setPlainText("Hi")
+    page.messaging.send()  # Ctrl+Enter's path: refused while nothing is shown
+    page.load(bob)
+    release.set()
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        pass
+    wait_loaded(page)
+
+    assert shown == [bob]  # Ann's page was read but never painted
+    assert page.contact is not None and page.contact.id == bob
+    assert page.title.text() == "Bob Ray"
+    assert not page.preferences.toggle.isChecked() and page.preferences.toggle.isEnabled()
+    assert page.messaging.send_button.isEnabled() and not page.messaging.banner_frame.isVisible()
+    assert services.provider_choice.provider.sent == []
+    assert _contact(services, ann).sms_opted_out  # untouched by the refused toggle
+    assert not _contact(services, bob).sms_opted_out

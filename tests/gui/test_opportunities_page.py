@@ -133,6 +133,7 @@ def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
 
     answer_dialog(fill)
     contact_page.opportunities.new_button.click()
+    wait_loaded(contact_page)
     assert contact_page.opportunities.list.topLevelItem(0).text(0) == "Fence"
     with services.db.read() as s:
         (row,) = opportunities.list_opportunities(s, contact_id=people["olga"])

@@ -142,7 +142,9 @@ class MessagingCard(Card):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(holder)
-        self.scroll.setMinimumHeight(180)
+        # 140 px (a few bubbles) keeps the whole page, with a consent record and three
+        # purposes in its card, inside 1024x700; the conversation grows with the window.
+        self.scroll.setMinimumHeight(140)
         bar = self.scroll.verticalScrollBar()
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))  # keep the newest in view
         self.empty = plain_label("No messages yet.")
