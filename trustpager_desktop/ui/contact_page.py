@@ -284,7 +284,9 @@ class ContactPage(QWidget):
         dialog = OpportunityDialog(
             self._services, stages, self.contact.id, self.contact.display_name, self
         )
-        if dialog.exec() == OpportunityDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == OpportunityDialog.DialogCode.Accepted
+        dialog.deleteLater()  # parented to the page: gone now, not collected on a worker thread
+        if accepted:
             self._reload_after_save()
 
     def set_back_label(self, text: str) -> None:
@@ -496,7 +498,9 @@ class ContactPage(QWidget):
         from trustpager_desktop.ui.automations_page import EnrollDialog
 
         if self.contact is not None:
-            EnrollDialog(self._services, [self.contact.id], self).exec()
+            dialog = EnrollDialog(self._services, [self.contact.id], self)
+            dialog.exec()
+            dialog.deleteLater()
             self._reload_after_save(announce=False)
 
     # -- consent report ---------------------------------------------------------------
