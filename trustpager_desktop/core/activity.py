@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Insert, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -165,7 +165,6 @@ def compute_hash(entry: Any, prev_hash: str) -> str:
 
 _CHAIN_TIP = "activity_chain_tip"
 _REGISTERED = "activity_key_registered"
-_PENDING = "activity_pending_rows"
 _HEAD = "activity_head_to_record"
 
 
@@ -296,24 +295,15 @@ class LogEntry:
     occurred_at: datetime | None = None
 
 
-def append(
-    session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK, flush: bool = True
-) -> ActivityEntry | None:
-    """Add ``entry`` in the caller's transaction; it commits or rolls back with the change it
-    records.
-
-    The entry is signed with this installation's log key (made on first use; raises
-    log_keys.LogKeyError when it cannot be saved). ``flush=False`` buffers the entry
-    and inserts it, with the others buffered in this transaction, in one executemany
-    just before commit (or before the next flushed append): for callers logging many
-    entries about existing contacts. Returns the flushed entry, or None for a buffered one."""
+def entry_row(entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """``entry``'s columns, before it is chained and signed (``write_rows``)."""
     contact_id, contact_name = entry.contact_id, entry.contact_name
     if entry.contact is not None:
-        if flush:
-            session.flush()  # a new contact needs its id before we can name it
         contact_id, contact_name = entry.contact.id, entry.contact.display_name
     now = clock.now()
-    row: dict[str, Any] = {
+    # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
+    # of logging thousands of entries.
+    return {
         "occurred_at": entry.occurred_at or now,
         "recorded_at": now,
         "kind": _plain(entry.kind),
@@ -324,12 +314,35 @@ def append(
         "summary": _plain(entry.summary),
         "details": _canonical(dict(entry.details)),
     }
-    # A plain dict, not an ActivityEntry: building ORM objects was most of the cost
-    # of logging thousands of buffered entries.
-    if not flush:  # signed when written (write_pending), in append order
-        session.info.setdefault(_PENDING, []).append(row)
-        return None
-    write_pending(session)  # buffered entries come first: the chain is in id order
+
+
+class _Journal(Protocol):
+    def flush(self) -> None: ...
+
+
+# session.info key of the transaction's open ``core.journal.WriteJournal``.
+OPEN_JOURNAL = "write_journal"
+
+
+def flush_open_journal(session: Session) -> None:
+    """Write what the transaction's journal holds, so an entry written now comes after
+    the ones added before it (entry ids follow the chain)."""
+    journal: _Journal | None = session.info.get(OPEN_JOURNAL)
+    if journal is not None:
+        journal.flush()
+
+
+def append(session: Session, entry: LogEntry, *, clock: Clock = SYSTEM_CLOCK) -> ActivityEntry:
+    """Add ``entry`` in the caller's transaction now; it commits or rolls back with the
+    change it records. Returns the flushed entry.
+
+    The entry is signed with this installation's log key (made on first use; raises
+    log_keys.LogKeyError when it cannot be saved). Callers logging many entries in one
+    transaction add them to its ``core.journal.WriteJournal`` instead."""
+    flush_open_journal(session)  # entries added before this one come first
+    if entry.contact is not None:
+        session.flush()  # a new contact needs its id before we can name it
+    row = entry_row(entry, clock=clock)
     _sign(session, [row])
     added = ActivityEntry(**row)
     session.add(added)
@@ -339,8 +352,8 @@ def append(
 
 def _sign(session: Session, rows: list[dict[str, Any]]) -> None:
     """Chain ``rows`` after the tip, in order, and sign them. The append lock is taken
-    here (the first time in a transaction), so a transaction that buffers its entries
-    holds it only from its last statements to its commit."""
+    here (the first time in a transaction), so a transaction that collects its entries
+    (a write journal) holds it only from its last statements to its commit."""
     prev_hash, prev_seq = _last_link(session)
     ring = log_keys.key_ring()
     key = ring.own_key()
@@ -353,31 +366,23 @@ def _sign(session: Session, rows: list[dict[str, Any]]) -> None:
     _remember_tip(session, prev_hash, prev_seq)
 
 
-def append_many(
-    session: Session, entries: Iterable[LogEntry], *, clock: Clock = SYSTEM_CLOCK
-) -> int:
-    """Add several entries, in order, in the caller's transaction with one INSERT (the inbox
-    logs thousands at a time). Returns the count."""
-    count = 0
-    for entry in entries:
-        append(session, entry, clock=clock, flush=False)
-        count += 1
-    write_pending(session)
-    return count
-
-
-def write_pending(session: Session) -> None:
-    """Insert entries appended with ``flush=False`` (one executemany, in append order).
-    Runs by itself before every commit."""
-    rows = session.info.pop(_PENDING, None)
-    if rows:  # one statement on PostgreSQL too (store.bulk), not one per entry
+def write_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Chain, sign and insert ``rows`` (``entry_row``'s), in order, with one statement
+    (one on PostgreSQL too, store.bulk, not one per entry)."""
+    if rows:
         _sign(session, rows)
         bulk.insert_rows(session.connection(), ActivityEntry.__table__, rows)
 
 
-@event.listens_for(Session, "before_commit")
-def _write_pending_before_commit(session: Session) -> None:
-    write_pending(session)
+def append_many(
+    session: Session, entries: Iterable[LogEntry], *, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """Add several entries, in order, in the caller's transaction with one INSERT. Returns
+    the count."""
+    flush_open_journal(session)
+    rows = [entry_row(entry, clock=clock) for entry in entries]
+    write_rows(session, rows)
+    return len(rows)
 
 
 @event.listens_for(Session, "after_commit")
@@ -386,6 +391,7 @@ def _record_head_after_commit(session: Session) -> None:
     head = session.info.pop(_HEAD, None)
     if head is not None:
         log_keys.chain_heads().record(*head)
+    session.info.pop(OPEN_JOURNAL, None)  # its transaction is over
     registered = session.info.pop(_REGISTERED, None)
     if registered is not None:
         _registered_keys.add(registered)
@@ -400,7 +406,8 @@ def _forget_head_after_rollback(session: Session, _previous: object) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    # The transaction's journal and the entries it held go with it.
+    session.info.pop(OPEN_JOURNAL, None)
     session.info.pop(_CHAIN_TIP, None)
 
 

@@ -84,6 +84,7 @@ from trustpager_desktop.core.gateway import (
     SendRequest,
 )
 from trustpager_desktop.core.inbox_state import InboxFreshness
+from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.settings import AppSettings
 from trustpager_desktop.core.states import ActivityKind, MessageStatus, QueueStatus
 from trustpager_desktop.core.timefmt import known_zone
@@ -384,7 +385,10 @@ def claim_due(
         if not items:
             return []
         report.claimed += len(items)
-        return _apply_time_rules(session, items, now, settings, clock, report)
+        journal = WriteJournal(session, clock)
+        runnable = _apply_time_rules(journal, items, now, settings, report)
+        journal.flush()
+        return runnable
 
 
 def _load_claimed(session: Session, ids: list[int]) -> list[ClaimedItem]:
@@ -451,13 +455,13 @@ def _claimed_items(rows: Sequence[Any]) -> list[ClaimedItem]:
 
 
 def _apply_time_rules(
-    session: Session,
+    journal: WriteJournal,
     items: list[ClaimedItem],
     now: datetime,
     settings: AppSettings,
-    clock: Clock,
     report: DispatchReport,
 ) -> list[ClaimedItem]:
+    session = journal.session
     stale_before = now - timedelta(hours=settings.stale_limit_hours)
     runnable = []
     for item in items:
@@ -465,7 +469,7 @@ def _apply_time_rules(
             runnable.append(item)  # a lookup only records what happened: any hour
             continue
         if item.due_at < stale_before:
-            _skip(session, item, REASON_STALE, now, clock)
+            _skip(journal, item, REASON_STALE, now)
             report.skipped += 1
             continue
         allowed = send_time(now, item.phone_e164, settings)
@@ -486,14 +490,15 @@ def _set(session: Session, item_id: int, **values: Any) -> None:
     session.connection().execute(update(QueueItem).where(QueueItem.id == item_id).values(**values))
 
 
-def _skip(session: Session, item: ClaimedItem, reason: str, now: datetime, clock: Clock) -> None:
-    _set(session, item.id, status=QueueStatus.SKIPPED, reason=f"skipped: {reason}", finished_at=now)
-    _log_skip(session, item, reason, clock)
+def _skip(journal: WriteJournal, item: ClaimedItem, reason: str, now: datetime) -> None:
+    _set(journal.session, item.id, status=QueueStatus.SKIPPED, reason=f"skipped: {reason}",
+         finished_at=now)  # fmt: skip
+    _log_skip(journal, item, reason)
 
 
-def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) -> None:
-    activity.append(
-        session,
+def _log_skip(journal: WriteJournal, item: ClaimedItem, reason: str) -> None:
+    """Signed now, written at the journal's flush with the transaction's other entries."""
+    journal.log(
         activity.LogEntry(
             kind=ActivityKind.AUTOMATION_SKIPPED,
             summary=f"Automation step skipped: {reason}",
@@ -502,8 +507,7 @@ def _log_skip(session: Session, item: ClaimedItem, reason: str, clock: Clock) ->
             contact_name=item.contact_name,
             automation_id=item.automation_id,
             details={"queue_item_id": item.id, "step": item.step_position, "due_at": item.due_at},
-        ),
-        clock=clock,
+        )
     )
 
 
@@ -705,7 +709,9 @@ class QueueDispatcher:
                         session,
                         [_row(item.id, QueueStatus.SKIPPED, REASON_STEP_REMOVED, self.clock)],
                     )
-                    _log_skip(session, item, REASON_STEP_REMOVED, self.clock)
+                    journal = WriteJournal(session, self.clock)
+                    _log_skip(journal, item, REASON_STEP_REMOVED)
+                    journal.flush()
             report.skipped += 1
         else:
             with self.db.write() as session:
@@ -992,6 +998,7 @@ def release_held_in(
     states = consent.consent_states(session, [(r.contact_id, r.phone_e164) for r in rows],
                                     purposes=[r.purpose for r in rows])  # fmt: skip
     now, moved = clock.now(), 0
+    journal = WriteJournal.open(session, clock)
     for row, state in zip(rows, states, strict=True):
         if state.automation is consent.AutomationAnswer.WAIT:
             continue
@@ -1003,7 +1010,8 @@ def release_held_in(
                                contact_name=f"{row.first_name} {row.last_name}".strip(),
                                automation_id=row.automation_id, step_position=row.step_position,
                                due_at=row.due_at)  # fmt: skip
-        _skip(session, item, state.reason, now, clock)  # type: ignore[arg-type]  # a ClaimedItem's fields
+        _skip(journal, item, state.reason, now)  # type: ignore[arg-type]  # a ClaimedItem's fields
+    journal.flush()
     return moved
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.segments import MessageBodyError, validate_body
 from trustpager_desktop.core.settings import DEFAULT_PURPOSE, load_settings
 from trustpager_desktop.core.states import ActivityKind, QueueStatus
@@ -593,6 +594,7 @@ def enroll(
     start = start_at or now
     rows: list[dict[str, Any]] = []
     enrolled, opted_out = [], []
+    journal = WriteJournal.open(session, clock)
     for contact_id in ids:
         if contact_id not in opened:
             continue
@@ -601,7 +603,8 @@ def enroll(
         contact = contacts[contact_id]
         if contact.sms_opted_out:
             opted_out.append(contact_id)
-        _log_enrolment(session, automation, contact, actor, audience, clock)
+        _log_enrolment(journal, automation, contact, actor, audience)
+    journal.flush()
     if rows:
         session.execute(insert(QueueItem), rows)
     already = [c for c in ids if c not in opened]
@@ -709,16 +712,10 @@ def _queue_rows(
 
 
 def _log_enrolment(
-    session: Session,
-    automation: Automation,
-    contact: Contact,
-    actor: str,
-    audience: Audience,
-    clock: Clock,
+    journal: WriteJournal, automation: Automation, contact: Contact, actor: str, audience: Audience
 ) -> None:
     note = " (opted out of SMS: texts will be skipped)" if contact.sms_opted_out else ""
-    activity.append(
-        session,
+    journal.log(
         activity.LogEntry(
             kind=ActivityKind.ENROLLED,
             summary=f"Enrolled in automation '{automation.name}'{note}",
@@ -727,9 +724,7 @@ def _log_enrolment(
             contact_name=contact.display_name,
             automation_id=automation.id,
             details={"automation": automation.name, "audience": audience.describe()},
-        ),
-        clock=clock,
-        flush=False,
+        )
     )
 
 

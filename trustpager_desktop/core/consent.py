@@ -27,7 +27,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    insert,
     literal,
     null,
     select,
@@ -36,12 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from trustpager_desktop.core import activity, delivery
 from trustpager_desktop.core.business_days import review_deadline
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.journal import ContactState, WriteJournal
 from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.opt_in import (
     ConsentRecord,
@@ -683,16 +682,6 @@ class NumberOptOut:
     summary: str | None = None
 
 
-@dataclass
-class _ContactState:
-    """A contact as the batch opt-out sees it: plain columns, kept current through the batch."""
-
-    id: int
-    phone_e164: str | None
-    name: str
-    opted_out: bool
-
-
 def opt_out_contact(
     session: Session,
     contact: Contact,
@@ -709,12 +698,12 @@ def opt_out_contact(
     session.flush()  # a new or edited contact must be in the database before we write
     if contact.sms_opted_out:
         return False
-    state = _ContactState(contact.id, contact.phone_e164, contact.display_name, False)
+    state = ContactState(contact.id, contact.phone_e164, contact.display_name, False)
     item = NumberOptOut(contact.phone_e164 or "", source, actor, evidence, message_sid,
                         received_at, summary)  # fmt: skip
-    writes = _Writes()
-    _opt_out_contact(session, state, item, clock.now(), writes, clock)
-    writes.apply(session)
+    journal = WriteJournal.open(session, clock)
+    _opt_out_contact(journal, state, item, clock.now())
+    journal.flush()
     return True
 
 
@@ -738,43 +727,57 @@ def opt_out_number(
 
 
 def opt_out_numbers(
-    session: Session, items: Sequence[NumberOptOut], *, clock: Clock = SYSTEM_CLOCK
+    session: Session,
+    items: Sequence[NumberOptOut],
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    journal: WriteJournal | None = None,
 ) -> list[NumberOptOutResult]:
     """``opt_out_number`` for many numbers, in order, in the caller's transaction.
 
     Exactly the records the single form makes, one after the other (a number listed
-    twice is opted out once), written with a few statements for the whole batch:
-    the contacts are read in one query, flags, consent events and suppressions
-    written with one executemany each, and the activity entries with one insert.
-    Returns one result per item."""
-    session.flush()  # contacts added or edited in this transaction are read below
-    numbers = sorted({item.e164 for item in items})
-    contacts = _contacts_by_number(session, numbers)
-    suppressions = _suppressions_by_number(session, numbers)
-    writes = _Writes()
+    twice is opted out once). Returns one result per item, decided now. The records go
+    through the transaction's write journal: with ``journal`` given they are written at
+    its next flush (the caller's, with the batch's others); without, before returning."""
+    own = journal is None
+    if journal is None:
+        journal = WriteJournal.open(session, clock)
+    load_numbers(journal, [item.e164 for item in items])
     results = []
     for item in items:
         now = clock.now()
-        found = contacts.get(item.e164, [])
-        changed = [c.id for c in found if _opt_out_contact(session, c, item, now, writes, clock)]
-        suppressed = _suppress_number(session, item, suppressions, not found, now, writes, clock)
+        found = journal.contacts.get(item.e164, [])
+        changed = [c.id for c in found if _opt_out_contact(journal, c, item, now)]
+        suppressed = _suppress_number(journal, item, not found, now)
         results.append(NumberOptOutResult(contact_ids=changed, number_suppressed=suppressed))
-    writes.apply(session)
+    if own:
+        journal.flush()
     return results
+
+
+def load_numbers(journal: WriteJournal, numbers: list[str]) -> None:
+    """Read the contacts and suppression of the numbers ``journal`` does not know yet, in
+    one query each (a batch reads its numbers once, before its STOPs are acted on)."""
+    wanted = journal.unknown(numbers)
+    if not wanted:
+        return
+    journal.session.flush()  # contacts added or edited in this transaction are read below
+    contacts = _contacts_by_number(journal.session, wanted)
+    journal.remember(wanted, contacts, _suppressions_by_number(journal.session, wanted))
 
 
 def hold_number(session: Session, item: NumberOptOut, *, clock: Clock = SYSTEM_CLOCK) -> bool:
     """Hold ``item.e164`` as suppressed without a consent event or log entry of its own
     (the caller records why, e.g. deleting an opted-out contact). False if already held."""
-    suppressions = _suppressions_by_number(session, [item.e164])
-    writes = _Writes()
-    held = _suppress_number(session, item, suppressions, False, clock.now(), writes, clock)
-    writes.apply(session)
+    journal = WriteJournal.open(session, clock)
+    journal.suppressions.update(_suppressions_by_number(session, [item.e164]))
+    held = _suppress_number(journal, item, False, clock.now())
+    journal.flush()
     return held
 
 
-def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[_ContactState]]:
-    found: dict[str, list[_ContactState]] = {}
+def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[ContactState]]:
+    found: dict[str, list[ContactState]] = {}
     for chunk in bulk.chunks(numbers):
         rows = session.execute(
             select(Contact.id, Contact.phone_e164, Contact.first_name, Contact.last_name,
@@ -783,7 +786,7 @@ def _contacts_by_number(session: Session, numbers: list[str]) -> dict[str, list[
             .order_by(Contact.id)
         )  # fmt: skip
         for cid, phone, first, last, opted_out in rows:
-            state = _ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
+            state = ContactState(cid, phone, f"{first} {last}".strip(), bool(opted_out))
             if phone is not None:
                 found.setdefault(phone, []).append(state)
     return found
@@ -800,54 +803,6 @@ def _suppressions_by_number(session: Session, numbers: list[str]) -> dict[str, b
         )
         found.update({phone: lifted is None for phone, lifted in rows})
     return found
-
-
-class _Writes:
-    """The rows a batch of opt-outs writes, collected in order and written together."""
-
-    def __init__(self) -> None:
-        self.flags: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.new_suppressions: list[dict[str, Any]] = []
-        self.renewed_suppressions: list[dict[str, Any]] = []
-
-    def apply(self, session: Session) -> None:
-        run = session.connection().execute
-        if self.flags:
-            run(_SET_OPTED_OUT, self.flags)
-            _expire(session, Contact, [f["contact_id"] for f in self.flags])
-        if self.events:
-            run(insert(ConsentEvent.__table__), self.events)
-        if self.new_suppressions:
-            run(insert(NumberSuppression.__table__), self.new_suppressions)
-        if self.renewed_suppressions:
-            run(_RENEW_SUPPRESSION, self.renewed_suppressions)
-            ids = session.scalars(
-                select(NumberSuppression.id).where(
-                    NumberSuppression.phone_e164.in_(
-                        [r["number"] for r in self.renewed_suppressions]
-                    )
-                )
-            )
-            _expire(session, NumberSuppression, list(ids))
-        activity.write_pending(session)  # the log entries land now, as the records do
-
-
-_CONTACTS = Contact.__table__
-_SET_OPTED_OUT = (
-    update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(sms_opted_out=True)
-)
-_SUPPRESSIONS = NumberSuppression.__table__
-_RENEW_SUPPRESSION = update(_SUPPRESSIONS).where(_SUPPRESSIONS.c.phone_e164 == bindparam("number"))
-
-
-def _expire(session: Session, model: type, ids: list[int]) -> None:
-    """Objects of these rows already in the session were changed behind the ORM's back:
-    make the next attribute access read them again."""
-    for row_id in ids:
-        obj = session.identity_map.get(identity_key(model, row_id))
-        if obj is not None:
-            session.expire(obj)
 
 
 def _event_row(
@@ -894,23 +849,17 @@ def _opt_out_event_row(
 
 
 def _opt_out_contact(
-    session: Session,
-    contact: _ContactState,
-    item: NumberOptOut,
-    now: datetime,
-    writes: _Writes,
-    clock: Clock,
+    journal: WriteJournal, contact: ContactState, item: NumberOptOut, now: datetime
 ) -> bool:
     """The per-contact rule: flag, consent event, log entry; nothing when already opted out."""
     if contact.opted_out:
         return False
     contact.opted_out = True
     received = item.received_at or now
-    writes.flags.append({"contact_id": contact.id, "sms_opted_out_at": received,
-                         "sms_opt_out_source": item.source, "updated_at": now})  # fmt: skip
-    writes.events.append(_opt_out_event_row(item, contact.id, contact.phone_e164, now))
-    activity.append(
-        session,
+    journal.consent.flags.append({"contact_id": contact.id, "sms_opted_out_at": received,
+                                  "sms_opt_out_source": item.source, "updated_at": now})  # fmt: skip
+    journal.consent.events.append(_opt_out_event_row(item, contact.id, contact.phone_e164, now))
+    journal.log(
         activity.LogEntry(
             kind=ActivityKind.OPT_OUT,
             summary=item.summary
@@ -924,39 +873,31 @@ def _opt_out_contact(
                 "message_sid": item.message_sid,
             },
             occurred_at=received,
-        ),
-        clock=clock,
-        flush=False,
+        )
     )
     return True
 
 
 def _suppress_number(
-    session: Session,
-    item: NumberOptOut,
-    suppressions: dict[str, bool],
-    log_it: bool,
-    now: datetime,
-    writes: _Writes,
-    clock: Clock,
+    journal: WriteJournal, item: NumberOptOut, log_it: bool, now: datetime
 ) -> bool:
     """Record a number-level suppression; the event and log entry only when no contact has it.
     False when the number is already held."""
+    suppressions = journal.suppressions
     if suppressions.get(item.e164):
         return False
     values = {"source": item.source, "evidence": item.evidence, "message_sid": item.message_sid,
               "lifted_at": None, "created_at": now}  # fmt: skip
     if item.e164 in suppressions:  # lifted earlier: hold it again
-        writes.renewed_suppressions.append({"number": item.e164, **values})
+        journal.consent.renewed_suppressions.append({"number": item.e164, **values})
     else:
-        writes.new_suppressions.append({"phone_e164": item.e164, **values})
+        journal.consent.new_suppressions.append({"phone_e164": item.e164, **values})
     suppressions[item.e164] = True
     if log_it:
         received = item.received_at or now
-        writes.events.append(_opt_out_event_row(item, None, item.e164, now))
+        journal.consent.events.append(_opt_out_event_row(item, None, item.e164, now))
         label = SOURCE_LABELS.get(item.source, item.source)
-        activity.append(
-            session,
+        journal.log(
             activity.LogEntry(
                 kind=ActivityKind.OPT_OUT,
                 summary=(item.summary or f"Number {item.e164} opted out by {label}")
@@ -969,9 +910,7 @@ def _suppress_number(
                     "message_sid": item.message_sid,
                 },
                 occurred_at=received,
-            ),
-            clock=clock,
-            flush=False,
+            )
         )
     return True
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from trustpager_desktop.core import activity
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError
+from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.number_contacts import contacts_with_number
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.states import ActivityKind, DeliveryStatus
@@ -170,6 +171,7 @@ def _apply(
     table = OutboundMessage.__table__
     with db.write() as session:
         activity.lock_chain(session)  # before any row lock: blocking a number logs it
+        journal = WriteJournal(session, clock)
         for sid, status, code, _when in changes:
             lower = [s for s, rank in _RANK.items() if rank < _RANK[status]]
             row = session.execute(
@@ -191,13 +193,14 @@ def _apply(
                 continue  # another poller got there first
             changed += 1
             if status == DeliveryStatus.DELIVERED:
-                _delivered(session, row.to_e164, now, clock)
+                _delivered(journal, row.to_e164, now)
             elif (
                 code is not None
                 and _counts_against(status, code, row.to_e164)
-                and _failed(session, row.to_e164, code, now, clock)
+                and _failed(journal, row.to_e164, code, now)
             ):
                 blocked.append(row.to_e164)
+        journal.flush()
     return DeliveryUpdate(changed, tuple(blocked))
 
 
@@ -216,8 +219,9 @@ def _locked_row(session: Session, e164: str) -> UndeliverableNumber | None:
     )
 
 
-def _failed(session: Session, e164: str, code: int, now: datetime, clock: Clock) -> bool:
+def _failed(journal: WriteJournal, e164: str, code: int, now: datetime) -> bool:
     """Count one failure; True when this one blocks the number."""
+    session = journal.session
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
@@ -238,51 +242,47 @@ def _failed(session: Session, e164: str, code: int, now: datetime, clock: Clock)
         return False
     row.blocked_at = now
     _log(
-        session,
+        journal,
         e164,
         ActivityKind.DELIVERY_BLOCKED,
         f"Texts to this number fail: {block_reason(code)}, {row.failures} texts in a row "
         "not delivered; automations will skip it until someone clears it",
         {"error_code": code, "failures": row.failures, "meaning": CODE_MEANINGS.get(code, "")},
         "Twilio",
-        clock,
     )
     return True
 
 
-def _delivered(session: Session, e164: str, now: datetime, clock: Clock) -> None:
+def _delivered(journal: WriteJournal, e164: str, now: datetime) -> None:
     """A delivered text proves the number receives texts: forget its failures."""
-    row = _locked_row(session, e164)
+    row = _locked_row(journal.session, e164)
     if row is None or row.failures == 0:
         return
     was_blocked = row.blocked_at is not None
     row.failures, row.blocked_at = 0, None
     if was_blocked:
         _log(
-            session,
+            journal,
             e164,
             ActivityKind.DELIVERY_UNBLOCKED,
             "A text to this number was delivered; automations may text it again",
             {"error_code": row.error_code},
             "Twilio",
-            clock,
         )
 
 
 def _log(
-    session: Session,
+    journal: WriteJournal,
     e164: str,
     kind: ActivityKind,
     summary: str,
     details: dict[str, object],
     actor: str,
-    clock: Clock,
 ) -> None:
     """One entry per contact with the number, or one for the number itself."""
-    contacts: list[Contact | None] = [*contacts_with_number(session, e164)]
+    contacts: list[Contact | None] = [*contacts_with_number(journal.session, e164)]
     for contact in contacts or [None]:
-        activity.append(
-            session,
+        journal.log(
             activity.LogEntry(
                 kind=kind,
                 summary=summary if contact else f"{summary} ({e164})",
@@ -290,9 +290,7 @@ def _log(
                 contact_id=contact.id if contact else None,
                 contact_name=contact.display_name if contact else "",
                 details={"number": e164, **details},
-            ),
-            clock=clock,
-            flush=False,
+            )
         )
 
 
@@ -393,6 +391,7 @@ def clear_block(
     e164 = parse_phone(number, default_region).e164
     with db.write() as session:
         activity.lock_chain(session)
+        journal = WriteJournal(session, clock)
         row = _locked_row(session, e164) if e164 else None
         if row is None or row.failures == 0:
             raise NotFoundError(f"No delivery failures are recorded for {number}.")
@@ -406,15 +405,15 @@ def clear_block(
         row.failures, row.blocked_at = 0, None
         row.cleared_at, row.cleared_by = clock.now(), actor[:100]
         _log(
-            session,
+            journal,
             e164,
             ActivityKind.DELIVERY_UNBLOCKED,
             f"Delivery block cleared by {actor}: automations may text this number again "
             f"(was: {before.headline.lower()}, {before.failures} in a row)",
             {"error_code": before.error_code, "failures": before.failures},
             actor,
-            clock,
         )
+        journal.flush()
     return before
 
 

@@ -59,6 +59,7 @@ from trustpager_desktop.core import activity, consent
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, Clock
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.inbox_state import InboxFreshness
+from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.phone import parse_phone
 from trustpager_desktop.core.segments import MessageBodyError, count_segments, validate_body
 from trustpager_desktop.core.states import (
@@ -360,6 +361,7 @@ class OutboundGateway:
         inbox: InboxFreshness | None = None,
     ) -> tuple[list[_Recorded | UserInputError | NotFoundError | NotOwned], float]:
         with self.db.write() as session:
+            journal = WriteJournal(session, self.clock)
             still_owned = owned(session, list(requests)) if owned else [True] * len(requests)
             contacts = self._load_recipients(session, requests)
             resolved: list[_Resolved | UserInputError | NotFoundError | NotOwned] = []
@@ -393,9 +395,10 @@ class OutboundGateway:
                 _note_inbox(texts, inbox)
             self._insert_messages(session, [r.text for r in texts])
             for item in texts:
-                self._settle(session, item)
+                self._settle(journal, item)
             if hook and texts:
                 hook(session, [(r.request, r.text) for r in texts])
+            journal.flush()
             return recorded, checked_at
 
     @staticmethod
@@ -458,15 +461,15 @@ class OutboundGateway:
         for text, message_id in zip(texts, ids, strict=True):
             text.id = message_id
 
-    def _settle(self, session: Session, item: _Recorded) -> None:
+    def _settle(self, journal: WriteJournal, item: _Recorded) -> None:
         """Log a blocked send now that the message has an id; it is decided already."""
         text = item.text
         if text.status == MessageStatus.SUPPRESSED:
-            self._log(session, text, ActivityKind.AUTOMATION_SKIPPED,
+            self._log(journal, text, ActivityKind.AUTOMATION_SKIPPED,
                       f"Automation text skipped: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
         elif text.status == MessageStatus.HELD:
-            self._log(session, text, ActivityKind.AUTOMATION_HELD,
+            self._log(journal, text, ActivityKind.AUTOMATION_HELD,
                       f"Automation text held: {item.reason}")  # fmt: skip
             item.outcome = self._outcome(text, retryable=False)
 
@@ -574,6 +577,7 @@ class OutboundGateway:
         the records that changed are logged and handed to the hook."""
         now = self.clock.now()
         with self.db.write() as session:
+            journal = WriteJournal(session, self.clock)
             for item, answer in answered:
                 _apply_answer(item.text, answer, now)
             changed = _update_texts(session, [item.text for item, _ in answered])
@@ -581,10 +585,11 @@ class OutboundGateway:
             for item, answer in answered:
                 item.withdrawn = item.text.id not in changed
                 if not item.withdrawn:
-                    item.outcome = self._record_answer(session, item, answer)
+                    item.outcome = self._record_answer(journal, item, answer)
                     kept.append(item)
             if hook and kept:
                 hook(session, [(item.request, item.text) for item in kept])
+            journal.flush()
 
     def _recheck(self, rest: list[_Recorded], hook: BatchHook | None) -> float:
         """Ask the consent rule again for the automation texts still to go (one query) and
@@ -612,6 +617,7 @@ class OutboundGateway:
         """Store as suppressed the texts an opt-out saved since they were recorded now
         blocks (the rule asked once more, in the transaction that settles them)."""
         with self.db.write() as session:
+            journal = WriteJournal(session, self.clock)
             decisions = self._ask_again(session, blocked)
             now_blocked = [(i, d) for i, d in zip(blocked, decisions, strict=True) if not d.allowed]
             for item, decision in now_blocked:  # (a re-consent in between lets it go)
@@ -623,9 +629,10 @@ class OutboundGateway:
             for item, _ in now_blocked:  # settled by another process meanwhile: not ours
                 item.withdrawn = item.text.id not in changed
             for item in settled:
-                self._settle(session, item)
+                self._settle(journal, item)
             if hook and settled:
                 hook(session, [(i.request, i.text) for i in settled])
+            journal.flush()
 
     def _call_provider(self, to: str, body: str) -> SendResult | ProviderError:
         try:
@@ -637,16 +644,16 @@ class OutboundGateway:
             return ProviderError(FailureKind.PERMANENT, f"Unexpected error while sending: {exc}")
 
     def _record_answer(
-        self, session: Session, item: _Recorded, answer: SendResult | ProviderError
+        self, journal: WriteJournal, item: _Recorded, answer: SendResult | ProviderError
     ) -> SendOutcome:
         """Log a stored answer (and act on 21610); returns the outcome for the caller."""
         text = item.text
         if not isinstance(answer, ProviderError):
-            self._log_sent(session, text)
+            self._log_sent(journal, text)
             return self._outcome(text)
         summary = f"Text not sent: {answer.reason}"
         if answer.kind is FailureKind.UNSUBSCRIBED:
-            self._record_twilio_opt_out(session, text)
+            self._record_twilio_opt_out(journal, text)
         elif answer.kind is FailureKind.UNKNOWN:
             summary = f"Text may have been sent: {answer.reason}"
         kind = (
@@ -654,11 +661,11 @@ class OutboundGateway:
             if text.origin == MessageOrigin.AUTOMATION
             else ActivityKind.SEND_FAILED
         )
-        self._log(session, text, kind, summary)
+        self._log(journal, text, kind, summary)
         retryable = answer.retryable and isinstance(item.request.origin, AutomationOrigin)
         return self._outcome(text, retryable=retryable, reason=answer.reason)
 
-    def _log_sent(self, session: Session, text: OutboundText, note: str = "") -> None:
+    def _log_sent(self, journal: WriteJournal, text: OutboundText, note: str = "") -> None:
         if text.origin == MessageOrigin.AUTOMATION:
             kind = ActivityKind.AUTOMATION_SENT
             summary = f"Automation text sent ({origin_label(text)}){note}"
@@ -674,22 +681,22 @@ class OutboundGateway:
             )
         else:
             kind, summary = ActivityKind.MANUAL_SEND, f"Manual text sent by {text.actor}{note}"
-        self._log(session, text, kind, summary)
+        self._log(journal, text, kind, summary)
 
-    def _record_twilio_opt_out(self, session: Session, text: OutboundText) -> None:
+    def _record_twilio_opt_out(self, journal: WriteJournal, text: OutboundText) -> None:
         # Twilio blocks the number until the customer's START: re-consent by other means
         # must show that instead of failing (and re-opting out) silently next time.
+        session = journal.session
         consent.record_provider_block(session, text.to_e164, source=ConsentSource.TWILIO_21610,
                                       at=self.clock.now(), clock=self.clock)  # fmt: skip
-        consent.opt_out_number(
-            session,
+        item = consent.NumberOptOut(
             text.to_e164,
             source=ConsentSource.TWILIO_21610,
             actor="Twilio",
             evidence=f"Send refused with error 21610 (outbound message {text.id})",
             summary="Opted out: Twilio reports this number unsubscribed (error 21610)",
-            clock=self.clock,
         )
+        consent.opt_out_numbers(session, [item], clock=self.clock, journal=journal)
 
     # -- a send that may have happened ---------------------------------------------------
 
@@ -714,6 +721,7 @@ class OutboundGateway:
         matches = [r for r in self.provider.list_sent(text.to_e164, since)
                    if _same_text(r.body, text.body)]  # fmt: skip
         with self.db.write() as session:
+            journal = WriteJournal(session, self.clock)
             current = session.connection().execute(_STATUS_FOR_UPDATE, {"id": message_id})
             if current.scalar_one() != MessageStatus.UNKNOWN:  # settled by someone else meanwhile
                 text = self._load_text(message_id, session)
@@ -729,7 +737,7 @@ class OutboundGateway:
                     text.updated_at,
                 )
                 text.error_message = None
-                self._log_sent(session, text, note=" (found at Twilio after an unclear answer)")
+                self._log_sent(journal, text, note=" (found at Twilio after an unclear answer)")
             else:
                 text.status, text.error_message = MessageStatus.FAILED, NOT_AT_PROVIDER
                 kind = (
@@ -737,10 +745,11 @@ class OutboundGateway:
                     if text.origin == MessageOrigin.AUTOMATION
                     else ActivityKind.SEND_FAILED
                 )
-                self._log(session, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
+                self._log(journal, text, kind, f"Text not sent: {NOT_AT_PROVIDER}")
             _update_texts(session, [text], was=MessageStatus.UNKNOWN)
             if on_settled:
                 on_settled(session, text)
+            journal.flush()
         return self._outcome(text)
 
     def _load_text(self, message_id: int, session: Session | None = None) -> OutboundText:
@@ -764,9 +773,12 @@ class OutboundGateway:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _log(self, session: Session, text: OutboundText, kind: ActivityKind, summary: str) -> None:
-        activity.append(
-            session,
+    def _log(
+        self, journal: WriteJournal, text: OutboundText, kind: ActivityKind, summary: str
+    ) -> None:
+        """Sign the text's log entry now; it is written at the journal's flush, with the
+        transaction's others."""
+        journal.log(
             activity.LogEntry(
                 kind=kind,
                 summary=summary,
@@ -787,9 +799,7 @@ class OutboundGateway:
                     "suppression_result": text.suppression_result,
                     **(text.inbox.details() if text.inbox else {}),
                 },
-            ),
-            clock=self.clock,
-            flush=False,
+            )
         )
 
     @staticmethod

@@ -29,11 +29,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import groupby, islice
-from typing import Any, cast
+from itertools import islice
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,6 +44,7 @@ from trustpager_desktop.core.business_days import ReviewDeadline, Urgency, revie
 from trustpager_desktop.core.clock import Clock
 from trustpager_desktop.core.counts import add_counts
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
+from trustpager_desktop.core.journal import WriteJournal
 from trustpager_desktop.core.number_contacts import (
     contacts_by_number,
     contacts_with_number,
@@ -296,39 +297,23 @@ def _claim(session: Session, inbound_id: int) -> InboundMessage | None:
     return session.scalar(query)
 
 
-# ("log", entry, None) or ("opt_out", item, then): one pending write of a _Journal.
-_Pending = tuple[
-    str,
-    activity.LogEntry | consent.NumberOptOut,
-    Callable[[consent.NumberOptOutResult], None] | None,
-]
+class _WordTimes:
+    """Newest opt-out / START-type word per number (the customer's time), read once per
+    batch and kept current as the batch's replies are acted on (promise 11)."""
 
-
-class _Journal:
-    """Log entries and STOP opt-outs of one transaction, written together in order.
-
-    Consecutive log entries go in with one ``activity.append_many``, consecutive
-    opt-outs with one ``consent.opt_out_numbers``, so the hash chain keeps the order
-    things happened in. Flushed before anything reads consent state or writes it
-    another way (START, review), and at the end of the transaction."""
-
-    def __init__(self, session: Session, clock: Clock) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.clock = clock
-        self.pending: list[_Pending] = []
-        # Newest opt-out / START-type word per number (the customer's time), read once per
-        # batch and kept current as the batch's replies are acted on (promise 11).
         self.times: dict[str, consent.ConsentTimes] = {}
-        self.times_loaded: set[str] = set()
+        self.loaded: set[str] = set()
 
-    def load_times(self, numbers: Iterable[str]) -> None:
-        wanted = sorted({n for n in numbers if n} - self.times_loaded)
+    def load(self, numbers: Iterable[str]) -> None:
+        wanted = sorted({n for n in numbers if n} - self.loaded)
         if wanted:
             self.times.update(consent.consent_times(self.session, wanted))
-            self.times_loaded.update(wanted)
+            self.loaded.update(wanted)
 
-    def times_for(self, e164: str) -> consent.ConsentTimes | None:
-        self.load_times([e164])
+    def for_number(self, e164: str) -> consent.ConsentTimes | None:
+        self.load([e164])
         return self.times.get(e164)
 
     def note_word(self, e164: str, kind: str, sent_at: datetime) -> None:
@@ -339,34 +324,22 @@ class _Journal:
             key = "opt_out" if kind == ReplyKind.OPT_OUT else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 
-    def add(self, entry: activity.LogEntry) -> None:
-        self.pending.append(("log", entry, None))
 
-    def opt_out(
-        self,
-        item: consent.NumberOptOut,
-        then: Callable[[consent.NumberOptOutResult], None],
-    ) -> None:
-        """Opt ``item`` out at the next flush, then call ``then`` with the result."""
-        self.pending.append(("opt_out", item, then))
+@dataclass
+class _Batch:
+    """One transaction's messages: its write journal (log entries and STOP opt-outs,
+    written together in call order at its flush) and the words the replies said."""
 
-    def flush(self) -> None:
-        pending, self.pending = self.pending, []
-        for kind, run in groupby(pending, key=lambda p: p[0]):
-            group = list(run)
-            if kind == "log":
-                entries = [cast(activity.LogEntry, p[1]) for p in group]
-                activity.append_many(self.session, entries, clock=self.clock)
-                continue
-            items = [cast(consent.NumberOptOut, p[1]) for p in group]
-            results = consent.opt_out_numbers(self.session, items, clock=self.clock)
-            for (_, _, then), result in zip(group, results, strict=True):
-                if then is not None:
-                    then(result)
+    journal: WriteJournal
+    times: _WordTimes
+
+    @classmethod
+    def open(cls, session: Session, clock: Clock) -> _Batch:
+        return cls(WriteJournal(session, clock), _WordTimes(session))
 
 
 def _hold_for_review(
-    journal: _Journal,
+    journal: WriteJournal,
     message: InboundMessage,
     contacts: list[Contact],
     verdict: ReplyClassification,
@@ -387,7 +360,7 @@ def _hold_for_review(
 
 
 def _log_reply(
-    journal: _Journal,
+    journal: WriteJournal,
     message: InboundMessage,
     contacts: list[Contact],
     *,
@@ -401,7 +374,7 @@ def _log_reply(
 
     The entry happens when the reply was sent, or, for a person's decision on it
     (``decided_at``), when they decided; the reply's own time stays in the details."""
-    details = {
+    details: dict[str, str] = {
         "message_sid": message.sid,
         "from": message.from_number,
         "body": message.body,
@@ -412,7 +385,7 @@ def _log_reply(
         details["received_at"] = message.date_sent.isoformat()
     recipients: list[Contact | None] = [*contacts] or [None]
     for contact in recipients:
-        journal.add(
+        journal.log(
             activity.LogEntry(
                 kind=kind,
                 summary=summary
@@ -428,7 +401,7 @@ def _log_reply(
 
 
 def _classify(
-    session: Session, message: InboundMessage, journal: _Journal, settings: AppSettings
+    session: Session, message: InboundMessage, journal: WriteJournal, settings: AppSettings
 ) -> tuple[ReplyClassification, bool]:
     """The verdict, and whether the sender is opted out (looked up only when it matters:
     for opt-in wording such as START or YES, after earlier opt-outs are written). YES
@@ -455,13 +428,14 @@ def _act(
     settings: AppSettings,
     clock: Clock,
     result: ProcessResult,
-    journal: _Journal,
+    batch: _Batch,
     known: dict[str, list[Contact]] | None = None,
 ) -> None:
     """Classify one claimed message and do what it asks, in the caller's transaction.
 
     ``known`` maps numbers to their contacts when the caller loaded them for a batch."""
     e164 = message.from_e164
+    journal = batch.journal
     verdict, opted_out = _classify(session, message, journal, settings)
     contacts = (
         known[e164] if known is not None and e164 in known else contacts_with_number(session, e164)
@@ -478,8 +452,8 @@ def _act(
                                               message_sid=message.sid, clock=clock)  # fmt: skip
     if e164 and verdict.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
         stale = consent.stale_reply(verdict.kind.value, message.date_sent,
-                                    journal.times_for(e164), settings.business_timezone)  # fmt: skip
-        journal.note_word(e164, verdict.kind.value, message.date_sent)
+                                    batch.times.for_number(e164), settings.business_timezone)  # fmt: skip
+        batch.times.note_word(e164, verdict.kind.value, message.date_sent)
         if stale and (verdict.kind is ReplyKind.OPT_OUT or opted_out):
             result.other += 1
             _log_reply(journal, message, contacts, kind=ActivityKind.INBOUND_MESSAGE,
@@ -501,25 +475,20 @@ def _act(
             received_at=message.date_sent,
             summary=f"Opted out by STOP reply received {when} ({message.sid}): “{quoted}”",
         )
-        sid, received = message.sid, message.date_sent
-        names_by_id = {c.id: c.display_name for c in contacts}  # read before the write
-
-        def notify(outcome: consent.NumberOptOutResult) -> None:
-            if outcome.contact_ids or outcome.number_suppressed:
-                names = tuple(names_by_id[cid] for cid in outcome.contact_ids)
-                result.opt_outs.append(
-                    OptOutNotice(e164, tuple(outcome.contact_ids), names, sid, received)
-                )
-                if twilio is None:  # Twilio confirms only its own keywords: we confirm the rest
-                    confirmations.request_confirmation(
-                        session, key=confirmations.reply_key(sid), e164=e164,
-                        contact_id=outcome.contact_ids[0] if outcome.contact_ids else None,
-                        language=verdict.language, requested_at=received, requested_by=ACTOR,
-                        settings=settings, clock=clock,
-                    )  # fmt: skip
-
-        # Written with the batch's other STOPs in one go, in order (see _Journal).
-        journal.opt_out(item, notify)
+        # Decided now; written with the batch's other STOPs at the journal's flush, in order.
+        outcome = consent.opt_out_numbers(session, [item], clock=clock, journal=journal)[0]
+        if outcome.contact_ids or outcome.number_suppressed:
+            names_by_id = {c.id: c.display_name for c in contacts}
+            names = tuple(names_by_id[cid] for cid in outcome.contact_ids)
+            result.opt_outs.append(OptOutNotice(e164, tuple(outcome.contact_ids), names,
+                                                message.sid, message.date_sent))  # fmt: skip
+            if twilio is None:  # Twilio confirms only its own keywords: we confirm the rest
+                confirmations.request_confirmation(
+                    session, key=confirmations.reply_key(message.sid), e164=e164,
+                    contact_id=outcome.contact_ids[0] if outcome.contact_ids else None,
+                    language=verdict.language, requested_at=message.date_sent,
+                    requested_by=ACTOR, settings=settings, clock=clock,
+                )  # fmt: skip
         result.opted_out += 1
         return
     if verdict.kind is ReplyKind.OPT_OUT:
@@ -591,9 +560,9 @@ def process_one(
         message = _claim(session, inbound_id)
         if message is None:
             return False
-        journal = _Journal(session, clock)
-        _act(session, message, settings, clock, result, journal)
-        journal.flush()
+        batch = _Batch.open(session, clock)
+        _act(session, message, settings, clock, result, batch)
+        batch.journal.flush()
         message.processed_at = clock.now()
     return True
 
@@ -634,13 +603,14 @@ def _process_batch(
             activity.lock_chain(session)  # before any row lock: see lock_chain
             messages = _claim_batch(session, size, skip)
             known = contacts_by_number(session, (m.from_e164 for m in messages))
-            journal = _Journal(session, clock)
-            journal.load_times(known)  # one read for the batch's numbers
+            writes = _Batch.open(session, clock)
+            writes.times.load(known)  # one read for the batch's numbers
+            consent.load_numbers(writes.journal, list(known))  # and one for their consent
             for message in messages:
-                _act(session, message, settings, clock, batch, journal, known)
+                _act(session, message, settings, clock, batch, writes, known)
                 message.processed_at = clock.now()
                 batch.processed += 1
-            journal.flush()
+            writes.journal.flush()
             ids = [m.id for m in messages]
     except Exception:
         log.warning("A batch of inbound messages failed; retrying them one at a time")
@@ -815,7 +785,7 @@ def decide_review(
         verdict = ReplyClassification(
             ReplyKind(message.classification or ReplyKind.OTHER), None, ""
         )
-        journal = _Journal(session, clock)
+        journal = WriteJournal(session, clock)
         _log_reply(
             journal,
             message,
