@@ -1018,8 +1018,7 @@ def record_keyword_consent(
     log keeps the record it replaces). Returns the contacts whose record changed."""
     record = keyword_record("", received_at, message_sid, body)
     zone = load_settings(session).business_timezone
-    contacts = session.scalars(select(Contact).where(Contact.phone_e164 == e164))
-    return [c.id for c in contacts
+    return [c.id for c in contacts_with_number(session, e164)
             if set_record(session, c, record, actor=actor, zone=zone, clock=clock)]  # fmt: skip
 
 
