@@ -49,10 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COLLECTORS: list = []  # the window's GuiThreadCollector, once started
+
+
 def _resume_garbage_collection() -> None:
     """After the first paint: keep what start-up built out of future collections, then
-    collect as usual."""
+    collect, on the GUI thread only (ui.collector says why)."""
+    if _COLLECTORS:
+        return
+    from trustpager_desktop.ui.collector import GuiThreadCollector
+
     gc.freeze()
+    collector = GuiThreadCollector()
+    collector.start()
+    _COLLECTORS.append(collector)
+
+
+def _end_garbage_collection() -> None:
+    """Give collection back to the interpreter as the window closes."""
+    while _COLLECTORS:
+        _COLLECTORS.pop().stop()
     gc.enable()
 
 
@@ -63,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     finally:
-        if not gc.isenabled():
-            _resume_garbage_collection()
+        _end_garbage_collection()
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -14,6 +14,16 @@ from tests.support import contacts as contact_factory
 from tests.support.desktop import app_services
 from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.collector import GuiThreadCollector
+
+
+@pytest.fixture(autouse=True)
+def collect_on_gui_thread(qapp):
+    """As in the running window: cycles are collected on the GUI thread only."""
+    collector = GuiThreadCollector()
+    collector.start()
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ charts, the compliance report from the window, progress with Cancel, and navigat
 
 import shutil
 import subprocess
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -160,20 +161,33 @@ def test_cancelling_the_report_writes_nothing_and_says_so(qtbot, services, histo
 
 
 def test_long_jobs_show_a_progress_dialog_in_plain_words(qtbot, services):
+    from trustpager_desktop.core.progress import Cancelled
     from trustpager_desktop.ui.runner import BackgroundTask, show_progress
 
     page = _loaded_page(qtbot, services)
-    task = BackgroundTask(lambda progress: None, page)
+    release = threading.Event()
+    answers: list[bool] = []
+
+    def work(progress):
+        progress(250_000, 1_000_000)
+        release.wait(5)
+        answers.append(progress(250_001, 1_000_000))  # asked after Cancel was pressed
+        raise Cancelled()
+
+    task = BackgroundTask(work, page)
     dialog = show_progress(task, page, "Verifying the activity log", "entries")
     assert dialog.windowTitle() == "Verifying the activity log"
     assert dialog.maximum() == 0  # busy until the job knows its total
-    task.progressed.emit(250_000, 1_000_000)
+    with qtbot.waitSignal(task.progressed):
+        task.start()
     assert dialog.labelText() == "Verifying the activity log: 250,000 of 1,000,000 entries (25 %)"
     assert (dialog.value(), dialog.maximum()) == (250_000, 1_000_000)
     dialog.findChild(QPushButton).click()
     # Cancel asks the job to stop: the progress callback the job calls now says False.
-    assert task._progress(250_001, 1_000_000) is False
-    task.failed.emit("Cancelled; nothing was changed.")
+    with qtbot.waitSignal(task.failed) as failed:
+        release.set()
+    assert answers == [False]
+    assert failed.args == ["Cancelled; nothing was changed."]
     assert not dialog.isVisible()
 
 

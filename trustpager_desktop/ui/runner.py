@@ -13,11 +13,14 @@ window's one progress display: a bar, plain words and Cancel.
 
 from __future__ import annotations
 
+import functools
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QDeadlineTimer, QEventLoop, QObject, Qt, QThread, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -32,7 +35,12 @@ Progress = Callable[[int, int | None], bool]
 
 
 class BackgroundTask(QObject):
-    """``start()`` runs ``work(progress)`` on a pool thread; ``cancel()`` asks it to stop."""
+    """``start()`` runs ``work(progress)`` on a pool thread; ``cancel()`` asks it to stop.
+
+    The pool thread never touches this object (nor any Qt object): it leaves what it has
+    in a plain :class:`_Job` and wakes the GUI thread, where the signals are emitted. So
+    the last reference to a task, to its work's closure and to its result is always let
+    go on the GUI thread: a Qt object destroyed on a pool thread crashes the window."""
 
     progressed = Signal(int, int)  # done, total (-1 when unknown)
     finished = Signal(object)  # the work's return value
@@ -42,33 +50,116 @@ class BackgroundTask(QObject):
     def __init__(self, work: Callable[[Progress], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._work = work
-        self._cancel = threading.Event()
-        self._done = threading.Event()
+        self._job: _Job | None = None
+        self._reported = False
 
     def start(self, pool: QThreadPool | None = None) -> None:
-        (pool or QThreadPool.globalInstance()).start(self._run)
+        self._job = _Job(self._work)
+        _Dispatcher.instance().keep(self)
+        (pool or QThreadPool.globalInstance()).start(functools.partial(_run_job, self._job))
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if self._job is not None:
+            self._job.cancel.set()
+
+    @property
+    def _released(self) -> bool:
+        return self._job is not None and self._job.released.is_set()
 
     @property
     def is_done(self) -> bool:
-        return self._done.is_set()
+        """True once the result (or the failure) has been reported on the GUI thread."""
+        return self._reported
 
-    def _progress(self, done: int, total: int | None) -> bool:
-        self.progressed.emit(done, -1 if total is None else total)
-        return not self._cancel.is_set()
+    def _deliver(self) -> bool:
+        """Emit what the job left (GUI thread); True once the job is over and let go."""
+        job = self._job
+        assert job is not None
+        while True:
+            try:
+                kind, value = job.outbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progressed":
+                self.progressed.emit(*value)
+            elif kind == "finished":
+                self._reported = True
+                self.finished.emit(value)
+            else:
+                self._reported = True
+                self.errored.emit(value)
+                self.failed.emit(failure_sentence(value))
+        return self._released and job.outbox.empty()
 
-    def _run(self) -> None:
-        try:
-            result = self._work(self._progress)
-        except Exception as exc:  # handed to the GUI thread; never lost in a thread
-            self.errored.emit(exc)
-            self.failed.emit(failure_sentence(exc))
-        else:
-            self.finished.emit(result)
-        finally:
-            self._done.set()
+
+class _Job:
+    """What a pool thread is given: plain Python, so nothing it lets go last is a Qt
+    object. The work is taken out of it; results go back through ``outbox``."""
+
+    def __init__(self, work: Callable[[Progress], Any]) -> None:
+        self.work: Callable[[Progress], Any] | None = work
+        self.cancel = threading.Event()
+        self.outbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.released = threading.Event()  # set once the pool thread holds nothing of it
+
+    def progress(self, done: int, total: int | None) -> bool:
+        self.outbox.put(("progressed", (done, -1 if total is None else total)))
+        _Dispatcher.wake_up()
+        return not self.cancel.is_set()
+
+
+def _run_job(job: _Job) -> None:
+    _work_into_outbox(job)  # every reference the work made is gone when this returns
+    job.released.set()
+    _Dispatcher.wake_up()
+
+
+def _work_into_outbox(job: _Job) -> None:
+    work, job.work = job.work, None
+    assert work is not None
+    try:
+        result = work(job.progress)
+    except Exception as exc:  # handed to the GUI thread; never lost in a thread
+        job.outbox.put(("errored", exc))
+    else:
+        job.outbox.put(("finished", result))
+
+
+class _Dispatcher(QObject):
+    """One object for the whole window, never destroyed: pool threads wake it, and on the
+    GUI thread it reports each running task's results and lets go of finished ones."""
+
+    woken = Signal()
+    _instance: _Dispatcher | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._running: list[BackgroundTask] = []
+        self.woken.connect(self._deliver_all, Qt.ConnectionType.QueuedConnection)
+
+    @classmethod
+    def instance(cls) -> _Dispatcher:
+        if cls._instance is None:  # first made by a start() on the GUI thread
+            cls._instance = cls()
+        return cls._instance
+
+    @classmethod
+    def wake_up(cls) -> None:
+        if cls._instance is not None:
+            cls._instance.woken.emit()
+
+    def keep(self, task: BackgroundTask) -> None:
+        """Hold ``task`` until it has reported and its pool thread has let go of it."""
+        self._running.append(task)
+
+    def _deliver_all(self) -> None:
+        for task in list(self._running):
+            if not shiboken6.isValid(task):  # its parent page is gone: drop its result,
+                if task._released:  # once the pool thread holds nothing of it either
+                    self._running.remove(task)
+                continue
+            if task._deliver():
+                self._running.remove(task)
 
 
 def failure_sentence(exc: Exception) -> str:
@@ -89,20 +180,12 @@ def run_in_background(
     on_error: Callable[[Exception], None],
 ) -> BackgroundTask:
     """Start ``fn()`` on the pool; ``on_done(result)`` or ``on_error(exception)`` then runs on
-    the GUI thread. Keep the returned task while it runs (its signals live on it)."""
+    the GUI thread. The task stays alive until it has reported, even if its caller drops it."""
     task = BackgroundTask(lambda _progress: fn())
     task.finished.connect(on_done)
     task.errored.connect(on_error)
-    # Kept alive here until it reports, even if its owner is gone meanwhile: a task
-    # collected while its thread still runs would emit from a deleted object.
-    _RUNNING.add(task)
-    task.finished.connect(lambda _r, t=task: _RUNNING.discard(t))
-    task.errored.connect(lambda _e, t=task: _RUNNING.discard(t))
     task.start()
     return task
-
-
-_RUNNING: set[BackgroundTask] = set()
 
 
 class RunningTasks:
