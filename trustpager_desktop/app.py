@@ -211,6 +211,10 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:  # type: ignore[n
         wait_until_loaded()
         app.sendPostedEvents()  # the layout requests of what the load added, then paint
         app.processEvents()
+    load_error = getattr(window.stack.currentWidget(), "load_error", None)
+    if load_error:  # a contact that does not exist (read off the GUI thread)
+        print(f"trustpager-desktop: {load_error}", file=sys.stderr)
+        return 2
     _resume_garbage_collection()
     ok = window.grab().save(args.screenshot)
     window.shutdown()

@@ -4,10 +4,10 @@ provider, a few contacts, and a helper that answers the next modal dialog."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.support import contacts as contact_factory
@@ -27,9 +27,11 @@ def collect_on_gui_thread(qapp):
 
 
 @pytest.fixture
-def services(sqlite_db, clock) -> AppServices:
-    """AppServices on SQLite, FixedClock, sandbox provider, tokens in memory only."""
-    return app_services(sqlite_db, clock)
+def services(sqlite_db, clock) -> Iterator[AppServices]:
+    """AppServices on SQLite, FixedClock, sandbox provider, tokens in memory only. A page's
+    background read still running when a test ends finishes before the database goes."""
+    yield app_services(sqlite_db, clock)
+    QThreadPool.globalInstance().waitForDone(10_000)
 
 
 @pytest.fixture
@@ -84,3 +86,9 @@ def answer_dialog(qtbot) -> Callable[[Callable[[QWidget], None]], list[QWidget]]
         return seen
 
     return arm
+
+
+def wait_loaded(page) -> None:  # type: ignore[no-untyped-def]
+    """Run the event loop until a page that reads off the GUI thread (the contact page after
+    ``load`` or a save, the Automations page...) has what it read on screen."""
+    assert page.wait_until_loaded(10_000), f"{type(page).__name__} did not finish loading"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import activity, automations, consent, opt_in, preferences
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.automations import AutomationInput, StepInput
@@ -53,10 +54,12 @@ def page(qtbot, services):
 def test_the_card_shows_the_record_or_no_consent_on_record(page, services, add_contact):
     ann = add_contact("Ann", "Lee", phone=ANN)
     page.load(ann)
+    wait_loaded(page)
     card = page.preferences
     assert card.record_label.text() == "No consent on record"
     _record(services, ann)
     page.load(ann)
+    wait_loaded(page)
     assert card.record_label.text() == "Consent: 15 Mar 2026, web form, spring promo"
     assert "form #42" in card.record_label.toolTip()
     # One purpose (the default): the card stays as simple as before, no purpose boxes.
@@ -67,6 +70,7 @@ def test_purpose_boxes_appear_with_a_second_purpose_and_save_a_decline(page, ser
     ann = add_contact("Ann", "Lee", phone=ANN)
     _set(services, sms_purposes="Marketing; Reminders")
     page.load(ann)
+    wait_loaded(page)
     card = page.preferences
     assert not card.purposes_box.isHidden()
     boxes = card.purpose_checks
@@ -115,6 +119,7 @@ def test_editing_details_keeps_the_record_time(page, services, add_contact):
                                       "keyword_reply", "Reply: START (SM1)")  # fmt: skip
         opt_in.set_record(s, s.get(Contact, ann), record, actor="Inbox", clock=services.clock)
     page.load(ann)
+    wait_loaded(page)
     details = page.details
     assert details.editors["consent_date"].text() == "2026-03-15 10:30"
     assert details.form.method.currentData() == "keyword_reply"
@@ -214,6 +219,7 @@ def test_the_contact_page_with_record_and_purposes_fits_in_1024_by_700(
     window.show()
     qtbot.waitExposed(window)
     window.open_contact(ann)
+    wait_loaded(window.contact_page)
     card = window.contact_page.preferences
     qtbot.waitUntil(lambda: card.record_label.text().startswith("Consent:"))
     hint = window.minimumSizeHint()

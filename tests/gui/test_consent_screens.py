@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.providers.base import InboundRecord
@@ -90,6 +91,7 @@ def test_the_card_ticks_a_number_opt_out_and_points_to_its_owner(page, add_conta
     add_contact("Ola", "Out", phone=ANN, opted_out=True)
     sam = add_contact("Sam", "Same", phone=ANN)
     page.load(sam)
+    wait_loaded(page)
     card = page.preferences
     assert card.toggle.isChecked() and not card.toggle.isEnabled()
     assert "Ola Out" in card.toggle.toolTip()
@@ -104,6 +106,7 @@ def test_a_held_contact_shows_the_hold_and_ctrl_enter_asks_first(
     ann = add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "I never signed up for this", "SMheld")
     page.load(ann)
+    wait_loaded(page)
     assert page.preferences.state_label.text() == "Held: reply waiting for review"
     assert "decide by" in page.preferences.status.text()
     assert "held until someone decides" in page.messaging.banner.text()
@@ -123,6 +126,7 @@ def test_waiting_for_start_says_a_manual_text_will_not_go_through(
     ann = add_contact("Ann", "Lee", phone=ANN)
     _stop_then_reconsent(services, ann)
     page.load(ann)
+    wait_loaded(page)
     assert page.preferences.state_label.text() == (
         "Re-consent recorded; waiting for the customer's START reply"
     )
@@ -140,6 +144,7 @@ def test_the_reconsent_dialog_warns_when_twilio_blocks_the_number(
     ann = add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "STOP", "SMstop", minutes_ago=30)
     page.load(ann)
+    wait_loaded(page)
     page.preferences.toggle.click()
     shown = answer_dialog(lambda dialog: dialog.reject())
     page.preferences.save_button.click()
@@ -153,6 +158,7 @@ def test_a_plain_opt_out_reconsent_dialog_has_no_twilio_warning(
     page, services, add_contact, answer_dialog
 ):
     page.load(add_contact("Ann", "Lee", phone=ANN, opted_out=True))
+    wait_loaded(page)
     page.preferences.toggle.click()
     shown = answer_dialog(lambda dialog: dialog.reject())
     page.preferences.save_button.click()
@@ -164,6 +170,7 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
     page.load(ann)
+    wait_loaded(page)
     page.preferences.toggle.click()
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     page.preferences.save_button.click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, MessageStatus
 from trustpager_desktop.store.models import (
@@ -49,6 +51,7 @@ def _count(services, model, *where) -> int:
 def test_toggle_without_save_changes_nothing_and_shows_unsaved(page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
     assert not card.save_button.isEnabled()
 
@@ -65,11 +68,13 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
 
     card.toggle.click()
     asked = answer_dialog(lambda box: box.defaultButton().click())  # the default: no text
     card.save_button.click()
+    wait_loaded(page)
 
     assert asked and "confirmation" in asked[0].windowTitle().lower()
     assert asked[0].defaultButton() is asked[0].button(QMessageBox.StandardButton.No)
@@ -95,6 +100,7 @@ def test_turning_off_asks_for_reconsent_and_cancel_keeps_the_opt_out(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     card = page.preferences
     card.toggle.click()  # untick: wants to re-subscribe
 
@@ -113,6 +119,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     page.preferences.toggle.click()
     problems: list[str] = []
 
@@ -145,6 +152,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 
 def test_accessible_names_on_toggle_save_and_send(page, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     assert page.preferences.toggle.accessibleName() == "SMS opt-out"
     assert page.preferences.save_button.accessibleName()
     assert page.messaging.send_button.accessibleName() == "Send text message"
@@ -158,6 +166,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
 ):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     card = page.messaging
     assert card.banner_frame.isVisible()
     assert card.banner.text() == (
@@ -169,6 +178,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     with qtbot.waitSignal(card.send_finished, timeout=5000) as blocker:
         card.send_button.click()
+    wait_loaded(page)
 
     assert asked and "opted out" in asked[0].text().lower()
     outcome = blocker.args[0]
@@ -189,6 +199,7 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
 def test_declining_the_confirmation_sends_nothing(page, services, add_contact, answer_dialog):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     page.load(cid)
+    wait_loaded(page)
     page.messaging.compose.setPlainText("Hello")
 
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
@@ -206,10 +217,12 @@ def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.fail_recipient("+14155550101", 21610)
     page.load(cid)
+    wait_loaded(page)
     page.messaging.compose.setPlainText("Hi")
 
     with qtbot.waitSignal(page.messaging.send_finished, timeout=10000):
         page.messaging.send_button.click()
+    wait_loaded(page)
 
     assert page.messaging.result.text().startswith("Not sent:")
     assert _contact(services, cid).sms_opted_out
@@ -219,6 +232,7 @@ def test_send_through_twilio_refused_21610_shows_reason_and_opts_out(
 
 def test_counter_shows_characters_and_segments(page, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     page.messaging.compose.setPlainText("x" * 42)
     assert page.messaging.counter.text() == "42 characters · 1 segment (GSM-7)"
     page.messaging.compose.setPlainText("x" * 161)
@@ -227,6 +241,7 @@ def test_counter_shows_characters_and_segments(page, add_contact):
 
 def test_simulate_reply_only_in_sandbox(page, services, add_contact):
     page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(page)
     assert page.simulate_button.isVisible()
     assert services.provider_choice.is_sandbox
 
@@ -249,6 +264,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
             )
         )
     page.load(cid)
+    wait_loaded(page)
 
     assert page.title.text() == f"{HTML} <i>x</i>"
     assert page.title.textFormat() == Qt.TextFormat.PlainText
@@ -264,6 +280,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
 def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
+    wait_loaded(page)
     page.details.editors["phone"].setText("12")
     page.details.editors["phone"].textEdited.emit("12")
     page.details.editors["last_name"].setText("Changed")
@@ -283,6 +300,7 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
     qtbot.addWidget(window)
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     window.open_contact(cid)
+    wait_loaded(window.contact_page)
     activate(window)
     editor = window.contact_page.details.editors["company"]
     editor.setFocus()
@@ -292,3 +310,50 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
         assert _contact(services, cid).company == "Harbor Dental"
     finally:
         window.contact_page.discard()  # never leave a Save/Discard question open at teardown
+
+
+# -- loading off the GUI thread ---------------------------------------------------------
+
+
+def test_a_slow_load_of_one_contact_is_superseded_and_never_shows_its_consent_state(
+    qtbot, page, services, add_contact, monkeypatch
+):
+    """Opening Ann (opted out; her read is slow) then Bob ends on Bob; Ann's late result is
+    never painted, and while loading nothing can be toggled or sent for either."""
+    from trustpager_desktop.ui import contact_page as module
+
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    bob = add_contact("Bob", "Ray", phone="(212) 555-0102")
+    release = threading.Event()
+    real_read = module.load_contact_page
+
+    def slow_for_ann(session, contact_id, settings):  # type: ignore[no-untyped-def]
+        if contact_id == ann:
+            assert release.wait(10)
+        return real_read(session, contact_id, settings)
+
+    monkeypatch.setattr(module, "load_contact_page", slow_for_ann)
+    shown: list[int] = []
+    paint = page.preferences.load
+    page.preferences.load = lambda contact: (shown.append(contact.id), paint(contact))[1]
+
+    page.load(ann)
+    assert page.is_loading and page.title.text() == "Loading…"
+    assert not page.preferences.toggle.isEnabled() and not page.messaging.send_button.isEnabled()
+    page.preferences.toggle.click()
+    page.messaging.compose.setPlainText("Hi")
+    page.messaging.send()  # Ctrl+Enter's path: refused while nothing is shown
+    page.load(bob)
+    release.set()
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        pass
+    wait_loaded(page)
+
+    assert shown == [bob]  # Ann's page was read but never painted
+    assert page.contact is not None and page.contact.id == bob
+    assert page.title.text() == "Bob Ray"
+    assert not page.preferences.toggle.isChecked() and page.preferences.toggle.isEnabled()
+    assert page.messaging.send_button.isEnabled() and not page.messaging.banner_frame.isVisible()
+    assert services.provider_choice.provider.sent == []
+    assert _contact(services, ann).sms_opted_out  # untouched by the refused toggle
+    assert not _contact(services, bob).sms_opted_out

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import demo
 from trustpager_desktop.ui.contact_browser import SMS_COLUMN
 from trustpager_desktop.ui.main_window import NAVIGATION, MainWindow
@@ -52,6 +53,7 @@ def window(qtbot, services, add_contact, palette):
     w.settings_page._refuse("default_country", "a refusal, shown in the error tone")
     w.opportunities_page.show_opportunity(1)  # a subscribed contact: the OK tone
     w.open_contact(opted_out)
+    wait_loaded(w.contact_page)
     return w
 
 

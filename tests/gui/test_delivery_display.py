@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from tests.gui.test_contact_page import page  # noqa: F401 - the contact page fixture
 from trustpager_desktop.core import delivery
 from trustpager_desktop.core.consent import may_automation_text
@@ -43,6 +44,7 @@ def test_each_text_shows_its_delivery(page, services, add_contact):  # noqa: F81
     _texts_then_twilio_says(services, cid, [("delivered", None), ("undelivered", 30003)])
 
     page.load(cid)
+    wait_loaded(page)
 
     metas = [b.meta.text() for b in page.messaging.bubbles()]
     assert "Sent · Delivered" in metas[0]
@@ -59,6 +61,7 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
     _texts_then_twilio_says(services, cid, [("undelivered", 30006), ("undelivered", 30006)])
 
     page.load(cid)
+    wait_loaded(page)
 
     card = page.messaging
     assert card.delivery_frame.isVisible()
@@ -70,6 +73,7 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
     assert card.delivery_headline.textFormat().name == "PlainText"
 
     card.clear_delivery_button.click()
+    wait_loaded(page)
 
     assert not card.delivery_frame.isVisible()
     assert card.result.text() == "Cleared: automations will text this number again."

@@ -18,11 +18,6 @@ from trustpager_desktop.ui.main_window import MainWindow
 
 # ui function -> why it may still read on the GUI thread.
 ALLOWED = {
-    "contact_page.ContactPage.load": (
-        "opening a contact: read at once so the page never shows another contact's consent "
-        "state; five round trips once core.contact_page_data lands (issue 18 item 1)"
-    ),
-    "messaging_card.MessagingCard.reload_conversation": "part of opening a contact (as above)",
     "contact_browser.ContactTableModel.read_rows": (
         "the contact list's lazy paging: Qt asks for rows as they scroll into view, one "
         "page (one statement) at a time"
@@ -43,6 +38,7 @@ ALLOWED = {
 
 def _navigate(window: MainWindow, qtbot, contact_id: int) -> None:
     window.open_contact(contact_id)
+    qtbot.waitUntil(lambda: not window.contact_page.is_loading, timeout=5_000)
     for key in ("contacts", "opportunities", "automations", "activity", "review", "settings"):
         window.show_page(key)
         page = window.stack.currentWidget()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import demo
 from trustpager_desktop.ui.main_window import NAVIGATION, MainWindow
 
@@ -38,6 +39,7 @@ def test_every_page_fits_in_1024_by_700(qtbot, window, key):
 
 def test_a_very_long_name_is_elided_not_widening_the_window(qtbot, window):
     window.open_contact(window.long_id)
+    wait_loaded(window.contact_page)
     page = window.contact_page
     qtbot.waitUntil(lambda: page.title.is_elided())
     assert window.width() == SIZE[0]
@@ -50,8 +52,10 @@ def test_a_very_long_name_is_elided_not_widening_the_window(qtbot, window):
 def test_the_window_shrinks_back_after_a_long_name(qtbot, window):
     window.resize(1280, 800)
     window.open_contact(window.long_id)
+    wait_loaded(window.contact_page)
     window.show_page("contacts")
     window.resize(*SIZE)
     qtbot.waitUntil(lambda: window.width() == SIZE[0])
     window.open_contact(window.long_id)
+    wait_loaded(window.contact_page)
     assert window.width() == SIZE[0]

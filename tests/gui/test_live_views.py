@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.gui.conftest import wait_loaded
 from tests.support.contacts import add_contact
 from tests.support.desktop import MemoryTokenStore
 from trustpager_desktop.core import automations, consent
@@ -78,6 +79,7 @@ def test_a_stop_taken_in_by_another_desktop_shows_on_the_open_contact(
 ):
     ann = _contact(here, "Ann", "+14155550101")
     window.open_contact(ann)
+    wait_loaded(window.contact_page)
     card = window.contact_page.preferences
     assert not window.contact_page.contact.sms_opted_out
     window.contact_page.details.editors["company"].setText("Typing here")

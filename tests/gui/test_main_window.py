@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import demo
-from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.store.models import Contact, Opportunity, Setting
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -47,9 +47,13 @@ def test_unknown_targets_are_refused_clearly(window, target):
         window.show_target(target)
 
 
-def test_missing_contact_target_is_a_lookup_error(window):
-    with pytest.raises(NotFoundError):
-        window.show_target("contact:99999")
+def test_a_missing_contact_says_so_on_the_page(window):
+    window.show_target("contact:99999")
+    page = window.contact_page
+    wait_loaded(page)
+    assert page.load_error == "This contact no longer exists."
+    assert page.loading_label.text() == "This contact no longer exists."
+    assert not page.messaging.send_button.isEnabled()
 
 
 def test_status_bar_highlights_sandbox_and_takes_inbox_status(window):
@@ -68,6 +72,7 @@ def test_open_full_contact_record_opens_the_right_contact(window, services):
     assert not hasattr(panel, "preferences")  # no Communication Preferences card here
 
     panel.open_contact_button.click()
+    wait_loaded(window.contact_page)
 
     assert window.stack.currentWidget() is window.contact_page
     assert window.contact_page.contact.id == contact.id
@@ -76,6 +81,7 @@ def test_open_full_contact_record_opens_the_right_contact(window, services):
 
 def test_leaving_a_contact_with_unsaved_changes_asks(window, services, answer_dialog):
     window.open_contact(1)
+    wait_loaded(window.contact_page)
     window.contact_page.preferences.toggle.click()
 
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Cancel).click())

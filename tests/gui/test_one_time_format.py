@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.gui.conftest import wait_loaded
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import automations, inbox, opportunities
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -54,6 +55,7 @@ def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(qtbot
     assert {log.data(log.index(r, 0)) for r in range(log.rowCount())} == {TOKYO}
 
     window.open_contact(window.ann)
+    wait_loaded(window.contact_page)
     page = window.contact_page
     timeline = {page.timeline.topLevelItem(i).text(0)
                 for i in range(page.timeline.topLevelItemCount())}  # fmt: skip
@@ -83,6 +85,7 @@ def test_a_status_line_uses_the_business_zone_too(window, services, clock):
         consent.opt_out_contact(s, s.get(Contact, window.ann), source=ConsentSource.MANUAL_TOGGLE,
                                 actor="t", clock=clock)  # fmt: skip
     window.open_contact(window.ann)
+    wait_loaded(window.contact_page)
     assert window.contact_page.preferences.status.text() == (
         "Opted out since 27 Nov 2026, 01:00 JST by manual toggle"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import opportunities
 from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.ui.contact_page import ContactPage
@@ -107,6 +108,7 @@ def test_the_contact_page_lists_the_contacts_opportunities_and_opens_one(qtbot, 
     contact_page = ContactPage(services)
     qtbot.addWidget(contact_page)
     contact_page.load(people["ann"])
+    wait_loaded(contact_page)
     card = contact_page.opportunities
     assert card.list.topLevelItemCount() == 1
     item = card.list.topLevelItem(0)
@@ -122,6 +124,7 @@ def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
     contact_page = ContactPage(services)
     qtbot.addWidget(contact_page)
     contact_page.load(people["olga"])
+    wait_loaded(contact_page)
 
     def fill(dialog: OpportunityDialog) -> None:
         assert not dialog.contact_combo.isEnabled()  # the contact is given
@@ -130,6 +133,7 @@ def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
 
     answer_dialog(fill)
     contact_page.opportunities.new_button.click()
+    wait_loaded(contact_page)
     assert contact_page.opportunities.list.topLevelItem(0).text(0) == "Fence"
     with services.db.read() as s:
         (row,) = opportunities.list_opportunities(s, contact_id=people["olga"])

@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from tests.support.contacts import add_contact
 from tests.support.desktop import app_services
 from trustpager_desktop.store.models import ConsentEvent, OutboundMessage
@@ -18,6 +19,7 @@ def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, an
     window = MainWindow(services)
     qtbot.addWidget(window)
     window.open_contact(cid)
+    wait_loaded(window.contact_page)
     page = window.contact_page
 
     page.preferences.toggle.click()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gui.conftest import wait_loaded
 from tests.support.desktop import app_services
 from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
@@ -68,6 +69,7 @@ def test_opening_a_contact_page_costs_at_most_5_round_trips(qtbot, demo_services
     qtbot.addWidget(window)
     with RoundTripCounter(demo_services.db.engine) as counter:
         window.open_contact(contact_id)
+        wait_loaded(window.contact_page)
     page = window.contact_page
     print(counter.describe())
     assert page.contact is not None and page.contact.id == contact_id

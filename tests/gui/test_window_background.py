@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import contacts
 from trustpager_desktop.ui.background import BackgroundWork, opt_out_names
 from trustpager_desktop.ui.main_window import MainWindow
@@ -24,6 +25,7 @@ def test_simulated_stop_reply_opts_the_open_contact_out_without_a_manual_step(
     window, work = window_with_jobs
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     window.open_contact(cid)
+    wait_loaded(window.contact_page)
     assert not window.contact_page.preferences.toggle.isChecked()
 
     services.provider_choice.provider.simulate_reply(from_number="+14155550101", body="STOP")
@@ -58,6 +60,7 @@ def test_consent_report_from_the_contact_page(qtbot, services, add_contact, tmp_
     page = ContactPage(services)
     qtbot.addWidget(page)
     page.load(add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True))
+    wait_loaded(page)
     target = tmp_path / f"report.{fmt}"
     with qtbot.waitSignal(page.report_saved, timeout=10_000):
         page.write_consent_report(str(target), fmt)

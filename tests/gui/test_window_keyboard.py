@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import demo
 from trustpager_desktop.ui.help_menu import SHORTCUTS, opt_out_guide_text, shortcuts_text
 from trustpager_desktop.ui.main_window import MainWindow
@@ -31,6 +32,7 @@ def _ctrl(qtbot, window, key) -> None:
 
 def test_ctrl_q_quits_after_asking_about_unsaved_changes(qtbot, window, answer_dialog, activate):
     window.open_contact(1)
+    wait_loaded(window.contact_page)
     window.contact_page.preferences.toggle.click()  # an unsaved change
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Cancel).click())
     quits = []
@@ -76,6 +78,7 @@ def test_alt_left_goes_back_to_the_opportunity_a_contact_was_opened_from(qtbot, 
 
 def test_the_opt_out_toggle_is_the_first_tab_stop_of_a_contact(qtbot, window):
     window.open_contact(1)
+    wait_loaded(window.contact_page)
     page = window.contact_page
     assert QApplication.focusWidget() is page.back_button
     qtbot.keyClick(page.back_button, Qt.Key.Key_Tab)
@@ -86,6 +89,7 @@ def test_the_opt_out_toggle_is_the_first_tab_stop_of_a_contact(qtbot, window):
 
 def test_tab_in_the_message_box_moves_on_and_a_pasted_tab_stays_gsm7(qtbot, window):
     window.open_contact(1)
+    wait_loaded(window.contact_page)
     compose = window.contact_page.messaging.compose
     compose.setFocus()
     qtbot.keyClicks(compose, "Hi")

@@ -11,6 +11,7 @@ from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import activity, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.states import ActivityKind
@@ -48,6 +49,7 @@ def test_file_dialogs_open_in_documents(qtbot, services, add_contact, documents,
     contact_page = ContactPage(services)
     qtbot.addWidget(contact_page)
     contact_page.load(add_contact("Ann", phone="(415) 555-0101"))
+    wait_loaded(contact_page)
     contact_page.save_consent_report()
     log = ActivityPage(services)
     qtbot.addWidget(log)

@@ -3,7 +3,7 @@ Preferences and Messaging cards in a sidebar on the right."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -33,7 +34,7 @@ from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
-from trustpager_desktop.ui.runner import BackgroundTask, show_progress
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, show_progress, wait_until
 from trustpager_desktop.usecases.contacts import ContactsService
 
 
@@ -146,11 +147,17 @@ class ContactPage(QWidget):
     reply_simulated = Signal()  # sandbox: the window checks the inbox at once
     report_saved = Signal(str)  # the file written
     contact_saved = Signal(int)  # something about this contact changed in the database
+    loaded = Signal()  # the contact asked for last is on screen (or could not be read)
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._services = services
         self.contact: ContactView | None = None
+        self.load_error: str | None = None  # why the contact asked for could not be shown
+        self._wanted: int | None = None  # the contact asked for last
+        self._after_show: Callable[[], None] | None = None  # kept edits, put back once shown
+        self._read = LatestRead(self, self._shown, self._load_failed, again=self._read_wanted,
+                                loaded=self.loaded.emit)  # fmt: skip
         self._build()
 
     def _build(self) -> None:
@@ -229,12 +236,19 @@ class ContactPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        # While another contact is read nothing of the previous one (its consent state, its
+        # Send) is on screen: the page shows this line instead.
+        self.loading_label = QLabel("Loading…")
+        self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading_label.setVisible(False)
+        self._splitter = splitter
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(12)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.loading_label, 1)
         self._set_tab_order()
 
     def _set_tab_order(self) -> None:
@@ -270,7 +284,9 @@ class ContactPage(QWidget):
         dialog = OpportunityDialog(
             self._services, stages, self.contact.id, self.contact.display_name, self
         )
-        if dialog.exec() == OpportunityDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == OpportunityDialog.DialogCode.Accepted
+        dialog.deleteLater()  # parented to the page: gone now, not collected on a worker thread
+        if accepted:
             self._reload_after_save()
 
     def set_back_label(self, text: str) -> None:
@@ -281,16 +297,80 @@ class ContactPage(QWidget):
     # -- loading ----------------------------------------------------------------------
 
     def load(self, contact_id: int) -> None:
-        """Show a contact. Raises NotFoundError when it no longer exists."""
-        s = self._services
-        with s.db.read(snapshot=False) as session:  # five round trips, no BEGIN/ROLLBACK
-            data = load_contact_page(session, contact_id, s.settings)
+        """Show a contact: read it off the GUI thread (five round trips) and show it when it
+        arrives; ``loaded`` fires then. Until then a different contact's page is replaced by
+        "Loading…" (never its consent state or its Send); the latest load wins. A contact
+        that no longer exists leaves ``load_error`` set and says so on the page."""
+        self._wanted = contact_id
+        self.load_error = None
+        if self.contact is None or self.contact.id != contact_id:
+            self._show_loading()
+        self._read_wanted()
+
+    def _read_wanted(self) -> None:
+        s, contact_id = self._services, self._wanted
+        if contact_id is None:
+            return
+
+        def read() -> ContactPageData:
+            with s.db.read(snapshot=False) as session:  # five round trips, no BEGIN/ROLLBACK
+                return load_contact_page(session, contact_id, s.settings)
+
+        self._read.start(read)
+
+    @property
+    def is_loading(self) -> bool:
+        """True while the contact (or its conversation, after a send) is being read."""
+        return self._read.is_loading or self.messaging.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the contact asked for is on screen (``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
+
+    def _show_loading(self) -> None:
+        self.contact = None
+        self.title.setText("Loading…")
+        self.subtitle.setText("")
+        self._splitter.setVisible(False)
+        self.loading_label.setVisible(True)
+        self._set_actions_enabled(False)
+
+    def _set_actions_enabled(self, enabled: bool) -> None:
+        self._splitter.setEnabled(enabled)
+        for button in (self.simulate_button, self.enroll_button, self.report_button):
+            button.setEnabled(enabled)
+
+    def _shown(self, data: ContactPageData) -> None:
+        if data.contact.id != self._wanted:  # an older load arriving late: never painted
+            return
         self.show_data(data)
+        after, self._after_show = self._after_show, None
+        if after is not None:
+            after()
+
+    def _load_failed(self, error: Exception) -> None:
+        self._after_show = None
+        if (
+            self.contact is not None
+            and self.contact.id == self._wanted
+            and not isinstance(error, NotFoundError)
+        ):
+            return  # a re-read of the shown contact failed: keep what is on screen
+        self._show_loading()
+        self.load_error = (
+            "This contact no longer exists." if isinstance(error, NotFoundError) else str(error)
+        )
+        self.title.setText("Contact not shown")
+        self.loading_label.setText(self.load_error)
 
     def show_data(self, data: ContactPageData) -> None:
         """Show a contact page read by ``core.contact_page_data`` (on any thread)."""
         s, contact = self._services, data.contact
         self.contact = contact
+        self.loading_label.setText("Loading…")
+        self.loading_label.setVisible(False)
+        self._splitter.setVisible(True)
+        self._set_actions_enabled(True)
         self.title.setText(contact.display_name or "(no name)")
         self.subtitle.setText(
             " · ".join(p for p in (contact.phone_display, contact.company, contact.email) if p)
@@ -340,16 +420,17 @@ class ContactPage(QWidget):
         # A change seen from elsewhere must not throw away what is being typed here.
         typed = {k: e.text() for k, e in self.details.editors.items()}
         keep_details = not announce and self.details.is_dirty()
-        try:
-            self.load(contact_id)
-        except NotFoundError:
-            return
-        if keep_prefs:  # a details save must not throw away an unsaved toggle
-            self.preferences.toggle.setChecked(toggle)
-        if keep_details:
-            for key, text in typed.items():
-                self.details.editors[key].setText(text)
-            self.details.form.edited.emit()  # Save stays enabled
+
+        def put_back() -> None:
+            if keep_prefs:  # a details save must not throw away an unsaved toggle
+                self.preferences.toggle.setChecked(toggle)
+            if keep_details:
+                for key, text in typed.items():
+                    self.details.editors[key].setText(text)
+                self.details.form.edited.emit()  # Save stays enabled
+
+        self._after_show = put_back
+        self.load(contact_id)
         if announce:
             self.contact_saved.emit(contact_id)
 
@@ -417,7 +498,9 @@ class ContactPage(QWidget):
         from trustpager_desktop.ui.automations_page import EnrollDialog
 
         if self.contact is not None:
-            EnrollDialog(self._services, [self.contact.id], self).exec()
+            dialog = EnrollDialog(self._services, [self.contact.id], self)
+            dialog.exec()
+            dialog.deleteLater()
             self._reload_after_save(announce=False)
 
     # -- consent report ---------------------------------------------------------------

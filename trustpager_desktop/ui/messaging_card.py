@@ -35,7 +35,7 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
-from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
 from trustpager_desktop.usecases.messaging import MessagingService
 from trustpager_desktop.usecases.result import Outcome
 
@@ -109,6 +109,7 @@ class MessageBubble(QFrame):
 
 class MessagingCard(Card):
     send_finished = Signal(object)  # SendOutcome, or the sentence saying why nothing was sent
+    loaded = Signal()  # a re-read conversation is on screen
 
     def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__("Messaging", parent)
@@ -116,6 +117,8 @@ class MessagingCard(Card):
         self.service = MessagingService(services)
         self._contact: ContactView | None = None
         self._job: BackgroundTask | None = None
+        self._read = LatestRead(self, self._read_shown, self._read_failed,
+                                again=self.reload_conversation, loaded=self.loaded.emit)  # fmt: skip
         self._build()
 
     def _build(self) -> None:
@@ -139,7 +142,9 @@ class MessagingCard(Card):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(holder)
-        self.scroll.setMinimumHeight(180)
+        # 140 px (a few bubbles) keeps the whole page, with a consent record and three
+        # purposes in its card, inside 1024x700; the conversation grows with the window.
+        self.scroll.setMinimumHeight(140)
         bar = self.scroll.verticalScrollBar()
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))  # keep the newest in view
         self.empty = plain_label("No messages yet.")
@@ -220,12 +225,37 @@ class MessagingCard(Card):
             self._show(items, problem)
 
     def reload_conversation(self) -> None:
-        if self._contact is None:
+        """Re-read the conversation off the GUI thread (after a send); ``loaded`` fires once
+        it is on screen. A read for a contact no longer shown is dropped."""
+        contact = self._contact
+        if contact is None:
             return
-        with self._services.db.read(snapshot=False) as s:
-            items = conversation.conversation_for_contact(s, self._contact.id)
-            problem = delivery.delivery_problem(s, self._contact.phone_e164)
-        self._show(items, problem)
+        db = self._services.db
+
+        def read() -> tuple[int, Sequence[ConversationItem], delivery.DeliveryProblem | None]:
+            with db.read(snapshot=False) as s:
+                items = conversation.conversation_for_contact(s, contact.id)
+                return contact.id, items, delivery.delivery_problem(s, contact.phone_e164)
+
+        self._read.start(read)
+
+    @property
+    def is_loading(self) -> bool:
+        return self._read.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        return self._read.wait_until_loaded(timeout_ms)
+
+    def _read_shown(
+        self, read: tuple[int, Sequence[ConversationItem], delivery.DeliveryProblem | None]
+    ) -> None:
+        contact_id, items, problem = read
+        if self._contact is not None and self._contact.id == contact_id:
+            self._show(items, problem)
+
+    def _read_failed(self, error: Exception) -> None:
+        coloured(self.result, WARNING_COLOUR)
+        self.result.setText(f"The conversation could not be read: {error}")
 
     def _show(
         self, items: Sequence[ConversationItem], problem: delivery.DeliveryProblem | None
