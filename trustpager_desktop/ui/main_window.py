@@ -38,8 +38,7 @@ from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPa
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
-from trustpager_desktop.usecases.automations import AutomationsService
-from trustpager_desktop.usecases.review import ReviewService
+from trustpager_desktop.usecases.screens import Screens
 
 if TYPE_CHECKING:
     from trustpager_desktop.ui.activity_page import ActivityPage
@@ -62,7 +61,7 @@ NAVIGATION = [
     ("insights", "Insights"),
     ("settings", "Settings"),
 ]
-# Pages built on first visit (_page_class), so their imports wait too.
+# Pages built on first visit (_make_page), so their imports wait too.
 LAZY_PAGES = (
     "opportunities", "automations", "activity", "review", "optouts", "insights", "settings"
 )  # fmt: skip
@@ -117,6 +116,7 @@ class MainWindow(QMainWindow):
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services
+        self.screens = Screens.build(services)  # each page gets its service from here
         self.setWindowTitle(APP_NAME)
         self._fit_to_screen(1280, 800)
         self.pause = AutomationPause(services, self)
@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
         # Changes made here, on another desktop or by the agent: refresh what shows them.
         self._stale: set[str] = set()
         self.live = LiveUpdates(services, self)
-        self.automations = AutomationsService(services)
-        self.review = ReviewService(services)
+        self.automations = self.screens.automations
+        self.review = self.screens.review
         self._live_tasks: list[BackgroundTask] = []  # kept while they run
         self.live.changed.connect(self.show_changes)
         self.nav.setCurrentRow(0)
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         if key not in self.pages:
             if key not in LAZY_PAGES:
                 raise KeyError(key)
-            widget = _page_class(key)(self.services)
+            widget = _make_page(key, self.services, self.screens)
             self._wire_page(key, widget)
             self.pages[key] = widget
             self.stack.addWidget(widget)
@@ -589,33 +589,33 @@ class MainWindow(QMainWindow):
         QThreadPool.globalInstance().waitForDone(5000)
 
 
-def _page_class(key: str) -> Callable[[AppServices], QWidget]:
-    """A lazy page's class, its module imported on first need (a window start imports
-    only the contacts pages)."""
+def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
+    """A lazy page, its module imported on first need (a window start imports only the
+    contacts pages), given its screen's service."""
     if key == "opportunities":
         from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 
-        return OpportunitiesPage
+        return OpportunitiesPage(services)
     if key == "automations":
         from trustpager_desktop.ui.automations_page import AutomationsPage
 
-        return AutomationsPage
+        return AutomationsPage(services)
     if key == "activity":
         from trustpager_desktop.ui.activity_page import ActivityPage
 
-        return ActivityPage
+        return ActivityPage(services)
     if key == "review":
         from trustpager_desktop.ui.review_page import ReviewPage
 
-        return ReviewPage
+        return ReviewPage(services)
     if key == "optouts":
         from trustpager_desktop.ui.optouts_page import OptOutsPage
 
-        return OptOutsPage
+        return OptOutsPage(services)
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 
-        return InsightsPage
+        return InsightsPage(services)
     from trustpager_desktop.ui.settings_page import SettingsPage
 
-    return SettingsPage
+    return SettingsPage(services)

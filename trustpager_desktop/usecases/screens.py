@@ -1,0 +1,35 @@
+"""Every screen's service, built once per window from the wiring: the one object the
+window holds to hand each page its service (a page never sees ``AppServices``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases.messaging import MessagingService
+from trustpager_desktop.usecases.review import ReviewService
+from trustpager_desktop.usecases.settings import SettingsService
+
+if TYPE_CHECKING:
+    from trustpager_desktop.services import AppServices
+
+
+@dataclass(frozen=True)
+class Screens:
+    contacts: ContactsService
+    messaging: MessagingService
+    review: ReviewService
+    automations: AutomationsService
+    settings: SettingsService
+
+    @classmethod
+    def build(cls, app: AppServices) -> Screens:
+        return cls(
+            contacts=ContactsService(app),
+            messaging=MessagingService(app),
+            review=ReviewService(app),
+            automations=AutomationsService(app),
+            settings=SettingsService(app),
+        )
