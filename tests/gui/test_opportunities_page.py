@@ -12,6 +12,7 @@ from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage, OpportunityDialog
 from trustpager_desktop.ui.theme import Tone, tone_of
+from trustpager_desktop.usecases.opportunities import OpportunitiesService
 
 
 @pytest.fixture
@@ -33,10 +34,11 @@ def _add(services, contact_id, title, stage="New lead"):
 def page(qtbot, services, people):
     _add(services, people["ann"], "Kitchen remodel")
     _add(services, people["olga"], "Deck repair", "Won")
-    widget = OpportunitiesPage(services)
+    widget = OpportunitiesPage(OpportunitiesService(services))
     qtbot.addWidget(widget)
     widget.resize(1000, 600)
     widget.show()
+    wait_loaded(widget)
     return widget
 
 
@@ -50,13 +52,15 @@ def test_a_new_opportunity_is_added_for_a_contact_found_by_number(
     def fill(dialog: OpportunityDialog) -> None:
         dialog.title_edit.setText("Water heater")
         dialog.contact_search.setText("0101")
-        dialog.find_contacts()
+        with qtbot.waitSignal(dialog.contacts_found):
+            dialog.find_contacts()
         dialog.value_edit.setText("$2,400")
         dialog.stage_edit.setCurrentText("Quote sent")
         dialog.save()
 
     seen = answer_dialog(fill)
     page.new_opportunity()
+    wait_loaded(page)
     assert seen
     assert _titles(page)[0] == "Water heater"
     assert page.panel.opportunity.title == "Water heater"
@@ -64,13 +68,14 @@ def test_a_new_opportunity_is_added_for_a_contact_found_by_number(
 
 
 def test_the_dialog_refuses_a_missing_contact_and_a_bad_value(qtbot, services, people):
-    dialog = OpportunityDialog(services, list(opportunities.DEFAULT_STAGES))
+    dialog = OpportunityDialog(OpportunitiesService(services), list(opportunities.DEFAULT_STAGES))
     qtbot.addWidget(dialog)
     dialog.title_edit.setText("Gutters")
     assert not dialog.save()
     assert dialog.errors["contact"].isVisibleTo(dialog)
     dialog.contact_search.setText("Ann")
-    dialog.find_contacts()
+    with qtbot.waitSignal(dialog.contacts_found):
+        dialog.find_contacts()
     dialog.value_edit.setText("lots")
     assert not dialog.save()
     assert "not an amount" in dialog.errors["value"].text()
@@ -80,15 +85,20 @@ def test_the_dialog_refuses_a_missing_contact_and_a_bad_value(qtbot, services, p
 
 def test_the_stage_is_changed_in_the_panel_and_the_filter_shows_one_stage(qtbot, page, services):
     page.table.selectRow(_titles(page).index("Kitchen remodel"))
+    wait_loaded(page)
     page.panel.stage_edit.setCurrentText("Negotiating")
     assert page.panel.save()
+    wait_loaded(page)
     with services.db.read() as s:
         assert [r.title for r in opportunities.list_opportunities(s, stage="Negotiating")] == [
             "Kitchen remodel"
         ]
     page.stage_filter.setCurrentIndex(page.stage_filter.findData("Won"))
+    assert page.empty_state.text() == "Loading…"  # not the other stage's rows
+    wait_loaded(page)
     assert _titles(page) == ["Deck repair"]
     page.stage_filter.setCurrentIndex(page.stage_filter.findData("Lost"))
+    wait_loaded(page)
     assert page.empty_state.is_showing() and "No opportunities at stage 'Lost'" in (
         page.empty_state.text()
     )
@@ -97,9 +107,12 @@ def test_the_stage_is_changed_in_the_panel_and_the_filter_shows_one_stage(qtbot,
 def test_the_panel_shows_that_the_contact_opted_out(page):
     page.table.selectRow(_titles(page).index("Deck repair"))
     status = page.panel.sms_status
+    assert status.text() == "Loading…"  # never the previous contact's state
+    wait_loaded(page)
     assert status.text().startswith("Opted out since")
     assert tone_of(status) is Tone.WARNING
     page.table.selectRow(_titles(page).index("Kitchen remodel"))
+    wait_loaded(page)
     assert status.text() == "Subscribed" and tone_of(status) is Tone.OK
 
 

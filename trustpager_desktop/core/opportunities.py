@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustpager_desktop.core import activity
@@ -80,11 +80,32 @@ def _row(r: Row[*tuple[Any, ...]]) -> OpportunityRow:
     )
 
 
-def count_opportunities(session: Session, stage: str | None = None) -> int:
-    stmt = select(func.count()).select_from(Opportunity)
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(stmt: Select[Any], stage: str | None, query: str) -> Select[Any]:
+    """Only ``stage`` (if given) and only titles or contact names holding ``query``."""
     if stage:
         stmt = stmt.where(Opportunity.stage == stage)
-    return session.scalar(stmt) or 0
+    text = (query or "").strip()
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        full_name = Contact.first_name + " " + Contact.last_name
+        stmt = stmt.where(
+            or_(
+                Opportunity.title.ilike(pattern, escape="\\"),
+                full_name.ilike(pattern, escape="\\"),
+            )
+        )
+    return stmt
+
+
+def count_opportunities(session: Session, stage: str | None = None, query: str = "") -> int:
+    stmt = select(func.count()).select_from(Opportunity)
+    if (query or "").strip():
+        stmt = stmt.join(Contact, Contact.id == Opportunity.contact_id)
+    return session.scalar(_filtered(stmt, stage, query)) or 0
 
 
 def list_opportunities(
@@ -94,11 +115,11 @@ def list_opportunities(
     limit: int = 200,
     stage: str | None = None,
     contact_id: int | None = None,
+    query: str = "",
 ) -> list[OpportunityRow]:
-    """One page of opportunities, newest first; only one ``stage`` or one contact's if given."""
-    stmt = _select()
-    if stage:
-        stmt = stmt.where(Opportunity.stage == stage)
+    """One page of opportunities, newest first; only one ``stage`` or one contact's if
+    given, and only those whose title or contact's name holds ``query``."""
+    stmt = _filtered(_select(), stage, query)
     if contact_id is not None:
         stmt = stmt.where(Opportunity.contact_id == contact_id)
     stmt = stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
@@ -196,3 +217,18 @@ def get_opportunity(session: Session, opportunity_id: int) -> OpportunityRow:
     if row is None:
         raise NotFoundError(f"Opportunity {opportunity_id} no longer exists.")
     return _row(row)
+
+
+def delete_opportunity(
+    session: Session, opportunity_id: int, *, actor: str, clock: Clock = SYSTEM_CLOCK
+) -> None:
+    """Delete an opportunity; noted on the contact's activity. Raises NotFoundError when
+    it was deleted meanwhile (perhaps on another desktop)."""
+    opportunity = session.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFoundError(f"Opportunity {opportunity_id} no longer exists.")
+    title, stage, value = opportunity.title, opportunity.stage, Decimal(opportunity.value or 0)
+    contact = _contact(session, opportunity.contact_id)
+    session.delete(opportunity)
+    session.flush()
+    activity.append(session, activity.LogEntry(kind=ActivityKind.CONTACT_UPDATED, actor=actor, contact=contact, summary=f"Opportunity deleted: {title} ({stage}, {format_value(value)})", details={"opportunity_id": opportunity_id}), clock=clock)  # fmt: skip

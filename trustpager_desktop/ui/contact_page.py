@@ -276,14 +276,12 @@ class ContactPage(QWidget):
     def _new_opportunity(self) -> None:
         """Add an opportunity for this contact; the card shows it once saved."""
         from trustpager_desktop.ui.opportunities_page import OpportunityDialog
+        from trustpager_desktop.usecases.opportunities import OpportunitiesService
 
         if self.contact is None:
             return
-        with self._services.db.read() as session:
-            stages = opportunities.stages(session)
-        dialog = OpportunityDialog(
-            self._services, stages, self.contact.id, self.contact.display_name, self
-        )
+        service = OpportunitiesService(self._services)  # the dialog reads the stages itself
+        dialog = OpportunityDialog(service, None, self.contact.id, self.contact.display_name, self)
         accepted = dialog.exec() == OpportunityDialog.DialogCode.Accepted
         dialog.deleteLater()  # parented to the page: gone now, not collected on a worker thread
         if accepted:

@@ -595,7 +595,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "opportunities":
         from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 
-        return OpportunitiesPage(services)
+        return OpportunitiesPage(screens.opportunities)
     if key == "automations":
         from trustpager_desktop.ui.automations_page import AutomationsPage
 
@@ -611,7 +611,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "optouts":
         from trustpager_desktop.ui.optouts_page import OptOutsPage
 
-        return OptOutsPage(services)
+        return OptOutsPage(screens.optouts)
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 

@@ -1,12 +1,26 @@
-"""Opportunities: a paged list with a stage filter, a panel to change one, and a dialog to
-add one. The panel has no Communication Preferences card on purpose: it shows the
-contact's SMS status and links to the contact page, where the card is."""
+"""Opportunities: a paged list with a stage filter and a search, a panel to change or
+delete one, and a dialog to add one. The panel has no Communication Preferences card on
+purpose: it shows the contact's SMS status and links to the contact page, where the card is.
+
+Every read goes through ``OpportunitiesService`` on the background runner: the list's
+first page for a filter (the latest filter wins; "Loading…" until it is in), each further
+page as the table scrolls, and the panel's opportunity with its contact's consent state.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,57 +39,172 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import contacts, opportunities
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.opportunities import OpportunityInput, OpportunityRow
+from trustpager_desktop.core.contacts import ContactRow
+from trustpager_desktop.core.opportunities import DEFAULT_STAGES, OpportunityInput, OpportunityRow
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
+    ERROR_COLOUR,
     OK_COLOUR,
     WARNING_COLOUR,
     Card,
     ElidedLabel,
     EmptyState,
+    ask_yes_no,
     coloured,
     field_error_label,
     heading,
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import show_state, status_text, tooltip
-from trustpager_desktop.ui.table_models import PagedTableModel
+from trustpager_desktop.ui.runner import (
+    BackgroundTask,
+    LatestRead,
+    failure_sentence,
+    wait_until,
+)
+from trustpager_desktop.ui.theme import Tone
+from trustpager_desktop.usecases.opportunities import (
+    PAGE_SIZE,
+    OpportunitiesService,
+    OpportunityDetail,
+    OpportunityFilter,
+    OpportunityList,
+)
+from trustpager_desktop.usecases.result import Outcome
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ["Title", "Contact", "Value", "Stage"]
 ALL_STAGES = "All stages"
+LOADING = "Loading…"
 
 
-class OpportunityTableModel(PagedTableModel):
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+class OpportunityTableModel(QAbstractTableModel):
+    """The list, one page at a time, read off the GUI thread.
+
+    ``set_filter`` empties the table and reads the filter's first page (the latest filter
+    wins: a page read for an older one is never shown); ``fetchMore`` reads one more page
+    in the background, and ``canFetchMore`` is False while one is on its way. ``loaded``
+    fires once a first page is in (or its read failed: ``failed`` says why first)."""
+
+    loaded = Signal()
+    fetched = Signal(int)  # rows added by one more page
+    failed = Signal(str)
+
+    def __init__(self, service: OpportunitiesService, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self._stage: str | None = None
+        self._service = service
+        self._filter = OpportunityFilter()
+        self._rows: list[OpportunityRow] = []
+        self._exhausted = True
+        self._generation = 0  # bumped by every reload: older pages on their way are dropped
+        self._fetching: BackgroundTask | None = None
+        self.total = 0
+        self.stages: tuple[str, ...] = ()
+        self.pages_fetched = 0
+        self._read = LatestRead(self, self._show_first, self._first_failed,
+                                again=self._read_first, loaded=self.loaded.emit)  # fmt: skip
         self.reload()
 
     @property
-    def stage(self) -> str | None:
-        return self._stage
+    def filter(self) -> OpportunityFilter:
+        return self._filter
 
-    def set_stage(self, stage: str | None) -> None:
-        """Show only opportunities at ``stage`` (None: every stage)."""
-        self._stage = stage or None
+    @property
+    def stage(self) -> str | None:
+        return self._filter.stage
+
+    @property
+    def is_loading(self) -> bool:
+        """True while the first page of the filter (or one more page) is being read."""
+        return self._read.is_loading or self._fetching is not None
+
+    def set_filter(self, wanted: OpportunityFilter) -> None:
+        """Show only ``wanted``: the table empties ("Loading…") until its first page is in."""
+        if wanted == self._filter:
+            return
+        self._filter = wanted
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = True
+        self.endResetModel()
         self.reload()
 
-    def read_rows(self, offset: int, limit: int) -> list[OpportunityRow]:
-        with self._services.db.read() as s:
-            return opportunities.list_opportunities(
-                s, offset=offset, limit=limit, stage=self._stage
-            )
+    def set_stage(self, stage: str | None) -> None:
+        self.set_filter(OpportunityFilter(stage or None, self._filter.query))
+
+    def reload(self) -> None:
+        """Read the first page again (after a change); the rows shown stay until it is in."""
+        self._generation += 1
+        self._fetching = None
+        self._read_first()
+
+    def _read_first(self) -> None:
+        service, wanted = self._service, self._filter
+        self._read.start(lambda: service.first_page(wanted))
+
+    def _show_first(self, page: OpportunityList) -> None:
+        if page.filter != self._filter:
+            return  # read for an older filter: the newer one's read follows
+        self.beginResetModel()
+        self._rows = list(page.rows)
+        self._exhausted = len(page.rows) < PAGE_SIZE
+        self.total, self.stages = page.total, page.stages
+        self.pages_fetched += 1
+        self.endResetModel()
+
+    def _first_failed(self, error: Exception) -> None:
+        self.failed.emit(failure_sentence(error))
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return (
+            not parent.isValid()
+            and not self._exhausted
+            and self._fetching is None
+            and not self._read.is_loading
+        )
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        """Read the next page in the background; it is appended when it arrives."""
+        if not self.canFetchMore(parent):
+            return
+        service, wanted, offset = self._service, self._filter, len(self._rows)
+        generation = self._generation
+        task = BackgroundTask(lambda _p: service.rows(wanted, offset), self)
+        task.finished.connect(lambda rows: self._append(generation, rows))
+        task.errored.connect(lambda error: self._fetch_failed(generation, error))
+        self._fetching = task
+        task.start()
+
+    def _append(self, generation: int, rows: Sequence[OpportunityRow]) -> None:
+        if generation != self._generation:
+            return  # the list was reloaded meanwhile: this page belongs to the old one
+        self._fetching = None
+        self._exhausted = len(rows) < PAGE_SIZE
+        self.pages_fetched += 1
+        if rows:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self.fetched.emit(len(rows))
+
+    def _fetch_failed(self, generation: int, error: Exception) -> None:
+        if generation == self._generation:
+            self._fetching = None
+            self.failed.emit(failure_sentence(error))
+
+    @property
+    def rows_fetched(self) -> int:
+        return len(self._rows)
 
     def row_data(self, row: int) -> OpportunityRow:
         return self._rows[row]
 
     def row_of(self, opportunity_id: int) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.id == opportunity_id), None)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
@@ -102,7 +231,7 @@ class OpportunityTableModel(PagedTableModel):
         return None
 
 
-def stage_combo(stages: list[str], current: str = "") -> QComboBox:
+def stage_combo(stages: Sequence[str], current: str = "") -> QComboBox:
     """An editable stage list: the pipeline's stages, or a new one typed in."""
     combo = QComboBox()
     combo.setEditable(True)
@@ -115,15 +244,24 @@ def stage_combo(stages: list[str], current: str = "") -> QComboBox:
 
 class OpportunityPanel(Card):
     """One opportunity: its contact (and their SMS status), title, value and stage, which
-    can be changed here; "Open full contact record" leads to the consent card."""
+    can be changed or deleted here; "Open full contact record" leads to the consent card.
+
+    It is read off the GUI thread each time it is shown (the contact's consent state
+    changes elsewhere); until it is in, the panel says "Loading…" and nothing can be
+    edited, and the latest opportunity asked for wins."""
 
     open_contact_requested = Signal(int)
     saved = Signal(int)  # the opportunity changed in the database
+    deleted = Signal(int)  # the opportunity is gone (deleted here or elsewhere)
+    loaded = Signal()
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: OpportunitiesService, parent: QWidget | None = None) -> None:
         super().__init__("Opportunity", parent)
-        self._services = services
+        self._service = service
         self.opportunity: OpportunityRow | None = None
+        self._wanted: int | None = None
+        self._read = LatestRead(self, self._shown, self._read_failed,
+                                again=self._read_wanted, loaded=self.loaded.emit)  # fmt: skip
         self.heading = heading("Choose an opportunity on the left.", 3)
         self.heading.setWordWrap(True)
         self.contact = ElidedLabel()
@@ -151,6 +289,9 @@ class OpportunityPanel(Card):
         form.addRow("Created", self.created)
         self.save_button = QPushButton("Save changes")
         self.save_button.clicked.connect(self.save)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setAccessibleName("Delete opportunity")
+        self.delete_button.clicked.connect(self._ask_delete)
         self.result = plain_label(wrap=True)
         self.open_contact_button = QPushButton("Open full contact record →")
         self.open_contact_button.setAccessibleName("Open full contact record")
@@ -162,6 +303,7 @@ class OpportunityPanel(Card):
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         save_row = QHBoxLayout()
         save_row.addWidget(self.result, 1)
+        save_row.addWidget(self.delete_button)
         save_row.addWidget(self.save_button)
         self.body.addWidget(self.heading)
         self.body.addLayout(form)
@@ -174,73 +316,148 @@ class OpportunityPanel(Card):
 
     def _set_editing(self, enabled: bool) -> None:
         for widget in (self.title_edit, self.value_edit, self.stage_edit, self.save_button,
-                       self.open_contact_button):  # fmt: skip
+                       self.delete_button, self.open_contact_button):  # fmt: skip
             widget.setEnabled(enabled)
 
-    def show_opportunity(self, row: OpportunityRow, stages: list[str]) -> None:
-        """Show ``row``; the contact's SMS status is read fresh (it changes elsewhere)."""
-        s = self._services
+    @property
+    def is_loading(self) -> bool:
+        return self._read.is_loading
+
+    @property
+    def wanted(self) -> int | None:
+        """The opportunity shown, or asked for and on its way."""
+        return self._wanted
+
+    def show_opportunity(self, opportunity_id: int, row: OpportunityRow | None = None) -> None:
+        """Show an opportunity: "Loading…" (with what the list already knows, ``row``) until
+        it and its contact's consent state are read; the one already shown is kept."""
+        if opportunity_id == self._wanted:
+            return
+        self._wanted = opportunity_id
+        self.opportunity = None
+        self.heading.setText(row.title if row else LOADING)
+        self.contact.setText(row.contact_name if row else "")
+        self.sms_status.setText(LOADING)
+        coloured(self.sms_status, Tone.NORMAL)
+        self.created.setText("")
+        self._clear_messages()
+        self._set_editing(False)
+        self._read_wanted()
+
+    def reload(self) -> None:
+        """Read the shown opportunity again (its contact's consent may have changed)."""
+        self._read_wanted()
+
+    def _read_wanted(self) -> None:
+        service, wanted = self._service, self._wanted
+        if wanted is not None:
+            self._read.start(lambda: (wanted, service.opportunity(wanted)))
+
+    def _shown(self, answer: tuple[int, Outcome[OpportunityDetail]]) -> None:
+        opportunity_id, outcome = answer
+        if opportunity_id != self._wanted:
+            return  # an older read arriving late: the newer one follows
+        if not outcome.ok:
+            self._show_gone(outcome.message)
+            return
+        detail = outcome.unwrap()
+        # A re-read of the opportunity already on screen keeps what is being typed.
+        editing = self.opportunity is not None and self.opportunity.id == opportunity_id
+        self._fill(detail, editors=not editing)
+
+    def _read_failed(self, error: Exception) -> None:
+        self.result.setText(failure_sentence(error))
+        coloured(self.result, ERROR_COLOUR)
+
+    def _fill(self, detail: OpportunityDetail, *, editors: bool) -> None:
+        row = detail.opportunity
         self.opportunity = row
         self.heading.setText(row.title)
         self.contact.setText(row.contact_name)
-        try:
-            with s.db.read() as session:
-                contact = contacts.get_contact(session, row.contact_id, s.settings.default_country)
-        except NotFoundError:
-            contact = None
-        if contact is None:
+        state = detail.consent
+        if state is None:
             self.sms_status.setText("Contact no longer exists.")
+            self.sms_status.setToolTip("")
             coloured(self.sms_status, WARNING_COLOUR)
         else:  # the one consent state: what the automation rule enforces
-            show_state(self.sms_status, contact.consent, status_text(contact.consent))
-            self.sms_status.setToolTip(tooltip(contact.consent))
-        self.title_edit.setText(row.title)
-        self.value_edit.setText(f"{row.value:.2f}")
-        self.stage_edit.clear()
-        self.stage_edit.addItems(stages)
-        self.stage_edit.setCurrentText(row.stage)
-        self.created.setText(format_time(row.created_at, s.settings.business_timezone))
+            show_state(self.sms_status, state, status_text(state))
+            self.sms_status.setToolTip(tooltip(state))
+        self.created.setText(format_time(row.created_at, self._service.zone))
+        if editors:
+            self.title_edit.setText(row.title)
+            self.value_edit.setText(f"{row.value:.2f}")
+            self.stage_edit.clear()
+            self.stage_edit.addItems(detail.stages)
+            self.stage_edit.setCurrentText(row.stage)
+            self._clear_messages()
+        self._set_editing(True)
+
+    def _show_gone(self, message: str) -> None:
+        gone = self._wanted
+        self.clear()
+        self.heading.setText(message)
+        if gone is not None:
+            self.deleted.emit(gone)
+
+    def _clear_messages(self) -> None:
         self.result.clear()
         for error in self.errors.values():
             error.setVisible(False)
-        self._set_editing(True)
 
     def save(self) -> bool:
-        """Store title, value and stage through core; a refused value is shown beside it."""
+        """Store title, value and stage; a refused value is shown beside it."""
         if self.opportunity is None:
             return False
-        s = self._services
-        for error in self.errors.values():
-            error.setVisible(False)
+        self._clear_messages()
         data = OpportunityInput(
             self.title_edit.text(),
             self.opportunity.contact_id,
             self.value_edit.text(),
             self.stage_edit.currentText(),
         )
-        try:
-            with s.db.write() as session:
-                row = opportunities.update_opportunity(
-                    session, self.opportunity.id, data, actor=s.actor, clock=s.clock
-                )
-        except UserInputError as exc:
-            label = self.errors.get(exc.field or "title", self.errors["title"])
-            label.setText(str(exc))
-            label.setVisible(True)
-            return False
-        except NotFoundError as exc:
-            self.result.setText(f"{exc} The list is refreshed.")
+        outcome = self._service.update(self.opportunity.id, data)
+        if outcome.gone:
+            self.result.setText(f"{outcome.message} The list is refreshed.")
             self.saved.emit(self.opportunity.id)
             return False
+        if not outcome.ok:
+            label = self.errors.get(outcome.field or "title", self.errors["title"])
+            label.setText(outcome.message)
+            label.setVisible(True)
+            return False
+        row = outcome.unwrap()
         self.opportunity = row
         self.heading.setText(row.title)
+        self.value_edit.setText(f"{row.value:.2f}")
         coloured(self.result, OK_COLOUR)
         self.result.setText("Saved.")
         self.saved.emit(row.id)
         return True
 
+    def _ask_delete(self) -> None:
+        if self.opportunity is not None and ask_yes_no(
+            self, "Delete opportunity",
+            f"Delete the opportunity '{self.opportunity.title}'? The contact stays.",
+        ):  # fmt: skip
+            self.delete()
+
+    def delete(self) -> bool:
+        """Delete the shown opportunity (noted on the contact's activity)."""
+        if self.opportunity is None:
+            return False
+        opportunity_id = self.opportunity.id
+        outcome = self._service.delete(opportunity_id)
+        if not outcome.ok and not outcome.gone:
+            coloured(self.result, ERROR_COLOUR)
+            self.result.setText(outcome.message)
+            return False
+        self.clear()
+        self.deleted.emit(opportunity_id)
+        return outcome.ok
+
     def clear(self) -> None:
         self.opportunity = None
+        self._wanted = None
         self.heading.setText("Choose an opportunity on the left.")
         for label in (self.contact, self.sms_status, self.created, self.result):
             label.setText("")
@@ -254,12 +471,19 @@ class OpportunityPanel(Card):
 
 
 class OpportunityDialog(QDialog):
-    """New opportunity: title, contact (fixed, or found by name or number), value, stage."""
+    """New opportunity: title, contact (fixed, or found by name or number), value, stage.
+
+    The contact search runs off the GUI thread (the latest search wins;
+    ``contacts_found(count)`` once its matches are listed); without ``stages`` the
+    pipeline's stages are read the same way."""
+
+    contacts_found = Signal(int)
+    stages_loaded = Signal()
 
     def __init__(
         self,
-        services: AppServices,
-        stages: list[str],
+        service: OpportunitiesService,
+        stages: Sequence[str] | None = None,
         contact_id: int | None = None,
         contact_name: str = "",
         parent: QWidget | None = None,
@@ -267,8 +491,10 @@ class OpportunityDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New opportunity")
         self.setMinimumWidth(440)
-        self._services = services
+        self._service = service
         self.opportunity: OpportunityRow | None = None
+        self._search = LatestRead(self, self._show_contacts, self._search_failed,
+                                  again=self.find_contacts, loaded=lambda: None)  # fmt: skip
         self.title_edit = QLineEdit()
         self.title_edit.setPlaceholderText("e.g. Kitchen remodel")
         self.title_edit.setAccessibleName("Title")
@@ -280,7 +506,8 @@ class OpportunityDialog(QDialog):
         self.value_edit = QLineEdit()
         self.value_edit.setPlaceholderText("0.00")
         self.value_edit.setAccessibleName("Value")
-        self.stage_edit = stage_combo(stages)
+        # Until the stages in use are read, the default pipeline (their start) is offered.
+        self.stage_edit = stage_combo(stages or DEFAULT_STAGES)
         self.errors = {n: field_error_label() for n in ("title", "contact", "value", "stage")}
         form = QFormLayout()
         contact_box = QVBoxLayout()
@@ -315,19 +542,38 @@ class OpportunityDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        if stages is None:
+            self._read_stages()
+
+    def _read_stages(self) -> None:
+        service = self._service
+        task = BackgroundTask(lambda _p: service.stages(), self)
+        task.finished.connect(self._fill_stages)
+        task.start()
+
+    def _fill_stages(self, stages: Sequence[str]) -> None:
+        chosen = self.stage_edit.currentText()
+        self.stage_edit.clear()
+        self.stage_edit.addItems(list(stages))
+        self.stage_edit.setCurrentText(chosen)
+        self.stages_loaded.emit()
 
     def find_contacts(self) -> None:
-        """Fill the contact list with up to 50 matches of the search box."""
-        query = self.contact_search.text().strip()
-        region = self._services.settings.default_country
-        with self._services.db.read() as s:
-            rows = contacts.search_contacts(s, query, limit=50, default_region=region)
+        """Fill the contact list with up to 50 matches of the search box (in the background)."""
+        service, query = self._service, self.contact_search.text().strip()
+        self._search.start(lambda: service.find_contacts(query))
+
+    def _show_contacts(self, rows: Sequence[ContactRow]) -> None:
         self.contact_combo.clear()
         for row in rows:
             self.contact_combo.addItem(f"{row.name} ({row.phone_display or 'no phone'})", row.id)
+        self.errors["contact"].setVisible(False)
+        self.contacts_found.emit(len(rows))
+
+    def _search_failed(self, error: Exception) -> None:
+        self._refuse("contact", failure_sentence(error))
 
     def save(self) -> bool:
-        s = self._services
         for error in self.errors.values():
             error.setVisible(False)
         contact_id = self.contact_combo.currentData()
@@ -339,15 +585,11 @@ class OpportunityDialog(QDialog):
             self.value_edit.text(),
             self.stage_edit.currentText(),
         )
-        try:
-            with s.db.write() as session:
-                self.opportunity = opportunities.create_opportunity(
-                    session, data, actor=s.actor, clock=s.clock
-                )
-        except UserInputError as exc:
-            return self._refuse(exc.field or "title", str(exc))
-        except NotFoundError as exc:
-            return self._refuse("contact", str(exc))
+        outcome = self._service.create(data)
+        if not outcome.ok:
+            return self._refuse("contact" if outcome.gone else outcome.field or "title",
+                                outcome.message)  # fmt: skip
+        self.opportunity = outcome.unwrap()
         self.accept()
         return True
 
@@ -359,12 +601,21 @@ class OpportunityDialog(QDialog):
 
 
 class OpportunitiesPage(QWidget):
-    open_contact_requested = Signal(int)
+    """The list (stage filter and search), the panel beside it, and New opportunity…
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    ``loaded`` fires when what was asked for is on screen (``is_loading`` is False)."""
+
+    open_contact_requested = Signal(int)
+    loaded = Signal()
+
+    def __init__(self, service: OpportunitiesService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self.model = OpportunityTableModel(services, self)
+        self._service = service
+        self._keep: int | None = None  # the opportunity to select once the list is in
+        self._clear_if_missing = False  # after a save: drop the panel if it left the list
+        self.model = OpportunityTableModel(service, self)
+        self.model.loaded.connect(self._list_loaded)
+        self.model.failed.connect(self._list_failed)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Opportunities")
@@ -378,15 +629,30 @@ class OpportunitiesPage(QWidget):
         for column, width in ((1, 140), (2, 90), (3, 100)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.empty_state = EmptyState(self.table, "")
+        self.empty_state = EmptyState(self.table, LOADING)
         self.stage_filter = QComboBox()
         self.stage_filter.setAccessibleName("Show stage")
-        self.stage_filter.currentIndexChanged.connect(self._stage_changed)
+        self.stage_filter.addItem(ALL_STAGES, None)
+        self.stage_filter.currentIndexChanged.connect(self._filter_changed)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find a title or contact")
+        self.search.setAccessibleName("Find an opportunity")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(220)
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self._filter_changed)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.new_button = QPushButton("New opportunity…")
         self.new_button.clicked.connect(self.new_opportunity)
-        self.panel = OpportunityPanel(services)
+        self.status = plain_label(wrap=True)
+        self.panel = OpportunityPanel(service)
         self.panel.open_contact_requested.connect(self.open_contact_requested.emit)
         self.panel.saved.connect(self._panel_saved)
+        self.panel.deleted.connect(self._panel_deleted)
+        self.panel.loaded.connect(self._maybe_loaded)
+        self._build()
+
+    def _build(self) -> None:
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.panel)
@@ -396,6 +662,7 @@ class OpportunitiesPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(heading("Opportunities", 4))
         top.addStretch(1)
+        top.addWidget(self.search)
         top.addWidget(QLabel("Stage"))
         top.addWidget(self.stage_filter)
         top.addWidget(self.new_button)
@@ -404,70 +671,115 @@ class OpportunitiesPage(QWidget):
         layout.setSpacing(10)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        self._fill_stage_filter()
-        self._update_empty_text()
+        layout.addWidget(self.status)
 
-    def stages(self) -> list[str]:
-        with self._services.db.read() as s:
-            return opportunities.stages(s)
+    # -- loading ---------------------------------------------------------------------
 
-    def _fill_stage_filter(self) -> None:
+    @property
+    def is_loading(self) -> bool:
+        return self.model.is_loading or self.panel.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the list and the panel are on screen (``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages as last read with the list (no database read here)."""
+        return self.model.stages
+
+    def _fill_stage_filter(self, stages: Sequence[str]) -> None:
         current = self.stage_filter.currentData()
         self.stage_filter.blockSignals(True)
         self.stage_filter.clear()
         self.stage_filter.addItem(ALL_STAGES, None)
-        for stage in self.stages():
+        for stage in stages:
             self.stage_filter.addItem(stage, stage)
         self.stage_filter.setCurrentIndex(max(0, self.stage_filter.findData(current)))
         self.stage_filter.blockSignals(False)
 
-    def _stage_changed(self) -> None:
-        self.model.set_stage(self.stage_filter.currentData())
-        self.panel.clear()
+    def _filter_changed(self) -> None:
+        wanted = OpportunityFilter(self.stage_filter.currentData(), self.search.text().strip())
+        if wanted != self.model.filter:
+            self.model.set_filter(wanted)
+            self._keep = None
+            self.panel.clear()
         self._update_empty_text()
 
     def _update_empty_text(self) -> None:
-        stage = self.model.stage
-        self.empty_state.set_text(
-            f"No opportunities at stage '{stage}'. Choose {ALL_STAGES} to see every one."
-            if stage
-            else "No opportunities yet. Press New opportunity… to add one for a contact."
-        )
+        wanted = self.model.filter
+        if self.model.is_loading:
+            text = LOADING
+        elif wanted.query:
+            text = f"No opportunities match '{wanted.query}'."
+        elif wanted.stage:
+            text = (
+                f"No opportunities at stage '{wanted.stage}'. Choose {ALL_STAGES} to see every one."
+            )
+        else:
+            text = "No opportunities yet. Press New opportunity… to add one for a contact."
+        self.empty_state.set_text(text)
+
+    def _list_loaded(self) -> None:
+        self.status.clear()
+        self._fill_stage_filter(self.model.stages)
+        self._update_empty_text()
+        keep, clear_if_missing = self._keep, self._clear_if_missing
+        self._clear_if_missing = False
+        row = self.model.row_of(keep) if keep is not None else None
+        if row is not None:
+            self.table.selectRow(row)  # the panel already shows it: no second read
+        elif clear_if_missing and keep is not None:
+            self.panel.clear()  # deleted meanwhile, or moved out of the filtered stage
+        self._maybe_loaded()
+
+    def _list_failed(self, message: str) -> None:
+        coloured(self.status, ERROR_COLOUR)
+        self.status.setText(message)
+        self._update_empty_text()
+
+    def _maybe_loaded(self) -> None:
+        if not self.is_loading:
+            self.loaded.emit()
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.panel.show_opportunity(self.model.row_data(current.row()), self.stages())
+            row = self.model.row_data(current.row())
+            self._keep = row.id
+            self.panel.show_opportunity(row.id, row)
 
     def refresh(self) -> None:
-        """Re-read the list, keeping the selected opportunity in view when it is still there."""
-        keep = self.panel.opportunity.id if self.panel.opportunity else None
-        self._fill_stage_filter()
+        """Re-read the list and the panel, keeping the selected opportunity in view when it
+        is still there."""
+        self._keep = self.panel.wanted
         self.model.reload()
-        if keep is not None:
-            row = self.model.row_of(keep)
-            if row is not None:
-                self.table.selectRow(row)
+        self.panel.reload()
 
-    def _panel_saved(self, opportunity_id: int) -> None:
+    def _panel_saved(self, _opportunity_id: int) -> None:
+        self._clear_if_missing = True
         self.refresh()
-        if self.model.row_of(opportunity_id) is None:
-            self.panel.clear()  # deleted meanwhile, or moved out of the filtered stage
+
+    def _panel_deleted(self, _opportunity_id: int) -> None:
+        self._keep = None
+        self.model.reload()
 
     def new_opportunity(self, contact_id: int | None = None, contact_name: str = "") -> None:
         """Ask for a new opportunity; show it selected once saved."""
-        dialog = OpportunityDialog(self._services, self.stages(), contact_id, contact_name, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.opportunity is not None:
+        stages = self.model.stages or None
+        dialog = OpportunityDialog(self._service, stages, contact_id, contact_name, self)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()
+        if accepted and dialog.opportunity is not None:
+            self.search.clear()
             self.stage_filter.setCurrentIndex(0)
-            self.refresh()
-            self.show_opportunity(dialog.opportunity.id)
+            self._filter_changed()
+            self.show_opportunity(dialog.opportunity.id, dialog.opportunity)
+            self.model.reload()
 
-    def show_opportunity(self, opportunity_id: int) -> None:
-        """Select an opportunity and show it in the panel. Raises NotFoundError if it is gone."""
-        row = self.model.row_of(opportunity_id)
-        if row is None:
-            with self._services.db.read() as s:
-                found = opportunities.get_opportunity(s, opportunity_id)
-            self.panel.show_opportunity(found, self.stages())
-            return
-        self.table.selectRow(row)
-        self.panel.show_opportunity(self.model.row_data(row), self.stages())
+    def show_opportunity(self, opportunity_id: int, row: OpportunityRow | None = None) -> None:
+        """Select an opportunity and show it in the panel (it is read off the GUI thread;
+        one that no longer exists says so there)."""
+        self._keep = opportunity_id
+        index = self.model.row_of(opportunity_id)
+        if index is not None:
+            self.table.selectRow(index)
+        self.panel.show_opportunity(opportunity_id, row)

@@ -8,6 +8,7 @@ changes nothing (``core.dnc_list``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -25,12 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import dnc_list, exports
 from trustpager_desktop.core.dnc_list import DncOutcome, DncPlan
 from trustpager_desktop.core.exports import OptOutRow
 from trustpager_desktop.core.phone import format_for_reading
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     ERROR_COLOUR,
     OK_COLOUR,
@@ -42,6 +41,8 @@ from trustpager_desktop.ui.common import (
 )
 from trustpager_desktop.ui.runner import BackgroundTask, RunningTasks, show_progress
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
+from trustpager_desktop.usecases.optouts import OptOutsService
+from trustpager_desktop.usecases.result import Outcome
 
 INTRO = (
     "Automations never text these numbers: contacts who opted out, and numbers held on "
@@ -53,19 +54,18 @@ INTRO = (
 class OptOutsModel(RowsTableModel):
     headers = ("Number", "Contacts", "Opted out", "Source", "Evidence")
 
-    def __init__(self, services: AppServices, parent=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, service: OptOutsService, parent=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
-        self._services = services
+        self._service = service
 
     def cell(self, row: OptOutRow, column: int) -> str:
-        settings = self._services.settings
         if column == 0:
-            return format_for_reading(row.number, settings.default_country) or "(no number)"
+            return format_for_reading(row.number, self._service.region) or "(no number)"
         if column == 1:
             return "; ".join(row.contacts) or "no contact (number held)"
         if column == 2:
             at = row.opted_out_at
-            return format_time(at, settings.business_timezone) if at else ""
+            return format_time(at, self._service.zone) if at else ""
         return row.source if column == 3 else row.evidence
 
 
@@ -75,13 +75,13 @@ class OptOutsPage(QWidget):
     optouts_changed = Signal()
     loaded = Signal(int)  # rows shown
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: OptOutsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
+        self._service = service
         self._tasks = RunningTasks()
         self.dialog: DncImportDialog | None = None
         self._loading: BackgroundTask | None = None
-        self.model = OptOutsModel(services, self)
+        self.model = OptOutsModel(service, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
@@ -124,13 +124,8 @@ class OptOutsPage(QWidget):
 
     def refresh(self) -> BackgroundTask:
         """Read the list in the background; the table follows when it is in."""
-        db = self._services.db
-
-        def work(_progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                return exports.optout_rows(s)
-
-        task = BackgroundTask(work)
+        service = self._service
+        task = BackgroundTask(lambda _progress: service.rows())
         task.finished.connect(self._show_rows)
         task.failed.connect(self.status_label.setText)
         self._loading = task
@@ -155,7 +150,7 @@ class OptOutsPage(QWidget):
         QCoreApplication.sendPostedEvents()  # deliver its result to the table
         return task.is_done
 
-    def _show_rows(self, rows: list[OptOutRow]) -> None:
+    def _show_rows(self, rows: Sequence[OptOutRow]) -> None:
         self.model.set_rows(rows)
         held = sum(1 for r in rows if not r.contacts)
         self.count_label.setText(
@@ -177,7 +172,7 @@ class OptOutsPage(QWidget):
 
     def import_file(self, path: str) -> DncImportDialog:
         """Open the import dialog on ``path`` (it checks the file first, in the background)."""
-        dialog = DncImportDialog(self._services, self)
+        dialog = DncImportDialog(self._service, self)
         dialog.imported.connect(self._imported)
         self.dialog = dialog
         dialog.open()
@@ -199,21 +194,18 @@ class OptOutsPage(QWidget):
             self.export_to(path)
 
     def export_to(self, path: str) -> BackgroundTask:
-        db = self._services.db
-
-        def work(progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                return exports.export_optouts(s, path, progress)
-
-        task = BackgroundTask(work)
+        service = self._service
+        task = BackgroundTask(lambda progress: service.export(path, progress))
         show_progress(task, self, "Exporting opt-outs", "numbers")
-        task.finished.connect(
-            lambda count: self.status_label.setText(
-                f"Exported {count:,} opted-out numbers to {path}."
-            )
-        )
+        task.finished.connect(lambda outcome: self._exported(outcome, path))
         task.failed.connect(self.status_label.setText)
         return self._run(task)
+
+    def _exported(self, outcome: Outcome[int], path: str) -> None:
+        if outcome.ok:
+            self.status_label.setText(f"Exported {outcome.unwrap():,} opted-out numbers to {path}.")
+        else:
+            self.status_label.setText(outcome.message)
 
     def _run(self, task: BackgroundTask) -> BackgroundTask:
         return self._tasks.start(task)
@@ -231,11 +223,11 @@ class DncImportDialog(QDialog):
     preview_ready = Signal(object)
     imported = Signal(object)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: OptOutsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import a do-not-contact list")
         self.resize(620, 440)
-        self._services = services
+        self._service = service
         self._path: str | None = None
         self._plan: DncPlan | None = None
         self._busy = False
@@ -245,7 +237,7 @@ class DncImportDialog(QDialog):
             "One phone number per line, in any format, with a header row or without. Every "
             "contact with a listed number is opted out; numbers no contact has are held, so "
             "a contact added later starts opted out. Each opt-out records the file and your "
-            f"name ({services.actor}).",
+            f"name ({service.actor}).",
             wrap=True,
         )
         self.all_or_nothing = QRadioButton("Import nothing unless every row is good")
@@ -283,11 +275,15 @@ class DncImportDialog(QDialog):
         self._path, self._plan = path, None
         self.file_label.setText(path)
         self.summary.setText("Checking the file…")
-        region = self._services.settings.default_country
-        task = BackgroundTask(lambda _p: dnc_list.read_dnc_file(path, region))
+        service = self._service
+        task = BackgroundTask(lambda _p: service.read_file(path))
         return self._start(task, self._previewed, self._preview_failed)
 
-    def _previewed(self, plan: DncPlan) -> None:
+    def _previewed(self, outcome: Outcome[DncPlan]) -> None:
+        if not outcome.ok:
+            self._preview_failed(outcome.message)
+            return
+        plan = outcome.unwrap()
         self._plan = plan
         self.problems.setPlainText("\n".join(f"Line {ln}: {why}" for ln, why in plan.problems))
         self._update()
@@ -314,19 +310,18 @@ class DncImportDialog(QDialog):
         """Import the checked file with the chosen mode, with a progress dialog and Cancel."""
         if self._path is None or self._plan is None:
             return None
-        s, path, plan, mode = self._services, self._path, self._plan, self.mode
-
-        def work(progress):  # type: ignore[no-untyped-def]
-            return dnc_list.import_dnc_list(
-                s.db, path, actor=s.actor, mode=mode, default_region=s.settings.default_country,
-                clock=s.clock, progress=progress, plan=plan,
-            )  # fmt: skip
-
-        task = BackgroundTask(work)
+        service, path, plan, mode = self._service, self._path, self._plan, self.mode
+        task = BackgroundTask(
+            lambda progress: service.import_list(path, mode=mode, plan=plan, progress=progress)
+        )
         show_progress(task, self, "Importing the do-not-contact list", "numbers")
         return self._start(task, self._imported, self._import_failed)
 
-    def _imported(self, outcome: DncOutcome) -> None:
+    def _imported(self, result: Outcome[DncOutcome]) -> None:
+        if not result.ok:
+            self._import_failed(result.message)
+            return
+        outcome = result.unwrap()
         coloured(self.summary, ERROR_COLOUR if outcome.refused else OK_COLOUR)
         self.summary.setText(outcome.describe())
         self._plan = None  # imported: a second click would only say "0 new"

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from trustpager_desktop.usecases.automations import AutomationsService
 from trustpager_desktop.usecases.contacts import ContactsService
 from trustpager_desktop.usecases.messaging import MessagingService
+from trustpager_desktop.usecases.opportunities import OpportunitiesService
+from trustpager_desktop.usecases.optouts import OptOutsService
 from trustpager_desktop.usecases.review import ReviewService
 from trustpager_desktop.usecases.settings import SettingsService
 
@@ -23,6 +25,8 @@ class Screens:
     review: ReviewService
     automations: AutomationsService
     settings: SettingsService
+    opportunities: OpportunitiesService
+    optouts: OptOutsService
 
     @classmethod
     def build(cls, app: AppServices) -> Screens:
@@ -32,4 +36,6 @@ class Screens:
             review=ReviewService(app),
             automations=AutomationsService(app),
             settings=SettingsService(app),
+            opportunities=OpportunitiesService(app),
+            optouts=OptOutsService(app),
         )
