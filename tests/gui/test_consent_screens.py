@@ -27,6 +27,7 @@ from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.opportunities import OpportunitiesService
 
 ANN = "+14155550101"
 
@@ -231,9 +232,10 @@ def test_the_opportunity_panel_shows_the_contacts_state(qtbot, services, add_con
                           created_at=services.clock.now()))  # fmt: skip
         s.flush()
         opportunity = s.scalar(select(Opportunity.id))
-    page = OpportunitiesPage(services)
+    page = OpportunitiesPage(OpportunitiesService(services))
     qtbot.addWidget(page)
     page.show_opportunity(opportunity)
+    wait_loaded(page)
     assert page.panel.sms_status.text().startswith("Opted out since")
     assert page.panel.sms_status.toolTip().startswith("Opted out. Opted out since")
 

@@ -18,7 +18,6 @@ from trustpager_desktop.ui.contact_browser import (
     ContactDialog,
     ContactTableModel,
 )
-from trustpager_desktop.ui.opportunities_page import OpportunityTableModel
 
 
 @pytest.fixture
@@ -38,7 +37,6 @@ def test_models_pass_qtmodeltester(qtmodeltester, services, add_contact):
     with services.db.write() as s:
         demo.fill_demo(s, clock=services.clock)
     qtmodeltester.check(ContactTableModel(services))
-    qtmodeltester.check(OpportunityTableModel(services))
 
 
 def test_opted_out_contacts_stand_out(qtbot, services, add_contact):

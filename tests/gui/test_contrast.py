@@ -52,6 +52,7 @@ def window(qtbot, services, add_contact, palette):
         w.show_page(key)
     w.settings_page._refuse("default_country", "a refusal, shown in the error tone")
     w.opportunities_page.show_opportunity(1)  # a subscribed contact: the OK tone
+    wait_loaded(w.opportunities_page)
     w.open_contact(opted_out)
     wait_loaded(w.contact_page)
     return w

@@ -15,6 +15,7 @@ from trustpager_desktop.core import automations, opportunities
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.main_window import MainWindow
+from trustpager_desktop.usecases.opportunities import PAGE_SIZE
 
 # ui function -> why it may still read on the GUI thread.
 ALLOWED = {
@@ -23,8 +24,6 @@ ALLOWED = {
         "page (one statement) at a time"
     ),
     "contact_browser.ContactBrowser._update_count": "the count beside that page of rows",
-    "opportunities_page.OpportunityTableModel.read_rows": "lazy paging, as for contacts",
-    "opportunities_page.OpportunitiesPage.stages": "the stage filter, once per visit",
     "activity_page.ActivityLogModel.set_filter": (
         "the activity log's lazy paging over a million entries: the first page of a filter"
     ),
@@ -79,3 +78,36 @@ def test_navigating_the_main_pages_reads_on_the_gui_thread_only_where_pinned(
     unexplained = {site: n for site, n in seen.items() if site not in ALLOWED}
     assert not unexplained, f"SQL on the GUI thread from: {unexplained}"
     print(f"GUI-thread statements while navigating: {sum(seen.values())}: {dict(seen)}")
+
+
+def test_choosing_an_opportunity_and_scrolling_its_list_reads_off_the_gui_thread(
+    qtbot, services: AppServices, add_contact
+):
+    services.tokens = MemoryTokenStore()
+    ann = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    with services.db.write() as s:
+        for n in range(PAGE_SIZE + 20):  # more than one page: scrolling fetches the next
+            opportunities.create_opportunity(
+                s, opportunities.OpportunityInput(f"Job {n}", ann), actor="t", clock=services.clock
+            )
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with gui_thread_sql(services.db) as seen:
+            window.show_page("opportunities")
+            page = window.opportunities_page
+            qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
+            assert page.model.rowCount() == PAGE_SIZE
+            page.table.selectRow(3)
+            qtbot.waitUntil(lambda: page.panel.opportunity is not None, timeout=5_000)
+            assert page.panel.sms_status.text() == "Subscribed"
+            page.table.scrollToBottom()
+            qtbot.waitUntil(lambda: page.model.rowCount() == PAGE_SIZE + 20, timeout=5_000)
+            page.stage_filter.setCurrentIndex(page.stage_filter.findData("New lead"))
+            qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
+            assert page.model.rowCount() == PAGE_SIZE  # the stage's first page
+    finally:
+        window.shutdown()
+    from_the_page = {site: n for site, n in seen.items() if site.startswith("opportunities_page")}
+    assert not from_the_page, f"SQL on the GUI thread from: {from_the_page}"

@@ -68,6 +68,7 @@ def test_open_full_contact_record_opens_the_right_contact(window, services):
         opportunity = s.scalar(select(Opportunity).order_by(Opportunity.id.desc()).limit(1))
         contact = s.get(Contact, opportunity.contact_id)
     window.show_target(f"opportunity:{opportunity.id}")
+    wait_loaded(window.opportunities_page)
     panel = window.opportunities_page.panel
     assert not hasattr(panel, "preferences")  # no Communication Preferences card here
 

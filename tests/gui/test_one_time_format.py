@@ -73,6 +73,7 @@ def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(qtbot
     assert "received 27 Nov 2026, 00:00:00 JST" in review.sender_label.text()
 
     window.opportunities_page.show_opportunity(1)
+    wait_loaded(window.opportunities_page)
     assert window.opportunities_page.panel.created.text() == TOKYO
 
 

@@ -11,12 +11,13 @@ from trustpager_desktop.core import consent
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.optouts_page import OptOutsPage
+from trustpager_desktop.usecases.optouts import OptOutsService
 
 LIST = "Phone\n(415) 555-0101\n415 555 0190\n"
 
 
 def _page(qtbot, services) -> OptOutsPage:
-    page = OptOutsPage(services)
+    page = OptOutsPage(OptOutsService(services))
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: page.count_label.text() != "")
     return page

@@ -65,6 +65,7 @@ def test_ctrl_number_moves_between_pages(qtbot, window):
 def test_alt_left_goes_back_to_the_opportunity_a_contact_was_opened_from(qtbot, window):
     window.show_target("opportunity:2")
     page = window.opportunities_page
+    wait_loaded(page)
     panel = page.panel
     chosen = panel.opportunity
     panel.open_contact_button.click()

@@ -75,3 +75,41 @@ def test_changing_an_opportunity_deleted_elsewhere_says_so(db, clock, ann):
         opportunities.update_opportunity(
             s, 999, OpportunityInput("X", ann, "1"), actor="t", clock=clock
         )
+
+
+def test_the_list_finds_a_title_or_a_contact_name_and_counts_the_same(db, clock, ann):
+    bob = add_contact(db, clock, "Bob", "Ray", phone="+14155550102")
+    with db.write() as s:
+        for title, contact in (("Kitchen 100%", ann), ("Deck", ann), ("Roof", bob)):
+            opportunities.create_opportunity(
+                s, OpportunityInput(title, contact), actor="t", clock=clock
+            )
+    with db.read() as s:
+
+        def found(query: str, stage: str | None = None) -> list[str]:
+            rows = opportunities.list_opportunities(s, query=query, stage=stage)
+            assert opportunities.count_opportunities(s, stage, query) == len(rows)
+            return sorted(r.title for r in rows)
+
+        assert found("kitchen") == ["Kitchen 100%"]
+        assert found("ann lee") == ["Deck", "Kitchen 100%"]
+        assert found("RAY") == ["Roof"]
+        assert found("0%") == ["Kitchen 100%"]  # % is a character, not a wildcard
+        assert found("_") == []
+        assert found("ann", stage="Won") == []
+        assert found("") == ["Deck", "Kitchen 100%", "Roof"]
+
+
+def test_deleting_an_opportunity_is_noted_and_a_second_delete_says_it_is_gone(db, clock, ann):
+    with db.write() as s:
+        made = opportunities.create_opportunity(
+            s, OpportunityInput("Fence", ann, "80", "Won"), actor="t", clock=clock
+        )
+    with db.write() as s:
+        opportunities.delete_opportunity(s, made.id, actor="Maria", clock=clock)
+    with db.read() as s:
+        assert opportunities.count_opportunities(s) == 0
+        notes = [e.summary for e in activity_query.query_entries(s).entries]
+    assert "Opportunity deleted: Fence (Won, $80.00)" in notes
+    with pytest.raises(NotFoundError), db.write() as s:
+        opportunities.delete_opportunity(s, made.id, actor="Maria", clock=clock)
