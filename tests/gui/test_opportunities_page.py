@@ -4,7 +4,8 @@ contact may be texted, and the Opportunities card on the contact page."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import opportunities
@@ -12,7 +13,7 @@ from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage, OpportunityDialog
 from trustpager_desktop.ui.theme import Tone, tone_of
-from trustpager_desktop.usecases.opportunities import OpportunitiesService
+from trustpager_desktop.usecases.opportunities import PAGE_SIZE, OpportunitiesService
 
 
 @pytest.fixture
@@ -151,3 +152,69 @@ def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
     with services.db.read() as s:
         (row,) = opportunities.list_opportunities(s, contact_id=people["olga"])
     assert row.title == "Fence"
+
+
+def test_the_table_model_passes_qtmodeltester(qtmodeltester, qtbot, page):
+    qtmodeltester.check(page.model)
+
+
+def _many(services, contact_id, count):
+    with services.db.write() as s:
+        for n in range(count):
+            opportunities.create_opportunity(
+                s, OpportunityInput(f"Job {n}", contact_id, "1", "Quote sent"), actor="t",
+                clock=services.clock,
+            )  # fmt: skip
+
+
+def test_more_rows_are_read_one_page_at_a_time_in_the_background(qtbot, page, services, people):
+    _many(services, people["ann"], PAGE_SIZE + 5)
+    page.refresh()
+    wait_loaded(page)
+    model = page.model
+    assert model.rowCount() == PAGE_SIZE and model.canFetchMore(QModelIndex())
+    with qtbot.waitSignal(model.fetched) as fetched:
+        model.fetchMore(QModelIndex())
+        assert not model.canFetchMore(QModelIndex())  # one page on its way: no second
+        assert model.rowCount() == PAGE_SIZE
+    assert fetched.args == [7] and model.rowCount() == PAGE_SIZE + 7
+    assert not model.canFetchMore(QModelIndex())  # the last page came up short
+
+
+def test_the_latest_filter_wins(qtbot, page):
+    shown: list[list[str]] = []
+    page.model.modelReset.connect(lambda: shown.append(_titles(page)))
+    page.stage_filter.setCurrentIndex(page.stage_filter.findData("New lead"))
+    page.stage_filter.setCurrentIndex(page.stage_filter.findData("Won"))  # before it is in
+    wait_loaded(page)
+    assert ["Kitchen remodel"] not in shown  # the older filter's page was never painted
+    assert _titles(page) == ["Deck repair"] and page.model.stage == "Won"
+    page.search.setText("kitchen")
+    page.stage_filter.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: page.model.filter.query == "kitchen")  # after the typing pause
+    wait_loaded(page)
+    assert _titles(page) == ["Kitchen remodel"]
+
+
+def test_an_opportunity_is_deleted_from_the_panel_after_asking(
+    qtbot, page, services, answer_dialog
+):
+    page.table.selectRow(_titles(page).index("Kitchen remodel"))
+    wait_loaded(page)
+    asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    page.panel.delete_button.click()
+    wait_loaded(page)
+    assert asked and _titles(page) == ["Deck repair"]
+    assert page.panel.opportunity is None and not page.panel.save_button.isEnabled()
+    with services.db.read() as s:
+        assert opportunities.count_opportunities(s) == 1
+
+
+def test_an_opportunity_deleted_elsewhere_says_so_in_the_panel(qtbot, page, services):
+    kitchen = page.model.row_data(_titles(page).index("Kitchen remodel"))
+    with services.db.write() as s:
+        opportunities.delete_opportunity(s, kitchen.id, actor="t", clock=services.clock)
+    page.show_opportunity(kitchen.id)
+    wait_loaded(page)
+    assert page.panel.heading.text() == f"Opportunity {kitchen.id} no longer exists."
+    assert _titles(page) == ["Deck repair"]  # the list dropped it too
