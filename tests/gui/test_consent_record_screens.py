@@ -195,8 +195,9 @@ def test_the_enrol_dialog_counts_contacts_who_declined_the_purpose(qtbot, servic
             automations.create_automation(s, AutomationInput(
                 name, [StepInput("send_sms", template="Hi")], purpose=purpose),
                 clock=services.clock)  # fmt: skip
-    dialog = EnrollDialog(services, [ann, bob])
+    dialog = EnrollDialog(AutomationsService(services), [ann, bob])
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)  # read off the GUI thread
     dialog.automation.setCurrentIndex(dialog.automation.findText("Promo"))
     assert "1 of 2 cannot be texted now (declined Marketing texts)" in (
         dialog.consent_warning.text())  # fmt: skip

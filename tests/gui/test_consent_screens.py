@@ -27,6 +27,8 @@ from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.review import ReviewService
 
 ANN = "+14155550101"
 
@@ -190,8 +192,9 @@ def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, 
     _reply(services, "+14155550103", "stop texting me", "SMheld")
     with services.db.write() as s:
         automations.create_automation(s, AutomationInput("Promo", [StepInput("send_sms", "Hi")]))
-    dialog = EnrollDialog(services, ids)
+    dialog = EnrollDialog(AutomationsService(services), ids)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)  # read off the GUI thread
     text = dialog.consent_warning.text()
     assert not dialog.consent_warning.isHidden()
     assert "1 of 3 opted out of SMS" in text and "1 of 3 held" in text
@@ -246,7 +249,7 @@ def test_the_auto_queue_says_will_be_skipped_instead_of_quiet_hours(qtbot, servi
         )
         automations.enroll(s, automation.id, Audience(contact_ids=(ola,)), actor="t",
                            clock=services.clock)  # fmt: skip
-    page = AutomationsPage(services)
+    page = AutomationsPage(AutomationsService(services), lambda: "")
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     assert page.queue_model.index(0, 5).data() == "will be skipped: contact opted out of SMS"
@@ -260,7 +263,7 @@ def test_needs_review_shows_each_deadline_and_turns_red_two_business_days_before
 ):
     add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")  # Thu 26 Nov 2026: Thanksgiving
-    page = ReviewPage(services)
+    page = ReviewPage(ReviewService(services))
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     index = page.review_model.index(0, 1)
@@ -294,21 +297,28 @@ def test_the_navigation_count_turns_red_and_a_notification_fires_once(
 
     clock.advance(days=12)  # Tue 8 Dec: two business days before Thu 10 Dec
     with qtbot.waitSignal(window.review_alerts.newly_urgent) as fired:
-        window.review_alerts.check()
+        window.review_alerts.check()  # read off the GUI thread
     assert [i.message_sid for i in fired.args[0]] == ["SMr1"]
     assert window.nav.item(row).text() == "Needs review (1, 1 due soon)"
     assert window.nav.item(row).foreground().color() == tone_colour(Tone.ERROR)
     assert window.nav.item(row).font().bold()
-    with qtbot.assertNotEmitted(window.review_alerts.newly_urgent):
+    with (
+        qtbot.assertNotEmitted(window.review_alerts.newly_urgent),
+        qtbot.waitSignal(window.review_alerts.checked, timeout=5_000),
+    ):
         window.review_alerts.check()  # once per reply
 
 
 def test_escalation_ignores_replies_far_from_their_deadline(services, add_contact, qtbot):
     add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")
-    alerts = ReviewEscalation(services)
-    with qtbot.assertNotEmitted(alerts.newly_urgent):
-        assert alerts.check() == []
+    alerts = ReviewEscalation(ReviewService(services))
+    with (
+        qtbot.assertNotEmitted(alerts.newly_urgent),
+        qtbot.waitSignal(alerts.checked, timeout=5_000) as checked,
+    ):
+        alerts.check()
+    assert checked.args == [[]] and alerts.urgent == []
 
 
 # ---- settings ---------------------------------------------------------------------------------

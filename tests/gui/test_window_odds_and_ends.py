@@ -21,6 +21,8 @@ from trustpager_desktop.ui.common import documents_path
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 from trustpager_desktop.ui.review_page import ReviewPage
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.review import ReviewService
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ def test_the_enrol_dialog_is_wide_enough_for_its_title(qtbot, services, add_cont
             s, AutomationInput("Hello", [StepInput("send_sms", template="Hi")]),
             clock=services.clock,
         )  # fmt: skip
-    dialog = EnrollDialog(services, [add_contact("Ann")])
+    dialog = EnrollDialog(AutomationsService(services), [add_contact("Ann")])
     qtbot.addWidget(dialog)
     dialog.show()
     title_width = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle())
@@ -82,7 +84,7 @@ def test_the_enrol_dialog_is_wide_enough_for_its_title(qtbot, services, add_cont
 
 
 def test_pages_have_titles_and_empty_lists_say_so(qtbot, services):
-    review = ReviewPage(services)
+    review = ReviewPage(ReviewService(services))
     qtbot.addWidget(review)
     review.show()
     qtbot.waitUntil(lambda: not review.is_loading, timeout=5_000)

@@ -454,11 +454,12 @@ class ContactBrowser(QWidget):
     def enroll_selected(self) -> None:
         """Enrol the selected contacts in an automation (the Auto Queue checks opt-outs at send time)."""
         from trustpager_desktop.ui.automations_page import EnrollDialog
+        from trustpager_desktop.usecases.automations import AutomationsService
 
         contact_ids = self.selected_contact_ids()
         if not contact_ids:  # the button is off then; a shortcut or a stale click lands here
             return
-        EnrollDialog(self._services, contact_ids, self).exec()
+        EnrollDialog(AutomationsService(self._services), contact_ids, self).exec()
 
     def import_contacts(self) -> None:
         from trustpager_desktop.ui.import_dialog import ImportContactsDialog

@@ -496,9 +496,10 @@ class ContactPage(QWidget):
     def enroll(self) -> None:
         """Enrol this contact in an automation; an opt-out still blocks its texts at send time."""
         from trustpager_desktop.ui.automations_page import EnrollDialog
+        from trustpager_desktop.usecases.automations import AutomationsService
 
         if self.contact is not None:
-            dialog = EnrollDialog(self._services, [self.contact.id], self)
+            dialog = EnrollDialog(AutomationsService(self._services), [self.contact.id], self)
             dialog.exec()
             dialog.deleteLater()
             self._reload_after_save(announce=False)

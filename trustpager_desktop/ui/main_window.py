@@ -34,7 +34,7 @@ from trustpager_desktop.ui.help_menu import (
     shortcuts_html,
 )
 from trustpager_desktop.ui.live import LiveUpdates
-from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
+from trustpager_desktop.ui.pause import CHECKING_TEXT, PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
@@ -119,17 +119,18 @@ class MainWindow(QMainWindow):
         self.screens = Screens.build(services)  # each page gets its service from here
         self.setWindowTitle(APP_NAME)
         self._fit_to_screen(1280, 800)
-        self.pause = AutomationPause(services, self)
+        self.pause = AutomationPause(self.screens.automations, self)  # read off the GUI thread
         self._back_to = "contacts"
         self._build_pages()
         self._build_status_bar()
         self._build_menus()
         self.pause.changed.connect(self._show_pause)
+        self.pause.ready_changed.connect(lambda _ready: self._show_pause(self.pause.paused))
         self.pause.failed.connect(lambda message: QMessageBox.warning(self, APP_NAME, message))
         self._show_pause(self.pause.paused)
         self.background: BackgroundWork | None = None
         # Replies near their 10-business-day deadline: a red count on "Needs review".
-        self.review_alerts = ReviewEscalation(services, self)
+        self.review_alerts = ReviewEscalation(self.screens.review, self)
         self.review_alerts.urgent_changed.connect(lambda _n: self._show_review_badge())
         self._review_count = 0
         # Changes made here, on another desktop or by the agent: refresh what shows them.
@@ -409,14 +410,22 @@ class MainWindow(QMainWindow):
     # -- status bar and shortcuts ----------------------------------------------------
 
     def _show_pause(self, paused: bool) -> None:
+        """The tick and the status bar; until the state is read (or while a change is
+        saved) the menu item says it is checking and cannot be toggled."""
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
+        self.pause_action.setEnabled(self.pause.ready)
+        checking = not self.pause.known
+        self.pause_action.setText("&Pause automations" + (" (checking…)" if checking else ""))
+        self.pause_action.setToolTip(CHECKING_TEXT if checking else "")
         self.pause_label.setVisible(paused)
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume automations (menu, Ctrl+Shift+P, the Automations page banner)."""
-        self._show_pause(self.pause.set_paused(paused))
+        """Pause or resume automations (menu, Ctrl+Shift+P); saved off the GUI thread, and
+        shown once saved (a refused change puts the tick back)."""
+        self.pause.set_paused(paused)
+        self._show_pause(self.pause.paused)
 
     def new_contact(self) -> None:
         if self.show_page("contacts"):
@@ -599,7 +608,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "automations":
         from trustpager_desktop.ui.automations_page import AutomationsPage
 
-        return AutomationsPage(services)
+        return AutomationsPage(screens.automations, _due_items_runner(services))
     if key == "activity":
         from trustpager_desktop.ui.activity_page import ActivityPage
 
@@ -607,7 +616,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "review":
         from trustpager_desktop.ui.review_page import ReviewPage
 
-        return ReviewPage(services)
+        return ReviewPage(screens.review)
     if key == "optouts":
         from trustpager_desktop.ui.optouts_page import OptOutsPage
 
@@ -619,3 +628,15 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     from trustpager_desktop.ui.settings_page import SettingsPage
 
     return SettingsPage(services)
+
+
+def _due_items_runner(services: AppServices) -> Callable[[], str]:
+    """'Run due items now' for the Automations page: the runtime's dispatcher, wired here
+    (ui may import the runtime; use cases may not). Runs on a worker thread."""
+
+    def run_due() -> str:
+        from trustpager_desktop.runtime.automation_runner import AutomationRunner
+
+        return AutomationRunner(services).dispatch().describe()
+
+    return run_due
