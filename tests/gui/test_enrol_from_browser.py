@@ -29,7 +29,12 @@ def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
         selection.select(browser.model.index(row, 0), flags)
     assert sorted(browser.selected_contact_ids()) == sorted([ann, bob])
 
-    seen = answer_dialog(lambda dialog: dialog.enroll())
+    def enrol_once_loaded(dialog) -> None:
+        # Enrol stays off until the automations and the warning are read off the GUI thread.
+        qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)
+        dialog.enrol_button.click()
+
+    seen = answer_dialog(enrol_once_loaded)
     browser.enroll_selected()
     assert seen and "opted out" in seen[0].result_value.describe().lower()
     with services.db.read() as s:

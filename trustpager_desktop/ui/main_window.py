@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -119,7 +119,9 @@ class MainWindow(QMainWindow):
         self.screens = Screens.build(services)  # each page gets its service from here
         self.setWindowTitle(APP_NAME)
         self._fit_to_screen(1280, 800)
-        self.pause = AutomationPause(self.screens.automations, self)  # read off the GUI thread
+        # Read off the GUI thread once the event loop runs, after the window's first reads.
+        self.pause = AutomationPause(self.screens.automations, self, read_now=False)
+        QTimer.singleShot(0, self.pause.refresh)
         self._back_to = "contacts"
         self._build_pages()
         self._build_status_bar()

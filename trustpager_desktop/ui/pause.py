@@ -38,7 +38,11 @@ class AutomationPause(QObject):
     ready_changed = Signal(bool)
     failed = Signal(str)
 
-    def __init__(self, service: AutomationsService, parent: QObject | None = None) -> None:
+    def __init__(
+        self, service: AutomationsService, parent: QObject | None = None, *, read_now: bool = True
+    ) -> None:
+        """``read_now=False``: the owner calls ``refresh()`` when it suits it (the window
+        waits until its start-up reads are done, so they share one connection)."""
         super().__init__(parent)
         self._service = service
         self._paused = False
@@ -46,7 +50,8 @@ class AutomationPause(QObject):
         self._reading: BackgroundTask | None = None
         self._read_again = False
         self._saving: BackgroundTask | None = None
-        self.refresh()
+        if read_now:
+            self.refresh()
 
     @property
     def paused(self) -> bool:
