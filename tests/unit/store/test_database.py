@@ -164,6 +164,7 @@ def test_migration_0008_gives_earlier_stop_replies_their_twilio_block(tmp_path):
             " message_sid, actor, received_at, recorded_at) VALUES (1, :phone, :kind, :source,"
             " NULL, '', :sid, 'Inbox', :at, :at)"
         )
+        # Literal on purpose: the values as revision 0004 stored them, not today's enums.
         for phone, kind, source, at in (
             ("+14155550101", "opt_out", "stop_reply", "2026-01-01 10:00:00"),
             ("+14155550101", "re_consent", "manual_toggle", "2026-01-02 10:00:00"),
