@@ -496,6 +496,7 @@ class MainWindow(QMainWindow):
             log.warning("a live refresh failed (the next change tries again): %s", error)
 
         task = run_in_background(read, done, failed)
+        task.setParent(self)  # a window closed meanwhile drops the result, unpainted
         self._live_tasks.append(task)
 
     def _refresh_page(self, key: str) -> None:
