@@ -576,6 +576,7 @@ class MainWindow(QMainWindow):
                     self._stale.add(key)
         if "review" in self.pages:
             self.review_page.refresh()
+        self.stack.currentWidget().update()  # rows on screen are painted in the new zone
         if "settings" in self.pages:
             self.settings_page.changed_elsewhere()
 
