@@ -71,6 +71,7 @@ from trustpager_desktop.ui.runner import (
     RunningTasks,
     failure_sentence,
     show_progress,
+    wait_until,
 )
 from trustpager_desktop.usecases.activity import (
     ActivityService,
@@ -344,6 +345,10 @@ class ActivityPage(QWidget):
     def is_loading(self) -> bool:
         """A filter's first page or the automation choices are on their way."""
         return self.model.is_loading or self._automations_read.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the rows asked for are shown (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _build_filters(self) -> None:
         self.kind_combo = _shrinking_combo(16)
