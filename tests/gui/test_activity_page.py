@@ -290,3 +290,21 @@ def test_a_long_report_is_read_in_full_from_the_full_report_button(qtbot, page, 
     page.verify_report_button.click()
     assert "Person4" in page._report_box.text()
     page._report_box.close()
+
+
+def test_a_read_that_fails_says_so_and_keeps_the_rows_shown(qtbot, page, sqlite_db, clock):
+    from trustpager_desktop.store.database import DatabaseError
+
+    seed_log(sqlite_db, clock, 3)
+    _apply(qtbot, page)
+
+    def unreachable(_flt):
+        raise DatabaseError("The database cannot be reached.")
+
+    page._service.first_page = unreachable  # the shared database went away
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+    _wait_loaded(qtbot, page)
+    assert page.status_label.text() == (
+        "The activity log could not be read: The database cannot be reached."
+    )
+    assert page.model.rowCount() == 3

@@ -209,8 +209,8 @@ class ActivityLogModel(QAbstractTableModel):
 
     def _next_page_failed(self, error: Exception) -> None:
         self._fetch = None
-        self.read_failed.emit(failure_sentence(error))
         self.rows_fetched.emit(0)
+        self.read_failed.emit(failure_sentence(error))  # last: its words stay on the status
 
     def poll_new(self) -> bool:
         """Ask for entries added since the last look (they go on top when they arrive);
