@@ -2,9 +2,9 @@
 consent coverage, the review queue's age and the monthly compliance report.
 
 The figures come from the page's InsightsService (``core.insights.gather_insights``) on
-a pool thread (the shared helper ``ui.runner.run_in_background``); the page shows "Loading…" until they arrive,
-an empty state when nothing happened in the period, and never blocks the window on a
-big database. Charts are pyqtgraph bar charts, imported on another worker the first
+a pool thread (the shared helper ``ui.runner.run_in_background``); the page shows
+"Loading…" until they arrive, an empty state when nothing happened in the period, and
+never blocks the window on a big database. Charts are pyqtgraph bar charts, imported on another worker the first
 time (alongside the queries) so the window does not wait for numpy either. Every name shown is plain text.
 """
 
@@ -298,8 +298,8 @@ class InsightsPage(QWidget):
         return self._service.zone
 
     def _fill_months(self) -> None:
-        """The compliance report's month choices: last month first, then the 11 before it,
-        then this month (a report on a month not over yet is asked for less often)."""
+        """The compliance report's month choices: this month and the 12 before, last month
+        first (this month, not over yet, comes last)."""
         months = self._service.report_months()
         for m in [*months[1:], months[0]]:
             self.month_combo.addItem(f"{m:%B %Y}", m)
