@@ -64,11 +64,12 @@ def test_model_pages_and_passes_the_model_tester(qtbot, qtmodeltester, sqlite_db
 
 
 def test_the_latest_filter_wins_and_rows_stay_until_it_arrives(qtbot, page, sqlite_db, clock):
-    seed_log(sqlite_db, clock, 12, kinds=("opt_out", "manual_send"))
+    seed_log(sqlite_db, clock, 12, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
     _apply(qtbot, page)
     shown: list[int] = []
     page.model.modelReset.connect(lambda: shown.append(page.model.rowCount()))
     assert page.model.rowCount() == 12
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
     assert page.model.rowCount() == 12 and page.status_label.text() == "Loading…"
     page.text_search.setText("entry 10")
@@ -82,9 +83,16 @@ def test_the_latest_filter_wins_and_rows_stay_until_it_arrives(qtbot, page, sqli
 
 
 def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
-    seed_log(sqlite_db, clock, 12, kinds=("opt_out", "manual_send"), contact_ids=(1, 2, 3))
+    seed_log(
+        sqlite_db,
+        clock,
+        12,
+        kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND),
+        contact_ids=(1, 2, 3),
+    )
     _apply(qtbot, page)
     assert page.model.rowCount() == 12
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
     _wait_loaded(qtbot, page)
     assert page.model.rowCount() == 6
@@ -245,14 +253,15 @@ def test_the_full_check_is_offered_next_to_the_quick_one(qtbot, page, sqlite_db,
 
 
 def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
-    seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
+    seed_log(sqlite_db, clock, 8, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
     path = tmp_path / "log.csv"  # exported at once: the filter asked for, not yet shown
     with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
         page.export_to(str(path))
     assert blocker.args[0].startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+        assert {r["kind"] for r in csv.DictReader(handle)} == {ActivityKind.MANUAL_SEND}
 
 
 def test_a_text_search_can_be_continued_into_older_entries(
@@ -302,6 +311,7 @@ def test_a_read_that_fails_says_so_and_keeps_the_rows_shown(qtbot, page, sqlite_
         raise DatabaseError("The database cannot be reached.")
 
     page._service.first_page = unreachable  # the shared database went away
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
     _wait_loaded(qtbot, page)
     assert page.status_label.text() == (

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, Opportunity, OutboundMessage
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
@@ -179,7 +180,11 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
+    assert (row.status, row.phone_e164, row.requested_by) == (
+        ConfirmationStatus.PENDING,
+        ANN,
+        services.actor,
+    )
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):

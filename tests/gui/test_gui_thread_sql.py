@@ -14,6 +14,7 @@ from tests.support.gui_sql import gui_thread_sql
 from tests.support.records import seed_log
 from trustpager_desktop.core import automations, opportunities
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -82,7 +83,9 @@ def test_using_the_activity_log_reads_nothing_on_the_gui_thread(qtbot, services:
     """Filtering, searching a contact, scrolling (lazy paging) and the live poll all read
     through the activity service on the background runner."""
     services.tokens = MemoryTokenStore()
-    seed_log(services.db, services.clock, 450, kinds=("opt_out", "manual_send"))
+    seed_log(
+        services.db, services.clock, 450, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND)
+    )
     window = MainWindow(services)
     qtbot.addWidget(window)
     window.resize(1024, 700)
@@ -96,13 +99,14 @@ def test_using_the_activity_log_reads_nothing_on_the_gui_thread(qtbot, services:
             qtbot.waitUntil(lambda: page.model.rowCount() == 400, timeout=5_000)
             page.table.scrollToBottom()
             qtbot.waitUntil(lambda: page.model.rowCount() == 450, timeout=5_000)
+            # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
             page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
             qtbot.waitUntil(lambda: not page.is_loading and page.model.rowCount() == 200)
             page.table.scrollToBottom()
             qtbot.waitUntil(lambda: page.model.rowCount() == 225, timeout=5_000)
             page.contact_search.setText("nobody")
             qtbot.waitUntil(lambda: not page._contacts_read.is_loading, timeout=5_000)
-            seed_log(services.db, services.clock, 2, kinds=("opt_out",))
+            seed_log(services.db, services.clock, 2, kinds=(ActivityKind.OPT_OUT,))
 
             def polled() -> bool:
                 page.poll_new_entries()  # a look already on its way is not doubled

@@ -17,10 +17,11 @@ from trustpager_desktop.core import activity_query, automations
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.usecases import activity as activity_service
 from trustpager_desktop.usecases.activity import ActivityService
 
-OPT_OUTS = LogFilter(kinds=("opt_out",))
+OPT_OUTS = LogFilter(kinds=(ActivityKind.OPT_OUT,))
 
 
 def _service(db, clock) -> ActivityService:
@@ -96,6 +97,7 @@ def test_filter_choices_and_contact_search(db, clock):
     add_contact(db, clock, "Bob", "Ray", phone="+14155550102")
     service = _service(db, clock)
     assert [c.name for c in service.automations()] == ["Follow-up", "Reminders"]
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     assert "opt_out" in [k.key for k in service.kinds]
     found = service.find_contacts("  lee ")
     assert found.query == "lee" and [(c.id, c.name) for c in found.contacts] == [(ann, "Ann Lee")]
@@ -122,11 +124,11 @@ def test_export_writes_the_filter_and_names_the_log_head(db, clock, tmp_path):
     seed_log(db, clock, 8)
     service = _service(db, clock)
     path = tmp_path / "log.csv"
-    result = service.export(LogFilter(kinds=("manual_send",)), path)
+    result = service.export(LogFilter(kinds=(ActivityKind.MANUAL_SEND,)), path)
     assert result.count == 4
     assert result.describe().startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+        assert {r["kind"] for r in csv.DictReader(handle)} == {ActivityKind.MANUAL_SEND}
     with pytest.raises(Cancelled):
         service.export(LogFilter(), tmp_path / "stopped.csv", lambda _done, _total: False)
     assert not (tmp_path / "stopped.csv").exists()
