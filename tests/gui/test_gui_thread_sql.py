@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from tests.support.desktop import MemoryTokenStore
 from tests.support.gui_sql import gui_thread_sql
+from tests.support.records import seed_log
 from trustpager_desktop.core import automations, opportunities
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -25,10 +27,6 @@ ALLOWED = {
     "contact_browser.ContactBrowser._update_count": "the count beside that page of rows",
     "opportunities_page.OpportunityTableModel.read_rows": "lazy paging, as for contacts",
     "opportunities_page.OpportunitiesPage.stages": "the stage filter, once per visit",
-    "activity_page.ActivityLogModel.set_filter": (
-        "the activity log's lazy paging over a million entries: the first page of a filter"
-    ),
-    "activity_page.ActivityPage._build_filters": "the kind and automation filters, built once",
     "automations_page.AutomationEditor.load": (
         "a click on an automation opens it in the editor: one short read of that automation"
     ),
@@ -79,3 +77,45 @@ def test_navigating_the_main_pages_reads_on_the_gui_thread_only_where_pinned(
     unexplained = {site: n for site, n in seen.items() if site not in ALLOWED}
     assert not unexplained, f"SQL on the GUI thread from: {unexplained}"
     print(f"GUI-thread statements while navigating: {sum(seen.values())}: {dict(seen)}")
+
+
+def test_using_the_activity_log_reads_nothing_on_the_gui_thread(qtbot, services: AppServices):
+    """Filtering, searching a contact, scrolling (lazy paging) and the live poll all read
+    through the activity service on the background runner."""
+    services.tokens = MemoryTokenStore()
+    seed_log(
+        services.db, services.clock, 450, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND)
+    )
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.resize(1024, 700)
+    window.show()
+    try:
+        with gui_thread_sql(services.db) as seen:
+            window.show_page("activity")
+            page = window.activity_page
+            qtbot.waitUntil(lambda: not page.is_loading and page.model.rowCount() == 200)
+            page.table.scrollToBottom()  # the view asks the model for more: fetchMore
+            qtbot.waitUntil(lambda: page.model.rowCount() == 400, timeout=5_000)
+            page.table.scrollToBottom()
+            qtbot.waitUntil(lambda: page.model.rowCount() == 450, timeout=5_000)
+            # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
+            page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+            qtbot.waitUntil(lambda: not page.is_loading and page.model.rowCount() == 200)
+            page.table.scrollToBottom()
+            qtbot.waitUntil(lambda: page.model.rowCount() == 225, timeout=5_000)
+            page.contact_search.setText("nobody")
+            qtbot.waitUntil(lambda: not page._contacts_read.is_loading, timeout=5_000)
+            seed_log(services.db, services.clock, 2, kinds=(ActivityKind.OPT_OUT,))
+
+            def polled() -> bool:
+                page.poll_new_entries()  # a look already on its way is not doubled
+                return page.model.rowCount() == 227
+
+            qtbot.waitUntil(polled, timeout=5_000)  # the new ones go on top
+            assert page.model.entry(0).summary == "entry 1"
+    finally:
+        window.shutdown()
+
+    from_the_log = {site: n for site, n in seen.items() if site.startswith("activity_page.")}
+    assert not from_the_log, f"SQL on the GUI thread from: {from_the_log}"

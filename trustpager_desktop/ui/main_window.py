@@ -626,7 +626,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "activity":
         from trustpager_desktop.ui.activity_page import ActivityPage
 
-        return ActivityPage(services)
+        return ActivityPage(screens.activity)
     if key == "review":
         from trustpager_desktop.ui.review_page import ReviewPage
 
@@ -638,7 +638,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 
-        return InsightsPage(services)
+        return InsightsPage(screens.insights)
     from trustpager_desktop.ui.settings_page import SettingsPage
 
     return SettingsPage(screens.settings)

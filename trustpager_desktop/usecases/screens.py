@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from trustpager_desktop.usecases.activity import ActivityService
 from trustpager_desktop.usecases.automations import AutomationsService
 from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases.insights import InsightsService
 from trustpager_desktop.usecases.messaging import MessagingService
 from trustpager_desktop.usecases.review import ReviewService
 from trustpager_desktop.usecases.settings import SettingsService
@@ -23,6 +25,8 @@ class Screens:
     review: ReviewService
     automations: AutomationsService
     settings: SettingsService
+    activity: ActivityService
+    insights: InsightsService
 
     @classmethod
     def build(cls, app: AppServices) -> Screens:
@@ -32,4 +36,6 @@ class Screens:
             review=ReviewService(app),
             automations=AutomationsService(app),
             settings=SettingsService(app),
+            activity=ActivityService(app),
+            insights=InsightsService(app),
         )
