@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.consent import ConsentService
 from trustpager_desktop.usecases.contacts import ContactsService
 from trustpager_desktop.usecases.messaging import MessagingService
 from trustpager_desktop.usecases.review import ReviewService
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Screens:
     contacts: ContactsService
+    consent: ConsentService
     messaging: MessagingService
     review: ReviewService
     automations: AutomationsService
@@ -28,6 +30,7 @@ class Screens:
     def build(cls, app: AppServices) -> Screens:
         return cls(
             contacts=ContactsService(app),
+            consent=ConsentService(app),
             messaging=MessagingService(app),
             review=ReviewService(app),
             automations=AutomationsService(app),
