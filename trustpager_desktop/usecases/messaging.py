@@ -62,6 +62,6 @@ class MessagingService(ScreenService):
     def simulate_reply(self, from_number: str, body: str) -> None:
         """Sandbox only: leave a reply from ``from_number`` for the inbox poller to find."""
         if self.can_simulate_replies:
-            self._app.provider_choice.provider.simulate_reply(  # type: ignore[attr-defined]
+            self._app.provider_choice.provider.simulate_reply(  # type: ignore[attr-defined]  # sandbox only
                 from_number=from_number, body=body
             )
