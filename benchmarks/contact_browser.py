@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -77,9 +77,8 @@ def main() -> int:
     args = parser.parse_args()
     path = contacts_db(CONTACTS)
 
-    from PySide6.QtWidgets import QApplication
-
     from PySide6.QtCore import QEventLoop, QThread
+    from PySide6.QtWidgets import QApplication
 
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.contact_browser import ContactBrowser
@@ -104,6 +103,7 @@ def main() -> int:
         began = time.perf_counter()
         app.processEvents()  # the paint
         busy[-1] += time.perf_counter() - began
+
     raw = sqlite3.connect(path)
 
     def floor(statements: list[tuple[str, tuple]]) -> None:
