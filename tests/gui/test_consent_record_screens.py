@@ -19,6 +19,7 @@ from trustpager_desktop.store.models import ActivityEntry, Contact
 from trustpager_desktop.ui.automations_page import AutomationEditor, EnrollDialog
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.settings import SettingsService
 
 ANN, BOB = "+14155550101", "+14155550102"
 MARCH = datetime(2026, 3, 15, 14, 30, tzinfo=UTC)
@@ -152,7 +153,7 @@ def test_the_settings_page_turns_on_the_consent_rule_and_keeps_purposes(
     qtbot, services, add_contact
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert not page.need_consent.isChecked() and page.purposes.text() == "Marketing"
     page.need_consent.setChecked(True)

@@ -27,6 +27,7 @@ from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.settings import SettingsService
 
 ANN = "+14155550101"
 
@@ -315,7 +316,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.hold.isChecked() and page.hold_warning.isHidden()
     page.hold.setChecked(False)
@@ -326,7 +327,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 
 
 def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.opt_out_words.text() == "PARAR, ALTO, BAJA, CANCELAR, DETENER"
     page.opt_out_words.setText("PARAR, START")
@@ -340,7 +341,7 @@ def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services)
 
 
 def test_a_confirmation_text_with_a_link_is_refused(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     page.confirmation_text.setPlainText("Unsubscribed. See deals at www.example.com")
     assert not page.save()

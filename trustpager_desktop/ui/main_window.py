@@ -475,6 +475,8 @@ class MainWindow(QMainWindow):
             self._in_background(self.automations.paused, self.pause.show)
         if topic.MESSAGES in changed:
             self._in_background(self.review.count, self._review_count_changed)
+        if topic.SETTINGS in changed:  # another desktop's save: run with it here too
+            self._in_background(self.screens.settings.reread, self._settings_changed_elsewhere)
         current = self.current_page_key()
         for key, shown in PAGE_TOPICS.items():
             if key not in self.pages or not (shown & changed):
@@ -498,6 +500,7 @@ class MainWindow(QMainWindow):
             log.warning("a live refresh failed (the next change tries again): %s", error)
 
         task = run_in_background(read, done, failed)
+        task.setParent(self)  # a window closed meanwhile drops the result, unpainted
         self._live_tasks.append(task)
 
     def _refresh_page(self, key: str) -> None:
@@ -561,6 +564,26 @@ class MainWindow(QMainWindow):
         self._show_provider()
         self.contact_browser.refresh()
 
+    def _settings_changed_elsewhere(self, settings: Any) -> None:
+        """Run with the settings another desktop saved: the jobs follow from their next
+        cycle, the status bar names the provider, pages showing times re-read (the zone
+        may be new), and the Settings page shows them (or, over unsaved edits, says so)."""
+        if not self.screens.settings.apply(settings):
+            return  # this window saved them itself: it runs with them already
+        self._show_provider()
+        current = self.current_page_key()
+        for key in PAGE_TOPICS:
+            if key in self.pages and key != "review":
+                if key == current:
+                    self._refresh_page(key)
+                else:
+                    self._stale.add(key)
+        if "review" in self.pages:
+            self.review_page.refresh()
+        self.stack.currentWidget().update()  # rows on screen are painted in the new zone
+        if "settings" in self.pages:
+            self.settings_page.changed_elsewhere()
+
     def focus_search(self) -> None:
         if self.show_page("contacts"):
             self.contact_browser.focus_search()
@@ -622,4 +645,4 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
         return InsightsPage(services)
     from trustpager_desktop.ui.settings_page import SettingsPage
 
-    return SettingsPage(services)
+    return SettingsPage(screens.settings)
