@@ -158,3 +158,57 @@ def test_a_search_with_very_many_matches_says_so_without_counting_them_all(
     assert browser.model.rowCount() == 3  # the table still shows every match
     search(browser, "annie")
     assert browser.count_label.text() == "1 contact found"
+
+
+def test_the_latest_search_wins_and_an_overtaken_one_is_never_shown(
+    qtbot, browser, add_contact, monkeypatch
+):
+    """'ann' is slow to answer and 'ben' is typed meanwhile: the table goes from the whole
+    list straight to Ben; Ann's answer, arriving late, is never painted."""
+    import threading
+
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    add_contact("Ann", "Lee")
+    add_contact("Ben", "Sato")
+    refreshed(browser)
+    release = threading.Event()
+    real_first_page = ContactsService.first_page
+
+    def slow_for_ann(self, search, limit):  # type: ignore[no-untyped-def]
+        if search.query == "ann":
+            assert release.wait(10)
+        return real_first_page(self, search, limit)
+
+    monkeypatch.setattr(ContactsService, "first_page", slow_for_ann)
+    shown: list[list[str]] = []
+    browser.model.modelReset.connect(lambda: shown.append(_names(browser.model)))
+
+    browser.search.setText("ann")
+    browser.apply_search()
+    browser.search.setText("ben")
+    browser.apply_search()
+    assert _names(browser.model) == ["Ann Lee", "Ben Sato"]  # kept until the answer is in
+    assert not browser.model.canFetchMore(QModelIndex())
+    release.set()
+    with qtbot.waitSignal(browser.search_applied, timeout=5000) as applied:
+        pass
+    assert applied.args == ["ben"]
+    assert shown == [["Ben Sato"]]
+    assert browser.count_label.text() == "1 contact found"
+
+
+def test_a_list_that_cannot_be_read_says_so(qtbot, browser, monkeypatch):
+    from trustpager_desktop.store.database import DatabaseError
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    def unreachable(self, search, limit):  # type: ignore[no-untyped-def]
+        raise DatabaseError("The database cannot be reached.")
+
+    monkeypatch.setattr(ContactsService, "first_page", unreachable)
+    browser.show()
+    with qtbot.waitSignal(browser.model.failed, timeout=5000):
+        browser.refresh()
+    assert browser.count_label.text() == "Contacts could not be read"
+    assert "cannot be reached" in browser.count_label.toolTip()
+    assert browser.empty_state.is_showing() and "cannot be reached" in browser.empty_state.text()

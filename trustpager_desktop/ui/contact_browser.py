@@ -104,7 +104,7 @@ class ContactTableModel(PagedTableModel):
         self._exhausted = True  # nothing to fetch until the first page is in
         self._more: BackgroundTask | None = None  # the further page on its way
         self.error: str | None = None  # why the latest read failed, if it did
-        self._first = LatestRead(self, self._first_page_in, self._first_page_failed,
+        self._first = LatestRead(self, self._first_page_in, self._read_failed,
                                  again=self.reload, loaded=self._first_page_done)  # fmt: skip
         self.reload()
 
@@ -159,9 +159,6 @@ class ContactTableModel(PagedTableModel):
         self.endResetModel()
         self.total, self._shown_search, self.error = page.total, search, None
 
-    def _first_page_failed(self, error: Exception) -> None:
-        self._read_failed(error)
-
     def _first_page_done(self) -> None:
         if self.error is None:
             self.loaded.emit()
@@ -174,11 +171,6 @@ class ContactTableModel(PagedTableModel):
         if task is self._more:
             self._more = None  # scrolling on asks again
             self._read_failed(error)
-
-    def read_rows(self, offset: int, limit: int) -> list[ContactRow]:
-        """One page of the current search (any thread; the model itself reads through the
-        runner)."""
-        return list(self._service.rows(self._search, offset, limit))
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802 - Qt API
         return (not parent.isValid() and not self._exhausted and self._more is None
