@@ -40,9 +40,16 @@ def test_model_pages_and_passes_the_model_tester(qtmodeltester, sqlite_db, clock
 
 
 def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
-    seed_log(sqlite_db, clock, 12, kinds=("opt_out", "manual_send"), contact_ids=(1, 2, 3))
+    seed_log(
+        sqlite_db,
+        clock,
+        12,
+        kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND),
+        contact_ids=(1, 2, 3),
+    )
     page.apply_filters()
     assert page.model.rowCount() == 12
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
     assert page.model.rowCount() == 6
     page.automation_combo.addItem("Reminders", 7)
@@ -177,14 +184,15 @@ def test_the_full_check_is_offered_next_to_the_quick_one(qtbot, page, sqlite_db,
 
 
 def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
-    seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
+    seed_log(sqlite_db, clock, 8, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
     path = tmp_path / "log.csv"
     with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
         page.export_to(str(path))
     assert blocker.args[0].startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+        assert {r["kind"] for r in csv.DictReader(handle)} == {ActivityKind.MANUAL_SEND}
 
 
 def test_a_text_search_can_be_continued_into_older_entries(

@@ -16,6 +16,7 @@ from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_browser, make_dialog, make_page
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, Opportunity, OutboundMessage
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
@@ -177,7 +178,11 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
+    assert (row.status, row.phone_e164, row.requested_by) == (
+        ConfirmationStatus.PENDING,
+        ANN,
+        services.actor,
+    )
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):

@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core.gateway import OutboundGateway
-from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, MessageStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentEventKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+)
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -86,7 +92,11 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
                 ActivityEntry.contact_id == cid, ActivityEntry.kind == ActivityKind.OPT_OUT
             )
         )
-    assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", services.actor)
+    assert (event.kind, event.source, event.actor) == (
+        ConsentEventKind.OPT_OUT,
+        ConsentSource.MANUAL_TOGGLE,
+        services.actor,
+    )
     assert entry is not None
     assert not card.unsaved.isVisible()
     assert card.status.text().startswith("Opted out since")
@@ -186,8 +196,12 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     with services.db.read() as s:
         row = s.scalar(select(OutboundMessage))
         kinds = set(s.scalars(select(ActivityEntry.kind)))
-    assert (row.recipient_opted_out, row.origin, row.actor) == (True, "manual", services.actor)
-    assert "manual_send_opted_out" in kinds
+    assert (row.recipient_opted_out, row.origin, row.actor) == (
+        True,
+        MessageOrigin.MANUAL,
+        services.actor,
+    )
+    assert ActivityKind.MANUAL_SEND_OPTED_OUT in kinds
     bubbles = card.bubbles()
     assert bubbles[-1].body.text() == "Your order is ready"
     assert f"Manual, by {services.actor}" in bubbles[-1].meta.text()

@@ -15,7 +15,7 @@ from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core import activity, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.ui.activity_page import ActivityPage
 from trustpager_desktop.ui.automations_page import EnrollDialog
 from trustpager_desktop.ui.common import documents_path
@@ -102,8 +102,8 @@ def test_pages_have_titles_and_empty_lists_say_so(qtbot, services):
 
 def test_the_kind_list_speaks_of_stop_replies_and_the_details_are_labelled(qtbot, services):
     with services.db.write() as s:
-        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by STOP reply", actor="Inbox", contact_id=3, contact_name="Ann Lee", details={"source": "stop_reply", "message_sid": "SM1", "evidence": "STOP"}), clock=services.clock)  # fmt: skip
-        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by hand", actor="Office", details={"source": "manual_toggle"}), clock=services.clock)  # fmt: skip
+        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by STOP reply", actor="Inbox", contact_id=3, contact_name="Ann Lee", details={"source": ConsentSource.STOP_REPLY, "message_sid": "SM1", "evidence": "STOP"}), clock=services.clock)  # fmt: skip
+        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by hand", actor="Office", details={"source": ConsentSource.MANUAL_TOGGLE}), clock=services.clock)  # fmt: skip
     page = ActivityPage(services)
     qtbot.addWidget(page)
     labels = [page.kind_combo.itemText(i) for i in range(page.kind_combo.count())]
