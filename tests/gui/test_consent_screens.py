@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, Opportunity, OutboundMessage
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
-from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser, ContactDialog
-from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
@@ -49,8 +49,7 @@ def _stop_then_reconsent(services, contact_id: int) -> None:
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     return widget
 
 
@@ -74,8 +73,7 @@ def test_the_browser_sms_column_shows_every_state(qtbot, services, add_contact, 
     with services.db.write() as s:
         preferences.re_consent_by_hand(s, waiting, method="verbal", note="Phoned",
                                        actor="Office", clock=services.clock)  # fmt: skip
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    browser = make_browser(qtbot, services)
     qtmodeltester.check(browser.model)
 
     assert _sms_cell(browser, "Ann Lee")[0] == "Subscribed"
@@ -207,8 +205,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
     qtbot, services, add_contact, answer_dialog
 ):
     add_contact("Ola", "Out", phone=ANN, opted_out=True)
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0101")
 
@@ -223,8 +220,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
 
 
 def test_no_warning_for_an_ordinary_number(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0177")
     assert dialog.save()  # no dialog: a question would block this call

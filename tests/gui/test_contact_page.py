@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import (
     ActivityKind,
@@ -26,7 +27,6 @@ from trustpager_desktop.store.models import (
     InboundMessage,
     OutboundMessage,
 )
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
 
 HTML = "<b>hi</b><img src=x>"
@@ -34,8 +34,7 @@ HTML = "<b>hi</b><img src=x>"
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     widget.resize(1200, 800)
     widget.show()
     return widget
@@ -334,7 +333,7 @@ def test_a_slow_load_of_one_contact_is_superseded_and_never_shows_its_consent_st
 ):
     """Opening Ann (opted out; her read is slow) then Bob ends on Bob; Ann's late result is
     never painted, and while loading nothing can be toggled or sent for either."""
-    from trustpager_desktop.ui import contact_page as module
+    from trustpager_desktop.usecases import contacts as module
 
     ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     bob = add_contact("Bob", "Ray", phone="(212) 555-0102")

@@ -12,13 +12,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core import activity, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.ui.activity_page import ActivityPage
 from trustpager_desktop.ui.automations_page import EnrollDialog
 from trustpager_desktop.ui.common import documents_path
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.usecases.activity import ActivityService
@@ -47,8 +47,7 @@ def asked(monkeypatch):
 
 
 def test_file_dialogs_open_in_documents(qtbot, services, add_contact, documents, asked):
-    contact_page = ContactPage(services)
-    qtbot.addWidget(contact_page)
+    contact_page = make_page(qtbot, services)
     contact_page.load(add_contact("Ann", phone="(415) 555-0101"))
     wait_loaded(contact_page)
     contact_page.save_consent_report()

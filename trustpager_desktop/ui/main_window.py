@@ -26,6 +26,7 @@ from trustpager_desktop.services import AppServices
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.contact_dialogs import ContactDialogs
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.help_menu import (
     help_dialog,
@@ -153,8 +154,11 @@ class MainWindow(QMainWindow):
 
     def _build_pages(self) -> None:
         s = self.services
-        self.contact_browser = ContactBrowser(s)
-        self.contact_page = ContactPage(s)
+        screens = self.screens
+        self.contact_browser = ContactBrowser(screens.contacts)
+        self.contact_page = ContactPage(screens.contacts, screens.messaging, screens.consent)
+        self.contact_dialogs = ContactDialogs(s, screens, self.contact_browser,
+                                              self.contact_page, self)  # fmt: skip
         # Other pages are built on first visit: a quicker start, and no query of a
         # million-entry log before anyone asks for it.
         self.pages: dict[str, QWidget] = {

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from trustpager_desktop.usecases.activity import ActivityService
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.consent import ConsentService
 from trustpager_desktop.usecases.contacts import ContactsService
 from trustpager_desktop.usecases.insights import InsightsService
 from trustpager_desktop.usecases.messaging import MessagingService
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Screens:
     contacts: ContactsService
+    consent: ConsentService
     messaging: MessagingService
     review: ReviewService
     automations: AutomationsService
@@ -32,6 +34,7 @@ class Screens:
     def build(cls, app: AppServices) -> Screens:
         return cls(
             contacts=ContactsService(app),
+            consent=ConsentService(app),
             messaging=MessagingService(app),
             review=ReviewService(app),
             automations=AutomationsService(app),
