@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel
 
 from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
 from trustpager_desktop.usecases.automations import AutomationsService
@@ -133,7 +134,7 @@ def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services, add_
     assert "opted out of SMS" in dialog.message.text()
     with services.db.read() as s:
         (row,) = auto_queue.list_queue(s)
-    assert (row.contact_id, row.status) == (ann, "pending")
+    assert (row.contact_id, row.status) == (ann, QueueStatus.PENDING)
 
 
 # -- issue 16: schedules, empty states, the footer, a delete made elsewhere ---------------------

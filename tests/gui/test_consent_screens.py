@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, Opportunity, OutboundMessage
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
-from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser, ContactDialog
-from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
@@ -29,6 +30,7 @@ from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_colour
 from trustpager_desktop.usecases.automations import AutomationsService
 from trustpager_desktop.usecases.review import ReviewService
+from trustpager_desktop.usecases.settings import SettingsService
 
 ANN = "+14155550101"
 
@@ -49,8 +51,7 @@ def _stop_then_reconsent(services, contact_id: int) -> None:
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     return widget
 
 
@@ -74,8 +75,7 @@ def test_the_browser_sms_column_shows_every_state(qtbot, services, add_contact, 
     with services.db.write() as s:
         preferences.re_consent_by_hand(s, waiting, method="verbal", note="Phoned",
                                        actor="Office", clock=services.clock)  # fmt: skip
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    browser = make_browser(qtbot, services)
     qtmodeltester.check(browser.model)
 
     assert _sms_cell(browser, "Ann Lee")[0] == "Subscribed"
@@ -180,7 +180,11 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
+    assert (row.status, row.phone_e164, row.requested_by) == (
+        ConfirmationStatus.PENDING,
+        ANN,
+        services.actor,
+    )
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):
@@ -204,8 +208,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
     qtbot, services, add_contact, answer_dialog
 ):
     add_contact("Ola", "Out", phone=ANN, opted_out=True)
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0101")
 
@@ -220,8 +223,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
 
 
 def test_no_warning_for_an_ordinary_number(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0177")
     assert dialog.save()  # no dialog: a question would block this call
@@ -329,7 +331,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.hold.isChecked() and page.hold_warning.isHidden()
     page.hold.setChecked(False)
@@ -340,7 +342,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 
 
 def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.opt_out_words.text() == "PARAR, ALTO, BAJA, CANCELAR, DETENER"
     page.opt_out_words.setText("PARAR, START")
@@ -354,7 +356,7 @@ def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services)
 
 
 def test_a_confirmation_text_with_a_link_is_refused(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     page.confirmation_text.setPlainText("Unsubscribed. See deals at www.example.com")
     assert not page.save()

@@ -3,10 +3,11 @@
 from PySide6.QtCore import QItemSelectionModel
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.store.models import QueueItem
-from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.main_window import MainWindow
 
 
 def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
@@ -21,8 +22,10 @@ def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
             ),
             clock=services.clock,
         )
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    window = MainWindow(services)  # the window opens the automations screen's dialog
+    qtbot.addWidget(window)
+    browser = window.contact_browser
+    wait_loaded(browser)
     selection = browser.table.selectionModel()
     for row in range(browser.model.rowCount()):
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
@@ -40,3 +43,4 @@ def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
     with services.db.read() as s:
         enrolled = sorted(s.scalars(select(QueueItem.contact_id)).all())
     assert enrolled == sorted([ann, bob])  # opted-out Bob is skipped at send time, not here
+    window.shutdown()

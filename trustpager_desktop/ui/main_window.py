@@ -26,6 +26,7 @@ from trustpager_desktop.services import AppServices
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.contact_dialogs import ContactDialogs
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.help_menu import (
     help_dialog,
@@ -156,8 +157,11 @@ class MainWindow(QMainWindow):
 
     def _build_pages(self) -> None:
         s = self.services
-        self.contact_browser = ContactBrowser(s)
-        self.contact_page = ContactPage(s)
+        screens = self.screens
+        self.contact_browser = ContactBrowser(screens.contacts)
+        self.contact_page = ContactPage(screens.contacts, screens.messaging, screens.consent)
+        self.contact_dialogs = ContactDialogs(s, screens, self.contact_browser,
+                                              self.contact_page, self)  # fmt: skip
         # Other pages are built on first visit: a quicker start, and no query of a
         # million-entry log before anyone asks for it.
         self.pages: dict[str, QWidget] = {
@@ -482,6 +486,8 @@ class MainWindow(QMainWindow):
             self._in_background(self.automations.paused, self.pause.show)
         if topic.MESSAGES in changed:
             self._in_background(self.review.count, self._review_count_changed)
+        if topic.SETTINGS in changed:  # another desktop's save: run with it here too
+            self._in_background(self.screens.settings.reread, self._settings_changed_elsewhere)
         current = self.current_page_key()
         for key, shown in PAGE_TOPICS.items():
             if key not in self.pages or not (shown & changed):
@@ -505,6 +511,7 @@ class MainWindow(QMainWindow):
             log.warning("a live refresh failed (the next change tries again): %s", error)
 
         task = run_in_background(read, done, failed)
+        task.setParent(self)  # a window closed meanwhile drops the result, unpainted
         self._live_tasks.append(task)
 
     def _refresh_page(self, key: str) -> None:
@@ -568,6 +575,26 @@ class MainWindow(QMainWindow):
         self._show_provider()
         self.contact_browser.refresh()
 
+    def _settings_changed_elsewhere(self, settings: Any) -> None:
+        """Run with the settings another desktop saved: the jobs follow from their next
+        cycle, the status bar names the provider, pages showing times re-read (the zone
+        may be new), and the Settings page shows them (or, over unsaved edits, says so)."""
+        if not self.screens.settings.apply(settings):
+            return  # this window saved them itself: it runs with them already
+        self._show_provider()
+        current = self.current_page_key()
+        for key in PAGE_TOPICS:
+            if key in self.pages and key != "review":
+                if key == current:
+                    self._refresh_page(key)
+                else:
+                    self._stale.add(key)
+        if "review" in self.pages:
+            self.review_page.refresh()
+        self.stack.currentWidget().update()  # rows on screen are painted in the new zone
+        if "settings" in self.pages:
+            self.settings_page.changed_elsewhere()
+
     def focus_search(self) -> None:
         if self.show_page("contacts"):
             self.contact_browser.focus_search()
@@ -614,7 +641,7 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "activity":
         from trustpager_desktop.ui.activity_page import ActivityPage
 
-        return ActivityPage(services)
+        return ActivityPage(screens.activity)
     if key == "review":
         from trustpager_desktop.ui.review_page import ReviewPage
 
@@ -626,10 +653,10 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 
-        return InsightsPage(services)
+        return InsightsPage(screens.insights)
     from trustpager_desktop.ui.settings_page import SettingsPage
 
-    return SettingsPage(services)
+    return SettingsPage(screens.settings)
 
 
 def _due_items_runner(services: AppServices) -> Callable[[], str]:

@@ -285,7 +285,9 @@ class ReviewPage(QWidget):
         self.reason_label.setText(f"Why: {item.reason}")
         self.deadline_label.setText(deadline_text(item, self.service.clock.now()))
         coloured(self.deadline_label, URGENT if self.review_model.is_urgent(item) else Tone.NORMAL)
-        first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        first, second = self._ACTIONS.get(
+            item.classification, self._ACTIONS[ReplyKind.POSSIBLE_OPT_OUT]
+        )
         self.opt_out_button.setText(first[0])
         self.not_opt_out_button.setText(second[0])
 
@@ -295,7 +297,7 @@ class ReviewPage(QWidget):
         item = self.current_item()
         if item is None:
             return
-        actions = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        actions = self._ACTIONS.get(item.classification, self._ACTIONS[ReplyKind.POSSIBLE_OPT_OUT])
         decision = actions[which][1]
         result = self.service.decide(item.inbound_id, decision)
         if not result.ok:  # decided meanwhile (perhaps on another desktop): say so, re-read

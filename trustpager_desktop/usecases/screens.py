@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from trustpager_desktop.usecases.activity import ActivityService
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.consent import ConsentService
 from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases.insights import InsightsService
 from trustpager_desktop.usecases.messaging import MessagingService
 from trustpager_desktop.usecases.review import ReviewService
 from trustpager_desktop.usecases.settings import SettingsService
@@ -19,17 +22,23 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Screens:
     contacts: ContactsService
+    consent: ConsentService
     messaging: MessagingService
     review: ReviewService
     automations: AutomationsService
     settings: SettingsService
+    activity: ActivityService
+    insights: InsightsService
 
     @classmethod
     def build(cls, app: AppServices) -> Screens:
         return cls(
             contacts=ContactsService(app),
+            consent=ConsentService(app),
             messaging=MessagingService(app),
             review=ReviewService(app),
             automations=AutomationsService(app),
             settings=SettingsService(app),
+            activity=ActivityService(app),
+            insights=InsightsService(app),
         )
