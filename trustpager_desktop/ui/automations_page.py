@@ -326,6 +326,7 @@ class AutomationEditor(QWidget):
         self.loading_label.setVisible(loading)
         self.body.setEnabled(not loading)
         if loading:
+            self.loading_label.setText("Loading…")  # not an earlier automation's failure
             self.name.clear()
             self._steps = []
             self._refresh_list(0)
@@ -351,7 +352,6 @@ class AutomationEditor(QWidget):
         )
 
     def _show_input(self, automation_id: int | None, data: AutomationInput) -> None:
-        self.loading_label.setText("Loading…")
         self._automation_id = automation_id
         self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
