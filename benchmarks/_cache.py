@@ -72,7 +72,8 @@ def combined_db(contacts: int = CONTACTS, entries: int = LOG_ENTRIES) -> Path:
 def insights_db(contacts: int = CONTACTS, entries: int = LOG_ENTRIES) -> Path:
     """The combined database plus a year of texting behind the log: outbound texts with
     delivery statuses, replies, opt-outs and a review queue (benchmarks/insights_page.py)."""
-    path = Path(f"/tmp/trustpager-bench-insights-{contacts}-{entries}-{head_revision()}.db")
+    # v2: delivery statuses in delivery_status (v1 put them in the gateway's status column)
+    path = Path(f"/tmp/trustpager-bench-insights-v2-{contacts}-{entries}-{head_revision()}.db")
     if not path.exists():
         source = combined_db(contacts, entries)
         began = time.perf_counter()

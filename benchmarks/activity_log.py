@@ -5,7 +5,8 @@
 Builds (once; cached under /tmp) an SQLite database with N entries and a valid
 hash chain, then measures, several runs each (median and spread):
 
-- opening the view: ActivityPage constructed offscreen (first page fetched);
+- opening the view: ActivityPage constructed offscreen until its first page is shown
+  (read on the background runner, as every filter and scroll below);
 - applying a filter: kind, contact, automation, free text (common and rare word);
 - scrolling: the model's next page;
 - the same queries in plain sqlite3 as a floor, and our time / floor;
@@ -204,6 +205,8 @@ def main() -> int:
 
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.activity_page import ActivityPage
+    from trustpager_desktop.ui.runner import wait_until
+    from trustpager_desktop.usecases.activity import ActivityService
 
     _app = QApplication.instance() or QApplication([])  # kept alive until the end
     services = AppServices(Database.open(f"sqlite:///{path}"))
@@ -239,10 +242,16 @@ def main() -> int:
 
     print("\nTrustPager (ActivityPage offscreen, model filled in the database):")
     pages: list[ActivityPage] = []
+    service = ActivityService(services)
+
+    def settled(page: ActivityPage) -> None:
+        """Reads run in the background: until what was asked for is on screen."""
+        wait_until(lambda: not (page.is_loading or page.model.is_fetching), 60_000)
 
     def open_view() -> None:
-        page = ActivityPage(services)
+        page = ActivityPage(service)
         page.poll_timer.stop()
+        settled(page)
         pages.append(page)
 
     measure("open the view (page + first 200 rows)", open_view, args.runs, f_open)
@@ -254,35 +263,48 @@ def main() -> int:
 
     def kind_only() -> None:
         page.model.set_filter(page.current_filter())
+        settled(page)
+
+    def apply() -> None:
+        page.apply_filters()
+        settled(page)
 
     page.clear_filters()
     page.kind_combo.setCurrentIndex(page.kind_combo.findData(ActivityKind.RE_CONSENT))
+    settled(page)
     measure("filter: kind = Re-consent (rare kind)", kind_only, args.runs, f_kind)
     print(f"    rows shown: {page.model.rowCount()}")
     page.clear_filters()
     page.kind_combo.setCurrentIndex(page.kind_combo.findData(ActivityKind.AUTOMATION_SENT))
+    settled(page)
     measure("filter: kind = Automation step sent (common)", kind_only, args.runs, f_open)
     page.clear_filters()
     measure(
-        "filter: one contact", lambda: page.show_contact(4321, "Contact 4321"), args.runs, f_contact
+        "filter: one contact",
+        lambda: (page.show_contact(4321, "Contact 4321"), settled(page)),
+        args.runs,
+        f_contact,
     )
     print(f"    rows shown: {page.model.rowCount()}")
     page.clear_filters()
     page.automation_combo.setCurrentIndex(3)
+    settled(page)
     measure("filter: one automation", kind_only, args.runs, f_open)
     page.clear_filters()
     page.text_search.blockSignals(True)
     page.text_search.setText("reminder")
-    measure("filter: free text 'reminder' (common)", page.apply_filters, args.runs, f_text)
+    measure("filter: free text 'reminder' (common)", apply, args.runs, f_text)
     page.text_search.setText(RARE_WORD)
-    measure(f"filter: free text '{RARE_WORD}' (rare)", page.apply_filters, args.runs, f_text)
+    measure(f"filter: free text '{RARE_WORD}' (rare)", apply, args.runs, f_text)
     print(f"    rows on first screen: {page.model.rowCount()} (scan bounded; scroll for more)")
     page.text_search.setText(f"{RARE_WORD} reminder")
     page.text_search.blockSignals(False)
     page.clear_filters()
+    settled(page)
 
     def scroll() -> None:
         page.model.fetchMore()
+        settled(page)
 
     measure("scroll: fetch the next 200 rows", scroll, args.runs, f_open)
 

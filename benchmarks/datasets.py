@@ -11,6 +11,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
+from trustpager_desktop.core.replies import ReplyKind
+from trustpager_desktop.core.states import (
+    ConsentEventKind,
+    ConsentSource,
+    DeliveryStatus,
+    MessageOrigin,
+    MessageStatus,
+    ReviewStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import Contact
 
@@ -41,7 +51,7 @@ def contact_rows(count: int, *, opted_out_every: int = 10, start: int = 0) -> li
                 "search_text": f"{first} {last} {company} {email} {e164[1:]}".lower(),
                 "sms_opted_out": opted,
                 "sms_opted_out_at": now if opted else None,
-                "sms_opt_out_source": "import" if opted else None,
+                "sms_opt_out_source": ConsentSource.IMPORT if opted else None,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -101,19 +111,22 @@ def add_texting_history(path, contacts: int, texts: int = TEXTS, seed: int = 19)
         manual = rng.random() < 0.1
         aid, step_id, position = (None, None, None) if manual else rng.choice(steps)
         roll = rng.random()
-        status, code, sid = "delivered", None, f"SM{n:032x}"
+        # What the gateway recorded (status, error_code) and what Twilio later said about
+        # delivery (delivery_status, delivery_error_code), as core.delivery stores them.
+        status, code, sid = MessageStatus.SENT, None, f"SM{n:032x}"
+        delivery, delivery_code = DeliveryStatus.DELIVERED, None
         if roll < 0.03:
-            status, code = "undelivered", rng.choice((30003, 30005, 30006))
+            delivery, delivery_code = DeliveryStatus.UNDELIVERED, rng.choice((30003, 30005, 30006))
         elif roll < 0.05:
-            status, code, sid = "failed", 21211, None
+            status, code, sid, delivery = MessageStatus.FAILED, 21211, None, None
         elif roll < 0.08:
-            status, sid = "suppressed", None
+            status, sid, delivery = MessageStatus.SUPPRESSED, None, None
         stamp = _stamp(at)
-        out_rows.append((contact_id, number, "Hello", "manual" if manual else "automation",
+        out_rows.append((contact_id, number, "Hello", MessageOrigin.MANUAL if manual else MessageOrigin.AUTOMATION,
                          "manual_sms" if manual else "send_sms", "Dana" if manual else None,
                          aid, None if manual else f"Automation {aid}", step_id, position,
-                         1, "allowed", 0, status, "twilio", sid, code,
-                         stamp if sid else None, stamp, stamp))  # fmt: skip
+                         1, SuppressionResult.ALLOWED, 0, status, "twilio", sid, code,
+                         delivery, delivery_code, stamp if sid else None, stamp, stamp))  # fmt: skip
         if sid and roll > 0.75:  # a reply within three days
             reply_at = at + timedelta(minutes=rng.randrange(1, 72 * 60))
             if reply_at < HISTORY_NOW:
@@ -124,20 +137,20 @@ def add_texting_history(path, contacts: int, texts: int = TEXTS, seed: int = 19)
             hours = rng.randrange(0, 48) if rng.random() < 0.9 else rng.randrange(49, 300)
             out_at = at + timedelta(hours=hours, minutes=rng.randrange(60))
             if out_at < HISTORY_NOW:
-                consent_rows.append((contact_id, number, "opt_out", "stop_reply", "STOP",
+                consent_rows.append((contact_id, number, ConsentEventKind.OPT_OUT, ConsentSource.STOP_REPLY, "STOP",
                                      "Inbox", _stamp(out_at),
                                      _stamp(out_at + timedelta(seconds=30))))  # fmt: skip
     for n in range(60):
         when = _stamp(HISTORY_NOW - timedelta(hours=7 * n + 1))
         in_rows.append((f"SMreview{n:026x}", "+14152000001", "+14152000001", "+15005550006",
-                        "please no more texts", when, when, when, "possible_opt_out",
-                        "pending"))  # fmt: skip
+                        "please no more texts", when, when, when, ReplyKind.POSSIBLE_OPT_OUT,
+                        ReviewStatus.PENDING))  # fmt: skip
     conn.executemany(
         "INSERT INTO outbound_messages (contact_id, to_e164, body, origin, action_type, actor,"
         " automation_id, automation_name, step_id, step_position, suppression_checked,"
         " suppression_result, recipient_opted_out, status, provider, provider_sid, error_code,"
-        " sent_at, created_at, updated_at, segments, encoding, attempts)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'GSM-7',1)",
+        " delivery_status, delivery_error_code, sent_at, created_at, updated_at, segments,"
+        " encoding, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'GSM-7',1)",
         out_rows,
     )
     conn.executemany(

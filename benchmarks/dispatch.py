@@ -43,6 +43,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import FixedClock  # noqa: E402
 from trustpager_desktop.core.gateway import OutboundGateway  # noqa: E402
 from trustpager_desktop.core.settings import AppSettings  # noqa: E402
+from trustpager_desktop.core.states import MessageStatus, QueueStatus  # noqa: E402
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider  # noqa: E402
 from trustpager_desktop.store.database import Database  # noqa: E402
 from trustpager_desktop.store.models import Contact  # noqa: E402
@@ -128,7 +129,7 @@ def sqlite_floor(path: Path) -> float:
                 "JOIN contacts c ON c.id=q.contact_id WHERE q.id=?",
                 (item_id,),
             ).fetchone()
-            status = "suppressed" if out else "sent"
+            status = MessageStatus.SUPPRESSED if out else MessageStatus.SENT
             cur = conn.execute(
                 "INSERT INTO outbound_messages (contact_id,to_e164,body,origin,action_type,"
                 "suppression_checked,suppression_result,recipient_opted_out,status,provider,"
@@ -138,7 +139,7 @@ def sqlite_floor(path: Path) -> float:
             )
             conn.execute(
                 "UPDATE queue_items SET status=?, outbound_message_id=? WHERE id=?",
-                ("skipped" if out else "sent", cur.lastrowid, item_id),
+                (QueueStatus.SKIPPED if out else QueueStatus.SENT, cur.lastrowid, item_id),
             )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started

@@ -37,6 +37,7 @@ from tests.support.databases import (  # noqa: E402
 from tests.support.fake_twilio import FakeTwilio  # noqa: E402
 from trustpager_desktop.core import inbox, inbox_read  # noqa: E402
 from trustpager_desktop.core.clock import FixedClock  # noqa: E402
+from trustpager_desktop.core.replies import ReplyKind  # noqa: E402
 from trustpager_desktop.core.settings import AppSettings  # noqa: E402
 from trustpager_desktop.providers.twilio_provider import TwilioProvider  # noqa: E402
 from trustpager_desktop.runtime import inbox_poller  # noqa: E402
@@ -135,7 +136,9 @@ def check_stops(db, stops: dict[str, str]) -> None:
             .where(InboundMessage.processed_at.is_(None))
         )
         flagged = set(
-            s.scalars(select(InboundMessage.sid).where(InboundMessage.classification == "opt_out"))
+            s.scalars(
+                select(InboundMessage.sid).where(InboundMessage.classification == ReplyKind.OPT_OUT)
+            )
         )
         opted_out = set(
             s.scalars(select(Contact.phone_e164).where(Contact.sms_opted_out.is_(True)))

@@ -44,6 +44,7 @@ window.resize(1280, 800)
 window.show_page("contacts")
 window.show()
 app.processEvents()
+window.contact_browser.wait_until_loaded()  # the list reads on the background runner
 
 def scroll(table, pages):
     for _ in range(pages):
@@ -53,6 +54,8 @@ def scroll(table, pages):
         model = table.model()
         if model.canFetchMore(table.rootIndex()):
             model.fetchMore(table.rootIndex())
+        while getattr(model, "is_loading", False):  # a page read on the background runner
+            app.processEvents()
         app.processEvents()
     return table.model().rowCount()
 

@@ -144,10 +144,11 @@ def _run(argv: Sequence[str] | None) -> int:
     register_known_secrets(services)
     if not args.screenshot and not (services.settings.first_run_done and services.local.name_asked):
         from trustpager_desktop.ui.first_run import run_first_run  # only ever needed once
+        from trustpager_desktop.usecases.settings import SettingsService
 
         _resume_garbage_collection()  # the assistant waits on a person: collect as usual
 
-        run_first_run(services)  # cancelled: asked again at the next start
+        run_first_run(SettingsService(services))  # cancelled: asked again at the next start
     window = MainWindow(services)
     windows.append(window)
     from trustpager_desktop.ui.first_paint import report_first_paint

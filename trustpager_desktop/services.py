@@ -48,15 +48,28 @@ class AppServices:
         """Re-read settings and re-pick the provider (after the settings dialog saves)."""
         self.local = local_settings.load(self.local_path)
         with self.db.read(snapshot=False) as session:  # one statement: no BEGIN/ROLLBACK
-            self.settings = load_settings(session)
-        self.provider_choice = choose_provider(self.settings, self.tokens)
-        if self.provider_choice.warning:
-            log.warning("%s", self.provider_choice.warning)
+            settings = load_settings(session)
+        self.use_settings(settings, repick_provider=True)
+
+    def use_settings(self, settings: AppSettings, *, repick_provider: bool = False) -> None:
+        """Run with ``settings`` from now on (no database read: e.g. what another desktop
+        saved, read off the GUI thread). The jobs read ``settings`` and ``gateway`` afresh
+        each cycle. The provider is re-picked only when the sending settings changed (or
+        ``repick_provider``): the sandbox keeps its pending simulated replies, and a send
+        under way keeps the gateway it started with."""
+        before = getattr(self, "settings", None)
+        self.settings = settings
+        if repick_provider or before is None or _sending(before) != _sending(settings):
+            self.provider_choice = choose_provider(settings, self.tokens)
+            if self.provider_choice.warning:
+                log.warning("%s", self.provider_choice.warning)
+        elif before.default_country == settings.default_country:
+            return
         self.gateway = OutboundGateway(
             self.db,
             self.provider_choice.provider,
             clock=self.clock,
-            default_region=self.settings.default_country,
+            default_region=settings.default_country,
         )
 
     @property
@@ -118,3 +131,8 @@ class AppServices:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _sending(settings: AppSettings) -> tuple[str, str, str]:
+    """The settings the provider is picked from."""
+    return (settings.provider_mode, settings.twilio_account_sid, settings.twilio_sender)

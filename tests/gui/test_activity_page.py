@@ -15,38 +15,90 @@ from tests.support.records import (
     tamper,
 )
 from trustpager_desktop.core import activity
+from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.ui.activity_page import ActivityLogModel, ActivityPage
+from trustpager_desktop.usecases.activity import ActivityService
 
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ActivityPage(services, poll_interval_ms=50)
+    widget = ActivityPage(ActivityService(services), poll_interval_ms=50)
     qtbot.addWidget(widget)
+    _wait_loaded(qtbot, widget)
     yield widget
     widget.shutdown()
 
 
-def test_model_pages_and_passes_the_model_tester(qtmodeltester, sqlite_db, clock):
+def _wait_loaded(qtbot, page: ActivityPage) -> None:
+    """Reads run in the background: wait until the asked-for filter is on screen."""
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
+
+
+def _apply(qtbot, page: ActivityPage) -> None:
+    page.apply_filters()
+    _wait_loaded(qtbot, page)
+
+
+def _fetch_all(qtbot, model: ActivityLogModel) -> None:
+    """Scroll to the end: one page at a time, each appended when it arrives."""
+    while model.canFetchMore() or model.is_fetching:
+        if model.is_fetching:  # asked for by someone else (the model tester)
+            qtbot.waitUntil(lambda: not model.is_fetching, timeout=5_000)
+            continue
+        with qtbot.waitSignal(model.rows_fetched, timeout=5_000):
+            model.fetchMore()
+            assert not model.canFetchMore()  # one page fetch at a time
+
+
+def test_model_pages_and_passes_the_model_tester(qtbot, qtmodeltester, sqlite_db, clock):
     seed_log(sqlite_db, clock, 450)
-    model = ActivityLogModel(sqlite_db)
-    model.set_filter(model.log_filter)
+    model = ActivityLogModel(ActivityService(app_services(sqlite_db, clock)))
+    with qtbot.waitSignal(model.filter_loaded, timeout=5_000):
+        model.set_filter(LogFilter())
     assert model.rowCount() == 200 and model.canFetchMore()
     qtmodeltester.check(model)
-    while model.canFetchMore():
-        model.fetchMore()
+    _fetch_all(qtbot, model)
     ids = [model.entry(r).id for r in range(model.rowCount())]
     assert ids == list(range(450, 0, -1))
 
 
-def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
-    seed_log(sqlite_db, clock, 12, kinds=("opt_out", "manual_send"), contact_ids=(1, 2, 3))
-    page.apply_filters()
+def test_the_latest_filter_wins_and_rows_stay_until_it_arrives(qtbot, page, sqlite_db, clock):
+    seed_log(sqlite_db, clock, 12, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
+    _apply(qtbot, page)
+    shown: list[int] = []
+    page.model.modelReset.connect(lambda: shown.append(page.model.rowCount()))
     assert page.model.rowCount() == 12
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+    assert page.model.rowCount() == 12 and page.status_label.text() == "Loading…"
+    page.text_search.setText("entry 10")
+    page.apply_filters()  # asked for while the kind filter's read is on its way
+    with qtbot.waitSignal(page.model.filter_loaded, timeout=5_000):
+        pass
+    _wait_loaded(qtbot, page)
+    assert [page.model.entry(r).summary for r in range(page.model.rowCount())] == ["entry 10"]
+    assert shown == [1]  # the kind-only answer, overtaken, was never shown
+    assert page.status_label.text() == "1 entries shown"
+
+
+def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
+    seed_log(
+        sqlite_db,
+        clock,
+        12,
+        kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND),
+        contact_ids=(1, 2, 3),
+    )
+    _apply(qtbot, page)
+    assert page.model.rowCount() == 12
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+    _wait_loaded(qtbot, page)
     assert page.model.rowCount() == 6
     page.automation_combo.addItem("Reminders", 7)
     page.automation_combo.setCurrentIndex(page.automation_combo.count() - 1)
+    _wait_loaded(qtbot, page)
     assert [page.model.entry(r).summary for r in range(page.model.rowCount())] == [
         "entry 10",
         "entry 0",
@@ -56,22 +108,46 @@ def test_filters_are_applied_in_the_database(qtbot, page, sqlite_db, clock):
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
     assert page.model.entry(0).summary == "entry 11"
     page.clear_filters()
+    _wait_loaded(qtbot, page)
     assert page.model.rowCount() == 12
+
+
+def test_the_automation_filter_lists_automations_read_in_the_background(qtbot, services):
+    from trustpager_desktop.core import automations
+    from trustpager_desktop.core.automations import AutomationInput, StepInput
+
+    with services.db.write() as s:
+        for name in ("Reminders", "Follow-up"):
+            automations.create_automation(
+                s, AutomationInput(name, [StepInput("send_sms", template="Hi")]),
+                clock=services.clock,
+            )  # fmt: skip
+    page = ActivityPage(ActivityService(services), poll_interval_ms=60_000)
+    qtbot.addWidget(page)
+    _wait_loaded(qtbot, page)
+    combo = page.automation_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "All automations",
+        "Follow-up",
+        "Reminders",
+    ]
+    page.shutdown()
 
 
 def test_contact_search_filters_to_that_contact(qtbot, page, sqlite_db, clock):
     ann = add_contact(sqlite_db, clock, "Ann", "Lee", phone="+14155550101")
     add_contact(sqlite_db, clock, "Bob", phone="+14155550102")
-    page.apply_filters()
+    _apply(qtbot, page)
     page.contact_search.setText("lee")
     qtbot.waitUntil(lambda: page.contact_combo.currentData() == ann)
+    _wait_loaded(qtbot, page)
     assert page.model.rowCount() == 1
     assert page.model.entry(0).contact_name == "Ann Lee"
 
 
 def test_new_entries_appear_on_top_while_the_view_is_open(qtbot, page, sqlite_db, clock):
     seed_log(sqlite_db, clock, 3)
-    page.apply_filters()
+    _apply(qtbot, page)
     page.show()
     qtbot.waitExposed(page)
     with sqlite_db.write() as s:
@@ -91,7 +167,7 @@ def test_a_hidden_view_does_not_poll_and_catches_up_when_shown(qtbot, page, sqli
     from trustpager_desktop.store.round_trips import RoundTripCounter
 
     seed_log(sqlite_db, clock, 3)
-    page.apply_filters()
+    _apply(qtbot, page)
     with sqlite_db.write() as s:
         activity.append(
             s,
@@ -123,7 +199,7 @@ def test_details_show_the_record_literally_and_open_contact_emits(qtbot, page, s
             ),
             clock=clock,
         )
-    page.apply_filters()
+    _apply(qtbot, page)
     page.table.selectRow(0)
     text = page.details_text()
     assert "Message: <script>alert(1)</script> STOP" in text
@@ -152,7 +228,7 @@ def test_verify_reports_a_tampered_entry(qtbot, page, sqlite_db, clock):
 @pytest.mark.parametrize("case", sorted(TAMPERING))
 def test_verify_log_in_the_window_names_each_tampering(qtbot, db, clock, case):
     services = app_services(db, clock)
-    page = ActivityPage(services, poll_interval_ms=60_000)
+    page = ActivityPage(ActivityService(services), poll_interval_ms=60_000)
     qtbot.addWidget(page)
     seed_for_tampering(db, clock)
     with qtbot.waitSignal(page.verify_finished, timeout=10_000) as blocker:
@@ -177,14 +253,15 @@ def test_the_full_check_is_offered_next_to_the_quick_one(qtbot, page, sqlite_db,
 
 
 def test_export_writes_the_current_filter(qtbot, page, sqlite_db, clock, tmp_path):
-    seed_log(sqlite_db, clock, 8, kinds=("opt_out", "manual_send"))
+    seed_log(sqlite_db, clock, 8, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("manual_send"))
-    path = tmp_path / "log.csv"
+    path = tmp_path / "log.csv"  # exported at once: the filter asked for, not yet shown
     with qtbot.waitSignal(page.export_finished, timeout=5000) as blocker:
         page.export_to(str(path))
     assert blocker.args[0].startswith(f"Exported 4 entries to {path}. Log head: entry #8, hash ")
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        assert {r["kind"] for r in csv.DictReader(handle)} == {"manual_send"}
+        assert {r["kind"] for r in csv.DictReader(handle)} == {ActivityKind.MANUAL_SEND}
 
 
 def test_a_text_search_can_be_continued_into_older_entries(
@@ -194,13 +271,15 @@ def test_a_text_search_can_be_continued_into_older_entries(
 
     seed_log(sqlite_db, clock, 40)
     monkeypatch.setattr(activity_query, "TEXT_SCAN_LIMIT", 10)
-    monkeypatch.setattr("trustpager_desktop.ui.activity_page.FETCH_TIME_BUDGET_S", 0)
+    monkeypatch.setattr("trustpager_desktop.usecases.activity.FETCH_TIME_BUDGET_S", 0)
     page.text_search.setText("entry 3")  # every word: entries 30..39, 23, 13 and 3
-    qtbot.waitUntil(lambda: page.model.rowCount() == 10)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 10 and not page.is_loading)
     assert page.search_further_button.isVisibleTo(page)
     assert "older entries not searched yet" in page.status_label.text()
     while page.search_further_button.isVisibleTo(page):
-        page.search_further_button.click()
+        with qtbot.waitSignal(page.model.rows_fetched, timeout=5_000):
+            page.search_further_button.click()
+            assert not page.search_further_button.isEnabled()  # one slice at a time
     assert [page.model.entry(r).summary for r in range(page.model.rowCount())][-2:] == [
         "entry 13",
         "entry 3",
@@ -220,3 +299,22 @@ def test_a_long_report_is_read_in_full_from_the_full_report_button(qtbot, page, 
     page.verify_report_button.click()
     assert "Person4" in page._report_box.text()
     page._report_box.close()
+
+
+def test_a_read_that_fails_says_so_and_keeps_the_rows_shown(qtbot, page, sqlite_db, clock):
+    from trustpager_desktop.store.database import DatabaseError
+
+    seed_log(sqlite_db, clock, 3)
+    _apply(qtbot, page)
+
+    def unreachable(_flt):
+        raise DatabaseError("The database cannot be reached.")
+
+    page._service.first_page = unreachable  # the shared database went away
+    # not a state: the Kind filter's key (core.activity_query.KIND_CHOICES)
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("opt_out"))
+    _wait_loaded(qtbot, page)
+    assert page.status_label.text() == (
+        "The activity log could not be read: The database cannot be reached."
+    )
+    assert page.model.rowCount() == 3

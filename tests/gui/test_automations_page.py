@@ -1,5 +1,6 @@
 """The Automations page: editor, list, Auto Queue view, Run due items now, EnrollDialog."""
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -8,7 +9,10 @@ from PySide6.QtWidgets import QLabel
 
 from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import QueueStatus
+from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
+from trustpager_desktop.usecases.automations import AutomationsService
 
 AFTERNOON = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 
@@ -21,11 +25,18 @@ def _afternoon(clock):
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = AutomationsPage(services)
+    widget = automations_page(services)
     qtbot.addWidget(widget)
     widget.resize(1100, 650)
     settled(qtbot, widget)
     return widget
+
+
+def automations_page(services) -> AutomationsPage:
+    """The page as the window builds it: its service and the runtime's dispatcher."""
+    return AutomationsPage(
+        AutomationsService(services), lambda: AutomationRunner(services).dispatch().describe()
+    )
 
 
 def settled(qtbot, page):
@@ -113,14 +124,17 @@ def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services, add_
             AutomationInput("Hello", [StepInput("send_sms", template="Hi")]),
             clock=services.clock,
         )
-    dialog = EnrollDialog(services, [ann])
+    dialog = EnrollDialog(AutomationsService(services), [ann])
     qtbot.addWidget(dialog)
+    assert not dialog.enrol_button.isEnabled()  # until the automations are read
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)
+    assert dialog.enrol_button.isEnabled()
     dialog.enroll()
     assert dialog.result_value.enrolled == [ann]
     assert "opted out of SMS" in dialog.message.text()
     with services.db.read() as s:
         (row,) = auto_queue.list_queue(s)
-    assert (row.contact_id, row.status) == (ann, "pending")
+    assert (row.contact_id, row.status) == (ann, QueueStatus.PENDING)
 
 
 # -- issue 16: schedules, empty states, the footer, a delete made elsewhere ---------------------
@@ -141,6 +155,7 @@ def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(qtbot, pag
     _automation(services, "Quote follow-up", schedule)
     reload(qtbot, page)
     page.list_view.selectRow(0)
+    settled(qtbot, page)  # the editor reads the automation off the GUI thread
     editor = page.editor.schedule
     assert editor.mode.currentData() == "cron"
     assert [box.isChecked() for box in editor.days] == [True] * 5 + [False] * 2
@@ -164,6 +179,7 @@ def test_an_unusable_schedule_is_explained_and_nothing_is_saved(qtbot, page, ser
     automation_id = _automation(services)
     reload(qtbot, page)
     page.list_view.selectRow(0)
+    settled(qtbot, page)  # the editor reads the automation off the GUI thread
     editor = page.editor.schedule
     editor.mode.setCurrentIndex(editor.mode.findData("cron"))
     for box in editor.days:
@@ -183,6 +199,7 @@ def test_a_schedule_the_simple_controls_cannot_show_is_kept_as_json(qtbot, page,
     automation_id = _automation(services, "Monthly", schedule)
     reload(qtbot, page)
     page.list_view.selectRow(0)
+    settled(qtbot, page)  # the editor reads the automation off the GUI thread
     assert page.editor.schedule.mode.currentData() == "custom"
     page.editor.name.setText("Monthly check-in")
     assert page.editor.save()
@@ -225,6 +242,7 @@ def test_deleting_an_automation_another_desktop_deleted_explains_and_removes_it(
     automation_id = _automation(services, "Gone soon")
     reload(qtbot, page)
     page.list_view.selectRow(0)
+    settled(qtbot, page)  # the editor reads the automation off the GUI thread
     with services.db.write() as s:  # the other desktop
         automations.delete_automation(s, automation_id)
     told = []
@@ -243,6 +261,7 @@ def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(qtb
     automation_id = _automation(services, "Gone soon")
     reload(qtbot, page)
     page.list_view.selectRow(0)
+    settled(qtbot, page)  # the editor reads the automation off the GUI thread
     with services.db.write() as s:
         automations.delete_automation(s, automation_id)
     told = []
@@ -256,3 +275,56 @@ def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(qtb
     assert page.list_model.rowCount() == 0
     with services.db.read() as s:
         assert automations.list_automations(s) == []  # nothing was re-created
+
+
+# -- issue 16 item 2: the editor reads an automation off the GUI thread ------------------------
+
+
+def test_opening_an_automation_shows_loading_and_a_later_click_wins(qtbot, page, services):
+    first = _automation(services, "Alpha")
+    _automation(services, "Beta")
+    reload(qtbot, page)
+    page.list_view.selectRow(0)
+    settled(qtbot, page)
+    page.new_automation()  # start from the empty draft, nothing selected
+    slow = threading.Event()
+    read = page.service.automation
+
+    def slow_for_alpha(automation_id: int):
+        if automation_id == first:
+            assert slow.wait(10)
+        return read(automation_id)
+
+    page.service.automation = slow_for_alpha
+    names_shown: list[str] = []
+    page.editor.name.textChanged.connect(names_shown.append)
+
+    page.list_view.selectRow(0)  # Alpha: held on the worker thread
+    editor = page.editor
+    assert editor.is_loading and editor.loading_label.isVisibleTo(page)
+    assert editor.loading_label.text() == "Loading…"
+    assert not editor.save_button.isEnabled() and not editor.name.isEnabled()
+    assert editor.name.text() == ""  # no other automation's name under this selection
+    page.list_view.selectRow(1)  # Beta, clicked while Alpha is still being read
+    slow.set()
+    settled(qtbot, page)
+
+    assert editor.name.text() == "Beta" and "Alpha" not in names_shown
+    assert editor.save_button.isEnabled() and not editor.loading_label.isVisibleTo(page)
+
+
+def test_opening_an_automation_another_desktop_deleted_says_so(qtbot, page, services):
+    _automation(services, "Alpha")
+    gone = _automation(services, "Gone soon")
+    reload(qtbot, page)
+    with services.db.write() as s:  # the other desktop
+        automations.delete_automation(s, gone)
+    told = []
+    page.show_message = told.append
+
+    page.list_view.selectRow(1)
+    settled(qtbot, page)
+
+    assert told and "'Gone soon' no longer exists" in told[0]
+    assert page.list_model.rowCount() == 1
+    assert page.editor.save_button.isEnabled()  # the empty draft, ready to edit

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page
 from trustpager_desktop.core import activity, automations, consent, opt_in, preferences
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.store.models import ActivityEntry, Contact
 from trustpager_desktop.ui.automations_page import AutomationEditor, EnrollDialog
-from trustpager_desktop.ui.contact_browser import ContactBrowser, ContactDialog
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.settings import SettingsService
 
 ANN, BOB = "+14155550101", "+14155550102"
 MARCH = datetime(2026, 3, 15, 14, 30, tzinfo=UTC)
@@ -46,8 +46,7 @@ def _log(services, kind: str) -> list[ActivityEntry]:
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     return widget
 
 
@@ -90,8 +89,7 @@ def test_purpose_boxes_appear_with_a_second_purpose_and_save_a_decline(page, ser
 
 
 def test_the_contact_form_records_consent_and_refuses_a_bad_date(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0177")
     dialog.editors["consent_date"].setText("someday")
@@ -135,17 +133,19 @@ def test_the_contact_list_filters_no_consent_on_record(qtbot, services, add_cont
     ann = add_contact("Ann", "Lee", phone=ANN)
     add_contact("Bob", "Ray", phone=BOB)
     _record(services, ann)
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    browser = make_browser(qtbot, services)
     assert browser.model.rowCount() == 2
     browser.no_consent_filter.click()
+    wait_loaded(browser)
     names = [browser.model.index(r, 0).data() for r in range(browser.model.rowCount())]
     assert names == ["Bob Ray"] and browser.count_label.text() == "1 contact found"
     _record(services, browser.model.contact_id(0), "in store")
     browser.refresh()
+    wait_loaded(browser)
     assert browser.model.rowCount() == 0
     assert browser.empty_state.text() == "Every contact has consent on record."
     browser.no_consent_filter.click()
+    wait_loaded(browser)
     assert browser.model.rowCount() == 2
 
 
@@ -153,7 +153,7 @@ def test_the_settings_page_turns_on_the_consent_rule_and_keeps_purposes(
     qtbot, services, add_contact
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert not page.need_consent.isChecked() and page.purposes.text() == "Marketing"
     page.need_consent.setChecked(True)
@@ -195,8 +195,9 @@ def test_the_enrol_dialog_counts_contacts_who_declined_the_purpose(qtbot, servic
             automations.create_automation(s, AutomationInput(
                 name, [StepInput("send_sms", template="Hi")], purpose=purpose),
                 clock=services.clock)  # fmt: skip
-    dialog = EnrollDialog(services, [ann, bob])
+    dialog = EnrollDialog(AutomationsService(services), [ann, bob])
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)  # read off the GUI thread
     dialog.automation.setCurrentIndex(dialog.automation.findText("Promo"))
     assert "1 of 2 cannot be texted now (declined Marketing texts)" in (
         dialog.consent_warning.text())  # fmt: skip

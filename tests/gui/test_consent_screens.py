@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
+from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, Opportunity, OutboundMessage
 from trustpager_desktop.ui.automations_page import AutomationsPage, EnrollDialog
-from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser, ContactDialog
-from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.ui.contact_browser import SMS_COLUMN, ContactBrowser
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
@@ -27,7 +28,10 @@ from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.automations import AutomationsService
 from trustpager_desktop.usecases.opportunities import OpportunitiesService
+from trustpager_desktop.usecases.review import ReviewService
+from trustpager_desktop.usecases.settings import SettingsService
 
 ANN = "+14155550101"
 
@@ -48,8 +52,7 @@ def _stop_then_reconsent(services, contact_id: int) -> None:
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     return widget
 
 
@@ -73,8 +76,7 @@ def test_the_browser_sms_column_shows_every_state(qtbot, services, add_contact, 
     with services.db.write() as s:
         preferences.re_consent_by_hand(s, waiting, method="verbal", note="Phoned",
                                        actor="Office", clock=services.clock)  # fmt: skip
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    browser = make_browser(qtbot, services)
     qtmodeltester.check(browser.model)
 
     assert _sms_cell(browser, "Ann Lee")[0] == "Subscribed"
@@ -179,7 +181,11 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
         from trustpager_desktop.store.models import OptOutConfirmation
 
         row = s.scalars(select(OptOutConfirmation)).one()
-    assert (row.status, row.phone_e164, row.requested_by) == ("pending", ANN, services.actor)
+    assert (row.status, row.phone_e164, row.requested_by) == (
+        ConfirmationStatus.PENDING,
+        ANN,
+        services.actor,
+    )
 
 
 def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, add_contact):
@@ -191,8 +197,9 @@ def test_the_enrol_dialog_warns_how_many_are_opted_out_or_held(qtbot, services, 
     _reply(services, "+14155550103", "stop texting me", "SMheld")
     with services.db.write() as s:
         automations.create_automation(s, AutomationInput("Promo", [StepInput("send_sms", "Hi")]))
-    dialog = EnrollDialog(services, ids)
+    dialog = EnrollDialog(AutomationsService(services), ids)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)  # read off the GUI thread
     text = dialog.consent_warning.text()
     assert not dialog.consent_warning.isHidden()
     assert "1 of 3 opted out of SMS" in text and "1 of 3 held" in text
@@ -202,8 +209,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
     qtbot, services, add_contact, answer_dialog
 ):
     add_contact("Ola", "Out", phone=ANN, opted_out=True)
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0101")
 
@@ -218,8 +224,7 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
 
 
 def test_no_warning_for_an_ordinary_number(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0177")
     assert dialog.save()  # no dialog: a question would block this call
@@ -248,7 +253,7 @@ def test_the_auto_queue_says_will_be_skipped_instead_of_quiet_hours(qtbot, servi
         )
         automations.enroll(s, automation.id, Audience(contact_ids=(ola,)), actor="t",
                            clock=services.clock)  # fmt: skip
-    page = AutomationsPage(services)
+    page = AutomationsPage(AutomationsService(services), lambda: "")
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     assert page.queue_model.index(0, 5).data() == "will be skipped: contact opted out of SMS"
@@ -262,7 +267,7 @@ def test_needs_review_shows_each_deadline_and_turns_red_two_business_days_before
 ):
     add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")  # Thu 26 Nov 2026: Thanksgiving
-    page = ReviewPage(services)
+    page = ReviewPage(ReviewService(services))
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     index = page.review_model.index(0, 1)
@@ -296,21 +301,28 @@ def test_the_navigation_count_turns_red_and_a_notification_fires_once(
 
     clock.advance(days=12)  # Tue 8 Dec: two business days before Thu 10 Dec
     with qtbot.waitSignal(window.review_alerts.newly_urgent) as fired:
-        window.review_alerts.check()
+        window.review_alerts.check()  # read off the GUI thread
     assert [i.message_sid for i in fired.args[0]] == ["SMr1"]
     assert window.nav.item(row).text() == "Needs review (1, 1 due soon)"
     assert window.nav.item(row).foreground().color() == tone_colour(Tone.ERROR)
     assert window.nav.item(row).font().bold()
-    with qtbot.assertNotEmitted(window.review_alerts.newly_urgent):
+    with (
+        qtbot.assertNotEmitted(window.review_alerts.newly_urgent),
+        qtbot.waitSignal(window.review_alerts.checked, timeout=5_000),
+    ):
         window.review_alerts.check()  # once per reply
 
 
 def test_escalation_ignores_replies_far_from_their_deadline(services, add_contact, qtbot):
     add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")
-    alerts = ReviewEscalation(services)
-    with qtbot.assertNotEmitted(alerts.newly_urgent):
-        assert alerts.check() == []
+    alerts = ReviewEscalation(ReviewService(services))
+    with (
+        qtbot.assertNotEmitted(alerts.newly_urgent),
+        qtbot.waitSignal(alerts.checked, timeout=5_000) as checked,
+    ):
+        alerts.check()
+    assert checked.args == [[]] and alerts.urgent == []
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -321,7 +333,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 ):
     ann = add_contact("Ann", "Lee", phone=ANN)
     _reply(services, ANN, "please stop texting me", "SMr1")
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.hold.isChecked() and page.hold_warning.isHidden()
     page.hold.setChecked(False)
@@ -332,7 +344,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
 
 
 def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.opt_out_words.text() == "PARAR, ALTO, BAJA, CANCELAR, DETENER"
     page.opt_out_words.setText("PARAR, START")
@@ -346,7 +358,7 @@ def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services)
 
 
 def test_a_confirmation_text_with_a_link_is_refused(qtbot, services):
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     page.confirmation_text.setPlainText("Unsubscribed. See deals at www.example.com")
     assert not page.save()

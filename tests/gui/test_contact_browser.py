@@ -9,39 +9,33 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 from sqlalchemy import insert
 
+from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_browser, make_dialog, make_model, refreshed, search
 from trustpager_desktop.core import contacts
 from trustpager_desktop.store.models import Contact
-from trustpager_desktop.ui.contact_browser import (
-    OPTED_OUT_TEXT,
-    SMS_COLUMN,
-    ContactBrowser,
-    ContactDialog,
-    ContactTableModel,
-)
+from trustpager_desktop.ui.contact_browser import OPTED_OUT_TEXT, SMS_COLUMN, ContactTableModel
 
 
 @pytest.fixture
 def browser(qtbot, services):
-    widget = ContactBrowser(services)
-    qtbot.addWidget(widget)
-    return widget
+    return make_browser(qtbot, services)
 
 
 def _names(model) -> list[str]:
     return [model.data(model.index(r, 0)) for r in range(model.rowCount())]
 
 
-def test_models_pass_qtmodeltester(qtmodeltester, services, add_contact):
+def test_models_pass_qtmodeltester(qtmodeltester, qtbot, services, add_contact):
     from trustpager_desktop.core import demo
 
     with services.db.write() as s:
         demo.fill_demo(s, clock=services.clock)
-    qtmodeltester.check(ContactTableModel(services))
+    qtmodeltester.check(make_model(qtbot, services))
 
 
 def test_opted_out_contacts_stand_out(qtbot, services, add_contact):
     add_contact("Ann", phone="(415) 555-0101", opted_out=True)
-    model = ContactTableModel(services)
+    model = make_model(qtbot, services)
     index = model.index(0, SMS_COLUMN)
     assert model.data(index) == OPTED_OUT_TEXT
     assert model.data(index, Qt.ItemDataRole.FontRole).bold()
@@ -52,7 +46,7 @@ def test_opted_out_contacts_stand_out(qtbot, services, add_contact):
 def test_search_as_you_type_matches_any_phone_format(qtbot, browser, add_contact, typed):
     add_contact("Ann", "Lee", phone="415.555.0101")
     add_contact("Ben", "Sato", phone="(415) 555-0102")
-    browser.refresh()
+    refreshed(browser)
     with qtbot.waitSignal(browser.search_applied, timeout=3000):
         browser.search.setText(typed)  # the debounce timer fires the search
     assert _names(browser.model) == ["Ann Lee"]
@@ -63,16 +57,16 @@ def test_search_by_name_email_company(browser, add_contact):
     add_contact("Ann", "Lee", email="ann@harbor.example", company="Harbor Dental")
     add_contact("Ben", "Sato")
     for text in ("harbor", "ann@", "Dental", "lee"):
-        browser.search.setText(text)
-        browser.apply_search()
+        search(browser, text)
         assert _names(browser.model) == ["Ann Lee"], text
 
 
 def test_sorting_runs_in_the_database(browser, add_contact):
     for first, last in (("Ann", "Lee"), ("Ben", "Adams"), ("Cy", "Zane")):
         add_contact(first, last)
-    browser.refresh()
+    refreshed(browser)
     browser.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    wait_loaded(browser)
     assert _names(browser.model) == ["Cy Zane", "Ann Lee", "Ben Adams"]
 
 
@@ -96,7 +90,7 @@ def test_hundred_thousand_contacts_load_one_page_at_a_time(qtbot, services):
     ]
     with services.db.write() as s:
         s.connection().execute(insert(Contact.__table__), rows)  # one executemany, no ORM
-    model = ContactTableModel(services)
+    model = make_model(qtbot, services)
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(model)
@@ -106,14 +100,16 @@ def test_hundred_thousand_contacts_load_one_page_at_a_time(qtbot, services):
 
     assert model.rows_fetched <= ContactTableModel.PAGE_SIZE
     assert model.canFetchMore(QModelIndex())
-    model.fetchMore(QModelIndex())
+    with qtbot.waitSignal(model.rowsInserted, timeout=10_000):
+        model.fetchMore(QModelIndex())
+        assert not model.canFetchMore(QModelIndex())  # one page at a time
+        assert model.rows_fetched == ContactTableModel.PAGE_SIZE  # until it arrives
     assert model.rows_fetched == 2 * ContactTableModel.PAGE_SIZE
     assert model.data(model.index(0, 0)) == "Person000000 Test"
 
 
 def test_contact_dialog_refuses_a_bad_phone_with_the_reason(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Ann")
     dialog.editors["phone"].setText("555")
 
@@ -126,40 +122,91 @@ def test_contact_dialog_refuses_a_bad_phone_with_the_reason(qtbot, services):
 
 
 def test_new_edit_and_delete_contact(qtbot, browser, services, add_contact):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Ann")
     dialog.editors["phone"].setText("(415) 555-0101")
     assert dialog.save()
 
-    edit = ContactDialog(services, dialog.contact_id)
-    qtbot.addWidget(edit)
+    edit = make_dialog(qtbot, services, dialog.contact_id)
     assert edit.editors["phone"].text() == "(415) 555-0101"
     edit.editors["last_name"].setText("Lee")
     assert edit.save()
 
-    browser.refresh()
+    refreshed(browser)
     assert _names(browser.model) == ["Ann Lee"]
     browser.table.selectRow(0)
     browser.confirm_delete = lambda name: True
     browser.delete_selected()
+    wait_loaded(browser)
     assert browser.model.rowCount() == 0
 
 
 def test_a_search_with_very_many_matches_says_so_without_counting_them_all(
     browser, add_contact, monkeypatch
 ):
-    from trustpager_desktop.ui import contact_browser
+    from trustpager_desktop.usecases import contacts as contacts_usecase
 
-    monkeypatch.setattr(contact_browser, "SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr(contacts_usecase, "SEARCH_COUNT_CAP", 2)
     for first in ("Ann", "Anna", "Annie"):
         add_contact(first, "Lee")
-    browser.refresh()
+    refreshed(browser)
     assert browser.count_label.text() == "3 contacts"  # the whole list is counted exactly
-    browser.search.setText("ann")
-    browser.apply_search()
+    search(browser, "ann")
     assert browser.count_label.text() == "2+ contacts found"
     assert browser.model.rowCount() == 3  # the table still shows every match
-    browser.search.setText("annie")
-    browser.apply_search()
+    search(browser, "annie")
     assert browser.count_label.text() == "1 contact found"
+
+
+def test_the_latest_search_wins_and_an_overtaken_one_is_never_shown(
+    qtbot, browser, add_contact, monkeypatch
+):
+    """'ann' is slow to answer and 'ben' is typed meanwhile: the table goes from the whole
+    list straight to Ben; Ann's answer, arriving late, is never painted."""
+    import threading
+
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    add_contact("Ann", "Lee")
+    add_contact("Ben", "Sato")
+    refreshed(browser)
+    release = threading.Event()
+    real_first_page = ContactsService.first_page
+
+    def slow_for_ann(self, search, limit):  # type: ignore[no-untyped-def]
+        if search.query == "ann":
+            assert release.wait(10)
+        return real_first_page(self, search, limit)
+
+    monkeypatch.setattr(ContactsService, "first_page", slow_for_ann)
+    shown: list[list[str]] = []
+    browser.model.modelReset.connect(lambda: shown.append(_names(browser.model)))
+
+    browser.search.setText("ann")
+    browser.apply_search()
+    browser.search.setText("ben")
+    browser.apply_search()
+    assert _names(browser.model) == ["Ann Lee", "Ben Sato"]  # kept until the answer is in
+    assert not browser.model.canFetchMore(QModelIndex())
+    release.set()
+    with qtbot.waitSignal(browser.search_applied, timeout=5000) as applied:
+        pass
+    assert applied.args == ["ben"]
+    assert shown == [["Ben Sato"]]
+    assert browser.count_label.text() == "1 contact found"
+
+
+def test_a_list_that_cannot_be_read_says_so(qtbot, browser, monkeypatch):
+    from trustpager_desktop.store.database import DatabaseError
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    def unreachable(self, search, limit):  # type: ignore[no-untyped-def]
+        raise DatabaseError("The database cannot be reached.")
+
+    monkeypatch.setattr(ContactsService, "first_page", unreachable)
+    browser.show()
+    with qtbot.waitSignal(browser.model.failed, timeout=5000):
+        browser.refresh()
+    assert browser.count_label.text() == "Contacts could not be read"
+    assert "cannot be reached" in browser.count_label.toolTip()
+    assert browser.empty_state.is_showing() and "cannot be reached" in browser.empty_state.text()

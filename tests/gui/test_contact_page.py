@@ -11,8 +11,15 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core.gateway import OutboundGateway
-from trustpager_desktop.core.states import ActivityKind, ConsentEventKind, MessageStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentEventKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+)
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -20,7 +27,6 @@ from trustpager_desktop.store.models import (
     InboundMessage,
     OutboundMessage,
 )
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.preferences_card import ReconsentDialog
 
 HTML = "<b>hi</b><img src=x>"
@@ -28,8 +34,7 @@ HTML = "<b>hi</b><img src=x>"
 
 @pytest.fixture
 def page(qtbot, services):
-    widget = ContactPage(services)
-    qtbot.addWidget(widget)
+    widget = make_page(qtbot, services)
     widget.resize(1200, 800)
     widget.show()
     return widget
@@ -87,7 +92,11 @@ def test_toggle_and_save_opts_out_with_consent_event_and_log_entry(
                 ActivityEntry.contact_id == cid, ActivityEntry.kind == ActivityKind.OPT_OUT
             )
         )
-    assert (event.kind, event.source, event.actor) == ("opt_out", "manual_toggle", services.actor)
+    assert (event.kind, event.source, event.actor) == (
+        ConsentEventKind.OPT_OUT,
+        ConsentSource.MANUAL_TOGGLE,
+        services.actor,
+    )
     assert entry is not None
     assert not card.unsaved.isVisible()
     assert card.status.text().startswith("Opted out since")
@@ -187,8 +196,12 @@ def test_manual_send_to_opted_out_contact_warns_asks_sends_and_is_recorded(
     with services.db.read() as s:
         row = s.scalar(select(OutboundMessage))
         kinds = set(s.scalars(select(ActivityEntry.kind)))
-    assert (row.recipient_opted_out, row.origin, row.actor) == (True, "manual", services.actor)
-    assert "manual_send_opted_out" in kinds
+    assert (row.recipient_opted_out, row.origin, row.actor) == (
+        True,
+        MessageOrigin.MANUAL,
+        services.actor,
+    )
+    assert ActivityKind.MANUAL_SEND_OPTED_OUT in kinds
     bubbles = card.bubbles()
     assert bubbles[-1].body.text() == "Your order is ready"
     assert f"Manual, by {services.actor}" in bubbles[-1].meta.text()
@@ -320,7 +333,7 @@ def test_a_slow_load_of_one_contact_is_superseded_and_never_shows_its_consent_st
 ):
     """Opening Ann (opted out; her read is slow) then Bob ends on Bob; Ann's late result is
     never painted, and while loading nothing can be toggled or sent for either."""
-    from trustpager_desktop.ui import contact_page as module
+    from trustpager_desktop.usecases import contacts as module
 
     ann = add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
     bob = add_contact("Bob", "Ray", phone="(212) 555-0102")

@@ -8,15 +8,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from trustpager_desktop.ui.contact_browser import ContactBrowser, ContactDialog
+from tests.gui.contact_widgets import make_browser, make_dialog
+from trustpager_desktop.ui.contact_browser import ContactDialog
 
 
 @pytest.fixture
 def browser(qtbot, services, add_contact):
     add_contact("Luis", "Brooks", phone="(415) 555-0137")
     add_contact("Ann", "Lee", phone="(415) 555-0101")
-    widget = ContactBrowser(services)
-    qtbot.addWidget(widget)
+    widget = make_browser(qtbot, services)
     widget.resize(900, 500)
     return widget
 
@@ -40,6 +40,11 @@ def test_any_run_of_the_number_finds_the_contact(qtbot, browser, typed):
 
 def test_a_search_that_finds_nobody_says_so(qtbot, browser):
     browser.show()
+    _search(qtbot, browser, "01")  # the answer for a search is shown once it is in
+    assert browser.count_label.text() == "2 contacts found"
+    browser.search.setText("0199")
+    assert browser.count_label.text() == "2 contacts found"  # not yet a "0 found"
+    assert not browser.empty_state.is_showing()
     _search(qtbot, browser, "0199")
     assert browser.model.rowCount() == 0
     assert browser.empty_state.is_showing()
@@ -56,7 +61,7 @@ def test_enter_in_the_search_box_goes_to_the_first_result_and_enter_opens_it(
     browser.focus_search()
     qtbot.keyClicks(browser.search, "brooks")
     qtbot.keyClick(browser.search, Qt.Key.Key_Return)  # no need to wait for the typing pause
-    assert browser.table.hasFocus()
+    qtbot.waitUntil(browser.table.hasFocus)  # once the answer is in
     assert browser.selected_contact_id() is not None
     qtbot.keyClick(browser.table, Qt.Key.Key_Return)
     assert opened == [browser.selected_contact_id()]
@@ -67,7 +72,7 @@ def test_down_arrow_in_the_search_box_goes_to_the_results(qtbot, browser, activa
     browser.focus_search()
     qtbot.keyClicks(browser.search, "415")
     qtbot.keyClick(browser.search, Qt.Key.Key_Down)
-    assert QApplication.focusWidget() is browser.table
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is browser.table)
     assert len(browser.table.selectionModel().selectedRows()) == 1
 
 
@@ -75,7 +80,8 @@ def test_down_arrow_with_no_results_stays_in_the_search_box(qtbot, browser, acti
     activate(browser)
     browser.focus_search()
     qtbot.keyClicks(browser.search, "nobody here")
-    qtbot.keyClick(browser.search, Qt.Key.Key_Down)
+    with qtbot.waitSignal(browser.search_applied, timeout=3000):
+        qtbot.keyClick(browser.search, Qt.Key.Key_Down)
     assert browser.search.hasFocus()
     assert browser.empty_state.is_showing()
 
@@ -104,14 +110,16 @@ def test_a_contact_saved_during_a_search_is_shown_and_selected(qtbot, browser, a
     browser.new_contact()
 
     assert seen
+    selected = browser.table.selectionModel().selectedRows
+
+    qtbot.waitUntil(lambda: bool(selected()), timeout=5000)  # once the list is read again
     assert browser.search.text() == ""  # the search that hid her is cleared
     assert "Zoe Quinn" in _names(browser)
-    assert browser.model.data(browser.table.selectionModel().selectedRows()[0]) == "Zoe Quinn"
+    assert browser.model.data(selected()[0]) == "Zoe Quinn"
 
 
 def test_the_phone_error_is_shown_whole(qtbot, services):
-    dialog = ContactDialog(services)
-    qtbot.addWidget(dialog)
+    dialog = make_dialog(qtbot, services)
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.editors["first_name"].setText("Ann")

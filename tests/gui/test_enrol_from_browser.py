@@ -3,10 +3,11 @@
 from PySide6.QtCore import QItemSelectionModel
 from sqlalchemy import select
 
+from tests.gui.conftest import wait_loaded
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.store.models import QueueItem
-from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.main_window import MainWindow
 
 
 def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
@@ -21,17 +22,25 @@ def test_enrol_selected_contacts(qtbot, services, add_contact, answer_dialog):
             ),
             clock=services.clock,
         )
-    browser = ContactBrowser(services)
-    qtbot.addWidget(browser)
+    window = MainWindow(services)  # the window opens the automations screen's dialog
+    qtbot.addWidget(window)
+    browser = window.contact_browser
+    wait_loaded(browser)
     selection = browser.table.selectionModel()
     for row in range(browser.model.rowCount()):
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         selection.select(browser.model.index(row, 0), flags)
     assert sorted(browser.selected_contact_ids()) == sorted([ann, bob])
 
-    seen = answer_dialog(lambda dialog: dialog.enroll())
+    def enrol_once_loaded(dialog) -> None:
+        # Enrol stays off until the automations and the warning are read off the GUI thread.
+        qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)
+        dialog.enrol_button.click()
+
+    seen = answer_dialog(enrol_once_loaded)
     browser.enroll_selected()
     assert seen and "opted out" in seen[0].result_value.describe().lower()
     with services.db.read() as s:
         enrolled = sorted(s.scalars(select(QueueItem.contact_id)).all())
     assert enrolled == sorted([ann, bob])  # opted-out Bob is skipped at send time, not here
+    window.shutdown()

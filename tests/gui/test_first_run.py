@@ -13,13 +13,14 @@ from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry, Setting
 from trustpager_desktop.ui.first_run import FirstRunWizard, needs_first_run
+from trustpager_desktop.usecases.settings import SettingsService
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
 def open_wizard(qtbot, services, **kw) -> FirstRunWizard:
-    wizard = FirstRunWizard(services, **kw)
+    wizard = FirstRunWizard(SettingsService(services), **kw)
     qtbot.addWidget(wizard)
     wizard.show()
     return wizard
@@ -180,7 +181,7 @@ def test_the_name_given_is_kept_on_this_computer_and_signs_the_first_entries(
     assert actors == {"Maria", "Inbox"}
     # The next start on this computer needs no assistant; another computer's would.
     again = AppServices(services.db, clock=services.clock)
-    assert again.actor == "Maria" and not needs_first_run(again)
+    assert again.actor == "Maria" and not needs_first_run(SettingsService(again))
 
 
 def test_an_empty_name_means_login_on_host_and_a_reserved_name_is_refused(
@@ -211,10 +212,10 @@ def test_a_desktop_joining_a_set_up_database_is_asked_only_its_name(
     with services.db.write() as s:
         save_settings(s, AppSettings(first_run_done=True), actor="Dan", clock=services.clock)
     services.reload()
-    assert needs_first_run(services)
+    assert needs_first_run(SettingsService(services))
     wizard = open_wizard(qtbot, services, name_only=True)
     assert wizard.pageIds() == [wizard.pageIds()[0]] and wizard.currentPage() is wizard.name_page
     qtbot.keyClicks(wizard.name_page.name_edit, "Maria")
     with qtbot.waitSignal(wizard.completed, timeout=3000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
-    assert services.actor == "Maria" and not needs_first_run(services)
+    assert services.actor == "Maria" and not needs_first_run(SettingsService(services))

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QPushButton
 
 from tests.support.history import History
 from trustpager_desktop.ui.insights_page import InsightsPage, _State
+from trustpager_desktop.usecases.insights import InsightsService
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def history(services) -> History:
 
 
 def _page(qtbot, services) -> InsightsPage:
-    page = InsightsPage(services)
+    page = InsightsPage(InsightsService(services))
     qtbot.addWidget(page)
     return page
 
@@ -31,7 +32,7 @@ def _loaded_page(qtbot, services) -> InsightsPage:
 
 
 def test_the_page_shows_loading_until_the_figures_arrive_off_the_gui_thread(qtbot, services):
-    page = InsightsPage(services)
+    page = InsightsPage(InsightsService(services))
     qtbot.addWidget(page)
     # The constructor only asked: the figures are read on a pool thread.
     assert page.is_loading and page.insights is None

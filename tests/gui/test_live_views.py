@@ -96,6 +96,7 @@ def test_a_stop_taken_in_by_another_desktop_shows_on_the_open_contact(
     window.contact_page.discard()
     window.show_page("contacts")  # the list was marked stale meanwhile and shows it too
     browser = window.contact_browser
+    wait_loaded(browser)
     row = browser.model.row_of(ann)
     assert row is not None
     assert "Opted out" in browser.model.index(row, SMS_COLUMN).data()

@@ -52,6 +52,7 @@ def window(qtbot, services, clock):
 
 def test_the_log_the_contact_page_the_queue_review_and_opportunities_agree(qtbot, window):
     log = window.activity_page.model
+    qtbot.waitUntil(lambda: not window.activity_page.is_loading, timeout=5_000)
     assert {log.data(log.index(r, 0)) for r in range(log.rowCount())} == {TOKYO}
 
     window.open_contact(window.ann)

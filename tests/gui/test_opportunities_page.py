@@ -8,9 +8,9 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core import opportunities
 from trustpager_desktop.core.opportunities import OpportunityInput
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage, OpportunityDialog
 from trustpager_desktop.ui.theme import Tone, tone_of
 from trustpager_desktop.usecases.opportunities import PAGE_SIZE, OpportunitiesService
@@ -119,8 +119,7 @@ def test_the_panel_shows_that_the_contact_opted_out(page):
 
 def test_the_contact_page_lists_the_contacts_opportunities_and_opens_one(qtbot, services, people):
     _add(services, people["ann"], "Kitchen remodel")
-    contact_page = ContactPage(services)
-    qtbot.addWidget(contact_page)
+    contact_page = make_page(qtbot, services)
     contact_page.load(people["ann"])
     wait_loaded(contact_page)
     card = contact_page.opportunities
@@ -135,9 +134,12 @@ def test_the_contact_page_lists_the_contacts_opportunities_and_opens_one(qtbot, 
 def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
     qtbot, services, people, answer_dialog
 ):
-    contact_page = ContactPage(services)
-    qtbot.addWidget(contact_page)
-    contact_page.load(people["olga"])
+    from trustpager_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(services)  # the window opens the Opportunities screen's dialog
+    qtbot.addWidget(window)
+    window.open_contact(people["olga"])
+    contact_page = window.contact_page
     wait_loaded(contact_page)
 
     def fill(dialog: OpportunityDialog) -> None:
@@ -152,6 +154,7 @@ def test_a_new_opportunity_from_the_contact_page_belongs_to_that_contact(
     with services.db.read() as s:
         (row,) = opportunities.list_opportunities(s, contact_id=people["olga"])
     assert row.title == "Fence"
+    window.shutdown()
 
 
 def test_the_table_model_passes_qtmodeltester(qtmodeltester, qtbot, page):

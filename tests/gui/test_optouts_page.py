@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFileDialog
 from sqlalchemy import select
 
 from trustpager_desktop.core import consent
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent
 from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.ui.optouts_page import OptOutsPage
@@ -73,7 +74,9 @@ def test_import_button_checks_the_file_then_imports_it_in_the_background(
     with services.db.read() as s:
         assert consent.contact_consent_state(s, ann).opted_out
         actors = set(s.scalars(select(ConsentEvent.actor)))
-        entry = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "import")).one()
+        entry = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.IMPORT)
+        ).one()
     assert actors == {services.actor} and entry.actor == services.actor
     assert f"imported by {services.actor}" in entry.summary
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tests.gui.conftest import wait_loaded
 from tests.support.contacts import add_contact
 from tests.support.desktop import app_services
+from trustpager_desktop.core.states import ConsentSource, MessageStatus
 from trustpager_desktop.store.models import ConsentEvent, OutboundMessage
 from trustpager_desktop.ui.main_window import MainWindow
 
@@ -31,9 +32,9 @@ def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, an
         page.messaging.send_shortcuts[0].activated.emit()  # Ctrl+Enter
 
     with db.read() as s:
-        assert s.scalars(select(ConsentEvent.source)).all() == ["manual_toggle"]
+        assert s.scalars(select(ConsentEvent.source)).all() == [ConsentSource.MANUAL_TOGGLE]
         sent = s.scalars(select(OutboundMessage)).one()
-    assert (sent.status, sent.recipient_opted_out) == ("sent", True)
+    assert (sent.status, sent.recipient_opted_out) == (MessageStatus.SENT, True)
     assert [k.key().toString() for k in page.messaging.send_shortcuts] == [
         "Ctrl+Return",
         "Ctrl+Enter",

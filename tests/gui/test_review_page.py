@@ -14,7 +14,8 @@ from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import ActivityEntry
-from trustpager_desktop.ui.review_page import ReviewPage, needs_review_count
+from trustpager_desktop.ui.review_page import ReviewPage
+from trustpager_desktop.usecases.review import ReviewService
 
 TRICKY = "please stop texting me <b>now</b> &amp; <a href='x'>forever</a>"
 
@@ -33,7 +34,7 @@ def page(qtbot, services, clock):
         add_contact(s, SYSTEM_CLOCK, "Ann", "Lee", phone="(415) 555-0101")
     _receive(services, clock, "+14155550101", TRICKY, "SMreview1")
     _receive(services, clock, "+14155550199", "Who is this?", "SMunknown1")
-    widget = ReviewPage(services)
+    widget = ReviewPage(ReviewService(services))
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
     qtbot.waitUntil(lambda: not widget.is_loading, timeout=5_000)
@@ -56,7 +57,7 @@ def test_message_text_is_shown_literally(page):
 
 
 def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot):
-    assert needs_review_count(services) == 1
+    assert ReviewService(services).count() == 1
     with qtbot.waitSignal(page.review_count_changed) as signal:
         qtbot.mouseClick(page.opt_out_button, Qt.MouseButton.LeftButton)
     assert signal.args == [0]
@@ -78,5 +79,5 @@ def test_not_an_opt_out_button_keeps_the_contact_subscribed(page, services, qtbo
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
     assert not ann.sms_opted_out
-    assert needs_review_count(services) == 0
+    assert ReviewService(services).count() == 0
     assert "not an opt-out" in page.feedback_label.text()

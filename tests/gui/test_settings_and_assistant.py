@@ -15,18 +15,19 @@ from trustpager_desktop.ui.first_run import FirstRunWizard
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo
 from trustpager_desktop.ui.settings_page import SettingsPage
 from trustpager_desktop.ui.theme import Tone, tone_of
+from trustpager_desktop.usecases.settings import SettingsService
 
 
 @pytest.fixture
 def settings_page(qtbot, services):
     services.tokens = MemoryTokenStore()
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     return page
 
 
 def test_settings_use_the_assistants_lists(qtbot, settings_page, services):
-    wizard = FirstRunWizard(services)
+    wizard = FirstRunWizard(SettingsService(services))
     qtbot.addWidget(wizard)
     region = wizard.region_page
     for ours, theirs in ((settings_page.country, region.country_combo),
@@ -64,7 +65,7 @@ def test_a_clean_save_is_a_success(settings_page):
 
 
 def test_the_assistants_errors_are_shown_as_errors(qtbot, services):
-    wizard = FirstRunWizard(services)
+    wizard = FirstRunWizard(SettingsService(services))
     qtbot.addWidget(wizard)
     wizard.show()
     page = wizard.provider_page

@@ -21,12 +21,14 @@ def window(qtbot):
 
 
 @pytest.fixture
-def tray(window, services):
+def tray(window, services, qtbot):
     quits: list[bool] = []
     controller = TrayController(
         window, services, icon=app_icon(), quit_app=lambda: quits.append(True)
     )
     controller.quits = quits
+    # The pause is read off the GUI thread: not togglable until it is known.
+    qtbot.waitUntil(controller.pause_action.isEnabled, timeout=5_000)
     return controller
 
 
@@ -36,21 +38,24 @@ def test_menu_offers_open_check_pause_quit(tray):
     assert tray.pause_action.isCheckable()
 
 
-def test_pause_automations_is_stored_for_the_runner_and_logged(tray, services):
-    tray.pause_action.trigger()
+def test_pause_automations_is_stored_for_the_runner_and_logged(tray, services, qtbot):
+    with qtbot.waitSignal(tray.pause.changed, timeout=5_000):
+        tray.pause_action.trigger()  # saved off the GUI thread
     with services.db.read() as s:
         assert automations_paused(s) is True
     assert tray.pause_action.isChecked()
     assert "paused" in tray.icon.toolTip()
-    tray.pause_action.trigger()
+    with qtbot.waitSignal(tray.pause.changed, timeout=5_000):
+        tray.pause_action.trigger()
     with services.db.read() as s:
         assert automations_paused(s) is False
 
 
-def test_tooltip_shows_who_reads_the_inbox(tray):
+def test_tooltip_shows_who_reads_the_inbox(tray, qtbot):
     tray.set_inbox_status("Inbox checked by OFFICE-PC (agent) 12 s ago")
     assert tray.icon.toolTip() == f"{APP_NAME}\nInbox checked by OFFICE-PC (agent) 12 s ago"
-    tray.pause_action.trigger()
+    with qtbot.waitSignal(tray.pause.changed, timeout=5_000):
+        tray.pause_action.trigger()
     assert tray.icon.toolTip().splitlines() == [
         f"{APP_NAME} (automations paused)",
         "Inbox checked by OFFICE-PC (agent) 12 s ago",

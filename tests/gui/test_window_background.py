@@ -3,6 +3,7 @@
 import pytest
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core import contacts
 from trustpager_desktop.ui.background import BackgroundWork, opt_out_names
 from trustpager_desktop.ui.main_window import MainWindow
@@ -55,10 +56,8 @@ def test_a_possible_opt_out_shows_a_count_on_the_review_page(
 
 @pytest.mark.parametrize("fmt", ["pdf", "csv"])
 def test_consent_report_from_the_contact_page(qtbot, services, add_contact, tmp_path, fmt):
-    from trustpager_desktop.ui.contact_page import ContactPage
 
-    page = ContactPage(services)
-    qtbot.addWidget(page)
+    page = make_page(qtbot, services)
     page.load(add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True))
     wait_loaded(page)
     target = tmp_path / f"report.{fmt}"

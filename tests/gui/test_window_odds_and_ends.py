@@ -12,15 +12,18 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from tests.gui.conftest import wait_loaded
+from tests.gui.contact_widgets import make_page
 from trustpager_desktop.core import activity, automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.ui.activity_page import ActivityPage
 from trustpager_desktop.ui.automations_page import EnrollDialog
 from trustpager_desktop.ui.common import documents_path
-from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 from trustpager_desktop.ui.review_page import ReviewPage
+from trustpager_desktop.usecases.activity import ActivityService
+from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.review import ReviewService
 
 
 @pytest.fixture
@@ -46,12 +49,11 @@ def asked(monkeypatch):
 
 
 def test_file_dialogs_open_in_documents(qtbot, services, add_contact, documents, asked):
-    contact_page = ContactPage(services)
-    qtbot.addWidget(contact_page)
+    contact_page = make_page(qtbot, services)
     contact_page.load(add_contact("Ann", phone="(415) 555-0101"))
     wait_loaded(contact_page)
     contact_page.save_consent_report()
-    log = ActivityPage(services)
+    log = ActivityPage(ActivityService(services))
     qtbot.addWidget(log)
     log._choose_export_file()
     log.shutdown()
@@ -74,7 +76,7 @@ def test_the_enrol_dialog_is_wide_enough_for_its_title(qtbot, services, add_cont
             s, AutomationInput("Hello", [StepInput("send_sms", template="Hi")]),
             clock=services.clock,
         )  # fmt: skip
-    dialog = EnrollDialog(services, [add_contact("Ann")])
+    dialog = EnrollDialog(AutomationsService(services), [add_contact("Ann")])
     qtbot.addWidget(dialog)
     dialog.show()
     title_width = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle())
@@ -82,7 +84,7 @@ def test_the_enrol_dialog_is_wide_enough_for_its_title(qtbot, services, add_cont
 
 
 def test_pages_have_titles_and_empty_lists_say_so(qtbot, services):
-    review = ReviewPage(services)
+    review = ReviewPage(ReviewService(services))
     qtbot.addWidget(review)
     review.show()
     qtbot.waitUntil(lambda: not review.is_loading, timeout=5_000)
@@ -90,26 +92,30 @@ def test_pages_have_titles_and_empty_lists_say_so(qtbot, services):
     assert review.review_empty.is_showing() and "Nothing waits for review" in (
         review.review_empty.text()
     )
-    log = ActivityPage(services)
+    log = ActivityPage(ActivityService(services))
     qtbot.addWidget(log)
     log.show()
     assert "Activity Log" in [w.text() for w in log.findChildren(QLabel)]
+    assert log.empty_state.text() == "Loading the activity log…"  # not "empty" before it knows
+    qtbot.waitUntil(lambda: not log.is_loading, timeout=5_000)
     assert log.empty_state.is_showing() and "activity log is empty" in log.empty_state.text()
     log.text_search.setText("nothing like this")
     log.apply_filters()
+    qtbot.waitUntil(lambda: not log.is_loading, timeout=5_000)
     assert "No entries match these filters" in log.empty_state.text()
     log.shutdown()
 
 
 def test_the_kind_list_speaks_of_stop_replies_and_the_details_are_labelled(qtbot, services):
     with services.db.write() as s:
-        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by STOP reply", actor="Inbox", contact_id=3, contact_name="Ann Lee", details={"source": "stop_reply", "message_sid": "SM1", "evidence": "STOP"}), clock=services.clock)  # fmt: skip
-        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by hand", actor="Office", details={"source": "manual_toggle"}), clock=services.clock)  # fmt: skip
-    page = ActivityPage(services)
+        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by STOP reply", actor="Inbox", contact_id=3, contact_name="Ann Lee", details={"source": ConsentSource.STOP_REPLY, "message_sid": "SM1", "evidence": "STOP"}), clock=services.clock)  # fmt: skip
+        activity.append(s, activity.LogEntry(kind=ActivityKind.OPT_OUT, summary="Opted out by hand", actor="Office", details={"source": ConsentSource.MANUAL_TOGGLE}), clock=services.clock)  # fmt: skip
+    page = ActivityPage(ActivityService(services))
     qtbot.addWidget(page)
     labels = [page.kind_combo.itemText(i) for i in range(page.kind_combo.count())]
     assert "STOP replies" in labels and "Opt-outs (all)" in labels
     page.kind_combo.setCurrentIndex(labels.index("STOP replies"))
+    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     assert page.model.rowCount() == 1
     page.table.selectRow(0)
     text = page.details_text()

@@ -16,7 +16,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus, QueueStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage, QueueItem, Task
 
@@ -80,8 +80,8 @@ def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
     clock.advance(hours=1)
     dispatcher.dispatch_due()
     text, wait, task = items(db)
-    assert (text.status, text.reason) == ("skipped", "skipped: contact opted out of SMS")
-    assert (wait.status, task.status) == ("done", "done")
+    assert (text.status, text.reason) == (QueueStatus.SKIPPED, "skipped: contact opted out of SMS")
+    assert (wait.status, task.status) == (QueueStatus.DONE, QueueStatus.DONE)
     with db.read() as s:
         assert [t.title for t in s.scalars(select(Task))] == ["Call Ann Lee"]
         kinds = [e.kind for e in s.scalars(select(ActivityEntry).order_by(ActivityEntry.id))]
@@ -89,7 +89,7 @@ def test_opt_out_after_enrolment_skips_the_text_but_not_the_task(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED)
         )
         assert "contact opted out of SMS" in skipped.one().summary
-    assert kinds[-1] == "task_created"
+    assert kinds[-1] == ActivityKind.TASK_CREATED
     assert posts_to(fake_twilio) == Counter()
     # The manual path is unaffected: it warns elsewhere but sends.
     outcome = gateway.send(contact_id=cid, body="Your invoice", origin=ManualOrigin("Ann"))
@@ -108,7 +108,11 @@ def test_subscribed_contact_gets_the_rendered_text_once(db, dispatcher, fake_twi
     text = items(db)[0]
     with db.read() as s:
         message = s.get(OutboundMessage, text.outbound_message_id)
-    assert text.status == "sent" and message.queue_item_id == text.id and message.status == "sent"
+    assert (
+        text.status == QueueStatus.SENT
+        and message.queue_item_id == text.id
+        and message.status == MessageStatus.SENT
+    )
 
 
 def test_quiet_hours_hold_a_3am_text_until_8am_recipient_time(db, gateway, fake_twilio):
@@ -123,8 +127,16 @@ def test_quiet_hours_hold_a_3am_text_until_8am_recipient_time(db, gateway, fake_
     assert dispatcher.dispatch_due().deferred == 2
     due = {i.contact_id: (i.status, i.due_at, i.reason) for i in items(db)}
     reason = "waiting for quiet hours to end"
-    assert due[ny] == ("pending", datetime(2026, 11, 26, 13, 0, tzinfo=UTC), reason)  # 08:00 EST
-    assert due[ca] == ("pending", datetime(2026, 11, 26, 16, 0, tzinfo=UTC), reason)  # 08:00 PST
+    assert due[ny] == (
+        QueueStatus.PENDING,
+        datetime(2026, 11, 26, 13, 0, tzinfo=UTC),
+        reason,
+    )  # 08:00 EST
+    assert due[ca] == (
+        QueueStatus.PENDING,
+        datetime(2026, 11, 26, 16, 0, tzinfo=UTC),
+        reason,
+    )  # 08:00 PST
     clock.set(datetime(2026, 11, 26, 13, 0, tzinfo=UTC))
     dispatcher.dispatch_due()
     assert posts_to(fake_twilio) == Counter({"+12125550199": 1})
@@ -148,8 +160,12 @@ def test_catch_up_after_downtime_runs_each_item_once_and_skips_stale_ones(
     dispatcher.dispatch_due()
     dispatcher.dispatch_due()
     first, wait, second, task = items(db)
-    assert (first.status, first.reason) == ("skipped", "skipped: missed send window")
-    assert (second.status, wait.status, task.status) == ("sent", "done", "done")
+    assert (first.status, first.reason) == (QueueStatus.SKIPPED, "skipped: missed send window")
+    assert (second.status, wait.status, task.status) == (
+        QueueStatus.SENT,
+        QueueStatus.DONE,
+        QueueStatus.DONE,
+    )
     assert [m["body"] for m in fake_twilio.sent_messages] == ["Second"]
     with db.read() as s:
         entry = s.scalars(
@@ -164,7 +180,7 @@ def test_temporary_provider_failure_is_retried_with_backoff(db, dispatcher, fake
     fake_twilio.add_fault(Fault.http(429, method="POST"))  # a refusal: certainly not sent
     assert dispatcher.dispatch_due().retrying == 1
     (item,) = items(db)
-    assert item.status == "pending" and item.reason.startswith("will retry")
+    assert item.status == QueueStatus.PENDING and item.reason.startswith("will retry")
     delay = item.due_at - clock.now()
     assert timedelta(seconds=20) <= delay <= timedelta(seconds=40)
     assert dispatcher.dispatch_due().claimed == 0  # not before the back-off
@@ -181,8 +197,8 @@ def test_permanent_failure_and_21610_are_recorded_on_the_item(db, dispatcher, fa
     enroll(db, clock, make_automation(db, clock, steps=STEPS[:1]), bad, gone)
     dispatcher.dispatch_due()
     state = {i.contact_id: (i.status, i.reason) for i in items(db)}
-    assert state[bad][0] == "failed" and state[bad][1]
-    assert state[gone][0] == "skipped" and state[gone][1].startswith("skipped:")
+    assert state[bad][0] == QueueStatus.FAILED and state[bad][1]
+    assert state[gone][0] == QueueStatus.SKIPPED and state[gone][1].startswith("skipped:")
     with db.read() as s:
         assert s.get(Contact, gone).sms_opted_out  # Twilio's word counts (promise 7)
 
@@ -225,7 +241,9 @@ def test_two_dispatchers_on_one_database_send_each_step_exactly_once(
     sent = posts_to(fake_twilio)
     assert set(sent.values()) == {1} and len(sent) == 18
     assert not any(f"+1415555{i:04d}" in sent for i in range(6))
-    assert Counter(i.status for i in items(db)) == Counter({"sent": 18, "skipped": 6})
+    assert Counter(i.status for i in items(db)) == Counter(
+        {QueueStatus.SENT: 18, QueueStatus.SKIPPED: 6}
+    )
     with db.read() as s:  # batched log entries from two writers still form one intact chain
         assert activity.verify_chain(s).ok
 
@@ -259,7 +277,7 @@ def test_a_kill_mid_send_never_sends_twice(db, gateway, twilio_provider, fake_tw
     with pytest.raises(SimulatedKill):
         dying.dispatch_due()
     (item,) = items(db)
-    assert item.status == "in_flight"
+    assert item.status == QueueStatus.IN_FLIGHT
     # A restart: the claim holds until its lease runs out; nobody touches it before.
     restarted = QueueDispatcher(db, gateway, clock=clock)
     assert restarted.dispatch_due().claimed == 0
@@ -271,7 +289,7 @@ def test_a_kill_mid_send_never_sends_twice(db, gateway, twilio_provider, fake_tw
     (item,) = items(db)
     with db.read() as s:
         message = s.get(OutboundMessage, item.outbound_message_id)
-    assert item.status == "sent" and message.status == "sent"
+    assert item.status == QueueStatus.SENT and message.status == MessageStatus.SENT
     assert message.provider_sid == fake_twilio.sent_messages[0]["sid"]
     assert posts_to(fake_twilio) == Counter({"+14155550101": 1})
 
@@ -298,11 +316,11 @@ def test_reconcile_finishes_from_the_providers_record(
     dispatcher.dispatch_due()
     with db.write() as s:  # as if the process died after Twilio answered, before the item moved
         item = s.scalars(select(QueueItem)).one()
-        item.status = "in_flight"
-        s.get(OutboundMessage, item.outbound_message_id).status = "sending"
+        item.status = QueueStatus.IN_FLIGHT
+        s.get(OutboundMessage, item.outbound_message_id).status = MessageStatus.SENDING
     clock.advance(minutes=5)
     assert reconcile_in_flight(db, clock=clock).finished == 1
-    assert items(db)[0].status == "sent" and len(fake_twilio.sent_messages) == 1
+    assert items(db)[0].status == QueueStatus.SENT and len(fake_twilio.sent_messages) == 1
 
 
 def test_disabled_automation_and_pause_hold_the_queue(db, dispatcher, fake_twilio, clock):
@@ -351,7 +369,7 @@ def test_a_declined_purpose_and_no_consent_on_record_skip_the_text_with_the_reas
     enroll(db, clock, reminder, bob)
     dispatcher.dispatch_due()
     reasons = {(i.automation_id, i.contact_id): (i.status, i.reason) for i in items(db)}
-    assert reasons[(promo, ann)] == ("skipped", "skipped: declined Marketing texts")
-    assert reasons[(reminder, ann)] == ("sent", None)
-    assert reasons[(reminder, bob)] == ("skipped", "skipped: no consent on record")
+    assert reasons[(promo, ann)] == (QueueStatus.SKIPPED, "skipped: declined Marketing texts")
+    assert reasons[(reminder, ann)] == (QueueStatus.SENT, None)
+    assert reasons[(reminder, bob)] == (QueueStatus.SKIPPED, "skipped: no consent on record")
     assert posts_to(fake_twilio) == Counter({"+14155550101": 1})

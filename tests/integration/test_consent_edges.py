@@ -22,8 +22,17 @@ from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.confirmations import send_due_confirmations
 from trustpager_desktop.core.consent import ConsentStatus
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ReviewDecision, ReviewStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConfirmationStatus,
+    ConsentEventKind,
+    MessageStatus,
+    QueueStatus,
+    ReviewDecision,
+    ReviewStatus,
+)
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
@@ -99,7 +108,10 @@ def pending_review_id(db) -> int:
 # ---- item 1: held while a reply waits for review ---------------------------------------------
 
 
-@pytest.mark.parametrize(("decision", "status"), [("not_opt_out", "sent"), ("opt_out", "skipped")])
+@pytest.mark.parametrize(
+    ("decision", "status"),
+    [(ReviewDecision.NOT_OPT_OUT, QueueStatus.SENT), (ReviewDecision.OPT_OUT, QueueStatus.SKIPPED)],
+)
 def test_a_possible_opt_out_holds_the_text_until_the_decision(
     db, clock, dispatcher, inbox_poller, send_inbound, fake_twilio, decision, status
 ):
@@ -115,7 +127,7 @@ def test_a_possible_opt_out_holds_the_text_until_the_decision(
 
     assert report.held == 2 and posts(fake_twilio) == []
     item = queue_item(db)
-    assert (item.status, item.reason) == ("held", "held: reply waiting for review")
+    assert (item.status, item.reason) == (QueueStatus.HELD, "held: reply waiting for review")
     with db.read() as s:
         rows = list_queue(s)
     assert {r.status_label for r in rows} == {"Held"}
@@ -126,14 +138,16 @@ def test_a_possible_opt_out_holds_the_text_until_the_decision(
     inbox.decide_review(db, pending_review_id(db), decision, "Office", clock)
     with db.read() as s:  # released or skipped by the decision, in its own transaction
         statuses = [i.status for i in s.scalars(select(QueueItem))]
-    assert statuses == (["pending"] * 2 if status == "sent" else ["skipped"] * 2)
+    assert statuses == (
+        [QueueStatus.PENDING] * 2 if status == QueueStatus.SENT else [QueueStatus.SKIPPED] * 2
+    )
     dispatcher.dispatch_due()
 
     with db.read() as s:
         items = list(s.scalars(select(QueueItem)))
     assert [i.status for i in items] == [status, status]
-    assert len(posts(fake_twilio)) == (2 if status == "sent" else 0)
-    if status == "skipped":
+    assert len(posts(fake_twilio)) == (2 if status == QueueStatus.SENT else 0)
+    if status == QueueStatus.SKIPPED:
         assert items[0].reason == "skipped: contact opted out of SMS"
 
 
@@ -146,7 +160,7 @@ def test_holding_turned_off_lets_texts_go_with_a_reply_pending(
     inbox_poller.check_now()
     enrol(db, clock, ann)
     dispatcher.dispatch_due()
-    assert queue_item(db).status == "sent" and len(posts(fake_twilio)) == 1
+    assert queue_item(db).status == QueueStatus.SENT and len(posts(fake_twilio)) == 1
     assert "Holding is turned off" in state(db, ann).detail
 
 
@@ -163,13 +177,15 @@ def test_a_hold_that_appears_between_claim_and_send_still_holds(db, clock, gatew
 
         s.add(InboundMessage(sid="SMx", from_number=ANN, from_e164=ANN, to_number="+1",
                              body="stop texting", date_sent=clock.now(), fetched_at=clock.now(),
-                             processed_at=clock.now(), classification="possible_opt_out",
+                             processed_at=clock.now(), classification=ReplyKind.POSSIBLE_OPT_OUT,
                              review_status=ReviewStatus.PENDING))  # fmt: skip
     report = auto_queue.DispatchReport()
     dispatcher.run_items(claimed, report)
     assert report.held == 1 and posts(fake_twilio) == []
-    assert queue_item(db).status == "held"
-    assert summaries(db, "automation_held") == ["Automation text held: reply waiting for review"]
+    assert queue_item(db).status == QueueStatus.HELD
+    assert summaries(db, ActivityKind.AUTOMATION_HELD) == [
+        "Automation text held: reply waiting for review"
+    ]
 
 
 # ---- item 4: Spanish single words opt out; keyword lists from settings ------------------------
@@ -218,10 +234,10 @@ def test_a_spanish_opt_out_gets_one_spanish_confirmation(
     assert sent[0]["Body"] == ("Has cancelado tu suscripción a Acme Dental. No recibirás más "
                                "mensajes. Responde START para volver a suscribirte.")  # fmt: skip
     assert state(db, ann).status is ConsentStatus.OPTED_OUT  # never blocked by what it confirms
-    assert summaries(db, "opt_out_confirmation") == ["Opt-out confirmation text sent"]
+    assert summaries(db, ActivityKind.OPT_OUT_CONFIRMATION) == ["Opt-out confirmation text sent"]
     with db.read() as s:
         message = s.scalars(select(OptOutConfirmation)).one()
-    assert (message.status, message.language) == ("sent", "es")
+    assert (message.status, message.language) == (MessageStatus.SENT, "es")
 
 
 def test_twilio_confirms_its_own_keywords_so_we_do_not(
@@ -253,7 +269,7 @@ def test_a_confirmation_later_than_five_minutes_is_not_sent_and_says_why(
     inbox_poller.check_now()
     report = send_due_confirmations(db, gateway, clock=clock)
     assert report.expired == 1 and posts(fake_twilio) == []
-    assert "more than 5 minutes" in summaries(db, "opt_out_confirmation")[-1]
+    assert "more than 5 minutes" in summaries(db, ActivityKind.OPT_OUT_CONFIRMATION)[-1]
 
 
 def test_the_setting_turns_confirmations_off(
@@ -315,7 +331,7 @@ def test_a_confirmation_is_never_sent_twice_after_a_crash(db, clock, twilio_prov
     restarted.db.close()
     assert report.sent == 0 and len(posts(fake_twilio)) == 1
     with db.read() as s:
-        assert s.scalars(select(OptOutConfirmation.status)).one() == "sending"
+        assert s.scalars(select(OptOutConfirmation.status)).one() == ConfirmationStatus.SENDING
 
 
 @pytest.mark.postgres
@@ -367,7 +383,7 @@ def test_reconsent_after_a_stop_waits_for_the_customers_start(
     dispatcher.dispatch_due()
     item = queue_item(db)
     assert (item.status, item.reason) == (
-        "skipped", "skipped: re-consent recorded; waiting for the customer's START reply")  # fmt: skip
+        QueueStatus.SKIPPED, "skipped: re-consent recorded; waiting for the customer's START reply")  # fmt: skip
     assert posts(fake_twilio) == []  # no silent 21610 and re-opt-out
     assert state(db, ann).status is ConsentStatus.AWAITING_START
 
@@ -378,7 +394,7 @@ def test_reconsent_after_a_stop_waits_for_the_customers_start(
     clock.advance(minutes=1)
     enrol(db, clock, ann)
     dispatcher.dispatch_due()
-    assert queue_item(db).status == "sent"
+    assert queue_item(db).status == QueueStatus.SENT
 
 
 def test_a_21610_answer_also_makes_reconsent_wait_for_start(db, clock, gateway, fake_twilio):
@@ -424,7 +440,7 @@ def test_a_start_listed_late_does_not_override_a_newer_stop(
     assert state(db, ann).status is ConsentStatus.OPTED_OUT
     with db.read() as s:
         events = list(s.scalars(select(consent.ConsentEvent.kind)))  # type: ignore[attr-defined]
-    assert "re_consent" not in events
+    assert ConsentEventKind.RE_CONSENT not in events
     assert "START of 12:58:00 EST older than STOP of 12:59:00 EST: no change: “START”" in summaries(
         db
     )
@@ -486,7 +502,12 @@ def test_the_frequency_cap_skips_the_fourth_text_of_a_day(db, clock, dispatcher,
     dispatcher.dispatch_due()
     with db.read() as s:
         items = list(s.scalars(select(QueueItem).order_by(QueueItem.id)))
-    assert [i.status for i in items] == ["sent", "sent", "sent", "skipped"]
+    assert [i.status for i in items] == [
+        QueueStatus.SENT,
+        QueueStatus.SENT,
+        QueueStatus.SENT,
+        QueueStatus.SKIPPED,
+    ]
     assert items[-1].reason == "skipped: frequency cap: 3 texts in 24 hours"
     assert len(posts(fake_twilio)) == 3
     clock.advance(hours=24)
@@ -503,7 +524,7 @@ def test_manual_texts_and_confirmations_do_not_count_toward_the_cap(
         gateway.send(contact_id=ann, body=f"Note {n}", origin=ManualOrigin("Office"))
     enrol(db, clock, ann)
     dispatcher.dispatch_due()
-    assert queue_item(db).status == "sent"
+    assert queue_item(db).status == QueueStatus.SENT
     assert Counter(p["To"] for p in posts(fake_twilio)) == Counter({ANN: 4})
 
 

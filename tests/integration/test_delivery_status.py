@@ -21,7 +21,12 @@ from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
 from trustpager_desktop.core.local_settings import default_name
-from trustpager_desktop.core.states import ActivityKind, ConsentSource
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentSource,
+    DeliveryStatus,
+    MessageStatus,
+)
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
@@ -67,18 +72,24 @@ def test_statuses_move_along_in_the_poller_s_one_request(
     sids = [_send(gateway, good), _send(gateway, off)]
 
     assert _poll(inbox_poller, clock, fake_twilio) == 1
-    assert _statuses(db, sids) == {sids[0]: ("queued", None), sids[1]: ("queued", None)}
+    assert _statuses(db, sids) == {
+        sids[0]: (DeliveryStatus.QUEUED, None),
+        sids[1]: (DeliveryStatus.QUEUED, None),
+    }
     fake_twilio.advance_deliveries()
     assert _poll(inbox_poller, clock, fake_twilio) == 1
-    assert set(_statuses(db, sids).values()) == {("sent", None)}
+    assert set(_statuses(db, sids).values()) == {(DeliveryStatus.SENT, None)}
     fake_twilio.advance_deliveries()
     assert _poll(inbox_poller, clock, fake_twilio) == 1
 
-    assert _statuses(db, sids) == {sids[0]: ("delivered", None), sids[1]: ("undelivered", 30003)}
+    assert _statuses(db, sids) == {
+        sids[0]: (DeliveryStatus.DELIVERED, None),
+        sids[1]: (DeliveryStatus.UNDELIVERED, 30003),
+    }
     with db.read() as s:
         (ann,) = conversation.conversation_for_contact(s, good)
         (cy,) = conversation.conversation_for_contact(s, off)
-    assert (ann.status, ann.delivery) == ("sent", "Delivered")
+    assert (ann.status, ann.delivery) == (MessageStatus.SENT, "Delivered")
     assert cy.delivery == "Not delivered (30003)"
 
 
@@ -91,7 +102,7 @@ def test_a_status_listed_late_never_moves_a_text_backwards(db, clock, gateway):
     assert delivery.record_statuses(db, [listed("delivered")], clock).changed == 1
     assert delivery.record_statuses(db, [listed("sent")], clock).changed == 0
     assert delivery.record_statuses(db, [listed("queued")], clock).changed == 0
-    assert _statuses(db, [sid]) == {sid: ("delivered", None)}
+    assert _statuses(db, [sid]) == {sid: (DeliveryStatus.DELIVERED, None)}
 
 
 def _fail_twice(db, clock, gateway, poller, fake, contact_id: int, code: int = 30006) -> list[str]:
@@ -138,11 +149,13 @@ def test_a_landline_is_skipped_by_automations_after_two_failures(
     assert entry.contact_id == landline and "2 texts in a row" in entry.summary
 
     skipped = gateway.send(body="Reminder", origin=AUTOMATION, contact_id=landline)
-    assert skipped.status == "suppressed"
+    assert skipped.status == MessageStatus.SUPPRESSED
     assert skipped.reason == "skipped: number cannot receive texts: landline (30006)"
     assert not skipped.recipient_opted_out
     manual = gateway.send(body="Call us", origin=ManualOrigin("Ann"), contact_id=landline)
-    assert manual.status == "sent" and not manual.recipient_opted_out  # a person may still try
+    assert (
+        manual.status == MessageStatus.SENT and not manual.recipient_opted_out
+    )  # a person may still try
 
 
 def test_an_opt_out_reason_comes_before_the_delivery_reason(

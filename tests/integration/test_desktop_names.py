@@ -13,6 +13,7 @@ from trustpager_desktop.cli import main
 from trustpager_desktop.core import inbox, local_settings
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, InboundMessage, Setting
@@ -52,7 +53,7 @@ def test_two_desktops_on_one_database_show_two_names(db, tmp_path, monkeypatch, 
     _on_desktop(monkeypatch, tmp_path, "back-office")
     assert main(["--db", db.url, "name", "Dan"]) == 0
     assert main(["--db", db.url, "contacts", "add", "Bob", "--phone", BOB]) == 0
-    assert _actors(db, "contact_created") == ["Maria", "Dan"]
+    assert _actors(db, ActivityKind.CONTACT_CREATED) == ["Maria", "Dan"]
 
     # A review decision and the consent event it writes carry the deciding desktop's name.
     first = _pending_reply(db, "SMnames1", ANN)
@@ -61,7 +62,7 @@ def test_two_desktops_on_one_database_show_two_names(db, tmp_path, monkeypatch, 
     assert main(["--db", db.url, "review", "decide", str(first), "opt-out"]) == 0
     _on_desktop(monkeypatch, tmp_path, "back-office")
     assert main(["--db", db.url, "review", "decide", str(second), "opt-out"]) == 0
-    assert _actors(db, "review_decision") == ["Maria", "Dan"]
+    assert _actors(db, ActivityKind.REVIEW_DECISION) == ["Maria", "Dan"]
     with db.read() as s:
         reviewed = list(s.scalars(select(InboundMessage.reviewed_by).order_by(InboundMessage.id)))
         events = list(s.scalars(select(ConsentEvent.actor).order_by(ConsentEvent.id)))
@@ -74,11 +75,14 @@ def test_as_overrides_the_name_for_one_command(db, tmp_path, monkeypatch, capsys
     assert main(["--db", db.url, "name", "Maria"]) == 0
     assert main(["--db", db.url, "--as", "Temp Sam", "contacts", "add", "Ann"]) == 0
     assert main(["--db", db.url, "contacts", "add", "Bob"]) == 0
-    assert _actors(db, "contact_created") == ["Temp Sam", "Maria"]
+    assert _actors(db, ActivityKind.CONTACT_CREATED) == ["Temp Sam", "Maria"]
     capsys.readouterr()
     assert main(["--db", db.url, "--as", "Inbox", "contacts", "add", "Cy"]) == 2
     assert "choose your own name" in capsys.readouterr().err
-    assert _actors(db, "contact_created") == ["Temp Sam", "Maria"]  # nothing else happened
+    assert _actors(db, ActivityKind.CONTACT_CREATED) == [
+        "Temp Sam",
+        "Maria",
+    ]  # nothing else happened
 
 
 def test_with_no_name_a_desktop_is_its_login_on_its_computer(db, tmp_path, capsys):
@@ -99,7 +103,7 @@ def test_a_name_kept_in_the_database_moves_to_the_first_desktop_only(db, tmp_pat
     assert second.actor == local_settings.default_name()  # not a copy of someone else's name
     with db.read() as s:
         assert s.scalar(select(Setting).where(Setting.key == "user_name")) is None
-    assert _actors(db, "settings_change") == ["Dana"]  # the move is in the log
+    assert _actors(db, ActivityKind.SETTINGS_CHANGE) == ["Dana"]  # the move is in the log
 
 
 def test_renaming_a_desktop_is_logged_and_a_bad_name_changes_nothing(db, tmp_path):

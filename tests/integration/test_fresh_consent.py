@@ -17,8 +17,16 @@ from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.gateway import CONSENT_MAX_AGE, OutboundGateway
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentSource,
+    MessageStatus,
+    QueueStatus,
+    ReviewStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import (
     ActivityEntry,
@@ -122,9 +130,11 @@ def test_an_opt_out_saved_while_twilio_is_slow_blocks_the_rest_of_the_batch(
             )
         ).all()
         assert {(m.status, m.suppression_result, m.provider_sid) for m in blocked} == {
-            ("suppressed", "blocked", None)
+            (MessageStatus.SUPPRESSED, SuppressionResult.BLOCKED, None)
         }
-    assert [tuple(i) for i in items[2:]] == [("skipped", "skipped: contact opted out of SMS")] * 4
+    assert [tuple(i) for i in items[2:]] == [
+        (QueueStatus.SKIPPED, "skipped: contact opted out of SMS")
+    ] * 4
     assert sorted(skipped_logged) == ids[2:]
 
 
@@ -185,11 +195,11 @@ def test_a_text_another_desktop_took_over_meanwhile_is_neither_sent_nor_settled_
         _opt_out(other, ids[1:2], clock)
         with other.write() as s:
             second = s.scalars(select(QueueItem).order_by(QueueItem.id)).all()[1]
-            second.claimed_by, second.status = "another desktop", "pending"
+            second.claimed_by, second.status = "another desktop", QueueStatus.PENDING
             second.due_at = clock.now() + timedelta(minutes=1)  # its lookup, a minute on
             message = s.scalars(select(OutboundMessage).where(
                 OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
-            message.status = "unknown"  # that desktop's reconcile: to be looked up
+            message.status = MessageStatus.UNKNOWN  # that desktop's reconcile: to be looked up
 
     report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider,
                                             opt_out_and_take_over_the_second)  # fmt: skip
@@ -202,7 +212,7 @@ def test_a_text_another_desktop_took_over_meanwhile_is_neither_sent_nor_settled_
         message = s.scalars(select(OutboundMessage).where(
             OutboundMessage.queue_item_id == second.id)).one()  # fmt: skip
     assert (second.status, second.claimed_by, message.status) == (
-        "pending", "another desktop", "unknown")  # fmt: skip
+        QueueStatus.PENDING, "another desktop", MessageStatus.UNKNOWN)  # fmt: skip
 
 
 def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
@@ -218,7 +228,7 @@ def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
             s.add(InboundMessage(sid="SMwait", from_number=NUMBERS[3], from_e164=NUMBERS[3],
                                  to_number=fake_twilio.phone_number, body="pls stop texting",
                                  date_sent=clock.now(), fetched_at=clock.now(),
-                                 processed_at=clock.now(), classification="possible_opt_out",
+                                 processed_at=clock.now(), classification=ReplyKind.POSSIBLE_OPT_OUT,
                                  review_status=ReviewStatus.PENDING))  # fmt: skip
 
     report = _dispatch_while_twilio_is_slow(db, clock, twilio_provider, a_reply_waits_for_review)
@@ -228,4 +238,4 @@ def test_a_reply_waiting_for_review_saved_while_twilio_is_slow_holds_the_rest(
     assert (report.sent, report.held) == (5, 1)
     with db.read() as s:
         held = s.scalars(select(QueueItem.status).order_by(QueueItem.id)).all()[3]
-    assert held == "held"
+    assert held == QueueStatus.HELD

@@ -8,7 +8,13 @@ from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import consent
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
-from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.store.models import ActivityEntry, Contact, OutboundMessage
 
 REMINDER = AutomationOrigin(
@@ -33,11 +39,11 @@ def test_automation_send_to_subscribed_contact_reaches_twilio(db, gateway, fake_
     assert [m["to"] for m in fake_twilio.sent_messages] == ["+14155550101"]
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.automation_name, msg.step_position) == (
-        "automation",
+        MessageOrigin.AUTOMATION,
         "Appointment reminder",
         2,
     )
-    assert (msg.suppression_checked, msg.suppression_result) == (True, "allowed")
+    assert (msg.suppression_checked, msg.suppression_result) == (True, SuppressionResult.ALLOWED)
     assert msg.provider_sid == outcome.provider_sid and msg.sent_at == clock.now()
 
 
@@ -55,7 +61,11 @@ def test_automation_send_to_opted_out_contact_never_reaches_twilio(db, gateway, 
     assert outcome.status == MessageStatus.SUPPRESSED and "opted out" in outcome.reason
     assert fake_twilio.requests_to("Messages.json", method="POST") == []
     msg = _message(db, outcome.message_id)
-    assert (msg.suppression_result, msg.status, msg.provider_sid) == ("blocked", "suppressed", None)
+    assert (msg.suppression_result, msg.status, msg.provider_sid) == (
+        SuppressionResult.BLOCKED,
+        MessageStatus.SUPPRESSED,
+        None,
+    )
     with db.read() as s:
         entry = s.scalars(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SKIPPED)
@@ -69,7 +79,9 @@ def test_an_opt_out_saved_just_before_the_send_blocks_it(db, gateway, fake_twili
         consent.opt_out_contact(
             s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Ann", clock=clock
         )
-    assert gateway.send(contact_id=cid, body="hi", origin=REMINDER).status == "suppressed"
+    assert (
+        gateway.send(contact_id=cid, body="hi", origin=REMINDER).status == MessageStatus.SUPPRESSED
+    )
     assert fake_twilio.sent_messages == []
 
 
@@ -88,7 +100,10 @@ def test_automation_to_a_number_opted_out_by_another_contact_is_blocked(
     other = add_contact(
         db, clock, "Ann", "Lee", phone="(415) 555-0101"
     )  # same number, its own record says subscribed
-    assert gateway.send(contact_id=other, body="hi", origin=REMINDER).status == "suppressed"
+    assert (
+        gateway.send(contact_id=other, body="hi", origin=REMINDER).status
+        == MessageStatus.SUPPRESSED
+    )
     assert fake_twilio.sent_messages == []
 
 
@@ -109,14 +124,14 @@ def test_manual_send_to_opted_out_contact_goes_through_and_is_recorded(
     assert len(fake_twilio.sent_messages) == 1
     msg = _message(db, outcome.message_id)
     assert (msg.origin, msg.actor, msg.recipient_opted_out, msg.suppression_result) == (
-        "manual",
+        MessageOrigin.MANUAL,
         "Ann",
         True,
-        "advisory",
+        SuppressionResult.ADVISORY,
     )
     with db.read() as s:
         kinds = s.scalars(select(ActivityEntry.kind).where(ActivityEntry.contact_id == cid)).all()
-    assert "manual_send_opted_out" in kinds
+    assert ActivityKind.MANUAL_SEND_OPTED_OUT in kinds
 
 
 def test_twilio_21610_opts_the_number_out_and_stores_the_message_as_suppressed(
@@ -126,15 +141,15 @@ def test_twilio_21610_opts_the_number_out_and_stores_the_message_as_suppressed(
     b = add_contact(db, clock, "Ann", "Lee", phone="+1 415 555 0101")
     fake_twilio.fail_recipient("+14155550101", 21610)
     outcome = gateway.send(contact_id=a, body="hi", origin=ManualOrigin("Ann"))
-    assert (outcome.status, outcome.error_code) == ("suppressed", 21610)
+    assert (outcome.status, outcome.error_code) == (MessageStatus.SUPPRESSED, 21610)
     with db.read() as s:
         for cid in (a, b):
             c = s.get(Contact, cid)
-            assert c.sms_opted_out and c.sms_opt_out_source == "twilio_21610"
+            assert c.sms_opted_out and c.sms_opt_out_source == ConsentSource.TWILIO_21610
     # and from now on automations are blocked without asking Twilio
     fake_twilio.clear_faults()
     before = len(fake_twilio.requests)
-    assert gateway.send(contact_id=a, body="hi", origin=REMINDER).status == "suppressed"
+    assert gateway.send(contact_id=a, body="hi", origin=REMINDER).status == MessageStatus.SUPPRESSED
     assert len(fake_twilio.requests) == before
 
 
@@ -148,7 +163,11 @@ def test_permanent_recipient_errors_fail_with_plain_reason(
     cid = add_contact(db, clock, "Ann", "Lee", phone="(415) 555-0101")
     fake_twilio.fail_recipient("+14155550101", code)
     outcome = gateway.send(contact_id=cid, body="hi", origin=REMINDER)
-    assert (outcome.status, outcome.error_code, outcome.retryable) == ("failed", code, False)
+    assert (outcome.status, outcome.error_code, outcome.retryable) == (
+        MessageStatus.FAILED,
+        code,
+        False,
+    )
     assert words in outcome.reason
     msg = _message(db, outcome.message_id)
     assert msg.error_code == code and words in msg.error_message
@@ -163,8 +182,8 @@ def test_temporary_errors_are_retryable_for_automations_and_reported_for_manual(
     fake_twilio.add_fault(Fault.http(429, 20429, count=2))
     auto = gateway.send(contact_id=cid, body="hi", origin=REMINDER)
     manual = gateway.send(contact_id=cid, body="hi", origin=ManualOrigin("Ann"))
-    assert (auto.status, auto.retryable) == ("failed", True)
-    assert (manual.status, manual.retryable) == ("failed", False)
+    assert (auto.status, auto.retryable) == (MessageStatus.FAILED, True)
+    assert (manual.status, manual.retryable) == (MessageStatus.FAILED, False)
 
 
 def test_refused_connection_is_recorded_not_raised(db, gateway, fake_twilio, clock):

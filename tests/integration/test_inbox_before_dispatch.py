@@ -22,7 +22,7 @@ from tests.support.fake_twilio import Fault
 from tests.support.inbox import list_requests
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, MessageStatus, QueueStatus
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.models import ActivityEntry, OutboundMessage, QueueItem
@@ -84,7 +84,7 @@ def test_a_stop_that_reached_twilio_2_s_before_the_text_was_due_blocks_it(
 
     assert fake_twilio.sent_messages == []
     item = _item(twilio_services.db)
-    assert (item.status, item.reason) == ("skipped", "skipped: contact opted out of SMS")
+    assert (item.status, item.reason) == (QueueStatus.SKIPPED, "skipped: contact opted out of SMS")
 
 
 def test_a_stop_between_a_read_and_the_due_time_is_read_too(twilio_services, clock, fake_twilio):
@@ -144,7 +144,7 @@ def test_when_twilio_cannot_be_read_texts_go_out_with_the_staleness_recorded(
         entry = s.scalar(
             select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.AUTOMATION_SENT)
         )
-    assert message.status == "sent"
+    assert message.status == MessageStatus.SENT
     assert message.suppression_reason == (
         "contact subscribed; inbox last read 95 s before this send (inbox not read: "
         "Twilio had a temporary problem (HTTP 503); try again shortly)"

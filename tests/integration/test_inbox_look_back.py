@@ -17,6 +17,7 @@ from tests.support.contacts import add_contact
 from tests.support.inbox import list_requests, number_opted_out
 from trustpager_desktop.core import inbox_state
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import MessageOrigin, MessageStatus, SuppressionResult
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.models import InboundMessage
@@ -191,12 +192,12 @@ def _store_outbound_like(db, clock, count: int) -> None:
                 {
                     "to_e164": f"+1415556{n:04d}",
                     "body": "Reminder",
-                    "origin": "automation",
+                    "origin": MessageOrigin.AUTOMATION,
                     "action_type": "send_sms",
                     "suppression_checked": True,
-                    "suppression_result": "allowed",
+                    "suppression_result": SuppressionResult.ALLOWED,
                     "recipient_opted_out": False,
-                    "status": "sent",
+                    "status": MessageStatus.SENT,
                     "provider": "twilio",
                     "segments": 1,
                     "encoding": "GSM-7",

@@ -16,8 +16,15 @@ from tests.support.contacts import add_contact
 from tests.support.fake_twilio import Fault
 from trustpager_desktop.core import activity, consent, contacts, inbox
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ActivityKind, ConsentSource, ReviewDecision, ReviewStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConsentEventKind,
+    ConsentSource,
+    ReviewDecision,
+    ReviewStatus,
+)
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
@@ -394,8 +401,8 @@ def test_start_from_opted_out_number_records_reconsent_with_the_sid(
 
     assert not _opted_out(db, cid)
     assert [(e.kind, e.message_sid) for e in _events(db, contact_id=cid)] == [
-        ("opt_out", stop_sid),
-        ("re_consent", start_sid),
+        (ConsentEventKind.OPT_OUT, stop_sid),
+        (ConsentEventKind.RE_CONSENT, start_sid),
     ]
     (event,) = _events(db, contact_id=cid, kind=ActivityKind.RE_CONSENT)
     assert event.method == "start_reply" and event.source == ConsentSource.START_REPLY
@@ -421,7 +428,7 @@ def test_start_replies_can_be_sent_to_review(db, clock, twilio_provider, send_in
     assert _opted_out(db, cid)
     with db.read() as s:
         (item,) = inbox.list_needs_review(s)
-    assert (item.message_sid, item.classification) == (sid, "opt_in")
+    assert (item.message_sid, item.classification) == (sid, ReplyKind.OPT_IN)
     with pytest.raises(UserInputError):
         inbox.decide_review(db, item.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
     inbox.decide_review(db, item.inbound_id, ReviewDecision.RE_CONSENT, "Maria", clock)
@@ -455,7 +462,7 @@ def test_review_decisions_are_logged_with_who_and_cannot_be_made_twice(
     assert _opted_out(db, ann) and not _opted_out(db, ben)
     (event,) = _events(db, contact_id=ann)
     assert (event.source, event.actor, event.message_sid) == (
-        "review_decision",
+        ConsentSource.REVIEW,
         "Maria",
         first.message_sid,
     )

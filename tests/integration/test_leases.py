@@ -20,6 +20,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import SYSTEM_CLOCK, FixedClock
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
+from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.providers.twilio_provider import DEFAULT_TIMEOUT, TwilioProvider
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
@@ -116,7 +117,7 @@ def test_a_slow_dispatcher_keeps_its_lease_while_another_seat_reconciles(
 
     assert report.sent == count and report.taken_over == 0
     assert sum(reconciled) == 0 and len(reconciled) == count
-    assert _statuses(db) == Counter({"sent": count})
+    assert _statuses(db) == Counter({QueueStatus.SENT: count})
     assert _duplicates(fake_twilio) == 0 and len(fake_twilio.sent_messages) == count
 
 
@@ -146,7 +147,7 @@ def test_a_stalled_dispatcher_that_lost_its_lease_sends_nothing_more(
     assert report.taken_over >= 3  # the second chunk was never recorded by the sleeper
     assert _duplicates(fake_twilio) == 0
     assert sorted(m["to"] for m in fake_twilio.sent_messages) == _numbers(6)
-    assert _statuses(db) == Counter({"sent": 6})
+    assert _statuses(db) == Counter({QueueStatus.SENT: 6})
 
 
 def test_a_finishing_dispatcher_never_overwrites_a_decision_made_meanwhile(
@@ -161,7 +162,7 @@ def test_a_finishing_dispatcher_never_overwrites_a_decision_made_meanwhile(
             with other.write() as s:
                 last = s.scalar(select(func.max(QueueItem.id)))
                 s.execute(update(QueueItem).where(QueueItem.id == last)
-                          .values(status="review", reason="checked by hand"))  # fmt: skip
+                          .values(status=QueueStatus.REVIEW, reason="checked by hand"))  # fmt: skip
 
     slow = SlowProvider(twilio_provider, clock, someone_puts_the_last_item_up_for_review)
     dispatcher = QueueDispatcher(db, OutboundGateway(db, slow, clock=clock), settings=ANYTIME,
@@ -171,8 +172,8 @@ def test_a_finishing_dispatcher_never_overwrites_a_decision_made_meanwhile(
 
     with db.read() as s:
         rows = s.execute(select(QueueItem.status, QueueItem.reason).order_by(QueueItem.id)).all()
-    assert [tuple(r) for r in rows] == [("sent", None), ("sent", None),
-                                        ("review", "checked by hand")]  # fmt: skip
+    assert [tuple(r) for r in rows] == [(QueueStatus.SENT, None), (QueueStatus.SENT, None),
+                                        (QueueStatus.REVIEW, "checked by hand")]  # fmt: skip
     assert len(fake_twilio.sent_messages) == 3
 
 
@@ -201,20 +202,22 @@ def test_a_restart_seconds_after_a_kill_resumes_everything_once(
                             clock=clock, workers=1)  # fmt: skip
     with pytest.raises(SimulatedKill):
         dying.dispatch_due()
-    assert _statuses(db)["in_flight"] == 200  # 50 recorded (3 reached Twilio), 150 not yet
+    assert (
+        _statuses(db)[QueueStatus.IN_FLIGHT] == 200
+    )  # 50 recorded (3 reached Twilio), 150 not yet
 
     services = AppServices(Database.open(db.url), clock=clock)
     services.gateway = OutboundGateway(services.db, twilio_provider, clock=clock)
     services.settings = ANYTIME
     runner = AutomationRunner(services)
     assert runner.run_once().ok  # seconds later: the leases still hold
-    assert _statuses(db)["in_flight"] == 200
+    assert _statuses(db)[QueueStatus.IN_FLIGHT] == 200
     clock.advance(seconds=EXPIRED.total_seconds())
     report = runner.run_once()  # the next cycle, same process
     services.close()
 
     assert report.ok, report.message
-    assert _statuses(db) == Counter({"sent": 200}), report.message
+    assert _statuses(db) == Counter({QueueStatus.SENT: 200}), report.message
     assert _duplicates(fake_twilio) == 0 and len(fake_twilio.sent_messages) == 200
     with db.read() as s:
         assert automation_id and s.scalar(
@@ -268,4 +271,4 @@ def test_real_time_slow_twilio_with_a_second_seat_reconciling_sends_each_text_on
     assert reports["first"].sent == 20 and reports["first"].taken_over == 0
     assert _duplicates(fake_twilio) == 0
     assert sorted(m["to"] for m in fake_twilio.sent_messages) == _numbers(20)
-    assert _statuses(db) == Counter({"sent": 20})
+    assert _statuses(db) == Counter({QueueStatus.SENT: 20})

@@ -27,12 +27,12 @@ def test_the_stop_reply_filter_finds_stop_opt_outs_and_nothing_else(
 
     inbox_poller.run_once()
 
-    (found,) = _entries(db, "stop_reply")
+    (found,) = _entries(db, ActivityKind.STOP_REPLY)
     assert (found.contact_id, found.details["message_sid"]) == (ann, sid)
     assert activity_query.kind_text(found) == "Opt-out: STOP reply"
-    assert {e.contact_id for e in _entries(db, "opt_out")} == {ann, bob}
+    assert {e.contact_id for e in _entries(db, ActivityKind.OPT_OUT)} == {ann, bob}
     assert [e.contact_id for e in _entries(db, "opt_out_by_hand")] == [bob]
-    assert _entries(db, "stop_reply", contact_id=bob) == []
+    assert _entries(db, ActivityKind.STOP_REPLY, contact_id=bob) == []
 
 
 def test_a_review_decision_happens_when_it_is_decided(db, clock, inbox_poller, send_inbound):
@@ -45,7 +45,7 @@ def test_a_review_decision_happens_when_it_is_decided(db, clock, inbox_poller, s
 
     inbox.decide_review(db, item.inbound_id, ReviewDecision.OPT_OUT, "Maria", clock)
 
-    (decision,) = _entries(db, "review_decision")
+    (decision,) = _entries(db, ActivityKind.REVIEW_DECISION)
     assert decision.occurred_at == decided  # not the reply's time, hours earlier
     fields = dict(detail_fields(decision, "America/New_York"))
     assert fields["Reply received"].startswith("26 Nov 2026, 08:30")  # 13:30 UTC, in New York
@@ -57,7 +57,7 @@ def test_settings_changes_name_the_setting_as_the_screen_does(db, clock):
     new = dataclasses.replace(AppSettings(), quiet_hours_end=20, poll_interval_seconds=60)
     with db.write() as s:
         save_settings(s, new, actor="Ann", clock=clock)
-    (entry,) = _entries(db, "settings_change")
+    (entry,) = _entries(db, ActivityKind.SETTINGS_CHANGE)
     assert entry.kind == ActivityKind.SETTINGS_CHANGE
     assert "quiet_hours_end" not in entry.summary
     assert entry.summary == ("Settings changed: Inbox check interval (seconds), Sending hours end")

@@ -8,6 +8,7 @@ import csv
 from sqlalchemy import select
 
 from trustpager_desktop.cli import main
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import ActivityEntry
 
 LIST = "Phone\n(415) 555-0101\n+1 415 555 0190\n415.555.0191\n"
@@ -43,7 +44,9 @@ def test_import_opts_out_suppresses_and_says_so(db, tmp_path, capsys):
         "0 new from the do-not-contact list dnc.csv: 3 already opted out, 0 bad rows."
     )
     with db.read() as s:
-        imports = list(s.scalars(select(ActivityEntry.actor).where(ActivityEntry.kind == "import")))
+        imports = list(
+            s.scalars(select(ActivityEntry.actor).where(ActivityEntry.kind == ActivityKind.IMPORT))
+        )
     assert imports == ["Maria"]  # the second import wrote nothing
 
 
@@ -64,7 +67,10 @@ def test_bad_rows_are_listed_by_line_and_nothing_goes_in_without_good_rows(db, t
         "(do-not-contact list dnc.txt; dry run, nothing changed)." in capsys.readouterr().out
     )
     with db.read() as s:
-        assert s.scalar(select(ActivityEntry).where(ActivityEntry.kind == "opt_out")) is None
+        assert (
+            s.scalar(select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.OPT_OUT))
+            is None
+        )
 
     assert main(["--db", db.url, "optouts", "import", str(path), "--good-rows"]) == 0
     assert "Opted out 1 contact, suppressed 1 number, 0 already opted out, 1 bad row" in (

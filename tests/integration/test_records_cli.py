@@ -6,6 +6,7 @@ import pytest
 
 from tests.support.records import tamper
 from trustpager_desktop.cli import main
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.database import Database
 
 
@@ -35,9 +36,10 @@ def test_verify_passes_then_fails_with_non_zero_exit_after_tampering(db_url, cap
 def test_log_export_takes_the_viewer_filters(db_url, tmp_path, capsys):
     assert main(["demo"]) == 0
     out = tmp_path / "stops.csv"
+    # not a state: "--kind opt_out" is what a person types on the command line
     assert main(["log", "export", str(out), "--kind", "opt_out", "--search", "stop"]) == 0
     rows = _rows(out)
-    assert rows and all(r["kind"] == "opt_out" and "STOP" in r["summary"] for r in rows)
+    assert rows and all(r["kind"] == ActivityKind.OPT_OUT and "STOP" in r["summary"] for r in rows)
     assert main(["log", "export", str(out), "--since", "2999-01-01"]) == 0
     assert _rows(out) == []
     assert main(["log", "export", str(out), "--since", "yesterday"]) == 1
@@ -58,7 +60,7 @@ def test_optouts_and_contacts_export_and_import_round_trip(db_url, tmp_path, cap
     assert [r["number"] for r in _rows(tmp_path / "o2.csv")] == [
         r["number"] for r in _rows(tmp_path / "o.csv")
     ]
-    assert {r["source"] for r in _rows(tmp_path / "o2.csv")} == {"import"}
+    assert {r["source"] for r in _rows(tmp_path / "o2.csv")} == {ConsentSource.IMPORT}
 
 
 def test_import_lists_bad_rows_and_exits_non_zero_in_all_or_nothing(db_url, tmp_path, capsys):

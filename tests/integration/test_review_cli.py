@@ -11,7 +11,7 @@ from trustpager_desktop.cli import main
 from trustpager_desktop.core import automations, consent, inbox
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, ConfirmationStatus, QueueStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import ActivityEntry, OptOutConfirmation, QueueItem
 
@@ -46,7 +46,7 @@ def test_review_list_shows_the_reply_and_its_deadline(db, capsys):
 def _hold(db) -> None:
     """The text fell due while the reply waited (what a dispatch does): held."""
     with db.write() as s:
-        s.execute(QueueItem.__table__.update().values(status="held",
+        s.execute(QueueItem.__table__.update().values(status=QueueStatus.HELD,
                                                       reason="held: reply waiting for review"))  # fmt: skip
 
 
@@ -63,9 +63,12 @@ def test_review_decide_opt_out_acts_like_the_window(db, capsys):
         )
         assert "opted out" in decision.one().summary
         item = s.scalars(select(QueueItem)).one()
-        assert (item.status, item.reason) == ("skipped", "skipped: contact opted out of SMS")
+        assert (item.status, item.reason) == (
+            QueueStatus.SKIPPED,
+            "skipped: contact opted out of SMS",
+        )
         confirmation = s.scalars(select(OptOutConfirmation)).one()
-        assert (confirmation.status, confirmation.language) == ("sent", "es")
+        assert (confirmation.status, confirmation.language) == (ConfirmationStatus.SENT, "es")
     assert main(["--db", db.url, "review", "list"]) == 0
     assert "Nothing waits for review." in capsys.readouterr().out
 
@@ -75,7 +78,7 @@ def test_review_decide_not_opt_out_releases_the_held_text(db, capsys):
     _hold(db)
     assert main(["--db", db.url, "review", "decide", str(reply), "not-opt-out"]) == 0
     with db.read() as s:
-        assert s.scalars(select(QueueItem.status)).one() == "pending"
+        assert s.scalars(select(QueueItem.status)).one() == QueueStatus.PENDING
         assert consent.contact_consent_state(s, ann).automation_allowed
 
 

@@ -18,7 +18,7 @@ from trustpager_desktop.core.auto_queue import QueueDispatcher
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import MessageStatus
+from trustpager_desktop.core.states import MessageStatus, QueueStatus
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.store.models import OutboundMessage, QueueItem
 
@@ -86,14 +86,14 @@ def test_three_texts_twilio_accepted_then_answered_5xx_are_not_sent_again(
     report = dispatcher.dispatch_due()
 
     assert report.checking == 3 and report.retrying == 0
-    assert all(s == "pending" and "may have been sent" in r for s, r in _queue(db))
+    assert all(s == QueueStatus.PENDING and "may have been sent" in r for s, r in _queue(db))
     clock.advance(seconds=30)
     assert dispatcher.dispatch_due().claimed == 0  # the lookup waits for late listings
     clock.advance(seconds=60)
     report = dispatcher.dispatch_due()
     assert report.sent == 3 and report.claimed == 3
     assert _duplicates(fake_twilio) == 0 and sorted(_twilio_has(fake_twilio)) == NUMBERS
-    assert [s for s, _ in _queue(db)] == ["sent"] * 3
+    assert [s for s, _ in _queue(db)] == [QueueStatus.SENT] * 3
     with db.read() as s:
         sids = {m.provider_sid for m in s.scalars(select(OutboundMessage))}
     assert sids == {m["sid"] for m in fake_twilio.sent_messages}  # what Twilio has, recorded
@@ -125,9 +125,9 @@ def test_an_error_answer_for_a_text_twilio_never_created_is_sent_after_the_looku
     assert report.sent == 1 and _twilio_has(fake_twilio) == Counter(NUMBERS[:1])
     with db.read() as s:
         first, second = s.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
-    assert (first.status, first.provider_sid) == ("failed", None)
+    assert (first.status, first.provider_sid) == (MessageStatus.FAILED, None)
     assert "no record" in first.error_message
-    assert second.status == "sent"
+    assert second.status == MessageStatus.SENT
 
 
 def test_a_lookup_that_fails_leaves_the_text_for_a_later_lookup_or_review_never_a_resend(
@@ -141,11 +141,13 @@ def test_a_lookup_that_fails_leaves_the_text_for_a_later_lookup_or_review_never_
     report = dispatcher.dispatch_due()
     assert (report.checking, report.sent, report.retrying) == (1, 0, 0)
     ((status, reason),) = _queue(db)
-    assert status == "pending" and reason.startswith("may have been sent; Twilio could not be")
+    assert status == QueueStatus.PENDING and reason.startswith(
+        "may have been sent; Twilio could not be"
+    )
     for _ in range(40):  # hours of Twilio's list being unreadable
         clock.advance(minutes=30)
         dispatcher.dispatch_due()
-    assert _queue(db) == [("review", auto_queue.REASON_REVIEW)]
+    assert _queue(db) == [(QueueStatus.REVIEW, auto_queue.REASON_REVIEW)]
     assert len(fake_twilio.requests_to("Messages.json", method="POST")) == 1
     fake_twilio.clear_faults()
     clock.advance(hours=1)

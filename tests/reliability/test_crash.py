@@ -38,6 +38,7 @@ from trustpager_desktop.core import auto_queue, automations, consent
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.settings import AppSettings, save_settings
+from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.store.models import InboundMessage, QueueItem
 
@@ -248,5 +249,5 @@ def _two_agents_killed(rng: random.Random, url: str, fake, tmp_path: Path) -> No
     figures.add("messages lost", len(lost) + len(not_opted_out))
     assert lost == [] and not_opted_out == set()
     # Every step ran once: nothing "Sending", nothing left for a person, nothing waiting.
-    assert set(statuses) <= {"sent", "skipped", "done"}, statuses
+    assert set(statuses) <= {QueueStatus.SENT, QueueStatus.SKIPPED, QueueStatus.DONE}, statuses
     assert fake.sent_messages, "no text was sent: the kills did not test sending"

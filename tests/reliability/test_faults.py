@@ -15,7 +15,7 @@ from trustpager_desktop.core.automations import Audience, AutomationInput, StepI
 from trustpager_desktop.core.clock import SYSTEM_CLOCK
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ActivityKind, ConsentSource
+from trustpager_desktop.core.states import ActivityKind, ConsentSource, QueueStatus
 from trustpager_desktop.store.database import Database, DatabaseError
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact, QueueItem
 
@@ -51,7 +51,7 @@ def test_refused_send_is_retried_later_and_sent_once(db, clock, fake_twilio, twi
     fake_twilio.add_fault(Fault.http(429, method="POST"))
     dispatcher = _dispatcher(db, twilio_provider, clock)
     report = dispatcher.dispatch_due()
-    assert report.retrying == 1 and _queue_status(db) == "pending"
+    assert report.retrying == 1 and _queue_status(db) == QueueStatus.PENDING
     clock.advance(minutes=10)
     assert dispatcher.dispatch_due().sent == 1
     assert [m["to"] for m in fake_twilio.sent_messages] == [ANN]
@@ -90,7 +90,7 @@ def test_send_with_unknown_outcome_is_looked_up_and_reaches_twilio_once(
     assert dispatcher.dispatch_due().claimed == 0  # nothing before the lookup is due
     clock.advance(minutes=2)
     assert dispatcher.dispatch_due().sent == 1
-    assert _queue_status(db) == "sent"
+    assert _queue_status(db) == QueueStatus.SENT
     sent = [m["to"] for m in fake_twilio.sent_messages]
     figures.add("duplicate sends", len(sent) - 1)
     assert sent == [ANN]  # Twilio has the text exactly once

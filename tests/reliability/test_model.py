@@ -67,7 +67,16 @@ from trustpager_desktop.core.consent import ConsentStatus
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
 from trustpager_desktop.core.replies import ReplyKind, twilio_acts_on
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ActivityKind, ConsentSource, MessageStatus, QueueStatus
+from trustpager_desktop.core.states import (
+    ActivityKind,
+    ConfirmationStatus,
+    ConsentEventKind,
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+    QueueStatus,
+    ReviewDecision,
+)
 from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.inbox_poller import InboxPoller
 from trustpager_desktop.store.database import Database
@@ -143,7 +152,7 @@ class JudgingProvider:
                 .limit(1)
             )
             assert message is not None, f"provider called without a record for {to_e164}"
-            if message.origin == "automation":
+            if message.origin == MessageOrigin.AUTOMATION:
                 # The consent state at the moment of the provider call (the frequency cap
                 # is left out: this very text is already counted as being sent).
                 purpose = s.scalar(select(Automation.purpose)
@@ -351,10 +360,10 @@ class ConsentMachine(RuleBasedStateMachine):
         if not items:
             return
         item = data.draw(st.sampled_from(items))
-        if item.classification == "possible_opt_out":
-            decision = "opt_out" if yes else "not_opt_out"
+        if item.classification == ReplyKind.POSSIBLE_OPT_OUT:
+            decision = ReviewDecision.OPT_OUT if yes else ReviewDecision.NOT_OPT_OUT
         else:
-            decision = "re_consent" if yes else "keep_opted_out"
+            decision = ReviewDecision.RE_CONSENT if yes else ReviewDecision.KEEP_OPTED_OUT
         inbox.decide_review(self.db, item.inbound_id, decision, "Office", self.clock)
 
     @rule()
@@ -521,7 +530,7 @@ class ConsentMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             rows = Counter(s.scalars(
                 select(OptOutConfirmation.phone_e164)
-                .where(OptOutConfirmation.status.in_(("sending", "sent", "failed")))
+                .where(OptOutConfirmation.status.in_((ConfirmationStatus.SENDING, ConfirmationStatus.SENT, ConfirmationStatus.FAILED)))
             ))  # fmt: skip
         assert all(count <= rows[number] for number, count in posted.items()), (posted, rows)
 
@@ -561,14 +570,14 @@ class ConsentMachine(RuleBasedStateMachine):
                     )
                 )
                 if contact.sms_opted_out:
-                    assert events and events[-1] == "opt_out", contact.id
+                    assert events and events[-1] == ConsentEventKind.OPT_OUT, contact.id
                 logged = s.scalar(
                     select(func.count()).where(
                         ActivityEntry.contact_id == contact.id,
                         ActivityEntry.kind == ActivityKind.OPT_OUT,
                     )
                 )
-                assert logged == events.count("opt_out"), contact.id
+                assert logged == events.count(ConsentEventKind.OPT_OUT), contact.id
 
     @invariant()
     def log_chain_verifies(self) -> None:
@@ -623,7 +632,7 @@ class ConsentMachine(RuleBasedStateMachine):
             for number, classification in rows:
                 last[number] = classification
             for number, classification in last.items():
-                if classification == "opt_out":
+                if classification == ReplyKind.OPT_OUT:
                     assert consent.number_is_opted_out(s, number), number
                     with_number = select(Contact.sms_opted_out).where(Contact.phone_e164 == number)
                     assert all(s.scalars(with_number)), number

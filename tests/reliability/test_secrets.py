@@ -90,10 +90,11 @@ def test_settings_page_never_shows_the_token(qtbot, sqlite_db, fake_twilio):
 
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.settings_page import SettingsPage
+    from trustpager_desktop.usecases.settings import SettingsService
 
     services = AppServices(sqlite_db)
     services.tokens.set(fake_twilio.account_sid, fake_twilio.auth_token, session_only=True)
-    page = SettingsPage(services)
+    page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     assert page.auth_token.echoMode() == QLineEdit.EchoMode.Password
     assert page.auth_token.text() == ""  # not pre-filled: a screenshot cannot carry it

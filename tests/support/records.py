@@ -9,11 +9,18 @@ from sqlalchemy import select, text
 
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import activity, consent, contacts
-from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import ActivityEntry
 
 
-def seed_log(db, clock, n: int, *, kinds=("opt_out", "manual_send"), contact_ids=(None,)):
+def seed_log(
+    db,
+    clock,
+    n: int,
+    *,
+    kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND),
+    contact_ids=(None,),
+):
     """Append ``n`` entries cycling through kinds and contacts, one minute apart."""
     with db.write() as s:
         for i in range(n):
@@ -37,7 +44,11 @@ def opt_out(db, clock, contact_id: int, **kwargs) -> None:
     with db.write() as s:
         contact = contacts.get_contact_row(s, contact_id)
         consent.opt_out_contact(
-            s, contact, actor="Test", clock=clock, **{"source": "manual_toggle", **kwargs}
+            s,
+            contact,
+            actor="Test",
+            clock=clock,
+            **{"source": ConsentSource.MANUAL_TOGGLE, **kwargs},
         )
 
 

@@ -161,6 +161,7 @@ def _close(
                 summary=f"Opt-out confirmation {reason}",
                 actor="Opt-out confirmation",
                 contact_id=row.contact_id,
+                # not a state: "opt_out" names the details field of the opt-out's key
                 details={"phone": row.phone_e164, "opt_out": row.opt_out_key},
             ),
             clock=clock,

@@ -246,7 +246,7 @@ _FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
            _nothing(String), func.min(InboundMessage.date_sent), func.count())
     .where(
         InboundMessage.review_status == ReviewStatus.PENDING,
-        InboundMessage.classification == "possible_opt_out",
+        InboundMessage.classification == ReplyKind.POSSIBLE_OPT_OUT,
         InboundMessage.from_e164.in_(_NUMBERS),
     )
     .group_by(InboundMessage.from_e164),

@@ -321,6 +321,7 @@ class _WordTimes:
         old = self.times.get(e164) or consent.ConsentTimes()
         mine = old.opt_out if kind == ReplyKind.OPT_OUT else old.opt_in
         if mine is None or sent_at > mine:
+            # not a state: the names of ConsentTimes' two fields
             key = "opt_out" if kind == ReplyKind.OPT_OUT else "opt_in"
             self.times[e164] = dataclasses.replace(old, **{key: sent_at})
 

@@ -1,15 +1,17 @@
 """The activity log viewer: every entry, newest first, filtered in the database.
 
 The table model pages through the log with ``canFetchMore``/``fetchMore`` (keyset
-paging in core.activity_query), so a million entries open as quickly as ten.
-A timer polls for entries newer than the newest one shown and puts them on top.
+paging in core.activity_query), so a million entries open as quickly as ten. Every read
+goes through the page's ActivityService on the background runner, never on the GUI
+thread: on a shared database across a network each one is a round trip. A timer polls
+for entries newer than the newest one shown and puts them on top.
 Everything shown is plain text: contact names, reply bodies and Twilio errors
 are data, never markup.
 """
 
 from __future__ import annotations
 
-import time
+import logging
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -44,24 +46,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import contacts, exports, log_verify
 from trustpager_desktop.core.activity import ActivityView
 from trustpager_desktop.core.activity_query import (
     KIND_CHOICE_BY_KEY,
-    KIND_CHOICES,
-    PAGE_SIZE,
     LogFilter,
-    automation_choices,
     detail_fields,
     details_lines,
     kind_text,
-    latest_id,
-    newer_entries,
-    query_entries,
 )
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.timefmt import business_today, format_time, start_of_business_day
-from trustpager_desktop.store.database import Database
 from trustpager_desktop.ui.common import (
     ERROR_COLOUR,
     OK_COLOUR,
@@ -71,13 +65,26 @@ from trustpager_desktop.ui.common import (
     heading,
     plain_label,
 )
-from trustpager_desktop.ui.runner import BackgroundTask, RunningTasks, show_progress
+from trustpager_desktop.ui.runner import (
+    BackgroundTask,
+    LatestRead,
+    RunningTasks,
+    failure_sentence,
+    show_progress,
+    wait_until,
+)
+from trustpager_desktop.usecases.activity import (
+    ActivityService,
+    AutomationChoice,
+    ContactMatches,
+    EntryPage,
+    NewEntries,
+)
+
+log = logging.getLogger("trustpager.ui")
 
 POLL_INTERVAL_MS = 3000
 VERIFY_LINES_SHOWN = 3
-NEW_ENTRIES_MAX = 1000
-# A text search scans a bounded slice per query; keep scanning this long per fetch.
-FETCH_TIME_BUDGET_S = 0.25
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -85,75 +92,158 @@ DATE_DISPLAY = "dd MMM yyyy"  # the date part of core.timefmt's format: '26 Nov 
 
 
 class ActivityLogModel(QAbstractTableModel):
-    """Rows of ActivityView, fetched a page at a time from the database."""
+    """Rows of ActivityView, read a page at a time by the activity service on the
+    background runner (never on the GUI thread).
+
+    ``set_filter`` asks for a filter's first page; the rows are replaced when it arrives
+    (``filter_loaded``), and a filter asked for meanwhile wins over the one on its way.
+    ``fetchMore`` asks for the next page, one at a time (``canFetchMore`` is False while
+    one is on its way); its rows are appended when it arrives (``rows_fetched``).
+    ``poll_new`` asks for entries newer than the newest seen and puts them on top."""
 
     COLUMNS = ("Time", "Contact", "Kind", "Summary", "By")
 
-    def __init__(self, db: Database, parent=None, *, zone=lambda: "UTC") -> None:  # type: ignore[no-untyped-def]
+    filter_loaded = Signal()  # a filter's first page is shown
+    rows_fetched = Signal(int)  # a next page arrived, with this many rows (maybe none)
+    new_entries = Signal(int)  # a poll put this many entries on top
+    read_failed = Signal(str)  # a read failed, in words for the user
+
+    def __init__(self, service: ActivityService, parent=None, *, zone=lambda: "UTC") -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
-        self._db = db
+        self._service = service
         self._zone = zone  # () -> the business time zone's name (a setting that can change)
-        self._filter = LogFilter()
+        self._wanted = LogFilter()  # the latest filter asked for
+        self._shown = LogFilter()  # the filter of the rows shown
         self._rows: list[ActivityView] = []
         self._cursor: int | None = None
         self._newest_seen = 0
+        # Bumped when a filter's first page replaces the rows: a next page or a poll
+        # asked for before then belongs to the old rows and is dropped.
+        self._generation = 0
+        self._first_read = LatestRead(
+            self, self._first_page_read, self._first_page_failed,
+            again=self._read_wanted, loaded=lambda: None,
+        )  # fmt: skip
+        self._fetch: BackgroundTask | None = None
+        self._poll: BackgroundTask | None = None
 
     # --- loading -----------------------------------------------------------------------
 
     @property
     def log_filter(self) -> LogFilter:
-        return self._filter
+        """The latest filter asked for (shown once its first page has arrived)."""
+        return self._wanted
+
+    @property
+    def shown_filter(self) -> LogFilter:
+        return self._shown
+
+    @property
+    def is_loading(self) -> bool:
+        """A filter's first page is on its way."""
+        return self._first_read.is_loading
+
+    @property
+    def is_fetching(self) -> bool:
+        """A next page is on its way."""
+        return self._fetch is not None
 
     def set_filter(self, flt: LogFilter) -> None:
-        """Show entries matching ``flt`` from the newest down (first page loaded now)."""
+        """Show entries matching ``flt`` from the newest down, once its first page is read."""
+        self._wanted = flt
+        self._read_wanted()
+
+    def _read_wanted(self) -> None:
+        service, flt = self._service, self._wanted
+        self._first_read.start(lambda: service.first_page(flt))
+
+    def _first_page_read(self, page: EntryPage) -> None:
+        if page.log_filter != self._wanted:
+            return  # a newer filter was asked for meanwhile: its read follows at once
         self.beginResetModel()
-        self._filter = flt
-        with self._db.read() as s:
-            self._newest_seen = latest_id(s)
-            page = query_entries(s, flt, before_id=self._newest_seen + 1)
+        self._generation += 1
+        self._shown = page.log_filter
         self._rows = list(page.entries)
         self._cursor = page.next_before_id
+        self._newest_seen = page.newest_id
         self.endResetModel()
+        self.filter_loaded.emit()
+
+    def _first_page_failed(self, error: Exception) -> None:
+        self.read_failed.emit(failure_sentence(error))
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._cursor is not None
+        return (
+            not parent.isValid()
+            and self._cursor is not None
+            and self._fetch is None
+            and not self.is_loading
+        )
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._cursor is None:
+        """Ask for the next page; it is appended when it arrives (``rows_fetched``)."""
+        if not self.canFetchMore(parent):
             return
-        found: list[ActivityView] = []
-        deadline = time.monotonic() + FETCH_TIME_BUDGET_S
-        with self._db.read() as s:
-            while self._cursor is not None:
-                page = query_entries(s, self._filter, before_id=self._cursor, limit=PAGE_SIZE)
-                found, self._cursor = page.entries, page.next_before_id
-                if found or time.monotonic() >= deadline:
-                    break
-        if found:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(found) - 1)
-            self._rows.extend(found)
-            self.endInsertRows()
+        service, flt, cursor = self._service, self._shown, self._cursor
+        assert cursor is not None
+        generation = self._generation
+        task = BackgroundTask(lambda _p: (generation, service.next_page(flt, cursor)))
+        # Unparented, slots on the model: Qt drops the result if the model is gone first.
+        task.finished.connect(self._next_page_read)
+        task.errored.connect(self._next_page_failed)
+        self._fetch = task
+        task.start()
 
-    def poll_new(self) -> int:
-        """Put entries added since the last look on top; returns how many."""
-        # No BEGIN/ROLLBACK: usually one statement, one round trip (up_to_id bounds the rest).
-        with self._db.read(snapshot=False) as s:
-            top = latest_id(s)
-            if top <= self._newest_seen:
-                return 0
-            fresh = newer_entries(
-                s, self._filter, self._newest_seen, up_to_id=top, limit=NEW_ENTRIES_MAX
-            )
-        if len(fresh) == NEW_ENTRIES_MAX:  # a flood: start again from the top, lose nothing
-            self.set_filter(self._filter)
-            return len(fresh)
-        self._newest_seen = top
-        if fresh:
-            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
-            self._rows[0:0] = fresh
+    def _next_page_read(self, result: tuple[int, EntryPage]) -> None:
+        self._fetch = None
+        generation, page = result
+        if generation != self._generation:
+            return  # read for rows that a newer filter has replaced
+        self._cursor = page.next_before_id
+        if page.entries:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(page.entries) - 1)
+            self._rows.extend(page.entries)
             self.endInsertRows()
-        return len(fresh)
+        self.rows_fetched.emit(len(page.entries))
+
+    def _next_page_failed(self, error: Exception) -> None:
+        self._fetch = None
+        self.rows_fetched.emit(0)
+        self.read_failed.emit(failure_sentence(error))  # last: its words stay on the status
+
+    def poll_new(self) -> bool:
+        """Ask for entries added since the last look (they go on top when they arrive);
+        False when a read already on its way will show them."""
+        if self._poll is not None or self.is_loading:
+            return False
+        service, flt, after = self._service, self._shown, self._newest_seen
+        generation = self._generation
+        task = BackgroundTask(lambda _p: (generation, service.newer_than(flt, after)))
+        task.finished.connect(self._new_entries_read)
+        task.errored.connect(self._poll_failed)
+        self._poll = task
+        task.start()
+        return True
+
+    def _new_entries_read(self, result: tuple[int, NewEntries]) -> None:
+        self._poll = None
+        generation, fresh = result
+        if generation != self._generation:
+            return
+        if fresh.flooded:  # more than one look reads: start again from the top, lose nothing
+            self.set_filter(self._wanted)
+            return
+        self._newest_seen = fresh.newest_id
+        if fresh.entries:
+            self.beginInsertRows(QModelIndex(), 0, len(fresh.entries) - 1)
+            self._rows[0:0] = fresh.entries
+            self.endInsertRows()
+        self.new_entries.emit(len(fresh.entries))
+
+    def _poll_failed(self, error: Exception) -> None:
+        self._poll = None  # the next poll tries again
+        log.warning("the activity log poll failed: %s", error)
 
     def entry(self, row: int) -> ActivityView | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -204,18 +294,34 @@ class ActivityLogModel(QAbstractTableModel):
 
 
 class ActivityPage(QWidget):
-    """The activity log page. Emits ``open_contact_requested(contact_id)`` for "Open contact"."""
+    """The activity log page. Emits ``open_contact_requested(contact_id)`` for "Open contact".
+
+    It reads only through its service, on the background runner: the automation filter's
+    choices, a filter's pages (the model), the contact search and the live poll."""
 
     open_contact_requested = Signal(int)
     verify_finished = Signal(str, bool)  # the report sentence, whether the chain holds
     export_finished = Signal(str)  # a sentence for the user
 
-    def __init__(self, services, parent=None, *, poll_interval_ms: int = POLL_INTERVAL_MS) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        service: ActivityService,
+        parent: QWidget | None = None,
+        *,
+        poll_interval_ms: int = POLL_INTERVAL_MS,
+    ) -> None:
         super().__init__(parent)
-        self._services = services
-        self._db: Database = services.db
+        self._service = service
         self._tasks = RunningTasks()
-        self.model = ActivityLogModel(self._db, self, zone=self._zone)
+        self.model = ActivityLogModel(service, self, zone=self._zone)
+        self._automations_read = LatestRead(
+            self, self._show_automations, self._automations_failed,
+            again=self._read_automations, loaded=lambda: None,
+        )  # fmt: skip
+        self._contacts_read = LatestRead(
+            self, self._show_contact_matches, self._contact_search_failed,
+            again=self._search_contacts, loaded=lambda: None,
+        )  # fmt: skip
         self._build_filters()
         self._build_body()
         self._apply_timer = QTimer(self, singleShot=True, interval=300)
@@ -224,6 +330,7 @@ class ActivityPage(QWidget):
         self._contact_timer.timeout.connect(self._search_contacts)
         self._connect_filters()
         self.apply_filters()
+        self._read_automations()
         self._shown_before = False
         self.poll_timer = QTimer(self, interval=poll_interval_ms)
         self.poll_timer.timeout.connect(self.poll_new_entries)
@@ -232,13 +339,22 @@ class ActivityPage(QWidget):
     # --- layout --------------------------------------------------------------------------
 
     def _zone(self) -> str:
-        return self._services.settings.business_timezone
+        return self._service.zone
+
+    @property
+    def is_loading(self) -> bool:
+        """A filter's first page or the automation choices are on their way."""
+        return self.model.is_loading or self._automations_read.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the rows asked for are shown (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _build_filters(self) -> None:
         self.kind_combo = _shrinking_combo(16)
         self.kind_combo.setAccessibleName("Kind of entry")
         self.kind_combo.addItem("All kinds", None)
-        for choice in KIND_CHOICES:
+        for choice in self._service.kinds:  # a fixed list: no read
             self.kind_combo.addItem(choice.label, choice.key)
         self.contact_search = QLineEdit(placeholderText="Find a contact…", clearButtonEnabled=True)
         self.contact_search.setAccessibleName("Find a contact")
@@ -247,12 +363,9 @@ class ActivityPage(QWidget):
         self.contact_combo.addItem("All contacts", None)
         self.automation_combo = _shrinking_combo(12)
         self.automation_combo.setAccessibleName("Automation")
-        self.automation_combo.addItem("All automations", None)
-        with self._db.read() as s:
-            for automation_id, name in automation_choices(s):
-                self.automation_combo.addItem(name, automation_id)
+        self.automation_combo.addItem("All automations", None)  # the rest once read
         # Whole days in the business time zone, like every time on the page.
-        today = QDate(business_today(self._services.clock.now(), self._zone()))
+        today = QDate(business_today(self._service.clock.now(), self._zone()))
         self.since_check, self.since_date = QCheckBox("From"), QDateEdit(today.addDays(-30))
         self.until_check, self.until_date = QCheckBox("To"), QDateEdit(today)
         for edit in (self.since_date, self.until_date):
@@ -395,7 +508,32 @@ class ActivityPage(QWidget):
         self.contact_search.textChanged.connect(lambda *_: self._contact_timer.start())
         self.clear_button.clicked.connect(self.clear_filters)
         self.model.rowsInserted.connect(self._update_status)
-        self.model.modelReset.connect(self._update_status)
+        self.model.modelReset.connect(self._filter_shown)
+        self.model.rows_fetched.connect(self._update_status)
+        self.model.read_failed.connect(self._read_failed)
+
+    def _read_automations(self) -> None:
+        self._automations_read.start(self._service.automations)
+
+    def _show_automations(self, choices: tuple[AutomationChoice, ...]) -> None:
+        """Fill the automation filter, keeping what is chosen (no new read: same filter)."""
+        keep = self.automation_combo.currentData()
+        self.automation_combo.blockSignals(True)
+        while self.automation_combo.count() > 1:
+            self.automation_combo.removeItem(1)
+        for choice in choices:
+            self.automation_combo.addItem(choice.name, choice.id)
+        self.automation_combo.setCurrentIndex(max(self.automation_combo.findData(keep), 0))
+        self.automation_combo.blockSignals(False)
+        if self.automation_combo.currentData() != keep:  # deleted meanwhile
+            self.apply_filters()
+
+    def _automations_failed(self, error: Exception) -> None:
+        self.status_label.setText(f"The automations could not be read: {failure_sentence(error)}")
+
+    def _read_failed(self, message: str) -> None:
+        self._update_status()
+        self.status_label.setText(f"The activity log could not be read: {message}")
 
     # --- filters -------------------------------------------------------------------------
 
@@ -416,14 +554,19 @@ class ActivityPage(QWidget):
         )
 
     def apply_filters(self) -> None:
-        """Re-query the database with the current controls."""
+        """Read the log again with the current controls (in the background; the rows
+        are replaced when the first page arrives)."""
         try:
             flt = self.current_filter()
         except UserInputError as exc:
             self.status_label.setText(exc.message)
             return
         self.model.set_filter(flt)
-        self._show_entry(None)
+        self._update_status()
+
+    def _filter_shown(self) -> None:
+        self._show_entry(None)  # the rows were replaced: nothing is selected
+        self._update_status()
 
     def clear_filters(self) -> None:
         widgets = (self.kind_combo, self.contact_combo, self.automation_combo, self.since_check)
@@ -452,31 +595,36 @@ class ActivityPage(QWidget):
         self.apply_filters()
 
     def _search_contacts(self) -> None:
-        query = self.contact_search.text().strip()
+        service, query = self._service, self.contact_search.text()
+        self._contacts_read.start(lambda: service.find_contacts(query))
+
+    def _show_contact_matches(self, matches: ContactMatches) -> None:
+        if matches.query != self.contact_search.text().strip():
+            return  # typed on meanwhile: the search for the newer text follows
         keep = self.contact_combo.currentData()
-        region = self._services.settings.default_country
-        with self._db.read() as s:
-            rows = (
-                contacts.search_contacts(s, query, limit=50, default_region=region) if query else []
-            )
         self.contact_combo.blockSignals(True)
         self.contact_combo.clear()
         self.contact_combo.addItem("All contacts", None)
-        for row in rows:
-            self.contact_combo.addItem(f"{row.name} ({row.phone_display or 'no phone'})", row.id)
+        for match in matches.contacts:
+            self.contact_combo.addItem(
+                f"{match.name} ({match.phone_display or 'no phone'})", match.id
+            )
         position = self.contact_combo.findData(keep) if keep is not None else -1
-        if position < 0 and len(rows) == 1:
+        if position < 0 and len(matches.contacts) == 1:
             position = 1  # one match: that is who the user means
         self.contact_combo.setCurrentIndex(max(position, 0))
         self.contact_combo.blockSignals(False)
         if self.contact_combo.currentData() != keep:
             self.apply_filters()
 
+    def _contact_search_failed(self, error: Exception) -> None:
+        self.status_label.setText(f"Contacts could not be searched: {failure_sentence(error)}")
+
     # --- live entries, details -----------------------------------------------------------
 
     def poll_new_entries(self) -> None:
-        """The poll timer: only while the page is on screen (it runs on the GUI thread, and
-        each look is a round trip to a shared database); showing the page looks at once."""
+        """The poll timer: only while the page is on screen (each look is a round trip to
+        a shared database, on the background runner); showing the page looks at once."""
         if self.isVisible():
             self.model.poll_new()
 
@@ -487,16 +635,22 @@ class ActivityPage(QWidget):
         self._shown_before = True
 
     def search_further(self) -> None:
-        """Read the next slice of an unfinished text search."""
+        """Read the next slice of an unfinished text search (in the background)."""
         self.model.fetchMore()
         self._update_status()
 
-    def _update_status(self) -> None:
+    def _update_status(self, *_: object) -> None:
+        if self.model.is_loading:
+            self.search_further_button.hide()
+            self.empty_state.set_text("Loading the activity log…")
+            self.status_label.setText("Loading…")
+            return
         shown = self.model.rowCount()
         unfinished = self.model.searching_further_possible
-        searching = bool(self.model.log_filter.words)
+        searching = bool(self.model.shown_filter.words)
         self.search_further_button.setVisible(unfinished and searching)
-        filtered = not self.model.log_filter.is_empty
+        self.search_further_button.setEnabled(not self.model.is_fetching)
+        filtered = not self.model.shown_filter.is_empty
         self.empty_state.set_text(
             "No entries match these filters. Clear filters shows everything."
             if filtered
@@ -557,14 +711,8 @@ class ActivityPage(QWidget):
         the findings land in the verify label (all of them in its tooltip)."""
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the activity log…")
-        db, clock = self._db, self._services.clock
-
-        def work(progress):  # type: ignore[no-untyped-def]
-            return log_verify.verify_log(
-                db, full=full, clock=clock, read_only=db.read_only, progress=progress
-            )
-
-        task = BackgroundTask(work)
+        service = self._service
+        task = BackgroundTask(lambda progress: service.verify(full=full, progress=progress))
         show_progress(task, self, "Verifying the activity log", "entries")
         task.finished.connect(self._verified)
         task.failed.connect(lambda message: self._verified(None, message))
@@ -605,18 +753,10 @@ class ActivityPage(QWidget):
 
     def export_to(self, path: str) -> BackgroundTask:
         """Export the current filter to ``path`` with a progress dialog that can cancel."""
-        flt, db = self.model.log_filter, self._db
-
-        def work(progress):  # type: ignore[no-untyped-def]
-            with db.read() as s:
-                count = exports.export_log(s, flt, path, progress)
-                return count, log_verify.describe_tip(s)
-
-        task = BackgroundTask(work)
+        flt, service = self.model.log_filter, self._service
+        task = BackgroundTask(lambda progress: service.export(flt, path, progress))
         show_progress(task, self, "Exporting the activity log", "entries")
-        task.finished.connect(
-            lambda result: self._exported(f"Exported {result[0]} entries to {path}. {result[1]}.")
-        )
+        task.finished.connect(lambda result: self._exported(result.describe()))
         task.failed.connect(self._exported)
         return self._run(task)
 

@@ -1,13 +1,14 @@
 """The Automations page: the automations list, the step editor and the Auto Queue view.
 
-Widgets only show and ask: saving calls ``core.automations``; "Run due items
-now" runs ``AutomationRunner.dispatch`` on a worker thread and reports back
+Widgets only show and ask, through their ``AutomationsService``; reads run off the GUI
+thread. "Run due items now" runs the dispatcher the window hands the page (a plain
+callable: the runtime is the window's to wire) on a worker thread and reports back
 through a Qt signal. Names and templates are shown as plain text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -39,21 +40,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import auto_queue, automations, consent
+from trustpager_desktop.core import auto_queue, automations
 from trustpager_desktop.core.auto_queue import QueueRow
 from trustpager_desktop.core.automations import (
     ACTION_LABELS,
     ACTION_TYPES,
     AutomationInput,
     AutomationRow,
+    AutomationView,
     EnrollResult,
     StepInput,
 )
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.settings import DEFAULT_PURPOSE
 from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     ERROR_COLOUR,
     WARNING_COLOUR,
@@ -66,14 +66,22 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.pause import PAUSED_DETAIL, AutomationPause
-from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
+from trustpager_desktop.ui.runner import (
+    BackgroundTask,
+    LatestRead,
+    failure_sentence,
+    run_in_background,
+    wait_until,
+)
 from trustpager_desktop.ui.schedule_editor import ScheduleEditor
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.usecases.automations import (
     AutomationsOverview,
     AutomationsService,
+    EnrolOptions,
     QueueView,
 )
+from trustpager_desktop.usecases.result import Outcome
 
 Index = QModelIndex | QPersistentModelIndex
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
@@ -211,16 +219,26 @@ class StepEditor(QWidget):
 
 
 class AutomationEditor(QWidget):
-    """Name, enabled, and the ordered steps of one automation; Save validates in core."""
+    """Name, enabled, and the ordered steps of one automation; Save validates in core.
+    Opening an automation reads it off the GUI thread: until it arrives the controls are
+    off and "Loading…" shows; the automation asked for last wins."""
 
     saved = Signal(int)
-    gone = Signal(str)  # the automation being saved was deleted elsewhere (its name)
+    gone = Signal(str)  # the automation opened or saved was deleted elsewhere (its name)
+    loaded = Signal()  # the automation asked for is in the editor (or could not be read)
 
     def __init__(self, service: AutomationsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.stages: list[str] = []  # read with the page's list, off the GUI thread
         self._automation_id: int | None = None
+        self._wanted: int | None = None  # the automation asked for last
+        self._wanted_name = ""
+        self._read = LatestRead(self, self._shown, self._read_failed, again=self._read_wanted,
+                                loaded=self.loaded.emit)  # fmt: skip
+        self.body = QWidget()  # every control: off while an automation is read
+        self.loading_label = plain_label("Loading…")
+        self.loading_label.setVisible(False)
         self._steps: list[StepInput] = []
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Appointment reminder")
@@ -257,7 +275,11 @@ class AutomationEditor(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.steps.setMinimumHeight(90)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.loading_label)
+        outer.addWidget(self.body, 1)
+        layout = QVBoxLayout(self.body)
         layout.addLayout(top)
         layout.addWidget(wrapped_label("Steps run in order; a wait delays the steps after it."))
         layout.addWidget(self.steps, 1)
@@ -276,16 +298,60 @@ class AutomationEditor(QWidget):
 
     # -- state -------------------------------------------------------------------------
 
-    def load(self, automation_id: int | None) -> None:
-        """Show an existing automation, or an empty one for ``None``. Raises NotFoundError
-        when it was deleted meanwhile."""
+    def load(self, automation_id: int | None, name: str = "") -> None:
+        """Show an existing automation (``name`` says which in ``gone`` if it was deleted
+        meanwhile), read off the GUI thread; or at once an empty one for ``None``."""
+        self._wanted, self._wanted_name = automation_id, name
         if automation_id is None:
-            data = AutomationInput("", [StepInput("send_sms", template="Hi {first_name}, ")])
-        else:
-            outcome = self.service.automation(automation_id)
-            if outcome.gone:
-                raise NotFoundError(outcome.message)
-            data = outcome.unwrap().as_input()
+            self._set_loading(False)
+            self._show_input(
+                None, AutomationInput("", [StepInput("send_sms", template="Hi {first_name}, ")])
+            )
+            return
+        self._set_loading(True)
+        self._read_wanted()
+
+    def _read_wanted(self) -> None:
+        service, automation_id = self.service, self._wanted
+        if automation_id is not None:
+            self._read.start(lambda: (automation_id, service.automation(automation_id)))
+
+    @property
+    def is_loading(self) -> bool:
+        return self._read.is_loading
+
+    def _set_loading(self, loading: bool) -> None:
+        """Off with "Loading…" while an automation is read: never another one's name and
+        steps under this one's selection, and no Save of half-shown data."""
+        self.loading_label.setVisible(loading)
+        self.body.setEnabled(not loading)
+        if loading:
+            self.loading_label.setText("Loading…")  # not an earlier automation's failure
+            self.name.clear()
+            self._steps = []
+            self._refresh_list(0)
+            self.message.clear()
+
+    def _shown(self, read: tuple[int, Outcome[AutomationView]]) -> None:
+        automation_id, outcome = read
+        if automation_id != self._wanted:  # an older click arriving late: never shown
+            return
+        if outcome.gone:
+            self._set_loading(False)
+            self.gone.emit(self._wanted_name)
+            return
+        if not outcome.ok:
+            self.loading_label.setText(f"This automation could not be opened: {outcome.message}")
+            return
+        self._set_loading(False)
+        self._show_input(automation_id, outcome.unwrap().as_input())
+
+    def _read_failed(self, error: Exception) -> None:
+        self.loading_label.setText(
+            f"This automation could not be opened: {failure_sentence(error)}"
+        )
+
+    def _show_input(self, automation_id: int | None, data: AutomationInput) -> None:
         self._automation_id = automation_id
         self.schedule.set_schedule(data.schedule)
         self.name.setText(data.name)
@@ -394,17 +460,23 @@ class AutomationsPage(QWidget):
     dispatch_finished = Signal(str)
     loaded = Signal()  # the list and the queue on screen are fresh
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: AutomationsService,
+        run_due: Callable[[], str],
+        parent: QWidget | None = None,
+    ) -> None:
+        """``run_due`` runs the due items now (on a worker thread) and describes the run."""
         super().__init__(parent)
-        self._services = services  # for "Run due items now" (the runtime's dispatcher)
-        self.service = AutomationsService(services)
+        self.service = service
+        self._run_due = run_due
         self._job: BackgroundTask | None = None
         self._read = LatestRead(self, self._show_overview, self._load_failed, again=self.refresh,
                                 loaded=self.loaded.emit)  # fmt: skip
         self._select_first = True  # open on a real automation, not an empty draft
         self._pause: AutomationPause | None = None
         self.list_model = AutomationListModel(self)
-        self.queue_model = QueueModel(lambda: services.settings.business_timezone, self)
+        self.queue_model = QueueModel(lambda: service.zone, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_automations_tab(), "Automations")
         self.tabs.addTab(self._build_queue_tab(), "Auto Queue")
@@ -432,7 +504,9 @@ class AutomationsPage(QWidget):
         """Show the window's pause state in the banner (and resume from it)."""
         self._pause = pause
         pause.changed.connect(self._show_pause)
+        pause.ready_changed.connect(self.resume_button.setEnabled)
         self._show_pause(pause.paused)
+        self.resume_button.setEnabled(pause.ready)
 
     def _set_paused(self, paused: bool) -> None:
         if self._pause is not None:
@@ -539,11 +613,12 @@ class AutomationsPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        return self._read.is_loading
+        """True while the list and queue, or the automation opened in the editor, are read."""
+        return self._read.is_loading or self.editor.is_loading
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
-        """Run the event loop until the current read is on screen (for ``--screenshot``)."""
-        return self._read.wait_until_loaded(timeout_ms)
+        """Run the event loop until the current reads are on screen (for ``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _load_failed(self, error: Exception) -> None:
         self.run_status.setText(f"The automations could not be read: {error}")
@@ -595,12 +670,8 @@ class AutomationsPage(QWidget):
     def _on_automation_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.list_model.row_at(current.row()) if current.isValid() else None
         self.delete_button.setEnabled(row is not None)
-        if row is None:
-            return
-        try:
-            self.editor.load(row.id)
-        except NotFoundError:
-            self._gone(row.name)
+        if row is not None:
+            self.editor.load(row.id, row.name)
 
     def _gone(self, name: str) -> None:
         """Another desktop deleted the automation: say so and show the list as it is now."""
@@ -651,20 +722,17 @@ class AutomationsPage(QWidget):
     # -- run due items now (off the GUI thread) ------------------------------------------
 
     def run_due_now(self) -> None:
-        from trustpager_desktop.runtime.automation_runner import AutomationRunner
-
-        runner = AutomationRunner(self._services)
         self.run_button.setEnabled(False)
         self.run_status.setText("Running due items…")
         self._job = run_in_background(
-            lambda: runner.dispatch().describe(),
+            self._run_due,
             self._on_dispatch_done,
             lambda exc: self._on_dispatch_done(f"Failed: {exc}"),
         )
 
     def _on_dispatch_done(self, message: str) -> None:
         self.run_button.setEnabled(True)
-        when = format_time(self._services.clock.now(), self._services.settings.business_timezone)
+        when = format_time(self.service.clock.now(), self.service.zone)
         self.run_status.setText(f"Last run ({when}): {message}")
         self.refresh()
         self.dispatch_finished.emit(message)
@@ -691,10 +759,17 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 class EnrollDialog(QDialog):
-    """Pick an automation for a list of contacts; shows the result (and opt-out note)."""
+    """Pick an automation for a list of contacts; shows the result (and opt-out note).
+    The automations and the consent warning are read off the GUI thread when it opens;
+    until they arrive the choice and Enrol are off."""
+
+    loaded = Signal()  # the automations and the warnings are shown (or could not be read)
 
     def __init__(
-        self, services: AppServices, contact_ids: Sequence[int], parent: QWidget | None = None
+        self,
+        service: AutomationsService,
+        contact_ids: Sequence[int],
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enrol in automation")
@@ -702,24 +777,22 @@ class EnrollDialog(QDialog):
         self.setMinimumWidth(
             max(440, self.fontMetrics().horizontalAdvance("Enrol in automation") * 2)
         )
-        self._services = services
+        self.service = service
         self._contact_ids = list(contact_ids)
+        self._options: EnrolOptions | None = None
         self.result_value: EnrollResult | None = None
         self.automation = QComboBox()
-        self._purposes: dict[int, str] = {}
-        with services.db.read() as s:
-            for view in automations.list_automations(s):
-                label = view.name if view.enabled else f"{view.name} (disabled)"
-                self.automation.addItem(label, view.id)
-                self._purposes[view.id] = view.purpose
-        self.message = plain_label(wrap=True)
+        self.automation.setEnabled(False)
+        self.message = plain_label("Loading the automations…", wrap=True)
         self.consent_warning = coloured(plain_label(wrap=True), WARNING_COLOUR)
-        self._warn()
+        self.consent_warning.setVisible(False)
         self.automation.currentIndexChanged.connect(self._warn)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Enrol")
+        self.enrol_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.enrol_button.setText("Enrol")
+        self.enrol_button.setEnabled(False)
         buttons.accepted.connect(self.enroll)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -728,30 +801,50 @@ class EnrollDialog(QDialog):
         layout.addWidget(self.consent_warning)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        if self.automation.count() == 0:
-            self.message.setText(
-                "There are no automations yet. Create one on the Automations page."
-            )
-            buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        ids = list(self._contact_ids)  # the pool thread gets plain data and the service
+        self._read = BackgroundTask(lambda _progress: service.enrol_options(ids), self)
+        self._read.finished.connect(self._show_options)
+        self._read.failed.connect(self._read_failed)
+        self._read.start()
+
+    @property
+    def is_loading(self) -> bool:
+        return self._options is None and not self._read.is_done
+
+    def _show_options(self, options: EnrolOptions) -> None:
+        self._options = options
+        self.automation.blockSignals(True)
+        for choice in options.choices:
+            self.automation.addItem(choice.label, choice.id)
+        self.automation.blockSignals(False)
+        has_any = bool(options.choices)
+        self.automation.setEnabled(has_any)
+        self.enrol_button.setEnabled(has_any)
+        self.message.setText(
+            "" if has_any else "There are no automations yet. Create one on the Automations page."
+        )
+        self._warn()
+        self.loaded.emit()
+
+    def _read_failed(self, sentence: str) -> None:
+        self.message.setText(f"The automations could not be read: {sentence}")
+        self.loaded.emit()
 
     def _warn(self, *_: object) -> None:
         """Before enrolling: how many are opted out, held or declined the chosen
         automation's purpose, from the one consent state."""
-        purpose = self._purposes.get(self.automation.currentData())
-        with self._services.db.read() as s:
-            states = consent.contact_states(s, self._contact_ids, purpose=purpose)
-        self.consent_warning.setText(consent.describe_audience(list(states.values())))
-        self.consent_warning.setVisible(bool(self.consent_warning.text()))
+        text = self._options.warning_for(self.automation.currentData()) if self._options else ""
+        self.consent_warning.setText(text)
+        self.consent_warning.setVisible(bool(text))
 
     def enroll(self) -> None:
-        s = self._services
-        try:
-            self.result_value = automations.enroll_contacts(
-                s.db, self.automation.currentData(), self._contact_ids, actor=s.actor, clock=s.clock
-            )
-        except (UserInputError, NotFoundError) as exc:
-            self.message.setText(str(exc))
+        if self._options is None or self.automation.currentData() is None:
             return
+        outcome = self.service.enroll(self.automation.currentData(), self._contact_ids)
+        if not outcome.ok:
+            self.message.setText(outcome.message)
+            return
+        self.result_value = outcome.unwrap()
         self.message.setText(self.result_value.describe())
         self.accept()
 

@@ -3,6 +3,7 @@ search as you type, and the New / Edit / Delete contact dialog."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
@@ -31,21 +32,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import contacts
 from trustpager_desktop.core.consent import ConsentState, Severity
 from trustpager_desktop.core.contacts import ContactInput, ContactRow
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
+from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, failure_sentence, wait_until
 from trustpager_desktop.ui.table_models import PagedTableModel
 from trustpager_desktop.ui.theme import Tone, tone_colour
-from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases import contacts as contacts_usecase
+from trustpager_desktop.usecases.contacts import (
+    ContactSearch,
+    ContactsPage,
+    ContactsService,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
 SEARCH_DELAY_MS = 250  # wait for a pause in typing before asking the database
-SEARCH_COUNT_CAP = 10_000  # a search's count label stops at "10,000+ contacts found"
+LOADING_TEXT = "Loading contacts…"
 
 COLUMNS = [
     ("Name", "name"),
@@ -67,59 +72,146 @@ def no_match_text(query: str) -> str:
     return f"No contacts match “{query}”.\n{SEARCH_HINT}"
 
 
-def count_text(total: int, *, searching: bool) -> str:
+def count_text(total: int, *, searching: bool, cap: int | None = None) -> str:
     """'1 contact', '100,000 contacts', '12 contacts found', '10,000+ contacts found'."""
     noun = "contact" if total == 1 else "contacts"
-    if searching and total > SEARCH_COUNT_CAP:
-        return f"{SEARCH_COUNT_CAP:,}+ contacts found"
+    cap = contacts_usecase.SEARCH_COUNT_CAP if cap is None else cap
+    if searching and total > cap:
+        return f"{cap:,}+ contacts found"
     return f"{total:,} {noun}" + (" found" if searching else "")
 
 
 class ContactTableModel(PagedTableModel):
     """Contacts a page at a time; search and sort run in the database, so 100,000
-    contacts cost one page of memory until scrolled."""
+    contacts cost one page of memory until scrolled.
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    Every read runs on the background runner, never on the GUI thread. A new search (or
+    sort, or filter) keeps the rows on screen until its first page is in, then shows it
+    at once with its count (``loaded``); the latest search wins, so a search overtaken
+    by another is never painted. Scrolling asks for one more page at a time: no further
+    page is offered while one is on its way, and its rows are inserted when it arrives."""
+
+    loaded = Signal()  # the latest search's first page and count are on screen
+    page_arrived = Signal()  # a further page's rows were inserted (or it came up empty)
+    failed = Signal(str)  # a read failed: why, in words
+
+    def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self._query = ""
-        self.no_consent = False  # the "No consent on record" filter
-        self._sort = "name"
-        self._descending = False
+        self._service = service
+        self._search = ContactSearch()
+        self.total: int | None = None  # how many match the search shown (None: not yet)
+        self._shown_search: ContactSearch | None = None  # the search the rows belong to
+        self._exhausted = True  # nothing to fetch until the first page is in
+        self._more: BackgroundTask | None = None  # the further page on its way
+        self.error: str | None = None  # why the latest read failed, if it did
+        self._first = LatestRead(self, self._first_page_in, self._read_failed,
+                                 again=self.reload, loaded=self._first_page_done)  # fmt: skip
         self.reload()
 
     @property
     def query(self) -> str:
-        return self._query
+        """The search asked for last (the rows show it once ``is_loading`` is False)."""
+        return self._search.query
+
+    @property
+    def no_consent(self) -> bool:
+        return self._search.no_consent
+
+    @property
+    def search(self) -> ContactSearch:
+        return self._search
+
+    @property
+    def shown_search(self) -> ContactSearch | None:
+        """The search whose rows are on screen."""
+        return self._shown_search
+
+    @property
+    def is_loading(self) -> bool:
+        """A first page or a further page is on its way."""
+        return self._first.is_loading or self._more is not None
 
     def set_query(self, query: str) -> None:
-        self._query = query.strip()
-        self.reload()
+        self._set_search(replace(self._search, query=query.strip()))
 
     def set_no_consent(self, on: bool) -> None:
-        self.no_consent = on
+        self._set_search(replace(self._search, no_consent=on))
+
+    def _set_search(self, search: ContactSearch) -> None:
+        self._search = search
         self.reload()
+
+    def reload(self) -> None:
+        """Read the current search's first page and count again (off the GUI thread); the
+        rows on screen stay until the answer is in."""
+        search, service, limit = self._search, self._service, self.PAGE_SIZE
+        self._more = None  # a further page of the previous rows is no longer wanted
+        self._first.start(lambda: (search, service.first_page(search, limit)))
+
+    def _first_page_in(self, answer: tuple[ContactSearch, ContactsPage]) -> None:
+        search, page = answer
+        if search != self._search:
+            return  # overtaken by a newer search: LatestRead reads that one next
+        self.beginResetModel()
+        self._rows = list(page.rows)
+        self._exhausted = len(page.rows) < self.PAGE_SIZE
+        self.pages_fetched += 1
+        self.endResetModel()
+        self.total, self._shown_search, self.error = page.total, search, None
+
+    def _first_page_done(self) -> None:
+        if self.error is None:
+            self.loaded.emit()
+
+    def _read_failed(self, error: Exception) -> None:
+        self.error = failure_sentence(error)
+        self.failed.emit(self.error)
+
+    def _more_failed(self, task: BackgroundTask, error: Exception) -> None:
+        if task is self._more:
+            self._more = None  # scrolling on asks again
+            self._read_failed(error)
+
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802 - Qt API
+        return (not parent.isValid() and not self._exhausted and self._more is None
+                and not self._first.is_loading)  # fmt: skip
+
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802 - Qt API
+        """Ask for the next page on the runner; its rows are inserted when it arrives."""
+        if not self.canFetchMore(parent):
+            return
+        search, service = self._search, self._service
+        offset, limit = len(self._rows), self.PAGE_SIZE
+
+        def read() -> tuple[ContactSearch, int, tuple[ContactRow, ...]]:
+            return search, offset, service.rows(search, offset, limit)
+
+        task = BackgroundTask(lambda _progress: read(), self)
+        task.finished.connect(lambda answer, t=task: self._more_in(t, answer))
+        task.errored.connect(lambda error, t=task: self._more_failed(t, error))
+        self._more = task
+        task.start()
+
+    def _more_in(
+        self, task: BackgroundTask, answer: tuple[ContactSearch, int, tuple[ContactRow, ...]]
+    ) -> None:
+        search, offset, rows = answer
+        if task is not self._more or search != self._shown_search or offset != len(self._rows):
+            return  # the rows it would extend were replaced meanwhile
+        self._more = None
+        self.pages_fetched += 1
+        self._exhausted = len(rows) < self.PAGE_SIZE
+        if rows:
+            self.beginInsertRows(QModelIndex(), offset, offset + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self.page_arrived.emit()
 
     def contact_id(self, row: int) -> int:
         return self._rows[row].id
 
     def row_of(self, contact_id: int) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
-
-    def read_rows(self, offset: int, limit: int) -> list[ContactRow]:
-        settings = self._services.settings
-        with self._services.db.read(snapshot=False) as session:  # no BEGIN/ROLLBACK to pay
-            return contacts.search_contacts(
-                session,
-                self._query,
-                offset=offset,
-                limit=limit,
-                sort=self._sort,
-                descending=self._descending,
-                default_region=settings.default_country,
-                settings=settings,
-                no_consent=self.no_consent,
-            )
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -180,10 +272,9 @@ class ContactTableModel(PagedTableModel):
         if not 0 <= column < len(COLUMNS):
             return
         key, descending = COLUMNS[column][1], order == Qt.SortOrder.DescendingOrder
-        if (key, descending) == (self._sort, self._descending) and self._rows:
-            return  # the view announcing the sort it starts with: the page is already right
-        self._sort, self._descending = key, descending
-        self.reload()
+        if (key, descending) == (self._search.sort, self._search.descending):
+            return  # the view announcing the sort it starts with: that read is under way
+        self._set_search(replace(self._search, sort=key, descending=descending))
 
 
 class ContactDialog(QDialog):
@@ -191,10 +282,13 @@ class ContactDialog(QDialog):
     and nothing is saved."""
 
     def __init__(
-        self, services: AppServices, contact_id: int | None = None, parent: QWidget | None = None
+        self,
+        service: ContactsService,
+        contact_id: int | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._services = services
+        self._service = service
         self.contact_id = contact_id
         self.setWindowTitle("Edit contact" if contact_id else "New contact")
         self.setMinimumWidth(420)
@@ -212,9 +306,11 @@ class ContactDialog(QDialog):
             self._fill(contact_id)
 
     def _fill(self, contact_id: int) -> None:
-        with self._services.db.read() as s:
-            view = contacts.get_contact(s, contact_id, self._services.settings.default_country)
-        self.form.set_values(contact_values(view, self._services.settings.business_timezone))
+        outcome = self._service.contact(contact_id)
+        if outcome.ok:
+            self.form.set_values(contact_values(outcome.unwrap(), self._service.zone))
+        else:  # deleted meanwhile (perhaps on another desktop): say so; saving says so too
+            self.show_error(None, outcome.message)
 
     def contact_input(self) -> ContactInput:
         return self.form.contact_input()
@@ -223,9 +319,9 @@ class ContactDialog(QDialog):
         """Save through core; on a refused value show why beside the field and stay open."""
         self.form.clear_errors()
         data = self.contact_input()
-        if not confirm_number(self, self._services, data.phone, self.contact_id):
+        if not confirm_number(self, self._service, data.phone, self.contact_id):
             return False
-        service = ContactsService(self._services)
+        service = self._service
         if self.contact_id is None:
             outcome = service.create(data)
         else:
@@ -245,11 +341,11 @@ class ContactDialog(QDialog):
 
 
 def confirm_number(
-    parent: QWidget, services: AppServices, phone: str, contact_id: int | None
+    parent: QWidget, service: ContactsService, phone: str, contact_id: int | None
 ) -> bool:
     """Before saving a contact onto a number that is opted out, suppressed, blocked by
     Twilio or held, say so and ask. True when it is fine to save."""
-    warning = ContactsService(services).number_warning(phone, contact_id)
+    warning = service.number_warning(phone, contact_id)
     return warning is None or ask_number_warning(parent, warning)
 
 
@@ -266,29 +362,45 @@ def ask_number_warning(parent: QWidget, warning: str) -> bool:
 
 
 class ContactBrowser(QWidget):
-    """Search box, buttons and the contact table."""
+    """Search box, buttons and the contact table. Every read runs on the background
+    runner: the rows and their count arrive together, the latest search winning."""
 
     contact_activated = Signal(int)  # open this contact's page
-    search_applied = Signal(str)  # the query the table now shows
+    search_applied = Signal(str)  # the query the table now shows (its answer is in)
     contacts_changed = Signal()
+    enrol_requested = Signal(list)  # contact ids: the window opens the enrol dialog
+    import_requested = Signal()  # the window opens the import dialog
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self.model = ContactTableModel(services, self)
+        self._service = service
+        self._results_wanted = False  # Enter or Down pressed before the answer was in
+        self._to_select: tuple[int, int] | None = None  # (contact id, pages read for it)
+        self.model = ContactTableModel(service, self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self.apply_search)
         self._build()
-        self._update_count()
+        self.model.loaded.connect(self._answer_in)
+        self.model.page_arrived.connect(self._select_wanted)
+        self.model.failed.connect(self._read_failed)
+
+    @property
+    def is_loading(self) -> bool:
+        """A search's answer (or a further page) is on its way."""
+        return self.model.is_loading
+
+    def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
+        """Run the event loop until the rows asked for are on screen (``--screenshot``)."""
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _build(self) -> None:
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, email, company or phone (Ctrl+F)")
         self.search.setAccessibleName("Search contacts")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(lambda _text: self._timer.start())
+        self.search.textChanged.connect(self._typed)
         self.search.returnPressed.connect(self.go_to_results)
         self.search.installEventFilter(self)  # Down arrow: to the results
         self.new_button = QPushButton("New contact…")
@@ -303,7 +415,7 @@ class ContactBrowser(QWidget):
         self.new_button.clicked.connect(self.new_contact)
         self.edit_button.clicked.connect(self.edit_selected)
         self.delete_button.clicked.connect(self.delete_selected)
-        self.count_label = plain_label()
+        self.count_label = plain_label(LOADING_TEXT)
         self.no_consent_filter = QCheckBox("No consent on record")
         self.no_consent_filter.setAccessibleName("Show only contacts with no consent on record")
         self.no_consent_filter.setToolTip(
@@ -349,7 +461,7 @@ class ContactBrowser(QWidget):
         self.table.doubleClicked.connect(self._activate)
         self.table.activated.connect(self._activate)
         self.table.setAccessibleName("Contacts")
-        self.empty_state = EmptyState(self.table, NO_CONTACTS_TEXT)
+        self.empty_state = EmptyState(self.table, LOADING_TEXT)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.modelReset.connect(self._update_buttons)
         self._update_buttons()
@@ -363,23 +475,41 @@ class ContactBrowser(QWidget):
 
     # -- search ---------------------------------------------------------------------
 
+    def _typed(self, _text: str) -> None:
+        self._results_wanted = False  # typing on: Enter pressed before no longer applies
+        self._timer.start()
+
     def apply_search(self) -> None:
-        """Run the search box's text against the database now (the debounce timer calls this)."""
+        """Ask for the search box's text now (the debounce timer calls this); the table,
+        the count and ``search_applied`` follow once the answer is in."""
         self._timer.stop()
         self.model.set_query(self.search.text())
-        self._update_count()
-        query = self.model.query
-        self.empty_state.set_text(self._empty_text())
-        self.search_applied.emit(query)
 
     def _filter_no_consent(self, on: bool) -> None:
         self.model.set_no_consent(on)
-        self._update_count()
+
+    def _answer_in(self) -> None:
+        """The latest search's rows and count are in: show what they say."""
+        search = self.model.shown_search
+        if search is None:
+            return
+        self.count_label.setText(count_text(self.model.total or 0, searching=search.searching))
         self.empty_state.set_text(self._empty_text())
+        self.search_applied.emit(search.query)
+        if self._results_wanted:
+            self._results_wanted = False
+            self._move_to_results()
+        self._select_wanted()
+
+    def _read_failed(self, message: str) -> None:
+        self.count_label.setText("Contacts could not be read")
+        self.count_label.setToolTip(message)
+        if self.model.rowCount() == 0:
+            self.empty_state.set_text(f"The contacts could not be read: {message}")
 
     def _empty_text(self) -> str:
-        query = self.model.query
-        if self.model.no_consent:
+        query, no_consent = self.model.query, self.model.no_consent
+        if no_consent:
             return ("Every contact " + (f"matching “{query}” " if query else "") +
                     "has consent on record.")  # fmt: skip
         return no_match_text(query) if query else NO_CONTACTS_TEXT
@@ -393,6 +523,12 @@ class ContactBrowser(QWidget):
         then move to the first result, so the keyboard alone can find and open a contact."""
         if self._timer.isActive() or self.model.query != self.search.text().strip():
             self.apply_search()
+        if self.model.is_loading:
+            self._results_wanted = True  # once the answer is in
+            return
+        self._move_to_results()
+
+    def _move_to_results(self) -> None:
         if self.model.rowCount() == 0:
             return  # the empty state says why; stay in the box to change the search
         self.table.setFocus(Qt.FocusReason.TabFocusReason)
@@ -424,22 +560,9 @@ class ContactBrowser(QWidget):
         self.delete_button.setToolTip("Delete the selected contact" + hint)
         self.enroll_button.setToolTip("Enrol the selected contacts in an automation" + hint)
 
-    def _update_count(self) -> None:
-        s = self._services
-        query = self.model.query
-        # A search counts no further than SEARCH_COUNT_CAP: "10,000+ found" says enough,
-        # and counting every match of a common word would cost more than the search.
-        searching = bool(query) or self.model.no_consent
-        cap = SEARCH_COUNT_CAP + 1 if searching else None
-        with s.db.read(snapshot=False) as session:
-            total = contacts.count_contacts(session, query, s.settings.default_country, cap=cap,
-                                            no_consent=self.model.no_consent)  # fmt: skip
-        self.count_label.setText(count_text(total, searching=searching))
-
     def refresh(self) -> None:
-        """Re-read the current page after something changed elsewhere."""
+        """Re-read the current search (rows and count) after something changed elsewhere."""
         self.model.reload()
-        self._update_count()
 
     # -- actions --------------------------------------------------------------------
 
@@ -452,53 +575,62 @@ class ContactBrowser(QWidget):
         return [self.model.contact_id(row) for row in rows]
 
     def enroll_selected(self) -> None:
-        """Enrol the selected contacts in an automation (the Auto Queue checks opt-outs at send time)."""
-        from trustpager_desktop.ui.automations_page import EnrollDialog
-
+        """Enrol the selected contacts in an automation (the Auto Queue checks opt-outs at
+        send time). The automations screen's dialog: the window opens it."""
         contact_ids = self.selected_contact_ids()
         if not contact_ids:  # the button is off then; a shortcut or a stale click lands here
             return
-        EnrollDialog(self._services, contact_ids, self).exec()
+        self.enrol_requested.emit(contact_ids)
 
     def import_contacts(self) -> None:
-        from trustpager_desktop.ui.import_dialog import ImportContactsDialog
+        """Ask the window for the import dialog; ``imported`` then refreshes the list."""
+        self.import_requested.emit()
 
-        dialog = ImportContactsDialog(self._services, self)
-        dialog.imported.connect(lambda _report: self._after_change())
-        dialog.exec()
+    def imported(self) -> None:
+        self._after_change()
 
     def _activate(self, index: QModelIndex) -> None:
         if index.isValid():
             self.contact_activated.emit(self.model.contact_id(index.row()))
 
     def new_contact(self) -> None:
-        dialog = ContactDialog(self._services, parent=self)
+        dialog = ContactDialog(self._service, parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._after_change()
             if dialog.contact_id is not None:
                 self.show_contact_in_list(dialog.contact_id)
 
     def show_contact_in_list(self, contact_id: int) -> None:
-        """Select a contact in the table; when the current search hides it, clear the search
-        first (a contact just saved must not seem to vanish)."""
+        """Select a contact in the table once the rows are in; when the current search
+        hides it, clear the search first (a contact just saved must not seem to vanish)."""
+        self._to_select = (contact_id, 0)
+        self._select_wanted()
+
+    def _select_wanted(self) -> None:
+        """One step towards the contact to select, each time an answer is in: select it,
+        or clear the search hiding it, or read one more page (it sorts further down)."""
+        if self._to_select is None or self.model.is_loading:
+            return  # the answer on its way calls again
+        contact_id, pages = self._to_select
         row = self.model.row_of(contact_id)
-        if row is None and self.model.query:
-            self.search.clear()  # starts the typing timer; apply_search stops it
-            self.apply_search()
-            row = self.model.row_of(contact_id)
-        pages = 0
-        while row is None and self.model.canFetchMore(QModelIndex()) and pages < 50:
-            self.model.fetchMore(QModelIndex())  # it sorts further down than the first page
-            row, pages = self.model.row_of(contact_id), pages + 1
         if row is not None:
+            self._to_select = None
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
+        elif self.model.query:
+            self.search.clear()  # starts the typing timer; apply_search stops it
+            self.apply_search()
+        elif self.model.canFetchMore(QModelIndex()) and pages < 50:
+            self._to_select = (contact_id, pages + 1)
+            self.model.fetchMore(QModelIndex())
+        else:
+            self._to_select = None  # not in the list (a filter hides it): nothing to select
 
     def edit_selected(self) -> None:
         contact_id = self.selected_contact_id()
         if contact_id is None:
             return
-        dialog = ContactDialog(self._services, contact_id, parent=self)
+        dialog = ContactDialog(self._service, contact_id, parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._after_change()
 
@@ -509,7 +641,7 @@ class ContactBrowser(QWidget):
         name = self.model.data(self.model.index(self.table.currentIndex().row(), 0))
         if not self.confirm_delete(name):
             return
-        outcome = ContactsService(self._services).delete(contact_id)
+        outcome = self._service.delete(contact_id)
         if not outcome.ok and not outcome.gone:  # gone: deleted elsewhere; the refresh shows it
             QMessageBox.warning(
                 self, "Delete contact", f"{name} was not deleted: {outcome.message}"

@@ -24,18 +24,19 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core import activity, contact_tasks, opportunities
-from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
+from trustpager_desktop.core.contact_page_data import ContactPageData
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
 from trustpager_desktop.ui.contact_browser import confirm_number
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
 from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, show_progress, wait_until
+from trustpager_desktop.usecases.consent import ConsentService
 from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases.messaging import MessagingService
 
 
 class DetailsCard(Card):
@@ -44,9 +45,9 @@ class DetailsCard(Card):
     saved = Signal()
     dirty_changed = Signal(bool)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__("Details", parent)
-        self._services = services
+        self._service = service
         self._contact: ContactView | None = None
         self.form = ContactForm()
         self.form.edited.connect(self._show_dirty)
@@ -62,7 +63,7 @@ class DetailsCard(Card):
         self.body.addLayout(row)
 
     def _saved_values(self) -> dict[str, str]:
-        return contact_values(self._contact, self._services.settings.business_timezone)
+        return contact_values(self._contact, self._service.zone)
 
     def load(self, contact: ContactView) -> None:
         self._contact = contact
@@ -88,10 +89,9 @@ class DetailsCard(Card):
             return True
         self.form.clear_errors()
         data = self.form.contact_input()
-        s = self._services
-        if not confirm_number(self, s, data.phone, self._contact.id):
+        if not confirm_number(self, self._service, data.phone, self._contact.id):
             return False
-        outcome = ContactsService(s).update(self._contact.id, data)
+        outcome = self._service.update(self._contact.id, data)
         if not outcome.ok:  # a refused value beside its field, or deleted meanwhile
             self.form.show_error(outcome.field, outcome.message)
             return False
@@ -148,10 +148,20 @@ class ContactPage(QWidget):
     report_saved = Signal(str)  # the file written
     contact_saved = Signal(int)  # something about this contact changed in the database
     loaded = Signal()  # the contact asked for last is on screen (or could not be read)
+    # Other screens' dialogs, which the window opens: enrol these contact ids in an
+    # automation; a new opportunity for (contact id, name). The page reloads after either.
+    enrol_requested = Signal(list)
+    new_opportunity_requested = Signal(int, str)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        contacts: ContactsService,
+        messaging: MessagingService,
+        consent: ConsentService,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
-        self._services = services
+        self._contacts, self._messaging, self._consent = contacts, messaging, consent
         self.contact: ContactView | None = None
         self.load_error: str | None = None  # why the contact asked for could not be shown
         self._wanted: int | None = None  # the contact asked for last
@@ -176,7 +186,7 @@ class ContactPage(QWidget):
         self.enroll_button = QPushButton("Enrol in automation…")
         self.enroll_button.clicked.connect(self.enroll)
 
-        self.details = DetailsCard(self._services)
+        self.details = DetailsCard(self._contacts)
         self.details.saved.connect(self._reload_after_save)
         self.tasks = QTreeWidget()
         self.tasks.setHeaderLabels(["Task", "Due", "Done"])
@@ -195,9 +205,9 @@ class ContactPage(QWidget):
         self.opportunities.open_requested.connect(self.open_opportunity_requested.emit)
         self.opportunities.new_requested.connect(self._new_opportunity)
 
-        self.preferences = CommunicationPreferencesCard(self._services)
+        self.preferences = CommunicationPreferencesCard(self._consent)
         self.preferences.saved.connect(self._reload_after_save)
-        self.messaging = MessagingCard(self._services)
+        self.messaging = MessagingCard(self._messaging)
         self.messaging.send_finished.connect(lambda _r: self._reload_after_save())
 
         header = QHBoxLayout()
@@ -274,18 +284,14 @@ class ContactPage(QWidget):
             QWidget.setTabOrder(first, second)
 
     def _new_opportunity(self) -> None:
-        """Add an opportunity for this contact; the card shows it once saved."""
-        from trustpager_desktop.ui.opportunities_page import OpportunityDialog
-        from trustpager_desktop.usecases.opportunities import OpportunitiesService
+        """Add an opportunity for this contact (the window opens the Opportunities
+        screen's dialog; ``reload_after_change`` then shows it on the card)."""
+        if self.contact is not None:
+            self.new_opportunity_requested.emit(self.contact.id, self.contact.display_name)
 
-        if self.contact is None:
-            return
-        service = OpportunitiesService(self._services)  # the dialog reads the stages itself
-        dialog = OpportunityDialog(service, None, self.contact.id, self.contact.display_name, self)
-        accepted = dialog.exec() == OpportunityDialog.DialogCode.Accepted
-        dialog.deleteLater()  # parented to the page: gone now, not collected on a worker thread
-        if accepted:
-            self._reload_after_save()
+    def reload_after_change(self) -> None:
+        """Something about this contact changed through another screen's dialog."""
+        self._reload_after_save()
 
     def set_back_label(self, text: str) -> None:
         """What the back button says: where it returns to ('← Back to the opportunity')."""
@@ -306,15 +312,10 @@ class ContactPage(QWidget):
         self._read_wanted()
 
     def _read_wanted(self) -> None:
-        s, contact_id = self._services, self._wanted
+        service, contact_id = self._contacts, self._wanted
         if contact_id is None:
             return
-
-        def read() -> ContactPageData:
-            with s.db.read(snapshot=False) as session:  # five round trips, no BEGIN/ROLLBACK
-                return load_contact_page(session, contact_id, s.settings)
-
-        self._read.start(read)
+        self._read.start(lambda: service.page_data(contact_id))  # five round trips
 
     @property
     def is_loading(self) -> bool:
@@ -363,7 +364,7 @@ class ContactPage(QWidget):
 
     def show_data(self, data: ContactPageData) -> None:
         """Show a contact page read by ``core.contact_page_data`` (on any thread)."""
-        s, contact = self._services, data.contact
+        contact = data.contact
         self.contact = contact
         self.loading_label.setText("Loading…")
         self.loading_label.setVisible(False)
@@ -373,7 +374,9 @@ class ContactPage(QWidget):
         self.subtitle.setText(
             " · ".join(p for p in (contact.phone_display, contact.company, contact.email) if p)
         )
-        self.simulate_button.setVisible(s.provider_choice.is_sandbox and bool(contact.phone_e164))
+        self.simulate_button.setVisible(
+            self._messaging.can_simulate_replies and bool(contact.phone_e164)
+        )
         self.details.load(contact)
         self.preferences.load(contact)
         self.messaging.load(contact, data.messages, data.delivery_problem)
@@ -382,7 +385,7 @@ class ContactPage(QWidget):
         self.opportunities.show_rows(data.opportunities)
 
     def _time(self, when) -> str:  # type: ignore[no-untyped-def]
-        return format_time(when, self._services.settings.business_timezone)
+        return format_time(when, self._contacts.zone)
 
     def _show_timeline(self, entries: Sequence[activity.ActivityView]) -> None:
         self.timeline.clear()
@@ -477,8 +480,12 @@ class ContactPage(QWidget):
 
     def simulate_reply(self) -> None:
         """Sandbox only: pretend the contact texted us; the inbox poller picks it up."""
-        s = self._services
-        if self.contact is None or not self.contact.phone_e164 or not s.provider_choice.is_sandbox:
+        messaging = self._messaging
+        if (
+            self.contact is None
+            or not self.contact.phone_e164
+            or not messaging.can_simulate_replies
+        ):
             return
         body, ok = QInputDialog.getText(
             self,
@@ -486,20 +493,14 @@ class ContactPage(QWidget):
             f"Text that {self.contact.display_name} sends you (try STOP):",
         )
         if ok and body.strip():
-            s.provider_choice.provider.simulate_reply(
-                from_number=self.contact.phone_e164, body=body
-            )  # type: ignore[attr-defined]
+            messaging.simulate_reply(self.contact.phone_e164, body)
             self.reply_simulated.emit()
 
     def enroll(self) -> None:
-        """Enrol this contact in an automation; an opt-out still blocks its texts at send time."""
-        from trustpager_desktop.ui.automations_page import EnrollDialog
-
+        """Enrol this contact in an automation; an opt-out still blocks its texts at send
+        time. The automations screen's dialog: the window opens it, then reloads the page."""
         if self.contact is not None:
-            dialog = EnrollDialog(self._services, [self.contact.id], self)
-            dialog.exec()
-            dialog.deleteLater()
-            self._reload_after_save(announce=False)
+            self.enrol_requested.emit([self.contact.id])
 
     # -- consent report ---------------------------------------------------------------
 
@@ -521,7 +522,8 @@ class ContactPage(QWidget):
         is painted on the GUI thread because Qt's text document requires it."""
         from trustpager_desktop.pdf import consent_report  # PDF and export code: load on demand
 
-        contact_id, s = self.contact.id, self._services  # type: ignore[union-attr]
+        # The report reads through the contacts service (its database, clock and settings).
+        contact_id, s = self.contact.id, self._contacts  # type: ignore[union-attr]
         self.report_button.setEnabled(False)
 
         def gather(progress):  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from trustpager_desktop.ui.help_menu import install_help_menu
 from trustpager_desktop.ui.icons import app_icon
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.tray import TrayController, install_tray
+from trustpager_desktop.usecases.settings import SettingsService
 
 log = logging.getLogger("trustpager.desktop")
 
@@ -70,7 +71,9 @@ def install_desktop_integration(
     icon = app_icon()
     app.setWindowIcon(icon)
     window.setWindowIcon(icon)
-    open_logs, about = install_help_menu(window, services, log_dir=log_dir)
+    screens = getattr(window, "screens", None)  # the main window's; else one of its own
+    settings = screens.settings if screens is not None else SettingsService(services)
+    open_logs, about = install_help_menu(window, settings, log_dir=log_dir)
     tray = None
     if with_tray:
         tray = install_tray(window, services, app, icon=icon, pause=getattr(window, "pause", None))

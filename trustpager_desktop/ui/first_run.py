@@ -1,10 +1,10 @@
 """The first-run assistant: Twilio or sandbox, then country, time zone and quiet hours,
 then the name this person shows under in the log (kept on this computer only).
 
-On Finish it saves the settings (core.settings.save_settings), puts the auth token in
-the keyring (never in the database), adds demo data in sandbox mode, and reloads the
-services. Nothing is written before Finish; an invalid value keeps the assistant open
-with the reason shown.
+On Finish its settings service (usecases.settings) saves the settings, puts the auth
+token in the keyring (never in the database), adds demo data in sandbox mode, and the
+window runs with the new settings. Nothing is written before Finish; an invalid value
+keeps the assistant open with the reason shown.
 """
 
 from __future__ import annotations
@@ -32,17 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import demo, local_settings
+from trustpager_desktop.core import local_settings
 from trustpager_desktop.core.credentials import ENV_API_BASE
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.core.settings import AppSettings, check_settings, save_settings
-from trustpager_desktop.logging_setup import register_secret
+from trustpager_desktop.core.settings import AppSettings, check_settings
 from trustpager_desktop.providers.base import ProviderError
-from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.database import DatabaseError
 from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured, plain_label
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 from trustpager_desktop.ui.runner import run_in_background
+from trustpager_desktop.usecases.settings import SettingsService
 
 log = logging.getLogger("trustpager.first_run")
 
@@ -256,14 +254,14 @@ class NamePage(QWizardPage):
     """Last page (or the only one on a desktop joining a database already set up): the
     name this person shows under in the activity log, kept on this computer only."""
 
-    def __init__(self, services: AppServices) -> None:
+    def __init__(self, user_name: str) -> None:
         super().__init__()
         self.setTitle("Who is using this computer?")
         self.setSubTitle(
             "Everything you do is recorded in the activity log under this name: opt-outs, "
             "re-consents, review decisions, texts you send."
         )
-        self.name_edit = QLineEdit(services.local.user_name)
+        self.name_edit = QLineEdit(user_name)
         self.name_edit.setMaxLength(local_settings.NAME_MAX)
         self.name_edit.setPlaceholderText(local_settings.default_name())
         self.name_edit.setAccessibleName("Your name")
@@ -303,21 +301,22 @@ class FirstRunWizard(QWizard):
 
     def __init__(
         self,
-        services: AppServices,
+        service: SettingsService,
         *,
         provider_factory: ProviderFactory = _twilio_provider,
         name_only: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.services = services
+        self.service = service
         self.name_only = name_only
         self.setWindowTitle(f"Welcome to {APP_NAME}")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        self.provider_page = ProviderPage(provider_factory, services.settings)
-        self.region_page = RegionPage(services.settings)
-        self.name_page = NamePage(services)
+        settings = service.current()
+        self.provider_page = ProviderPage(provider_factory, settings)
+        self.region_page = RegionPage(settings)
+        self.name_page = NamePage(service.user_name())
         if not name_only:
             self.addPage(self.provider_page)
             self.addPage(self.region_page)
@@ -338,39 +337,24 @@ class FirstRunWizard(QWizard):
         }
         if page.use_twilio:
             changes.update(twilio_account_sid=sid, twilio_sender=sender)
-        return dataclasses.replace(self.services.settings, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self.service.current(), **changes)  # type: ignore[arg-type]
 
     def apply(self) -> str:
         """Save everything; returns "" on success or the reason nothing was saved."""
-        services = self.services
         try:
-            name = self.name_page.name()
-            if self.name_only:
-                services.set_user_name(name)
-                return ""
-            # The settings are saved under the name just given (the file follows them).
-            actor = name or services.actor
-            chosen = self.chosen_settings()
-            use_twilio = self.provider_page.use_twilio
-            with services.db.write() as session:
-                save_settings(session, chosen, actor=actor, clock=services.clock)
-                if not use_twilio and demo.is_empty(session):
-                    demo.fill_demo(session, actor=actor, clock=services.clock)
-            services.set_user_name(name)
-        except (UserInputError, DatabaseError) as exc:
+            self.name_page.name()  # refused here, beside the field, before anything is saved
+        except UserInputError as exc:
             return str(exc)
-        except OSError as exc:
-            return f"Your name could not be kept on this computer ({exc.strerror or exc})."
-        if use_twilio:
-            sid, token, _sender = self.provider_page.credentials()
-            register_secret(token)
-            where = services.tokens.set(sid, token)
-            if where == "session":
-                log.warning(
-                    "no system keyring: the Twilio Auth Token is kept for this session only"
-                )
-        services.reload()
-        return ""
+        typed_name = self.name_page.name_edit.text()
+        if self.name_only:
+            return self.service.set_user_name(typed_name).message
+        token = self.provider_page.credentials()[1] if self.provider_page.use_twilio else ""
+        outcome = self.service.finish_first_run(
+            self.chosen_settings(), user_name=typed_name, token=token
+        )
+        if outcome.ok and outcome.value == "session":
+            log.warning("no system keyring: the Twilio Auth Token is kept for this session only")
+        return outcome.message
 
     def accept(self) -> None:
         problem = self.apply()
@@ -381,20 +365,20 @@ class FirstRunWizard(QWizard):
         self.completed.emit()
 
 
-def needs_first_run(services: AppServices) -> bool:
+def needs_first_run(service: SettingsService) -> bool:
     """The database was never set up, or this desktop was never asked its name."""
-    return not services.settings.first_run_done or not services.local.name_asked
+    return service.needs_first_run()
 
 
-def run_first_run(services: AppServices, parent: QWidget | None = None) -> bool:
+def run_first_run(service: SettingsService, parent: QWidget | None = None) -> bool:
     """Show the assistant modally if the first run is not done (or, on a desktop joining
     a database set up elsewhere, ask only the name); True if it was completed.
 
     Cancelling leaves first_run_done off (and the name unasked), so the assistant comes
     back next start.
     """
-    if not needs_first_run(services):
+    if not service.needs_first_run():
         return False
-    name_only = services.settings.first_run_done
-    wizard = FirstRunWizard(services, name_only=name_only, parent=parent)
+    name_only = service.current().first_run_done
+    wizard = FirstRunWizard(service, name_only=name_only, parent=parent)
     return wizard.exec() == QWizard.DialogCode.Accepted

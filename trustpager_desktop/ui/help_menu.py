@@ -25,9 +25,8 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop import APP_NAME, __version__
 from trustpager_desktop.logging_setup import default_log_dir
-from trustpager_desktop.services import AppServices
-from trustpager_desktop.store.database import describe_url
 from trustpager_desktop.ui.icons import app_icon
+from trustpager_desktop.usecases.settings import SettingsService
 
 UrlOpener = Callable[[QUrl], bool]
 
@@ -136,17 +135,16 @@ def help_dialog(title: str, html_text: str, parent: QWidget | None = None) -> QD
     return dialog
 
 
-def about_text(services: AppServices, log_dir: Path | None = None) -> str:
+def about_text(service: SettingsService, log_dir: Path | None = None) -> str:
     """The About box text: version, database (password hidden), provider, log folder."""
-    db = services.db
-    where = str(db.sqlite_path) if db.sqlite_path else describe_url(db.url)
+    facts = service.about()
     return "\n".join(
         [
             f"{APP_NAME} {__version__}",
             "SMS for small businesses, with opt-outs handled right.",
             "",
-            f"Database: {where}",
-            f"Sending: {services.provider_choice.description}",
+            f"Database: {facts.database}",
+            f"Sending: {facts.sending}",
             f"Log folder: {log_dir or default_log_dir()}",
             "",
             f"Python {platform.python_version()}, Qt for Python {PYSIDE_VERSION}",
@@ -154,13 +152,13 @@ def about_text(services: AppServices, log_dir: Path | None = None) -> str:
     )
 
 
-def about_box(services: AppServices, parent: QWidget | None = None) -> QMessageBox:
+def about_box(service: SettingsService, parent: QWidget | None = None) -> QMessageBox:
     """The About dialog, built but not shown (plain text: the URL and names are data)."""
     box = QMessageBox(parent)
     box.setWindowTitle(f"About {APP_NAME}")
     box.setIcon(QMessageBox.Icon.Information)
     box.setTextFormat(Qt.TextFormat.PlainText)
-    box.setText(about_text(services))
+    box.setText(about_text(service))
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     icon = app_icon()
     if not icon.isNull():
@@ -179,7 +177,7 @@ def help_menu(window: QMainWindow) -> QMenu:
 
 def install_help_menu(
     window: QMainWindow,
-    services: AppServices,
+    service: SettingsService,
     *,
     log_dir: Path | None = None,
     opener: UrlOpener = QDesktopServices.openUrl,
@@ -201,5 +199,5 @@ def install_help_menu(
     menu.addSeparator()
     about = menu.addAction(f"About {APP_NAME}")
     about.setMenuRole(QAction.MenuRole.AboutRole)
-    about.triggered.connect(lambda: about_box(services, window).exec())
+    about.triggered.connect(lambda: about_box(service, window).exec())
     return open_logs, about

@@ -1,10 +1,10 @@
 """The Insights page: what the texts did, per automation and step, with weekly charts,
 consent coverage, the review queue's age and the monthly compliance report.
 
-The figures come from ``core.insights.gather_insights`` on a pool thread (the shared
-helper ``ui.runner.run_in_background``); the page shows "Loading…" until they arrive,
-an empty state when nothing happened in the period, and never blocks the window on a
-big database. Charts are pyqtgraph bar charts, imported on another worker the first
+The figures come from the page's InsightsService (``core.insights.gather_insights``) on
+a pool thread (the shared helper ``ui.runner.run_in_background``); the page shows
+"Loading…" until they arrive, an empty state when nothing happened in the period, and
+never blocks the window on a big database. Charts are pyqtgraph bar charts, imported on another worker the first
 time (alongside the queries) so the window does not wait for numpy either. Every name shown is plain text.
 """
 
@@ -41,10 +41,10 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import compliance, insights
 from trustpager_desktop.core.business_days import HONOUR_LIMIT_BUSINESS_DAYS
 from trustpager_desktop.core.insights import Insights, StepFigures
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import WARNING_COLOUR, Card, coloured, heading, plain_label
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background, show_progress
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.insights import InsightsService
 
 log = logging.getLogger("trustpager.ui")
 
@@ -165,10 +165,9 @@ class InsightsPage(QWidget):
     report_saved = Signal(str)
     report_failed = Signal(str)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: InsightsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
-        self._zone = services.settings.business_timezone
+        self._service = service
         self._jobs: dict[int, BackgroundTask] = {}
         self._generation = 0
         self._loading = False
@@ -294,14 +293,14 @@ class InsightsPage(QWidget):
         self.charts_row.addWidget(self.opt_out_chart)
         self._charts_built = True
 
+    @property
+    def _zone(self) -> str:
+        return self._service.zone
+
     def _fill_months(self) -> None:
-        """The compliance report's month choices: this month and the 12 before, last month first."""
-        today = self._services.clock.now().astimezone(ZoneInfo(self._zone)).date()
-        month = date(today.year, today.month, 1)
-        months = []
-        for _ in range(13):
-            months.append(month)
-            month = compliance.previous_month(month)
+        """The compliance report's month choices: this month and the 12 before, last month
+        first (this month, not over yet, comes last)."""
+        months = self._service.report_months()
         for m in [*months[1:], months[0]]:
             self.month_combo.addItem(f"{m:%B %Y}", m)
 
@@ -314,21 +313,14 @@ class InsightsPage(QWidget):
     def refresh(self) -> None:
         """Read the figures again on a worker thread; the page shows them when they arrive."""
         self._generation += 1
-        generation, weeks = self._generation, self.weeks
-        services, zone = self._services, self._zone
+        generation, weeks, service = self._generation, self.weeks, self._service
         self._loading = True
         if self.insights is None:
             self.states.setCurrentIndex(_State.LOADING)
         self.status_label.setText("Updating…" if self.insights is not None else "")
 
-        def work() -> Insights:
-            now = services.clock.now()
-            since = insights.default_since(now, zone, weeks)
-            with services.db.read() as s:
-                return insights.gather_insights(s, since=since, until=now, timezone_name=zone)
-
         self._jobs[generation] = run_in_background(
-            work,
+            lambda: service.figures(weeks),
             lambda result: self._loaded(generation, result),
             lambda error: self._failed(generation, error),
         )
@@ -529,19 +521,12 @@ class InsightsPage(QWidget):
     def write_compliance_report(self, month: date, path: str, fmt: str = "pdf") -> BackgroundTask:
         """Gather the month's report (verifying the log) on a worker with a progress bar and
         Cancel, then write it as ``fmt`` "pdf" (painted here, Qt needs the GUI thread) or "csv"."""
-        services, zone = self._services, self._zone
+        service, csv_path = self._service, path if fmt == "csv" else None
         self.report_button.setEnabled(False)
-
-        def work(progress):  # type: ignore[no-untyped-def]
-            with services.db.read() as s:
-                report = compliance.gather_compliance(
-                    s, month, timezone_name=zone, now=services.clock.now(), progress=progress
-                )
-            if fmt == "csv":
-                compliance.write_csv(report, path)
-            return report
-
-        task = BackgroundTask(work, self)
+        task = BackgroundTask(
+            lambda progress: service.compliance_report(month, csv_path=csv_path, progress=progress),
+            self,
+        )
         show_progress(task, self, "Checking the activity log for the report", "entries")
         task.finished.connect(lambda report: self._report_gathered(report, path, fmt))
         task.failed.connect(self._report_not_saved)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +26,7 @@ from trustpager_desktop.services import AppServices
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
 from trustpager_desktop.ui.contact_browser import ContactBrowser
+from trustpager_desktop.ui.contact_dialogs import ContactDialogs
 from trustpager_desktop.ui.contact_page import ContactPage
 from trustpager_desktop.ui.help_menu import (
     help_dialog,
@@ -34,7 +35,7 @@ from trustpager_desktop.ui.help_menu import (
     shortcuts_html,
 )
 from trustpager_desktop.ui.live import LiveUpdates
-from trustpager_desktop.ui.pause import PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
+from trustpager_desktop.ui.pause import CHECKING_TEXT, PAUSED_DETAIL, PAUSED_TEXT, AutomationPause
 from trustpager_desktop.ui.review_alerts import ReviewEscalation
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
 from trustpager_desktop.ui.theme import SANDBOX_BACKGROUND, SANDBOX_TEXT, Tone, tone_colour
@@ -119,17 +120,20 @@ class MainWindow(QMainWindow):
         self.screens = Screens.build(services)  # each page gets its service from here
         self.setWindowTitle(APP_NAME)
         self._fit_to_screen(1280, 800)
-        self.pause = AutomationPause(services, self)
+        # Read off the GUI thread once the event loop runs, after the window's first reads.
+        self.pause = AutomationPause(self.screens.automations, self, read_now=False)
+        QTimer.singleShot(0, self.pause.refresh)
         self._back_to = "contacts"
         self._build_pages()
         self._build_status_bar()
         self._build_menus()
         self.pause.changed.connect(self._show_pause)
+        self.pause.ready_changed.connect(lambda _ready: self._show_pause(self.pause.paused))
         self.pause.failed.connect(lambda message: QMessageBox.warning(self, APP_NAME, message))
         self._show_pause(self.pause.paused)
         self.background: BackgroundWork | None = None
         # Replies near their 10-business-day deadline: a red count on "Needs review".
-        self.review_alerts = ReviewEscalation(services, self)
+        self.review_alerts = ReviewEscalation(self.screens.review, self)
         self.review_alerts.urgent_changed.connect(lambda _n: self._show_review_badge())
         self._review_count = 0
         # Changes made here, on another desktop or by the agent: refresh what shows them.
@@ -153,8 +157,11 @@ class MainWindow(QMainWindow):
 
     def _build_pages(self) -> None:
         s = self.services
-        self.contact_browser = ContactBrowser(s)
-        self.contact_page = ContactPage(s)
+        screens = self.screens
+        self.contact_browser = ContactBrowser(screens.contacts)
+        self.contact_page = ContactPage(screens.contacts, screens.messaging, screens.consent)
+        self.contact_dialogs = ContactDialogs(s, screens, self.contact_browser,
+                                              self.contact_page, self)  # fmt: skip
         # Other pages are built on first visit: a quicker start, and no query of a
         # million-entry log before anyone asks for it.
         self.pages: dict[str, QWidget] = {
@@ -409,14 +416,22 @@ class MainWindow(QMainWindow):
     # -- status bar and shortcuts ----------------------------------------------------
 
     def _show_pause(self, paused: bool) -> None:
+        """The tick and the status bar; until the state is read (or while a change is
+        saved) the menu item says it is checking and cannot be toggled."""
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
+        self.pause_action.setEnabled(self.pause.ready)
+        checking = not self.pause.known
+        self.pause_action.setText("&Pause automations" + (" (checking…)" if checking else ""))
+        self.pause_action.setToolTip(CHECKING_TEXT if checking else "")
         self.pause_label.setVisible(paused)
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume automations (menu, Ctrl+Shift+P, the Automations page banner)."""
-        self._show_pause(self.pause.set_paused(paused))
+        """Pause or resume automations (menu, Ctrl+Shift+P); saved off the GUI thread, and
+        shown once saved (a refused change puts the tick back)."""
+        self.pause.set_paused(paused)
+        self._show_pause(self.pause.paused)
 
     def new_contact(self) -> None:
         if self.show_page("contacts"):
@@ -471,6 +486,8 @@ class MainWindow(QMainWindow):
             self._in_background(self.automations.paused, self.pause.show)
         if topic.MESSAGES in changed:
             self._in_background(self.review.count, self._review_count_changed)
+        if topic.SETTINGS in changed:  # another desktop's save: run with it here too
+            self._in_background(self.screens.settings.reread, self._settings_changed_elsewhere)
         current = self.current_page_key()
         for key, shown in PAGE_TOPICS.items():
             if key not in self.pages or not (shown & changed):
@@ -494,6 +511,7 @@ class MainWindow(QMainWindow):
             log.warning("a live refresh failed (the next change tries again): %s", error)
 
         task = run_in_background(read, done, failed)
+        task.setParent(self)  # a window closed meanwhile drops the result, unpainted
         self._live_tasks.append(task)
 
     def _refresh_page(self, key: str) -> None:
@@ -557,6 +575,26 @@ class MainWindow(QMainWindow):
         self._show_provider()
         self.contact_browser.refresh()
 
+    def _settings_changed_elsewhere(self, settings: Any) -> None:
+        """Run with the settings another desktop saved: the jobs follow from their next
+        cycle, the status bar names the provider, pages showing times re-read (the zone
+        may be new), and the Settings page shows them (or, over unsaved edits, says so)."""
+        if not self.screens.settings.apply(settings):
+            return  # this window saved them itself: it runs with them already
+        self._show_provider()
+        current = self.current_page_key()
+        for key in PAGE_TOPICS:
+            if key in self.pages and key != "review":
+                if key == current:
+                    self._refresh_page(key)
+                else:
+                    self._stale.add(key)
+        if "review" in self.pages:
+            self.review_page.refresh()
+        self.stack.currentWidget().update()  # rows on screen are painted in the new zone
+        if "settings" in self.pages:
+            self.settings_page.changed_elsewhere()
+
     def focus_search(self) -> None:
         if self.show_page("contacts"):
             self.contact_browser.focus_search()
@@ -599,15 +637,15 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "automations":
         from trustpager_desktop.ui.automations_page import AutomationsPage
 
-        return AutomationsPage(services)
+        return AutomationsPage(screens.automations, _due_items_runner(services))
     if key == "activity":
         from trustpager_desktop.ui.activity_page import ActivityPage
 
-        return ActivityPage(services)
+        return ActivityPage(screens.activity)
     if key == "review":
         from trustpager_desktop.ui.review_page import ReviewPage
 
-        return ReviewPage(services)
+        return ReviewPage(screens.review)
     if key == "optouts":
         from trustpager_desktop.ui.optouts_page import OptOutsPage
 
@@ -615,7 +653,19 @@ def _make_page(key: str, services: AppServices, screens: Screens) -> QWidget:
     if key == "insights":
         from trustpager_desktop.ui.insights_page import InsightsPage
 
-        return InsightsPage(services)
+        return InsightsPage(screens.insights)
     from trustpager_desktop.ui.settings_page import SettingsPage
 
-    return SettingsPage(services)
+    return SettingsPage(screens.settings)
+
+
+def _due_items_runner(services: AppServices) -> Callable[[], str]:
+    """'Run due items now' for the Automations page: the runtime's dispatcher, wired here
+    (ui may import the runtime; use cases may not). Runs on a worker thread."""
+
+    def run_due() -> str:
+        from trustpager_desktop.runtime.automation_runner import AutomationRunner
+
+        return AutomationRunner(services).dispatch().describe()
+
+    return run_due

@@ -19,12 +19,10 @@ from PySide6.QtWidgets import (
 from trustpager_desktop.core import conversation, delivery
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.conversation import ConversationItem
-from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import SendOutcome
 from trustpager_desktop.core.segments import count_segments
 from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     OK_COLOUR,
     WARNING_COLOUR,
@@ -36,7 +34,7 @@ from trustpager_desktop.ui.common import (
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
 from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
-from trustpager_desktop.usecases.messaging import MessagingService
+from trustpager_desktop.usecases.messaging import Conversation, MessagingService
 from trustpager_desktop.usecases.result import Outcome
 
 STATUS_LABELS = {
@@ -111,10 +109,9 @@ class MessagingCard(Card):
     send_finished = Signal(object)  # SendOutcome, or the sentence saying why nothing was sent
     loaded = Signal()  # a re-read conversation is on screen
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: MessagingService, parent: QWidget | None = None) -> None:
         super().__init__("Messaging", parent)
-        self._services = services
-        self.service = MessagingService(services)
+        self.service = service
         self._contact: ContactView | None = None
         self._job: BackgroundTask | None = None
         self._read = LatestRead(self, self._read_shown, self._read_failed,
@@ -230,14 +227,8 @@ class MessagingCard(Card):
         contact = self._contact
         if contact is None:
             return
-        db = self._services.db
-
-        def read() -> tuple[int, Sequence[ConversationItem], delivery.DeliveryProblem | None]:
-            with db.read(snapshot=False) as s:
-                items = conversation.conversation_for_contact(s, contact.id)
-                return contact.id, items, delivery.delivery_problem(s, contact.phone_e164)
-
-        self._read.start(read)
+        service = self.service
+        self._read.start(lambda: (contact.id, service.conversation(contact.id, contact.phone_e164)))
 
     @property
     def is_loading(self) -> bool:
@@ -246,12 +237,10 @@ class MessagingCard(Card):
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         return self._read.wait_until_loaded(timeout_ms)
 
-    def _read_shown(
-        self, read: tuple[int, Sequence[ConversationItem], delivery.DeliveryProblem | None]
-    ) -> None:
-        contact_id, items, problem = read
+    def _read_shown(self, read: tuple[int, Conversation]) -> None:
+        contact_id, found = read
         if self._contact is not None and self._contact.id == contact_id:
-            self._show(items, problem)
+            self._show(found.items, found.problem)
 
     def _read_failed(self, error: Exception) -> None:
         coloured(self.result, WARNING_COLOUR)
@@ -266,7 +255,7 @@ class MessagingCard(Card):
             if widget is not None:
                 widget.deleteLater()
         for item in items:
-            self.messages.addWidget(MessageBubble(item, self._services.settings.business_timezone))
+            self.messages.addWidget(MessageBubble(item, self.service.zone))
         self.empty.setVisible(not items)
 
     def _show_delivery_problem(self, problem: delivery.DeliveryProblem | None) -> None:
@@ -281,13 +270,9 @@ class MessagingCard(Card):
         contact = self._contact
         if contact is None or not contact.phone_e164:
             return
-        services = self._services
-        try:
-            delivery.clear_block(
-                services.db, contact.phone_e164, actor=services.actor, clock=services.clock
-            )
-        except (UserInputError, NotFoundError) as exc:
-            self.result.setText(str(exc))
+        outcome = self.service.clear_delivery_block(contact.phone_e164)
+        if not outcome.ok:
+            self.result.setText(outcome.message)
         else:
             coloured(self.result, OK_COLOUR)
             self.result.setText("Cleared: automations will text this number again.")

@@ -11,6 +11,8 @@ cancelling leaves the contact opted out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,11 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import consent, contacts, preferences
+from trustpager_desktop.core import consent
 from trustpager_desktop.core.consent import ConsentState, ConsentStatus
 from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import UserInputError
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     WARNING_COLOUR,
     Card,
@@ -44,6 +45,7 @@ from trustpager_desktop.ui.consent_view import (
     show_state,
     status_text,
 )
+from trustpager_desktop.usecases.consent import ConsentChange, ConsentService, ReConsent
 
 TWILIO_BLOCK_WARNING = (
     "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
@@ -118,9 +120,9 @@ class CommunicationPreferencesCard(Card):
     saved = Signal()  # the contact's consent changed in the database
     dirty_changed = Signal(bool)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: ConsentService, parent: QWidget | None = None) -> None:
         super().__init__("Communication Preferences", parent)
-        self._services = services
+        self._service = service
         self._contact: ContactView | None = None
         self.toggle = QCheckBox("Opted out of SMS (do not text)")
         self.toggle.setAccessibleName("SMS opt-out")
@@ -180,7 +182,7 @@ class CommunicationPreferencesCard(Card):
         # The bold state line already says "Subscribed"; repeat nothing, show only news.
         self.status.setText("" if detail == state.label else detail)
         self.status.setVisible(detail != state.label)
-        zone = self._services.settings.business_timezone
+        zone = self._service.zone
         self.record_label.setText(record_line(state, zone))
         self.record_label.setToolTip(state.record.full(zone) if state.record else "")
         self._load_purposes(contact)
@@ -190,7 +192,7 @@ class CommunicationPreferencesCard(Card):
     def _load_purposes(self, contact: ContactView) -> None:
         """One checkbox per purpose ('Marketing texts'), ticked when allowed; hidden while
         the business keeps one purpose (the opt-out toggle says it all then)."""
-        purposes = self._services.settings.purposes
+        purposes = self._service.purposes
         if list(self.purpose_checks) != list(purposes):
             for check in self.purpose_checks.values():
                 check.deleteLater()
@@ -265,23 +267,20 @@ class CommunicationPreferencesCard(Card):
         """Apply the toggle now. Returns True when the database changed (or nothing was due)."""
         if not self.is_dirty() or self._contact is None:
             return True
-        changes = []
-        if self._purposes_dirty():
-            declined = self.declined_choice()
-            changes.append(lambda session: self._set_declined(session, declined))
+        declined = tuple(self.declined_choice()) if self._purposes_dirty() else None
+        change = ConsentChange(declined=declined)
         if self._toggle_dirty() and self.toggle.isChecked():
             confirm = self._offer_confirmation() and self.ask_confirmation(
                 self._contact.display_name
             )
-            changes.append(lambda session: self._opt_out(session, confirm))
+            change = replace(change, opt_out=True, send_confirmation=confirm)
         elif self._toggle_dirty():
             answer = self.ask_reconsent(self._contact.display_name)
             if answer is None:
                 self.discard()  # Cancel: the contact stays opted out
                 return False
-            method, note = answer
-            changes.append(lambda session: self._re_consent(session, method, note))
-        return self._apply(lambda session: [change(session) for change in changes])
+            change = replace(change, re_consent=ReConsent(*answer))
+        return self._apply(change)
 
     def ask_reconsent(self, contact_name: str) -> tuple[str, str] | None:
         """Run the re-consent dialog; (method, note) or None when cancelled. It warns when
@@ -299,7 +298,7 @@ class CommunicationPreferencesCard(Card):
         state = self.state
         if state is None or state.status is ConsentStatus.NO_NUMBER or state.provider_refuses:
             return False
-        return self._services.settings.confirm_opt_outs
+        return self._service.confirmation_offered
 
     def ask_confirmation(self, contact_name: str) -> bool:
         """Send the one opt-out confirmation text? Default answer: No."""
@@ -313,38 +312,12 @@ class CommunicationPreferencesCard(Card):
             "No text",
         )
 
-    def _opt_out(self, session, confirm: bool = False) -> None:  # type: ignore[no-untyped-def]
-        s = self._services
-        preferences.opt_out_by_hand(session, self._contact.id, actor=s.actor, clock=s.clock,  # type: ignore[union-attr]
-                                    send_confirmation=confirm)  # fmt: skip
-
-    def _set_declined(self, session, declined: list[str]) -> None:  # type: ignore[no-untyped-def]
-        s = self._services
-        preferences.set_declined_by_hand(session, self._contact.id, declined,  # type: ignore[union-attr]
-                                         actor=s.actor, clock=s.clock)  # fmt: skip
-
-    def _re_consent(self, session, method: str, note: str) -> None:  # type: ignore[no-untyped-def]
-        s = self._services
-        preferences.re_consent_by_hand(
-            session,
-            self._contact.id,  # type: ignore[union-attr]
-            method=method,
-            note=note,
-            actor=s.actor,
-            clock=s.clock,
-        )
-
-    def _apply(self, change) -> bool:  # type: ignore[no-untyped-def]
-        s = self._services
-        try:
-            with s.db.write() as session:
-                change(session)
-        except UserInputError as exc:
-            self.error.setText(str(exc))
+    def _apply(self, change: ConsentChange) -> bool:
+        outcome = self._service.save(self._contact.id, change)  # type: ignore[union-attr]
+        if not outcome.ok:  # refused (nothing changed), or the contact deleted meanwhile
+            self.error.setText(outcome.message)
             self.error.setVisible(True)
             return False
-        with s.db.read() as session:
-            fresh = contacts.get_contact(session, self._contact.id, s.settings.default_country)  # type: ignore[union-attr]
-        self.load(fresh)
+        self.load(outcome.unwrap())
         self.saved.emit()
         return True

@@ -8,12 +8,16 @@ reply due soon). Deadlines come from ``core.inbox`` (``core.business_days``).
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from trustpager_desktop.core import inbox
 from trustpager_desktop.core.business_days import Urgency
 from trustpager_desktop.core.inbox import ReviewItem
-from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.runner import BackgroundTask
+from trustpager_desktop.usecases.review import ReviewService
+
+log = logging.getLogger("trustpager.ui")
 
 CHECK_EVERY_MS = 5 * 60 * 1000
 
@@ -32,17 +36,21 @@ def alert_text(items: list[ReviewItem]) -> tuple[str, str]:
 
 
 class ReviewEscalation(QObject):
-    """Watches the Needs review list; ``urgent_changed(count)`` drives the red count and
-    ``newly_urgent(items)`` a notification (each reply once per session)."""
+    """Watches the Needs review list; ``urgent_changed(count)`` drives the red count,
+    ``newly_urgent(items)`` a notification (each reply once per session) and ``checked(items)``
+    fires after every check. The list is read off the GUI thread."""
 
     urgent_changed = Signal(int)
     newly_urgent = Signal(list)  # list[ReviewItem]
+    checked = Signal(list)  # list[ReviewItem]: the due-soon and overdue replies now
 
-    def __init__(self, services: AppServices, parent: QObject | None = None) -> None:
+    def __init__(self, service: ReviewService, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._services = services
+        self._service = service
         self._notified: set[int] = set()
         self.urgent: list[ReviewItem] = []
+        self._reading: BackgroundTask | None = None
+        self._check_again = False
         self.timer = QTimer(self)
         self.timer.setInterval(CHECK_EVERY_MS)
         self.timer.timeout.connect(self.check)
@@ -51,11 +59,24 @@ class ReviewEscalation(QObject):
         self.timer.start()
         self.check()
 
-    def check(self) -> list[ReviewItem]:
-        """Read the due-soon and overdue replies now; emit what changed."""
-        s = self._services
-        with s.db.read() as session:
-            urgent = inbox.urgent_reviews(session, s.clock.now(), s.settings.default_country)
+    @property
+    def is_checking(self) -> bool:
+        return self._reading is not None
+
+    def check(self) -> None:
+        """Read the due-soon and overdue replies off the GUI thread; emit what changed. A
+        check asked for while one runs runs once more after it (the latest state wins)."""
+        if self._reading is not None:
+            self._check_again = True
+            return
+        service = self._service  # the pool thread gets the service, never this object
+        self._reading = BackgroundTask(lambda _progress: service.urgent(), self)
+        self._reading.finished.connect(self._show)
+        self._reading.errored.connect(self._failed)
+        self._reading.start()
+
+    def _show(self, urgent: list[ReviewItem]) -> None:
+        self._reading = None
         changed = len(urgent) != len(self.urgent)
         self.urgent = urgent
         if changed:
@@ -64,7 +85,18 @@ class ReviewEscalation(QObject):
         if fresh:
             self._notified.update(i.inbound_id for i in fresh)
             self.newly_urgent.emit(fresh)
-        return urgent
+        self.checked.emit(urgent)
+        self._next()
+
+    def _failed(self, error: Exception) -> None:
+        self._reading = None
+        log.warning("could not read the replies near their deadline: %s", error)
+        self._next()
+
+    def _next(self) -> None:
+        if self._check_again:
+            self._check_again = False
+            self.check()
 
     def is_overdue(self, item: ReviewItem) -> bool:
-        return item.urgency(self._services.clock.now()) is Urgency.OVERDUE
+        return item.urgency(self._service.clock.now()) is Urgency.OVERDUE

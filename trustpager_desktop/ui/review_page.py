@@ -4,7 +4,7 @@ Each reply shows its deadline (10 business days from receipt, US federal holiday
 counted); from two business days before, it is shown in red. While a reply waits,
 automation texts to its number are held (unless Settings turn holding off). Everything
 a sender wrote is shown as plain text. The page reads and decides through
-``core.inbox``; it never writes SQL or calls Twilio itself.
+its ``ReviewService``; it never writes SQL or calls Twilio itself.
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trustpager_desktop.core import inbox
 from trustpager_desktop.core.business_days import Urgency
 from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
 from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.states import ReviewDecision
 from trustpager_desktop.core.timefmt import format_time
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
 from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
@@ -39,12 +37,6 @@ from trustpager_desktop.ui.theme import Tone, tone_colour
 from trustpager_desktop.usecases.review import ReviewLists, ReviewService
 
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-def needs_review_count(services: AppServices) -> int:
-    """How many replies wait for a decision: the number on the navigation badge (Qt-free)."""
-    with services.db.read() as session:
-        return inbox.count_needs_review(session)
 
 
 def _one_line(text: str, limit: int = 120) -> str:
@@ -138,11 +130,11 @@ class ReviewPage(QWidget):
         ),
     }
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: ReviewService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = ReviewService(services)
+        self.service = service
         zone = self._zone
-        self.review_model = ReviewModel(zone, services.clock.now, self)
+        self.review_model = ReviewModel(zone, lambda: service.clock.now(), self)
         self.unknown_model = UnknownSendersModel(zone, self)
         self.review_view = read_only_table(self.review_model)
         self.unknown_view = read_only_table(self.unknown_model)
@@ -293,7 +285,9 @@ class ReviewPage(QWidget):
         self.reason_label.setText(f"Why: {item.reason}")
         self.deadline_label.setText(deadline_text(item, self.service.clock.now()))
         coloured(self.deadline_label, URGENT if self.review_model.is_urgent(item) else Tone.NORMAL)
-        first, second = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        first, second = self._ACTIONS.get(
+            item.classification, self._ACTIONS[ReplyKind.POSSIBLE_OPT_OUT]
+        )
         self.opt_out_button.setText(first[0])
         self.not_opt_out_button.setText(second[0])
 
@@ -303,7 +297,7 @@ class ReviewPage(QWidget):
         item = self.current_item()
         if item is None:
             return
-        actions = self._ACTIONS.get(item.classification, self._ACTIONS["possible_opt_out"])
+        actions = self._ACTIONS.get(item.classification, self._ACTIONS[ReplyKind.POSSIBLE_OPT_OUT])
         decision = actions[which][1]
         result = self.service.decide(item.inbound_id, decision)
         if not result.ok:  # decided meanwhile (perhaps on another desktop): say so, re-read

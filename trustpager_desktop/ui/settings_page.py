@@ -1,7 +1,11 @@
 """Settings: every AppSettings field, grouped. Core validates on Save; a refused value
 is shown beside its field and nothing is stored. The Twilio auth token goes to the
 token store (system keyring, or this session only), never to the database, and is
-never shown back."""
+never shown back.
+
+Settings another desktop saves are shown here as soon as this window runs with them,
+unless the form has unsaved edits: then a banner says so and offers Reload, and nothing
+typed is overwritten."""
 
 from __future__ import annotations
 
@@ -26,16 +30,13 @@ from PySide6.QtWidgets import (
 
 from trustpager_desktop.core import local_settings
 from trustpager_desktop.core import settings as core_settings
-from trustpager_desktop.core.credentials import NO_KEYRING
-from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.replies import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.providers.base import ProviderError
-from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.common import (
     ERROR_COLOUR,
     OK_COLOUR,
     WARNING_COLOUR,
+    bold,
     coloured,
     field_error_label,
     heading,
@@ -43,6 +44,8 @@ from trustpager_desktop.ui.common import (
 )
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
 from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
+from trustpager_desktop.usecases.result import Outcome
+from trustpager_desktop.usecases.settings import SavedSettings, SettingsService, SettingsView
 
 MODE_LABELS = {
     "auto": "Automatic: Twilio when set up, otherwise the sandbox",
@@ -50,6 +53,8 @@ MODE_LABELS = {
     "twilio": "Twilio",
 }
 TOKEN_SAVED_HINT = "A token is saved (hidden). Type a new one to replace it."
+CHANGED_ELSEWHERE = "Settings were changed on another desktop."
+KEYRING_NOTE = "The token is kept in the system keyring, not in the database."
 HOLD_OFF_WARNING = (
     "Holding is off: automation texts go to numbers whose reply may be an opt-out. If it was "
     "one, each of those texts breaks the law (up to $1,500 per text)."
@@ -66,11 +71,12 @@ class SettingsPage(QWidget):
     settings_saved = Signal()
     connection_tested = Signal(str)  # the sentence shown
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    def __init__(self, service: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._services = services
+        self._service = service
         self._job: BackgroundTask | None = None
         self.errors: dict[str, QLabel] = {}
+        self._shown: tuple[object, ...] = ()  # the form as last loaded (see has_unsaved_edits)
         self._build()
         self.load()
 
@@ -195,6 +201,7 @@ class SettingsPage(QWidget):
         column.setContentsMargins(16, 12, 16, 12)
         column.setSpacing(12)
         column.addWidget(heading("Settings", 4))
+        column.addWidget(self._build_banner())
         for box in (twilio, phones, autos, inbox, consent_box, you):
             column.addWidget(box)
         column.addStretch(1)
@@ -209,6 +216,23 @@ class SettingsPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(area, 1)
         layout.addLayout(bottom)
+
+    def _build_banner(self) -> QWidget:
+        """'Settings were changed on another desktop' with Reload: shown instead of
+        overwriting unsaved edits."""
+        self.banner = QWidget()
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.banner_text = coloured(bold(plain_label(CHANGED_ELSEWHERE, wrap=True)),
+                                    WARNING_COLOUR)  # fmt: skip
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setAccessibleName("Reload the settings saved on another desktop")
+        self.reload_button.setToolTip("Show the saved settings; what you typed here is dropped.")
+        self.reload_button.clicked.connect(self.load)
+        row.addWidget(self.banner_text, 1)
+        row.addWidget(self.reload_button)
+        self.banner.setVisible(False)
+        return self.banner
 
     def _build_consent(self) -> QGroupBox:
         """Holds while a reply waits for review, keyword lists, the confirmation text."""
@@ -250,13 +274,15 @@ class SettingsPage(QWidget):
     # -- data ------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Show the saved settings; the token field stays empty (it is never shown back)."""
-        st = self._services.settings
+        """Show the settings in use; the token field stays empty (it is never shown back)."""
+        self.show_view(self._service.view())
+
+    def show_view(self, view: SettingsView) -> None:
+        st = view.settings
         self.mode.setCurrentIndex(max(0, self.mode.findData(st.provider_mode)))
         self.account_sid.setText(st.twilio_account_sid)
         self.auth_token.clear()
-        has_token = bool(st.twilio_account_sid and self._services.tokens.get(st.twilio_account_sid))
-        self.auth_token.setPlaceholderText(TOKEN_SAVED_HINT if has_token else "")
+        self.auth_token.setPlaceholderText(TOKEN_SAVED_HINT if view.token_stored else "")
         self.sender.setText(st.twilio_sender)
         self.country.set_code(st.default_country)
         self.timezone.setCurrentText(st.business_timezone)
@@ -266,7 +292,7 @@ class SettingsPage(QWidget):
         self.poll.setValue(st.poll_interval_seconds)
         self.look_back.setValue(st.inbox_look_back_days)
         self.start_review.setChecked(st.start_replies_need_review)
-        self.user_name.setText(self._services.local.user_name)
+        self.user_name.setText(view.user_name)
         self.user_name.setPlaceholderText(local_settings.default_name())
         self.frequency_cap.setValue(st.automation_texts_per_day)
         self.need_consent.setChecked(st.automations_need_consent)
@@ -280,19 +306,35 @@ class SettingsPage(QWidget):
         self.business_name.setText(st.business_name)
         self.confirmation_text.setPlainText(st.confirmation_text)
         self.confirmation_text_es.setPlainText(st.confirmation_text_es)
-        tokens = self._services.tokens
-        if tokens.keyring_available():
-            self.keyring_note.setText(
-                "The token is kept in the system keyring, not in the database."
-            )
-        else:  # why not (no keyring, or one that keeps secrets as plain text)
-            self.keyring_note.setText(tokens.keyring_problem() or NO_KEYRING)
+        # Else why not the keyring (none, or one that keeps secrets as plain text).
+        self.keyring_note.setText(view.keyring_problem or KEYRING_NOTE)
         for error in self.errors.values():
             error.setVisible(False)
+        self.banner.setVisible(False)
+        self._shown = self._form()
+
+    def _form(self) -> tuple[object, ...]:
+        """Everything a person can type here, as the widgets hold it now."""
+        return (self._form_settings(AppSettings()), self.user_name.text(), self.auth_token.text())
+
+    def has_unsaved_edits(self) -> bool:
+        """Something was typed or changed since the settings were last shown."""
+        return self._form() != self._shown
+
+    def changed_elsewhere(self) -> None:
+        """Another desktop saved settings and this window now runs with them: show them,
+        or, over unsaved edits, the banner (Reload shows them, dropping the edits)."""
+        if self.has_unsaved_edits():
+            self.banner.setVisible(True)
+        else:
+            self.load()
 
     def edited_settings(self) -> AppSettings:
+        return self._form_settings(self._service.current())
+
+    def _form_settings(self, base: AppSettings) -> AppSettings:
         return dataclasses.replace(
-            self._services.settings,
+            base,
             provider_mode=self.mode.currentData(),
             twilio_account_sid=self.account_sid.text().strip(),
             twilio_sender=self.sender.text().strip(),
@@ -318,45 +360,33 @@ class SettingsPage(QWidget):
         )
 
     def save(self) -> bool:
-        """Validate and store; then store the token (if typed) and reload the services."""
+        """Validate and store the form, the name, and the token if one was typed; the
+        window runs with the new settings at once."""
         for error in self.errors.values():
             error.setVisible(False)
-        new = self.edited_settings()
-        token = self.auth_token.text().strip()
-        if token and not new.twilio_account_sid:
-            return self._refuse(
-                "twilio_account_sid", "Enter the Account SID this token belongs to."
-            )
-        s = self._services
-        try:
-            name = local_settings.clean_name(self.user_name.text())  # refused: nothing saved
-            with s.db.write() as session:
-                core_settings.save_settings(session, new, actor=s.actor, clock=s.clock)
-            s.set_user_name(name)  # this computer's file; logged when it changes
-        except UserInputError as exc:
-            return self._refuse(exc.field or "default_country", str(exc))
-        except OSError as exc:
-            return self._refuse("user_name", f"Your name could not be kept on this computer "
-                                f"({exc.strerror or exc}).")  # fmt: skip
-        where = ""
-        if token:
-            where = s.tokens.set(
-                new.twilio_account_sid, token, session_only=self.session_only.isChecked()
-            )
-        s.reload()
+        outcome = self._service.save(
+            self.edited_settings(),
+            user_name=self.user_name.text(),
+            token=self.auth_token.text().strip(),
+            session_only=self.session_only.isChecked(),
+        )
+        if not outcome.ok:
+            return self._refuse(outcome.field or "default_country", outcome.message)
         self.load()
-        message = "Settings saved."
-        if where == "keyring":
-            message += " The auth token is in the system keyring."
-        elif where == "session":
-            message += " The auth token is kept for this session only."
-        warning = s.provider_choice.warning  # e.g. "Twilio ... missing": saved, not working
-        if warning:
-            message += " " + warning
-        coloured(self.result, WARNING_COLOUR if warning else OK_COLOUR)
-        self.result.setText(message)
+        self._show_saved(outcome.unwrap())
         self.settings_saved.emit()
         return True
+
+    def _show_saved(self, saved: SavedSettings) -> None:
+        message = "Settings saved."
+        if saved.token_kept == "keyring":
+            message += " The auth token is in the system keyring."
+        elif saved.token_kept == "session":
+            message += " The auth token is kept for this session only."
+        if saved.warning:  # e.g. "Twilio ... missing": saved, not working yet
+            message += " " + saved.warning
+        coloured(self.result, WARNING_COLOUR if saved.warning else OK_COLOUR)
+        self.result.setText(message)
 
     def _refuse(self, field: str, message: str) -> bool:
         label = self.errors.get(field) or self.errors["default_country"]
@@ -369,20 +399,22 @@ class SettingsPage(QWidget):
     # -- connection test -------------------------------------------------------------
 
     def test_connection(self) -> None:
-        """Ask the current provider to check its credentials, off the GUI thread."""
+        """Ask the provider in use to check its credentials, off the GUI thread."""
         if self._job is not None:
             return
-        provider = self._services.provider_choice.provider
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
-        self._job = run_in_background(provider.test_connection, self._tested, self._test_failed)
+        self._job = run_in_background(self._service.test_connection, self._tested,
+                                      self._test_failed)  # fmt: skip
 
-    def _tested(self, sentence: str) -> None:
-        self._show_test(sentence, OK_COLOUR)
+    def _tested(self, outcome: Outcome[str]) -> None:
+        if outcome.ok:
+            self._show_test(outcome.unwrap(), OK_COLOUR)
+        else:
+            self._show_test(f"Connection failed: {outcome.message}", ERROR_COLOUR)
 
     def _test_failed(self, error: Exception) -> None:
-        reason = error.reason if isinstance(error, ProviderError) else str(error)
-        self._show_test(f"Connection failed: {reason}", ERROR_COLOUR)
+        self._show_test(f"Connection failed: {error}", ERROR_COLOUR)
 
     def _show_test(self, text: str, colour) -> None:  # type: ignore[no-untyped-def]
         self._job = None

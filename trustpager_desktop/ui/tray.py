@@ -19,6 +19,7 @@ from trustpager_desktop import APP_NAME
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.ui.pause import AutomationPause
 from trustpager_desktop.ui.single_instance import bring_to_front
+from trustpager_desktop.usecases.automations import AutomationsService
 
 log = logging.getLogger("trustpager.tray")
 
@@ -54,7 +55,7 @@ class TrayController(QObject):
         self.window = window
         self.services = services
         # Shared with the window's menu and status bar when given, so all show one state.
-        self.pause = pause or AutomationPause(services, self)
+        self.pause = pause or AutomationPause(AutomationsService(services), self)
         self.quitting = False
         self._quit_app = quit_app or QApplication.quit
         self._hidden_hint_shown = False
@@ -72,6 +73,7 @@ class TrayController(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_icon_activated)
         self.pause.changed.connect(self._show_pause)
+        self.pause.ready_changed.connect(lambda _ready: self._show_pause(self.pause.paused))
         self.pause.failed.connect(lambda message: self.notify("Automations", message, error=True))
         self._show_pause(self.pause.paused)
 
@@ -114,7 +116,8 @@ class TrayController(QObject):
         self._quit_app()
 
     def refresh_pause_state(self) -> None:
-        """Tick or untick "Pause automations" from the database (another desktop may change it)."""
+        """Tick or untick "Pause automations" from the database (another desktop may change
+        it); the read runs off the GUI thread and the tick follows when it arrives."""
         self.pause.refresh()
         self._show_pause(self.pause.paused)
 
@@ -122,6 +125,7 @@ class TrayController(QObject):
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
+        self.pause_action.setEnabled(self.pause.ready)  # not until known, nor while saving
         self._paused = paused
         self._update_tooltip()
         self.pause_changed.emit(paused)

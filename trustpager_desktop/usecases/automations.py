@@ -8,9 +8,14 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import auto_queue, automations, opportunities
+from trustpager_desktop.core import auto_queue, automations, consent, opportunities
 from trustpager_desktop.core.automation_pause import automations_paused, set_automations_paused
-from trustpager_desktop.core.automations import AutomationInput, AutomationRow, AutomationView
+from trustpager_desktop.core.automations import (
+    AutomationInput,
+    AutomationRow,
+    AutomationView,
+    EnrollResult,
+)
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.usecases.base import ScreenService
 from trustpager_desktop.usecases.result import Outcome, attempt
@@ -34,6 +39,34 @@ class AutomationsOverview:
     queue: QueueView
     paused: bool
     stages: tuple[str, ...]  # opportunity stages, for a schedule's audience
+
+
+@dataclass(frozen=True)
+class EnrolChoice:
+    """An automation contacts can be enrolled in, as the Enrol dialog lists it."""
+
+    id: int
+    name: str
+    enabled: bool
+    purpose: str
+
+    @property
+    def label(self) -> str:
+        return self.name if self.enabled else f"{self.name} (disabled)"
+
+
+@dataclass(frozen=True)
+class EnrolOptions:
+    """What the Enrol dialog shows: the automations, and for each purpose they serve the
+    warning about the chosen contacts ('' when every text may go), from the one consent
+    state, so choosing another automation needs no further read."""
+
+    choices: tuple[EnrolChoice, ...]
+    warnings: dict[str, str]
+
+    def warning_for(self, automation_id: int | None) -> str:
+        choice = next((c for c in self.choices if c.id == automation_id), None)
+        return self.warnings.get(choice.purpose, "") if choice is not None else ""
 
 
 class AutomationsService(ScreenService):
@@ -91,8 +124,33 @@ class AutomationsService(ScreenService):
 
         return self._published(attempt(write))
 
-    def paused(self) -> bool:
+    def enrol_options(self, contact_ids: Sequence[int]) -> EnrolOptions:
+        """The automations and the consent warning per purpose, in one short session."""
         with self.db.read() as s:
+            choices = tuple(
+                EnrolChoice(view.id, view.name, view.enabled, view.purpose)
+                for view in automations.list_automations(s)
+            )
+            warnings = {
+                purpose: consent.describe_audience(
+                    list(consent.contact_states(s, contact_ids, purpose=purpose).values())
+                )
+                for purpose in {c.purpose for c in choices}
+            }
+        return EnrolOptions(choices, warnings)
+
+    def enroll(self, automation_id: int, contact_ids: Sequence[int]) -> Outcome[EnrollResult]:
+        """Enrol contacts; refused in words when the automation is disabled or gone."""
+        outcome = attempt(
+            lambda: automations.enroll_contacts(
+                self.db, automation_id, contact_ids, actor=self.actor, clock=self.clock
+            )
+        )
+        return self._published(outcome)
+
+    def paused(self) -> bool:
+        """The pause flag: one round trip (no BEGIN/ROLLBACK), read off the GUI thread."""
+        with self.db.read(snapshot=False) as s:
             return automations_paused(s)
 
     def set_paused(self, paused: bool) -> Outcome[bool]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
 from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactView
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.usecases.base import ScreenService
@@ -17,6 +20,27 @@ class ContactsPage:
 
     rows: tuple[ContactRow, ...]
     total: int
+
+
+# A search's count stops here: "10,000+ contacts found" says enough, and counting every
+# match of a common word would cost more than the search.
+SEARCH_COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class ContactSearch:
+    """What the browser lists: the search box's text, the order, and the "No consent on
+    record" filter. Frozen, so a read on a worker thread uses the search it was given."""
+
+    query: str = ""
+    sort: str = "name"
+    descending: bool = False
+    no_consent: bool = False
+
+    @property
+    def searching(self) -> bool:
+        """A search or a filter: its count is capped and says "found"."""
+        return bool(self.query) or self.no_consent
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,45 @@ class ContactsService(ScreenService):
             )
             total = contacts.count_contacts(s, query, self.region)
         return ContactsPage(tuple(rows), total)
+
+    def rows(self, search: ContactSearch, offset: int, limit: int) -> tuple[ContactRow, ...]:
+        """One page of the browser's rows (any thread: one statement, no BEGIN/ROLLBACK)."""
+        with self.db.read(snapshot=False) as s:
+            return tuple(self._rows(s, search, offset, limit))
+
+    def first_page(self, search: ContactSearch, limit: int) -> ContactsPage:
+        """The first page of a search and its count (capped at ``SEARCH_COUNT_CAP`` + 1
+        while searching), in one session: what the browser shows once a search is in."""
+        with self.db.read(snapshot=False) as s:
+            rows = self._rows(s, search, 0, limit)
+            cap = SEARCH_COUNT_CAP + 1 if search.searching else None
+            total = contacts.count_contacts(
+                s, search.query, self.region, cap=cap, no_consent=search.no_consent
+            )
+        return ContactsPage(tuple(rows), total)
+
+    def _rows(self, s: Session, search: ContactSearch, offset: int, limit: int) -> list[ContactRow]:
+        settings = self.settings
+        return contacts.search_contacts(
+            s, search.query, offset=offset, limit=limit, sort=search.sort,
+            descending=search.descending, default_region=settings.default_country,
+            settings=settings, no_consent=search.no_consent,
+        )  # fmt: skip
+
+    def contact(self, contact_id: int) -> Outcome[ContactView]:
+        """One contact as the edit dialog fills it; ``gone`` when it was deleted."""
+
+        def read() -> ContactView:
+            with self.db.read() as s:
+                return contacts.get_contact(s, contact_id, self.region)
+
+        return attempt(read)
+
+    def page_data(self, contact_id: int) -> ContactPageData:
+        """Everything the contact page shows, in five round trips (any thread). Raises
+        NotFoundError when the contact no longer exists."""
+        with self.db.read(snapshot=False) as s:
+            return load_contact_page(s, contact_id, self.settings)
 
     def contact_page(self, contact_id: int) -> Outcome[ContactPageView]:
         """Everything the contact page shows; ``gone`` when the contact was deleted."""

@@ -21,7 +21,8 @@ class Conversation:
 
 class MessagingService(ScreenService):
     def conversation(self, contact_id: int, phone_e164: str | None) -> Conversation:
-        with self.db.read() as s:
+        """The contact's messages and their number's delivery failures (any thread)."""
+        with self.db.read(snapshot=False) as s:
             items = conversation.conversation_for_contact(s, contact_id)
             problem = delivery.delivery_problem(s, phone_e164)
         return Conversation(tuple(items), problem)
@@ -39,3 +40,28 @@ class MessagingService(ScreenService):
         )
         self.publish({topic.MESSAGES})
         return outcome
+
+    def clear_delivery_block(self, phone_e164: str) -> Outcome[delivery.DeliveryProblem]:
+        """A person says the number can receive texts again: forget its failures (logged).
+        Fails (``message``) when nothing is recorded against the number."""
+        outcome = attempt(
+            lambda: delivery.clear_block(
+                self.db, phone_e164, actor=self.actor, clock=self.clock,
+                default_region=self.region,
+            )
+        )  # fmt: skip
+        if outcome.ok:
+            self.publish({topic.MESSAGES, topic.ACTIVITY})
+        return outcome
+
+    @property
+    def can_simulate_replies(self) -> bool:
+        """The sandbox provider (no Twilio account set up) can pretend a contact replied."""
+        return self._app.provider_choice.is_sandbox
+
+    def simulate_reply(self, from_number: str, body: str) -> None:
+        """Sandbox only: leave a reply from ``from_number`` for the inbox poller to find."""
+        if self.can_simulate_replies:
+            self._app.provider_choice.provider.simulate_reply(  # type: ignore[attr-defined]  # sandbox only
+                from_number=from_number, body=body
+            )

@@ -37,13 +37,21 @@ def test_unfiltered_pages_are_newest_first_without_gaps_or_duplicates(db, clock)
 
 
 def test_kind_contact_and_automation_filters_pick_the_right_entries(db, clock):
-    seed_log(db, clock, 20, kinds=("opt_out", "manual_send"), contact_ids=(1, 2, 3, 4))
+    seed_log(
+        db,
+        clock,
+        20,
+        kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND),
+        contact_ids=(1, 2, 3, 4),
+    )
     with db.read() as s:
-        opt_outs = query_entries(s, LogFilter(kinds=("opt_out",)), limit=100).entries
+        opt_outs = query_entries(s, LogFilter(kinds=(ActivityKind.OPT_OUT,)), limit=100).entries
         contact_2 = query_entries(s, LogFilter(contact_id=2), limit=100).entries
-        both = query_entries(s, LogFilter(kinds=("manual_send",), contact_id=2), limit=100)
+        both = query_entries(
+            s, LogFilter(kinds=(ActivityKind.MANUAL_SEND,), contact_id=2), limit=100
+        )
         automation = query_entries(s, LogFilter(automation_id=7), limit=100).entries
-        assert count_entries(s, LogFilter(kinds=("opt_out",))) == 10
+        assert count_entries(s, LogFilter(kinds=(ActivityKind.OPT_OUT,))) == 10
     assert [e.summary for e in opt_outs] == [f"entry {i}" for i in range(18, -1, -2)]
     assert {e.contact_id for e in contact_2} == {2} and len(contact_2) == 5
     assert [e.summary for e in both.entries] == [
@@ -119,9 +127,12 @@ def test_text_search_scans_a_bounded_slice_and_hands_back_a_cursor(db, clock):
 
 
 def test_newer_entries_are_only_those_above_the_last_seen(db, clock):
-    seed_log(db, clock, 5, kinds=("opt_out", "manual_send"))
+    seed_log(db, clock, 5, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND))
     with db.read() as s:
-        assert [e.id for e in newer_entries(s, LogFilter(kinds=("opt_out",)), 2)] == [5, 3]
+        assert [e.id for e in newer_entries(s, LogFilter(kinds=(ActivityKind.OPT_OUT,)), 2)] == [
+            5,
+            3,
+        ]
         assert [e.id for e in newer_entries(s, None, 2, up_to_id=4)] == [4, 3]
 
 

@@ -11,7 +11,7 @@ from tests.support.contacts import add_contact
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, QueueStatus
 from trustpager_desktop.store.models import (
     ActivityEntry,
     Automation,
@@ -108,7 +108,7 @@ def test_enrol_creates_items_with_cumulative_due_times_and_logs(db, clock):
     offsets = [item.due_at - clock.now() for item in items]
     hour, day = timedelta(hours=1), timedelta(days=1)
     assert offsets == [timedelta(0), hour, hour, hour + day, hour + day]
-    assert [i.status for i in items] == ["pending"] * 5
+    assert [i.status for i in items] == [QueueStatus.PENDING] * 5
     assert logged.contact_id == cid and "Reminder" in logged.summary
 
 
@@ -141,9 +141,11 @@ def test_a_finished_enrolment_is_closed_and_the_contact_may_be_enrolled_again(db
         view = automations.create_automation(s, REMINDER, clock=clock)
         cid = add_contact(s, clock, "Ann", "Lee", company="Acme", phone="(415) 555-0101")
         automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
-        s.execute(update(QueueItem).where(QueueItem.step_position < 5).values(status="done"))
+        s.execute(
+            update(QueueItem).where(QueueItem.step_position < 5).values(status=QueueStatus.DONE)
+        )
         busy = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
-        s.execute(update(QueueItem).values(status="sent"))  # the last step went out
+        s.execute(update(QueueItem).values(status=QueueStatus.SENT))  # the last step went out
         again = automations.enroll(s, view.id, Audience(contact_ids=(cid,)), actor="t", clock=clock)
     assert busy.already_enrolled == [cid] and again.enrolled == [cid]
     with db.read() as s:

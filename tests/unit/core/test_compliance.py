@@ -13,6 +13,7 @@ from tests.support.history import History
 from tests.support.records import tamper
 from trustpager_desktop.core import compliance
 from trustpager_desktop.core.errors import UserInputError
+from trustpager_desktop.core.states import ReviewDecision
 from trustpager_desktop.store.models import ActivityEntry, OutboundMessage
 
 NY = "America/New_York"
@@ -68,7 +69,7 @@ def test_a_review_wait_is_timed_to_the_decision_and_the_opt_out_with_it(history,
     history.at(ny(2026, 11, 1)).contact("Ann", "+14155550101")
     history.contact("Ben", "+14155550102")
     sid = history.at(ny(2026, 11, 2, 10)).reply("+14155550101", "leave me alone")
-    history.at(ny(2026, 11, 20, 11)).decide(sid, "opt_out", actor="Dana")
+    history.at(ny(2026, 11, 20, 11)).decide(sid, ReviewDecision.OPT_OUT, actor="Dana")
     history.at(ny(2026, 11, 30, 10)).reply("+14155550102", "no more texts please")
     report = report_for(db)
     decided, waiting = report.reviews

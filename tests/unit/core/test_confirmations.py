@@ -10,6 +10,7 @@ from tests.support.contacts import add_contact
 from trustpager_desktop.core import confirmations, preferences
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.settings import AppSettings, load_settings, save_settings
+from trustpager_desktop.core.states import ConfirmationStatus
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import OptOutConfirmation, OutboundMessage
 
@@ -50,7 +51,7 @@ def test_a_requested_confirmation_is_sent_once_however_often_the_sender_runs(db,
     assert (first.sent, second.sent) == (1, 0)
     [(to, body)] = _texts(db)
     assert to == "+14155550101" and "unsubscribed" in body
-    assert _statuses(db) == ["sent"]
+    assert _statuses(db) == [ConfirmationStatus.SENT]
 
 
 def test_past_five_minutes_the_confirmation_is_not_sent(db, clock):
@@ -60,7 +61,7 @@ def test_past_five_minutes_the_confirmation_is_not_sent(db, clock):
     report = confirmations.send_due_confirmations(db, gateway, clock=clock)
     assert (report.sent, report.expired) == (0, 1)
     assert _texts(db) == []
-    assert _statuses(db) == ["expired"]
+    assert _statuses(db) == [ConfirmationStatus.EXPIRED]
 
 
 def test_no_confirmation_once_the_number_consents_again(db, clock):

@@ -28,9 +28,13 @@ def test_manual_opt_out_sets_flag_event_and_log_in_one_transaction(db, clock):
     with db.read() as s:
         c = s.get(Contact, cid)
         assert c.sms_opted_out and c.sms_opted_out_at == clock.now()
-        assert c.sms_opt_out_source == "manual_toggle"
+        assert c.sms_opt_out_source == ConsentSource.MANUAL_TOGGLE
         event = s.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == cid)).one()
-        assert (event.kind, event.actor, event.phone_e164) == ("opt_out", "Ann", "+14155550101")
+        assert (event.kind, event.actor, event.phone_e164) == (
+            ConsentEventKind.OPT_OUT,
+            "Ann",
+            "+14155550101",
+        )
         assert _count(s, ActivityEntry, kind=ActivityKind.OPT_OUT, contact_id=cid) == 1
         assert not consent.may_automation_text(s, cid, c.phone_e164).allowed
 
@@ -116,7 +120,7 @@ def test_stop_from_unknown_number_is_remembered_for_contacts_created_later(db, c
     cid = add_contact(db, clock, "Late", phone="415 555 0177")
     with db.read() as s:
         c = s.get(Contact, cid)
-        assert c.sms_opted_out and c.sms_opt_out_source == "number_suppression"
+        assert c.sms_opted_out and c.sms_opt_out_source == ConsentSource.NUMBER_SUPPRESSION
         assert "opted out earlier" in activity.for_contact(s, cid)[0].summary
 
 
@@ -278,10 +282,12 @@ def test_batch_opt_out_makes_the_records_the_single_form_makes_one_after_another
         consent.re_consent_number(s, "+14155550177", message_sid="SM0", received_at=clock.now(),
                                   body="START", clock=clock)  # fmt: skip
     items = [
-        consent.NumberOptOut("+14155550101", "stop_reply", "Inbox", "STOP", "SM1"),
-        consent.NumberOptOut("+14155550188", "stop_reply", "Inbox", "stop", "SM2"),
-        consent.NumberOptOut("+14155550101", "stop_reply", "Inbox", "STOP again", "SM3"),
-        consent.NumberOptOut("+14155550177", "stop_reply", "Inbox", "QUIT", "SM4"),
+        consent.NumberOptOut("+14155550101", ConsentSource.STOP_REPLY, "Inbox", "STOP", "SM1"),
+        consent.NumberOptOut("+14155550188", ConsentSource.STOP_REPLY, "Inbox", "stop", "SM2"),
+        consent.NumberOptOut(
+            "+14155550101", ConsentSource.STOP_REPLY, "Inbox", "STOP again", "SM3"
+        ),
+        consent.NumberOptOut("+14155550177", ConsentSource.STOP_REPLY, "Inbox", "QUIT", "SM4"),
     ]
     with db.write() as s:
         results = consent.opt_out_numbers(s, items, clock=clock)

@@ -23,8 +23,15 @@ from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.consent import AutomationAnswer, ConsentStatus, Severity
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.settings import AppSettings
-from trustpager_desktop.core.states import ConsentSource, ReviewStatus
+from trustpager_desktop.core.states import (
+    ConsentSource,
+    MessageOrigin,
+    MessageStatus,
+    ReviewStatus,
+    SuppressionResult,
+)
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMessage
 
@@ -36,7 +43,7 @@ NY = "America/New_York"  # the default business time zone
 def _pending_reply(s: Session, e164: str, when: datetime, sid: str = "SMp1") -> None:
     s.add(InboundMessage(sid=sid, from_number=e164, from_e164=e164, to_number="+1", body="pls stop",
                          date_sent=when, fetched_at=when, processed_at=when,
-                         classification="possible_opt_out", review_status=ReviewStatus.PENDING))  # fmt: skip
+                         classification=ReplyKind.POSSIBLE_OPT_OUT, review_status=ReviewStatus.PENDING))  # fmt: skip
     s.flush()
 
 
@@ -44,9 +51,9 @@ def _automation_texts(s: Session, contact_id: int, times: list[datetime]) -> Non
     if not times:
         return
     rows = [
-        {"contact_id": contact_id, "to_e164": ANN, "body": "hi", "origin": "automation",
-         "action_type": "send_sms", "suppression_checked": True, "suppression_result": "allowed",
-         "recipient_opted_out": False, "status": "sent", "provider": "sandbox", "segments": 1,
+        {"contact_id": contact_id, "to_e164": ANN, "body": "hi", "origin": MessageOrigin.AUTOMATION,
+         "action_type": "send_sms", "suppression_checked": True, "suppression_result": SuppressionResult.ALLOWED,
+         "recipient_opted_out": False, "status": MessageStatus.SENT, "provider": "sandbox", "segments": 1,
          "encoding": "GSM-7", "attempts": 1, "created_at": t, "updated_at": t}
         for t in times
     ]  # fmt: skip
@@ -241,11 +248,11 @@ def test_frequency_cap_can_be_left_out_by_a_recheck(db, clock):
 def test_stale_reply_names_both_times():
     times = consent.ConsentTimes(opt_out=datetime(2026, 11, 26, 15, 3, tzinfo=UTC), opt_in=None)
     start = datetime(2026, 11, 26, 15, 2, tzinfo=UTC)
-    assert consent.stale_reply("opt_in", start, times, "America/New_York") == (
+    assert consent.stale_reply(ReplyKind.OPT_IN, start, times, "America/New_York") == (
         "START of 10:02:00 EST older than STOP of 10:03:00 EST: no change"
     )
-    assert consent.stale_reply("opt_in", start + timedelta(minutes=2), times, "UTC") is None
-    assert consent.stale_reply("opt_out", start, times, "UTC") is None  # no START on record
+    assert consent.stale_reply(ReplyKind.OPT_IN, start + timedelta(minutes=2), times, "UTC") is None
+    assert consent.stale_reply(ReplyKind.OPT_OUT, start, times, "UTC") is None  # no START on record
 
 
 # ---- the rule and the screen never disagree (hypothesis) ----------------------------------
@@ -290,7 +297,9 @@ def test_the_rule_and_every_screen_agree(sqlite_db, w):
                                        for m in range(w["sent_today"][i])])  # fmt: skip
             ids.append((cid, phone))
         for e164 in sorted(w["suppressed"]):
-            consent.hold_number(s, consent.NumberOptOut(e164, "import", "t"), clock=clock)
+            consent.hold_number(
+                s, consent.NumberOptOut(e164, ConsentSource.IMPORT, "t"), clock=clock
+            )
         for e164 in w["blocked"]:
             consent.record_provider_block(
                 s, e164, source=ConsentSource.STOP_REPLY, at=NOW, clock=clock

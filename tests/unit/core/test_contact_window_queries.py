@@ -13,7 +13,7 @@ from trustpager_desktop.core import conversation, opportunities, preferences
 from trustpager_desktop.core.contact_tasks import tasks_for_contact
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
 from trustpager_desktop.core.gateway import AutomationOrigin, ManualOrigin, OutboundGateway
-from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.core.states import ConsentEventKind, ConsentSource
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import ConsentEvent, Contact, InboundMessage, Opportunity, Task
 
@@ -110,6 +110,6 @@ def test_preferences_opt_out_and_reconsent_by_hand(db, clock):
         events = list(s.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
         assert not s.get(Contact, cid).sms_opted_out
     assert [(e.kind, e.source, e.method) for e in events] == [
-        ("opt_out", ConsentSource.MANUAL_TOGGLE, None),
-        ("re_consent", ConsentSource.MANUAL_TOGGLE, "written"),
+        (ConsentEventKind.OPT_OUT, ConsentSource.MANUAL_TOGGLE, None),
+        (ConsentEventKind.RE_CONSENT, ConsentSource.MANUAL_TOGGLE, "written"),
     ]

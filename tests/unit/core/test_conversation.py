@@ -8,6 +8,7 @@ from datetime import timedelta
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import conversation
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import InboundMessage
 
@@ -45,7 +46,7 @@ def test_a_reply_shows_for_every_contact_with_the_number_and_our_texts_only_for_
         ("outbound", "Your invoice"),
         ("inbound", "Thanks!"),
     ]
-    assert for_shop[0].origin == "Manual, by Jo" and for_shop[0].status == "sent"
+    assert for_shop[0].origin == "Manual, by Jo" and for_shop[0].status == MessageStatus.SENT
 
 
 def test_a_long_conversation_shows_its_newest_messages_oldest_first(db, clock):

@@ -95,8 +95,9 @@ def test_status_on_a_headless_machine_uses_the_token_file(tmp_path, monkeypatch,
 def test_the_settings_page_says_why_the_keyring_is_not_used(qtbot, sqlite_db, plaintext_keyring):
     from trustpager_desktop.services import AppServices
     from trustpager_desktop.ui.settings_page import SettingsPage
+    from trustpager_desktop.usecases.settings import SettingsService
 
-    page = SettingsPage(AppServices(sqlite_db))
+    page = SettingsPage(SettingsService(AppServices(sqlite_db)))
     qtbot.addWidget(page)
     page.load()
     assert "keeps secrets as plain text" in page.keyring_note.text()

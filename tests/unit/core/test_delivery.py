@@ -9,6 +9,7 @@ from tests.support.contacts import add_contact
 from trustpager_desktop.core import delivery
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.gateway import ManualOrigin, OutboundGateway
+from trustpager_desktop.core.states import DeliveryStatus
 from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 
@@ -30,11 +31,11 @@ def _listed(clock, sid: str, status: str, code: int | None = None) -> MessageRec
 
 
 def test_twilio_statuses_read_as_plain_words():
-    assert delivery.from_provider("read") == "delivered"
-    assert delivery.from_provider("canceled") == "failed"
+    assert delivery.from_provider("read") == DeliveryStatus.DELIVERED
+    assert delivery.from_provider("canceled") == DeliveryStatus.FAILED
     assert delivery.from_provider("receiving") is None
     assert delivery.label(delivery.from_provider("undelivered"), 30006) == "Not delivered (30006)"
-    assert delivery.label("delivered", 30006) == "Delivered"
+    assert delivery.label(DeliveryStatus.DELIVERED, 30006) == "Delivered"
     assert delivery.label(None) == ""
 
 
@@ -47,7 +48,7 @@ def test_a_delivery_status_only_moves_forward_so_a_late_listing_changes_nothing(
         delivery.DeliveryUpdate()
     )
     with db.read() as s:
-        assert delivery.delivery_for_sids(s, [sid]) == {sid: ("delivered", None)}
+        assert delivery.delivery_for_sids(s, [sid]) == {sid: (DeliveryStatus.DELIVERED, None)}
 
 
 def test_a_landline_is_blocked_after_two_failures_in_a_row_and_a_delivery_resets(db, clock):

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from trustpager_desktop.core import demo
 from trustpager_desktop.core.optout_audit import audit
+from trustpager_desktop.core.states import ConsentEventKind
 from trustpager_desktop.store.models import Automation, ConsentEvent, Contact, Opportunity
 
 
@@ -33,7 +34,7 @@ def test_its_opt_outs_are_real_consent_history_that_the_audit_accepts(db, clock)
         kinds = list(s.scalars(select(ConsentEvent.kind).order_by(ConsentEvent.id)))
         result = audit(s)
     assert opted_out == 4  # five opt-outs, one of whom asked for texts again
-    assert sorted(kinds) == ["opt_out"] * 5 + ["re_consent"]
+    assert sorted(kinds) == [ConsentEventKind.OPT_OUT] * 5 + [ConsentEventKind.RE_CONSENT]
     assert result.mismatches == [] and result.contacts_opted_out == 4
 
 
@@ -41,6 +42,10 @@ def test_the_opt_outs_happened_in_the_weeks_before_the_day_it_was_filled(db, clo
     _fill(db, clock)
     with db.read() as s:
         received = list(
-            s.scalars(select(ConsentEvent.received_at).where(ConsentEvent.kind == "opt_out"))
+            s.scalars(
+                select(ConsentEvent.received_at).where(
+                    ConsentEvent.kind == ConsentEventKind.OPT_OUT
+                )
+            )
         )
     assert len(received) == 5 and all(at < clock.now() for at in received)

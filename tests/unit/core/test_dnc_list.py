@@ -10,6 +10,7 @@ from tests.support.records import add_contact, opt_out, write_csv
 from trustpager_desktop.core import consent, dnc_list, exports, optout_audit
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.store.models import (
     ActivityEntry,
     ConsentEvent,
@@ -74,12 +75,18 @@ def test_contacts_with_a_listed_number_are_opted_out_and_unknown_numbers_held(db
         states = consent.contact_states(s, [ann, twin, bob])
         assert [states[c].opted_out for c in (ann, twin, bob)] == [True, True, False]
         events = s.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
-        entries = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "opt_out")).all()
-        summary = s.scalars(select(ActivityEntry).where(ActivityEntry.kind == "import")).one()
+        entries = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.OPT_OUT)
+        ).all()
+        summary = s.scalars(
+            select(ActivityEntry).where(ActivityEntry.kind == ActivityKind.IMPORT)
+        ).one()
         assert optout_audit.audit(s).mismatches == []  # the proof rebuilds the same state
     assert [(e.contact_id, e.phone_e164) for e in events] == [
         (ann, ANN), (twin, ANN), (None, NEW1), (None, NEW2)]  # fmt: skip
-    assert {(e.source, e.evidence, e.actor) for e in events} == {("dnc_list", source, "Maria")}
+    assert {(e.source, e.evidence, e.actor) for e in events} == {
+        (ConsentSource.DNC_LIST, source, "Maria")
+    }
     assert [e.summary for e in entries] == [
         f"Opted out of SMS by {source}",
         f"Opted out of SMS by {source}",
@@ -120,7 +127,9 @@ def test_one_bad_row_imports_nothing_unless_good_rows_is_asked(db, clock, tmp_pa
     good = _import(db, clock, path, mode="good_rows")
     assert (good.contacts_opted_out, good.numbers_suppressed, len(good.bad_rows)) == (1, 2, 1)
     with db.read() as s:
-        details = s.scalars(select(ActivityEntry.details).where(ActivityEntry.kind == "import"))
+        details = s.scalars(
+            select(ActivityEntry.details).where(ActivityEntry.kind == ActivityKind.IMPORT)
+        )
         assert '"bad_lines":[7]' in details.one()
 
 

@@ -10,7 +10,7 @@ from trustpager_desktop.core import consent, exports
 from trustpager_desktop.core.activity_query import LogFilter
 from trustpager_desktop.core.credentials import TokenStore
 from trustpager_desktop.core.progress import Cancelled
-from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.core.states import ActivityKind, ConsentSource
 from trustpager_desktop.services import AppServices
 
 TOKEN = "tok_SECRET_0123456789abcdef"  # noqa: S105 - a test value
@@ -32,13 +32,15 @@ def test_ordinary_cells_are_left_alone(safe):
 
 
 def test_log_export_follows_the_filter_and_neutralises_cells(db, clock, tmp_path):
-    seed_log(db, clock, 6, kinds=("opt_out", "manual_send"), contact_ids=(1, 2))
+    seed_log(
+        db, clock, 6, kinds=(ActivityKind.OPT_OUT, ActivityKind.MANUAL_SEND), contact_ids=(1, 2)
+    )
     cid = add_contact(db, clock, '=HYPERLINK("http://x")', phone="+1 415 555 0101")
     path = tmp_path / "log.csv"
     with db.read() as s:
-        assert exports.export_log(s, LogFilter(kinds=("opt_out",)), path) == 3
+        assert exports.export_log(s, LogFilter(kinds=(ActivityKind.OPT_OUT,)), path) == 3
         exports.export_log(
-            s, LogFilter(kinds=("contact_created",), contact_id=cid), tmp_path / "c.csv"
+            s, LogFilter(kinds=(ActivityKind.CONTACT_CREATED,), contact_id=cid), tmp_path / "c.csv"
         )
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM so Excel reads UTF-8
     rows = _read(path)

@@ -20,6 +20,7 @@ from trustpager_desktop.core.gateway import (
     Status,
     origin_label,
 )
+from trustpager_desktop.core.states import MessageOrigin
 from trustpager_desktop.providers.base import FailureKind
 from trustpager_desktop.providers.sandbox_provider import SandboxProvider
 from trustpager_desktop.store.models import OutboundMessage
@@ -51,7 +52,7 @@ def test_an_automation_text_to_an_opted_out_contact_is_never_handed_to_the_provi
     assert (outcome.status, outcome.recipient_opted_out) == (Status.SUPPRESSED, True)
     assert provider.sent == []
     (message,) = _messages(db)
-    assert message.status == Status.SUPPRESSED and message.origin == "automation"
+    assert message.status == Status.SUPPRESSED and message.origin == MessageOrigin.AUTOMATION
 
 
 def test_a_manual_text_to_an_opted_out_contact_goes_and_is_recorded_as_such(
@@ -63,7 +64,7 @@ def test_a_manual_text_to_an_opted_out_contact_goes_and_is_recorded_as_such(
     assert [m.to_number for m in provider.sent] == [ANN]
     (message,) = _messages(db)
     assert (message.origin, message.actor, message.provider_sid) == (
-        "manual",
+        MessageOrigin.MANUAL,
         "Dana",
         outcome.provider_sid,
     )

@@ -10,6 +10,7 @@ from tests.support.records import write_csv
 from trustpager_desktop.core import contacts, exports, imports
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.progress import Cancelled
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent, Contact
 
 MIXED = (
@@ -51,8 +52,8 @@ def test_good_rows_mode_adds_the_good_ones_and_records_import_opt_outs(db, clock
         event = s.scalar(select(ConsentEvent))
         di = s.scalar(select(Contact).where(Contact.first_name == "Di"))
     assert names == ["Ann Lee", "Di Moss"]
-    assert di.sms_opted_out and di.sms_opt_out_source == "import"
-    assert event.source == "import" and "spring list.csv" in event.evidence
+    assert di.sms_opted_out and di.sms_opt_out_source == ConsentSource.IMPORT
+    assert event.source == ConsentSource.IMPORT and "spring list.csv" in event.evidence
 
 
 def test_rows_clashing_with_existing_contacts_are_reported(db, clock, tmp_path):
@@ -251,7 +252,7 @@ def test_yes_in_an_opted_in_column_is_consent_without_a_date(db, clock, tmp_path
     _import(db, clock, write_csv(tmp_path, "name,phone,Opted in\nAnn,415 555 0101,yes\n"))
     with db.read() as s:
         record = contacts.get_contact(s, 1).record
-    assert (record.at, record.source, record.method) == (None, "import", "imported")
+    assert (record.at, record.source, record.method) == (None, ConsentSource.IMPORT, "imported")
 
 
 def test_bad_consent_cells_and_unknown_purposes_are_bad_rows(db, clock, tmp_path):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.support.contacts import add_contact
 from trustpager_desktop.core import consent, inbox
 from trustpager_desktop.core.errors import NotFoundError, UserInputError
-from trustpager_desktop.core.states import ReviewStatus
+from trustpager_desktop.core.states import ReviewDecision, ReviewStatus
 from trustpager_desktop.providers.base import InboundRecord
 from trustpager_desktop.store.models import Contact, InboundMessage
 
@@ -121,19 +121,19 @@ def _held_reply(db, clock) -> tuple[int, int]:
 
 def test_a_reviewed_opt_out_opts_the_contact_out_and_is_decided_once(db, clock):
     ann, inbound_id = _held_reply(db, clock)
-    outcome = inbox.decide_review(db, inbound_id, "opt_out", "Dana", clock)
+    outcome = inbox.decide_review(db, inbound_id, ReviewDecision.OPT_OUT, "Dana", clock)
     assert (outcome.review_status, outcome.contact_ids) == (ReviewStatus.OPTED_OUT, (ann,))
     with db.read() as s:
         assert s.get(Contact, ann).sms_opted_out and inbox.count_needs_review(s) == 0
     with pytest.raises(UserInputError, match="already reviewed by Dana"):
-        inbox.decide_review(db, inbound_id, "not_opt_out", "Lee", clock)
+        inbox.decide_review(db, inbound_id, ReviewDecision.NOT_OPT_OUT, "Lee", clock)
 
 
 @pytest.mark.parametrize(
     ("decision", "error", "words"),
     [
         ("maybe", UserInputError, "Unknown review decision 'maybe'"),
-        ("re_consent", UserInputError, "'re_consent' does not apply to this reply"),
+        (ReviewDecision.RE_CONSENT, UserInputError, "'re_consent' does not apply to this reply"),
     ],
 )
 def test_a_decision_that_does_not_fit_changes_nothing(db, clock, decision, error, words):
@@ -147,7 +147,7 @@ def test_a_decision_that_does_not_fit_changes_nothing(db, clock, decision, error
 
 def test_deciding_on_a_reply_that_does_not_exist_says_so(db, clock):
     with pytest.raises(NotFoundError, match="no longer exists"):
-        inbox.decide_review(db, 999, "opt_out", "Dana", clock)
+        inbox.decide_review(db, 999, ReviewDecision.OPT_OUT, "Dana", clock)
 
 
 def test_received_time_is_shown_in_the_business_zone():

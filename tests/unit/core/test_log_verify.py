@@ -195,7 +195,7 @@ def _legacy_entries(db, clock, n):
     for i in range(n):
         clock.advance(minutes=1)
         row = {
-            "occurred_at": clock.now(), "recorded_at": clock.now(), "kind": "opt_out",
+            "occurred_at": clock.now(), "recorded_at": clock.now(), "kind": ActivityKind.OPT_OUT,
             "contact_id": None, "contact_name": "", "automation_id": None, "actor": "Old",
             "summary": f"old entry {i}", "details": "{}", "prev_hash": prev,
         }  # fmt: skip

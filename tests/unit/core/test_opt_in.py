@@ -24,6 +24,7 @@ from trustpager_desktop.core.consent import ConsentStatus
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.opt_in import ConsentInput, ConsentRecord
+from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.store.models import ActivityEntry, Contact
 
 NOW = FixedClock().now()  # the shared ``clock`` fixture's time
@@ -138,7 +139,7 @@ def test_typed_dates_and_methods():
 def test_a_manual_re_consent_fills_the_record_with_its_method_and_note(db, clock):
     with db.write() as s:
         cid = _contact(s, clock)
-        consent.opt_out_contact(s, s.get(Contact, cid), source="manual_toggle", actor="Jo",
+        consent.opt_out_contact(s, s.get(Contact, cid), source=ConsentSource.MANUAL_TOGGLE, actor="Jo",
                                 clock=clock)  # fmt: skip
         preferences.re_consent_by_hand(s, cid, method="verbal", note="Asked on the phone",
                                        actor="Kim", clock=clock)  # fmt: skip
@@ -154,7 +155,7 @@ def test_a_start_reply_fills_the_record_as_a_keyword_reply_at_the_reply_time(db,
     with db.write() as s:
         cid = _contact(s, clock)
         other = _contact(s, clock, "Ben", BEN)
-        consent.opt_out_number(s, ANN, source="stop_reply", actor="Inbox", clock=clock)
+        consent.opt_out_number(s, ANN, source=ConsentSource.STOP_REPLY, actor="Inbox", clock=clock)
         consent.re_consent_number(s, ANN, message_sid="SMstart", received_at=sent,
                                   body="Start", actor="Inbox", clock=clock)  # fmt: skip
         # YES from a contact nobody opted out is consent by keyword reply too.
@@ -187,7 +188,7 @@ def test_the_setting_skips_contacts_without_a_record_through_the_one_state(db, c
         # A bare number (a confirmation text, the inbox) has no record to ask for.
         assert consent.consent_state(s, None, ANN).automation_allowed
         # Opt-outs still come first and say so.
-        consent.opt_out_contact(s, s.get(Contact, bare), source="manual_toggle", actor="Jo",
+        consent.opt_out_contact(s, s.get(Contact, bare), source=ConsentSource.MANUAL_TOGGLE, actor="Jo",
                                 clock=clock)  # fmt: skip
         assert _decide(s, clock, bare, None).reason == consent.REASON_OPTED_OUT
 
@@ -231,7 +232,7 @@ def test_an_opt_out_covers_every_purpose(db, clock):
         _save(s, sms_purposes="Marketing; Reminders")
         ann = _contact(s, clock)
         ids = [_automation(s, clock, "Promo"), _automation(s, clock, "Visit", "Reminders")]
-        consent.opt_out_contact(s, s.get(Contact, ann), source="stop_reply", actor="In",
+        consent.opt_out_contact(s, s.get(Contact, ann), source=ConsentSource.STOP_REPLY, actor="In",
                                 clock=clock)  # fmt: skip
         for automation_id in ids:
             decision = _decide(s, clock, ann, automation_id)

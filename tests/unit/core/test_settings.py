@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from trustpager_desktop.core.errors import UserInputError
 from trustpager_desktop.core.settings import AppSettings, load_settings, save_settings
+from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import ActivityEntry
 
 
@@ -28,7 +29,7 @@ def test_saved_settings_survive_and_changes_are_logged(db, clock):
         45,
         True,
     )
-    assert entry.kind == "settings_change" and "Inbox check interval" in entry.summary
+    assert entry.kind == ActivityKind.SETTINGS_CHANGE and "Inbox check interval" in entry.summary
 
 
 @pytest.mark.parametrize(

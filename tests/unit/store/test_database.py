@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from trustpager_desktop.core import activity
-from trustpager_desktop.core.states import ActivityKind
+from trustpager_desktop.core.states import ActivityKind, QueueStatus
 from trustpager_desktop.store.database import Database, DatabaseError, resolve_database_url
 from trustpager_desktop.store.migrate import current_revision, head_revision, include_name
 from trustpager_desktop.store.models import Base
@@ -164,6 +164,7 @@ def test_migration_0008_gives_earlier_stop_replies_their_twilio_block(tmp_path):
             " message_sid, actor, received_at, recorded_at) VALUES (1, :phone, :kind, :source,"
             " NULL, '', :sid, 'Inbox', :at, :at)"
         )
+        # Literal on purpose: the values as revision 0004 stored them, not today's enums.
         for phone, kind, source, at in (
             ("+14155550101", "opt_out", "stop_reply", "2026-01-01 10:00:00"),
             ("+14155550101", "re_consent", "manual_toggle", "2026-01-02 10:00:00"),
@@ -180,7 +181,7 @@ def test_migration_0008_gives_earlier_stop_replies_their_twilio_block(tmp_path):
             blocks = conn.execute(text("SELECT phone_e164, source FROM provider_blocks")).all()
     finally:
         database.close()
-    assert blocks == [("+14155550101", "stop_reply")]
+    assert blocks == [("+14155550101", "stop_reply")]  # not a state: stored value
 
 
 def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_items(tmp_path):
@@ -241,6 +242,6 @@ def test_upgrade_closes_finished_and_doubled_enrolments_and_leases_in_flight_ite
     db.close()
     assert closed[1] is None  # Ann's first enrolment stays open
     assert closed[2] is not None and str(closed[3]).startswith("2026-11-25 10:00:09")
-    assert items[2][:2] == ("skipped", "skipped: duplicate enrolment (the contact was enrolled "
+    assert items[2][:2] == (QueueStatus.SKIPPED, "skipped: duplicate enrolment (the contact was enrolled "
                             "twice at once)")  # fmt: skip
     assert str(items[1][2]).startswith("2026-11-26 10:02:05")  # the old 2-minute rule

@@ -13,6 +13,7 @@ from trustpager_desktop.core.automation_pause import set_automations_paused
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
 from trustpager_desktop.core.events import ChangeBus
+from trustpager_desktop.core.states import QueueStatus
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.store.change_marker import changed_topics, read_versions
 from trustpager_desktop.store.models import Meta, QueueItem
@@ -61,7 +62,7 @@ def test_machinery_writes_are_not_news(db, clock):
         s.merge(Meta(key="inbox_poller_lease", value="someone"))
     assert changed_topics(before, _versions(db)) == set()
     with db.write() as s:
-        s.execute(update(QueueItem).values(status="skipped"))
+        s.execute(update(QueueItem).values(status=QueueStatus.SKIPPED))
     assert changed_topics(before, _versions(db)) == {topic.AUTOMATIONS}
 
 

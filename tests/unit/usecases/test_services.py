@@ -7,6 +7,7 @@ from tests.support.desktop import MemoryTokenStore
 from trustpager_desktop.core import automations
 from trustpager_desktop.core.automations import AutomationInput, StepInput
 from trustpager_desktop.core.contacts import ContactInput
+from trustpager_desktop.core.states import MessageStatus
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.usecases.automations import AutomationsService
@@ -68,7 +69,7 @@ def test_a_manual_send_comes_back_as_an_outcome(db, clock):
     ann = ContactsService(app).create(ContactInput("Ann", phone="+14155550101")).unwrap()
     service = MessagingService(app)
     sent = service.send(ann, "Hello Ann").unwrap()
-    assert sent.status == "sent"  # the sandbox records it as sent
+    assert sent.status == MessageStatus.SENT  # the sandbox records it as sent
     conversation = service.conversation(ann, "+14155550101")
     assert [item.body for item in conversation.items] == ["Hello Ann"]
     missing = service.send(ann + 99, "Hello?")

@@ -1,0 +1,52 @@
+"""The contacts screens as the window builds them: each widget given its use-case service
+(never AppServices), and a helper to wait until their background reads are on screen."""
+
+from __future__ import annotations
+
+from tests.gui.conftest import wait_loaded
+from trustpager_desktop.services import AppServices
+from trustpager_desktop.ui.contact_browser import ContactBrowser, ContactDialog, ContactTableModel
+from trustpager_desktop.ui.contact_page import ContactPage
+from trustpager_desktop.usecases.contacts import ContactsService
+from trustpager_desktop.usecases.screens import Screens
+
+
+def make_browser(qtbot, services: AppServices) -> ContactBrowser:  # type: ignore[no-untyped-def]
+    """A ContactBrowser with its first page and count on screen."""
+    browser = ContactBrowser(Screens.build(services).contacts)
+    qtbot.addWidget(browser)
+    wait_loaded(browser)
+    return browser
+
+
+def make_model(qtbot, services: AppServices) -> ContactTableModel:  # type: ignore[no-untyped-def]
+    """A ContactTableModel with its first page in."""
+    model = ContactTableModel(ContactsService(services))
+    qtbot.waitUntil(lambda: not model.is_loading, timeout=10_000)
+    return model
+
+
+def make_page(qtbot, services: AppServices) -> ContactPage:  # type: ignore[no-untyped-def]
+    screens = Screens.build(services)
+    page = ContactPage(screens.contacts, screens.messaging, screens.consent)
+    qtbot.addWidget(page)
+    return page
+
+
+def make_dialog(qtbot, services: AppServices, contact_id: int | None = None) -> ContactDialog:  # type: ignore[no-untyped-def]
+    dialog = ContactDialog(ContactsService(services), contact_id)
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def search(browser: ContactBrowser, text: str) -> None:
+    """Type ``text`` and press nothing: apply it at once and wait for its answer."""
+    browser.search.setText(text)
+    browser.apply_search()
+    wait_loaded(browser)
+
+
+def refreshed(browser: ContactBrowser) -> ContactBrowser:
+    browser.refresh()
+    wait_loaded(browser)
+    return browser
