@@ -9,8 +9,10 @@ from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_page
-from trustpager_desktop.core import opportunities
+from trustpager_desktop.core import consent, opportunities
 from trustpager_desktop.core.opportunities import OpportunityInput
+from trustpager_desktop.core.states import ConsentSource
+from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage, OpportunityDialog
 from trustpager_desktop.ui.theme import Tone, tone_of
 from trustpager_desktop.usecases.opportunities import PAGE_SIZE, OpportunitiesService
@@ -221,3 +223,20 @@ def test_an_opportunity_deleted_elsewhere_says_so_in_the_panel(qtbot, page, serv
     wait_loaded(page)
     assert page.panel.heading.text() == f"Opportunity {kitchen.id} no longer exists."
     assert _titles(page) == ["Deck repair"]  # the list dropped it too
+
+
+def test_a_refresh_shows_the_new_consent_state_and_keeps_what_is_being_typed(
+    qtbot, page, services, people
+):
+    page.table.selectRow(_titles(page).index("Kitchen remodel"))
+    wait_loaded(page)
+    assert page.panel.sms_status.text() == "Subscribed"
+    page.panel.title_edit.setText("Kitchen and bath")  # not saved yet
+    with services.db.write() as s:  # elsewhere: another desktop, a STOP reply
+        consent.opt_out_contact(s, s.get(Contact, people["ann"]), source=ConsentSource.MANUAL_TOGGLE,
+                                actor="t", clock=services.clock)  # fmt: skip
+    page.refresh()  # what the window does when the change marker says contacts changed
+    wait_loaded(page)
+    assert page.panel.sms_status.text().startswith("Opted out since")
+    assert page.panel.title_edit.text() == "Kitchen and bath"
+    assert page.table.currentIndex().row() == _titles(page).index("Kitchen remodel")
