@@ -111,6 +111,18 @@ def test_a_file_that_cannot_be_read_says_why_and_offers_no_import(qtbot, service
     assert not page.dialog.import_button.isEnabled()
 
 
+def test_export_writes_the_list_in_the_background_and_says_where(
+    qtbot, services, add_contact, tmp_path
+):
+    add_contact("Ann", "Lee", phone="(415) 555-0101", opted_out=True)
+    page = _page(qtbot, services)
+    target = tmp_path / "opt-outs.csv"
+    with qtbot.waitSignal(page.export_to(str(target)).finished, timeout=5000):
+        pass
+    assert page.status_label.text() == f"Exported 1 opted-out numbers to {target}."
+    assert "+14155550101" in target.read_text(encoding="utf-8")
+
+
 def test_the_window_has_an_opt_outs_page_whose_import_refreshes_the_contacts(
     qtbot, services, add_contact, tmp_path
 ):
