@@ -61,11 +61,14 @@ def test_a_new_opportunity_is_added_for_a_contact_found_by_number(
         dialog.stage_edit.setCurrentText("Quote sent")
         dialog.save()
 
+    page.stage_filter.setCurrentIndex(page.stage_filter.findData("Won"))
+    wait_loaded(page)
     seen = answer_dialog(fill)
     page.new_opportunity()
     wait_loaded(page)
     assert seen
-    assert _titles(page)[0] == "Water heater"
+    assert page.stage_filter.currentData() is None  # every stage again, so it shows
+    assert _titles(page)[0] == "Water heater" and page.table.currentIndex().row() == 0
     assert page.panel.opportunity.title == "Water heater"
     assert (page.panel.contact.text(), page.panel.value_edit.text()) == ("Ann Lee", "2400.00")
 

@@ -366,6 +366,8 @@ class OpportunityPanel(Card):
         self._fill(detail, editors=not editing)
 
     def _read_failed(self, error: Exception) -> None:
+        self._wanted = None  # choosing it again tries again
+        self.sms_status.setText("")
         self.result.setText(failure_sentence(error))
         coloured(self.result, ERROR_COLOUR)
 
@@ -769,11 +771,22 @@ class OpportunitiesPage(QWidget):
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         dialog.deleteLater()
         if accepted and dialog.opportunity is not None:
-            self.search.clear()
-            self.stage_filter.setCurrentIndex(0)
-            self._filter_changed()
+            self._show_everything()
             self.show_opportunity(dialog.opportunity.id, dialog.opportunity)
+
+    def _show_everything(self) -> None:
+        """Every stage, no search, read afresh (one read, whether or not a filter was on)."""
+        for widget, clear in ((self.search, self.search.clear),
+                              (self.stage_filter, lambda: self.stage_filter.setCurrentIndex(0))):  # fmt: skip
+            widget.blockSignals(True)
+            clear()
+            widget.blockSignals(False)
+        self._search_timer.stop()
+        if self.model.filter == OpportunityFilter():
             self.model.reload()
+        else:
+            self.model.set_filter(OpportunityFilter())
+        self._update_empty_text()
 
     def show_opportunity(self, opportunity_id: int, row: OpportunityRow | None = None) -> None:
         """Select an opportunity and show it in the panel (it is read off the GUI thread;
