@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -120,11 +120,12 @@ class MainWindow(QMainWindow):
         self.screens = Screens.build(services)  # each page gets its service from here
         self.setWindowTitle(APP_NAME)
         self._fit_to_screen(1280, 800)
-        # Read off the GUI thread once the event loop runs, after the window's first reads.
+        # Read off the GUI thread once the contact list is in: one connection at start
+        # (against a distant database a second one costs its own round trips).
         self.pause = AutomationPause(self.screens.automations, self, read_now=False)
-        QTimer.singleShot(0, self.pause.refresh)
         self._back_to = "contacts"
         self._build_pages()
+        self._read_pause_after_first_list()
         self._build_status_bar()
         self._build_menus()
         self.pause.changed.connect(self._show_pause)
@@ -146,6 +147,17 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
 
     # -- construction ---------------------------------------------------------------
+
+    def _read_pause_after_first_list(self) -> None:
+        model = self.contact_browser.model
+
+        def first_list_in(*_failure: str) -> None:  # or the list failed: read it anyway
+            model.loaded.disconnect(first_list_in)
+            model.failed.disconnect(first_list_in)
+            self.pause.refresh()
+
+        model.loaded.connect(first_list_in)
+        model.failed.connect(first_list_in)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Start at ``width`` x ``height``, or smaller on a smaller screen (1024x700 works)."""
