@@ -12,11 +12,12 @@ from trustpager_desktop.core.states import ConsentSource
 from trustpager_desktop.pdf.consent_report import save_consent_report
 from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.import_dialog import ImportContactsDialog
+from trustpager_desktop.usecases.contacts import ContactsService
 
 
 def test_import_dialog_previews_bad_rows_then_imports_good_rows(qtbot, services, tmp_path):
     path = write_csv(tmp_path, "name,phone,sms_opt_out\nAnn,415 555 0101,yes\nBob,12,no\n")
-    dialog = ImportContactsDialog(services)
+    dialog = ImportContactsDialog(ContactsService(services))
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.preview_ready, timeout=5000):
         dialog.load_file(str(path))
@@ -36,7 +37,7 @@ def test_import_dialog_previews_bad_rows_then_imports_good_rows(qtbot, services,
 
 
 def test_import_dialog_explains_an_unusable_file(qtbot, services, tmp_path):
-    dialog = ImportContactsDialog(services)
+    dialog = ImportContactsDialog(ContactsService(services))
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.preview_ready, timeout=5000):
         dialog.load_file(str(write_csv(tmp_path, b"")))

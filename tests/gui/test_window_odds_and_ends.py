@@ -23,6 +23,7 @@ from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 from trustpager_desktop.ui.review_page import ReviewPage
 from trustpager_desktop.usecases.activity import ActivityService
 from trustpager_desktop.usecases.automations import AutomationsService
+from trustpager_desktop.usecases.contacts import ContactsService
 from trustpager_desktop.usecases.review import ReviewService
 
 
@@ -57,7 +58,7 @@ def test_file_dialogs_open_in_documents(qtbot, services, add_contact, documents,
     qtbot.addWidget(log)
     log._choose_export_file()
     log.shutdown()
-    importer = ImportContactsDialog(services)
+    importer = ImportContactsDialog(ContactsService(services))
     qtbot.addWidget(importer)
     importer._choose_file()
     assert [Path(p).parent if Path(p).suffix else Path(p) for p in asked] == [documents] * 3

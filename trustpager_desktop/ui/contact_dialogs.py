@@ -14,7 +14,6 @@ from trustpager_desktop.ui.contact_browser import ContactBrowser
 from trustpager_desktop.ui.contact_page import ContactPage
 
 if TYPE_CHECKING:
-    from trustpager_desktop.services import AppServices
     from trustpager_desktop.usecases.screens import Screens
 
 
@@ -23,13 +22,12 @@ class ContactDialogs:
 
     def __init__(
         self,
-        services: AppServices,
         screens: Screens,
         browser: ContactBrowser,
         page: ContactPage,
         parent: QWidget,
     ) -> None:
-        self._services, self._screens, self._parent = services, screens, parent
+        self._screens, self._parent = screens, parent
         self._browser, self._page = browser, page
         browser.enrol_requested.connect(lambda ids: self.enrol(ids, browser))
         browser.import_requested.connect(self.import_contacts)
@@ -48,7 +46,7 @@ class ContactDialogs:
     def import_contacts(self) -> None:
         from trustpager_desktop.ui.import_dialog import ImportContactsDialog
 
-        dialog = ImportContactsDialog(self._services, self._browser)
+        dialog = ImportContactsDialog(self._screens.contacts, self._browser)
         dialog.imported.connect(lambda _report: self._browser.imported())
         dialog.exec()
         dialog.deleteLater()

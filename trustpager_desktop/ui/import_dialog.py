@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QVBoxLayout,
+    QWidget,
 )
 
-from trustpager_desktop.core import imports
 from trustpager_desktop.core.imports import ImportPlan, ImportReport
-from trustpager_desktop.core.progress import describe
+from trustpager_desktop.core.progress import Progress, describe
 from trustpager_desktop.ui.common import documents_path
 from trustpager_desktop.ui.runner import BackgroundTask
+from trustpager_desktop.usecases.contacts import ContactsService
 
 
 class ImportContactsDialog(QDialog):
@@ -37,11 +38,11 @@ class ImportContactsDialog(QDialog):
     imported = Signal(object)
     preview_ready = Signal(object)  # ImportPlan, or None when the file could not be read
 
-    def __init__(self, services, parent=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import contacts")
         self.resize(640, 460)
-        self._services = services
+        self._service = service
         self._path: str | None = None
         self._task: BackgroundTask | None = None
 
@@ -116,8 +117,8 @@ class ImportContactsDialog(QDialog):
         self.summary.setText("Checking the file…")
         self.problems.clear()
         self._update_buttons()
-        db, region = self._services.db, self._services.settings.default_country
-        task = BackgroundTask(lambda _p: imports.preview_import(db, path, region))
+        service = self._service
+        task = BackgroundTask(lambda _p: service.preview_import(path))
         return self._start(task, self._previewed, self._preview_failed)
 
     def _previewed(self, plan: ImportPlan) -> None:
@@ -147,23 +148,14 @@ class ImportContactsDialog(QDialog):
         """Import the chosen file with the chosen mode, in the background."""
         if self._path is None:
             return None
-        s, path, mode = self._services, self._path, self.mode
+        service, path, mode = self._service, self._path, self.mode
 
         # A copy: the import re-checks the plan against the database (moving clashing rows).
         plan = dataclasses.replace(self._plan, rows=list(self._plan.rows),
                                    problems=list(self._plan.problems)) if self._plan else None  # fmt: skip
 
-        def work(progress):  # type: ignore[no-untyped-def]
-            return imports.import_contacts_csv(
-                s.db,
-                path,
-                mode=mode,
-                actor=s.actor,
-                default_region=s.settings.default_country,
-                clock=s.clock,
-                progress=progress,
-                plan=plan,
-            )
+        def work(progress: Progress) -> ImportReport:
+            return service.import_csv(path, mode=mode, plan=plan, progress=progress)
 
         task = BackgroundTask(work)
         self.progress.setRange(0, 0)

@@ -168,11 +168,10 @@ class MainWindow(QMainWindow):
         self.resize(width, height)
 
     def _build_pages(self) -> None:
-        s = self.services
         screens = self.screens
         self.contact_browser = ContactBrowser(screens.contacts)
         self.contact_page = ContactPage(screens.contacts, screens.messaging, screens.consent)
-        self.contact_dialogs = ContactDialogs(s, screens, self.contact_browser,
+        self.contact_dialogs = ContactDialogs(screens, self.contact_browser,
                                               self.contact_page, self)  # fmt: skip
         # Other pages are built on first visit: a quicker start, and no query of a
         # million-entry log before anyone asks for it.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from trustpager_desktop.core import activity, contact_tasks, contacts, opportunities
+from trustpager_desktop.core import activity, contact_tasks, contacts, imports, opportunities
 from trustpager_desktop.core.contact_page_data import ContactPageData, load_contact_page
 from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactView
+from trustpager_desktop.core.imports import ImportPlan, ImportReport
+from trustpager_desktop.core.progress import Progress
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.usecases.base import ScreenService
 from trustpager_desktop.usecases.result import Outcome, attempt
@@ -155,6 +158,26 @@ class ContactsService(ScreenService):
             return contact_id
 
         return self._published(attempt(write))
+
+    def preview_import(self, path: str | os.PathLike[str]) -> ImportPlan:
+        """Read a spreadsheet and check it against the database; changes nothing."""
+        return imports.preview_import(self.db, path, self.region)
+
+    def import_csv(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        mode: str,
+        plan: ImportPlan | None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import ``path`` in one transaction (``plan``: the previewed rows, re-checked)."""
+        report = imports.import_contacts_csv(
+            self.db, path, mode=mode, actor=self.actor, default_region=self.region,
+            clock=self.clock, progress=progress, plan=plan,
+        )  # fmt: skip
+        self.publish({topic.CONTACTS, topic.ACTIVITY})
+        return report
 
     def _published(self, outcome: Outcome[int]) -> Outcome[int]:
         if outcome.ok or outcome.gone:
