@@ -40,8 +40,8 @@ def automations_page(services) -> AutomationsPage:
 
 
 def settled(qtbot, page):
-    """Wait until the page's background read is on screen."""
-    qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
+    """Wait until the page's background writes are stored and its reads are on screen."""
+    qtbot.waitUntil(lambda: not page.is_writing and not page.is_loading, timeout=5_000)
 
 
 def reload(qtbot, page):
@@ -78,9 +78,16 @@ def test_editor_adds_removes_and_reorders_steps_and_saves(page, services, qtbot)
 def test_editor_shows_validation_message_and_saves_nothing(page, services, qtbot):
     page.editor.name.setText("Bad")
     page.editor.step_editor.template.setPlainText("Hi {nickname}")
-    qtbot.mouseClick(page.editor.save_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.editor.save_failed, timeout=5_000):
+        qtbot.mouseClick(page.editor.save_button, Qt.MouseButton.LeftButton)
     assert "unknown field {nickname}" in page.editor.message.text()
     assert page.editor.message.textFormat() == Qt.TextFormat.PlainText
+    # Refused in core, off the GUI thread: what was typed stays, ready for a fix.
+    assert page.editor.name.text() == "Bad"
+    assert page.editor.step_editor.template.toPlainText() == "Hi {nickname}"
+    assert page.editor.save_button.isEnabled() and page.editor.name.isEnabled()
+    assert page.editor.save_button.text() == "Save automation"
+    assert page.list_view.isEnabled() and page.new_button.isEnabled()
     with services.db.read() as s:
         assert automations.list_automations(s) == []
 
@@ -129,7 +136,8 @@ def test_enroll_dialog_enrols_and_notes_opted_out_contacts(qtbot, services, add_
     assert not dialog.enrol_button.isEnabled()  # until the automations are read
     qtbot.waitUntil(lambda: not dialog.is_loading, timeout=5_000)
     assert dialog.enrol_button.isEnabled()
-    dialog.enroll()
+    with qtbot.waitSignal(dialog.accepted, timeout=5_000):
+        dialog.enroll()
     assert dialog.result_value.enrolled == [ann]
     assert "opted out of SMS" in dialog.message.text()
     with services.db.read() as s:
@@ -168,7 +176,8 @@ def test_a_schedule_is_shown_in_words_and_edited_with_days_and_a_time(qtbot, pag
     editor.time.setTime(QTime(10, 30))
     editor.audience.setCurrentIndex(editor.audience.findData("tag"))
     editor.tag.setText("VIP")
-    assert page.editor.save()
+    with qtbot.waitSignal(page.editor.saved, timeout=5_000):
+        assert page.editor.save()
     with services.db.read() as s:
         (view,) = automations.list_automations(s)
     assert view.schedule == {"trigger": "cron", "day_of_week": "mon-sat", "hour": 10,
@@ -202,7 +211,8 @@ def test_a_schedule_the_simple_controls_cannot_show_is_kept_as_json(qtbot, page,
     settled(qtbot, page)  # the editor reads the automation off the GUI thread
     assert page.editor.schedule.mode.currentData() == "custom"
     page.editor.name.setText("Monthly check-in")
-    assert page.editor.save()
+    with qtbot.waitSignal(page.editor.saved, timeout=5_000):
+        assert page.editor.save()
     with services.db.read() as s:
         assert automations.get_automation(s, automation_id).schedule == schedule
 
@@ -268,7 +278,8 @@ def test_saving_an_automation_another_desktop_deleted_explains_and_refreshes(qtb
     page.show_message = told.append
     page.editor.name.setText("Gone soon, renamed")
 
-    assert not page.editor.save()
+    with qtbot.waitSignal(page.editor.gone, timeout=5_000):
+        page.editor.save()
     settled(qtbot, page)
 
     assert told and "no longer exists" in told[0]

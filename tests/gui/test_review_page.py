@@ -74,7 +74,8 @@ def test_opt_out_button_opts_the_contact_out_and_logs_who(page, services, qtbot)
 
 
 def test_not_an_opt_out_button_keeps_the_contact_subscribed(page, services, qtbot):
-    qtbot.mouseClick(page.not_opt_out_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.decided, timeout=5_000):
+        qtbot.mouseClick(page.not_opt_out_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_loading, timeout=5_000)
     with services.db.read() as s:
         (ann,) = contacts.search_contacts(s, "Ann")
