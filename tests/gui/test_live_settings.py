@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.contacts import add_contact
-from tests.support.desktop import MemoryTokenStore
+from tests.support.desktop import MemoryTokenStore, live_window
 from tests.support.writes import saved
 from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -21,7 +21,6 @@ from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.runtime.automation_runner import AutomationRunner
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import Database
-from trustpager_desktop.ui.main_window import MainWindow
 from trustpager_desktop.usecases.settings import SettingsService
 
 POLL = 0.2  # seconds; the window's default is 2
@@ -47,13 +46,7 @@ def elsewhere(db, clock, tmp_path):
 
 @pytest.fixture
 def window(qtbot, here):
-    w = MainWindow(here)
-    qtbot.addWidget(w)
-    w.show()
-    w.start_live_updates(POLL)
-    qtbot.waitUntil(lambda: w.live.watcher.polls > 0)  # the baseline is read
-    yield w
-    w.shutdown()
+    yield from live_window(qtbot, here, POLL)
 
 
 def save_elsewhere(elsewhere: AppServices, **changes: object) -> None:

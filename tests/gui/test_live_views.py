@@ -10,7 +10,7 @@ import pytest
 
 from tests.gui.conftest import wait_loaded
 from tests.support.contacts import add_contact
-from tests.support.desktop import MemoryTokenStore
+from tests.support.desktop import MemoryTokenStore, live_window
 from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.automation_pause import set_automations_paused
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -19,7 +19,6 @@ from trustpager_desktop.providers.base import MessageRecord
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.database import Database
 from trustpager_desktop.ui.contact_browser import SMS_COLUMN
-from trustpager_desktop.ui.main_window import MainWindow
 
 POLL = 0.2  # seconds; the window's default is 2
 WAIT_MS = 5_000
@@ -41,13 +40,7 @@ def elsewhere(db, clock):
 
 @pytest.fixture
 def window(qtbot, here):
-    w = MainWindow(here)
-    qtbot.addWidget(w)
-    w.show()
-    w.start_live_updates(POLL)
-    qtbot.waitUntil(lambda: w.live.watcher.polls > 0)  # the baseline is read
-    yield w
-    w.shutdown()
+    yield from live_window(qtbot, here, POLL)
 
 
 def _contact(services, first: str, phone: str) -> int:
