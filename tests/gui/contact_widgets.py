@@ -50,3 +50,13 @@ def refreshed(browser: ContactBrowser) -> ContactBrowser:
     browser.refresh()
     wait_loaded(browser)
     return browser
+
+
+def save_and_wait(qtbot, widget) -> bool:  # type: ignore[no-untyped-def]
+    """Call ``widget.save()`` (a contact dialog, the Details or Preferences card, the contact
+    page) and wait until its save has ended off the GUI thread: True when it saved."""
+    with qtbot.waitSignal(widget.save_finished, timeout=10_000) as blocker:
+        widget.save()
+    if hasattr(widget, "wait_until_loaded"):
+        wait_loaded(widget)  # the page reads the contact again after a save
+    return bool(blocker.args[0])

@@ -10,7 +10,14 @@ from PySide6.QtWidgets import QTableView
 from sqlalchemy import insert
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_browser, make_dialog, make_model, refreshed, search
+from tests.gui.contact_widgets import (
+    make_browser,
+    make_dialog,
+    make_model,
+    refreshed,
+    save_and_wait,
+    search,
+)
 from trustpager_desktop.core import contacts
 from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.contact_browser import OPTED_OUT_TEXT, SMS_COLUMN, ContactTableModel
@@ -113,7 +120,7 @@ def test_contact_dialog_refuses_a_bad_phone_with_the_reason(qtbot, services):
     dialog.editors["first_name"].setText("Ann")
     dialog.editors["phone"].setText("555")
 
-    assert not dialog.save()
+    assert not save_and_wait(qtbot, dialog)
 
     assert dialog.errors["phone"].isVisibleTo(dialog)
     assert "555" in dialog.errors["phone"].text() or dialog.errors["phone"].text()
@@ -125,12 +132,12 @@ def test_new_edit_and_delete_contact(qtbot, browser, services, add_contact):
     dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Ann")
     dialog.editors["phone"].setText("(415) 555-0101")
-    assert dialog.save()
+    assert save_and_wait(qtbot, dialog)
 
     edit = make_dialog(qtbot, services, dialog.contact_id)
     assert edit.editors["phone"].text() == "(415) 555-0101"
     edit.editors["last_name"].setText("Lee")
-    assert edit.save()
+    assert save_and_wait(qtbot, edit)
 
     refreshed(browser)
     assert _names(browser.model) == ["Ann Lee"]

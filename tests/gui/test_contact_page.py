@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_page
+from tests.gui.contact_widgets import make_page, save_and_wait
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import (
     ActivityKind,
@@ -144,6 +144,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 
     answer_dialog(fill)
     page.preferences.save_button.click()
+    wait_loaded(page)  # saved off the GUI thread, then read again
 
     assert "how consent was obtained" in problems[0]
     assert "Add a note" in problems[1]
@@ -290,7 +291,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
 # -- details and leaving ---------------------------------------------------------------
 
 
-def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, add_contact):
+def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(qtbot, page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
@@ -298,7 +299,7 @@ def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, 
     page.details.editors["phone"].textEdited.emit("12")
     page.details.editors["last_name"].setText("Changed")
 
-    assert not page.details.save()
+    assert not save_and_wait(qtbot, page.details)
 
     error = page.details.errors["phone"]
     assert error.isVisible() and error.text()
@@ -319,7 +320,9 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
     editor.setFocus()
     try:
         qtbot.keyClicks(editor, "Harbor Dental")
-        qtbot.keyClick(editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        with qtbot.waitSignal(window.contact_page.save_finished, timeout=10_000) as saved:
+            qtbot.keyClick(editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        assert saved.args == [True]
         assert _contact(services, cid).company == "Harbor Dental"
     finally:
         window.contact_page.discard()  # never leave a Save/Discard question open at teardown
