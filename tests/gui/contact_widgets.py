@@ -34,8 +34,10 @@ def make_page(qtbot, services: AppServices) -> ContactPage:  # type: ignore[no-u
 
 
 def make_dialog(qtbot, services: AppServices, contact_id: int | None = None) -> ContactDialog:  # type: ignore[no-untyped-def]
+    """A New (or Edit) contact dialog, the contact to edit read in."""
     dialog = ContactDialog(ContactsService(services), contact_id)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading, timeout=10_000)
     return dialog
 
 

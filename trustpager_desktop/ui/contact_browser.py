@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core.consent import ConsentState, Severity
-from trustpager_desktop.core.contacts import ContactInput, ContactRow
+from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactView
 from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
@@ -362,6 +362,7 @@ class ContactDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self._saver = ContactSaver(self, service)
         self._saver.finished.connect(self._saved)
+        self._filling: BackgroundTask | None = None  # the contact to edit, being read
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addWidget(self.buttons)
@@ -369,9 +370,28 @@ class ContactDialog(QDialog):
             self._fill(contact_id)
 
     def _fill(self, contact_id: int) -> None:
-        outcome = self._service.contact(contact_id)
+        """Read the contact off the GUI thread; the form and Save are off until it is in."""
+        service = self._service
+        task = BackgroundTask(lambda _progress: service.contact(contact_id), self)
+        task.finished.connect(self._filled)
+        task.errored.connect(lambda error: self._filled(Outcome.failure(failure_sentence(error))))
+        self._filling = task
+        self.form.setEnabled(False)
+        self.save_button.setEnabled(False)
+        task.start()
+
+    @property
+    def is_loading(self) -> bool:
+        """The contact to edit is still being read."""
+        return self._filling is not None
+
+    def _filled(self, outcome: Outcome[ContactView]) -> None:
+        self._filling = None
+        self.form.setEnabled(True)
+        self.save_button.setEnabled(True)
         if outcome.ok:
             self.form.set_values(contact_values(outcome.unwrap(), self._service.zone))
+            self.form.editors["first_name"].setFocus()
         else:  # deleted meanwhile (perhaps on another desktop): say so; saving says so too
             self.show_error(None, outcome.message)
 
@@ -385,8 +405,8 @@ class ContactDialog(QDialog):
     def save(self) -> bool:
         """Start saving through core (``save_finished`` tells how it ended): a refused
         value shows why beside the field and the dialog stays open. False when a save
-        is already under way."""
-        if not self._saver.start(self.contact_input(), self.contact_id):
+        is already under way (or the contact to edit is not read yet)."""
+        if self.is_loading or not self._saver.start(self.contact_input(), self.contact_id):
             return False
         self.form.clear_errors()
         self._show_saving(True)
