@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_page, save_and_wait
+from tests.gui.contact_widgets import failing, held, make_page, save_and_wait
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import (
     ActivityKind,
@@ -385,32 +385,6 @@ def _from_contact_ui(seen) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {site: n for site, n in seen.items() if site.split(".")[0] in CONTACT_UI}
 
 
-def _held(monkeypatch, service_class, method: str):  # type: ignore[no-untyped-def]
-    """Make ``service_class.method`` wait for the returned Event (a slow database); the
-    list counts its calls."""
-    release, calls = threading.Event(), []
-    real = getattr(service_class, method)
-
-    def held(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(args)
-        assert release.wait(10)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(service_class, method, held)
-    return release, calls
-
-
-def _failing(monkeypatch, service_class, method: str, how: str) -> None:
-    from trustpager_desktop.usecases.result import Outcome
-
-    def fail(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if how == "raises":
-            raise RuntimeError("the database went away")
-        return Outcome.failure("The database could not be reached.")
-
-    monkeypatch.setattr(service_class, method, fail)
-
-
 def test_the_contact_page_writes_run_no_sql_on_the_gui_thread(
     qtbot, page, services, add_contact, answer_dialog
 ):
@@ -453,7 +427,7 @@ def test_a_slow_details_save_says_saving_and_a_second_click_starts_nothing(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
-    release, calls = _held(monkeypatch, ContactsService, "update")
+    release, calls = held(monkeypatch, ContactsService, "update")
     details = page.details
     details.editors["company"].setText("Harbor Dental")
     details.form.edited.emit()
@@ -486,7 +460,7 @@ def test_a_failing_details_save_says_why_and_keeps_what_was_typed(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
-    _failing(monkeypatch, ContactsService, "update", how)
+    failing(monkeypatch, ContactsService, "update", how)
     details = page.details
     details.editors["company"].setText("Harbor Dental")
     details.form.edited.emit()
@@ -510,7 +484,7 @@ def test_a_slow_opt_out_says_saving_and_locks_the_toggle_until_it_is_in(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
-    release, calls = _held(monkeypatch, ConsentService, "save")
+    release, calls = held(monkeypatch, ConsentService, "save")
     card = page.preferences
     card.toggle.click()
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
@@ -541,7 +515,7 @@ def test_a_failing_opt_out_says_why_and_keeps_the_toggle(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
-    _failing(monkeypatch, ConsentService, "save", how)
+    failing(monkeypatch, ConsentService, "save", how)
     card = page.preferences
     card.toggle.click()
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
@@ -567,7 +541,7 @@ def test_leaving_while_a_save_runs_waits_for_it_and_loses_nothing(
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
-    release, calls = _held(monkeypatch, ContactsService, "update")
+    release, calls = held(monkeypatch, ContactsService, "update")
     page.details.editors["company"].setText("Harbor Dental")
     page.details.form.edited.emit()
     page.details.save_button.click()
@@ -596,7 +570,7 @@ def test_a_page_destroyed_mid_save_still_saves_and_drops_the_answer(
     page = ContactPage(screens.contacts, screens.messaging, screens.consent)  # no qtbot: deleted
     page.load(cid)
     wait_loaded(page)
-    release, calls = _held(monkeypatch, ContactsService, "update")
+    release, calls = held(monkeypatch, ContactsService, "update")
     page.details.editors["company"].setText("Harbor Dental")
     page.details.form.edited.emit()
     page.details.save_button.click()
