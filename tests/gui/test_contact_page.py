@@ -582,3 +582,27 @@ def test_a_page_destroyed_mid_save_still_saves_and_drops_the_answer(
     release.set()
 
     qtbot.waitUntil(lambda: _contact(services, cid).company == "Harbor Dental", timeout=10_000)
+
+
+@pytest.mark.parametrize("how", ["saves", "refused"])
+def test_leaving_with_save_waits_for_the_answer_and_stays_when_it_fails(
+    qtbot, page, services, add_contact, monkeypatch, how
+):
+    """Save in the unsaved-changes question: the page is left only once the save is in,
+    and a failed save keeps the page (and what was typed) instead of losing it."""
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    if how == "refused":
+        failing(monkeypatch, ContactsService, "update", "refused")
+    page.details.editors["company"].setText("Harbor Dental")
+    page.details.form.edited.emit()
+    page.ask_unsaved = lambda: QMessageBox.StandardButton.Save
+
+    left = page.maybe_leave()
+
+    assert left is (how == "saves") and not page.is_saving
+    assert (_contact(services, cid).company == "Harbor Dental") is left
+    assert page.details.editors["company"].text() == "Harbor Dental"
