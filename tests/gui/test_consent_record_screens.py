@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_browser, make_dialog, make_page, save_and_wait
+from tests.support.writes import saved
 from trustpager_desktop.core import activity, automations, consent, opt_in, preferences
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.automations import AutomationInput, StepInput
@@ -161,14 +162,14 @@ def test_the_settings_page_turns_on_the_consent_rule_and_keeps_purposes(
     assert not page.need_consent.isChecked() and page.purposes.text() == "Marketing"
     page.need_consent.setChecked(True)
     page.purposes.setText("marketing; reminders")
-    assert page.save()
+    assert saved(qtbot, page)
     assert services.settings.automations_need_consent
     assert page.purposes.text() == "Marketing; Reminders"
     with services.db.read() as s:
         decision = consent.may_automation_text(s, ann, ANN)
     assert (decision.allowed, decision.reason) == (False, "no consent on record")
     page.purposes.setText(";")
-    assert not page.save()
+    assert not saved(qtbot, page)
     assert "at least one SMS purpose" in page.errors["sms_purposes"].text()
 
 

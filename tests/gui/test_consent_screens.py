@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_browser, make_dialog, make_page, save_and_wait
+from tests.support.writes import saved
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.states import ConfirmationStatus
@@ -339,7 +340,7 @@ def test_turning_holding_off_shows_a_plain_warning_and_changes_the_rule(
     assert page.hold.isChecked() and page.hold_warning.isHidden()
     page.hold.setChecked(False)
     assert not page.hold_warning.isHidden() and "$1,500" in page.hold_warning.text()
-    assert page.save()
+    assert saved(qtbot, page)
     with services.db.read() as s:
         assert consent.may_automation_text(s, ann, ANN).allowed
 
@@ -349,11 +350,11 @@ def test_keyword_lists_show_the_locked_words_and_refuse_a_clash(qtbot, services)
     qtbot.addWidget(page)
     assert page.opt_out_words.text() == "PARAR, ALTO, BAJA, CANCELAR, DETENER"
     page.opt_out_words.setText("PARAR, START")
-    assert not page.save()
+    assert not saved(qtbot, page)
     assert "START" in page.errors["extra_opt_out_keywords"].text()
     page.opt_out_words.setText("PARAR, ARRET")
     page.business_name.setText("Harbor Dental")
-    assert page.save()
+    assert saved(qtbot, page)
     assert services.settings.keywords.opt_out >= {"parar", "arret", "stop"}
     assert services.settings.business_name == "Harbor Dental"
 
@@ -362,7 +363,7 @@ def test_a_confirmation_text_with_a_link_is_refused(qtbot, services):
     page = SettingsPage(SettingsService(services))
     qtbot.addWidget(page)
     page.confirmation_text.setPlainText("Unsubscribed. See deals at www.example.com")
-    assert not page.save()
+    assert not saved(qtbot, page)
     assert "links" in page.errors["confirmation_text"].text()
     with services.db.read() as s:
         assert s.scalar(select(OutboundMessage)) is None

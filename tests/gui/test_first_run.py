@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
+from tests.support.gui_sql import gui_thread_sql
 from trustpager_desktop import logging_setup
 from trustpager_desktop.core import contacts, local_settings
 from trustpager_desktop.core.settings import AppSettings, load_settings, save_settings
@@ -13,6 +16,7 @@ from trustpager_desktop.providers.twilio_provider import TwilioProvider
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store.models import ActivityEntry, Setting
 from trustpager_desktop.ui.first_run import FirstRunWizard, needs_first_run
+from trustpager_desktop.usecases.result import Outcome
 from trustpager_desktop.usecases.settings import SettingsService
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -219,3 +223,76 @@ def test_a_desktop_joining_a_set_up_database_is_asked_only_its_name(
     with qtbot.waitSignal(wizard.completed, timeout=3000):
         click(qtbot, wizard, QWizard.WizardButton.FinishButton)
     assert services.actor == "Maria" and not needs_first_run(SettingsService(services))
+
+
+# -- issue 16 item 2, issue 18 item 1: Finish saves off the GUI thread --------------------------
+
+
+def test_finish_saves_settings_demo_and_name_with_no_sql_on_the_gui_thread(qtbot, services):
+    wizard = open_wizard(qtbot, services)
+    with gui_thread_sql(services.db) as seen:
+        finish_sandbox(qtbot, wizard, "Maria")
+    from_the_wizard = {site: n for site, n in seen.items() if site.startswith("first_run")}
+    assert not from_the_wizard, f"SQL on the GUI thread from: {from_the_wizard}"
+    assert services.actor == "Maria" and services.settings.first_run_done
+    with services.db.read() as s:
+        assert contacts.count_contacts(s) > 0  # the demo business is in
+
+
+def _hold_finish(monkeypatch, release: threading.Event, calls: list[int]) -> None:
+    original = SettingsService.finish_first_run
+
+    def held(self, *args, **kwargs):
+        calls.append(1)
+        assert release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SettingsService, "finish_first_run", held)
+
+
+def test_a_slow_finish_says_so_and_cannot_be_left_or_pressed_again(qtbot, services, monkeypatch):
+    release, calls = threading.Event(), []
+    _hold_finish(monkeypatch, release, calls)
+    wizard = open_wizard(qtbot, services)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    fill_region(wizard)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    qtbot.keyClicks(wizard.name_page.name_edit, "Maria")
+    click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    qtbot.waitUntil(lambda: calls == [1], timeout=5_000)  # held on the worker thread
+    assert "adding the demo business" in wizard.name_page.status_label.text()
+    for which in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.CancelButton,
+                  QWizard.WizardButton.BackButton):  # fmt: skip
+        assert not wizard.button(which).isEnabled()
+    wizard.reject()  # Esc or closing it: the window must not start half set up
+    wizard.accept()  # Finish again: nothing more
+    assert wizard.isVisible() and wizard.apply() is None
+    with qtbot.waitSignal(wizard.completed, timeout=5_000):
+        release.set()
+    assert calls == [1] and not wizard.isVisible()
+    assert wizard.result() == QWizard.DialogCode.Accepted and services.actor == "Maria"
+
+
+def test_a_failed_finish_says_why_and_keeps_everything_typed(qtbot, services, monkeypatch):
+    def unreachable(self, *args, **kwargs):
+        return Outcome.failure("The database could not be reached.")
+
+    monkeypatch.setattr(SettingsService, "finish_first_run", unreachable)
+    wizard = open_wizard(qtbot, services)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    fill_region(wizard)
+    click(qtbot, wizard, QWizard.WizardButton.NextButton)
+    qtbot.keyClicks(wizard.name_page.name_edit, "Maria")
+    with qtbot.waitSignal(wizard.refused, timeout=5_000):
+        click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    page = wizard.name_page
+    assert page.error_label.text() == "The database could not be reached."
+    assert page.status_label.text() == "" and wizard.isVisible()
+    assert page.name_edit.text() == "Maria" and page.name_edit.isEnabled()
+    assert wizard.region_page.timezone_combo.zone() == "Europe/London"
+    assert wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
+    assert stored_settings(services) == {}
+    monkeypatch.undo()  # reachable again: Finish works
+    with qtbot.waitSignal(wizard.completed, timeout=5_000):
+        click(qtbot, wizard, QWizard.WizardButton.FinishButton)
+    assert services.actor == "Maria" and page.error_label.text() == ""

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.contacts import add_contact
 from tests.support.desktop import MemoryTokenStore
+from tests.support.writes import saved
 from trustpager_desktop.core import automations, consent
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
 from trustpager_desktop.core.inbox import process_pending, store_inbound
@@ -118,7 +119,7 @@ def test_a_save_made_here_is_not_announced_as_another_desktops(qtbot, window, he
     window.show_page("settings")
     page = window.settings_page
     page.quiet_end.setValue(20)
-    assert page.save()
+    assert saved(qtbot, page)
     qtbot.keyClicks(page.business_name, "Harbor")  # typing again at once
     polls = window.live.watcher.polls
     qtbot.waitUntil(lambda: window.live.watcher.polls >= polls + 3, timeout=WAIT_MS)

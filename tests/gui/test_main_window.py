@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
+from tests.support.writes import saved
 from trustpager_desktop.core import demo
 from trustpager_desktop.store.models import Contact, Opportunity, Setting
 from trustpager_desktop.ui.main_window import MainWindow
@@ -105,24 +106,24 @@ def test_ctrl_f_focuses_search(qtbot, window, activate):
     qtbot.waitUntil(lambda: window.contact_browser.search.hasFocus())
 
 
-def test_settings_refuse_bad_values_next_to_the_field(window, services):
+def test_settings_refuse_bad_values_next_to_the_field(qtbot, window, services):
     page = window.settings_page
     page.timezone.setCurrentText("Mars/Olympus_Mons")
-    assert not page.save()
+    assert not saved(qtbot, page)
     assert page.errors["business_timezone"].isVisibleTo(page)
     with services.db.read() as s:
         assert s.scalar(select(Setting).where(Setting.key == "business_timezone")) is None
 
 
-def test_settings_set_how_far_the_first_inbox_check_reads_back(window, services):
+def test_settings_set_how_far_the_first_inbox_check_reads_back(qtbot, window, services):
     page = window.settings_page
     assert page.look_back.value() == 30
     page.look_back.setValue(7)
-    assert page.save()
+    assert saved(qtbot, page)
     assert services.settings.inbox_look_back_days == 7
 
 
-def test_settings_keep_the_token_out_of_the_database(window, services):
+def test_settings_keep_the_token_out_of_the_database(qtbot, window, services):
     page = window.settings_page
     sid = "AC" + "1" * 32
     page.account_sid.setText(sid)
@@ -130,7 +131,7 @@ def test_settings_keep_the_token_out_of_the_database(window, services):
     page.sender.setText("+14155550100")
     page.user_name.setText("Ann")
 
-    assert page.save()
+    assert saved(qtbot, page)
 
     assert services.tokens.get(sid) == "secret-token-value"
     assert services.actor == "Ann"

@@ -3,12 +3,16 @@ contact may be texted, and the Opportunities card on the contact page."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+import shiboken6
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from tests.gui.conftest import wait_loaded
 from tests.gui.contact_widgets import make_page
+from tests.support.gui_sql import gui_thread_sql
 from trustpager_desktop.core import consent, opportunities
 from trustpager_desktop.core.opportunities import OpportunityInput
 from trustpager_desktop.core.states import ConsentSource
@@ -16,6 +20,7 @@ from trustpager_desktop.store.models import Contact
 from trustpager_desktop.ui.opportunities_page import OpportunitiesPage, OpportunityDialog
 from trustpager_desktop.ui.theme import Tone, tone_of
 from trustpager_desktop.usecases.opportunities import PAGE_SIZE, OpportunitiesService
+from trustpager_desktop.usecases.result import Outcome
 
 
 @pytest.fixture
@@ -83,8 +88,10 @@ def test_the_dialog_refuses_a_missing_contact_and_a_bad_value(qtbot, services, p
     with qtbot.waitSignal(dialog.contacts_found):
         dialog.find_contacts()
     dialog.value_edit.setText("lots")
-    assert not dialog.save()
+    with qtbot.waitSignal(dialog.refused, timeout=5_000):
+        assert dialog.save()  # checked where it is stored, off the GUI thread
     assert "not an amount" in dialog.errors["value"].text()
+    assert dialog.value_edit.text() == "lots" and dialog.value_edit.isEnabled()
     with services.db.read() as s:
         assert opportunities.count_opportunities(s) == 0  # nothing was added
 
@@ -243,3 +250,150 @@ def test_a_refresh_shows_the_new_consent_state_and_keeps_what_is_being_typed(
     assert page.panel.sms_status.text().startswith("Opted out since")
     assert page.panel.title_edit.text() == "Kitchen and bath"
     assert page.table.currentIndex().row() == _titles(page).index("Kitchen remodel")
+
+
+# -- issue 16 item 2, issue 18 item 1: writes off the GUI thread -------------------------------
+
+
+def _choose(qtbot, page, title: str) -> None:
+    page.table.selectRow(_titles(page).index(title))
+    wait_loaded(page)
+
+
+def _held(monkeypatch, name: str, release: threading.Event, calls: list[int]) -> None:
+    """Hold OpportunitiesService.<name> on the worker thread until ``release`` is set."""
+    original = getattr(OpportunitiesService, name)
+
+    def held(self, *args, **kwargs):
+        calls.append(1)
+        assert release.wait(10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(OpportunitiesService, name, held)
+
+
+def test_saving_adding_and_deleting_run_no_sql_on_the_gui_thread(qtbot, page, services, people):
+    _choose(qtbot, page, "Kitchen remodel")
+    panel = page.panel
+    with gui_thread_sql(services.db) as seen:
+        panel.stage_edit.setCurrentText("Negotiating")
+        with qtbot.waitSignal(panel.write_finished, check_params_cb=bool, timeout=5_000):
+            panel.save_button.click()
+        dialog = OpportunityDialog(OpportunitiesService(services), page.stages(), people["ann"],
+                                   "Ann Lee", page)  # fmt: skip
+        dialog.title_edit.setText("Porch")
+        with qtbot.waitSignal(dialog.accepted, timeout=5_000):
+            dialog.save()
+        wait_loaded(page)
+        with qtbot.waitSignal(panel.deleted, timeout=5_000):
+            panel.delete()  # what Yes to "Delete?" does
+        wait_loaded(page)
+    from_the_page = {site: n for site, n in seen.items() if site.startswith("opportunities_page")}
+    assert not from_the_page, f"SQL on the GUI thread from: {from_the_page}"
+    assert dialog.opportunity is not None and dialog.opportunity.title == "Porch"
+    assert sorted(_titles(page)) == ["Deck repair", "Porch"]  # Kitchen remodel deleted
+    with services.db.read() as s:
+        (porch,) = opportunities.list_opportunities(s, query="Porch")
+    assert porch.contact_id == people["ann"]
+
+
+def test_a_slow_save_says_saving_and_a_second_click_starts_nothing(
+    qtbot, page, services, monkeypatch
+):
+    _choose(qtbot, page, "Kitchen remodel")
+    panel = page.panel
+    release, calls = threading.Event(), []
+    _held(monkeypatch, "update", release, calls)
+    panel.title_edit.setText("Kitchen and bath")
+    panel.save_button.click()
+    qtbot.waitUntil(lambda: calls == [1], timeout=5_000)  # on the worker thread, held
+    assert panel.result.text() == "Saving…" and page.is_loading
+    for control in (panel.save_button, panel.delete_button, panel.title_edit,
+                    panel.value_edit, panel.stage_edit):  # fmt: skip
+        assert not control.isEnabled()
+    assert not panel.save() and not panel.delete()  # Ctrl+S, a second click: nothing
+    assert panel.open_contact_button.isEnabled()  # leaving the page stays possible
+    with qtbot.waitSignal(panel.write_finished, timeout=5_000) as finished:
+        release.set()
+    assert finished.args == [True] and calls == [1]
+    assert panel.result.text() == "Saved." and panel.save_button.isEnabled()
+    wait_loaded(page)
+    assert "Kitchen and bath" in _titles(page)
+
+
+def test_a_failed_save_or_delete_says_why_and_keeps_what_was_typed(
+    qtbot, page, services, monkeypatch
+):
+    _choose(qtbot, page, "Kitchen remodel")
+    panel = page.panel
+
+    def unreachable(self, opportunity_id, data):
+        return Outcome.failure("The database could not be reached.")
+
+    monkeypatch.setattr(OpportunitiesService, "update", unreachable)
+    panel.title_edit.setText("Kitchen and bath")
+    with qtbot.waitSignal(panel.write_finished, timeout=5_000) as finished:
+        panel.save_button.click()
+    assert finished.args == [False]
+    assert panel.errors["title"].text() == "The database could not be reached."
+    assert panel.title_edit.text() == "Kitchen and bath" and panel.title_edit.isEnabled()
+    assert panel.save_button.isEnabled() and panel.delete_button.isEnabled()
+
+    def broken(self, opportunity_id):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(OpportunitiesService, "delete", broken)
+    with qtbot.waitSignal(panel.write_finished, timeout=5_000) as finished:
+        panel.delete()
+    assert finished.args == [False] and "disk on fire" in panel.result.text()
+    assert panel.opportunity is not None and panel.save_button.isEnabled()
+    assert panel.title_edit.text() == "Kitchen and bath"
+
+
+def test_a_slow_new_opportunity_says_saving_and_a_refusal_keeps_the_form(
+    qtbot, services, people, monkeypatch
+):
+    dialog = OpportunityDialog(OpportunitiesService(services), list(opportunities.DEFAULT_STAGES),
+                               people["ann"], "Ann Lee")  # fmt: skip
+    qtbot.addWidget(dialog)
+    release, calls = threading.Event(), []
+    _held(monkeypatch, "create", release, calls)
+    dialog.title_edit.setText("Gutters")
+    dialog.value_edit.setText("-5")
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    save.click()
+    qtbot.waitUntil(lambda: calls == [1], timeout=5_000)
+    assert dialog.status.text() == "Saving…" and dialog.is_saving
+    assert not save.isEnabled() and not dialog.title_edit.isEnabled()
+    assert not dialog.save()  # a second press starts nothing
+    with qtbot.waitSignal(dialog.refused, timeout=5_000):
+        release.set()
+    assert calls == [1] and dialog.status.text() == ""
+    assert dialog.errors["value"].isVisibleTo(dialog)
+    assert (dialog.title_edit.text(), dialog.value_edit.text()) == ("Gutters", "-5")
+    assert save.isEnabled() and dialog.title_edit.isEnabled()
+    dialog.value_edit.setText("5")
+    with qtbot.waitSignal(dialog.accepted, timeout=5_000):
+        dialog.save()
+    assert dialog.opportunity is not None and dialog.opportunity.title == "Gutters"
+
+
+def test_a_save_still_running_when_the_page_goes_is_stored(qtbot, services, people, monkeypatch):
+    _add(services, people["ann"], "Kitchen remodel")
+    page = OpportunitiesPage(OpportunitiesService(services))
+    wait_loaded(page)
+    _choose(qtbot, page, "Kitchen remodel")
+    release, calls = threading.Event(), []
+    _held(monkeypatch, "update", release, calls)
+    page.panel.stage_edit.setCurrentText("Won")
+    page.panel.save()
+    qtbot.waitUntil(lambda: calls == [1], timeout=5_000)
+    page.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(page), timeout=5_000)
+    release.set()
+
+    def stored() -> bool:
+        with services.db.read() as s:
+            return opportunities.count_opportunities(s, stage="Won") == 1
+
+    qtbot.waitUntil(stored, timeout=5_000)  # and the dropped answer painted nothing

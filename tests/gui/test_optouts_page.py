@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 from sqlalchemy import select
 
+from tests.support.gui_sql import gui_thread_sql
 from trustpager_desktop.core import consent
 from trustpager_desktop.core.states import ActivityKind
 from trustpager_desktop.store.models import ActivityEntry, ConsentEvent
@@ -150,3 +151,23 @@ def _browser_text(browser) -> str:
         for r in range(model.rowCount())
         for c in range(model.columnCount())
     )
+
+
+def test_checking_and_importing_a_list_runs_no_sql_on_the_gui_thread(
+    qtbot, services, add_contact, tmp_path, monkeypatch
+):
+    """Issue 16 item 2: the page's one write (the import) and its reads stay off the GUI
+    thread; a second click while it runs is off (the button is disabled until it is in)."""
+    add_contact("Ann", "Lee", phone="(415) 555-0101")
+    path = tmp_path / "dnc.csv"
+    path.write_text(LIST, encoding="utf-8")
+    with gui_thread_sql(services.db) as seen:
+        page = _page(qtbot, services)
+        dialog = page.import_file(str(path))
+        qtbot.waitUntil(lambda: dialog.import_button.isEnabled())
+        with qtbot.waitSignals([dialog.imported, page.loaded], timeout=10_000):
+            dialog.import_button.click()
+            assert not dialog.import_button.isEnabled()
+    from_the_page = {site: n for site, n in seen.items() if site.startswith("optouts_page")}
+    assert not from_the_page, f"SQL on the GUI thread from: {from_the_page}"
+    assert page.count_label.text() == "2 opted-out numbers (1 held with no contact)"

@@ -39,7 +39,8 @@ from trustpager_desktop.core.settings import AppSettings, check_settings
 from trustpager_desktop.providers.base import ProviderError
 from trustpager_desktop.ui.common import ERROR_COLOUR, OK_COLOUR, coloured, plain_label
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
-from trustpager_desktop.ui.runner import run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, failure_sentence, run_in_background
+from trustpager_desktop.usecases.result import Outcome
 from trustpager_desktop.usecases.settings import SettingsService
 
 log = logging.getLogger("trustpager.first_run")
@@ -272,10 +273,12 @@ class NamePage(QWizardPage):
             wrap=True,
         )
         self.error_label = _error_label()
+        self.status_label = plain_label(wrap=True)  # "Saving…" while Finish stores it all
         form = QFormLayout(self)
         form.addRow("Your name", self.name_edit)
         form.addRow(note)
         form.addRow(self.error_label)
+        form.addRow(self.status_label)
 
     def name(self) -> str:
         """The cleaned name ("" for the default); raises UserInputError."""
@@ -291,13 +294,22 @@ class NamePage(QWizardPage):
         return True
 
 
+SAVING = "Saving your settings…"
+SETTING_UP = "Saving your settings and adding the demo business…"
+
+
 class FirstRunWizard(QWizard):
     """The assistant. ``completed`` is emitted after everything is saved and reloaded.
+
+    Finish saves on the background runner (settings, demo data, name, token): the name
+    page says so and the buttons are off until it is in; a refusal (``refused(message)``)
+    is shown on the name page with everything as typed, and Finish can be pressed again.
 
     ``name_only``: just the name page, for a desktop joining a database whose first run
     was done on another desktop (or before names were kept per computer)."""
 
     completed = Signal()
+    refused = Signal(str)
 
     def __init__(
         self,
@@ -310,6 +322,7 @@ class FirstRunWizard(QWizard):
         super().__init__(parent)
         self.service = service
         self.name_only = name_only
+        self._saving: BackgroundTask | None = None
         self.setWindowTitle(f"Welcome to {APP_NAME}")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -339,30 +352,74 @@ class FirstRunWizard(QWizard):
             changes.update(twilio_account_sid=sid, twilio_sender=sender)
         return dataclasses.replace(self.service.current(), **changes)  # type: ignore[arg-type]
 
-    def apply(self) -> str:
-        """Save everything; returns "" on success or the reason nothing was saved."""
+    @property
+    def is_saving(self) -> bool:
+        return self._saving is not None
+
+    def apply(self) -> BackgroundTask | None:
+        """Start saving everything in the background; None when the name is refused (said
+        beside it, nothing saved) or a save is already on its way."""
+        if self._saving is not None:
+            return None
         try:
             self.name_page.name()  # refused here, beside the field, before anything is saved
         except UserInputError as exc:
-            return str(exc)
-        typed_name = self.name_page.name_edit.text()
-        if self.name_only:
-            return self.service.set_user_name(typed_name).message
-        token = self.provider_page.credentials()[1] if self.provider_page.use_twilio else ""
-        outcome = self.service.finish_first_run(
-            self.chosen_settings(), user_name=typed_name, token=token
-        )
-        if outcome.ok and outcome.value == "session":
-            log.warning("no system keyring: the Twilio Auth Token is kept for this session only")
-        return outcome.message
+            self._refuse(str(exc))
+            return None
+        self.name_page.error_label.clear()
+        self._saving = run_in_background(self._save_work(), self._saved, self._save_failed)
+        self._saving.setParent(self)  # an assistant destroyed meanwhile drops the answer
+        self._set_saving(True)
+        return self._saving
 
-    def accept(self) -> None:
-        problem = self.apply()
-        if problem:
-            self.name_page.error_label.setText(problem)
+    def _save_work(self) -> Callable[[], Outcome[str]]:
+        """What Finish stores, taken from the pages now (the pool thread touches no widget)."""
+        service, typed_name = self.service, self.name_page.name_edit.text()
+        if self.name_only:
+            return lambda: service.set_user_name(typed_name)
+        chosen = self.chosen_settings()
+        token = self.provider_page.credentials()[1] if self.provider_page.use_twilio else ""
+        return lambda: service.finish_first_run(chosen, user_name=typed_name, token=token)
+
+    def _set_saving(self, saving: bool) -> None:
+        for which in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.BackButton,
+                      QWizard.WizardButton.CancelButton):  # fmt: skip
+            button = self.button(which)
+            if button is not None:
+                button.setEnabled(not saving)
+        self.name_page.name_edit.setEnabled(not saving)
+        demo = not self.name_only and not self.provider_page.use_twilio
+        self.name_page.status_label.setText((SETTING_UP if demo else SAVING) if saving else "")
+
+    def _saved(self, outcome: Outcome[str]) -> None:
+        self._saving = None
+        self._set_saving(False)
+        if not outcome.ok:
+            self._refuse(outcome.message)
             return
+        if not self.name_only and outcome.value == "session":
+            log.warning("no system keyring: the Twilio Auth Token is kept for this session only")
         super().accept()
         self.completed.emit()
+
+    def _save_failed(self, error: Exception) -> None:
+        self._saving = None
+        self._set_saving(False)
+        self._refuse(failure_sentence(error))
+
+    def _refuse(self, message: str) -> None:
+        self.name_page.error_label.setText(message)
+        self.refused.emit(message)
+
+    def accept(self) -> None:
+        """Finish: save in the background; the assistant closes once everything is in."""
+        self.apply()
+
+    def reject(self) -> None:
+        """Cancel (and Esc, and closing it) waits while Finish is saving: leaving then
+        would start the window before the settings it runs with are in."""
+        if self._saving is None:
+            super().reject()
 
 
 def needs_first_run(service: SettingsService) -> bool:

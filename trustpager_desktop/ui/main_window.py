@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop import APP_NAME
-from trustpager_desktop.core import demo
 from trustpager_desktop.services import AppServices
 from trustpager_desktop.store import change_marker as topic
 from trustpager_desktop.ui.common import WARNING_COLOUR, bold, coloured, plain_label
@@ -93,22 +92,6 @@ BACK_LABELS = {
     "opportunities": "← Back to the opportunity",
     "activity": "← Back to the activity log",
 }
-
-
-def offer_demo_data(services: AppServices) -> None:
-    """On the first run with an empty database, ask whether to add the demo business."""
-    with services.db.read() as s:
-        if not demo.is_empty(s) or services.settings.first_run_done:
-            return
-    answer = QMessageBox.question(
-        None,
-        APP_NAME,
-        "Your database is empty.\n\nAdd a demo business (50 contacts, a few opt-outs, two "
-        "automations) so you can try everything in sandbox mode?",
-    )
-    if answer == QMessageBox.StandardButton.Yes:
-        with services.db.write() as s:
-            demo.fill_demo(s, actor=services.actor, clock=services.clock)
 
 
 class MainWindow(QMainWindow):

@@ -9,7 +9,7 @@ page as the table scrolls, and the panel's opportunity with its contact's consen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -60,6 +60,7 @@ from trustpager_desktop.ui.runner import (
     BackgroundTask,
     LatestRead,
     failure_sentence,
+    run_in_background,
     wait_until,
 )
 from trustpager_desktop.ui.theme import Tone
@@ -76,6 +77,8 @@ Index = QModelIndex | QPersistentModelIndex
 HEADERS = ["Title", "Contact", "Value", "Stage"]
 ALL_STAGES = "All stages"
 LOADING = "Loading…"
+SAVING = "Saving…"
+DELETING = "Deleting…"
 
 
 class OpportunityTableModel(QAbstractTableModel):
@@ -248,18 +251,22 @@ class OpportunityPanel(Card):
 
     It is read off the GUI thread each time it is shown (the contact's consent state
     changes elsewhere); until it is in, the panel says "Loading…" and nothing can be
-    edited, and the latest opportunity asked for wins."""
+    edited, and the latest opportunity asked for wins. Save and delete run on the
+    background runner too: while one runs the panel says so and nothing can be edited,
+    saved or deleted; ``write_finished(ok)`` once its result is shown."""
 
     open_contact_requested = Signal(int)
     saved = Signal(int)  # the opportunity changed in the database
     deleted = Signal(int)  # the opportunity is gone (deleted here or elsewhere)
     loaded = Signal()
+    write_finished = Signal(bool)  # a save or delete came back (True: it was done)
 
     def __init__(self, service: OpportunitiesService, parent: QWidget | None = None) -> None:
         super().__init__("Opportunity", parent)
         self._service = service
         self.opportunity: OpportunityRow | None = None
         self._wanted: int | None = None
+        self._writing: BackgroundTask | None = None  # the save or delete on its way
         self._read = LatestRead(self, self._shown, self._read_failed,
                                 again=self._read_wanted, loaded=self.loaded.emit)  # fmt: skip
         self.heading = heading("Choose an opportunity on the left.", 3)
@@ -315,13 +322,22 @@ class OpportunityPanel(Card):
         self._set_editing(False)
 
     def _set_editing(self, enabled: bool) -> None:
+        """Editors and buttons on for a shown opportunity; the editors, Save and Delete stay
+        off while a write runs (a second click would start a second write)."""
+        writable = enabled and self._writing is None
         for widget in (self.title_edit, self.value_edit, self.stage_edit, self.save_button,
-                       self.delete_button, self.open_contact_button):  # fmt: skip
-            widget.setEnabled(enabled)
+                       self.delete_button):  # fmt: skip
+            widget.setEnabled(writable)
+        self.open_contact_button.setEnabled(enabled)
 
     @property
     def is_loading(self) -> bool:
         return self._read.is_loading
+
+    @property
+    def is_writing(self) -> bool:
+        """A save or delete started here has not come back yet."""
+        return self._writing is not None
 
     @property
     def wanted(self) -> int | None:
@@ -407,8 +423,9 @@ class OpportunityPanel(Card):
             error.setVisible(False)
 
     def save(self) -> bool:
-        """Store title, value and stage; a refused value is shown beside it."""
-        if self.opportunity is None:
+        """Store title, value and stage in the background; a refused value is shown beside
+        it when the answer is in. False when nothing is shown or a write is on its way."""
+        if self.opportunity is None or self._writing is not None:
             return False
         self._clear_messages()
         data = OpportunityInput(
@@ -417,24 +434,36 @@ class OpportunityPanel(Card):
             self.value_edit.text(),
             self.stage_edit.currentText(),
         )
-        outcome = self._service.update(self.opportunity.id, data)
+        service, opportunity_id = self._service, self.opportunity.id
+        self._start_write(
+            SAVING,
+            opportunity_id,
+            lambda: service.update(opportunity_id, data),
+            lambda outcome: self._saved(opportunity_id, outcome),
+        )
+        return True
+
+    def _saved(self, opportunity_id: int, outcome: Outcome[OpportunityRow]) -> None:
+        if not self._still_showing(opportunity_id):
+            self.saved.emit(opportunity_id)  # the list shows what was stored
+            self.write_finished.emit(outcome.ok)
+            return
         if outcome.gone:
             self.result.setText(f"{outcome.message} The list is refreshed.")
-            self.saved.emit(self.opportunity.id)
-            return False
-        if not outcome.ok:
+            self.saved.emit(opportunity_id)
+        elif not outcome.ok:
             label = self.errors.get(outcome.field or "title", self.errors["title"])
             label.setText(outcome.message)
             label.setVisible(True)
-            return False
-        row = outcome.unwrap()
-        self.opportunity = row
-        self.heading.setText(row.title)
-        self.value_edit.setText(f"{row.value:.2f}")
-        coloured(self.result, OK_COLOUR)
-        self.result.setText("Saved.")
-        self.saved.emit(row.id)
-        return True
+        else:
+            row = outcome.unwrap()
+            self.opportunity = row
+            self.heading.setText(row.title)
+            self.value_edit.setText(f"{row.value:.2f}")
+            coloured(self.result, OK_COLOUR)
+            self.result.setText("Saved.")
+            self.saved.emit(row.id)
+        self.write_finished.emit(outcome.ok)
 
     def _ask_delete(self) -> None:
         if self.opportunity is not None and ask_yes_no(
@@ -444,18 +473,71 @@ class OpportunityPanel(Card):
             self.delete()
 
     def delete(self) -> bool:
-        """Delete the shown opportunity (noted on the contact's activity)."""
-        if self.opportunity is None:
+        """Delete the shown opportunity in the background (noted on the contact's activity).
+        False when nothing is shown or a write is on its way."""
+        if self.opportunity is None or self._writing is not None:
             return False
-        opportunity_id = self.opportunity.id
-        outcome = self._service.delete(opportunity_id)
+        service, opportunity_id = self._service, self.opportunity.id
+        self._start_write(
+            DELETING,
+            opportunity_id,
+            lambda: service.delete(opportunity_id),
+            lambda outcome: self._deleted(opportunity_id, outcome),
+        )
+        return True
+
+    def _deleted(self, opportunity_id: int, outcome: Outcome[int]) -> None:
         if not outcome.ok and not outcome.gone:
-            coloured(self.result, ERROR_COLOUR)
-            self.result.setText(outcome.message)
-            return False
-        self.clear()
+            if self._still_showing(opportunity_id):
+                coloured(self.result, ERROR_COLOUR)
+                self.result.setText(outcome.message)
+            self.write_finished.emit(False)
+            return
+        if self._still_showing(opportunity_id):
+            self.clear()
         self.deleted.emit(opportunity_id)
-        return outcome.ok
+        self.write_finished.emit(outcome.ok)
+
+    def _start_write(
+        self,
+        doing: str,
+        opportunity_id: int,
+        write: Callable[[], Outcome[Any]],
+        show: Callable[[Any], None],
+    ) -> None:
+        """Run ``write`` on the runner, saying ``doing`` with the editors off until
+        ``show(outcome)`` has run; an unexpected error is shown in the result line (what
+        was typed stays, to be saved again)."""
+
+        def done(outcome: Outcome[Any]) -> None:
+            self._write_over()
+            show(outcome)
+
+        def failed(error: Exception) -> None:
+            self._write_over()
+            if self._still_showing(opportunity_id):
+                coloured(self.result, ERROR_COLOUR)
+                self.result.setText(failure_sentence(error))
+            self.write_finished.emit(False)
+
+        coloured(self.result, Tone.NORMAL)
+        self.result.setText(doing)
+        # A child of the panel: a panel destroyed meanwhile drops the answer (the write
+        # itself still finishes: the runner keeps the task until it has reported).
+        self._writing = run_in_background(write, done, failed)
+        self._writing.setParent(self)
+        self._set_editing(True)
+
+    def _write_over(self) -> None:
+        self._writing = None
+        if self.result.text() in (SAVING, DELETING):
+            self.result.clear()
+        self._set_editing(self.opportunity is not None)
+
+    def _still_showing(self, opportunity_id: int) -> bool:
+        """The panel still shows the opportunity a write was for (not another one chosen
+        while it ran)."""
+        return self.opportunity is not None and self.opportunity.id == opportunity_id
 
     def clear(self) -> None:
         self.opportunity = None
@@ -477,10 +559,13 @@ class OpportunityDialog(QDialog):
 
     The contact search runs off the GUI thread (the latest search wins;
     ``contacts_found(count)`` once its matches are listed); without ``stages`` the
-    pipeline's stages are read the same way."""
+    pipeline's stages are read the same way. Save adds the opportunity on the runner:
+    "Saving…" with the form and Save off until it is in (then the dialog is accepted)
+    or refused (``refused(message)``, the form back as typed)."""
 
     contacts_found = Signal(int)
     stages_loaded = Signal()
+    refused = Signal(str)
 
     def __init__(
         self,
@@ -495,6 +580,7 @@ class OpportunityDialog(QDialog):
         self.setMinimumWidth(440)
         self._service = service
         self.opportunity: OpportunityRow | None = None
+        self._saving: BackgroundTask | None = None
         self._search = LatestRead(self, self._show_contacts, self._search_failed,
                                   again=self.find_contacts, loaded=lambda: None)  # fmt: skip
         self.title_edit = QLineEdit()
@@ -536,14 +622,19 @@ class OpportunityDialog(QDialog):
                 column.addWidget(item)
             column.addWidget(self.errors[name])
             form.addRow(QLabel(label), column)
-        buttons = QDialogButtonBox(
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self.status = plain_label(wrap=True)
+        form.setContentsMargins(0, 0, 0, 0)
+        self._form = QWidget()  # turned off as a whole while the save runs
+        self._form.setLayout(form)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        layout.addWidget(self._form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
         if stages is None:
             self._read_stages()
 
@@ -575,30 +666,63 @@ class OpportunityDialog(QDialog):
     def _search_failed(self, error: Exception) -> None:
         self._refuse("contact", failure_sentence(error))
 
+    @property
+    def is_saving(self) -> bool:
+        return self._saving is not None
+
     def save(self) -> bool:
+        """Add the opportunity in the background; False when no contact is chosen (said
+        beside it) or a save is already on its way."""
+        if self._saving is not None:
+            return False
         for error in self.errors.values():
             error.setVisible(False)
         contact_id = self.contact_combo.currentData()
         if contact_id is None:
-            return self._refuse("contact", "Find and choose the contact first.")
+            return self._save_refused("contact", "Find and choose the contact first.")
         data = OpportunityInput(
             self.title_edit.text(),
             contact_id,
             self.value_edit.text(),
             self.stage_edit.currentText(),
         )
-        outcome = self._service.create(data)
+        service = self._service
+        # A child of the dialog: one closed meanwhile drops the answer (the write finishes).
+        self._saving = run_in_background(lambda: service.create(data), self._created,
+                                         self._create_failed)  # fmt: skip
+        self._saving.setParent(self)
+        self._set_saving(True)
+        return True
+
+    def _set_saving(self, saving: bool) -> None:
+        self._form.setEnabled(not saving)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not saving)
+        self.status.setText(SAVING if saving else "")
+
+    def _created(self, outcome: Outcome[OpportunityRow]) -> None:
+        self._saving = None
+        self._set_saving(False)
         if not outcome.ok:
-            return self._refuse("contact" if outcome.gone else outcome.field or "title",
-                                outcome.message)  # fmt: skip
+            field = "contact" if outcome.gone else outcome.field or "title"
+            self._save_refused(field, outcome.message)
+            return
         self.opportunity = outcome.unwrap()
         self.accept()
-        return True
+
+    def _create_failed(self, error: Exception) -> None:
+        self._saving = None
+        self._set_saving(False)
+        self._save_refused("title", failure_sentence(error))
 
     def _refuse(self, field: str, message: str) -> bool:
         label = self.errors.get(field, self.errors["title"])
         label.setText(message)
         label.setVisible(True)
+        return False
+
+    def _save_refused(self, field: str, message: str) -> bool:
+        self._refuse(field, message)
+        self.refused.emit(message)
         return False
 
 
@@ -652,6 +776,7 @@ class OpportunitiesPage(QWidget):
         self.panel.saved.connect(self._panel_saved)
         self.panel.deleted.connect(self._panel_deleted)
         self.panel.loaded.connect(self._maybe_loaded)
+        self.panel.write_finished.connect(lambda _ok: self._maybe_loaded())
         self._build()
 
     def _build(self) -> None:
@@ -679,7 +804,8 @@ class OpportunitiesPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        return self.model.is_loading or self.panel.is_loading
+        """The list or the panel is being read, or a save or delete has not come back."""
+        return self.model.is_loading or self.panel.is_loading or self.panel.is_writing
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the list and the panel are on screen (``--screenshot``)."""

@@ -43,7 +43,8 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.region_fields import CountryCombo, TimeZoneCombo, hour_spin
-from trustpager_desktop.ui.runner import BackgroundTask, run_in_background
+from trustpager_desktop.ui.runner import BackgroundTask, failure_sentence, run_in_background
+from trustpager_desktop.ui.theme import Tone
 from trustpager_desktop.usecases.result import Outcome
 from trustpager_desktop.usecases.settings import SavedSettings, SettingsService, SettingsView
 
@@ -67,14 +68,23 @@ def _locked(words: frozenset[str]) -> str:
     )
 
 
+SAVING = "Saving…"
+
+
 class SettingsPage(QWidget):
+    """Save runs on the background runner (the token to the keyring, the settings to the
+    database, then the window runs with them): "Saving…" with the form and Save off until
+    it is in; ``settings_saved`` on success, then ``save_finished(ok)`` either way."""
+
     settings_saved = Signal()
+    save_finished = Signal(bool)  # a save came back (True: stored)
     connection_tested = Signal(str)  # the sentence shown
 
     def __init__(self, service: SettingsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._service = service
         self._job: BackgroundTask | None = None
+        self._saving: BackgroundTask | None = None
         self.errors: dict[str, QLabel] = {}
         self._shown: tuple[object, ...] = ()  # the form as last loaded (see has_unsaved_edits)
         self._build()
@@ -196,7 +206,7 @@ class SettingsPage(QWidget):
         bottom.addWidget(self.result, 1)
         bottom.addWidget(self.save_button)
 
-        content = QWidget()
+        content = self.form_area = QWidget()  # off as a whole while a save runs
         column = QVBoxLayout(content)
         column.setContentsMargins(16, 12, 16, 12)
         column.setSpacing(12)
@@ -324,6 +334,11 @@ class SettingsPage(QWidget):
     def changed_elsewhere(self) -> None:
         """Another desktop saved settings and this window now runs with them: show them,
         or, over unsaved edits, the banner (Reload shows them, dropping the edits)."""
+        if self._saving is not None:
+            # Most likely this save's own commit, seen by the change watcher before the
+            # save came back; either way the form shows what the window runs with once
+            # the save is in.
+            return
         if self.has_unsaved_edits():
             self.banner.setVisible(True)
         else:
@@ -359,23 +374,56 @@ class SettingsPage(QWidget):
             confirmation_text_es=self.confirmation_text_es.toPlainText().strip(),
         )
 
+    @property
+    def is_saving(self) -> bool:
+        return self._saving is not None
+
     def save(self) -> bool:
-        """Validate and store the form, the name, and the token if one was typed; the
-        window runs with the new settings at once."""
+        """Validate and store the form, the name, and the token if one was typed, in the
+        background; the window runs with the new settings once it is in. False when a
+        save is already on its way."""
+        if self._saving is not None:
+            return False
         for error in self.errors.values():
             error.setVisible(False)
-        outcome = self._service.save(
-            self.edited_settings(),
-            user_name=self.user_name.text(),
-            token=self.auth_token.text().strip(),
-            session_only=self.session_only.isChecked(),
-        )
+        service, settings = self._service, self.edited_settings()
+        user_name, session_only = self.user_name.text(), self.session_only.isChecked()
+        token = self.auth_token.text().strip()  # only ever handed to the service
+
+        def store() -> Outcome[SavedSettings]:
+            return service.save(settings, user_name=user_name, token=token,
+                                session_only=session_only)  # fmt: skip
+
+        self._saving = run_in_background(store, self._saved, self._save_failed)
+        self._saving.setParent(self)  # a page destroyed meanwhile drops the answer
+        self._set_saving(True)
+        return True
+
+    def _set_saving(self, saving: bool) -> None:
+        for widget in (self.form_area, self.save_button, self.reload_button):
+            widget.setEnabled(not saving)
+        if saving:
+            coloured(self.result, Tone.NORMAL)
+            self.result.setText(SAVING)
+
+    def _saved(self, outcome: Outcome[SavedSettings]) -> None:
+        self._saving = None
+        self._set_saving(False)
         if not outcome.ok:
-            return self._refuse(outcome.field or "default_country", outcome.message)
+            self._refuse(outcome.field or "default_country", outcome.message)
+            self.save_finished.emit(False)
+            return
         self.load()
         self._show_saved(outcome.unwrap())
         self.settings_saved.emit()
-        return True
+        self.save_finished.emit(True)
+
+    def _save_failed(self, error: Exception) -> None:
+        self._saving = None
+        self._set_saving(False)
+        coloured(self.result, ERROR_COLOUR)
+        self.result.setText("Not saved: " + failure_sentence(error))
+        self.save_finished.emit(False)
 
     def _show_saved(self, saved: SavedSettings) -> None:
         message = "Settings saved."
