@@ -183,7 +183,8 @@ def test_the_automation_editor_shows_the_purpose_once_there_are_two(qtbot, servi
     assert editor.purpose.isVisible()
     editor.name.setText("Visit reminder")
     editor.purpose.setCurrentText("Reminders")
-    assert editor.save()
+    with qtbot.waitSignal(editor.saved, timeout=5_000):  # stored off the GUI thread
+        assert editor.save()
     with services.db.read() as s:
         assert automations.find_by_name(s, "Visit reminder").purpose == "Reminders"
 

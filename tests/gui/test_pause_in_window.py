@@ -41,6 +41,9 @@ def test_pause_from_the_menu_shows_everywhere_and_resume_from_the_banner(qtbot, 
             Qt.Key.Key_P,
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
         )
+    # The change the save published may be read back and shown before the save itself
+    # reports; Resume is offered once it has.
+    qtbot.waitUntil(lambda: window.pause.ready, timeout=5_000)
 
     assert _paused(services)  # the runner and the agent honour the database flag
     assert window.pause_action.isChecked()

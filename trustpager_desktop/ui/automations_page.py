@@ -84,6 +84,7 @@ from trustpager_desktop.usecases.automations import (
 from trustpager_desktop.usecases.result import Outcome
 
 Index = QModelIndex | QPersistentModelIndex
+SAVE_LABEL = "Save automation"
 UNITS = (("minutes", 60), ("hours", 3600), ("days", 86_400))
 
 
@@ -224,6 +225,8 @@ class AutomationEditor(QWidget):
     off and "Loading…" shows; the automation asked for last wins."""
 
     saved = Signal(int)
+    save_failed = Signal(str)  # the store refused the save (the sentence shown)
+    saving_changed = Signal(bool)  # a save started (True) or came back (False)
     gone = Signal(str)  # the automation opened or saved was deleted elsewhere (its name)
     loaded = Signal()  # the automation asked for is in the editor (or could not be read)
 
@@ -257,7 +260,8 @@ class AutomationEditor(QWidget):
             now=service.clock.now,
             stages=lambda: self.stages,
         )
-        self.save_button = QPushButton("Save automation")
+        self._saving: BackgroundTask | None = None
+        self.save_button = QPushButton(SAVE_LABEL)
         self.save_button.setDefault(True)
         self.message = coloured(plain_label(wrap=True), ERROR_COLOUR)
         self.message.setObjectName("validationMessage")
@@ -324,7 +328,7 @@ class AutomationEditor(QWidget):
         """Off with "Loading…" while an automation is read: never another one's name and
         steps under this one's selection, and no Save of half-shown data."""
         self.loading_label.setVisible(loading)
-        self.body.setEnabled(not loading)
+        self.body.setEnabled(not loading and self._saving is None)
         if loading:
             self.loading_label.setText("Loading…")  # not an earlier automation's failure
             self.name.clear()
@@ -427,23 +431,51 @@ class AutomationEditor(QWidget):
             self.purpose.currentText() or DEFAULT_PURPOSE,
         )  # fmt: skip
 
+    @property
+    def is_saving(self) -> bool:
+        return self._saving is not None
+
     def save(self) -> bool:
-        """Validate and store; a problem is shown under the steps and nothing is saved."""
+        """Validate here, then store off the GUI thread: ``saved`` (or ``gone``) fires, or
+        the refusal shows under the steps, once it is stored. False when nothing was
+        started (the schedule needs a fix, or a save already runs)."""
+        if self._saving is not None:
+            return False  # a second click while the first save runs
         if not self.schedule.check():
             self.message.setText("Not saved: the schedule needs a fix (see above).")
             return False
-        outcome = self.service.save(self._automation_id, self.current_input())
+        service, automation_id, data = self.service, self._automation_id, self.current_input()
+        self._saving = BackgroundTask(lambda _progress: service.save(automation_id, data), self)
+        self._saving.finished.connect(self._saved)
+        self._saving.errored.connect(
+            lambda error: self._saved(Outcome.failure(failure_sentence(error)))
+        )
+        self._show_saving(True)
+        self._saving.start()
+        return True
+
+    def _show_saving(self, saving: bool) -> None:
+        """Off while a save runs: nothing it stores can change under it, no second Save."""
+        self.body.setEnabled(not saving)
+        self.save_button.setText("Saving…" if saving else SAVE_LABEL)
+        if saving:
+            self.message.clear()
+        self.saving_changed.emit(saving)
+
+    def _saved(self, outcome: Outcome[AutomationView]) -> None:
+        self._saving = None
+        self._show_saving(False)
         if outcome.gone:  # deleted on another desktop while being edited
             self.gone.emit(self.name.text())
-            return False
-        if not outcome.ok:
+            return
+        if not outcome.ok:  # what was typed stays for a fix and another Save
             self.message.setText(outcome.message)
-            return False
+            self.save_failed.emit(outcome.message)
+            return
         view = outcome.unwrap()
         self._automation_id = view.id
         self.message.clear()
         self.saved.emit(view.id)
-        return True
 
 
 def _summary(step: StepInput) -> str:
@@ -471,6 +503,7 @@ class AutomationsPage(QWidget):
         self.service = service
         self._run_due = run_due
         self._job: BackgroundTask | None = None
+        self._deleting: BackgroundTask | None = None
         self._read = LatestRead(self, self._show_overview, self._load_failed, again=self.refresh,
                                 loaded=self.loaded.emit)  # fmt: skip
         self._select_first = True  # open on a real automation, not an empty draft
@@ -555,6 +588,7 @@ class AutomationsPage(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.list_view.selectionModel().currentRowChanged.connect(self._on_automation_selected)
         self.editor.saved.connect(self._on_saved)
+        self.editor.saving_changed.connect(lambda _saving: self._show_writing())
         self.editor.gone.connect(self._gone)
         return splitter
 
@@ -642,9 +676,9 @@ class AutomationsPage(QWidget):
         found = self.automation_filter.findData(current)
         self.automation_filter.setCurrentIndex(max(0, found))
         self.automation_filter.blockSignals(False)
-        self.delete_button.setEnabled(position is not None)
+        self._show_writing()
         self._show_queue(data.queue)
-        if self._select_first and rows:
+        if self._select_first and rows and not self.is_writing:
             self._select_first = False
             self.list_view.selectRow(0)
 
@@ -669,7 +703,7 @@ class AutomationsPage(QWidget):
 
     def _on_automation_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.list_model.row_at(current.row()) if current.isValid() else None
-        self.delete_button.setEnabled(row is not None)
+        self._show_writing()
         if row is not None:
             self.editor.load(row.id, row.name)
 
@@ -705,19 +739,46 @@ class AutomationsPage(QWidget):
         )
 
     def delete_selected(self) -> None:
+        """Ask, then delete off the GUI thread; the list and the editor are off meanwhile."""
         index = self.list_view.currentIndex()
         row = self.list_model.row_at(index.row()) if index.isValid() else None
-        if row is None or not self.confirm_delete(row.name):
+        if row is None or self.is_writing or not self.confirm_delete(row.name):
             return
-        outcome = self.service.delete(row.id)
+        service, automation_id, name = self.service, row.id, row.name
+        self._deleting = BackgroundTask(lambda _progress: service.delete(automation_id), self)
+        self._deleting.finished.connect(lambda outcome: self._deleted(name, outcome))
+        self._deleting.errored.connect(
+            lambda error: self._deleted(name, Outcome.failure(failure_sentence(error)))
+        )
+        self._deleting.start()
+        self._show_writing()
+
+    def _deleted(self, name: str, outcome: Outcome[None]) -> None:
+        self._deleting = None
+        self._show_writing()
         if outcome.gone:
-            self._gone(row.name)
+            self._gone(name)
             return
         if not outcome.ok:
-            self.show_message(f"'{row.name}' was not deleted: {outcome.message}")
+            self.show_message(f"'{name}' was not deleted: {outcome.message}")
             return
         self.editor.load(None)
         self.refresh()
+
+    @property
+    def is_writing(self) -> bool:
+        """True while an automation is saved or deleted (off the GUI thread)."""
+        return self._deleting is not None or self.editor.is_saving
+
+    def _show_writing(self) -> None:
+        """While a save or a delete runs, nothing may choose another automation, start a
+        new one or delete: the write's result lands on the automation it was asked for."""
+        writing, deleting = self.is_writing, self._deleting is not None
+        for control in (self.list_view, self.new_button):
+            control.setEnabled(not writing)
+        self.editor.setEnabled(not deleting)
+        self.delete_button.setText("Deleting…" if deleting else "Delete…")
+        self.delete_button.setEnabled(not writing and self.selected_automation_id() is not None)
 
     # -- run due items now (off the GUI thread) ------------------------------------------
 
@@ -764,6 +825,7 @@ class EnrollDialog(QDialog):
     until they arrive the choice and Enrol are off."""
 
     loaded = Signal()  # the automations and the warnings are shown (or could not be read)
+    enrol_failed = Signal(str)  # the enrolment was refused (the sentence shown)
 
     def __init__(
         self,
@@ -793,6 +855,8 @@ class EnrollDialog(QDialog):
         self.enrol_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.enrol_button.setText("Enrol")
         self.enrol_button.setEnabled(False)
+        self.cancel_button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self._enrolling: BackgroundTask | None = None
         buttons.accepted.connect(self.enroll)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -838,15 +902,45 @@ class EnrollDialog(QDialog):
         self.consent_warning.setVisible(bool(text))
 
     def enroll(self) -> None:
-        if self._options is None or self.automation.currentData() is None:
+        """Enrol off the GUI thread; the dialog closes once the enrolment is stored and
+        stays open with the reason (the choice on again) when it is refused."""
+        automation_id = self.automation.currentData()
+        if self._options is None or automation_id is None or self.is_enrolling:
             return
-        outcome = self.service.enroll(self.automation.currentData(), self._contact_ids)
+        service, ids = self.service, list(self._contact_ids)
+        self._enrolling = BackgroundTask(lambda _progress: service.enroll(automation_id, ids), self)
+        self._enrolling.finished.connect(self._enrolled)
+        self._enrolling.errored.connect(
+            lambda error: self._enrolled(Outcome.failure(failure_sentence(error)))
+        )
+        self._show_enrolling(True)
+        self._enrolling.start()
+
+    @property
+    def is_enrolling(self) -> bool:
+        return self._enrolling is not None
+
+    def _show_enrolling(self, enrolling: bool) -> None:
+        for control in (self.automation, self.enrol_button, self.cancel_button):
+            control.setEnabled(not enrolling)
+        if enrolling:
+            self.message.setText("Enrolling…")
+
+    def _enrolled(self, outcome: Outcome[EnrollResult]) -> None:
+        self._enrolling = None
+        self._show_enrolling(False)
         if not outcome.ok:
             self.message.setText(outcome.message)
+            self.enrol_failed.emit(outcome.message)
             return
         self.result_value = outcome.unwrap()
         self.message.setText(self.result_value.describe())
         self.accept()
+
+    def reject(self) -> None:
+        """Not while an enrolment is stored: closing then would hide whether it happened."""
+        if not self.is_enrolling:
+            super().reject()
 
 
 def wrapped_label(text: str) -> QLabel:

@@ -25,15 +25,21 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core.business_days import Urgency
-from trustpager_desktop.core.inbox import ReviewItem, UnknownSender
+from trustpager_desktop.core.inbox import ReviewItem, ReviewOutcome, UnknownSender
 from trustpager_desktop.core.replies import ReplyKind
 from trustpager_desktop.core.states import ReviewDecision
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.ui.common import EmptyState, coloured, heading, plain_label
 from trustpager_desktop.ui.consent_view import short_label
-from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
+from trustpager_desktop.ui.runner import (
+    BackgroundTask,
+    LatestRead,
+    failure_sentence,
+    run_in_background,
+)
 from trustpager_desktop.ui.table_models import RowsTableModel, read_only_table
 from trustpager_desktop.ui.theme import Tone, tone_colour
+from trustpager_desktop.usecases.result import Outcome
 from trustpager_desktop.usecases.review import ReviewLists, ReviewService
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -117,6 +123,7 @@ class ReviewPage(QWidget):
 
     review_count_changed = Signal(int)
     loaded = Signal()  # both lists on screen are fresh
+    decided = Signal(bool)  # a decision came back: stored (True) or refused (False)
 
     # (first button, second button) per kind of review item
     _ACTIONS: dict[str, tuple[tuple[str, ReviewDecision], tuple[str, ReviewDecision]]] = {
@@ -152,6 +159,7 @@ class ReviewPage(QWidget):
         self.deadline_label = plain_label(wrap=True, selectable=True)
         self.feedback_label = plain_label(wrap=True, selectable=True)
         self._confirm_job: BackgroundTask | None = None
+        self._deciding: BackgroundTask | None = None
         self._read = LatestRead(self, self._show_lists, self._load_failed, again=self.refresh,
                                 loaded=self.loaded.emit)  # fmt: skip
         self.opt_out_button = QPushButton("Opt out")
@@ -267,7 +275,7 @@ class ReviewPage(QWidget):
         self._show(self.current_item())
 
     def _show(self, item: ReviewItem | None) -> None:
-        has_item = item is not None
+        has_item = item is not None and not self.is_deciding
         for widget in (self.opt_out_button, self.not_opt_out_button):
             widget.setEnabled(has_item)
         if item is None:
@@ -294,12 +302,36 @@ class ReviewPage(QWidget):
     # ---- decisions -------------------------------------------------------------------
 
     def _decide(self, which: int) -> None:
+        """Record the decision off the GUI thread; until it is stored the buttons and the
+        list are off, so a second click cannot decide twice or decide another reply."""
         item = self.current_item()
-        if item is None:
+        if item is None or self.is_deciding:
             return
         actions = self._ACTIONS.get(item.classification, self._ACTIONS[ReplyKind.POSSIBLE_OPT_OUT])
         decision = actions[which][1]
-        result = self.service.decide(item.inbound_id, decision)
+        service, inbound_id = self.service, item.inbound_id
+        self._deciding = BackgroundTask(
+            lambda _progress: service.decide(inbound_id, decision), self
+        )
+        self._deciding.finished.connect(lambda result: self._decided(item, result))
+        self._deciding.errored.connect(
+            lambda error: self._decided(item, Outcome.failure(failure_sentence(error)))
+        )
+        self._deciding.start()
+        self._show_deciding()
+        self.feedback_label.setText("Saving the decision…")
+
+    @property
+    def is_deciding(self) -> bool:
+        return self._deciding is not None
+
+    def _show_deciding(self) -> None:
+        self.review_view.setEnabled(not self.is_deciding)
+        self._show(self.current_item())
+
+    def _decided(self, item: ReviewItem, result: Outcome[ReviewOutcome]) -> None:
+        self._deciding = None
+        self._show_deciding()
         if not result.ok:  # decided meanwhile (perhaps on another desktop): say so, re-read
             self.feedback_label.setText(result.message)
         else:
@@ -307,6 +339,7 @@ class ReviewPage(QWidget):
             self.feedback_label.setText(f"{item.from_display}: {outcome.message}")
             if outcome.confirmation_requested:
                 self._send_confirmations()
+        self.decided.emit(result.ok)
         self.refresh()
 
     def _send_confirmations(self) -> None:
