@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_browser, make_dialog, make_page
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page, save_and_wait
 from tests.support.writes import saved
 from trustpager_desktop.core import activity, automations, consent, opt_in, preferences
 from trustpager_desktop.core import settings as core_settings
@@ -66,7 +66,9 @@ def test_the_card_shows_the_record_or_no_consent_on_record(page, services, add_c
     assert card.purposes_box.isHidden()
 
 
-def test_purpose_boxes_appear_with_a_second_purpose_and_save_a_decline(page, services, add_contact):
+def test_purpose_boxes_appear_with_a_second_purpose_and_save_a_decline(
+    qtbot, page, services, add_contact
+):
     ann = add_contact("Ann", "Lee", phone=ANN)
     _set(services, sms_purposes="Marketing; Reminders")
     page.load(ann)
@@ -78,7 +80,8 @@ def test_purpose_boxes_appear_with_a_second_purpose_and_save_a_decline(page, ser
     assert all(b.isChecked() and b.isEnabled() for b in boxes.values())
     boxes["Marketing"].click()
     assert card.save_button.isEnabled() and not card.unsaved.isHidden()
-    card.save_button.click()
+    with qtbot.waitSignal(card.save_finished, timeout=10_000):
+        card.save_button.click()
     with services.db.read() as s:
         assert consent.contact_consent_state(s, ann).declined_purposes == ("Marketing",)
     (entry,) = _log(services, activity.Kind.PURPOSE_PREFERENCE)
@@ -96,13 +99,13 @@ def test_the_contact_form_records_consent_and_refuses_a_bad_date(qtbot, services
     dialog.editors["consent_date"].setText("someday")
     dialog.editors["consent_source"].setText("web form, spring promo")
     dialog.form.method.setCurrentIndex(dialog.form.method.findData("written"))
-    assert not dialog.save()
+    assert not save_and_wait(qtbot, dialog)
     assert not dialog.errors["consent_date"].isHidden()
     assert "not a date" in dialog.errors["consent_date"].text()
     with services.db.read() as s:
         assert s.scalar(select(Contact)) is None
     dialog.editors["consent_date"].setText("2026-03-15 14:30")
-    assert dialog.save()
+    assert save_and_wait(qtbot, dialog)
     with services.db.read() as s:
         contact = s.scalar(select(Contact))
         record = opt_in.record_of(contact)
@@ -110,7 +113,7 @@ def test_the_contact_form_records_consent_and_refuses_a_bad_date(qtbot, services
     assert record.at == datetime(2026, 3, 15, 18, 30, tzinfo=UTC)  # 14:30 New York
 
 
-def test_editing_details_keeps_the_record_time(page, services, add_contact):
+def test_editing_details_keeps_the_record_time(qtbot, page, services, add_contact):
     """The form shows minutes; saving a name change must not round the record's time."""
     ann = add_contact("Ann", "Lee", phone=ANN)
     with services.db.write() as s:
@@ -124,7 +127,7 @@ def test_editing_details_keeps_the_record_time(page, services, add_contact):
     assert details.form.method.currentData() == "keyword_reply"
     details.editors["first_name"].setText("Annie")
     details.form.edited.emit()
-    assert details.save()
+    assert save_and_wait(qtbot, details)
     with services.db.read() as s:
         assert opt_in.record_of(s.get(Contact, ann)) == record
     assert len(_log(services, activity.Kind.CONSENT_RECORD)) == 1

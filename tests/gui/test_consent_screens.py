@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_browser, make_dialog, make_page
+from tests.gui.contact_widgets import make_browser, make_dialog, make_page, save_and_wait
 from tests.support.writes import saved
 from trustpager_desktop.core import automations, consent, inbox, preferences
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput
@@ -178,6 +178,7 @@ def test_a_staff_opt_out_may_ask_for_a_confirmation_text(
     page.preferences.toggle.click()
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     page.preferences.save_button.click()
+    wait_loaded(page)  # saved off the GUI thread, then read again
     with services.db.read() as s:
         from trustpager_desktop.store.models import OptOutConfirmation
 
@@ -215,20 +216,20 @@ def test_saving_a_contact_onto_an_opted_out_number_warns_first(
     dialog.editors["phone"].setText("(415) 555-0101")
 
     asked = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Cancel).click())
-    assert not dialog.save()
+    assert not save_and_wait(qtbot, dialog)
     assert asked and "opted out" in asked[0].text().lower() and "Ola Out" in asked[0].text()
     with services.db.read() as s:
         assert s.scalar(select(Contact).where(Contact.first_name == "Newt")) is None
 
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Save).click())
-    assert dialog.save()
+    assert save_and_wait(qtbot, dialog)
 
 
 def test_no_warning_for_an_ordinary_number(qtbot, services):
     dialog = make_dialog(qtbot, services)
     dialog.editors["first_name"].setText("Newt")
     dialog.editors["phone"].setText("(415) 555-0177")
-    assert dialog.save()  # no dialog: a question would block this call
+    assert save_and_wait(qtbot, dialog)  # no dialog: a question would block this call
 
 
 def test_the_opportunity_panel_shows_the_contacts_state(qtbot, services, add_contact):

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import func, select
 
 from tests.gui.conftest import wait_loaded
-from tests.gui.contact_widgets import make_page
+from tests.gui.contact_widgets import failing, held, make_page, save_and_wait
 from trustpager_desktop.core.gateway import OutboundGateway
 from trustpager_desktop.core.states import (
     ActivityKind,
@@ -144,6 +144,7 @@ def test_reconsent_requires_method_and_note_and_records_them(
 
     answer_dialog(fill)
     page.preferences.save_button.click()
+    wait_loaded(page)  # saved off the GUI thread, then read again
 
     assert "how consent was obtained" in problems[0]
     assert "Add a note" in problems[1]
@@ -290,7 +291,7 @@ def test_rich_text_names_and_bodies_are_shown_literally(page, services, add_cont
 # -- details and leaving ---------------------------------------------------------------
 
 
-def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, add_contact):
+def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(qtbot, page, services, add_contact):
     cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
     page.load(cid)
     wait_loaded(page)
@@ -298,7 +299,7 @@ def test_bad_phone_is_refused_with_the_reason_and_nothing_saved(page, services, 
     page.details.editors["phone"].textEdited.emit("12")
     page.details.editors["last_name"].setText("Changed")
 
-    assert not page.details.save()
+    assert not save_and_wait(qtbot, page.details)
 
     error = page.details.errors["phone"]
     assert error.isVisible() and error.text()
@@ -319,7 +320,9 @@ def test_ctrl_s_saves_details(qtbot, services, add_contact, activate):
     editor.setFocus()
     try:
         qtbot.keyClicks(editor, "Harbor Dental")
-        qtbot.keyClick(editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        with qtbot.waitSignal(window.contact_page.save_finished, timeout=10_000) as saved:
+            qtbot.keyClick(editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        assert saved.args == [True]
         assert _contact(services, cid).company == "Harbor Dental"
     finally:
         window.contact_page.discard()  # never leave a Save/Discard question open at teardown
@@ -370,3 +373,236 @@ def test_a_slow_load_of_one_contact_is_superseded_and_never_shows_its_consent_st
     assert services.provider_choice.provider.sent == []
     assert _contact(services, ann).sms_opted_out  # untouched by the refused toggle
     assert not _contact(services, bob).sms_opted_out
+
+
+# -- writes off the GUI thread (issue 16 item 2, issue 18 item 1) ----------------------
+
+CONTACT_UI = {"contact_page", "preferences_card", "messaging_card", "contact_browser",
+              "contact_form"}  # fmt: skip
+
+
+def _from_contact_ui(seen) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {site: n for site, n in seen.items() if site.split(".")[0] in CONTACT_UI}
+
+
+def test_the_contact_page_writes_run_no_sql_on_the_gui_thread(
+    qtbot, page, services, add_contact, answer_dialog
+):
+    """Details (with the opted-out number's warning), a manual send and the opt-out: each
+    reaches the database, and not one statement of them runs on the GUI thread."""
+    from tests.support.gui_sql import gui_thread_sql
+
+    add_contact("Ola", "Out", phone="(212) 555-0199", opted_out=True)
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    with gui_thread_sql(services.db) as seen:
+        page.preferences.toggle.click()
+        answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
+        assert save_and_wait(qtbot, page.preferences)
+        wait_loaded(page)
+        page.messaging.compose.setPlainText("Your keys are ready")
+        answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+        with qtbot.waitSignal(page.messaging.send_finished, timeout=10_000):
+            page.messaging.send()
+        wait_loaded(page)
+        page.details.editors["phone"].setText("(212) 555-0199")
+        page.details.form.edited.emit()
+        warned = answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Save).click())
+        assert save_and_wait(qtbot, page.details)
+        wait_loaded(page)
+
+    assert warned and "Ola Out" in warned[0].text()
+    assert _contact(services, cid).phone_e164 == "+12125550199"
+    assert _count(services, OutboundMessage) == 1
+    assert _contact(services, cid).sms_opted_out
+    assert _from_contact_ui(seen) == {}
+
+
+def test_a_slow_details_save_says_saving_and_a_second_click_starts_nothing(
+    qtbot, page, services, add_contact, monkeypatch
+):
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    release, calls = held(monkeypatch, ContactsService, "update")
+    details = page.details
+    details.editors["company"].setText("Harbor Dental")
+    details.form.edited.emit()
+    try:
+        details.save_button.click()
+        assert details.save_button.text() == "Saving…" and not details.save_button.isEnabled()
+        assert not details.editors["company"].isEnabled()  # what is saved cannot change
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+        assert not details.save() and not page.save()  # a second Save starts nothing
+        details.save_button.click()
+        assert page.is_saving
+    finally:
+        release.set()
+    with qtbot.waitSignal(details.save_finished, timeout=10_000) as done:
+        pass
+    wait_loaded(page)
+
+    assert done.args == [True] and len(calls) == 1
+    assert _contact(services, cid).company == "Harbor Dental"
+    assert details.save_button.text() == "Save details" and details.editors["company"].isEnabled()
+    assert not page.has_unsaved_changes()
+
+
+@pytest.mark.parametrize("how", ["refused", "raises"])
+def test_a_failing_details_save_says_why_and_keeps_what_was_typed(
+    qtbot, page, services, add_contact, monkeypatch, how
+):
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    failing(monkeypatch, ContactsService, "update", how)
+    details = page.details
+    details.editors["company"].setText("Harbor Dental")
+    details.form.edited.emit()
+
+    assert not save_and_wait(qtbot, details)
+
+    error = details.errors["first_name"]  # no field named: shown on the first one
+    expected = "database could not be reached" if how == "refused" else "database went away"
+    assert error.isVisibleTo(details) and expected in error.text()
+    assert details.editors["company"].text() == "Harbor Dental"
+    assert details.editors["company"].isEnabled() and details.save_button.isEnabled()
+    assert details.save_button.text() == "Save details" and page.has_unsaved_changes()
+    assert _contact(services, cid).company == ""
+
+
+def test_a_slow_opt_out_says_saving_and_locks_the_toggle_until_it_is_in(
+    qtbot, page, services, add_contact, monkeypatch, answer_dialog
+):
+    from trustpager_desktop.usecases.consent import ConsentService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    release, calls = held(monkeypatch, ConsentService, "save")
+    card = page.preferences
+    card.toggle.click()
+    answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
+    try:
+        card.save_button.click()
+        assert card.save_button.text() == "Saving…" and not card.save_button.isEnabled()
+        assert not card.toggle.isEnabled() and card.toggle.isChecked()
+        assert not card.save()  # a second Save starts nothing
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    finally:
+        release.set()
+    with qtbot.waitSignal(card.save_finished, timeout=10_000) as done:
+        pass
+    wait_loaded(page)
+
+    assert done.args == [True] and len(calls) == 1
+    assert _contact(services, cid).sms_opted_out
+    assert card.toggle.isEnabled() and card.toggle.isChecked() and not card.is_dirty()
+    assert card.save_button.text() == "Save"
+
+
+@pytest.mark.parametrize("how", ["refused", "raises"])
+def test_a_failing_opt_out_says_why_and_keeps_the_toggle(
+    qtbot, page, services, add_contact, monkeypatch, answer_dialog, how
+):
+    from trustpager_desktop.usecases.consent import ConsentService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    failing(monkeypatch, ConsentService, "save", how)
+    card = page.preferences
+    card.toggle.click()
+    answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())
+
+    assert not save_and_wait(qtbot, card)
+
+    expected = "database could not be reached" if how == "refused" else "database went away"
+    assert card.error.isVisibleTo(card) and expected in card.error.text()
+    assert card.toggle.isChecked() and card.toggle.isEnabled()  # the choice stays, unsaved
+    assert card.save_button.isEnabled() and card.is_dirty()
+    assert not _contact(services, cid).sms_opted_out
+
+
+def test_leaving_while_a_save_runs_waits_for_it_and_loses_nothing(
+    qtbot, page, services, add_contact, monkeypatch
+):
+    """The window asks maybe_leave() before showing another page: it waits for the save
+    under way (the window stays responsive) and then lets go, without a question."""
+    from PySide6.QtCore import QTimer
+
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    release, calls = held(monkeypatch, ContactsService, "update")
+    page.details.editors["company"].setText("Harbor Dental")
+    page.details.form.edited.emit()
+    page.details.save_button.click()
+    asked: list[bool] = []
+    page.ask_unsaved = lambda: asked.append(True)  # would answer None: stay
+    QTimer.singleShot(50, release.set)  # the database answers while maybe_leave waits
+
+    try:
+        assert page.maybe_leave()
+    finally:
+        release.set()
+
+    assert not asked and len(calls) == 1
+    assert _contact(services, cid).company == "Harbor Dental"
+
+
+def test_a_page_destroyed_mid_save_still_saves_and_drops_the_answer(
+    qtbot, services, add_contact, monkeypatch
+):
+    from trustpager_desktop.ui.contact_page import ContactPage
+    from trustpager_desktop.usecases.contacts import ContactsService
+    from trustpager_desktop.usecases.screens import Screens
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    screens = Screens.build(services)
+    page = ContactPage(screens.contacts, screens.messaging, screens.consent)  # no qtbot: deleted
+    page.load(cid)
+    wait_loaded(page)
+    release, calls = held(monkeypatch, ContactsService, "update")
+    page.details.editors["company"].setText("Harbor Dental")
+    page.details.form.edited.emit()
+    page.details.save_button.click()
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    page.close()
+    page.deleteLater()
+    with qtbot.waitSignal(page.destroyed, timeout=10_000):
+        pass
+    release.set()
+
+    qtbot.waitUntil(lambda: _contact(services, cid).company == "Harbor Dental", timeout=10_000)
+
+
+@pytest.mark.parametrize("how", ["saves", "refused"])
+def test_leaving_with_save_waits_for_the_answer_and_stays_when_it_fails(
+    qtbot, page, services, add_contact, monkeypatch, how
+):
+    """Save in the unsaved-changes question: the page is left only once the save is in,
+    and a failed save keeps the page (and what was typed) instead of losing it."""
+    from trustpager_desktop.usecases.contacts import ContactsService
+
+    cid = add_contact("Ann", "Lee", phone="(415) 555-0101")
+    page.load(cid)
+    wait_loaded(page)
+    if how == "refused":
+        failing(monkeypatch, ContactsService, "update", "refused")
+    page.details.editors["company"].setText("Harbor Dental")
+    page.details.form.edited.emit()
+    page.ask_unsaved = lambda: QMessageBox.StandardButton.Save
+
+    left = page.maybe_leave()
+
+    assert left is (how == "saves") and not page.is_saving
+    assert (_contact(services, cid).company == "Harbor Dental") is left
+    assert page.details.editors["company"].text() == "Harbor Dental"

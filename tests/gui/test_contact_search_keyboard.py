@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.contact_widgets import make_browser, make_dialog
+from tests.gui.contact_widgets import make_browser, make_dialog, save_and_wait
 from trustpager_desktop.ui.contact_browser import ContactDialog
 
 
@@ -124,7 +124,7 @@ def test_the_phone_error_is_shown_whole(qtbot, services):
     qtbot.waitExposed(dialog)
     dialog.editors["first_name"].setText("Ann")
     dialog.editors["phone"].setText("(415) 555-01")
-    assert not dialog.save()
+    assert not save_and_wait(qtbot, dialog)
     error = dialog.errors["phone"]
     qtbot.waitUntil(lambda: error.isVisible())
     qtbot.waitUntil(lambda: error.height() >= error.heightForWidth(error.width()))

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from tests.gui.conftest import wait_loaded
 from tests.gui.test_contact_page import page  # noqa: F401 - the contact page fixture
+from tests.support.gui_sql import gui_thread_sql
 from trustpager_desktop.core import delivery
 from trustpager_desktop.core.consent import may_automation_text
 from trustpager_desktop.core.gateway import ManualOrigin
@@ -72,8 +73,14 @@ def test_a_number_whose_texts_fail_is_shown_and_can_be_cleared(
     )
     assert card.delivery_headline.textFormat().name == "PlainText"
 
-    card.clear_delivery_button.click()
-    wait_loaded(page)
+    with gui_thread_sql(services.db) as seen:
+        card.clear_delivery_button.click()
+        assert card.clear_delivery_button.text() == "Clearing…"
+        assert not card.clear_delivery_button.isEnabled()
+        card.clear_delivery_block()  # a second click while clearing starts nothing
+        wait_loaded(page)
+
+    assert not [site for site in seen if site.startswith("messaging_card.")]  # off the GUI thread
 
     assert not card.delivery_frame.isVisible()
     assert card.result.text() == "Cleared: automations will text this number again."

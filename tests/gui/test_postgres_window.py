@@ -26,6 +26,7 @@ def test_opt_out_and_manual_send_on_postgres(qtbot, _postgres_scratch, clock, an
     page.preferences.toggle.click()
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.No).click())  # no text
     page.preferences.save_button.click()
+    wait_loaded(page)  # saved off the GUI thread; the page then shows the opt-out
     page.messaging.compose.setPlainText("Your keys are ready")
     answer_dialog(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     with qtbot.waitSignal(page.messaging.send_finished, timeout=10_000):

@@ -3,6 +3,7 @@ search as you type, and the New / Edit / Delete contact dialog."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from trustpager_desktop.core.consent import ConsentState, Severity
-from trustpager_desktop.core.contacts import ContactInput, ContactRow
+from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactView
 from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
@@ -46,6 +47,7 @@ from trustpager_desktop.usecases.contacts import (
     ContactsPage,
     ContactsService,
 )
+from trustpager_desktop.usecases.result import Outcome
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -277,9 +279,67 @@ class ContactTableModel(PagedTableModel):
         self._set_search(replace(self._search, sort=key, descending=descending))
 
 
+class ContactSaver(QObject):
+    """Saves a contact off the GUI thread in three steps: the number's opt-out warning is
+    read in the background, asked about on the GUI thread (Save or Cancel), then the
+    create or update runs in the background. ``finished`` carries the Outcome, or None
+    when the user cancelled at the warning. One save at a time.
+
+    A child of the widget that saves: when that widget is destroyed mid-save the write
+    still completes on its pool thread and only its result is dropped."""
+
+    finished = Signal(object)  # Outcome[int] | None (cancelled at the warning)
+
+    def __init__(self, owner: QWidget, service: ContactsService) -> None:
+        super().__init__(owner)
+        self._owner, self._service = owner, service
+        self._task: BackgroundTask | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self, data: ContactInput, contact_id: int | None) -> bool:
+        """Begin saving ``data`` (a new contact when ``contact_id`` is None); False when
+        a save is already under way."""
+        if self._task is not None:
+            return False
+        service = self._service
+        self._run(lambda: service.number_warning(data.phone, contact_id),
+                  lambda warning: self._checked(warning, data, contact_id))  # fmt: skip
+        return True
+
+    def _checked(self, warning: str | None, data: ContactInput, contact_id: int | None) -> None:
+        if warning is not None and not ask_number_warning(self._owner, warning):
+            self._done(None)
+            return
+        service = self._service
+        if contact_id is None:
+            self._run(lambda: service.create(data), self._done)
+        else:
+            self._run(lambda: service.update(contact_id, data), self._done)
+
+    def _run(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        task = BackgroundTask(lambda _progress: work(), self)
+        task.finished.connect(then)
+        task.errored.connect(self._failed)
+        self._task = task
+        task.start()
+
+    def _failed(self, error: Exception) -> None:
+        self._done(Outcome.failure(failure_sentence(error)))
+
+    def _done(self, outcome: Outcome[int] | None) -> None:
+        self._task = None
+        self.finished.emit(outcome)
+
+
 class ContactDialog(QDialog):
     """New or edit contact. Core validates; a refused field shows the reason beside it
-    and nothing is saved."""
+    and nothing is saved. The save runs off the GUI thread; meanwhile the form and the
+    buttons are off and Save says "Saving…"."""
+
+    save_finished = Signal(bool)  # a save asked for ended: True when the contact was saved
 
     def __init__(
         self,
@@ -294,59 +354,92 @@ class ContactDialog(QDialog):
         self.setMinimumWidth(420)
         self.form = ContactForm()
         self.editors, self.errors = self.form.editors, self.form.errors
-        buttons = QDialogButtonBox(
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self._saver = ContactSaver(self, service)
+        self._saver.finished.connect(self._saved)
+        self._filling: BackgroundTask | None = None  # the contact to edit, being read
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
         if contact_id is not None:
             self._fill(contact_id)
 
     def _fill(self, contact_id: int) -> None:
-        outcome = self._service.contact(contact_id)
+        """Read the contact off the GUI thread; the form and Save are off until it is in."""
+        service = self._service
+        task = BackgroundTask(lambda _progress: service.contact(contact_id), self)
+        task.finished.connect(self._filled)
+        task.errored.connect(lambda error: self._filled(Outcome.failure(failure_sentence(error))))
+        self._filling = task
+        self.form.setEnabled(False)
+        self.save_button.setEnabled(False)
+        task.start()
+
+    @property
+    def is_loading(self) -> bool:
+        """The contact to edit is still being read."""
+        return self._filling is not None
+
+    def _filled(self, outcome: Outcome[ContactView]) -> None:
+        self._filling = None
+        self.form.setEnabled(True)
+        self.save_button.setEnabled(True)
         if outcome.ok:
             self.form.set_values(contact_values(outcome.unwrap(), self._service.zone))
+            self.form.editors["first_name"].setFocus()
         else:  # deleted meanwhile (perhaps on another desktop): say so; saving says so too
             self.show_error(None, outcome.message)
 
     def contact_input(self) -> ContactInput:
         return self.form.contact_input()
 
+    @property
+    def saving(self) -> bool:
+        return self._saver.running
+
     def save(self) -> bool:
-        """Save through core; on a refused value show why beside the field and stay open."""
-        self.form.clear_errors()
-        data = self.contact_input()
-        if not confirm_number(self, self._service, data.phone, self.contact_id):
+        """Start saving through core (``save_finished`` tells how it ended): a refused
+        value shows why beside the field and the dialog stays open. False when a save
+        is already under way (or the contact to edit is not read yet)."""
+        if self.is_loading or not self._saver.start(self.contact_input(), self.contact_id):
             return False
-        service = self._service
-        if self.contact_id is None:
-            outcome = service.create(data)
-        else:
-            outcome = service.update(self.contact_id, data)
+        self.form.clear_errors()
+        self._show_saving(True)
+        return True
+
+    def _show_saving(self, saving: bool) -> None:
+        self.form.setEnabled(not saving)
+        self.buttons.setEnabled(not saving)
+        self.save_button.setText("Saving…" if saving else "Save")
+
+    def _saved(self, outcome: Outcome[int] | None) -> None:
+        self._show_saving(False)
+        if outcome is None:  # cancelled at the opted-out warning: nothing saved
+            self.save_finished.emit(False)
+            return
         if not outcome.ok:  # a refused value (beside its field), or deleted meanwhile
             self.show_error(outcome.field, outcome.message)
-            return False
+            self.save_finished.emit(False)
+            return
         self.contact_id = outcome.unwrap()
         self.accept()
-        return True
+        self.save_finished.emit(True)
+
+    def reject(self) -> None:
+        """Escape or Cancel while saving: stay until the save is in (it cannot be undone)."""
+        if not self.saving:
+            super().reject()
 
     def show_error(self, field: str | None, message: str) -> None:
         """Show why beside the field, growing the dialog so no line of it is cut off."""
         self.form.show_error(field, message)
         self.layout().activate()
         self.resize(self.width(), max(self.height(), self.heightForWidth(self.width())))
-
-
-def confirm_number(
-    parent: QWidget, service: ContactsService, phone: str, contact_id: int | None
-) -> bool:
-    """Before saving a contact onto a number that is opted out, suppressed, blocked by
-    Twilio or held, say so and ask. True when it is fine to save."""
-    warning = service.number_warning(phone, contact_id)
-    return warning is None or ask_number_warning(parent, warning)
 
 
 def ask_number_warning(parent: QWidget, warning: str) -> bool:
@@ -370,12 +463,14 @@ class ContactBrowser(QWidget):
     contacts_changed = Signal()
     enrol_requested = Signal(list)  # contact ids: the window opens the enrol dialog
     import_requested = Signal()  # the window opens the import dialog
+    delete_finished = Signal(bool)  # a delete asked for ended: True when it deleted
 
     def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._service = service
         self._results_wanted = False  # Enter or Down pressed before the answer was in
         self._to_select: tuple[int, int] | None = None  # (contact id, pages read for it)
+        self._deleting: BackgroundTask | None = None  # the delete under way
         self.model = ContactTableModel(service, self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -388,8 +483,9 @@ class ContactBrowser(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        """A search's answer (or a further page) is on its way."""
-        return self.model.is_loading
+        """A search's answer (or a further page) is on its way, or a delete runs (the rows
+        are read again once it is in)."""
+        return self.model.is_loading or self.deleting
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the rows asked for are on screen (``--screenshot``)."""
@@ -549,9 +645,11 @@ class ContactBrowser(QWidget):
     def _update_buttons(self, *_: object) -> None:
         """Edit and Delete need one contact, Enrol at least one: off with nothing selected."""
         count = len(self.table.selectionModel().selectedRows())
+        deleting = self.deleting  # the contact going away is not edited nor deleted twice
+        self.delete_button.setText("Deleting…" if deleting else "Delete…")
         for button, ok in (
-            (self.edit_button, count == 1),
-            (self.delete_button, count == 1),
+            (self.edit_button, count == 1 and not deleting),
+            (self.delete_button, count == 1 and not deleting),
             (self.enroll_button, count >= 1),
         ):
             button.setEnabled(ok)
@@ -628,25 +726,44 @@ class ContactBrowser(QWidget):
 
     def edit_selected(self) -> None:
         contact_id = self.selected_contact_id()
-        if contact_id is None:
+        if contact_id is None or self.deleting:
             return
         dialog = ContactDialog(self._service, contact_id, parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._after_change()
 
     def delete_selected(self) -> None:
+        """Ask, then delete the selected contact off the GUI thread; meanwhile Delete says
+        "Deleting…" and Edit and Delete stay off (``delete_finished`` tells how it ended)."""
         contact_id = self.selected_contact_id()
-        if contact_id is None:
+        if contact_id is None or self.deleting:
             return
         name = self.model.data(self.model.index(self.table.currentIndex().row(), 0))
         if not self.confirm_delete(name):
             return
-        outcome = self._service.delete(contact_id)
+        service = self._service
+        task = BackgroundTask(lambda _progress: service.delete(contact_id), self)
+        task.finished.connect(lambda outcome: self._deleted(name, outcome))
+        task.errored.connect(
+            lambda error: self._deleted(name, Outcome.failure(failure_sentence(error)))
+        )
+        self._deleting = task
+        self._update_buttons()
+        task.start()
+
+    @property
+    def deleting(self) -> bool:
+        return self._deleting is not None
+
+    def _deleted(self, name: str, outcome: Outcome[int]) -> None:
+        self._deleting = None
+        self._update_buttons()
         if not outcome.ok and not outcome.gone:  # gone: deleted elsewhere; the refresh shows it
             QMessageBox.warning(
                 self, "Delete contact", f"{name} was not deleted: {outcome.message}"
             )
         self._after_change()
+        self.delete_finished.emit(outcome.ok)
 
     def confirm_delete(self, name: str) -> bool:
         """Ask before deleting. Tests replace this method."""

@@ -29,7 +29,7 @@ from trustpager_desktop.core.contacts import ContactView
 from trustpager_desktop.core.errors import NotFoundError
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.ui.common import Card, ElidedLabel, documents_path, heading
-from trustpager_desktop.ui.contact_browser import confirm_number
+from trustpager_desktop.ui.contact_browser import ContactSaver
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
 from trustpager_desktop.ui.messaging_card import MessagingCard
 from trustpager_desktop.ui.preferences_card import CommunicationPreferencesCard
@@ -37,12 +37,15 @@ from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, show_progre
 from trustpager_desktop.usecases.consent import ConsentService
 from trustpager_desktop.usecases.contacts import ContactsService
 from trustpager_desktop.usecases.messaging import MessagingService
+from trustpager_desktop.usecases.result import Outcome
 
 
 class DetailsCard(Card):
-    """Editable contact details, validated by core on Save."""
+    """Editable contact details, validated by core on Save. The save runs off the GUI
+    thread; meanwhile the form is off and the button says "Saving…"."""
 
     saved = Signal()
+    save_finished = Signal(bool)  # a save asked for ended: True when saved (or nothing due)
     dirty_changed = Signal(bool)
 
     def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
@@ -56,6 +59,8 @@ class DetailsCard(Card):
         self.save_button.setAccessibleName("Save contact details")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save)
+        self._saver = ContactSaver(self, service)
+        self._saver.finished.connect(self._saved)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.save_button)
@@ -67,6 +72,8 @@ class DetailsCard(Card):
 
     def load(self, contact: ContactView) -> None:
         self._contact = contact
+        if self.saving:  # a re-read arriving mid-save: what is being saved stays typed
+            return
         self.form.set_values(self._saved_values())
         self._show_dirty()
 
@@ -74,29 +81,48 @@ class DetailsCard(Card):
         saved, typed = self._saved_values(), self.form.values()
         return any(typed[k] != v for k, v in saved.items())
 
+    @property
+    def saving(self) -> bool:
+        return self._saver.running
+
     def discard(self) -> None:
-        if self._contact is not None:
+        if self._contact is not None and not self.saving:
             self.load(self._contact)
 
     def _show_dirty(self) -> None:
         dirty = self.is_dirty()
-        self.save_button.setEnabled(dirty)
+        self.save_button.setEnabled(dirty and not self.saving)
         self.dirty_changed.emit(dirty)
 
     def save(self) -> bool:
-        """Save through core. A refused value shows its reason beside the field; nothing saved."""
+        """Start saving through core; ``save_finished`` tells how it ended (a refused value
+        shows its reason beside the field; nothing saved). False when a save is under way."""
+        if self.saving:
+            return False
         if self._contact is None or not self.is_dirty():
+            self.save_finished.emit(True)
             return True
         self.form.clear_errors()
-        data = self.form.contact_input()
-        if not confirm_number(self, self._service, data.phone, self._contact.id):
-            return False
-        outcome = self._service.update(self._contact.id, data)
+        self._saver.start(self.form.contact_input(), self._contact.id)
+        self._show_saving(True)
+        return True
+
+    def _show_saving(self, saving: bool) -> None:
+        self.form.setEnabled(not saving)
+        self.save_button.setText("Saving…" if saving else "Save details")
+        self._show_dirty()
+
+    def _saved(self, outcome: Outcome[int] | None) -> None:
+        self._show_saving(False)
+        if outcome is None:  # cancelled at the opted-out warning: the typing stays
+            self.save_finished.emit(False)
+            return
         if not outcome.ok:  # a refused value beside its field, or deleted meanwhile
             self.form.show_error(outcome.field, outcome.message)
-            return False
+            self.save_finished.emit(False)
+            return
         self.saved.emit()
-        return True
+        self.save_finished.emit(True)
 
 
 class OpportunitiesCard(Card):
@@ -152,6 +178,7 @@ class ContactPage(QWidget):
     # automation; a new opportunity for (contact id, name). The page reloads after either.
     enrol_requested = Signal(list)
     new_opportunity_requested = Signal(int, str)
+    save_finished = Signal(bool)  # Ctrl+S's save ended: True when everything was saved
 
     def __init__(
         self,
@@ -166,6 +193,10 @@ class ContactPage(QWidget):
         self.load_error: str | None = None  # why the contact asked for could not be shown
         self._wanted: int | None = None  # the contact asked for last
         self._after_show: Callable[[], None] | None = None  # kept edits, put back once shown
+        self._saving_all = False  # Ctrl+S: the details, then the preferences
+        self._details_ok = False
+        self.last_save_ok = True  # how the last Ctrl+S save ended
+        self._leaving = False  # maybe_leave is asking or waiting
         self._read = LatestRead(self, self._shown, self._load_failed, again=self._read_wanted,
                                 loaded=self.loaded.emit)  # fmt: skip
         self._build()
@@ -188,6 +219,7 @@ class ContactPage(QWidget):
 
         self.details = DetailsCard(self._contacts)
         self.details.saved.connect(self._reload_after_save)
+        self.details.save_finished.connect(self._details_done)
         self.tasks = QTreeWidget()
         self.tasks.setHeaderLabels(["Task", "Due", "Done"])
         self.tasks.setRootIsDecorated(False)
@@ -207,6 +239,7 @@ class ContactPage(QWidget):
 
         self.preferences = CommunicationPreferencesCard(self._consent)
         self.preferences.saved.connect(self._reload_after_save)
+        self.preferences.save_finished.connect(self._preferences_done)
         self.messaging = MessagingCard(self._messaging)
         self.messaging.send_finished.connect(lambda _r: self._reload_after_save())
 
@@ -319,8 +352,9 @@ class ContactPage(QWidget):
 
     @property
     def is_loading(self) -> bool:
-        """True while the contact (or its conversation, after a send) is being read."""
-        return self._read.is_loading or self.messaging.is_loading
+        """True while the contact (or its conversation, after a send) is being read, or a
+        save runs (the contact is read again once it is in)."""
+        return self._read.is_loading or self.messaging.is_loading or self.is_saving
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
         """Run the event loop until the contact asked for is on screen (``--screenshot``)."""
@@ -440,26 +474,71 @@ class ContactPage(QWidget):
     def has_unsaved_changes(self) -> bool:
         return self.contact is not None and (self.details.is_dirty() or self.preferences.is_dirty())
 
+    @property
+    def is_saving(self) -> bool:
+        """A save (the details, the preferences, or Ctrl+S's both) is under way."""
+        return self._saving_all or self.details.saving or self.preferences.saving
+
     def save(self) -> bool:
-        """Ctrl+S: save whatever is unsaved. False if something was refused or cancelled."""
-        ok = self.details.save()
-        return self.preferences.save() and ok
+        """Ctrl+S: save whatever is unsaved, the details and then the preferences, each off
+        the GUI thread; ``save_finished`` says whether all of it was saved. False when a
+        save is already under way (nothing new starts)."""
+        if self.is_saving:
+            return False
+        self._saving_all, self._details_ok = True, False
+        self.details.save()  # always answers through save_finished
+        return True
+
+    def _details_done(self, ok: bool) -> None:
+        if not self._saving_all:
+            return  # the card's own Save: nothing follows
+        self._details_ok = ok
+        if not self.preferences.save():  # its own Save is under way: that one counts
+            self._all_saved(False)
+
+    def _preferences_done(self, ok: bool) -> None:
+        if self._saving_all:
+            self._all_saved(self._details_ok and ok)
+
+    def _all_saved(self, ok: bool) -> None:
+        self._saving_all, self.last_save_ok = False, ok
+        self.save_finished.emit(ok)
 
     def discard(self) -> None:
         self.details.discard()
         self.preferences.discard()
 
     def maybe_leave(self) -> bool:
-        """Before showing something else: ask about unsaved changes. True when it is fine to go."""
+        """Before showing something else: ask about unsaved changes. True when it is fine to
+        go. A save under way (or asked for here) is waited for with the window responsive,
+        so leaving never loses it; a failed save keeps the page and what was typed."""
+        if self._leaving:
+            return False  # already asking or waiting: the first request decides
+        self._leaving = True
+        try:
+            return self._leave()
+        finally:
+            self._leaving = False
+
+    def _leave(self) -> bool:
+        if self.is_saving and not self._wait_for_save(then_reload=True):
+            return False
         if not self.has_unsaved_changes():
             return True
         answer = self.ask_unsaved()
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            return self.save() and self._wait_for_save() and self.last_save_ok
         if answer == QMessageBox.StandardButton.Discard:
             self.discard()
             return True
         return False
+
+    def _wait_for_save(self, *, then_reload: bool = False) -> bool:
+        """Run the event loop until the save is in (and, ``then_reload``, the contact read
+        again, so what was saved no longer counts as unsaved). False on timeout."""
+        return wait_until(
+            lambda: not self.is_saving and not (then_reload and self._read.is_loading), 60_000
+        )
 
     def ask_unsaved(self) -> QMessageBox.StandardButton:
         """Save / Discard / Cancel for unsaved changes on this contact."""

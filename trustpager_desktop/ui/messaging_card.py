@@ -33,7 +33,13 @@ from trustpager_desktop.ui.common import (
     plain_label,
 )
 from trustpager_desktop.ui.consent_view import ask_default_no
-from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, run_in_background
+from trustpager_desktop.ui.runner import (
+    BackgroundTask,
+    LatestRead,
+    failure_sentence,
+    run_in_background,
+    wait_until,
+)
 from trustpager_desktop.usecases.messaging import Conversation, MessagingService
 from trustpager_desktop.usecases.result import Outcome
 
@@ -114,6 +120,7 @@ class MessagingCard(Card):
         self.service = service
         self._contact: ContactView | None = None
         self._job: BackgroundTask | None = None
+        self._clearing: BackgroundTask | None = None  # the delivery block being cleared
         self._read = LatestRead(self, self._read_shown, self._read_failed,
                                 again=self.reload_conversation, loaded=self.loaded.emit)  # fmt: skip
         self._build()
@@ -232,10 +239,11 @@ class MessagingCard(Card):
 
     @property
     def is_loading(self) -> bool:
-        return self._read.is_loading
+        """The conversation is being read (or a delivery block cleared, then read again)."""
+        return self._read.is_loading or self._clearing is not None
 
     def wait_until_loaded(self, timeout_ms: int = 15_000) -> bool:
-        return self._read.wait_until_loaded(timeout_ms)
+        return wait_until(lambda: not self.is_loading, timeout_ms)
 
     def _read_shown(self, read: tuple[int, Conversation]) -> None:
         contact_id, found = read
@@ -266,11 +274,29 @@ class MessagingCard(Card):
             self.delivery_detail.setText(problem.describe())
 
     def clear_delivery_block(self) -> None:
-        """A person says the number can receive texts again: forget its failures (logged)."""
+        """A person says the number can receive texts again: forget its failures (logged),
+        off the GUI thread; meanwhile the button is off and says "Clearing…"."""
         contact = self._contact
-        if contact is None or not contact.phone_e164:
+        if contact is None or not contact.phone_e164 or self._clearing is not None:
             return
-        outcome = self.service.clear_delivery_block(contact.phone_e164)
+        service, phone = self.service, contact.phone_e164
+        task = BackgroundTask(lambda _progress: service.clear_delivery_block(phone), self)
+        task.finished.connect(self._cleared)
+        task.errored.connect(lambda error: self._cleared(Outcome.failure(failure_sentence(error))))
+        self._clearing = task
+        self._show_clearing()
+        task.start()
+
+    def _show_clearing(self) -> None:
+        clearing = self._clearing is not None
+        self.clear_delivery_button.setEnabled(not clearing)
+        self.clear_delivery_button.setText(
+            "Clearing…" if clearing else "Try texting this number again"
+        )
+
+    def _cleared(self, outcome: Outcome[delivery.DeliveryProblem]) -> None:
+        self._clearing = None
+        self._show_clearing()
         if not outcome.ok:
             self.result.setText(outcome.message)
         else:

@@ -45,7 +45,9 @@ from trustpager_desktop.ui.consent_view import (
     show_state,
     status_text,
 )
+from trustpager_desktop.ui.runner import BackgroundTask, failure_sentence
 from trustpager_desktop.usecases.consent import ConsentChange, ConsentService, ReConsent
+from trustpager_desktop.usecases.result import Outcome
 
 TWILIO_BLOCK_WARNING = (
     "This number opted out with a STOP-type reply, so Twilio will keep refusing texts to it "
@@ -118,12 +120,15 @@ class ReconsentDialog(QDialog):
 
 class CommunicationPreferencesCard(Card):
     saved = Signal()  # the contact's consent changed in the database
+    save_finished = Signal(bool)  # a save asked for ended: True when saved (or nothing due)
     dirty_changed = Signal(bool)
 
     def __init__(self, service: ConsentService, parent: QWidget | None = None) -> None:
         super().__init__("Communication Preferences", parent)
         self._service = service
         self._contact: ContactView | None = None
+        self._saving: BackgroundTask | None = None  # the consent write under way
+        self._toggle_allowed = True  # off while the number is opted out through another contact
         self.toggle = QCheckBox("Opted out of SMS (do not text)")
         self.toggle.setAccessibleName("SMS opt-out")
         self.toggle.setAccessibleDescription(
@@ -165,7 +170,10 @@ class CommunicationPreferencesCard(Card):
     # -- state ------------------------------------------------------------------------
 
     def load(self, contact: ContactView) -> None:
-        """Show a contact's saved state; any unsaved toggle is dropped."""
+        """Show a contact's saved state; any unsaved toggle is dropped (but not while it is
+        being saved: the answer of that save shows the state then)."""
+        if self.saving:
+            return
         self._contact = contact
         state = contact.consent
         self.toggle.blockSignals(True)
@@ -173,6 +181,7 @@ class CommunicationPreferencesCard(Card):
         self.toggle.blockSignals(False)
         through = state.status is ConsentStatus.NUMBER_OPTED_OUT
         self.toggle.setEnabled(not through)
+        self._toggle_allowed = not through
         self.toggle.setToolTip(
             f"The number is opted out through {state.via or 'another contact'}: record "
             "re-consent on that contact's page." if through else ""
@@ -212,10 +221,11 @@ class CommunicationPreferencesCard(Card):
         self._enable_purposes()
 
     def _enable_purposes(self) -> None:
-        """An SMS opt-out covers every purpose: the boxes are read-only while it applies."""
+        """An SMS opt-out covers every purpose: the boxes are read-only while it applies
+        (and all of them while a save runs)."""
         opted_out = self.toggle.isChecked()
         for check in self.purpose_checks.values():
-            check.setEnabled(not opted_out)
+            check.setEnabled(not opted_out and not self.saving)
             check.setToolTip("Opted out of SMS: no purpose is texted." if opted_out else
                              "Untick to stop automations of this purpose texting them.")  # fmt: skip
 
@@ -248,7 +258,7 @@ class CommunicationPreferencesCard(Card):
         return self._toggle_dirty() or self._purposes_dirty()
 
     def discard(self) -> None:
-        if self._contact is not None:
+        if self._contact is not None and not self.saving:
             self.load(self._contact)
 
     def _on_toggled(self, _checked: bool) -> None:
@@ -257,15 +267,24 @@ class CommunicationPreferencesCard(Card):
 
     def _show_dirty(self) -> None:
         dirty = self.is_dirty()
-        self.unsaved.setVisible(dirty)
-        self.save_button.setEnabled(dirty)
+        self.unsaved.setVisible(dirty and not self.saving)
+        self.save_button.setEnabled(dirty and not self.saving)
         self.dirty_changed.emit(dirty)
 
     # -- saving -----------------------------------------------------------------------
 
+    @property
+    def saving(self) -> bool:
+        return self._saving is not None
+
     def save(self) -> bool:
-        """Apply the toggle now. Returns True when the database changed (or nothing was due)."""
+        """Ask what the change needs (a confirmation text? how was consent obtained?), then
+        write it off the GUI thread; ``save_finished`` tells how it ended. Returns False
+        when a save is already under way or the re-consent was cancelled."""
+        if self.saving:
+            return False
         if not self.is_dirty() or self._contact is None:
+            self.save_finished.emit(True)
             return True
         declined = tuple(self.declined_choice()) if self._purposes_dirty() else None
         change = ConsentChange(declined=declined)
@@ -278,9 +297,11 @@ class CommunicationPreferencesCard(Card):
             answer = self.ask_reconsent(self._contact.display_name)
             if answer is None:
                 self.discard()  # Cancel: the contact stays opted out
+                self.save_finished.emit(False)
                 return False
             change = replace(change, re_consent=ReConsent(*answer))
-        return self._apply(change)
+        self._apply(change)
+        return True
 
     def ask_reconsent(self, contact_name: str) -> tuple[str, str] | None:
         """Run the re-consent dialog; (method, note) or None when cancelled. It warns when
@@ -312,12 +333,33 @@ class CommunicationPreferencesCard(Card):
             "No text",
         )
 
-    def _apply(self, change: ConsentChange) -> bool:
-        outcome = self._service.save(self._contact.id, change)  # type: ignore[union-attr]
+    def _apply(self, change: ConsentChange) -> None:
+        """Write ``change`` on the runner; the toggle, the purposes and Save are off and
+        the button says "Saving…" until the answer is in."""
+        service, contact_id = self._service, self._contact.id  # type: ignore[union-attr]
+        task = BackgroundTask(lambda _progress: service.save(contact_id, change), self)
+        task.finished.connect(self._saved)
+        task.errored.connect(lambda error: self._saved(Outcome.failure(failure_sentence(error))))
+        self._saving = task
+        self.error.setVisible(False)
+        self._show_saving()
+        task.start()
+
+    def _show_saving(self) -> None:
+        saving = self.saving
+        self.toggle.setEnabled(self._toggle_allowed and not saving)
+        self.save_button.setText("Saving…" if saving else "Save")
+        self._enable_purposes()
+        self._show_dirty()
+
+    def _saved(self, outcome: Outcome[ContactView]) -> None:
+        self._saving = None
+        self._show_saving()
         if not outcome.ok:  # refused (nothing changed), or the contact deleted meanwhile
             self.error.setText(outcome.message)
             self.error.setVisible(True)
-            return False
+            self.save_finished.emit(False)
+            return
         self.load(outcome.unwrap())
         self.saved.emit()
-        return True
+        self.save_finished.emit(True)
