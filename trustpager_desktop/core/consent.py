@@ -633,6 +633,10 @@ def automation_purposes(session: Session, automation_ids: Sequence[int | None]) 
 
 _CAP_WINDOW = timedelta(hours=24)
 _COUNTED_STATUSES = (MessageStatus.SENT, MessageStatus.SENDING)
+# The same set said as its complement: "status IN" lets PostgreSQL's planner pick the
+# status index, which during a big dispatch (statistics a minute behind) costs 20x the
+# (contact_id, created_at) index that "NOT IN" leaves it (migration 0015).
+_NOT_COUNTED_STATUSES = tuple(s for s in MessageStatus if s not in _COUNTED_STATUSES)
 
 
 def frequency_cap_reason(cap: int) -> str:
@@ -651,7 +655,7 @@ def _automation_texts_since(
             select(OutboundMessage.contact_id, func.count())
             .where(OutboundMessage.contact_id.in_(chunk),
                    OutboundMessage.origin == MessageOrigin.AUTOMATION,
-                   OutboundMessage.status.in_(_COUNTED_STATUSES),
+                   OutboundMessage.status.not_in(_NOT_COUNTED_STATUSES),
                    OutboundMessage.created_at > since)
             .group_by(OutboundMessage.contact_id)
         )  # fmt: skip

@@ -276,9 +276,8 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
-    )
+    # Indexed with created_at (ix_outbound_messages_contact_recent, below).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     to_e164: Mapped[str] = mapped_column(String(20), index=True)
     body: Mapped[str] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(20))  # manual | automation
@@ -321,6 +320,8 @@ class OutboundMessage(Base):
         Index("ix_outbound_messages_sent_to", "to_e164", "sent_at",
               sqlite_where=text("provider_sid IS NOT NULL"),
               postgresql_where=text("provider_sid IS NOT NULL")),
+        # A contact's texts of the last 24 hours (the frequency cap; migration 0015).
+        Index("ix_outbound_messages_contact_recent", "contact_id", "created_at"),
     )  # fmt: skip
 
 
