@@ -24,10 +24,11 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     cast,
     func,
-    literal,
+    literal_column,
     null,
     select,
     union_all,
@@ -52,7 +53,7 @@ from trustpager_desktop.core.opt_in import (
     set_record,
 )
 from trustpager_desktop.core.replies import ReplyKind
-from trustpager_desktop.core.settings import AppSettings, load_settings
+from trustpager_desktop.core.settings import AppSettings, load_settings, settings_from_stored
 from trustpager_desktop.core.states import (
     ActivityKind,
     ConsentEventKind,
@@ -71,6 +72,7 @@ from trustpager_desktop.store.models import (
     NumberSuppression,
     OutboundMessage,
     ProviderBlock,
+    Setting,
     UndeliverableNumber,
 )
 
@@ -221,6 +223,17 @@ class NumberOptOutResult:
 # first and last name, source, a time, and a number (a contact id, a count, a code).
 _NUMBERS: BindParameter[Any] = bindparam("numbers", expanding=True)
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# On PostgreSQL the lists go as one array each (``= ANY(:numbers)``): the statement's text
+# is then the same for every batch, so psycopg parses it once and the server prepares it
+# once, where an IN list of 100 numbers in six branches was a new 600-parameter statement.
+_NUMBER_ARRAY: BindParameter[Any] = bindparam("numbers", type_=postgresql.ARRAY(String))
+_ID_ARRAY: BindParameter[Any] = bindparam("ids", type_=postgresql.ARRAY(Integer))
+
+
+def _kind(name: str) -> Any:
+    """A branch's kind, written into the statement (a bound value each would make the
+    statement longer than psycopg caches its parsing for)."""
+    return literal_column(f"'{name}'", String)
 
 
 def _nothing(type_: Any) -> Any:
@@ -228,44 +241,63 @@ def _nothing(type_: Any) -> Any:
     return cast(null(), type_)
 
 
+def _among(
+    column: Any, values: BindParameter[Any], array: BindParameter[Any], postgres: bool
+) -> Any:
+    """``column IN (:values)``; on PostgreSQL ``column = ANY(:array)``."""
+    return column == any_(array) if postgres else column.in_(values)
+
+
 _AT = Contact.sms_opted_out_at.type
-_FACT_SELECTS: list[Any] = [  # Select[...] of seven typed columns each
-    select(literal("by_number").label("kind"), Contact.phone_e164.label("key"),
-           Contact.first_name.label("first"), Contact.last_name.label("last"),
-           Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
-           Contact.id.label("n"))
-    .where(Contact.sms_opted_out.is_(True), Contact.phone_e164.in_(_NUMBERS)),
-    select(literal("suppressed"), NumberSuppression.phone_e164, _nothing(String),
-           _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
-           _nothing(Integer))
-    .where(NumberSuppression.phone_e164.in_(_NUMBERS), NumberSuppression.lifted_at.is_(None)),
-    select(literal("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
-           ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
-    .where(ProviderBlock.phone_e164.in_(_NUMBERS), ProviderBlock.cleared_at.is_(None)),
-    select(literal("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
-           _nothing(String), func.min(InboundMessage.date_sent), func.count())
-    .where(
-        InboundMessage.review_status == ReviewStatus.PENDING,
-        InboundMessage.classification == ReplyKind.POSSIBLE_OPT_OUT,
-        InboundMessage.from_e164.in_(_NUMBERS),
-    )
-    .group_by(InboundMessage.from_e164),
-    # core.delivery's rule: a number is skipped once its failures blocked it.
-    select(literal("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
-           _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
-    .where(UndeliverableNumber.blocked_at.is_not(None),
-           UndeliverableNumber.phone_e164.in_(_NUMBERS)),
-    select(literal("opted_out_id"), cast(Contact.id, String), _nothing(String),
-           _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
-    .where(Contact.sms_opted_out.is_(True), Contact.id.in_(_IDS)),
-    # The contact's opt-in record and declined purposes (issue 15), one row per contact:
-    # key = declined purposes, first/last = method/evidence, source and time of consent.
-    select(literal("record"), Contact.declined_purposes, Contact.consent_method,
-           cast(Contact.consent_evidence, String), Contact.consent_source, Contact.consent_at,
-           Contact.id)
-    .where(Contact.id.in_(_IDS)),
-]  # fmt: skip
-_FACTS = union_all(*_FACT_SELECTS)
+
+
+def _fact_selects(postgres: bool) -> list[Any]:  # Select[...] of seven typed columns each
+    def number_in(column: Any) -> Any:
+        return _among(column, _NUMBERS, _NUMBER_ARRAY, postgres)
+
+    def id_in(column: Any) -> Any:
+        return _among(column, _IDS, _ID_ARRAY, postgres)
+
+    return [
+        select(_kind("by_number").label("kind"), Contact.phone_e164.label("key"),
+               Contact.first_name.label("first"), Contact.last_name.label("last"),
+               Contact.sms_opt_out_source.label("source"), Contact.sms_opted_out_at.label("at"),
+               Contact.id.label("n"))
+        .where(Contact.sms_opted_out.is_(True), number_in(Contact.phone_e164)),
+        select(_kind("suppressed"), NumberSuppression.phone_e164, _nothing(String),
+               _nothing(String), NumberSuppression.source, NumberSuppression.created_at,
+               _nothing(Integer))
+        .where(number_in(NumberSuppression.phone_e164), NumberSuppression.lifted_at.is_(None)),
+        select(_kind("blocked"), ProviderBlock.phone_e164, _nothing(String), _nothing(String),
+               ProviderBlock.source, ProviderBlock.blocked_at, _nothing(Integer))
+        .where(number_in(ProviderBlock.phone_e164), ProviderBlock.cleared_at.is_(None)),
+        select(_kind("pending"), InboundMessage.from_e164, _nothing(String), _nothing(String),
+               _nothing(String), func.min(InboundMessage.date_sent), func.count())
+        .where(
+            InboundMessage.review_status == ReviewStatus.PENDING,
+            InboundMessage.classification == ReplyKind.POSSIBLE_OPT_OUT,
+            number_in(InboundMessage.from_e164),
+        )
+        .group_by(InboundMessage.from_e164),
+        # core.delivery's rule: a number is skipped once its failures blocked it.
+        select(_kind("undeliverable"), UndeliverableNumber.phone_e164, _nothing(String),
+               _nothing(String), _nothing(String), _nothing(_AT), UndeliverableNumber.error_code)
+        .where(UndeliverableNumber.blocked_at.is_not(None),
+               number_in(UndeliverableNumber.phone_e164)),
+        select(_kind("opted_out_id"), cast(Contact.id, String), _nothing(String),
+               _nothing(String), Contact.sms_opt_out_source, Contact.sms_opted_out_at, Contact.id)
+        .where(Contact.sms_opted_out.is_(True), id_in(Contact.id)),
+        # The contact's opt-in record and declined purposes (issue 15), one row per contact:
+        # key = declined purposes, first/last = method/evidence, source and time of consent.
+        select(_kind("record"), Contact.declined_purposes, Contact.consent_method,
+               cast(Contact.consent_evidence, String), Contact.consent_source, Contact.consent_at,
+               Contact.id)
+        .where(id_in(Contact.id)),
+    ]  # fmt: skip
+
+
+_FACT_SELECTS = _fact_selects(postgres=False)
+_FACTS = {postgres: union_all(*_fact_selects(postgres)) for postgres in (False, True)}
 
 
 def fact_selects() -> list[Select[Any]]:
@@ -292,12 +324,8 @@ class Facts:
     def load(cls, session: Session, recipients: Sequence[tuple[int | None, str | None]]) -> Facts:
         numbers = sorted({e164 for _, e164 in recipients if e164})
         ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
-        rows: list[Any] = []
-        run = session.connection().execute
-        size = bulk.IN_LIST_SIZE
-        for start in range(0, max(len(numbers), len(ids)), size):
-            params = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
-            rows += run(_FACTS, params).all()
+        postgres = session.get_bind().dialect.name == "postgresql"
+        rows = _fact_rows(session, _FACTS[postgres], numbers, ids, {}, at_least_once=False)
         facts = cls()
         facts.add_rows(rows)
         return facts
@@ -332,6 +360,21 @@ class Facts:
         """THE state of one recipient these facts were read for (``purpose``: the
         automation's, None for none), carrying the contact's opt-in record."""
         return _with_record(_state(contact_id, e164, self, settings, purpose), contact_id, self)
+
+
+def _fact_rows(
+    session: Session, statement: Executable, numbers: list[str], ids: list[int],
+    params: dict[str, Any], *, at_least_once: bool,
+) -> list[Any]:  # fmt: skip
+    """The rows of ``statement`` for these numbers and contact ids (a statement per
+    ``bulk.IN_LIST_SIZE`` of them; with ``at_least_once`` one even for none)."""
+    rows: list[Any] = []
+    run = session.connection().execute
+    size = bulk.IN_LIST_SIZE
+    for start in range(0, max(len(numbers), len(ids), 1 if at_least_once else 0), size):
+        chunk = {"numbers": numbers[start : start + size], "ids": ids[start : start + size]}
+        rows += run(statement, {**params, **chunk}).all()
+    return rows
 
 
 def consent_states(
@@ -601,11 +644,15 @@ def may_automation_text_many(
     a contact who declined an automation's purpose is skipped (read here, in the
     same transaction).
     """
-    settings = load_settings(session)
-    purposes = automation_purposes(session, automation_ids) if automation_ids else None
-    states = consent_states(session, recipients, settings=settings, purposes=purposes)
+    lookups = _rule_lookups(session, recipients, automation_ids, clock.now() - _CAP_WINDOW,
+                            frequency_cap)  # fmt: skip
+    settings = lookups.settings
+    states = [
+        lookups.facts.state(cid, e164, settings, purpose)
+        for (cid, e164), purpose in zip(recipients, lookups.purposes, strict=True)
+    ]
     cap = settings.automation_texts_per_day if frequency_cap else 0
-    sent = _automation_texts_since(session, recipients, clock.now() - _CAP_WINDOW) if cap else {}
+    sent = lookups.sent if cap else {}
     decisions = []
     for (cid, _e164), state in zip(recipients, states, strict=True):
         if not state.automation_allowed:
@@ -644,23 +691,90 @@ def frequency_cap_reason(cap: int) -> str:
     return f"frequency cap: {cap} text{'s' if cap != 1 else ''} in 24 hours"
 
 
-def _automation_texts_since(
-    session: Session, recipients: Sequence[tuple[int | None, str | None]], since: datetime
-) -> dict[int, int]:
-    """Automation texts sent (or being sent) to each contact since ``since``."""
-    ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
-    counts: dict[int, int] = {}
-    for chunk in bulk.chunks(ids):
-        rows = session.execute(
-            select(OutboundMessage.contact_id, func.count())
-            .where(OutboundMessage.contact_id.in_(chunk),
+_AUTOMATIONS: BindParameter[Any] = bindparam("automations", expanding=True)
+_AUTOMATION_ARRAY: BindParameter[Any] = bindparam("automations", type_=postgresql.ARRAY(Integer))
+_SINCE: BindParameter[Any] = bindparam("since", type_=OutboundMessage.created_at.type)
+
+
+def _rule_selects(postgres: bool, frequency_cap: bool) -> list[Any]:
+    """The facts' branches plus the rule's own lookups, so a batch's rule is ONE round
+    trip: the settings, the purpose of each sending automation, and (``frequency_cap``)
+    each contact's automation texts sent or being sent since ``since``."""
+    selects = _fact_selects(postgres)
+    selects.append(select(_kind("setting"), Setting.key, cast(Setting.value, String),
+                          _nothing(String), _nothing(String), _nothing(_AT), _nothing(Integer)))  # fmt: skip
+    selects.append(
+        select(_kind("purpose"), Automation.purpose, _nothing(String), _nothing(String),
+               _nothing(String), _nothing(_AT), Automation.id)
+        .where(_among(Automation.id, _AUTOMATIONS, _AUTOMATION_ARRAY, postgres))
+    )  # fmt: skip
+    if frequency_cap:
+        # Counted per contact through its (contact_id, created_at) index: a lookup of one
+        # contact's texts stays an index lookup whatever the planner's statistics say
+        # (a count over a list of contacts was planned as a scan of the whole table while
+        # the statistics were older than a big dispatch).
+        recent = (
+            select(func.count())
+            .where(OutboundMessage.contact_id == Contact.id,
                    OutboundMessage.origin == MessageOrigin.AUTOMATION,
                    OutboundMessage.status.not_in(_NOT_COUNTED_STATUSES),
-                   OutboundMessage.created_at > since)
-            .group_by(OutboundMessage.contact_id)
+                   OutboundMessage.created_at > _SINCE)
+            .correlate(Contact)
+            .scalar_subquery()
         )  # fmt: skip
-        counts.update({cid: n for cid, n in rows if cid is not None})
-    return counts
+        selects.append(
+            select(_kind("recent"), cast(Contact.id, String), _nothing(String),
+                   _nothing(String), _nothing(String), _nothing(_AT), recent)
+            .where(_among(Contact.id, _IDS, _ID_ARRAY, postgres), recent > 0)
+        )  # fmt: skip
+    return selects
+
+
+_RULE = {
+    (postgres, cap): union_all(*_rule_selects(postgres, cap))
+    for postgres in (False, True)
+    for cap in (False, True)
+}
+
+
+@dataclass
+class _RuleLookups:
+    facts: Facts
+    settings: AppSettings
+    purposes: list[str | None]  # one per recipient
+    sent: dict[int, int]  # contact id -> automation texts in the cap's window
+
+
+def _rule_lookups(
+    session: Session,
+    recipients: Sequence[tuple[int | None, str | None]],
+    automation_ids: Sequence[int | None] | None,
+    since: datetime,
+    frequency_cap: bool,
+) -> _RuleLookups:
+    """Everything the rule reads for a batch, in one statement (``_rule_selects``)."""
+    numbers = sorted({e164 for _, e164 in recipients if e164})
+    ids = sorted({cid for cid, e164 in recipients if cid is not None and e164})
+    automations = sorted({a for a in automation_ids or () if a is not None})
+    postgres = session.get_bind().dialect.name == "postgresql"
+    params = {"automations": automations, "since": since}
+    rows = _fact_rows(session, _RULE[postgres, frequency_cap], numbers, ids, params,
+                      at_least_once=True)  # fmt: skip
+    stored: dict[str, str] = {}
+    purpose_of: dict[int, str] = {}
+    sent: dict[int, int] = {}
+    for kind, key, first, _last, _source, _at, n in rows:
+        if kind == "setting":
+            stored[key] = first
+        elif kind == "purpose":
+            purpose_of[n] = key
+        elif kind == "recent":
+            sent[int(key)] = n
+    facts = Facts()
+    facts.add_rows(rows)
+    wanted = automation_ids or [None] * len(recipients)
+    purposes = [purpose_of.get(a) if a is not None else None for a in wanted]
+    return _RuleLookups(facts, settings_from_stored(stored), purposes, sent)
 
 
 def is_number_suppressed(session: Session, e164: str | None) -> NumberSuppression | None:

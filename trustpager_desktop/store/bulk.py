@@ -75,7 +75,9 @@ def insert_rows_returning_ids(
     columns = ", ".join(_quote(connection, name) for name in names)
     name = _quote(connection, table.name)
     statement = (
-        f"WITH _new AS (SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS _id, "
+        # The sequence is looked up once (a sub-select), not for every row.
+        f"WITH _new AS (SELECT nextval((SELECT pg_get_serial_sequence('{table.name}', 'id')"
+        "::regclass)) AS _id, "
         f"v.* FROM unnest({arrays}) WITH ORDINALITY AS v({columns}, _position)), "
         f"_inserted AS (INSERT INTO {name} (id, {columns}) SELECT _id, {columns} FROM _new) "
         "SELECT _id FROM _new ORDER BY _position"
