@@ -22,6 +22,7 @@ PostgreSQL at least as fast as SQLite in the same run (issue 18).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 
 from tests.support.databases import PostgresScratch, postgres_unavailable_reason  # noqa: E402
-from trustpager_desktop.core import automations  # noqa: E402
+from trustpager_desktop.core import automations, log_keys  # noqa: E402
 from trustpager_desktop.core.auto_queue import QueueDispatcher  # noqa: E402
 from trustpager_desktop.core.automations import Audience, AutomationInput, StepInput  # noqa: E402
 from trustpager_desktop.core.clock import FixedClock  # noqa: E402
@@ -303,6 +304,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        # The log's chain heads and key in a folder of its own: each commit rewrites the
+        # heads file, and the user's real one gains two scratch databases every run (a
+        # cost that grew with every earlier run on the machine, SQLite and PostgreSQL alike).
+        os.environ[log_keys.DATA_DIR_ENV] = str(Path(folder) / "data")
         backends = [sqlite_backend(Path(folder), args.items)]
         reason = "--no-postgres" if args.no_postgres else postgres_unavailable_reason()
         scratch = None if reason else PostgresScratch()
