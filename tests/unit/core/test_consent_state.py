@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tests.support.contacts import add_contact
-from trustpager_desktop.core import consent, contacts
+from trustpager_desktop.core import automations, consent, contacts
 from trustpager_desktop.core import settings as core_settings
 from trustpager_desktop.core.clock import FixedClock
 from trustpager_desktop.core.consent import AutomationAnswer, ConsentStatus, Severity
@@ -34,6 +34,7 @@ from trustpager_desktop.core.states import (
 )
 from trustpager_desktop.core.timefmt import format_time
 from trustpager_desktop.store.models import Contact, InboundMessage, OutboundMessage
+from trustpager_desktop.store.round_trips import RoundTripCounter
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 ANN, BEN = "+14155550101", "+14155550102"
@@ -337,3 +338,27 @@ def test_the_rule_and_every_screen_agree(sqlite_db, w):
 
 def test_hypothesis_world_default_settings_match_appsettings():
     assert AppSettings().automation_texts_per_day == 3 and AppSettings().hold_while_pending
+
+
+def test_the_rule_reads_a_whole_batch_in_one_statement(db, clock):
+    """Settings, the sending automation's purpose, the frequency cap and every consent fact
+    of a batch come from one statement (one round trip to a distant database), and each
+    still decides: a declined purpose, the cap as the setting now says, the rest allowed."""
+    numbers = [f"+1415555{i:04d}" for i in range(120)]
+    with db.write() as s:
+        ids = [add_contact(s, clock, f"C{i}", "Lee", phone=n) for i, n in enumerate(numbers)]
+        view = automations.create_automation(
+            s, automations.AutomationInput("Reminders", [automations.StepInput(
+                "send_sms", template="Hi")]), clock=clock)  # fmt: skip
+        s.get(Contact, ids[1]).declined_purposes = automations.DEFAULT_PURPOSE
+        _automation_texts(s, ids[0], [NOW - timedelta(minutes=m) for m in (1, 2)])
+        _save(s, automation_texts_per_day=2)
+        s.flush()
+        with RoundTripCounter(db.engine) as counter:
+            decisions = consent.may_automation_text_many(
+                s, list(zip(ids, numbers, strict=True)), clock=clock,
+                automation_ids=[view.id] * len(ids))  # fmt: skip
+    assert len(counter.statements) == 1, counter.describe()
+    assert decisions[0].reason == "frequency cap: 2 texts in 24 hours"
+    assert decisions[1].reason == consent.purpose_reason(automations.DEFAULT_PURPOSE)
+    assert all(d.allowed for d in decisions[2:])
