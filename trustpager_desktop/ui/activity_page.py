@@ -101,7 +101,7 @@ class ActivityLogModel(PagedTableModel):
     one is on its way); its rows are appended when it arrives (``rows_fetched``).
     ``poll_new`` asks for entries newer than the newest seen and puts them on top."""
 
-    COLUMNS = ("Time", "Contact", "Kind", "Summary", "By")
+    COLUMNS = headers = ("Time", "Contact", "Kind", "Summary", "By")
 
     filter_loaded = Signal()  # a filter's first page is shown
     # A next page arrived, with this many rows (maybe none); here a signal, where the
@@ -211,18 +211,6 @@ class ActivityLogModel(PagedTableModel):
         return self._after is not None
 
     # --- Qt model API --------------------------------------------------------------------
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):  # type: ignore[no-untyped-def]
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
         entry = self.entry(index.row()) if index.isValid() else None

@@ -96,6 +96,8 @@ class ContactTableModel(PagedTableModel):
     page_arrived = Signal()  # a further page's rows were inserted (or it came up empty)
     failed = Signal(str)  # a read failed: why, in words
 
+    headers = tuple(label for label, _key in COLUMNS)
+
     def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
         super().__init__(ContactSearch(), parent)
         self._service = service
@@ -147,21 +149,6 @@ class ContactTableModel(PagedTableModel):
 
     def contact_id(self, row: int) -> int:
         return self._rows[row].id
-
-    def row_of(self, contact_id: int) -> int | None:
-        return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section][0]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

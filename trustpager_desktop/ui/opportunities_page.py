@@ -89,6 +89,7 @@ class OpportunityTableModel(PagedTableModel):
     fires once a first page is in (or its read failed: ``failed`` says why first)."""
 
     PAGE_SIZE = PAGE_SIZE
+    headers = tuple(HEADERS)
 
     loaded = Signal()
     fetched = Signal(int)  # rows added by one more page
@@ -145,21 +146,6 @@ class OpportunityTableModel(PagedTableModel):
 
     def row_data(self, row: int) -> OpportunityRow:
         return self._rows[row]
-
-    def row_of(self, opportunity_id: int) -> int | None:
-        return next((i for i, r in enumerate(self._rows) if r.id == opportunity_id), None)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

@@ -23,26 +23,18 @@ from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, failure_sen
 Index = QModelIndex | QPersistentModelIndex
 
 
-class RowsTableModel(QAbstractTableModel):
-    """A read-only table over a list of plain rows; ``set_rows`` swaps them all at once.
-
-    Subclasses set ``headers`` and implement ``cell(row, column) -> str``; ``tooltip``
-    defaults to the cell text so long values can be read in full. Cells are plain text.
-    """
+class HeadedTableModel(QAbstractTableModel):
+    """A table whose columns are its ``headers``, one row per item of ``_rows``."""
 
     headers: tuple[str, ...] = ()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    _rows: list[Any]
 
     def row_at(self, row: int) -> Any | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, row_id: int) -> int | None:
+        """Where the row with this ``id`` is shown, if it is."""
+        return next((i for i, r in enumerate(self._rows) if r.id == row_id), None)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -58,6 +50,23 @@ class RowsTableModel(QAbstractTableModel):
         ):
             return self.headers[section]
         return None
+
+
+class RowsTableModel(HeadedTableModel):
+    """A read-only table over a list of plain rows; ``set_rows`` swaps them all at once.
+
+    Subclasses set ``headers`` and implement ``cell(row, column) -> str``; ``tooltip``
+    defaults to the cell text so long values can be read in full. Cells are plain text.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None
@@ -113,7 +122,7 @@ class Page:
         return cls(rows, offset + len(rows) if len(rows) >= limit else None, extra)
 
 
-class PagedTableModel(QAbstractTableModel):
+class PagedTableModel(HeadedTableModel):
     """Rows read a page at a time on the background runner, never on the GUI thread, so
     a table of 100,000 rows holds one page until the user scrolls.
 
@@ -126,7 +135,7 @@ class PagedTableModel(QAbstractTableModel):
 
     A subclass says how to read (``first_page_reader``/``further_page_reader`` return a
     function that runs off the GUI thread, so it must hold the service and the query,
-    never the model) and how to show a row (``columnCount``/``headerData``/``data``)."""
+    never the model) and how to show a row (``headers`` and ``data``)."""
 
     PAGE_SIZE = 200
 
@@ -249,11 +258,3 @@ class PagedTableModel(QAbstractTableModel):
 
     def _further_page_failed(self, error: Exception) -> None:
         self._report(error)
-
-    # --- the rows -----------------------------------------------------------------------
-
-    def row_at(self, row: int) -> Any | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
