@@ -12,9 +12,9 @@ are data, never markup.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QModelIndex,
     QPersistentModelIndex,
@@ -73,11 +73,11 @@ from trustpager_desktop.ui.runner import (
     show_progress,
     wait_until,
 )
+from trustpager_desktop.ui.table_models import Page, PagedTableModel
 from trustpager_desktop.usecases.activity import (
     ActivityService,
     AutomationChoice,
     ContactMatches,
-    EntryPage,
     NewEntries,
 )
 
@@ -91,9 +91,9 @@ _Index = QModelIndex | QPersistentModelIndex
 DATE_DISPLAY = "dd MMM yyyy"  # the date part of core.timefmt's format: '26 Nov 2026'
 
 
-class ActivityLogModel(QAbstractTableModel):
+class ActivityLogModel(PagedTableModel):
     """Rows of ActivityView, read a page at a time by the activity service on the
-    background runner (never on the GUI thread).
+    background runner (never on the GUI thread), newest first by a keyset cursor.
 
     ``set_filter`` asks for a filter's first page; the rows are replaced when it arrives
     (``filter_loaded``), and a filter asked for meanwhile wins over the one on its way.
@@ -101,123 +101,81 @@ class ActivityLogModel(QAbstractTableModel):
     one is on its way); its rows are appended when it arrives (``rows_fetched``).
     ``poll_new`` asks for entries newer than the newest seen and puts them on top."""
 
-    COLUMNS = ("Time", "Contact", "Kind", "Summary", "By")
+    COLUMNS = headers = ("Time", "Contact", "Kind", "Summary", "By")
 
     filter_loaded = Signal()  # a filter's first page is shown
-    rows_fetched = Signal(int)  # a next page arrived, with this many rows (maybe none)
+    # A next page arrived, with this many rows (maybe none); here a signal, where the
+    # other paged models have a count of the rows read.
+    rows_fetched = Signal(int)  # type: ignore[assignment]
     new_entries = Signal(int)  # a poll put this many entries on top
-    read_failed = Signal(str)  # a read failed, in words for the user
+    # read_failed(str): a read failed, in words for the user (PagedTableModel's)
 
     def __init__(self, service: ActivityService, parent=None, *, zone=lambda: "UTC") -> None:  # type: ignore[no-untyped-def]
-        super().__init__(parent)
+        super().__init__(LogFilter(), parent)
         self._service = service
         self._zone = zone  # () -> the business time zone's name (a setting that can change)
-        self._wanted = LogFilter()  # the latest filter asked for
-        self._shown = LogFilter()  # the filter of the rows shown
-        self._rows: list[ActivityView] = []
-        self._cursor: int | None = None
+        self._shown_query = LogFilter()  # nothing read yet: the rows of no filter
         self._newest_seen = 0
-        # Bumped when a filter's first page replaces the rows: a next page or a poll
-        # asked for before then belongs to the old rows and is dropped.
-        self._generation = 0
-        self._first_read = LatestRead(
-            self, self._first_page_read, self._first_page_failed,
-            again=self._read_wanted, loaded=lambda: None,
-        )  # fmt: skip
-        self._fetch: BackgroundTask | None = None
         self._poll: BackgroundTask | None = None
+        self.first_page_shown.connect(self.filter_loaded)
+        self.further_page_shown.connect(self.rows_fetched)
 
     # --- loading -----------------------------------------------------------------------
 
     @property
     def log_filter(self) -> LogFilter:
         """The latest filter asked for (shown once its first page has arrived)."""
-        return self._wanted
+        return self._query
 
     @property
     def shown_filter(self) -> LogFilter:
-        return self._shown
+        return self._shown_query
 
     @property
     def is_loading(self) -> bool:
         """A filter's first page is on its way."""
-        return self._first_read.is_loading
+        return self._first.is_loading
 
     @property
     def is_fetching(self) -> bool:
         """A next page is on its way."""
-        return self._fetch is not None
+        return self._further is not None
 
     def set_filter(self, flt: LogFilter) -> None:
         """Show entries matching ``flt`` from the newest down, once its first page is read."""
-        self._wanted = flt
-        self._read_wanted()
+        self._want(flt)
 
-    def _read_wanted(self) -> None:
-        service, flt = self._service, self._wanted
-        self._first_read.start(lambda: service.first_page(flt))
+    def first_page_reader(self, query: LogFilter) -> Callable[[], Page]:
+        service = self._service
 
-    def _first_page_read(self, page: EntryPage) -> None:
-        if page.log_filter != self._wanted:
-            return  # a newer filter was asked for meanwhile: its read follows at once
-        self.beginResetModel()
-        self._generation += 1
-        self._shown = page.log_filter
-        self._rows = list(page.entries)
-        self._cursor = page.next_before_id
-        self._newest_seen = page.newest_id
-        self.endResetModel()
-        self.filter_loaded.emit()
+        def read() -> Page:
+            first = service.first_page(query)
+            return Page(first.entries, first.next_before_id, extra=first.newest_id)
 
-    def _first_page_failed(self, error: Exception) -> None:
-        self.read_failed.emit(failure_sentence(error))
+        return read
 
-    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        return (
-            not parent.isValid()
-            and self._cursor is not None
-            and self._fetch is None
-            and not self.is_loading
-        )
+    def further_page_reader(self, query: LogFilter, after: int) -> Callable[[], Page]:
+        service = self._service
 
-    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
-        """Ask for the next page; it is appended when it arrives (``rows_fetched``)."""
-        if not self.canFetchMore(parent):
-            return
-        service, flt, cursor = self._service, self._shown, self._cursor
-        assert cursor is not None
-        generation = self._generation
-        task = BackgroundTask(lambda _p: (generation, service.next_page(flt, cursor)))
-        # Unparented, slots on the model: Qt drops the result if the model is gone first.
-        task.finished.connect(self._next_page_read)
-        task.errored.connect(self._next_page_failed)
-        self._fetch = task
-        task.start()
+        def read() -> Page:
+            page = service.next_page(query, after)
+            return Page(page.entries, page.next_before_id)
 
-    def _next_page_read(self, result: tuple[int, EntryPage]) -> None:
-        self._fetch = None
-        generation, page = result
-        if generation != self._generation:
-            return  # read for rows that a newer filter has replaced
-        self._cursor = page.next_before_id
-        if page.entries:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(page.entries) - 1)
-            self._rows.extend(page.entries)
-            self.endInsertRows()
-        self.rows_fetched.emit(len(page.entries))
+        return read
 
-    def _next_page_failed(self, error: Exception) -> None:
-        self._fetch = None
+    def first_page_taken(self, page: Page) -> None:
+        self._newest_seen = page.extra
+
+    def _further_page_failed(self, error: Exception) -> None:
         self.rows_fetched.emit(0)
-        self.read_failed.emit(failure_sentence(error))  # last: its words stay on the status
+        super()._further_page_failed(error)  # last: its words stay on the status
 
     def poll_new(self) -> bool:
         """Ask for entries added since the last look (they go on top when they arrive);
         False when a read already on its way will show them."""
         if self._poll is not None or self.is_loading:
             return False
-        service, flt, after = self._service, self._shown, self._newest_seen
+        service, flt, after = self._service, self._shown_query, self._newest_seen
         generation = self._generation
         task = BackgroundTask(lambda _p: (generation, service.newer_than(flt, after)))
         task.finished.connect(self._new_entries_read)
@@ -232,7 +190,7 @@ class ActivityLogModel(QAbstractTableModel):
         if generation != self._generation:
             return
         if fresh.flooded:  # more than one look reads: start again from the top, lose nothing
-            self.set_filter(self._wanted)
+            self.set_filter(self._query)
             return
         self._newest_seen = fresh.newest_id
         if fresh.entries:
@@ -246,28 +204,13 @@ class ActivityLogModel(QAbstractTableModel):
         log.warning("the activity log poll failed: %s", error)
 
     def entry(self, row: int) -> ActivityView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     @property
     def searching_further_possible(self) -> bool:
-        return self._cursor is not None
+        return self._after is not None
 
     # --- Qt model API --------------------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):  # type: ignore[no-untyped-def]
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
         entry = self.entry(index.row()) if index.isValid() else None

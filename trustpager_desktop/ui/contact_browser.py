@@ -38,13 +38,12 @@ from trustpager_desktop.core.contacts import ContactInput, ContactRow, ContactVi
 from trustpager_desktop.ui import consent_view
 from trustpager_desktop.ui.common import EmptyState, ask_yes_no, heading, plain_label
 from trustpager_desktop.ui.contact_form import ContactForm, contact_values
-from trustpager_desktop.ui.runner import BackgroundTask, LatestRead, failure_sentence, wait_until
-from trustpager_desktop.ui.table_models import PagedTableModel
+from trustpager_desktop.ui.runner import BackgroundTask, failure_sentence, wait_until
+from trustpager_desktop.ui.table_models import Page, PagedTableModel
 from trustpager_desktop.ui.theme import Tone, tone_colour
 from trustpager_desktop.usecases import contacts as contacts_usecase
 from trustpager_desktop.usecases.contacts import (
     ContactSearch,
-    ContactsPage,
     ContactsService,
 )
 from trustpager_desktop.usecases.result import Outcome
@@ -97,135 +96,59 @@ class ContactTableModel(PagedTableModel):
     page_arrived = Signal()  # a further page's rows were inserted (or it came up empty)
     failed = Signal(str)  # a read failed: why, in words
 
+    headers = tuple(label for label, _key in COLUMNS)
+
     def __init__(self, service: ContactsService, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(ContactSearch(), parent)
         self._service = service
-        self._search = ContactSearch()
         self.total: int | None = None  # how many match the search shown (None: not yet)
-        self._shown_search: ContactSearch | None = None  # the search the rows belong to
-        self._exhausted = True  # nothing to fetch until the first page is in
-        self._more: BackgroundTask | None = None  # the further page on its way
-        self.error: str | None = None  # why the latest read failed, if it did
-        self._first = LatestRead(self, self._first_page_in, self._read_failed,
-                                 again=self.reload, loaded=self._first_page_done)  # fmt: skip
+        self.first_page_shown.connect(self.loaded)
+        self.further_page_shown.connect(lambda _count: self.page_arrived.emit())
+        self.read_failed.connect(self.failed)
         self.reload()
 
     @property
     def query(self) -> str:
         """The search asked for last (the rows show it once ``is_loading`` is False)."""
-        return self._search.query
+        return self._query.query
 
     @property
     def no_consent(self) -> bool:
-        return self._search.no_consent
+        return self._query.no_consent
 
     @property
     def search(self) -> ContactSearch:
-        return self._search
+        return self._query
 
     @property
     def shown_search(self) -> ContactSearch | None:
         """The search whose rows are on screen."""
-        return self._shown_search
-
-    @property
-    def is_loading(self) -> bool:
-        """A first page or a further page is on its way."""
-        return self._first.is_loading or self._more is not None
+        return self._shown_query
 
     def set_query(self, query: str) -> None:
-        self._set_search(replace(self._search, query=query.strip()))
+        self._want(replace(self._query, query=query.strip()))
 
     def set_no_consent(self, on: bool) -> None:
-        self._set_search(replace(self._search, no_consent=on))
+        self._want(replace(self._query, no_consent=on))
 
-    def _set_search(self, search: ContactSearch) -> None:
-        self._search = search
-        self.reload()
+    def first_page_reader(self, query: ContactSearch) -> Callable[[], Page]:
+        service, limit = self._service, self.PAGE_SIZE
 
-    def reload(self) -> None:
-        """Read the current search's first page and count again (off the GUI thread); the
-        rows on screen stay until the answer is in."""
-        search, service, limit = self._search, self._service, self.PAGE_SIZE
-        self._more = None  # a further page of the previous rows is no longer wanted
-        self._first.start(lambda: (search, service.first_page(search, limit)))
+        def read() -> Page:
+            first = service.first_page(query, limit)
+            return Page.at_offset(first.rows, 0, limit, extra=first.total)
 
-    def _first_page_in(self, answer: tuple[ContactSearch, ContactsPage]) -> None:
-        search, page = answer
-        if search != self._search:
-            return  # overtaken by a newer search: LatestRead reads that one next
-        self.beginResetModel()
-        self._rows = list(page.rows)
-        self._exhausted = len(page.rows) < self.PAGE_SIZE
-        self.pages_fetched += 1
-        self.endResetModel()
-        self.total, self._shown_search, self.error = page.total, search, None
+        return read
 
-    def _first_page_done(self) -> None:
-        if self.error is None:
-            self.loaded.emit()
+    def further_page_reader(self, query: ContactSearch, after: int) -> Callable[[], Page]:
+        service, limit = self._service, self.PAGE_SIZE
+        return lambda: Page.at_offset(service.rows(query, after, limit), after, limit)
 
-    def _read_failed(self, error: Exception) -> None:
-        self.error = failure_sentence(error)
-        self.failed.emit(self.error)
-
-    def _more_failed(self, task: BackgroundTask, error: Exception) -> None:
-        if task is self._more:
-            self._more = None  # scrolling on asks again
-            self._read_failed(error)
-
-    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802 - Qt API
-        return (not parent.isValid() and not self._exhausted and self._more is None
-                and not self._first.is_loading)  # fmt: skip
-
-    def fetchMore(self, parent: Index) -> None:  # noqa: N802 - Qt API
-        """Ask for the next page on the runner; its rows are inserted when it arrives."""
-        if not self.canFetchMore(parent):
-            return
-        search, service = self._search, self._service
-        offset, limit = len(self._rows), self.PAGE_SIZE
-
-        def read() -> tuple[ContactSearch, int, tuple[ContactRow, ...]]:
-            return search, offset, service.rows(search, offset, limit)
-
-        task = BackgroundTask(lambda _progress: read(), self)
-        task.finished.connect(lambda answer, t=task: self._more_in(t, answer))
-        task.errored.connect(lambda error, t=task: self._more_failed(t, error))
-        self._more = task
-        task.start()
-
-    def _more_in(
-        self, task: BackgroundTask, answer: tuple[ContactSearch, int, tuple[ContactRow, ...]]
-    ) -> None:
-        search, offset, rows = answer
-        if task is not self._more or search != self._shown_search or offset != len(self._rows):
-            return  # the rows it would extend were replaced meanwhile
-        self._more = None
-        self.pages_fetched += 1
-        self._exhausted = len(rows) < self.PAGE_SIZE
-        if rows:
-            self.beginInsertRows(QModelIndex(), offset, offset + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
-        self.page_arrived.emit()
+    def first_page_taken(self, page: Page) -> None:
+        self.total = page.extra
 
     def contact_id(self, row: int) -> int:
         return self._rows[row].id
-
-    def row_of(self, contact_id: int) -> int | None:
-        return next((i for i, r in enumerate(self._rows) if r.id == contact_id), None)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section][0]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -274,9 +197,9 @@ class ContactTableModel(PagedTableModel):
         if not 0 <= column < len(COLUMNS):
             return
         key, descending = COLUMNS[column][1], order == Qt.SortOrder.DescendingOrder
-        if (key, descending) == (self._search.sort, self._search.descending):
+        if (key, descending) == (self._query.sort, self._query.descending):
             return  # the view announcing the sort it starts with: that read is under way
-        self._set_search(replace(self._search, sort=key, descending=descending))
+        self._want(replace(self._query, sort=key, descending=descending))
 
 
 class ContactSaver(QObject):

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -63,13 +62,13 @@ from trustpager_desktop.ui.runner import (
     run_in_background,
     wait_until,
 )
+from trustpager_desktop.ui.table_models import Page, PagedTableModel
 from trustpager_desktop.ui.theme import Tone
 from trustpager_desktop.usecases.opportunities import (
     PAGE_SIZE,
     OpportunitiesService,
     OpportunityDetail,
     OpportunityFilter,
-    OpportunityList,
 )
 from trustpager_desktop.usecases.result import Outcome
 
@@ -81,7 +80,7 @@ SAVING = "Saving…"
 DELETING = "Deleting…"
 
 
-class OpportunityTableModel(QAbstractTableModel):
+class OpportunityTableModel(PagedTableModel):
     """The list, one page at a time, read off the GUI thread.
 
     ``set_filter`` empties the table and reads the filter's first page (the latest filter
@@ -89,137 +88,64 @@ class OpportunityTableModel(QAbstractTableModel):
     in the background, and ``canFetchMore`` is False while one is on its way. ``loaded``
     fires once a first page is in (or its read failed: ``failed`` says why first)."""
 
+    PAGE_SIZE = PAGE_SIZE
+    headers = tuple(HEADERS)
+
     loaded = Signal()
     fetched = Signal(int)  # rows added by one more page
     failed = Signal(str)
 
     def __init__(self, service: OpportunitiesService, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(OpportunityFilter(), parent)
         self._service = service
-        self._filter = OpportunityFilter()
-        self._rows: list[OpportunityRow] = []
-        self._exhausted = True
-        self._generation = 0  # bumped by every reload: older pages on their way are dropped
-        self._fetching: BackgroundTask | None = None
         self.total = 0
         self.stages: tuple[str, ...] = ()
-        self.pages_fetched = 0
-        self._read = LatestRead(self, self._show_first, self._first_failed,
-                                again=self._read_first, loaded=self.loaded.emit)  # fmt: skip
+        self.first_page_shown.connect(self.loaded)
+        self.further_page_shown.connect(self.fetched)
+        self.read_failed.connect(self.failed)
         self.reload()
 
     @property
     def filter(self) -> OpportunityFilter:
-        return self._filter
+        return self._query
 
     @property
     def stage(self) -> str | None:
-        return self._filter.stage
-
-    @property
-    def is_loading(self) -> bool:
-        """True while the first page of the filter (or one more page) is being read."""
-        return self._read.is_loading or self._fetching is not None
+        return self._query.stage
 
     def set_filter(self, wanted: OpportunityFilter) -> None:
         """Show only ``wanted``: the table empties ("Loading…") until its first page is in."""
-        if wanted == self._filter:
+        if wanted == self._query:
             return
-        self._filter = wanted
-        self.beginResetModel()
-        self._rows = []
-        self._exhausted = True
-        self.endResetModel()
-        self.reload()
+        self.clear()
+        self._want(wanted)
 
     def set_stage(self, stage: str | None) -> None:
-        self.set_filter(OpportunityFilter(stage or None, self._filter.query))
+        self.set_filter(OpportunityFilter(stage or None, self._query.query))
 
-    def reload(self) -> None:
-        """Read the first page again (after a change); the rows shown stay until it is in."""
-        self._generation += 1
-        self._fetching = None
-        self._read_first()
+    def first_page_reader(self, query: OpportunityFilter) -> Callable[[], Page]:
+        service, limit = self._service, self.PAGE_SIZE
 
-    def _read_first(self) -> None:
-        service, wanted = self._service, self._filter
-        self._read.start(lambda: service.first_page(wanted))
+        def read() -> Page:
+            first = service.first_page(query, limit)
+            return Page.at_offset(first.rows, 0, limit, extra=first)
 
-    def _show_first(self, page: OpportunityList) -> None:
-        if page.filter != self._filter:
-            return  # read for an older filter: the newer one's read follows
-        self.beginResetModel()
-        self._rows = list(page.rows)
-        self._exhausted = len(page.rows) < PAGE_SIZE
-        self.total, self.stages = page.total, page.stages
-        self.pages_fetched += 1
-        self.endResetModel()
+        return read
 
-    def _first_failed(self, error: Exception) -> None:
-        self.failed.emit(failure_sentence(error))
+    def further_page_reader(self, query: OpportunityFilter, after: int) -> Callable[[], Page]:
+        service, limit = self._service, self.PAGE_SIZE
+        return lambda: Page.at_offset(service.rows(query, after, limit), after, limit)
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return (
-            not parent.isValid()
-            and not self._exhausted
-            and self._fetching is None
-            and not self._read.is_loading
-        )
+    def first_page_taken(self, page: Page) -> None:
+        self.total, self.stages = page.extra.total, page.extra.stages
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        """Read the next page in the background; it is appended when it arrives."""
-        if not self.canFetchMore(parent):
-            return
-        service, wanted, offset = self._service, self._filter, len(self._rows)
-        generation = self._generation
-        task = BackgroundTask(lambda _p: service.rows(wanted, offset), self)
-        task.finished.connect(lambda rows: self._append(generation, rows))
-        task.errored.connect(lambda error: self._fetch_failed(generation, error))
-        self._fetching = task
-        task.start()
-
-    def _append(self, generation: int, rows: Sequence[OpportunityRow]) -> None:
-        if generation != self._generation:
-            return  # the list was reloaded meanwhile: this page belongs to the old one
-        self._fetching = None
-        self._exhausted = len(rows) < PAGE_SIZE
-        self.pages_fetched += 1
-        if rows:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
-        self.fetched.emit(len(rows))
-
-    def _fetch_failed(self, generation: int, error: Exception) -> None:
-        if generation == self._generation:
-            self._fetching = None
-            self.failed.emit(failure_sentence(error))
-
-    @property
-    def rows_fetched(self) -> int:
-        return len(self._rows)
+    def _first_page_settled(self) -> None:
+        super()._first_page_settled()
+        if self.error is not None:
+            self.loaded.emit()  # after a failure too: the page stops saying "Loading…"
 
     def row_data(self, row: int) -> OpportunityRow:
         return self._rows[row]
-
-    def row_of(self, opportunity_id: int) -> int | None:
-        return next((i for i, r in enumerate(self._rows) if r.id == opportunity_id), None)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
