@@ -62,16 +62,7 @@ class ContactForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setHorizontalSpacing(12)
         for name, label in CONTACT_FIELDS:
-            editor = QLineEdit()
-            editor.setAccessibleName(label)
-            editor.textEdited.connect(lambda _t: self.edited.emit())
-            error = field_error_label()
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(editor)
-            column.addWidget(error)
-            form.addRow(label, column)
-            self.editors[name], self.errors[name] = editor, error
+            self._add_line_edit(form, name, label)
         self.editors["phone"].setPlaceholderText("(415) 555-0101 or +44 20 7946 0000")
         self._add_consent_fields(form)
         self._loaded: dict[str, str] = {}
@@ -79,16 +70,7 @@ class ContactForm(QWidget):
     def _add_consent_fields(self, form: QFormLayout) -> None:
         """Consent date, source, method and evidence, after the contact fields."""
         for name, label in CONSENT_FIELDS:
-            editor = QLineEdit()
-            editor.setAccessibleName(label)
-            editor.textEdited.connect(lambda _t: self.edited.emit())
-            error = field_error_label()
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(editor)
-            column.addWidget(error)
-            form.addRow(label, column)
-            self.editors[name], self.errors[name] = editor, error
+            self._add_line_edit(form, name, label)
             if name == "consent_source":
                 self.method = QComboBox()
                 self.method.setAccessibleName("Consent method")
@@ -96,15 +78,26 @@ class ContactForm(QWidget):
                 for key, text in opt_in.METHODS.items():
                     self.method.addItem(text, key)
                 self.method.activated.connect(lambda _i: self.edited.emit())
-                self.errors["consent_method"] = field_error_label()
-                method_column = QVBoxLayout()
-                method_column.setSpacing(2)
-                method_column.addWidget(self.method)
-                method_column.addWidget(self.errors["consent_method"])
-                form.addRow("Consent method", method_column)
+                self._add_row(form, "consent_method", "Consent method", self.method)
         self.editors["consent_date"].setPlaceholderText("2026-03-15 or 2026-03-15 14:30")
         self.editors["consent_source"].setPlaceholderText("web form, spring promo")
         self.editors["consent_evidence"].setPlaceholderText("note or file reference")
+
+    def _add_line_edit(self, form: QFormLayout, name: str, label: str) -> None:
+        editor = QLineEdit()
+        editor.setAccessibleName(label)
+        editor.textEdited.connect(lambda _t: self.edited.emit())
+        self.editors[name] = editor
+        self._add_row(form, name, label, editor)
+
+    def _add_row(self, form: QFormLayout, name: str, label: str, editor: QWidget) -> None:
+        """``editor`` with its error line under it (shown when a save refuses the field)."""
+        self.errors[name] = field_error_label()
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(editor)
+        column.addWidget(self.errors[name])
+        form.addRow(label, column)
 
     def set_values(self, values: dict[str, str]) -> None:
         for name, value in values.items():
